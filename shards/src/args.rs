@@ -1,0 +1,206 @@
+//! Parsing of command arguments with Redis's rules (strict integers, `strtold`-like
+//! floats) and a cursor that reports trailing garbage as a syntax error.
+
+use crate::error::{CmdError, CmdResult};
+
+/// Parses a signed 64-bit integer the way Redis's `string2ll` does: optional `-`, no
+/// `+`, no spaces, no leading zeros, must fit in i64.
+pub fn parse_i64(b: &[u8]) -> CmdResult<i64> {
+    parse_i64_opt(b).ok_or(CmdError::NotInteger)
+}
+
+pub fn parse_i64_opt(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    if b == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses a u64-ish non-negative integer (cursor, counts) with `string2ull` rules.
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if b.len() > 1 && b[0] == b'0' {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Parses a float as Redis's `string2ld`: no spaces, no NaN; `inf`/`-inf` accepted.
+pub fn parse_f64(b: &[u8]) -> CmdResult<f64> {
+    let s = std::str::from_utf8(b).map_err(|_| CmdError::NotFloat)?;
+    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) || s.ends_with(char::is_whitespace)
+    {
+        return Err(CmdError::NotFloat);
+    }
+    let lower = s.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("nan") {
+        return Err(CmdError::NotFloat);
+    }
+    let v: f64 = match body {
+        "inf" | "infinity" => {
+            if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        }
+        _ => s.parse().map_err(|_| CmdError::NotFloat)?,
+    };
+    if v.is_nan() {
+        return Err(CmdError::NotFloat);
+    }
+    Ok(v)
+}
+
+/// Formats a float as Redis's human form (`%.17Lf` with trailing zeros trimmed) used by
+/// INCRBYFLOAT. Redis computes in long double, so sums like 0.1 + 0.2 print as `0.3`;
+/// we get the same text by preferring a 15-significant-digit form when it is within two
+/// ulps of the f64 result.
+pub fn format_float(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let short_decimals = (14 - magnitude).clamp(0, 17) as usize;
+    let short = trim_fraction(format!("{v:.short_decimals$}"));
+    if let Ok(back) = short.parse::<f64>() {
+        let ulp = f64::EPSILON * v.abs().max(f64::MIN_POSITIVE);
+        if (back - v).abs() <= 2.0 * ulp {
+            return short;
+        }
+    }
+    trim_fraction(format!("{v:.17}"))
+}
+
+fn trim_fraction(mut s: String) -> String {
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
+/// Case-insensitive equality of an argument with an ASCII keyword.
+#[inline]
+pub fn eq_ic(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// A cursor over arguments after the command name.
+pub struct ArgCursor<'a, T: AsRef<[u8]>> {
+    args: &'a [T],
+    pos: usize,
+}
+
+impl<'a, T: AsRef<[u8]>> ArgCursor<'a, T> {
+    pub fn new(args: &'a [T]) -> Self {
+        ArgCursor { args, pos: 0 }
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.args.len() - self.pos
+    }
+
+    pub fn peek(&self) -> Option<&'a [u8]> {
+        self.args.get(self.pos).map(|a| a.as_ref())
+    }
+
+    pub fn next_arg(&mut self) -> Option<&'a [u8]> {
+        let a = self.args.get(self.pos)?.as_ref();
+        self.pos += 1;
+        Some(a)
+    }
+
+    /// The next argument, or a syntax error when there is none.
+    pub fn required(&mut self) -> CmdResult<&'a [u8]> {
+        self.next_arg().ok_or(CmdError::Syntax)
+    }
+
+    pub fn next_i64(&mut self) -> CmdResult<i64> {
+        parse_i64(self.required()?)
+    }
+
+    pub fn finish(&self) -> CmdResult<()> {
+        if self.remaining() == 0 {
+            Ok(())
+        } else {
+            Err(CmdError::Syntax)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_follow_string2ll() {
+        assert_eq!(parse_i64_opt(b"0"), Some(0));
+        assert_eq!(parse_i64_opt(b"-1"), Some(-1));
+        assert_eq!(parse_i64_opt(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64_opt(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [&b"01"[..], b"-0", b"+1", b" 1", b"1 ", b"", b"-", b"9223372036854775808", b"1a"] {
+            assert_eq!(parse_i64_opt(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn floats_follow_string2ld() {
+        assert_eq!(parse_f64(b"1.5").unwrap(), 1.5);
+        assert_eq!(parse_f64(b"1e3").unwrap(), 1000.0);
+        assert_eq!(parse_f64(b"-inf").unwrap(), f64::NEG_INFINITY);
+        assert_eq!(parse_f64(b".5").unwrap(), 0.5);
+        for bad in [&b"nan"[..], b" 1", b"1 ", b"", b"abc"] {
+            assert!(parse_f64(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn float_formatting_matches_redis_incrbyfloat() {
+        assert_eq!(format_float(10.5), "10.5");
+        assert_eq!(format_float(3.0), "3");
+        assert_eq!(format_float(5.0e3), "5000");
+        assert_eq!(format_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_float(1e20), "100000000000000000000");
+        assert_eq!(format_float(1e-20), "0");
+        assert_eq!(format_float(-1.25), "-1.25");
+    }
+}

@@ -1,0 +1,221 @@
+//! The command table: one declarative row per command (name, arity, flags, key
+//! positions, routing, handler). Validation, key extraction, COMMAND introspection and
+//! routing are all derived from these rows; no per-command code outside the handlers.
+
+pub mod keys;
+pub mod strings;
+mod table;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::keyspace::Keyspace;
+use crate::reply::Reply;
+
+pub use table::COMMANDS;
+
+/// What a handler sees: the shard's keyspace and the calling client's state.
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    /// The client's selected database.
+    pub db: usize,
+    /// False under CLIENT NO-TOUCH: reads do not refresh access times.
+    pub touch: bool,
+}
+
+/// A per-shard handler. `args[0]` is the command name as the client sent it.
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+
+/// How per-shard replies of a split or broadcast command combine into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Integer replies are added (DEL, EXISTS, DBSIZE).
+    Sum,
+    /// Each shard answers an array for its keys; elements go back to argument order (MGET).
+    Positional,
+    /// Every shard answers OK; so does the whole (MSET, FLUSHALL).
+    AllOk,
+    /// Arrays are concatenated (KEYS).
+    Concat,
+}
+
+/// Commands whose keys may live on different shards and that need more than a split:
+/// the server coordinates them step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cross {
+    Rename,
+    RenameNx,
+    Copy,
+    MsetNx,
+    Lcs,
+}
+
+/// Commands served by the server itself (connection state, introspection, or a
+/// coordination over every shard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerCmd {
+    Ping,
+    Echo,
+    Quit,
+    Reset,
+    Hello,
+    Select,
+    Auth,
+    Client,
+    Info,
+    Config,
+    Time,
+    LastSave,
+    Debug,
+    Command,
+    Scan,
+    RandomKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Runs on the shard that owns its key(s); keyless commands run locally.
+    Local,
+    /// Keys are split by owning shard, each shard runs `handler` on its part (each key
+    /// with the `step - 1` arguments after it), and replies merge.
+    Split(Merge),
+    /// Runs on the owning shard when all keys share one, else coordinated by the server.
+    Cross(Cross),
+    /// Runs on every shard; replies merge.
+    Broadcast(Merge),
+    /// Served by the server; `handler`, when present, is the per-shard part.
+    Server(ServerCmd),
+}
+
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const NOSCRIPT: u32 = 1 << 4;
+    pub const LOADING: u32 = 1 << 5;
+    pub const STALE: u32 = 1 << 6;
+    pub const FAST: u32 = 1 << 7;
+    pub const NO_AUTH: u32 = 1 << 8;
+    pub const ALLOW_BUSY: u32 = 1 << 9;
+    pub const NO_MULTI: u32 = 1 << 10;
+
+    /// Flag names as COMMAND INFO reports them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MULTI, "no_multi"),
+    ];
+}
+
+pub struct CommandSpec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis arity: exact argument count including the name, or `-N` for at least N.
+    pub arity: i32,
+    pub flags: u32,
+    /// Position of the first key (0: no keys).
+    pub first_key: i32,
+    /// Position of the last key; negative counts from the end (-1: the last argument).
+    pub last_key: i32,
+    pub step: i32,
+    /// ACL category names, for COMMAND INFO (`@string`, `@keyspace` ...).
+    pub acl: &'static [&'static str],
+    /// Command group for COMMAND DOCS.
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub route: Route,
+    pub handler: Option<Handler>,
+}
+
+impl CommandSpec {
+    /// Whether `argc` (including the name) satisfies the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= (-self.arity) as usize
+        }
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Argument positions of the keys in `argc` arguments, from the key columns.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let first = self.first_key.max(0) as usize;
+        let last = if self.first_key <= 0 {
+            0
+        } else if self.last_key < 0 {
+            (argc as i64 + self.last_key as i64).max(0) as usize
+        } else {
+            (self.last_key as usize).min(argc.saturating_sub(1))
+        };
+        let step = self.step.max(1) as usize;
+        let valid = first > 0 && first < argc;
+        (first..=last).step_by(step).filter(move |_| valid)
+    }
+}
+
+fn table_index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// Finds a command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table_index().get(&*lower).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_consistent() {
+        let mut names = std::collections::HashSet::new();
+        for c in COMMANDS {
+            assert!(names.insert(c.name), "duplicate row {}", c.name);
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(lookup(c.name.to_ascii_uppercase().as_bytes()).is_some());
+            match c.route {
+                Route::Server(_) => {}
+                _ => assert!(c.handler.is_some(), "{} has no handler", c.name),
+            }
+            if matches!(c.route, Route::Split(_)) {
+                assert!(c.first_key > 0 && c.last_key < 0, "{} split needs keys", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn key_positions_follow_columns() {
+        let mset = lookup(b"mset").unwrap();
+        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), vec![1, 3]);
+        let get = lookup(b"GET").unwrap();
+        assert_eq!(get.key_positions(2).collect::<Vec<_>>(), vec![1]);
+        let object = lookup(b"object").unwrap();
+        assert_eq!(object.key_positions(2).count(), 0);
+        assert_eq!(object.key_positions(3).collect::<Vec<_>>(), vec![2]);
+        let ping = lookup(b"ping").unwrap();
+        assert_eq!(ping.key_positions(1).count(), 0);
+    }
+}

@@ -1,0 +1,420 @@
+//! One shard's keyspace: its logical databases, each a dict of entries plus an index of
+//! the keys that carry a TTL. Expiry is lazy on access and active in bounded cycles
+//! driven by the server. Synchronous and socket-free; time comes from `Clock`.
+
+use crate::clock::{Clock, Millis};
+use crate::dict::Dict;
+use crate::value::Value;
+
+/// A stored key's value and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in ms since the epoch; 0 means no TTL.
+    pub expire_at: Millis,
+    /// Last access, in seconds (OBJECT IDLETIME, LRU eviction).
+    pub access: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Self {
+        Entry {
+            value,
+            expire_at: 0,
+            access: 0,
+        }
+    }
+
+    #[inline]
+    pub fn is_expired(&self, now: Millis) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+#[derive(Default)]
+pub struct Db {
+    main: Dict<Entry>,
+    /// Keys with a TTL; the value lives in the entry, this is only the index that
+    /// active expiry walks.
+    expires: Dict<()>,
+    expire_cursor: u64,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.main.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.main.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+}
+
+/// Counters a shard reports in INFO stats.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    pub expire_cycles: u64,
+}
+
+/// Result of one active-expiry cycle.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct ExpireCycle {
+    pub sampled: usize,
+    pub expired: usize,
+}
+
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    clock: Clock,
+    pub stats: KeyspaceStats,
+    rng: u64,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize, clock: Clock) -> Self {
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            clock,
+            stats: KeyspaceStats::default(),
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    #[inline]
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn db(&self, db: usize) -> &Db {
+        &self.dbs[db]
+    }
+
+    /// A fast pseudo-random number (xorshift); good enough for sampling.
+    pub fn rand(&mut self) -> u64 {
+        next_rand(&mut self.rng)
+    }
+
+    /// The live entry for `key`, expiring it first if its TTL has passed.
+    pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now();
+        lookup_in(&mut self.dbs[db], &mut self.stats, now, key)
+    }
+
+    /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
+    /// time unless `touch` is false (CLIENT NO-TOUCH).
+    pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+        let now = self.now();
+        let stats = &mut self.stats;
+        match lookup_in(&mut self.dbs[db], stats, now, key) {
+            Some(e) => {
+                stats.hits += 1;
+                if touch {
+                    e.access = (now / 1000) as u32;
+                }
+                Some(e)
+            }
+            None => {
+                stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.lookup(db, key).is_some()
+    }
+
+    /// Stores `value` under `key`, replacing any previous value and TTL.
+    /// `expire_at` 0 means no TTL.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, expire_at: Millis) {
+        let access = (self.now() / 1000) as u32;
+        self.put_entry(
+            db,
+            key,
+            Entry {
+                value,
+                expire_at,
+                access,
+            },
+        );
+    }
+
+    /// Stores a whole entry (value and TTL as given).
+    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
+        let d = &mut self.dbs[db];
+        let has_ttl = entry.expire_at != 0;
+        let old = d.main.insert(key, entry);
+        let had_ttl = old.is_some_and(|o| o.expire_at != 0);
+        match (had_ttl, has_ttl) {
+            (false, true) => d.expires.insert_new(key.into(), ()),
+            (true, false) => {
+                d.expires.remove(key);
+            }
+            _ => {}
+        }
+    }
+
+    /// Replaces the value of `key` keeping its TTL if it has a live one.
+    pub fn set_keep_ttl(&mut self, db: usize, key: &[u8], value: Value) {
+        let ttl = self.lookup(db, key).map_or(0, |e| e.expire_at);
+        self.set(db, key, value, ttl);
+    }
+
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        let now = self.now();
+        let d = &mut self.dbs[db];
+        let (_, e) = d.main.remove(key)?;
+        if e.expire_at != 0 {
+            d.expires.remove(key);
+        }
+        if e.is_expired(now) {
+            self.stats.expired_keys += 1;
+            return None;
+        }
+        Some(e)
+    }
+
+    /// Sets an absolute TTL on a live key. A deadline not in the future deletes the key
+    /// (as Redis does). Returns false when the key does not exist.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at: Millis) -> bool {
+        let now = self.now();
+        let Some(e) = self.lookup(db, key) else {
+            return false;
+        };
+        if at <= now {
+            self.remove(db, key);
+            return true;
+        }
+        let had = e.expire_at != 0;
+        e.expire_at = at;
+        if !had {
+            self.dbs[db].expires.insert_new(key.into(), ());
+        }
+        true
+    }
+
+    /// Removes the TTL of a live key; true if it had one.
+    pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
+        let Some(e) = self.lookup(db, key) else {
+            return false;
+        };
+        if e.expire_at == 0 {
+            return false;
+        }
+        e.expire_at = 0;
+        self.dbs[db].expires.remove(key);
+        true
+    }
+
+    /// Number of keys in `db` (including expired keys not yet reclaimed, as Redis).
+    pub fn len(&self, db: usize) -> usize {
+        self.dbs[db].main.len()
+    }
+
+    pub fn is_empty(&self, db: usize) -> bool {
+        self.dbs[db].main.is_empty()
+    }
+
+    /// Empties `db`, returning its content so the caller may drop it elsewhere.
+    pub fn flush_db(&mut self, db: usize) -> (Dict<Entry>, Dict<()>) {
+        let d = &mut self.dbs[db];
+        d.expire_cursor = 0;
+        (d.main.take(), d.expires.take())
+    }
+
+    pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+
+    /// One SCAN step over live keys of `db`; see `Dict::scan`.
+    pub fn scan(
+        &mut self,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&[u8], &Entry),
+    ) -> u64 {
+        let now = self.now();
+        self.dbs[db].main.scan(cursor, count, |k, e| {
+            if !e.is_expired(now) {
+                visit(k, e)
+            }
+        })
+    }
+
+    /// All live keys of `db`, in table order, passed to `visit`.
+    pub fn for_each_key(&self, db: usize, mut visit: impl FnMut(&[u8], &Entry)) {
+        let now = self.now();
+        for (k, e) in self.dbs[db].main.iter() {
+            if !e.is_expired(now) {
+                visit(k, e);
+            }
+        }
+    }
+
+    /// A random live key, reclaiming expired keys it meets on the way.
+    pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
+        let now = self.now();
+        for _ in 0..100 {
+            let mut rng = self.rng;
+            let (k, expired) = {
+                let (k, e) = self.dbs[db].main.random(|| next_rand(&mut rng))?;
+                (k.to_vec(), e.is_expired(now))
+            };
+            self.rng = rng;
+            if !expired {
+                return Some(k);
+            }
+            self.remove(db, &k);
+        }
+        None
+    }
+
+    /// One active-expiry cycle: walks the TTL index of each db with a persistent cursor,
+    /// at most `budget` keys in all, deleting expired keys. Like Redis, it keeps going on
+    /// a db while more than 10% of the sampled keys were expired.
+    pub fn active_expire_cycle(&mut self, budget: usize) -> ExpireCycle {
+        const SAMPLE: usize = 20;
+        let now = self.now();
+        let mut total = ExpireCycle::default();
+        self.stats.expire_cycles += 1;
+        for db in 0..self.dbs.len() {
+            loop {
+                if total.sampled >= budget || self.dbs[db].expires.is_empty() {
+                    break;
+                }
+                let d = &mut self.dbs[db];
+                let mut dead: Vec<Box<[u8]>> = Vec::new();
+                let mut sampled = 0;
+                let main = &d.main;
+                d.expire_cursor = d.expires.scan(d.expire_cursor, SAMPLE, |k, _| {
+                    sampled += 1;
+                    if main.get(k).is_some_and(|e| e.is_expired(now)) {
+                        dead.push(k.into());
+                    }
+                });
+                let wrapped = d.expire_cursor == 0;
+                for k in &dead {
+                    d.main.remove(k);
+                    d.expires.remove(k);
+                }
+                self.stats.expired_keys += dead.len() as u64;
+                total.sampled += sampled;
+                total.expired += dead.len();
+                if wrapped || dead.len() * 10 <= sampled {
+                    break;
+                }
+            }
+        }
+        total
+    }
+}
+
+fn lookup_in<'a>(
+    d: &'a mut Db,
+    stats: &mut KeyspaceStats,
+    now: Millis,
+    key: &[u8],
+) -> Option<&'a mut Entry> {
+    match d.main.get_mut_unless(key, |e| e.is_expired(now)) {
+        Ok(e) => Some(e),
+        Err(None) => None,
+        Err(Some(_)) => {
+            d.expires.remove(key);
+            stats.expired_keys += 1;
+            None
+        }
+    }
+}
+
+fn next_rand(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Str;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Str::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn lazy_expiry_hides_and_reclaims_keys() {
+        let (clock, now) = Clock::manual(1_000_000);
+        let mut ks = Keyspace::new(16, clock);
+        ks.set(0, b"a", s("1"), 1_000_500);
+        assert!(ks.exists(0, b"a"));
+        now.set(1_000_500);
+        assert!(!ks.exists(0, b"a"));
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.db(0).expires_len(), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn active_expiry_reclaims_without_access() {
+        let (clock, now) = Clock::manual(1_000);
+        let mut ks = Keyspace::new(2, clock);
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            let ttl = if i % 2 == 0 { 2_000 } else { 0 };
+            ks.set(1, k.as_bytes(), s("v"), ttl);
+        }
+        now.set(5_000);
+        let mut cycles = 0;
+        while ks.db(1).expires_len() > 0 {
+            ks.active_expire_cycle(200);
+            cycles += 1;
+            assert!(cycles < 1000);
+        }
+        assert_eq!(ks.len(1), 500);
+        assert_eq!(ks.stats.expired_keys, 500);
+    }
+
+    #[test]
+    fn set_replaces_ttl_and_persist_clears_it() {
+        let (clock, _now) = Clock::manual(10);
+        let mut ks = Keyspace::new(1, clock);
+        ks.set(0, b"k", s("v"), 100);
+        assert_eq!(ks.db(0).expires_len(), 1);
+        ks.set(0, b"k", s("w"), 0);
+        assert_eq!(ks.db(0).expires_len(), 0);
+        assert!(ks.set_expire(0, b"k", 50));
+        assert!(ks.persist(0, b"k"));
+        assert!(!ks.persist(0, b"k"));
+        assert!(ks.set_expire(0, b"k", 5));
+        assert!(!ks.exists(0, b"k"));
+    }
+
+    #[test]
+    fn random_key_skips_expired() {
+        let (clock, now) = Clock::manual(10);
+        let mut ks = Keyspace::new(1, clock);
+        ks.set(0, b"live", s("v"), 0);
+        for i in 0..20 {
+            ks.set(0, format!("dead{i}").as_bytes(), s("v"), 20);
+        }
+        now.set(30);
+        for _ in 0..10 {
+            assert_eq!(ks.random_key(0).as_deref(), Some(&b"live"[..]));
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! corecache's per-shard engine: hash slots, the keyspace and its values, expiry, the
+//! command table and its handlers. Synchronous and socket-free: the server feeds it
+//! parsed commands and encodes its typed replies.
+
+pub mod args;
+pub mod clock;
+pub mod cmd;
+pub mod dict;
+pub mod error;
+pub mod glob;
+pub mod keyspace;
+pub mod ops;
+pub mod reply;
+pub mod slot;
+pub mod value;
+
+pub use bytes::Bytes;
+pub use clock::{Clock, Millis};
+pub use cmd::{lookup, CommandSpec, Ctx, Route};
+pub use error::{CmdError, CmdResult};
+pub use keyspace::{Entry, Keyspace};
+pub use reply::Reply;
+pub use slot::{key_slot, ShardId, Slot, SlotMap};

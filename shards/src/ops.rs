@@ -1,0 +1,83 @@
+//! Work a shard does on behalf of a connection: a command (or a command's part for this
+//! shard's keys), or an entry-level step of a cross-shard command. Ops and their outputs
+//! are `Send`: they travel between shard mailboxes.
+
+use bytes::Bytes;
+
+use crate::cmd::{CommandSpec, Ctx};
+use crate::keyspace::{Entry, Keyspace};
+use crate::reply::Reply;
+
+pub enum ShardOp {
+    /// Run a command's handler with these arguments.
+    Cmd {
+        spec: &'static CommandSpec,
+        db: usize,
+        touch: bool,
+        args: Vec<Bytes>,
+    },
+    /// Remove a live entry and hand it over (RENAME across shards).
+    TakeEntry { db: usize, key: Bytes },
+    /// A copy of a live entry (COPY, LCS across shards).
+    GetEntry { db: usize, key: Bytes },
+    /// Store an entry; unless `replace`, only when the key is absent. Replies 1 if
+    /// stored, 0 if not.
+    PutEntry {
+        db: usize,
+        key: Bytes,
+        entry: Entry,
+        replace: bool,
+    },
+}
+
+pub enum OpOutput {
+    Reply(Reply),
+    Entry(Option<Entry>),
+}
+
+impl OpOutput {
+    /// The reply, for ops that produce one.
+    pub fn into_reply(self) -> Reply {
+        match self {
+            OpOutput::Reply(r) => r,
+            OpOutput::Entry(_) => Reply::Nil,
+        }
+    }
+
+    pub fn into_entry(self) -> Option<Entry> {
+        match self {
+            OpOutput::Entry(e) => e,
+            OpOutput::Reply(_) => None,
+        }
+    }
+}
+
+/// Runs one op against this shard's keyspace.
+pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
+    match op {
+        ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args,
+        } => {
+            let handler = spec.handler.expect("routed command has a handler");
+            let mut ctx = Ctx { ks, db, touch };
+            OpOutput::Reply(handler(&mut ctx, &args))
+        }
+        ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
+        ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.clone())),
+        ShardOp::PutEntry {
+            db,
+            key,
+            entry,
+            replace,
+        } => {
+            if !replace && ks.exists(db, &key) {
+                return OpOutput::Reply(Reply::Int(0));
+            }
+            ks.put_entry(db, &key, entry);
+            OpOutput::Reply(Reply::Int(1))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Hash slots: which of the 16384 Redis Cluster slots a key belongs to, and which shard
+//! owns each slot. The owner table is a plain `u16` per slot so that slots can move
+//! between shards later without touching the keyspace layout.
+
+/// A Redis Cluster hash slot, `0..SLOTS`.
+pub type Slot = u16;
+/// Index of a shard (one executor, one core); the rank in the channel mesh.
+pub type ShardId = usize;
+/// Number of hash slots, as in Redis Cluster.
+pub const SLOTS: usize = 16384;
+
+/// The slot of `key`: CRC16 (XMODEM) of the key, or of its `{hashtag}` when the key has
+/// a non-empty one, modulo 16384.
+pub fn key_slot(key: &[u8]) -> Slot {
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        rest.iter()
+            .position(|&b| b == b'}')
+            .filter(|&len| len > 0)
+            .map(|len| &rest[..len])
+    });
+    let hashed = tagged.unwrap_or(key);
+    (crc16::State::<crc16::XMODEM>::calculate(hashed) as usize % SLOTS) as Slot
+}
+
+/// Which shard owns each slot.
+#[derive(Clone)]
+pub struct SlotMap {
+    owner: Box<[u16]>,
+    shards: usize,
+}
+
+impl SlotMap {
+    /// Splits the slots into `shards` contiguous ranges of (nearly) equal size.
+    pub fn contiguous(shards: usize) -> Self {
+        assert!((1..=SLOTS).contains(&shards), "1..=16384 shards");
+        let owner = (0..SLOTS).map(|s| (s * shards / SLOTS) as u16).collect();
+        SlotMap { owner, shards }
+    }
+
+    #[inline]
+    pub fn owner(&self, slot: Slot) -> ShardId {
+        self.owner[slot as usize] as ShardId
+    }
+
+    #[inline]
+    pub fn owner_of_key(&self, key: &[u8]) -> ShardId {
+        self.owner(key_slot(key))
+    }
+
+    pub fn shards(&self) -> usize {
+        self.shards
+    }
+
+    /// The contiguous slot ranges a shard owns, as inclusive `(first, last)` pairs.
+    pub fn ranges_of(&self, shard: ShardId) -> Vec<(Slot, Slot)> {
+        let mut out: Vec<(Slot, Slot)> = Vec::new();
+        for (slot, &o) in self.owner.iter().enumerate() {
+            if o as usize != shard {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 as usize + 1 == slot => last.1 = slot as Slot,
+                _ => out.push((slot as Slot, slot as Slot)),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_match_redis_cluster_reference_values() {
+        // Values from redis-cli CLUSTER KEYSLOT.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b"123456789"), 12739);
+        assert_eq!(key_slot(b""), 0);
+    }
+
+    #[test]
+    fn hashtag_selects_the_hashed_part() {
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_ne!(key_slot(b"foo{}{bar}"), key_slot(b"bar"));
+        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+        assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
+    }
+
+    #[test]
+    fn contiguous_map_covers_every_slot_in_order() {
+        for n in [1, 2, 3, 4, 7] {
+            let map = SlotMap::contiguous(n);
+            let mut prev = 0;
+            for s in 0..SLOTS {
+                let o = map.owner(s as Slot);
+                assert!(o >= prev && o < n);
+                prev = o;
+            }
+            assert_eq!(map.owner(0), 0);
+            assert_eq!(map.owner((SLOTS - 1) as Slot), n - 1);
+            let total: usize = (0..n)
+                .flat_map(|sh| map.ranges_of(sh))
+                .map(|(a, b)| (b - a) as usize + 1)
+                .sum();
+            assert_eq!(total, SLOTS);
+        }
+    }
+}

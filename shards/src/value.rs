@@ -1,0 +1,191 @@
+//! Stored values. Strings keep Redis's three encodings: `int` for canonical integers,
+//! `embstr` (a fixed boxed slice) for short strings written whole, `raw` (a growable
+//! buffer) for long strings and strings modified in place (APPEND, SETRANGE).
+
+use crate::args::parse_i64_opt;
+
+/// Strings up to this length written whole are stored as `embstr`, as in Redis.
+pub const EMBSTR_MAX: usize = 44;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Str {
+    Int(i64),
+    Emb(Box<[u8]>),
+    Raw(Vec<u8>),
+}
+
+impl Str {
+    /// Builds a string value with the encoding Redis would pick for a whole write.
+    pub fn from_bytes(b: &[u8]) -> Str {
+        if let Some(i) = parse_i64_opt(b) {
+            return Str::Int(i);
+        }
+        if b.len() <= EMBSTR_MAX {
+            Str::Emb(b.into())
+        } else {
+            Str::Raw(b.to_vec())
+        }
+    }
+
+    pub fn from_vec(v: Vec<u8>) -> Str {
+        if v.len() <= EMBSTR_MAX || parse_i64_opt(&v).is_some() {
+            Str::from_bytes(&v)
+        } else {
+            Str::Raw(v)
+        }
+    }
+
+    /// The bytes of the value (integers are formatted).
+    pub fn to_vec(&self) -> Vec<u8> {
+        match self {
+            Str::Int(i) => i.to_string().into_bytes(),
+            Str::Emb(b) => b.to_vec(),
+            Str::Raw(v) => v.clone(),
+        }
+    }
+
+    /// Calls `f` with the bytes without allocating for the byte encodings.
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Str::Int(i) => {
+                let mut buf = itoa_buf(*i);
+                f(buf.as_bytes_mut())
+            }
+            Str::Emb(b) => f(b),
+            Str::Raw(v) => f(v),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Str::Int(i) => itoa_buf(*i).len,
+            Str::Emb(b) => b.len(),
+            Str::Raw(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as an integer, when it is one (`int` encoding or parsable bytes).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Str::Int(i) => Some(*i),
+            Str::Emb(b) => parse_i64_opt(b),
+            Str::Raw(v) => parse_i64_opt(v),
+        }
+    }
+
+    /// A mutable raw buffer, converting the value to `raw` encoding first.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, Str::Raw(_)) {
+            *self = Str::Raw(self.to_vec());
+        }
+        match self {
+            Str::Raw(v) => v,
+            _ => unreachable!("just converted to raw"),
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Str::Int(_) => "int",
+            Str::Emb(_) => "embstr",
+            Str::Raw(_) => "raw",
+        }
+    }
+
+    /// Heap bytes owned by this value (for memory accounting).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Str::Int(_) => 0,
+            Str::Emb(b) => b.len(),
+            Str::Raw(v) => v.capacity(),
+        }
+    }
+}
+
+/// A small stack buffer holding a formatted i64.
+pub struct ItoaBuf {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl ItoaBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[20 - self.len..]
+    }
+}
+
+fn itoa_buf(v: i64) -> ItoaBuf {
+    let mut buf = [0u8; 20];
+    let mut pos = 20;
+    let neg = v < 0;
+    let mut n = v.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if neg {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    ItoaBuf { buf, len: 20 - pos }
+}
+
+/// A value of any Redis type. Later data types add variants here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(Str),
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str(s) => s.heap_size(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(Str::from_bytes(b"123").encoding(), "int");
+        assert_eq!(Str::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(Str::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(Str::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        let mut s = Str::from_bytes(b"12");
+        s.make_raw().push(b'3');
+        assert_eq!(s.encoding(), "raw");
+        assert_eq!(s.to_vec(), b"123");
+    }
+
+    #[test]
+    fn int_strings_report_length_and_bytes() {
+        for v in [0i64, -1, 10, i64::MIN, i64::MAX] {
+            let s = Str::Int(v);
+            assert_eq!(s.len(), v.to_string().len());
+            assert_eq!(s.with_bytes(|b| b.to_vec()), v.to_string().into_bytes());
+        }
+    }
+}
