@@ -55,7 +55,9 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
 /// Parses a float as Redis's `string2ld`: no spaces, no NaN; `inf`/`-inf` accepted.
 pub fn parse_f64(b: &[u8]) -> CmdResult<f64> {
     let s = std::str::from_utf8(b).map_err(|_| CmdError::NotFloat)?;
-    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) || s.ends_with(char::is_whitespace)
+    if s.is_empty()
+        || s.starts_with(|c: char| c.is_whitespace())
+        || s.ends_with(char::is_whitespace)
     {
         return Err(CmdError::NotFloat);
     }
@@ -177,8 +179,23 @@ mod tests {
         assert_eq!(parse_i64_opt(b"-1"), Some(-1));
         assert_eq!(parse_i64_opt(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64_opt(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"01"[..], b"-0", b"+1", b" 1", b"1 ", b"", b"-", b"9223372036854775808", b"1a"] {
-            assert_eq!(parse_i64_opt(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"01"[..],
+            b"-0",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"",
+            b"-",
+            b"9223372036854775808",
+            b"1a",
+        ] {
+            assert_eq!(
+                parse_i64_opt(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -5,7 +5,6 @@
 //! even when the table grows or shrinks between calls. It also gives cheap random
 //! sampling (RANDOMKEY, SPOP, eviction) and exact control of the per-key layout.
 
-
 struct Node<V> {
     key: Box<[u8]>,
     value: V,
@@ -409,7 +408,10 @@ mod tests {
         for i in 0..50 {
             d.insert(&key(i), i);
         }
-        assert!(matches!(d.get_mut_unless(&key(3), |v| *v == 3), Err(Some((_, 3)))));
+        assert!(matches!(
+            d.get_mut_unless(&key(3), |v| *v == 3),
+            Err(Some((_, 3)))
+        ));
         assert!(matches!(d.get_mut_unless(&key(3), |_| false), Err(None)));
         *d.get_mut_unless(&key(4), |_| false).unwrap() = 40;
         assert_eq!(d.get(&key(4)), Some(&40));

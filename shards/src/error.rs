@@ -15,8 +15,14 @@ pub enum CmdError {
     /// `invalid expire time in '<cmd>' command`
     InvalidExpire(String),
     WrongArity(String),
-    UnknownCommand { name: String, args: Vec<String> },
-    UnknownSubcommand { sub: String, cmd: String },
+    UnknownCommand {
+        name: String,
+        args: Vec<String>,
+    },
+    UnknownSubcommand {
+        sub: String,
+        cmd: String,
+    },
     DbIndexOutOfRange,
     SameObject,
     OffsetOutOfRange,
@@ -45,13 +51,18 @@ impl CmdError {
                 format!("ERR wrong number of arguments for '{cmd}' command")
             }
             CmdError::UnknownCommand { name, args } => {
-                let mut s = format!("ERR unknown command '{name}', with args beginning with: ");
+                // Redis lists arguments until about 128 characters are shown.
+                let mut shown = String::new();
                 for a in args {
-                    s.push('\'');
-                    s.push_str(a);
-                    s.push_str("' ");
+                    if shown.len() >= 128 {
+                        break;
+                    }
+                    let room = 128 - shown.len();
+                    shown.push('\'');
+                    shown.extend(a.chars().take(room));
+                    shown.push_str("' ");
                 }
-                s
+                format!("ERR unknown command '{name}', with args beginning with: {shown}")
             }
             CmdError::UnknownSubcommand { sub, cmd } => format!(
                 "ERR unknown subcommand '{sub}'. Try {} HELP.",

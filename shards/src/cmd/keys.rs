@@ -105,3 +105,11 @@ pub fn swapdb(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
 pub fn object(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     Reply::Error(CmdError::other("ERR not implemented yet"))
 }
+
+pub fn parse_copy_options(
+    _args: &[Bytes],
+    db: usize,
+    _dbs: usize,
+) -> crate::error::CmdResult<(usize, bool)> {
+    Ok((db, false))
+}

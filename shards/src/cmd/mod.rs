@@ -201,7 +201,11 @@ mod tests {
                 _ => assert!(c.handler.is_some(), "{} has no handler", c.name),
             }
             if matches!(c.route, Route::Split(_)) {
-                assert!(c.first_key > 0 && c.last_key < 0, "{} split needs keys", c.name);
+                assert!(
+                    c.first_key > 0 && c.last_key < 0,
+                    "{} split needs keys",
+                    c.name
+                );
             }
         }
     }

@@ -89,3 +89,7 @@ pub fn setrange(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
 pub fn lcs(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     Reply::Error(CmdError::other("ERR not implemented yet"))
 }
+
+pub fn lcs_reply(_a: &[u8], _b: &[u8], _args: &[Bytes]) -> Reply {
+    Reply::Nil
+}

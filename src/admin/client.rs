@@ -1,0 +1,261 @@
+//! CLIENT subcommands.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::args::{eq_ic, parse_i64};
+use shards::{CmdError, Reply};
+
+use super::all_shards;
+use crate::clients::{ClientHandle, KillFilter, ReplyMode};
+use crate::shard::{AdminReq, AdminResp, Shard};
+
+const HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>",
+    "    Record the client library name or version.",
+    "LIST [TYPE normal] [ID <id> [<id> ...]]",
+    "    Return information about client connections.",
+    "KILL <ip:port> | <filter> <value> ...",
+    "    Kill connections: by address, or by ID, ADDR, LADDR, USER, TYPE, MAXAGE, SKIPME.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect the current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Do not change the last access time of keys this client reads.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn arity(sub: &str) -> CmdError {
+    CmdError::WrongArity(format!("client|{sub}"))
+}
+
+/// Client names may not contain spaces, newlines or other special characters.
+pub fn validate_name(name: &[u8]) -> Result<(), CmdError> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(CmdError::other(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
+    if eq_ic(arg, "ON") {
+        Ok(true)
+    } else if eq_ic(arg, "OFF") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+pub async fn run(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let n = args.len();
+    match sub.as_str() {
+        "id" if n == 2 => Ok(Reply::Int(client.info.borrow().id as i64)),
+        "info" if n == 2 => {
+            let line = client.info.borrow().line(shards::clock::system_ms());
+            Ok(Reply::Verbatim(format!("{line}\n")))
+        }
+        "getname" if n == 2 => {
+            let info = client.info.borrow();
+            Ok(if info.name.is_empty() {
+                Reply::Nil
+            } else {
+                Reply::Bulk(info.name.as_bytes().to_vec())
+            })
+        }
+        "setname" if n == 3 => {
+            validate_name(&args[2])?;
+            client.info.borrow_mut().name = String::from_utf8_lossy(&args[2]).into_owned();
+            Ok(Reply::Ok)
+        }
+        "setinfo" if n == 4 => {
+            let value = String::from_utf8_lossy(&args[3]).into_owned();
+            if value.contains(|c: char| !('!'..='~').contains(&c)) {
+                return Err(CmdError::other(format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    String::from_utf8_lossy(&args[2]).to_ascii_lowercase()
+                )));
+            }
+            let mut info = client.info.borrow_mut();
+            if eq_ic(&args[2], "LIB-NAME") {
+                info.lib_name = value;
+            } else if eq_ic(&args[2], "LIB-VER") {
+                info.lib_ver = value;
+            } else {
+                return Err(CmdError::other(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(&args[2])
+                )));
+            }
+            Ok(Reply::Ok)
+        }
+        "list" => list(shard, args).await,
+        "kill" if n >= 3 => kill(shard, client, args).await,
+        "no-evict" if n == 3 => {
+            client.info.borrow_mut().no_evict = on_off(&args[2])?;
+            Ok(Reply::Ok)
+        }
+        "no-touch" if n == 3 => {
+            client.info.borrow_mut().no_touch = on_off(&args[2])?;
+            Ok(Reply::Ok)
+        }
+        "reply" if n == 3 => {
+            let mode = if eq_ic(&args[2], "ON") {
+                ReplyMode::On
+            } else if eq_ic(&args[2], "OFF") {
+                ReplyMode::Off
+            } else if eq_ic(&args[2], "SKIP") {
+                ReplyMode::SkipArmed
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            // OFF and SKIP also silence this command's own reply (see Batch::push).
+            client.info.borrow_mut().reply = mode;
+            Ok(Reply::Ok)
+        }
+        "help" if n == 2 => Ok(Reply::Array(
+            HELP.iter().map(|l| Reply::Status(l.to_string())).collect(),
+        )),
+        "id" | "info" | "getname" | "setname" | "setinfo" | "no-evict" | "no-touch" | "reply"
+        | "kill" | "help" => Err(arity(&sub)),
+        _ => Err(CmdError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(&args[1]).into_owned(),
+            cmd: "client".into(),
+        }),
+    }
+}
+
+async fn list(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if eq_ic(&args[i], "TYPE") && i + 1 < args.len() {
+            let t = String::from_utf8_lossy(&args[i + 1]).to_ascii_lowercase();
+            match t.as_str() {
+                "normal" => {}
+                "master" | "replica" | "slave" | "pubsub" => ids = Some(Vec::new()),
+                _ => {
+                    return Err(CmdError::other(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(&args[i + 1])
+                    )))
+                }
+            }
+            i += 2;
+        } else if eq_ic(&args[i], "ID") && i + 1 < args.len() {
+            let mut list = Vec::new();
+            for a in &args[i + 1..] {
+                let id = parse_i64(a)
+                    .ok()
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| CmdError::other("ERR Invalid client ID"))?;
+                list.push(id as u64);
+            }
+            ids = Some(list);
+            i = args.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut lines = Vec::new();
+    for r in all_shards(shard, || AdminReq::ClientList { ids: ids.clone() }).await {
+        if let AdminResp::Lines(l) = r {
+            lines.extend(l);
+        }
+    }
+    lines.sort_by_key(|l| {
+        l.split_whitespace()
+            .next()
+            .and_then(|f| f.strip_prefix("id="))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    Ok(Reply::Verbatim(text))
+}
+
+async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let me = client.info.borrow().id;
+    if args.len() == 3 {
+        // Old form: CLIENT KILL addr:port.
+        let filter = KillFilter {
+            addr: Some(String::from_utf8_lossy(&args[2]).into_owned()),
+            ..Default::default()
+        };
+        let n = kill_everywhere(shard, filter).await;
+        return if n > 0 {
+            Ok(Reply::Ok)
+        } else {
+            Err(CmdError::other("ERR No such client"))
+        };
+    }
+    if args.len() % 2 != 0 {
+        return Err(CmdError::Syntax);
+    }
+    let mut f = KillFilter {
+        skip_id: Some(me),
+        ..Default::default()
+    };
+    for pair in args[2..].chunks(2) {
+        let (k, v) = (&pair[0], &pair[1]);
+        let text = String::from_utf8_lossy(v).into_owned();
+        if eq_ic(k, "ID") {
+            let id = parse_i64(v).ok().filter(|&i| i > 0);
+            f.id = Some(
+                id.ok_or_else(|| CmdError::other("ERR client-id should be greater than 0"))? as u64,
+            );
+        } else if eq_ic(k, "ADDR") {
+            f.addr = Some(text);
+        } else if eq_ic(k, "LADDR") {
+            f.laddr = Some(text);
+        } else if eq_ic(k, "USER") {
+            f.user = Some(text);
+        } else if eq_ic(k, "MAXAGE") {
+            f.max_age_secs = Some(parse_i64(v)?.max(0) as u64);
+        } else if eq_ic(k, "TYPE") {
+            let t = text.to_ascii_lowercase();
+            if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
+                return Err(CmdError::other(format!("ERR Unknown client type '{text}'")));
+            }
+            f.type_normal = Some(t == "normal");
+        } else if eq_ic(k, "SKIPME") {
+            f.skip_id = match on_off(v).map_err(|_| CmdError::Syntax)? {
+                true => Some(me),
+                false => None,
+            };
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok(Reply::Int(kill_everywhere(shard, f).await as i64))
+}
+
+async fn kill_everywhere(shard: &Rc<Shard>, f: KillFilter) -> usize {
+    all_shards(shard, || AdminReq::ClientKill(f.clone()))
+        .await
+        .into_iter()
+        .map(|r| if let AdminResp::Count(n) = r { n } else { 0 })
+        .sum()
+}

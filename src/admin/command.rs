@@ -1,0 +1,171 @@
+//! COMMAND and its subcommands, generated from the command table.
+
+use bytes::Bytes;
+use shards::args::eq_ic;
+use shards::cmd::{flags, CommandSpec, COMMANDS};
+use shards::{CmdError, Reply};
+
+fn info_of(c: &CommandSpec) -> Reply {
+    let flag_names = flags::NAMES
+        .iter()
+        .filter(|(bit, _)| c.has(*bit))
+        .map(|(_, name)| Reply::Status(name.to_string()))
+        .collect();
+    Reply::Array(vec![
+        Reply::bulk(c.name),
+        Reply::Int(c.arity as i64),
+        Reply::Set(flag_names),
+        Reply::Int(c.first_key as i64),
+        Reply::Int(c.last_key as i64),
+        Reply::Int(c.step as i64),
+        Reply::Set(c.acl.iter().map(|a| Reply::Status(a.to_string())).collect()),
+        Reply::Array(Vec::new()),
+        Reply::Array(key_specs(c)),
+        Reply::Array(Vec::new()),
+    ])
+}
+
+/// Redis 7 key specifications derived from the key columns.
+fn key_specs(c: &CommandSpec) -> Vec<Reply> {
+    if c.first_key <= 0 {
+        return Vec::new();
+    }
+    let s = |v: &str| Reply::bulk(v);
+    let write = c.has(flags::WRITE);
+    let spec_flags = if write {
+        vec![Reply::Status("RW".into())]
+    } else {
+        vec![Reply::Status("RO".into())]
+    };
+    vec![Reply::Map(vec![
+        (s("flags"), Reply::Set(spec_flags)),
+        (
+            s("begin_search"),
+            Reply::Map(vec![
+                (s("type"), s("index")),
+                (
+                    s("spec"),
+                    Reply::Map(vec![(s("index"), Reply::Int(c.first_key as i64))]),
+                ),
+            ]),
+        ),
+        (
+            s("find_keys"),
+            Reply::Map(vec![
+                (s("type"), s("range")),
+                (
+                    s("spec"),
+                    Reply::Map(vec![
+                        (
+                            s("lastkey"),
+                            Reply::Int(if c.last_key < 0 {
+                                c.last_key as i64
+                            } else {
+                                (c.last_key - c.first_key) as i64
+                            }),
+                        ),
+                        (s("keystep"), Reply::Int(c.step as i64)),
+                        (s("limit"), Reply::Int(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])]
+}
+
+fn docs_of(c: &CommandSpec) -> (Reply, Reply) {
+    let s = |v: &str| Reply::bulk(v);
+    (
+        s(c.name),
+        Reply::Map(vec![
+            (s("summary"), s(c.summary)),
+            (s("since"), s("1.0.0")),
+            (s("group"), s(c.group)),
+            (s("complexity"), s("O(1)")),
+        ]),
+    )
+}
+
+pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
+    if args.len() == 1 {
+        return Ok(Reply::Array(COMMANDS.iter().map(info_of).collect()));
+    }
+    let sub = &args[1];
+    if eq_ic(sub, "COUNT") && args.len() == 2 {
+        return Ok(Reply::Int(COMMANDS.len() as i64));
+    }
+    if eq_ic(sub, "LIST") {
+        return Ok(Reply::Array(
+            COMMANDS.iter().map(|c| Reply::bulk(c.name)).collect(),
+        ));
+    }
+    if eq_ic(sub, "INFO") {
+        if args.len() == 2 {
+            return Ok(Reply::Array(COMMANDS.iter().map(info_of).collect()));
+        }
+        return Ok(Reply::Array(
+            args[2..]
+                .iter()
+                .map(|n| shards::lookup(n).map_or(Reply::NilArray, info_of))
+                .collect(),
+        ));
+    }
+    if eq_ic(sub, "DOCS") {
+        let list: Vec<&CommandSpec> = if args.len() == 2 {
+            COMMANDS.iter().collect()
+        } else {
+            args[2..].iter().filter_map(|n| shards::lookup(n)).collect()
+        };
+        return Ok(Reply::Map(list.into_iter().map(docs_of).collect()));
+    }
+    if eq_ic(sub, "GETKEYS") && args.len() >= 3 {
+        let target = &args[2..];
+        let spec = shards::lookup(&target[0])
+            .ok_or_else(|| CmdError::other("ERR Invalid command specified"))?;
+        if !spec.arity_ok(target.len()) {
+            return Err(CmdError::other(
+                "ERR Invalid number of arguments specified for command",
+            ));
+        }
+        let keys: Vec<Reply> = spec
+            .key_positions(target.len())
+            .map(|p| Reply::Bulk(target[p].to_vec()))
+            .collect();
+        if keys.is_empty() {
+            return Err(CmdError::other("ERR The command has no key arguments"));
+        }
+        return Ok(Reply::Array(keys));
+    }
+    if eq_ic(sub, "HELP") && args.len() == 2 {
+        return Ok(Reply::Array(
+            [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "    Return details about all commands.",
+                "COUNT",
+                "    Return the total number of commands in this server.",
+                "LIST",
+                "    Return a list of all commands in this server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple commands.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full command.",
+                "HELP",
+                "    Print this help.",
+            ]
+            .iter()
+            .map(|l| Reply::Status(l.to_string()))
+            .collect(),
+        ));
+    }
+    let name = String::from_utf8_lossy(sub).to_ascii_lowercase();
+    if ["count", "getkeys", "help"].contains(&name.as_str()) {
+        return Err(CmdError::WrongArity(format!("command|{name}")));
+    }
+    Err(CmdError::UnknownSubcommand {
+        sub: String::from_utf8_lossy(sub).into_owned(),
+        cmd: "command".into(),
+    })
+}

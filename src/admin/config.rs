@@ -1,0 +1,244 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP over the settings each shard holds.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::glob::glob_match;
+use shards::{CmdError, Reply};
+
+use super::all_shards;
+use crate::config::Settings;
+use crate::shard::{AdminReq, Shard};
+
+/// Parameters CONFIG GET knows, in the order it lists them.
+const PARAMS: &[&str] = &[
+    "bind",
+    "port",
+    "databases",
+    "maxclients",
+    "requirepass",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "timeout",
+    "hz",
+    "maxmemory",
+    "maxmemory-policy",
+    "save",
+    "appendonly",
+    "loglevel",
+    "io-threads",
+];
+
+const IMMUTABLE: &[&str] = &["bind", "port", "databases", "io-threads"];
+
+const POLICIES: &[&str] = &[
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+];
+
+fn value_of(shard: &Shard, name: &str) -> String {
+    let s = shard.settings.borrow();
+    match name {
+        "bind" => shard_bind(shard),
+        "port" => crate::server::public_port().to_string(),
+        "databases" => shard.ks.borrow().db_count().to_string(),
+        "maxclients" => s.maxclients.to_string(),
+        "requirepass" => s.requirepass.clone(),
+        "proto-max-bulk-len" => s.proto_max_bulk_len.to_string(),
+        "client-query-buffer-limit" => s.client_query_buffer_limit.to_string(),
+        "timeout" => s.timeout.to_string(),
+        "hz" => s.hz.to_string(),
+        "maxmemory" => s.maxmemory.to_string(),
+        "maxmemory-policy" => s.maxmemory_policy.clone(),
+        "save" => s.save.clone(),
+        "appendonly" => s.appendonly.clone(),
+        "loglevel" => s.loglevel.clone(),
+        "io-threads" => "1".into(),
+        _ => String::new(),
+    }
+}
+
+fn shard_bind(_shard: &Shard) -> String {
+    crate::server::bind_addr()
+}
+
+/// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.
+fn parse_memory(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("k", 1000),
+        ("mb", 1024 * 1024),
+        ("m", 1_000_000),
+        ("gb", 1024 * 1024 * 1024),
+        ("g", 1_000_000_000),
+    ];
+    for (suffix, mul) in units.iter().rev() {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            return num.parse::<u64>().ok()?.checked_mul(*mul);
+        }
+    }
+    lower.parse().ok()
+}
+
+/// Checks a CONFIG SET pair; the error names the argument as Redis does.
+fn validate(name: &str, value: &str) -> Result<(), CmdError> {
+    let fail = |why: &str| {
+        CmdError::other(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    };
+    if IMMUTABLE.contains(&name) {
+        return Err(fail("can't set immutable config"));
+    }
+    let int = || {
+        value
+            .parse::<i64>()
+            .map_err(|_| fail("argument couldn't be parsed into an integer"))
+    };
+    match name {
+        "maxclients" | "timeout" | "hz" => {
+            if int()? < 0 || (name == "maxclients" && int()? < 1) {
+                return Err(fail("argument must be between 1 and 2147483647 inclusive"));
+            }
+        }
+        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => {
+            parse_memory(value).ok_or_else(|| fail("argument must be a memory value"))?;
+        }
+        "maxmemory-policy" => {
+            if !POLICIES.contains(&value.to_ascii_lowercase().as_str()) {
+                return Err(fail("argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl"));
+            }
+        }
+        "appendonly" => {
+            if !["yes", "no"].contains(&value.to_ascii_lowercase().as_str()) {
+                return Err(fail("argument must be 'yes' or 'no'"));
+            }
+        }
+        "loglevel" => {
+            if !["debug", "verbose", "notice", "warning", "nothing"]
+                .contains(&value.to_ascii_lowercase().as_str())
+            {
+                return Err(fail("argument(s) must be one of the following: debug, verbose, notice, warning, nothing"));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies a validated CONFIG SET pair to one shard's settings.
+pub fn apply_setting(s: &mut Settings, name: &str, value: &str) {
+    let mem = || parse_memory(value).unwrap_or(0);
+    let num = || value.parse::<u64>().unwrap_or(0);
+    match name {
+        "requirepass" => s.requirepass = value.to_string(),
+        "maxclients" => s.maxclients = num() as usize,
+        "loglevel" => s.loglevel = value.to_ascii_lowercase(),
+        "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,
+        "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
+        "timeout" => s.timeout = num(),
+        "hz" => s.hz = num().clamp(1, 500),
+        "maxmemory" => s.maxmemory = mem(),
+        "maxmemory-policy" => s.maxmemory_policy = value.to_ascii_lowercase(),
+        "save" => s.save = value.to_string(),
+        "appendonly" => s.appendonly = value.to_ascii_lowercase(),
+        _ => {}
+    }
+}
+
+pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" if args.len() >= 3 => {
+            let mut pairs = Vec::new();
+            for name in PARAMS {
+                let hit = args[2..]
+                    .iter()
+                    .any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes()));
+                if hit {
+                    let v = value_of(shard, name);
+                    pairs.push((Reply::bulk(name), Reply::Bulk(v.into_bytes())));
+                }
+            }
+            Ok(Reply::Map(pairs))
+        }
+        "set" if args.len() >= 4 && args.len() % 2 == 0 => {
+            let mut pairs = Vec::new();
+            for pair in args[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+                let value = String::from_utf8_lossy(&pair[1]).into_owned();
+                if !PARAMS.contains(&name.as_str()) {
+                    return Err(CmdError::other(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                        String::from_utf8_lossy(&pair[0])
+                    )));
+                }
+                validate(&name, &value)?;
+                pairs.push((name, value));
+            }
+            all_shards(shard, || AdminReq::ConfigSet(pairs.clone())).await;
+            Ok(Reply::Ok)
+        }
+        "resetstat" if args.len() == 2 => {
+            all_shards(shard, || AdminReq::ResetStats).await;
+            Ok(Reply::Ok)
+        }
+        "rewrite" if args.len() == 2 => Err(CmdError::other(
+            "ERR The server is running without a config file",
+        )),
+        "help" if args.len() == 2 => Ok(Reply::Array(
+            [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            ]
+            .iter()
+            .map(|l| Reply::Status(l.to_string()))
+            .collect(),
+        )),
+        "get" | "set" | "resetstat" | "rewrite" | "help" => {
+            Err(CmdError::WrongArity(format!("config|{sub}")))
+        }
+        _ => Err(CmdError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(&args[1]).into_owned(),
+            cmd: "config".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_values_parse_with_units() {
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("2mb"), Some(2 * 1024 * 1024));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn immutable_and_bad_values_are_refused() {
+        assert!(validate("port", "1").is_err());
+        assert!(validate("maxclients", "abc").is_err());
+        assert!(validate("maxmemory-policy", "allkeys-lru").is_ok());
+        assert!(validate("maxmemory-policy", "lru").is_err());
+    }
+}

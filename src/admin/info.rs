@@ -1,0 +1,218 @@
+//! INFO: each shard reports its own figures through the mesh; this module adds them up
+//! and formats Redis's sections, plus a `shards` section with one line per shard.
+
+use std::fmt::Write;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::{CmdError, Reply};
+
+use super::{all_shards, REDIS_VERSION};
+use crate::shard::{AdminReq, AdminResp, Shard, ShardReport};
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "cluster",
+    "keyspace",
+    "shards",
+];
+
+pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let mut wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    if wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| w == "all" || w == "everything" || w == "default")
+    {
+        wanted = DEFAULT.iter().map(|s| s.to_string()).collect();
+    }
+    let mut reports: Vec<ShardReport> = all_shards(shard, || AdminReq::Report)
+        .await
+        .into_iter()
+        .filter_map(|r| match r {
+            AdminResp::Report(r) => Some(*r),
+            _ => None,
+        })
+        .collect();
+    reports.sort_by_key(|r| r.id);
+    let mut out = String::new();
+    for section in DEFAULT.iter().filter(|s| wanted.iter().any(|w| w == *s)) {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        write_section(&mut out, section, shard, &reports);
+    }
+    Ok(Reply::Verbatim(out))
+}
+
+fn human(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else if b >= 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else {
+        format!("{}B", b as i64)
+    }
+}
+
+fn rss_bytes() -> i64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: i64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as i64
+}
+
+fn process_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills the struct for this process.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        (secs(ru.ru_stime), secs(ru.ru_utime))
+    }
+}
+
+fn ranges(slots: &[(u16, u16)]) -> String {
+    slots
+        .iter()
+        .map(|(a, b)| format!("{a}-{b}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[ShardReport]) {
+    let sum = |f: fn(&ShardReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let settings = shard.settings.borrow().clone();
+    let now = shards::clock::system_ms();
+    let uptime = now.saturating_sub(shard.started_ms) / 1000;
+    let _ = match section {
+        "server" => write!(
+            out,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\ncorecache_version:{}\r\nredis_mode:standalone\r\n\
+             os:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\n\
+             tcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\
+             hz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\nshards:{}\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            crate::server::public_port(),
+            now * 1000,
+            uptime / 86400,
+            settings.hz,
+            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            shard.nshards,
+        ),
+        "clients" => write!(
+            out,
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            reports.iter().map(|r| r.clients).sum::<usize>(),
+            settings.maxclients,
+        ),
+        "memory" => {
+            let used: i64 = reports.iter().map(|r| r.used_memory as i64).sum();
+            let rss = rss_bytes();
+            write!(
+                out,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
+                 used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n\
+                 maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\n",
+                human(used),
+                human(rss),
+                settings.maxmemory,
+                human(settings.maxmemory as i64),
+                settings.maxmemory_policy,
+                if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+            )
+        }
+        "persistence" => write!(
+            out,
+            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n\
+             rdb_last_save_time:{}\r\naof_enabled:0\r\n",
+            shard.started_ms / 1000
+        ),
+        "stats" => write!(
+            out,
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+             instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
+             rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
+             keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
+             forward_messages:{}\r\n",
+            sum(|r| r.stats.connections),
+            sum(|r| r.stats.commands),
+            sum(|r| r.stats.net_input_bytes),
+            sum(|r| r.stats.net_output_bytes),
+            sum(|r| r.stats.rejected_connections),
+            sum(|r| r.expired_keys),
+            sum(|r| r.hits),
+            sum(|r| r.misses),
+            sum(|r| r.stats.error_replies),
+            sum(|r| r.stats.forwarded_ops),
+            sum(|r| r.stats.hop_messages),
+        ),
+        "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "cpu" => {
+            let (sys, user) = process_cpu();
+            write!(
+                out,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\
+                 used_cpu_sys_shards:{:.6}\r\nused_cpu_user_shards:{:.6}\r\n",
+                sum(|r| r.cpu_sys_us) as f64 / 1e6,
+                sum(|r| r.cpu_user_us) as f64 / 1e6,
+            )
+        }
+        "cluster" => write!(out, "# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => {
+            let _ = write!(out, "# Keyspace\r\n");
+            let dbs = reports.first().map_or(0, |r| r.db_keys.len());
+            for db in 0..dbs {
+                let keys: usize = reports.iter().map(|r| r.db_keys[db].0).sum();
+                let expires: usize = reports.iter().map(|r| r.db_keys[db].1).sum();
+                if keys > 0 {
+                    let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+            Ok(())
+        }
+        "shards" => {
+            let _ = write!(out, "# Shards\r\n");
+            for r in reports {
+                let keys: usize = r.db_keys.iter().map(|d| d.0).sum();
+                let _ = write!(
+                    out,
+                    "shard{}:cpu={},slots={},keys={},used_memory={},clients={},commands={},\
+                     forwarded_commands={},forward_messages={},used_cpu_user={:.6},used_cpu_sys={:.6}\r\n",
+                    r.id,
+                    r.cpu,
+                    ranges(&r.slots),
+                    keys,
+                    r.used_memory,
+                    r.clients,
+                    r.stats.commands,
+                    r.stats.forwarded_ops,
+                    r.stats.hop_messages,
+                    r.cpu_user_us as f64 / 1e6,
+                    r.cpu_sys_us as f64 / 1e6,
+                );
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+}

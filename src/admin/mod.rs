@@ -1,0 +1,333 @@
+//! Commands the server answers itself: connection state (PING, HELLO, SELECT, AUTH,
+//! CLIENT, RESET, QUIT), introspection (INFO, COMMAND, CONFIG, TIME, LASTSAVE, DEBUG)
+//! and the cross-shard coordinators of SCAN and RANDOMKEY.
+
+mod client;
+mod command;
+mod config;
+mod info;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use shards::args::{eq_ic, parse_f64, parse_i64, parse_u64};
+use shards::cmd::{CommandSpec, ServerCmd};
+use shards::ops::ShardOp;
+use shards::{CmdError, Reply};
+
+use crate::clients::{ClientHandle, ReplyMode};
+use crate::router::Flow;
+use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+
+pub use config::apply_setting;
+
+/// Version reported to clients (HELLO, INFO): the Redis version whose behaviour we follow.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+/// Whether a server command can run without first flushing the batch's queued work:
+/// it neither reads the keyspace nor depends on earlier commands having run.
+pub fn is_inline(cmd: ServerCmd, _args: &[Bytes]) -> bool {
+    matches!(
+        cmd,
+        ServerCmd::Ping
+            | ServerCmd::Echo
+            | ServerCmd::Select
+            | ServerCmd::Time
+            | ServerCmd::LastSave
+            | ServerCmd::Command
+            | ServerCmd::Hello
+            | ServerCmd::Auth
+            | ServerCmd::Client
+    )
+}
+
+pub async fn run(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    spec: &'static CommandSpec,
+    cmd: ServerCmd,
+    args: Vec<Bytes>,
+) -> (Reply, Flow) {
+    let reply = match cmd {
+        ServerCmd::Quit => return (Reply::Ok, Flow::Close),
+        ServerCmd::Ping => ping(client, &args),
+        ServerCmd::Echo => Ok(Reply::Bulk(args[1].to_vec())),
+        ServerCmd::Select => select(shard, client, &args),
+        ServerCmd::Auth => auth(shard, client, &args),
+        ServerCmd::Hello => hello(shard, client, &args),
+        ServerCmd::Reset => Ok(reset(shard, client)),
+        ServerCmd::Client => client::run(shard, client, &args).await,
+        ServerCmd::Info => info::run(shard, &args).await,
+        ServerCmd::Config => config::run(shard, &args).await,
+        ServerCmd::Command => command::run(&args),
+        ServerCmd::Time => Ok(time()),
+        ServerCmd::LastSave => Ok(Reply::Int((shard.started_ms / 1000) as i64)),
+        ServerCmd::Debug => debug(shard, &args).await,
+        ServerCmd::Scan => scan(shard, client, spec, args).await,
+        ServerCmd::RandomKey => randomkey(shard, client, spec, args).await,
+    };
+    (reply.unwrap_or_else(Reply::Error), Flow::Continue)
+}
+
+fn ping(client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let _ = client;
+    match args.len() {
+        1 => Ok(Reply::Status("PONG".into())),
+        2 => Ok(Reply::Bulk(args[1].to_vec())),
+        _ => Err(CmdError::WrongArity("ping".into())),
+    }
+}
+
+fn select(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let db = parse_i64(&args[1])?;
+    let dbs = shard.ks.borrow().db_count() as i64;
+    if !(0..dbs).contains(&db) {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    client.info.borrow_mut().db = db as usize;
+    Ok(Reply::Ok)
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Checks a username/password pair against `requirepass` (only user `default` exists).
+fn check_password(shard: &Shard, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+    let required = shard.settings.borrow().requirepass.clone();
+    if user == b"default" && (required.is_empty() || required.as_bytes() == pass) {
+        Ok(())
+    } else {
+        Err(CmdError::other(WRONGPASS))
+    }
+}
+
+fn auth(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let (user, pass): (&[u8], &[u8]) = match args.len() {
+        2 => (b"default", &args[1]),
+        3 => (&args[1], &args[2]),
+        _ => return Err(CmdError::Syntax),
+    };
+    if args.len() == 2 && shard.settings.borrow().requirepass.is_empty() {
+        return Err(CmdError::other(
+            "ERR AUTH <password> called without any password configured for the default \
+             user. Are you sure your configuration is correct?",
+        ));
+    }
+    check_password(shard, user, pass)?;
+    client.info.borrow_mut().authenticated = true;
+    Ok(Reply::Ok)
+}
+
+fn hello(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() > 1 {
+        let v = parse_i64(&args[1]).map_err(|_| {
+            CmdError::other("ERR Protocol version is not an integer or out of range")
+        })?;
+        if v != 2 && v != 3 {
+            return Err(CmdError::other("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(v as u8);
+        i = 2;
+    }
+    let mut name = None;
+    let mut authed = false;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "AUTH") && more >= 2 {
+            check_password(shard, &args[i + 1], &args[i + 2])?;
+            authed = true;
+            i += 3;
+        } else if eq_ic(&args[i], "SETNAME") && more >= 1 {
+            client::validate_name(&args[i + 1])?;
+            name = Some(String::from_utf8_lossy(&args[i + 1]).into_owned());
+            i += 2;
+        } else {
+            return Err(CmdError::other(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    let mut info = client.info.borrow_mut();
+    if authed {
+        info.authenticated = true;
+    }
+    if !info.authenticated && !shard.settings.borrow().requirepass.is_empty() {
+        return Err(CmdError::other(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+             select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(p) = proto {
+        info.resp = p;
+    }
+    if let Some(n) = name {
+        info.name = n;
+    }
+    let s = |v: &str| Reply::Bulk(v.as_bytes().to_vec());
+    Ok(Reply::Map(vec![
+        (s("server"), s("redis")),
+        (s("version"), s(REDIS_VERSION)),
+        (s("proto"), Reply::Int(info.resp as i64)),
+        (s("id"), Reply::Int(info.id as i64)),
+        (s("mode"), s("standalone")),
+        (s("role"), s("master")),
+        (s("modules"), Reply::Array(Vec::new())),
+    ]))
+}
+
+fn reset(shard: &Shard, client: &ClientHandle) -> Reply {
+    let mut info = client.info.borrow_mut();
+    info.db = 0;
+    info.resp = 2;
+    info.name.clear();
+    info.no_evict = false;
+    info.no_touch = false;
+    info.reply = ReplyMode::On;
+    info.authenticated = shard.settings.borrow().requirepass.is_empty();
+    Reply::Status("RESET".into())
+}
+
+fn time() -> Reply {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Reply::Array(vec![
+        Reply::Bulk(now.as_secs().to_string().into_bytes()),
+        Reply::Bulk(now.subsec_micros().to_string().into_bytes()),
+    ])
+}
+
+async fn debug(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let sub = &args[1];
+    if eq_ic(sub, "SLEEP") && args.len() == 3 {
+        let secs = parse_f64(&args[2])?;
+        if secs > 0.0 {
+            glommio::timer::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
+        }
+        return Ok(Reply::Ok);
+    }
+    if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
+        let on = parse_i64(&args[2])? != 0;
+        all_shards(shard, || AdminReq::SetActiveExpire(on)).await;
+        return Ok(Reply::Ok);
+    }
+    if eq_ic(sub, "HELP") {
+        return Ok(Reply::Array(
+            [
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "SLEEP <seconds>",
+                "    Stop the connection for <seconds> (decimals allowed).",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Switch active expiry of keys off or on.",
+                "HELP",
+                "    Print this help.",
+            ]
+            .iter()
+            .map(|l| Reply::Status(l.to_string()))
+            .collect(),
+        ));
+    }
+    Err(CmdError::UnknownSubcommand {
+        sub: String::from_utf8_lossy(sub).into_owned(),
+        cmd: "debug".into(),
+    })
+}
+
+/// Sends an admin request to every shard (this one inline) and collects the answers.
+pub async fn all_shards(shard: &Rc<Shard>, req: impl Fn() -> AdminReq) -> Vec<AdminResp> {
+    let mut waiting = Vec::new();
+    for s in (0..shard.nshards).filter(|&s| s != shard.id) {
+        waiting.push(shard.send(s, Work::Admin(req())).await);
+    }
+    let mut out = Vec::new();
+    if let WorkDone::Admin(r) = shard.run_work(Work::Admin(req())) {
+        out.push(r);
+    }
+    for rx in waiting {
+        if let Ok(WorkDone::Admin(r)) = rx.await {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// SCAN over all shards: the global cursor is `local_cursor * nshards + shard`, so each
+/// call scans one step of one shard and moves to the next shard when that one is done.
+async fn scan(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    spec: &'static CommandSpec,
+    mut args: Vec<Bytes>,
+) -> Result<Reply, CmdError> {
+    let cursor = parse_u64(&args[1]).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
+    let n = shard.nshards as u64;
+    let (mut target, local) = ((cursor % n) as usize, cursor / n);
+    args[1] = Bytes::from(local.to_string());
+    let (db, touch) = {
+        let info = client.info.borrow();
+        (info.db, !info.no_touch)
+    };
+    let op = ShardOp::Cmd {
+        spec,
+        db,
+        touch,
+        args,
+    };
+    let reply = match shard.call(target, Work::Ops(vec![op])).await {
+        WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, |o| o.into_reply()),
+        WorkDone::Admin(_) => Reply::Nil,
+    };
+    let Reply::Array(mut parts) = reply else {
+        return Ok(reply);
+    };
+    let keys = parts.pop().unwrap_or(Reply::Array(Vec::new()));
+    let next_local = match parts.first() {
+        Some(Reply::Bulk(b)) => parse_u64(b).unwrap_or(0),
+        _ => 0,
+    };
+    let next = if next_local != 0 {
+        next_local * n + target as u64
+    } else {
+        target += 1;
+        if target as u64 >= n {
+            0
+        } else {
+            target as u64
+        }
+    };
+    Ok(Reply::Array(vec![
+        Reply::Bulk(next.to_string().into_bytes()),
+        keys,
+    ]))
+}
+
+/// RANDOMKEY: asks shards, starting at a random one, until one has a key.
+async fn randomkey(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Result<Reply, CmdError> {
+    let n = shard.nshards;
+    let start = (shard.ks.borrow_mut().rand() % n as u64) as usize;
+    let db = client.info.borrow().db;
+    for i in 0..n {
+        let op = ShardOp::Cmd {
+            spec,
+            db,
+            touch: false,
+            args: args.clone(),
+        };
+        if let WorkDone::Ops(mut outs) = shard.call((start + i) % n, Work::Ops(vec![op])).await {
+            match outs.pop().map(|o| o.into_reply()) {
+                Some(Reply::Nil) | None => continue,
+                Some(r) => return Ok(r),
+            }
+        }
+    }
+    Ok(Reply::Nil)
+}

@@ -1,0 +1,206 @@
+//! The clients connected to one shard: their CLIENT-visible state, CLIENT LIST lines and
+//! CLIENT KILL. Client ids are unique across shards without coordination: shard `s` of
+//! `n` hands out `s + 1, s + 1 + n, s + 1 + 2n, ...`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+use shards::ShardId;
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// Set by CLIENT REPLY SKIP: that command gets no reply, nor does the next one.
+    SkipArmed,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: RawFd,
+    pub name: String,
+    pub db: usize,
+    pub created_ms: u64,
+    pub last_ms: u64,
+    pub last_cmd: String,
+    pub resp: u8,
+    pub lib_name: String,
+    pub lib_ver: String,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    pub authenticated: bool,
+    pub reply: ReplyMode,
+    pub qbuf: usize,
+}
+
+impl ClientInfo {
+    /// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order.
+    pub fn line(&self, now_ms: u64) -> String {
+        let mut flags = String::new();
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 \
+             ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 \
+             oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} \
+             lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            self.name,
+            now_ms.saturating_sub(self.created_ms) / 1000,
+            now_ms.saturating_sub(self.last_ms) / 1000,
+            flags,
+            self.db,
+            self.qbuf,
+            if self.last_cmd.is_empty() {
+                "NULL"
+            } else {
+                &self.last_cmd
+            },
+            self.resp,
+            self.lib_name,
+            self.lib_ver,
+        )
+    }
+}
+
+/// A connected client as its shard sees it.
+pub struct ClientHandle {
+    pub info: RefCell<ClientInfo>,
+    pub killed: Cell<bool>,
+}
+
+impl ClientHandle {
+    /// Marks the client for closing and wakes its pending read.
+    pub fn kill(&self) {
+        self.killed.set(true);
+        // SAFETY: the fd belongs to the live connection registered here; shutdown only
+        // makes its pending and future reads return end-of-file.
+        unsafe {
+            libc::shutdown(self.info.borrow().fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// Which clients CLIENT KILL targets; every given field must match.
+#[derive(Debug, Clone, Default)]
+pub struct KillFilter {
+    pub id: Option<u64>,
+    pub addr: Option<String>,
+    pub laddr: Option<String>,
+    pub skip_id: Option<u64>,
+    pub user: Option<String>,
+    pub max_age_secs: Option<u64>,
+    /// Only `normal` clients exist here; other types match nothing.
+    pub type_normal: Option<bool>,
+}
+
+pub struct ClientRegistry {
+    clients: BTreeMap<u64, Rc<ClientHandle>>,
+    next_id: u64,
+    step: u64,
+}
+
+impl ClientRegistry {
+    pub fn new(shard: ShardId, nshards: usize) -> Self {
+        ClientRegistry {
+            clients: BTreeMap::new(),
+            next_id: shard as u64 + 1,
+            step: nshards.max(1) as u64,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub fn register(
+        &mut self,
+        fd: RawFd,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        now_ms: u64,
+    ) -> Rc<ClientHandle> {
+        let id = self.next_id;
+        self.next_id += self.step;
+        let show = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let handle = Rc::new(ClientHandle {
+            info: RefCell::new(ClientInfo {
+                id,
+                addr: show(peer),
+                laddr: show(local),
+                fd,
+                name: String::new(),
+                db: 0,
+                created_ms: now_ms,
+                last_ms: now_ms,
+                last_cmd: String::new(),
+                resp: 2,
+                lib_name: String::new(),
+                lib_ver: String::new(),
+                no_evict: false,
+                no_touch: false,
+                authenticated: false,
+                reply: ReplyMode::On,
+                qbuf: 0,
+            }),
+            killed: Cell::new(false),
+        });
+        self.clients.insert(id, handle.clone());
+        handle
+    }
+
+    pub fn unregister(&mut self, id: u64) {
+        self.clients.remove(&id);
+    }
+
+    pub fn list_lines(&self, ids: Option<&[u64]>, now_ms: u64) -> Vec<String> {
+        self.clients
+            .values()
+            .filter(|c| ids.is_none_or(|ids| ids.contains(&c.info.borrow().id)))
+            .map(|c| c.info.borrow().line(now_ms))
+            .collect()
+    }
+
+    /// Kills matching clients; returns how many.
+    pub fn kill(&self, f: &KillFilter) -> usize {
+        let now = shards::clock::system_ms();
+        let mut n = 0;
+        for c in self.clients.values() {
+            let hit = {
+                let i = c.info.borrow();
+                f.id.is_none_or(|id| id == i.id)
+                    && f.addr.as_ref().is_none_or(|a| *a == i.addr)
+                    && f.laddr.as_ref().is_none_or(|a| *a == i.laddr)
+                    && f.skip_id != Some(i.id)
+                    && f.user.as_ref().is_none_or(|u| u == "default")
+                    && f.type_normal.unwrap_or(true)
+                    && f.max_age_secs
+                        .is_none_or(|m| now.saturating_sub(i.created_ms) / 1000 > m)
+            };
+            if hit && !c.killed.get() {
+                c.kill();
+                n += 1;
+            }
+        }
+        n
+    }
+}

@@ -1,0 +1,169 @@
+//! Command-line configuration and the runtime settings CONFIG GET/SET expose.
+
+use clap::Parser;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "corecache",
+    version,
+    about = "A Redis-compatible, thread-per-core in-memory cache on io_uring",
+    long_about = "A Redis-compatible, thread-per-core in-memory cache on io_uring.\n\n\
+        Every selected CPU runs one shard: an executor pinned to that CPU that owns a \
+        contiguous range of the 16384 hash slots and serves the connections the kernel \
+        gives it on the shared port (SO_REUSEPORT)."
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// TCP port (0 picks a free port; the chosen one is printed on start-up).
+    #[arg(long, default_value_t = 6379)]
+    pub port: u16,
+
+    /// Number of shards (one per CPU). Defaults to the CPUs this process may run on.
+    #[arg(long, conflicts_with = "cpus")]
+    pub threads: Option<usize>,
+
+    /// CPUs to run shards on, e.g. `0-3,8`. One shard per CPU.
+    #[arg(long, value_parser = parse_cpu_list)]
+    pub cpus: Option<CpuList>,
+
+    /// Number of logical databases (SELECT 0..N-1).
+    #[arg(long, default_value_t = 16)]
+    pub databases: usize,
+
+    /// Maximum number of connected clients.
+    #[arg(long, default_value_t = 10000)]
+    pub maxclients: usize,
+
+    /// Log verbosity: debug, verbose, notice or warning.
+    #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning"])]
+    pub loglevel: String,
+
+    /// Password clients must give with AUTH (empty: none).
+    #[arg(long, default_value = "")]
+    pub requirepass: String,
+
+    /// Largest bulk string a client may send, in bytes.
+    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    pub proto_max_bulk_len: usize,
+
+    /// Largest unparsed input a client may have buffered, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    pub client_query_buffer_limit: usize,
+
+    /// Memory each executor registers with io_uring, in KiB (counted against memlock).
+    #[arg(long, default_value_t = 256)]
+    pub io_memory_kib: usize,
+
+    /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).
+    #[arg(long)]
+    pub no_pin: bool,
+}
+
+/// A list of CPU ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuList(pub Vec<usize>);
+
+/// Parses `0-3,8,10-11`.
+pub fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("invalid CPU list element '{part}'");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let a: usize = a.trim().parse().map_err(|_| bad())?;
+                let b: usize = b.trim().parse().map_err(|_| bad())?;
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    if cpus.is_empty() {
+        return Err("empty CPU list".into());
+    }
+    Ok(CpuList(cpus))
+}
+
+/// The CPUs this process may run on (its affinity mask).
+pub fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+impl Config {
+    /// The CPU each shard runs on (repeated round-robin when there are more shards
+    /// than CPUs), and whether shards are pinned.
+    pub fn shard_cpus(&self) -> Vec<usize> {
+        let allowed = allowed_cpus();
+        match (&self.cpus, self.threads) {
+            (Some(list), _) => list.0.clone(),
+            (None, Some(n)) => (0..n.max(1)).map(|i| allowed[i % allowed.len()]).collect(),
+            (None, None) => allowed,
+        }
+    }
+}
+
+/// Settings that CONFIG SET may change at run time. Each shard holds its own copy;
+/// CONFIG SET updates every copy through the mesh, so no lock sits on the command path.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub requirepass: String,
+    pub maxclients: usize,
+    pub loglevel: String,
+    pub proto_max_bulk_len: usize,
+    pub client_query_buffer_limit: usize,
+    pub timeout: u64,
+    pub hz: u64,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub save: String,
+    pub appendonly: String,
+    pub active_expire: bool,
+}
+
+impl Settings {
+    pub fn from_config(c: &Config) -> Self {
+        Settings {
+            requirepass: c.requirepass.clone(),
+            maxclients: c.maxclients,
+            loglevel: c.loglevel.clone(),
+            proto_max_bulk_len: c.proto_max_bulk_len,
+            client_query_buffer_limit: c.client_query_buffer_limit,
+            timeout: 0,
+            hz: 10,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            save: String::new(),
+            appendonly: "no".into(),
+            active_expire: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_parse_ranges_and_singles() {
+        assert_eq!(parse_cpu_list("0-3,8").unwrap().0, vec![0, 1, 2, 3, 8]);
+        assert_eq!(parse_cpu_list("2,1,1").unwrap().0, vec![1, 2]);
+        assert!(parse_cpu_list("3-1").is_err());
+        assert!(parse_cpu_list("x").is_err());
+    }
+}

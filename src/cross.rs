@@ -1,0 +1,142 @@
+//! Coordination of commands whose keys live on different shards and that need more than
+//! a split: RENAME, RENAMENX, COPY, MSETNX, LCS. Each runs as a short sequence of
+//! entry-level steps on the shards involved. (They are not yet isolated from concurrent
+//! clients; the transaction issue adds ordered key locks.)
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::cmd::{keys, strings, CommandSpec, Cross};
+use shards::ops::ShardOp;
+use shards::value::Value;
+use shards::{CmdError, Entry, Reply, ShardId};
+
+use crate::router::run_spread;
+use crate::shard::{Shard, Work, WorkDone};
+
+pub async fn run(
+    shard: &Rc<Shard>,
+    kind: Cross,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    let result = match kind {
+        Cross::Rename => rename(shard, db, &args, false).await,
+        Cross::RenameNx => rename(shard, db, &args, true).await,
+        Cross::Copy => copy(shard, db, &args).await,
+        Cross::MsetNx => msetnx(shard, spec, db, touch, args).await,
+        Cross::Lcs => lcs(shard, db, &args).await,
+    };
+    result.unwrap_or_else(Reply::Error)
+}
+
+async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> shards::ops::OpOutput {
+    match shard.call(to, Work::Ops(vec![op])).await {
+        WorkDone::Ops(mut outs) => outs.pop().expect("one answer per op"),
+        WorkDone::Admin(_) => unreachable!("ops are answered with ops"),
+    }
+}
+
+fn owner(shard: &Shard, key: &Bytes) -> ShardId {
+    shard.slots.owner_of_key(key)
+}
+
+async fn get_entry(shard: &Rc<Shard>, db: usize, key: &Bytes) -> Option<Entry> {
+    let to = owner(shard, key);
+    let key = key.clone();
+    op(shard, to, ShardOp::GetEntry { db, key })
+        .await
+        .into_entry()
+}
+
+async fn put_entry(shard: &Rc<Shard>, db: usize, key: &Bytes, entry: Entry, replace: bool) -> bool {
+    let to = owner(shard, key);
+    let key = key.clone();
+    let out = op(
+        shard,
+        to,
+        ShardOp::PutEntry {
+            db,
+            key,
+            entry,
+            replace,
+        },
+    )
+    .await;
+    out.into_reply() == Reply::Int(1)
+}
+
+async fn rename(shard: &Rc<Shard>, db: usize, args: &[Bytes], nx: bool) -> Result<Reply, CmdError> {
+    let (src, dst) = (&args[1], &args[2]);
+    if nx {
+        if get_entry(shard, db, src).await.is_none() {
+            return Err(CmdError::NoSuchKey);
+        }
+        if get_entry(shard, db, dst).await.is_some() {
+            return Ok(Reply::Int(0));
+        }
+    }
+    let from = owner(shard, src);
+    let taken = op(
+        shard,
+        from,
+        ShardOp::TakeEntry {
+            db,
+            key: src.clone(),
+        },
+    )
+    .await;
+    let entry = taken.into_entry().ok_or(CmdError::NoSuchKey)?;
+    put_entry(shard, db, dst, entry, true).await;
+    Ok(if nx { Reply::Int(1) } else { Reply::Ok })
+}
+
+async fn copy(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let dbs = shard.ks.borrow().db_count();
+    let (dest_db, replace) = keys::parse_copy_options(args, db, dbs)?;
+    let Some(entry) = get_entry(shard, db, &args[1]).await else {
+        return Ok(Reply::Int(0));
+    };
+    let stored = put_entry(shard, dest_db, &args[2], entry, replace).await;
+    Ok(Reply::Int(stored as i64))
+}
+
+async fn msetnx(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Result<Reply, CmdError> {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::WrongArity(spec.name.into()));
+    }
+    let exists = shards::lookup(b"exists").expect("exists is in the table");
+    let mut probe = vec![Bytes::from_static(b"EXISTS")];
+    probe.extend(args[1..].iter().step_by(2).cloned());
+    if run_spread(shard, exists, db, touch, probe).await != Reply::Int(0) {
+        return Ok(Reply::Int(0));
+    }
+    let mset = shards::lookup(b"mset").expect("mset is in the table");
+    match run_spread(shard, mset, db, touch, args).await {
+        Reply::Error(e) => Err(e),
+        _ => Ok(Reply::Int(1)),
+    }
+}
+
+async fn lcs(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let a = string_of(get_entry(shard, db, &args[1]).await)?;
+    let b = string_of(get_entry(shard, db, &args[2]).await)?;
+    Ok(strings::lcs_reply(&a, &b, args))
+}
+
+fn string_of(entry: Option<Entry>) -> Result<Vec<u8>, CmdError> {
+    match entry.map(|e| e.value) {
+        None => Ok(Vec::new()),
+        Some(Value::Str(s)) => Ok(s.to_vec()),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(CmdError::WrongType),
+    }
+}

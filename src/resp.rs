@@ -1,0 +1,518 @@
+//! RESP framing: finds complete commands (multibulk or inline) in a read buffer without
+//! allocating, then hands out their arguments as zero-copy `Bytes`; and encodes typed
+//! replies as RESP2 or RESP3.
+
+use std::ops::Range;
+
+use bytes::{Bytes, BytesMut};
+use shards::Reply;
+
+/// Longest header line (`*N` / `$N`) or inline command before we give up, as Redis.
+const MAX_INLINE: usize = 64 * 1024;
+
+/// Limits a client's input is held to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub proto_max_bulk_len: usize,
+    /// Before authentication Redis allows only tiny requests.
+    pub authenticated: bool,
+}
+
+/// A protocol violation; the connection is answered with `-ERR Protocol error: ...`
+/// and closed.
+#[derive(Debug, PartialEq)]
+pub enum ProtoError {
+    InvalidMultibulkLength,
+    InvalidBulkLength,
+    ExpectedDollar(u8),
+    TooBigMultibulkCount,
+    TooBigBulkCount,
+    TooBigInline,
+    UnbalancedQuotes,
+}
+
+impl ProtoError {
+    pub fn message(&self) -> String {
+        let detail = match self {
+            ProtoError::InvalidMultibulkLength => "invalid multibulk length".to_string(),
+            ProtoError::InvalidBulkLength => "invalid bulk length".to_string(),
+            ProtoError::ExpectedDollar(c) => format!("expected '$', got '{}'", *c as char),
+            ProtoError::TooBigMultibulkCount => "too big mbulk count string".to_string(),
+            ProtoError::TooBigBulkCount => "too big bulk count string".to_string(),
+            ProtoError::TooBigInline => "too big inline request".to_string(),
+            ProtoError::UnbalancedQuotes => "unbalanced quotes in request".to_string(),
+        };
+        format!("ERR Protocol error: {detail}")
+    }
+}
+
+/// Where a complete command lies in the buffer: its total length and its arguments.
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    /// A multibulk request: ranges of each argument inside the frame.
+    Multibulk { len: usize, args: Vec<Range<usize>> },
+    /// An inline request: the line (without CRLF) must be split; `len` includes EOL.
+    Inline { len: usize, line: Range<usize> },
+    /// A frame with no command (`*0`, `*-1`, empty line): skip it.
+    Empty { len: usize },
+}
+
+/// Finds the CRLF-terminated line starting at `from`; returns the end of its content.
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let rel = buf.get(from..)?.windows(2).position(|w| w == b"\r\n")?;
+    Some(from + rel)
+}
+
+fn parse_len(line: &[u8]) -> Option<i64> {
+    if line.is_empty() || line.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = match line[0] {
+        b'-' => (true, &line[1..]),
+        _ => (false, line),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Looks for one complete command at the start of `buf`. `Ok(None)`: need more bytes.
+pub fn find_frame(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoError> {
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => find_multibulk(buf, limits),
+        Some(_) => find_inline(buf),
+    }
+}
+
+fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoError> {
+    let Some(eol) = find_crlf(buf, 1) else {
+        return if buf.len() > MAX_INLINE {
+            Err(ProtoError::TooBigMultibulkCount)
+        } else {
+            Ok(None)
+        };
+    };
+    let count = parse_len(&buf[1..eol]).ok_or(ProtoError::InvalidMultibulkLength)?;
+    let max_count = if limits.authenticated {
+        1024 * 1024
+    } else {
+        10
+    };
+    if count > max_count {
+        return Err(ProtoError::InvalidMultibulkLength);
+    }
+    let mut pos = eol + 2;
+    if count <= 0 {
+        return Ok(Some(Frame::Empty { len: pos }));
+    }
+    let mut args = Vec::with_capacity(count.min(1024) as usize);
+    for _ in 0..count {
+        let Some(&first) = buf.get(pos) else {
+            return Ok(None);
+        };
+        if first != b'$' {
+            return Err(ProtoError::ExpectedDollar(first));
+        }
+        let Some(eol) = find_crlf(buf, pos + 1) else {
+            return if buf.len() - pos > MAX_INLINE {
+                Err(ProtoError::TooBigBulkCount)
+            } else {
+                Ok(None)
+            };
+        };
+        let len = parse_len(&buf[pos + 1..eol]).ok_or(ProtoError::InvalidBulkLength)?;
+        let max_len = if limits.authenticated {
+            limits.proto_max_bulk_len as i64
+        } else {
+            16 * 1024
+        };
+        if len < 0 || len > max_len {
+            return Err(ProtoError::InvalidBulkLength);
+        }
+        let start = eol + 2;
+        let end = start + len as usize;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        args.push(start..end);
+        pos = end + 2;
+    }
+    Ok(Some(Frame::Multibulk { len: pos, args }))
+}
+
+fn find_inline(buf: &[u8]) -> Result<Option<Frame>, ProtoError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        return if buf.len() > MAX_INLINE {
+            Err(ProtoError::TooBigInline)
+        } else {
+            Ok(None)
+        };
+    };
+    let end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
+    if buf[..end].iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Some(Frame::Empty { len: nl + 1 }));
+    }
+    Ok(Some(Frame::Inline {
+        len: nl + 1,
+        line: 0..end,
+    }))
+}
+
+/// Splits an inline command line like redis-cli does: spaces separate arguments,
+/// double quotes allow `\n \r \t \b \a \\ \" \xHH` escapes, single quotes allow `\'`.
+pub fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, ProtoError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Ok(out);
+        }
+        let mut cur = Vec::new();
+        match line[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    let Some(&c) = line.get(i) else {
+                        return Err(ProtoError::UnbalancedQuotes);
+                    };
+                    if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' {
+                        let hex = std::str::from_utf8(&line[i + 2..i + 4]).ok();
+                        if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                            cur.push(v);
+                            i += 4;
+                            continue;
+                        }
+                    }
+                    if c == b'\\' && i + 1 < line.len() {
+                        cur.push(match line[i + 1] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 8,
+                            b'a' => 7,
+                            other => other,
+                        });
+                        i += 2;
+                    } else if c == b'"' {
+                        i += 1;
+                        if line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                            return Err(ProtoError::UnbalancedQuotes);
+                        }
+                        break;
+                    } else {
+                        cur.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            b'\'' => {
+                i += 1;
+                loop {
+                    let Some(&c) = line.get(i) else {
+                        return Err(ProtoError::UnbalancedQuotes);
+                    };
+                    if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
+                        cur.push(b'\'');
+                        i += 2;
+                    } else if c == b'\'' {
+                        i += 1;
+                        if line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                            return Err(ProtoError::UnbalancedQuotes);
+                        }
+                        break;
+                    } else {
+                        cur.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                while i < line.len() && !line[i].is_ascii_whitespace() {
+                    cur.push(line[i]);
+                    i += 1;
+                }
+            }
+        }
+        out.push(Bytes::from(cur));
+    }
+}
+
+/// Takes every complete command off the front of `buf`. Stops at the first protocol
+/// error, returning the commands before it and the error.
+pub fn take_commands(buf: &mut BytesMut, limits: Limits) -> (Vec<Vec<Bytes>>, Option<ProtoError>) {
+    let mut cmds = Vec::new();
+    loop {
+        match find_frame(buf, limits) {
+            Ok(None) => return (cmds, None),
+            Err(e) => return (cmds, Some(e)),
+            Ok(Some(Frame::Empty { len })) => {
+                let _ = buf.split_to(len);
+            }
+            Ok(Some(Frame::Multibulk { len, args })) => {
+                let frame = buf.split_to(len).freeze();
+                cmds.push(args.into_iter().map(|r| frame.slice(r)).collect());
+            }
+            Ok(Some(Frame::Inline { len, line })) => {
+                let frame = buf.split_to(len);
+                match split_inline(&frame[line]) {
+                    Ok(args) if args.is_empty() => {}
+                    Ok(args) => cmds.push(args),
+                    Err(e) => return (cmds, Some(e)),
+                }
+            }
+        }
+    }
+}
+
+/// Appends the encoding of `reply` for protocol version `proto` (2 or 3).
+pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
+    let resp3 = proto >= 3;
+    match reply {
+        Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+        Reply::Status(s) => line(out, b'+', s.as_bytes()),
+        Reply::Int(i) => {
+            out.push(b':');
+            push_int(out, *i);
+            out.extend_from_slice(b"\r\n");
+        }
+        Reply::Bulk(b) => bulk(out, b),
+        Reply::Nil => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" }),
+        Reply::NilArray => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" }),
+        Reply::Array(items) => {
+            header(out, b'*', items.len());
+            for r in items {
+                encode(out, r, proto);
+            }
+        }
+        Reply::Set(items) => {
+            header(out, if resp3 { b'~' } else { b'*' }, items.len());
+            for r in items {
+                encode(out, r, proto);
+            }
+        }
+        Reply::Map(pairs) => {
+            if resp3 {
+                header(out, b'%', pairs.len());
+            } else {
+                header(out, b'*', pairs.len() * 2);
+            }
+            for (k, v) in pairs {
+                encode(out, k, proto);
+                encode(out, v, proto);
+            }
+        }
+        Reply::Double(d) => {
+            let text = format_double(*d);
+            if resp3 {
+                line(out, b',', text.as_bytes());
+            } else {
+                bulk(out, text.as_bytes());
+            }
+        }
+        Reply::Bool(b) => {
+            if resp3 {
+                out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });
+            } else {
+                out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" });
+            }
+        }
+        Reply::Verbatim(s) => {
+            if resp3 {
+                header(out, b'=', s.len() + 4);
+                out.extend_from_slice(b"txt:");
+                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            } else {
+                bulk(out, s.as_bytes());
+            }
+        }
+        Reply::Error(e) => {
+            let msg = e.message();
+            // Error lines must not break the protocol.
+            let clean: String = msg
+                .chars()
+                .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+                .collect();
+            line(out, b'-', clean.as_bytes());
+        }
+    }
+}
+
+/// Encodes an error line for a protocol error.
+pub fn encode_error_line(out: &mut Vec<u8>, msg: &str) {
+    line(out, b'-', msg.as_bytes());
+}
+
+/// Redis formats doubles with `%.17g` semantics, shortest round-trip form here.
+pub fn format_double(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.fract() == 0.0 && d.abs() < 1e17 {
+        return format!("{}", d as i64);
+    }
+    format!("{d}")
+}
+
+fn line(out: &mut Vec<u8>, prefix: u8, s: &[u8]) {
+    out.push(prefix);
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn header(out: &mut Vec<u8>, prefix: u8, n: usize) {
+    out.push(prefix);
+    push_int(out, n as i64);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    header(out, b'$', b.len());
+    out.extend_from_slice(b);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[pos..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUTHED: Limits = Limits {
+        proto_max_bulk_len: 512 * 1024 * 1024,
+        authenticated: true,
+    };
+
+    fn take(input: &[u8]) -> (Vec<Vec<Bytes>>, Option<ProtoError>, usize) {
+        let mut buf = BytesMut::from(input);
+        let (cmds, err) = take_commands(&mut buf, AUTHED);
+        (cmds, err, buf.len())
+    }
+
+    #[test]
+    fn pipelined_multibulk_commands_are_all_taken() {
+        let (cmds, err, rest) = take(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3");
+        assert_eq!(err, None);
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(cmds[1], vec![Bytes::from("GET"), Bytes::from("a")]);
+        assert_eq!(rest, 7);
+    }
+
+    #[test]
+    fn binary_bulk_strings_keep_crlf_inside() {
+        let (cmds, _, rest) = take(b"*2\r\n$4\r\nECHO\r\n$4\r\na\r\nb\r\n");
+        assert_eq!(cmds[0][1], Bytes::from(&b"a\r\nb"[..]));
+        assert_eq!(rest, 0);
+    }
+
+    #[test]
+    fn protocol_errors_match_redis() {
+        assert_eq!(take(b"*x\r\n").1, Some(ProtoError::InvalidMultibulkLength));
+        assert_eq!(
+            take(b"*2000000\r\n").1,
+            Some(ProtoError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            take(b"*1\r\n$-2\r\n").1,
+            Some(ProtoError::InvalidBulkLength)
+        );
+        assert_eq!(
+            take(b"*1\r\n$abc\r\n").1,
+            Some(ProtoError::InvalidBulkLength)
+        );
+        assert_eq!(
+            take(b"*1\r\n+OK\r\n").1,
+            Some(ProtoError::ExpectedDollar(b'+'))
+        );
+        let big = vec![b'a'; MAX_INLINE + 1];
+        assert_eq!(take(&big).1, Some(ProtoError::TooBigInline));
+        assert_eq!(
+            ProtoError::InvalidBulkLength.message(),
+            "ERR Protocol error: invalid bulk length"
+        );
+    }
+
+    #[test]
+    fn bulk_length_is_capped_by_proto_max_bulk_len() {
+        let limits = Limits {
+            proto_max_bulk_len: 10,
+            authenticated: true,
+        };
+        let mut buf = BytesMut::from(&b"*1\r\n$11\r\n"[..]);
+        assert_eq!(
+            take_commands(&mut buf, limits).1,
+            Some(ProtoError::InvalidBulkLength)
+        );
+    }
+
+    #[test]
+    fn inline_commands_split_like_redis_cli() {
+        let (cmds, err, _) = take(b"SET k \"a b\\x41\\n\" 'it\\'s'\r\nPING\n\r\n");
+        assert_eq!(err, None);
+        assert_eq!(
+            cmds[0],
+            vec![
+                Bytes::from("SET"),
+                Bytes::from("k"),
+                Bytes::from("a bA\n"),
+                Bytes::from("it's")
+            ]
+        );
+        assert_eq!(cmds[1], vec![Bytes::from("PING")]);
+        assert_eq!(take(b"SET \"a\r\n").1, Some(ProtoError::UnbalancedQuotes));
+    }
+
+    #[test]
+    fn empty_frames_are_skipped() {
+        let (cmds, err, rest) = take(b"*0\r\n*-1\r\n\r\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(err, None);
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(rest, 0);
+    }
+
+    #[test]
+    fn replies_encode_in_both_protocols() {
+        let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]);
+        let mut out = Vec::new();
+        encode(&mut out, &map, 2);
+        assert_eq!(out, b"*2\r\n$1\r\na\r\n:1\r\n");
+        out.clear();
+        encode(&mut out, &map, 3);
+        assert_eq!(out, b"%1\r\n$1\r\na\r\n:1\r\n");
+        out.clear();
+        encode(&mut out, &Reply::Nil, 3);
+        encode(&mut out, &Reply::Nil, 2);
+        encode(&mut out, &Reply::Int(-42), 2);
+        encode(&mut out, &Reply::Double(1.5), 2);
+        assert_eq!(out, b"_\r\n$-1\r\n:-42\r\n$3\r\n1.5\r\n");
+    }
+}

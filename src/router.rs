@@ -1,0 +1,481 @@
+//! Routing of one read batch: every command is validated against the command table,
+//! its keys are mapped to owning shards, local work runs inline at once, and work for
+//! each remote shard is gathered into one mailbox message per shard. Commands that
+//! must see everything before them (broadcasts, cross-shard coordination, most server
+//! commands) first flush what is queued. Replies are encoded in request order.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec, Merge, Route, ServerCmd};
+use shards::ops::{run_op, OpOutput, ShardOp};
+use shards::{CmdError, Reply, ShardId};
+
+use crate::clients::{ClientHandle, ReplyMode};
+use crate::shard::{Shard, Work, WorkDone};
+use crate::{admin, cross, resp};
+
+/// What the connection does after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+/// Where a command's reply will come from.
+enum Slot {
+    Done(Reply),
+    /// The `idx`-th op answer of shard `shard` in this batch.
+    Remote(ShardId, usize),
+    /// Parts of a split command: each part's answer and the argument-order position of
+    /// each of its keys.
+    Split {
+        merge: Merge,
+        nkeys: usize,
+        parts: Vec<(Part, Vec<usize>)>,
+    },
+}
+
+enum Part {
+    Local(Reply),
+    Remote(ShardId, usize),
+}
+
+struct Pending {
+    slot: Slot,
+    proto: u8,
+    silent: bool,
+}
+
+/// One read batch in flight.
+pub struct Batch<'a> {
+    shard: &'a Rc<Shard>,
+    client: &'a Rc<ClientHandle>,
+    pending: Vec<Pending>,
+    /// Ops queued per shard since the last flush.
+    queued: Vec<Vec<ShardOp>>,
+    /// Answers received per shard in this batch, in queue order.
+    answers: Vec<Vec<Option<Reply>>>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(shard: &'a Rc<Shard>, client: &'a Rc<ClientHandle>) -> Self {
+        let n = shard.nshards;
+        Batch {
+            shard,
+            client,
+            pending: Vec::new(),
+            queued: (0..n).map(|_| Vec::new()).collect(),
+            answers: (0..n).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Routes and runs every command, then encodes all replies into `out`.
+    pub async fn run(mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) -> Flow {
+        let mut flow = Flow::Continue;
+        for args in cmds {
+            if self.client.killed.get() {
+                flow = Flow::Close;
+                break;
+            }
+            if self.dispatch(args).await == Flow::Close {
+                flow = Flow::Close;
+                break;
+            }
+        }
+        self.flush().await;
+        self.encode(out);
+        flow
+    }
+
+    fn push(&mut self, slot: Slot) {
+        let (proto, silent) = {
+            let mut info = self.client.info.borrow_mut();
+            let silent = match info.reply {
+                ReplyMode::On => false,
+                ReplyMode::Off => true,
+                ReplyMode::Skip => {
+                    info.reply = ReplyMode::On;
+                    true
+                }
+                ReplyMode::SkipArmed => {
+                    info.reply = ReplyMode::Skip;
+                    true
+                }
+            };
+            (info.resp, silent)
+        };
+        self.pending.push(Pending {
+            slot,
+            proto,
+            silent,
+        });
+    }
+
+    fn reply(&mut self, r: Reply) {
+        self.push(Slot::Done(r));
+    }
+
+    async fn dispatch(&mut self, args: Vec<Bytes>) -> Flow {
+        let spec = match shards::lookup(&args[0]) {
+            Some(spec) => spec,
+            None => {
+                self.reply(unknown_command(&args).into());
+                return Flow::Continue;
+            }
+        };
+        {
+            let mut st = self.shard.stats.borrow_mut();
+            st.commands += 1;
+        }
+        {
+            let mut info = self.client.info.borrow_mut();
+            info.last_cmd.clear();
+            info.last_cmd.push_str(spec.name);
+            info.last_ms = shards::clock::system_ms();
+        }
+        if !spec.arity_ok(args.len()) {
+            self.reply(CmdError::WrongArity(spec.name.into()).into());
+            return Flow::Continue;
+        }
+        if !spec.has(flags::NO_AUTH) && !self.authenticated() {
+            self.reply(CmdError::other("NOAUTH Authentication required.").into());
+            return Flow::Continue;
+        }
+        match spec.route {
+            Route::Server(cmd) => self.server(spec, cmd, args).await,
+            Route::Local => {
+                self.keyed(spec, args);
+                Flow::Continue
+            }
+            Route::Split(merge) => {
+                self.split(spec, merge, args);
+                Flow::Continue
+            }
+            Route::Cross(kind) => {
+                match self.single_owner(spec, &args) {
+                    Some(owner) => self.queue_whole(spec, owner, args),
+                    None => {
+                        self.flush().await;
+                        let (db, touch) = self.db_touch();
+                        let r = cross::run(self.shard, kind, spec, db, touch, args).await;
+                        self.reply(r);
+                    }
+                }
+                Flow::Continue
+            }
+            Route::Broadcast(merge) => {
+                self.flush().await;
+                let (db, touch) = self.db_touch();
+                let r = broadcast(self.shard, spec, merge, db, touch, args).await;
+                self.reply(r);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn authenticated(&self) -> bool {
+        let info = self.client.info.borrow();
+        info.authenticated || self.shard.settings.borrow().requirepass.is_empty()
+    }
+
+    fn db_touch(&self) -> (usize, bool) {
+        let info = self.client.info.borrow();
+        (info.db, !info.no_touch)
+    }
+
+    /// The shard owning every key of the command, if one shard does (keyless: local).
+    fn single_owner(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {
+        let mut owner = None;
+        for pos in spec.key_positions(args.len()) {
+            let s = self.shard.slots.owner_of_key(&args[pos]);
+            match owner {
+                None => owner = Some(s),
+                Some(o) if o != s => return None,
+                _ => {}
+            }
+        }
+        Some(owner.unwrap_or(self.shard.id))
+    }
+
+    fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
+        let owner = self.single_owner(spec, &args).unwrap_or_else(|| {
+            // A single-key row never spans shards; route by its first key regardless.
+            let first = spec.key_positions(args.len()).next().unwrap_or(0);
+            self.shard.slots.owner_of_key(&args[first])
+        });
+        self.queue_whole(spec, owner, args);
+    }
+
+    fn op(&self, spec: &'static CommandSpec, args: Vec<Bytes>) -> ShardOp {
+        let (db, touch) = self.db_touch();
+        ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args,
+        }
+    }
+
+    /// Runs the whole command on `owner`: inline when local, else queued.
+    fn queue_whole(&mut self, spec: &'static CommandSpec, owner: ShardId, args: Vec<Bytes>) {
+        let op = self.op(spec, args);
+        let part = self.place(owner, op);
+        let slot = match part {
+            Part::Local(r) => Slot::Done(r),
+            Part::Remote(s, i) => Slot::Remote(s, i),
+        };
+        self.push(slot);
+    }
+
+    fn place(&mut self, owner: ShardId, op: ShardOp) -> Part {
+        if owner == self.shard.id {
+            let out = run_op(&mut self.shard.ks.borrow_mut(), op);
+            Part::Local(out.into_reply())
+        } else {
+            let idx = self.answers[owner].len() + self.queued[owner].len();
+            self.queued[owner].push(op);
+            Part::Remote(owner, idx)
+        }
+    }
+
+    fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
+        if let Some(owner) = self.single_owner(spec, &args) {
+            return self.queue_whole(spec, owner, args);
+        }
+        let groups = split_by_shard(self.shard, spec, &args);
+        let nkeys = groups.iter().map(|g| g.1.len()).sum();
+        let mut parts = Vec::with_capacity(groups.len());
+        for (owner, positions, part_args) in groups {
+            let op = self.op(spec, part_args);
+            parts.push((self.place(owner, op), positions));
+        }
+        self.push(Slot::Split {
+            merge,
+            nkeys,
+            parts,
+        });
+    }
+
+    /// Sends every queued op batch (one message per shard) and collects the answers.
+    pub async fn flush(&mut self) {
+        let mut waiting = Vec::new();
+        for s in 0..self.queued.len() {
+            if self.queued[s].is_empty() {
+                continue;
+            }
+            let ops = std::mem::take(&mut self.queued[s]);
+            waiting.push((s, self.shard.send(s, Work::Ops(ops)).await));
+        }
+        for (s, rx) in waiting {
+            if let Ok(WorkDone::Ops(outs)) = rx.await {
+                self.answers[s].extend(outs.into_iter().map(|o| Some(o.into_reply())));
+            }
+        }
+    }
+
+    async fn server(
+        &mut self,
+        spec: &'static CommandSpec,
+        cmd: ServerCmd,
+        args: Vec<Bytes>,
+    ) -> Flow {
+        if !admin::is_inline(cmd, &args) {
+            self.flush().await;
+        }
+        let (reply, flow) = admin::run(self.shard, self.client, spec, cmd, args).await;
+        self.reply(reply);
+        flow
+    }
+
+    fn take_answer(&mut self, s: ShardId, idx: usize) -> Reply {
+        self.answers[s]
+            .get_mut(idx)
+            .and_then(Option::take)
+            .unwrap_or_else(|| Reply::Error(CmdError::other("ERR shard did not answer")))
+    }
+
+    fn encode(&mut self, out: &mut Vec<u8>) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut errors = 0;
+        for p in pending {
+            let reply = match p.slot {
+                Slot::Done(r) => r,
+                Slot::Remote(s, i) => self.take_answer(s, i),
+                Slot::Split {
+                    merge,
+                    nkeys,
+                    parts,
+                } => {
+                    let parts = parts
+                        .into_iter()
+                        .map(|(part, pos)| {
+                            let r = match part {
+                                Part::Local(r) => r,
+                                Part::Remote(s, i) => self.take_answer(s, i),
+                            };
+                            (r, pos)
+                        })
+                        .collect();
+                    merge_positional(merge, nkeys, parts)
+                }
+            };
+            if reply.is_error() {
+                errors += 1;
+            }
+            if !p.silent {
+                resp::encode(out, &reply, p.proto);
+            }
+        }
+        self.shard.stats.borrow_mut().error_replies += errors;
+    }
+}
+
+/// Groups a split command's keys by owning shard: for each shard, the argument-order
+/// index of each of its keys and the arguments of its part (name, then each key with
+/// the `step - 1` arguments that follow it).
+pub fn split_by_shard(
+    shard: &Shard,
+    spec: &CommandSpec,
+    args: &[Bytes],
+) -> Vec<(ShardId, Vec<usize>, Vec<Bytes>)> {
+    let step = spec.step.max(1) as usize;
+    let mut groups: Vec<(ShardId, Vec<usize>, Vec<Bytes>)> = Vec::new();
+    for (n, pos) in spec.key_positions(args.len()).enumerate() {
+        let owner = shard.slots.owner_of_key(&args[pos]);
+        let g = match groups.iter().position(|g| g.0 == owner) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push((owner, Vec::new(), vec![args[0].clone()]));
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        g.1.push(n);
+        let end = (pos + step).min(args.len());
+        g.2.extend_from_slice(&args[pos..end]);
+    }
+    groups
+}
+
+/// Merges per-shard replies of a split or broadcast command. The first error wins.
+pub fn merge_positional(merge: Merge, nkeys: usize, parts: Vec<(Reply, Vec<usize>)>) -> Reply {
+    if let Some((err, _)) = parts.iter().find(|(r, _)| r.is_error()) {
+        return err.clone();
+    }
+    match merge {
+        Merge::Sum => Reply::Int(
+            parts
+                .iter()
+                .map(|(r, _)| if let Reply::Int(i) = r { *i } else { 0 })
+                .sum(),
+        ),
+        Merge::AllOk => Reply::Ok,
+        Merge::Concat => Reply::Array(
+            parts
+                .into_iter()
+                .flat_map(|(r, _)| match r {
+                    Reply::Array(items) => items,
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        Merge::Positional => {
+            let mut out = vec![Reply::Nil; nkeys];
+            for (r, positions) in parts {
+                if let Reply::Array(items) = r {
+                    for (item, pos) in items.into_iter().zip(positions) {
+                        if let Some(slot) = out.get_mut(pos) {
+                            *slot = item;
+                        }
+                    }
+                }
+            }
+            Reply::Array(out)
+        }
+    }
+}
+
+/// Runs a command on every shard concurrently and merges the answers.
+pub async fn broadcast(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    merge: Merge,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    let op = |args: Vec<Bytes>| ShardOp::Cmd {
+        spec,
+        db,
+        touch,
+        args,
+    };
+    let mut waiting = Vec::new();
+    for s in (0..shard.nshards).filter(|&s| s != shard.id) {
+        waiting.push(shard.send(s, Work::Ops(vec![op(args.clone())])).await);
+    }
+    let mut parts = vec![(
+        run_op(&mut shard.ks.borrow_mut(), op(args)).into_reply(),
+        Vec::new(),
+    )];
+    for rx in waiting {
+        if let Ok(WorkDone::Ops(outs)) = rx.await {
+            parts.extend(outs.into_iter().map(|o| (o.into_reply(), Vec::new())));
+        }
+    }
+    merge_positional(merge, 0, parts)
+}
+
+/// Runs one command wherever its keys live (split when they span shards) and returns
+/// its merged reply. Used by coordinators, which run step by step.
+pub async fn run_spread(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    let groups = split_by_shard(shard, spec, &args);
+    let merge = match spec.route {
+        Route::Split(m) => m,
+        _ => Merge::Sum,
+    };
+    let nkeys = groups.iter().map(|g| g.1.len()).sum();
+    let mut waiting = Vec::new();
+    let mut parts = Vec::new();
+    for (owner, positions, part_args) in groups {
+        let op = ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args: part_args,
+        };
+        if owner == shard.id {
+            parts.push((
+                run_op(&mut shard.ks.borrow_mut(), op).into_reply(),
+                positions,
+            ));
+        } else {
+            waiting.push((shard.send(owner, Work::Ops(vec![op])).await, positions));
+        }
+    }
+    for (rx, positions) in waiting {
+        let r = match rx.await {
+            Ok(WorkDone::Ops(mut outs)) => outs.pop().map_or(Reply::Nil, OpOutput::into_reply),
+            _ => Reply::Error(CmdError::other("ERR shard did not answer")),
+        };
+        parts.push((r, positions));
+    }
+    merge_positional(merge, nkeys, parts)
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let show = |b: &Bytes| {
+        let s = String::from_utf8_lossy(b);
+        s.chars().take(128).collect::<String>()
+    };
+    CmdError::UnknownCommand {
+        name: show(&args[0]),
+        args: args[1..].iter().map(show).collect(),
+    }
+}

@@ -1,0 +1,235 @@
+//! Start-up: checks the memlock limit, binds one SO_REUSEPORT listener per shard, starts
+//! one pinned glommio executor per shard, joins them in the channel mesh, and runs each
+//! shard's accept loop, mailbox receivers and active expiry.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+use shards::{Clock, Keyspace, SlotMap};
+
+use crate::config::{Config, Settings};
+use crate::shard::{Shard, ShardMsg};
+use crate::{conn, log};
+
+static PORT: OnceLock<u16> = OnceLock::new();
+static BIND: OnceLock<String> = OnceLock::new();
+
+/// The port clients connect to.
+pub fn public_port() -> u16 {
+    PORT.get().copied().unwrap_or(0)
+}
+
+pub fn bind_addr() -> String {
+    BIND.get().cloned().unwrap_or_default()
+}
+
+/// io_uring needs this much locked memory per executor (glommio refuses less).
+const MIN_MEMLOCK: u64 = 512 * 1024;
+
+/// Raises the memlock soft limit to the hard limit if needed; explains the fix if the
+/// limit is still too small for io_uring.
+fn check_memlock() -> Result<(), String> {
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) != 0 {
+            return Ok(());
+        }
+        if lim.rlim_cur >= MIN_MEMLOCK {
+            return Ok(());
+        }
+        if lim.rlim_max >= MIN_MEMLOCK {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) == 0 {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "corecache: the locked-memory limit (ulimit -l) is {} KiB; io_uring needs at least \
+             {} KiB per thread. Fix: run `ulimit -l 65536` before starting corecache (systemd: \
+             LimitMEMLOCK=infinity; docker: --ulimit memlock=-1).",
+            lim.rlim_cur / 1024,
+            MIN_MEMLOCK / 1024
+        ))
+    }
+}
+
+/// Binds `n` listening sockets with SO_REUSEPORT on one address (the first picks the
+/// port when 0 is asked for).
+fn bind_listeners(addr: SocketAddr, n: usize) -> std::io::Result<(Vec<RawFd>, u16)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut fds = Vec::with_capacity(n);
+    let mut addr = addr;
+    for _ in 0..n {
+        let domain = if addr.is_ipv6() {
+            Domain::IPV6
+        } else {
+            Domain::IPV4
+        };
+        let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        sk.set_reuse_address(true)?;
+        sk.set_reuse_port(true)?;
+        sk.bind(&addr.into())?;
+        sk.listen(1024)?;
+        if addr.port() == 0 {
+            let local = sk.local_addr()?.as_socket().expect("inet socket");
+            addr.set_port(local.port());
+        }
+        fds.push(sk.into_raw_fd());
+    }
+    Ok((fds, addr.port()))
+}
+
+pub fn run(config: Config) -> Result<(), String> {
+    check_memlock()?;
+    let cpus = config.shard_cpus();
+    let n = cpus.len();
+    let addr = (config.bind.as_str(), config.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("corecache: cannot resolve --bind {}: {e}", config.bind))?
+        .next()
+        .ok_or_else(|| format!("corecache: no address for --bind {}", config.bind))?;
+    let (fds, port) =
+        bind_listeners(addr, n).map_err(|e| format!("corecache: cannot listen on {addr}: {e}"))?;
+    let _ = PORT.set(port);
+    let _ = BIND.set(config.bind.clone());
+    log::set_level(&config.loglevel);
+
+    let started_ms = shards::clock::system_ms();
+    let slots = SlotMap::contiguous(n);
+    let mesh = (n > 1).then(|| MeshBuilder::<ShardMsg, _>::full(n, 4096));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let fds = Arc::new(fds);
+    let mut handles = Vec::with_capacity(n);
+    for (i, &cpu) in cpus.iter().enumerate() {
+        let placement = if config.no_pin {
+            Placement::Unbound
+        } else {
+            Placement::Fixed(cpu)
+        };
+        let (cfg, mesh, fds, slots, conns) = (
+            config.clone(),
+            mesh.clone(),
+            fds.clone(),
+            slots.clone(),
+            connections.clone(),
+        );
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{i}"))
+            .io_memory(config.io_memory_kib * 1024)
+            .spawn(move || async move {
+                shard_main(cfg, cpu, mesh, fds, slots, conns, started_ms).await;
+            })
+            .map_err(|e| format!("corecache: cannot start shard {i} on CPU {cpu}: {e}"))?;
+        handles.push(handle);
+    }
+    log::notice(&format!(
+        "corecache {} ready: {n} shards on {}:{port} (CPUs {:?}), pid {}",
+        env!("CARGO_PKG_VERSION"),
+        config.bind,
+        cpus,
+        std::process::id()
+    ));
+    for h in handles {
+        h.join()
+            .map_err(|e| format!("corecache: shard failed: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn shard_main(
+    config: Config,
+    cpu: usize,
+    mesh: Option<MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>>,
+    fds: Arc<Vec<RawFd>>,
+    slots: SlotMap,
+    connections: Arc<AtomicUsize>,
+    started_ms: u64,
+) {
+    let (senders, receivers) = match mesh {
+        Some(m) => match m.join().await {
+            Ok((s, r)) => (Some(s), Some(r)),
+            Err(_) => {
+                log::warning("corecache: could not join the shard mesh");
+                return;
+            }
+        },
+        None => (None, None),
+    };
+    let id = senders.as_ref().map_or(0, |s| s.peer_id());
+    let ks = Keyspace::new(config.databases, Clock::System);
+    let settings = Settings::from_config(&config);
+    let shard = Rc::new(Shard::new(
+        id, cpu, slots, ks, settings, senders, started_ms,
+    ));
+
+    if let Some(mut receivers) = receivers {
+        for (_peer, stream) in receivers.streams() {
+            let shard = shard.clone();
+            glommio::spawn_local(async move {
+                while let Some(msg) = stream.recv().await {
+                    shard.on_message(msg);
+                }
+            })
+            .detach();
+        }
+    }
+    glommio::spawn_local(expiry_loop(shard.clone())).detach();
+
+    // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
+    let listener = unsafe { TcpListener::from_raw_fd(fds[id]) };
+    loop {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                log::warning(&format!("accept failed: {e}"));
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let max = shard.settings.borrow().maxclients;
+        if connections.fetch_add(1, Ordering::Relaxed) >= max {
+            connections.fetch_sub(1, Ordering::Relaxed);
+            shard.stats.borrow_mut().rejected_connections += 1;
+            glommio::spawn_local(conn::reject(stream)).detach();
+            continue;
+        }
+        let (shard, connections) = (shard.clone(), connections.clone());
+        glommio::spawn_local(async move {
+            conn::serve(shard, stream).await;
+            connections.fetch_sub(1, Ordering::Relaxed);
+        })
+        .detach();
+    }
+}
+
+/// Active expiry: `hz` times a second, sample TTL keys and delete expired ones, for at
+/// most about a millisecond per run so commands are not held up.
+async fn expiry_loop(shard: Rc<Shard>) {
+    loop {
+        let (hz, on) = {
+            let s = shard.settings.borrow();
+            (s.hz.max(1), s.active_expire)
+        };
+        glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        if !on {
+            continue;
+        }
+        let start = Instant::now();
+        loop {
+            let cycle = shard.ks.borrow_mut().active_expire_cycle(200);
+            if cycle.expired * 4 < cycle.sampled.max(1)
+                || start.elapsed() > Duration::from_millis(1)
+            {
+                break;
+            }
+        }
+    }
+}
