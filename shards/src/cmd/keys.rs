@@ -407,6 +407,12 @@ fn copy_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(1))
 }
 
+/// COPY's target db and REPLACE flag, for the server's COPY across shards.
+pub fn parse_copy_options(args: &[Bytes], db: usize, db_count: usize) -> CmdResult<(usize, bool)> {
+    let target = CopyTarget::parse(rest(args, 3), db, db_count)?;
+    Ok((target.db, target.replace))
+}
+
 pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     move_key(ctx, args).into()
 }
@@ -1777,12 +1783,4 @@ mod tests {
             err(CmdError::WrongArity("expire".into()))
         );
     }
-}
-
-pub fn parse_copy_options(
-    _args: &[Bytes],
-    db: usize,
-    _dbs: usize,
-) -> crate::error::CmdResult<(usize, bool)> {
-    Ok((db, false))
 }
