@@ -110,7 +110,7 @@ async fn msetnx(
     touch: bool,
     args: Vec<Bytes>,
 ) -> Result<Reply, CmdError> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(spec.name.into()));
     }
     let exists = shards::lookup(b"exists").expect("exists is in the table");
@@ -137,6 +137,8 @@ fn string_of(entry: Option<Entry>) -> Result<Vec<u8>, CmdError> {
         None => Ok(Vec::new()),
         Some(Value::Str(s)) => Ok(s.to_vec()),
         #[allow(unreachable_patterns)]
-        Some(_) => Err(CmdError::WrongType),
+        Some(_) => Err(CmdError::other(
+            "ERR The specified keys must contain string values",
+        )),
     }
 }

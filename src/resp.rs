@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(err, None);
         assert_eq!(cmds.len(), 2);
         assert_eq!(cmds[1], vec![Bytes::from("GET"), Bytes::from("a")]);
-        assert_eq!(rest, 7);
+        assert_eq!(rest, 6);
     }
 
     #[test]

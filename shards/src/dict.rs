@@ -13,6 +13,9 @@ struct Node<V> {
 
 type Link<V> = Option<Box<Node<V>>>;
 
+/// A key and value unlinked from the table.
+pub type Removed<V> = (Box<[u8]>, V);
+
 const MIN_BUCKETS: usize = 4;
 
 pub struct Dict<V> {
@@ -105,7 +108,7 @@ impl<V> Dict<V> {
         &mut self,
         key: &[u8],
         stale: impl FnOnce(&V) -> bool,
-    ) -> Result<&mut V, Option<(Box<[u8]>, V)>> {
+    ) -> Result<&mut V, Option<Removed<V>>> {
         if self.len == 0 {
             return Err(None);
         }
@@ -197,7 +200,7 @@ impl<V> Dict<V> {
     }
 
     fn resize(&mut self, new_len: usize) {
-        let old = std::mem::replace(&mut self.buckets, Vec::new());
+        let old = std::mem::take(&mut self.buckets);
         self.buckets.resize_with(new_len, || None);
         for mut link in old {
             while let Some(mut node) = link {
@@ -218,7 +221,7 @@ impl<V> Dict<V> {
 
     /// Takes the whole content out, leaving an empty dict (for dropping elsewhere).
     pub fn take(&mut self) -> Dict<V> {
-        std::mem::replace(self, Dict::new())
+        std::mem::take(self)
     }
 
     /// Visits one bucket (and its chain) per step, following Redis's reverse-binary

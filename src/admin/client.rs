@@ -211,7 +211,7 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
             Err(CmdError::other("ERR No such client"))
         };
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut f = KillFilter {

@@ -97,40 +97,38 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
     if IMMUTABLE.contains(&name) {
         return Err(fail("can't set immutable config"));
     }
-    let int = || {
-        value
-            .parse::<i64>()
-            .map_err(|_| fail("argument couldn't be parsed into an integer"))
+    let lower = value.to_ascii_lowercase();
+    let one_of = |allowed: &[&str]| {
+        if allowed.contains(&lower.as_str()) {
+            Ok(())
+        } else {
+            Err(fail(&format!(
+                "argument(s) must be one of the following: {}",
+                allowed.join(", ")
+            )))
+        }
     };
     match name {
         "maxclients" | "timeout" | "hz" => {
-            if int()? < 0 || (name == "maxclients" && int()? < 1) {
-                return Err(fail("argument must be between 1 and 2147483647 inclusive"));
+            let v = value
+                .parse::<i64>()
+                .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+            let min = if name == "maxclients" { 1 } else { 0 };
+            if !(min..=i32::MAX as i64).contains(&v) {
+                return Err(fail(&format!(
+                    "argument must be between {min} and 2147483647 inclusive"
+                )));
             }
+            Ok(())
         }
-        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => {
-            parse_memory(value).ok_or_else(|| fail("argument must be a memory value"))?;
-        }
-        "maxmemory-policy" => {
-            if !POLICIES.contains(&value.to_ascii_lowercase().as_str()) {
-                return Err(fail("argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl"));
-            }
-        }
-        "appendonly" => {
-            if !["yes", "no"].contains(&value.to_ascii_lowercase().as_str()) {
-                return Err(fail("argument must be 'yes' or 'no'"));
-            }
-        }
-        "loglevel" => {
-            if !["debug", "verbose", "notice", "warning", "nothing"]
-                .contains(&value.to_ascii_lowercase().as_str())
-            {
-                return Err(fail("argument(s) must be one of the following: debug, verbose, notice, warning, nothing"));
-            }
-        }
-        _ => {}
+        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => parse_memory(value)
+            .map(|_| ())
+            .ok_or_else(|| fail("argument must be a memory value")),
+        "maxmemory-policy" => one_of(POLICIES),
+        "appendonly" => one_of(&["yes", "no"]),
+        "loglevel" => one_of(&["debug", "verbose", "notice", "warning", "nothing"]),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Applies a validated CONFIG SET pair to one shard's settings.
@@ -169,7 +167,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             }
             Ok(Reply::Map(pairs))
         }
-        "set" if args.len() >= 4 && args.len() % 2 == 0 => {
+        "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
             let mut pairs = Vec::new();
             for pair in args[2..].chunks(2) {
                 let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();

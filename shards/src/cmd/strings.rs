@@ -1989,7 +1989,3 @@ mod tests {
         );
     }
 }
-
-pub fn lcs_reply(_a: &[u8], _b: &[u8], _args: &[Bytes]) -> Reply {
-    Reply::Nil
-}

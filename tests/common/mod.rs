@@ -1,0 +1,181 @@
+//! Test support: starts the real corecache binary on a free loopback port and stops it
+//! (by its own PID) when the test ends; plus a raw RESP client for byte-exact checks.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts corecache with `shards` shards (unpinned, so more shards than CPUs work).
+    pub fn start(shards: usize) -> Server {
+        Server::start_with(shards, &[])
+    }
+
+    pub fn start_with(shards: usize, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corecache"))
+            .args(["--bind", "127.0.0.1", "--port", "0", "--no-pin"])
+            .args(["--threads", &shards.to_string()])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start corecache");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            assert!(Instant::now() < deadline, "corecache did not start in time");
+            let line = lines
+                .next()
+                .expect("corecache exited before it was ready")
+                .expect("read stderr");
+            if let Some(rest) = line.split(" ready: ").nth(1) {
+                let addr = rest
+                    .split_whitespace()
+                    .nth(3)
+                    .expect("address in ready line");
+                break addr.rsplit(':').next().unwrap().parse().expect("port");
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("client")
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        self.client().get_connection().expect("connect")
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    /// Whether the server process is still alive.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw TCP client that speaks bytes.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw { stream }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads until exactly `expected.len()` bytes arrived and returns them.
+    pub fn read_exact_len(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        self.stream.read_exact(&mut buf).expect("read reply");
+        buf
+    }
+
+    /// Sends `request` and asserts the reply bytes are exactly `expected`.
+    pub fn roundtrip(&mut self, request: &[u8], expected: &[u8]) {
+        self.send(request);
+        let got = self.read_exact_len(expected.len());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected),
+            "reply to {:?}",
+            String::from_utf8_lossy(request)
+        );
+    }
+
+    /// Reads until the peer closes; returns everything read.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
+}
+
+/// Encodes a command as a RESP multibulk request.
+pub fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Shard counts every integration test runs with.
+pub const SHARD_COUNTS: [usize; 3] = [1, 2, 4];
+
+/// Keys that land on every shard of a `n`-shard server (slot ranges are contiguous).
+pub fn keys_on_every_shard(n: usize) -> Vec<String> {
+    let mut seen = vec![false; n];
+    let mut keys = Vec::new();
+    for i in 0.. {
+        let k = format!("key:{i}");
+        let shard = slot_of(k.as_bytes()) as usize * n / 16384;
+        if !seen[shard] {
+            seen[shard] = true;
+            keys.push(k);
+        }
+        if seen.iter().all(|&s| s) {
+            break;
+        }
+    }
+    keys
+}
+
+/// CRC16/XMODEM slot, computed independently of the server's code.
+pub fn slot_of(key: &[u8]) -> u16 {
+    let hashed = match key.iter().position(|&b| b == b'{') {
+        Some(o) => match key[o + 1..].iter().position(|&b| b == b'}') {
+            Some(l) if l > 0 => &key[o + 1..o + 1 + l],
+            _ => key,
+        },
+        None => key,
+    };
+    let mut crc: u16 = 0;
+    for &b in hashed {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
