@@ -118,7 +118,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         };
         return Ok(Reply::Map(list.into_iter().map(docs_of).collect()));
     }
-    if eq_ic(sub, "GETKEYS") && args.len() >= 3 {
+    if eq_ic(sub, "GETKEYS") && args.len() >= 4 {
         let target = &args[2..];
         let spec = shards::lookup(&target[0])
             .ok_or_else(|| CmdError::other("ERR Invalid command specified"))?;
