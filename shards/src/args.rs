@@ -82,44 +82,6 @@ pub fn parse_f64(b: &[u8]) -> CmdResult<f64> {
     Ok(v)
 }
 
-/// Formats a float as Redis's human form (`%.17Lf` with trailing zeros trimmed) used by
-/// INCRBYFLOAT. Redis computes in long double, so sums like 0.1 + 0.2 print as `0.3`;
-/// we get the same text by preferring a 15-significant-digit form when it is within two
-/// ulps of the f64 result.
-pub fn format_float(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    let short_decimals = (14 - magnitude).clamp(0, 17) as usize;
-    let short = trim_fraction(format!("{v:.short_decimals$}"));
-    if let Ok(back) = short.parse::<f64>() {
-        let ulp = f64::EPSILON * v.abs().max(f64::MIN_POSITIVE);
-        if (back - v).abs() <= 2.0 * ulp {
-            return short;
-        }
-    }
-    trim_fraction(format!("{v:.17}"))
-}
-
-fn trim_fraction(mut s: String) -> String {
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    if s == "-0" {
-        s = "0".into();
-    }
-    s
-}
-
 /// Case-insensitive equality of an argument with an ASCII keyword.
 #[inline]
 pub fn eq_ic(arg: &[u8], word: &str) -> bool {
@@ -208,16 +170,5 @@ mod tests {
         for bad in [&b"nan"[..], b" 1", b"1 ", b"", b"abc"] {
             assert!(parse_f64(bad).is_err());
         }
-    }
-
-    #[test]
-    fn float_formatting_matches_redis_incrbyfloat() {
-        assert_eq!(format_float(10.5), "10.5");
-        assert_eq!(format_float(3.0), "3");
-        assert_eq!(format_float(5.0e3), "5000");
-        assert_eq!(format_float(0.1 + 0.2), "0.3");
-        assert_eq!(format_float(1e20), "100000000000000000000");
-        assert_eq!(format_float(1e-20), "0");
-        assert_eq!(format_float(-1.25), "-1.25");
     }
 }

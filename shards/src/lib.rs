@@ -9,6 +9,7 @@ pub mod dict;
 pub mod error;
 pub mod glob;
 pub mod keyspace;
+pub mod longdouble;
 pub mod ops;
 pub mod reply;
 pub mod slot;
