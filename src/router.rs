@@ -15,6 +15,9 @@ use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
 use crate::{admin, cross, resp};
 
+/// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
+const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
+
 /// What the connection does after a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -132,6 +135,11 @@ impl<'a> Batch<'a> {
             let mut info = self.client.info.borrow_mut();
             info.last_cmd.clear();
             info.last_cmd.push_str(spec.name);
+            if CONTAINERS.contains(&spec.name) && args.len() > 1 {
+                info.last_cmd.push('|');
+                info.last_cmd
+                    .push_str(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
+            }
             info.last_ms = shards::clock::system_ms();
         }
         if !spec.arity_ok(args.len()) {
