@@ -75,6 +75,7 @@ impl<'a> Batch<'a> {
 
     /// Routes and runs every command, then encodes all replies into `out`.
     pub async fn run(mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) -> Flow {
+        self.shard.ks.borrow_mut().tick();
         let mut flow = Flow::Continue;
         for args in cmds {
             if self.client.killed.get() {

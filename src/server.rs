@@ -224,7 +224,10 @@ async fn expiry_loop(shard: Rc<Shard>) {
         }
         let start = Instant::now();
         loop {
-            let cycle = shard.ks.borrow_mut().active_expire_cycle(200);
+            let mut ks = shard.ks.borrow_mut();
+            ks.tick();
+            let cycle = ks.active_expire_cycle(200);
+            drop(ks);
             if cycle.expired * 4 < cycle.sampled.max(1)
                 || start.elapsed() > Duration::from_millis(1)
             {

@@ -171,6 +171,7 @@ impl Shard {
         match work {
             Work::Ops(ops) => {
                 let mut ks = self.ks.borrow_mut();
+                ks.tick();
                 WorkDone::Ops(ops.into_iter().map(|op| run_op(&mut ks, op)).collect())
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),

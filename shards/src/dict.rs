@@ -133,12 +133,31 @@ impl<V> Dict<V> {
         Ok(&mut link.as_mut().expect("found node vanished").value)
     }
 
-    /// Inserts or replaces; returns the previous value.
+    /// Inserts or replaces; returns the previous value. One hash, one chain walk.
     pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
-        if let Some(slot) = self.get_mut(key) {
-            return Some(std::mem::replace(slot, value));
+        if self.buckets.is_empty() {
+            self.resize(MIN_BUCKETS);
         }
-        self.insert_new(key.into(), value);
+        let hash = self.hash(key) as usize;
+        let mask = self.buckets.len() - 1;
+        let mut link = &mut self.buckets[hash & mask];
+        while let Some(node) = link {
+            if &*node.key == key {
+                return Some(std::mem::replace(&mut node.value, value));
+            }
+            link = &mut node.next;
+        }
+        if self.len >= self.buckets.len() {
+            self.resize(self.buckets.len() * 2);
+        }
+        let idx = hash & (self.buckets.len() - 1);
+        let next = self.buckets[idx].take();
+        self.buckets[idx] = Some(Box::new(Node {
+            key: key.into(),
+            value,
+            next,
+        }));
+        self.len += 1;
         None
     }
 

@@ -73,23 +73,41 @@ pub struct ExpireCycle {
 pub struct Keyspace {
     dbs: Vec<Db>,
     clock: Clock,
+    /// The system time as of the last `tick`, so a batch of commands reads the clock
+    /// once rather than once per lookup (Redis caches its command time the same way).
+    cached_now: Millis,
     pub stats: KeyspaceStats,
     rng: u64,
 }
 
 impl Keyspace {
     pub fn new(databases: usize, clock: Clock) -> Self {
+        let cached_now = clock.now_ms();
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
             clock,
+            cached_now,
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
+    /// The current time in ms: the cached system time of the last `tick`, or the
+    /// manual clock's time in tests.
     #[inline]
     pub fn now(&self) -> Millis {
-        self.clock.now_ms()
+        match &self.clock {
+            Clock::System => self.cached_now,
+            Clock::Manual(c) => c.get(),
+        }
+    }
+
+    /// Refreshes the cached time; the server calls it before each batch of commands.
+    #[inline]
+    pub fn tick(&mut self) {
+        if matches!(self.clock, Clock::System) {
+            self.cached_now = self.clock.now_ms();
+        }
     }
 
     pub fn db_count(&self) -> usize {

@@ -15,7 +15,7 @@ use crate::value::{Str, Value, EMBSTR_MAX};
 const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
 
 pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| Ok(Reply::bulk_or_nil(read_bytes(ctx, arg(args, 1)?)?)))
+    run(|| Ok(read_bytes(ctx, arg(args, 1)?)?.map_or(Reply::Nil, Reply::Bulk)))
 }
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]
@@ -552,9 +552,11 @@ fn set_generic(
     ttl: NewTtl,
 ) -> CmdResult<SetOutcome> {
     let old = if get { read_bytes(ctx, key)? } else { None };
-    let exists = ctx.ks.exists(ctx.db, key);
-    if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
-        return Ok(SetOutcome { stored: false, old });
+    if cond != Cond::Always {
+        let exists = ctx.ks.exists(ctx.db, key);
+        if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
+            return Ok(SetOutcome { stored: false, old });
+        }
     }
     let value = Value::Str(Str::from_bytes(value));
     match ttl {
