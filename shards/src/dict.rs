@@ -5,8 +5,10 @@
 //! even when the table grows or shrinks between calls. It also gives cheap random
 //! sampling (RANDOMKEY, SPOP, eviction) and exact control of the per-key layout.
 
+use crate::smallbytes::SmallBytes;
+
 struct Node<V> {
-    key: Box<[u8]>,
+    key: SmallBytes,
     value: V,
     next: Link<V>,
 }
@@ -14,7 +16,7 @@ struct Node<V> {
 type Link<V> = Option<Box<Node<V>>>;
 
 /// A key and value unlinked from the table.
-pub type Removed<V> = (Box<[u8]>, V);
+pub type Removed<V> = (SmallBytes, V);
 
 const MIN_BUCKETS: usize = 4;
 
@@ -153,7 +155,7 @@ impl<V> Dict<V> {
         let idx = hash & (self.buckets.len() - 1);
         let next = self.buckets[idx].take();
         self.buckets[idx] = Some(Box::new(Node {
-            key: key.into(),
+            key: SmallBytes::new(key),
             value,
             next,
         }));
@@ -162,25 +164,29 @@ impl<V> Dict<V> {
     }
 
     /// Inserts a key known to be absent.
-    pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
+    pub fn insert_new(&mut self, key: &[u8], value: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
-        let idx = self.index(&key);
+        let idx = self.index(key);
         let next = self.buckets[idx].take();
-        self.buckets[idx] = Some(Box::new(Node { key, value, next }));
+        self.buckets[idx] = Some(Box::new(Node {
+            key: SmallBytes::new(key),
+            value,
+            next,
+        }));
         self.len += 1;
     }
 
     /// Returns the value for `key`, inserting `make()` first if it is absent.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         if !self.contains_key(key) {
-            self.insert_new(key.into(), make());
+            self.insert_new(key, make());
         }
         self.get_mut(key).expect("just inserted")
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<Removed<V>> {
         if self.len == 0 {
             return None;
         }
@@ -198,7 +204,7 @@ impl<V> Dict<V> {
         self.unlink_at(idx, depth)
     }
 
-    fn unlink_at(&mut self, idx: usize, depth: usize) -> Option<(Box<[u8]>, V)> {
+    fn unlink_at(&mut self, idx: usize, depth: usize) -> Option<Removed<V>> {
         let mut link = &mut self.buckets[idx];
         for _ in 0..depth {
             link = &mut link.as_mut()?.next;

@@ -4,6 +4,7 @@
 
 use crate::clock::{Clock, Millis};
 use crate::dict::Dict;
+use crate::smallbytes::SmallBytes;
 use crate::value::Value;
 
 /// A stored key's value and metadata.
@@ -175,7 +176,7 @@ impl Keyspace {
         let old = d.main.insert(key, entry);
         let had_ttl = old.is_some_and(|o| o.expire_at != 0);
         match (had_ttl, has_ttl) {
-            (false, true) => d.expires.insert_new(key.into(), ()),
+            (false, true) => d.expires.insert_new(key, ()),
             (true, false) => {
                 d.expires.remove(key);
             }
@@ -217,7 +218,7 @@ impl Keyspace {
         let had = e.expire_at != 0;
         e.expire_at = at;
         if !had {
-            self.dbs[db].expires.insert_new(key.into(), ());
+            self.dbs[db].expires.insert_new(key, ());
         }
         true
     }
@@ -313,7 +314,7 @@ impl Keyspace {
                     break;
                 }
                 let d = &mut self.dbs[db];
-                let mut dead: Vec<Box<[u8]>> = Vec::new();
+                let mut dead: Vec<SmallBytes> = Vec::new();
                 let mut sampled = 0;
                 let main = &d.main;
                 d.expire_cursor = d.expires.scan(d.expire_cursor, SAMPLE, |k, _| {

@@ -13,6 +13,7 @@ pub mod longdouble;
 pub mod ops;
 pub mod reply;
 pub mod slot;
+pub mod smallbytes;
 pub mod value;
 
 pub use bytes::Bytes;

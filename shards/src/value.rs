@@ -3,6 +3,7 @@
 //! buffer) for long strings and strings modified in place (APPEND, SETRANGE).
 
 use crate::args::parse_i64_opt;
+use crate::smallbytes::SmallBytes;
 
 /// Strings up to this length written whole are stored as `embstr`, as in Redis.
 pub const EMBSTR_MAX: usize = 44;
@@ -10,7 +11,8 @@ pub const EMBSTR_MAX: usize = 44;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Str {
     Int(i64),
-    Emb(Box<[u8]>),
+    /// Short strings written whole; up to 22 bytes live inline.
+    Emb(SmallBytes),
     Raw(Vec<u8>),
 }
 
@@ -21,7 +23,7 @@ impl Str {
             return Str::Int(i);
         }
         if b.len() <= EMBSTR_MAX {
-            Str::Emb(b.into())
+            Str::Emb(SmallBytes::new(b))
         } else {
             Str::Raw(b.to_vec())
         }
@@ -100,7 +102,7 @@ impl Str {
     pub fn heap_size(&self) -> usize {
         match self {
             Str::Int(_) => 0,
-            Str::Emb(b) => b.len(),
+            Str::Emb(b) => b.heap_size(),
             Str::Raw(v) => v.capacity(),
         }
     }

@@ -168,8 +168,10 @@ impl CommandSpec {
     }
 }
 
-fn table_index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+type Index = HashMap<&'static [u8], &'static CommandSpec, ahash::RandomState>;
+
+fn table_index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
