@@ -76,6 +76,9 @@ impl<'a> Batch<'a> {
     /// Routes and runs every command, then encodes all replies into `out`.
     pub async fn run(mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) -> Flow {
         self.shard.ks.borrow_mut().tick();
+        if cmds.len() > 1 {
+            self.prefetch(&cmds);
+        }
         let mut flow = Flow::Continue;
         for args in cmds {
             if self.client.killed.get() {
@@ -90,6 +93,21 @@ impl<'a> Batch<'a> {
         self.flush().await;
         self.encode(out);
         flow
+    }
+
+    /// Starts loading the hash buckets, then the first nodes, of every local key in the
+    /// batch, so the lookups that follow find them in cache.
+    fn prefetch(&self, cmds: &[Vec<Bytes>]) {
+        let ks = self.shard.ks.borrow();
+        let db = self.client.info.borrow().db;
+        for stage in 0..2 {
+            for args in cmds {
+                let Some(key) = args.get(1) else { continue };
+                if self.shard.slots.owner_of_key(key) == self.shard.id {
+                    ks.prefetch(db, key, stage);
+                }
+            }
+        }
     }
 
     fn push(&mut self, slot: Slot) {

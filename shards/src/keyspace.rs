@@ -150,6 +150,14 @@ impl Keyspace {
         }
     }
 
+    /// See `Dict::prefetch`.
+    #[inline]
+    pub fn prefetch(&self, db: usize, key: &[u8], stage: u8) {
+        if let Some(d) = self.dbs.get(db) {
+            d.main.prefetch(key, stage);
+        }
+    }
+
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.lookup(db, key).is_some()
     }
