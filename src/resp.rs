@@ -492,6 +492,33 @@ mod tests {
     }
 
     #[test]
+    fn random_input_never_panics_the_parser() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"*$\r\n0123456789-+ \"'\\xAZaz:";
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 4 == 0 {
+                        r as u8
+                    } else {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            let mut buf = BytesMut::from(&bytes[..]);
+            let _ = take_commands(&mut buf, AUTHED);
+        }
+    }
+
+    #[test]
     fn empty_frames_are_skipped() {
         let (cmds, err, rest) = take(b"*0\r\n*-1\r\n\r\n*1\r\n$4\r\nPING\r\n");
         assert_eq!(err, None);

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use crate::cmd::{CommandSpec, Ctx};
+use crate::error::CmdError;
 use crate::keyspace::{Entry, Keyspace};
 use crate::reply::Reply;
 
@@ -61,9 +62,19 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             touch,
             args,
         } => {
-            let handler = spec.handler.expect("routed command has a handler");
+            let Some(handler) = spec.handler else {
+                return OpOutput::Reply(Reply::Error(CmdError::other("ERR command not routable")));
+            };
             let mut ctx = Ctx { ks, db, touch };
-            OpOutput::Reply(handler(&mut ctx, &args))
+            // A handler bug must cost one error reply, never the shard: the executor
+            // thread serves every other client of this core.
+            let run = std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args));
+            OpOutput::Reply(std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                Reply::Error(CmdError::other(format!(
+                    "ERR internal error while running '{}'",
+                    spec.name
+                )))
+            }))
         }
         ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
         ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.clone())),
