@@ -1,9 +1,12 @@
-//! A counting global allocator: every thread keeps its own tally of live heap bytes, so
+//! A counting global allocator over mimalloc (fast with the cross-thread frees that
+//! mailbox hops cause): every thread keeps its own tally of live heap bytes, so
 //! each shard knows its used memory exactly without any shared counter. Memory freed on
 //! another thread than the one that allocated it (a value moved by RENAME across shards)
 //! moves between tallies; the sum over shards stays right.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc;
 use std::cell::Cell;
 
 pub struct CountingAlloc;
@@ -22,10 +25,10 @@ pub fn thread_used() -> isize {
     LIVE.try_with(|c| c.get()).unwrap_or(0)
 }
 
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+// SAFETY: forwards to mimalloc unchanged; only counts sizes.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        let p = MiMalloc.alloc(layout);
         if !p.is_null() {
             add(layout.size() as isize);
         }
@@ -33,7 +36,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        let p = MiMalloc.alloc_zeroed(layout);
         if !p.is_null() {
             add(layout.size() as isize);
         }
@@ -41,12 +44,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        MiMalloc.dealloc(ptr, layout);
         add(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        let p = MiMalloc.realloc(ptr, layout, new_size);
         if !p.is_null() {
             add(new_size as isize - layout.size() as isize);
         }
