@@ -292,7 +292,7 @@ impl<'a> Batch<'a> {
                 continue;
             }
             let ops = std::mem::take(&mut self.queued[s]);
-            waiting.push((s, self.shard.send(s, Work::Ops(ops)).await));
+            waiting.push((s, self.shard.send(s, Work::Ops(ops))));
         }
         for (s, rx) in waiting {
             if let Ok(WorkDone::Ops(outs)) = rx.await {
@@ -439,7 +439,7 @@ pub async fn broadcast(
     };
     let mut waiting = Vec::new();
     for s in (0..shard.nshards).filter(|&s| s != shard.id) {
-        waiting.push(shard.send(s, Work::Ops(vec![op(args.clone())])).await);
+        waiting.push(shard.send(s, Work::Ops(vec![op(args.clone())])));
     }
     let mut parts = vec![(
         run_op(&mut shard.ks.borrow_mut(), op(args)).into_reply(),
@@ -483,7 +483,7 @@ pub async fn run_spread(
                 positions,
             ));
         } else {
-            waiting.push((shard.send(owner, Work::Ops(vec![op])).await, positions));
+            waiting.push((shard.send(owner, Work::Ops(vec![op])), positions));
         }
     }
     for (rx, positions) in waiting {

@@ -1,7 +1,9 @@
 //! One shard's runtime: its keyspace, its settings, its clients and stats, and its ends
-//! of the channel mesh. Work for another shard travels as one message per batch; the
-//! answer comes back as one message and wakes the waiting connection through a local
-//! oneshot keyed by ticket.
+//! of the channel mesh. Work for another shard goes into a per-destination outbox; a
+//! flusher task, scheduled behind the tasks that are runnable now, sends each outbox as
+//! one mailbox message, so all connections of a shard that need the same peer in one
+//! executor round share one message (and one wake-up of that peer). The answers come
+//! back as one message and wake each waiting task through a local oneshot.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -46,12 +48,10 @@ pub enum AdminResp {
 pub enum ShardMsg {
     Req {
         from: ShardId,
-        ticket: u64,
-        work: Work,
+        items: Vec<(u64, Work)>,
     },
     Resp {
-        ticket: u64,
-        done: WorkDone,
+        items: Vec<(u64, WorkDone)>,
     },
 }
 
@@ -100,6 +100,9 @@ pub struct Shard {
     senders: Option<Senders<ShardMsg>>,
     pending: RefCell<HashMap<u64, oneshot::Sender<WorkDone>>>,
     next_ticket: Cell<u64>,
+    /// Work waiting to be sent, per destination shard.
+    outbox: RefCell<Vec<Vec<(u64, Work)>>>,
+    flush_scheduled: Cell<bool>,
 }
 
 impl Shard {
@@ -112,10 +115,11 @@ impl Shard {
         senders: Option<Senders<ShardMsg>>,
         started_ms: u64,
     ) -> Self {
+        let nshards = slots.shards();
         Shard {
             id,
             cpu,
-            nshards: slots.shards(),
+            nshards,
             clients: RefCell::new(ClientRegistry::new(id, slots.shards())),
             slots,
             ks: RefCell::new(ks),
@@ -125,45 +129,67 @@ impl Shard {
             senders,
             pending: RefCell::new(HashMap::new()),
             next_ticket: Cell::new(1),
+            outbox: RefCell::new((0..nshards).map(|_| Vec::new()).collect()),
+            flush_scheduled: Cell::new(false),
         }
     }
 
     /// Sends `work` to shard `to` (running it inline when `to` is this shard) and
-    /// returns a future of the answer. Sending happens now, so several calls issued
-    /// before awaiting any of them run on their shards concurrently.
+    /// waits for the answer.
     pub async fn call(self: &Rc<Self>, to: ShardId, work: Work) -> WorkDone {
         if to == self.id {
             return self.run_work(work);
         }
-        let rx = self.send(to, work).await;
-        rx.await.expect("shard answered")
+        self.send(to, work).await.expect("shard answered")
     }
 
-    /// Queues `work` for shard `to` and returns the receiver of its answer.
-    pub async fn send(self: &Rc<Self>, to: ShardId, work: Work) -> oneshot::Receiver<WorkDone> {
+    /// Queues `work` for shard `to` and returns the receiver of its answer. Several
+    /// sends issued before awaiting any answer run on their shards concurrently.
+    pub fn send(self: &Rc<Self>, to: ShardId, work: Work) -> oneshot::Receiver<WorkDone> {
         let (tx, rx) = oneshot::channel();
         let ticket = self.next_ticket.get();
         self.next_ticket.set(ticket + 1);
         self.pending.borrow_mut().insert(ticket, tx);
         if let Work::Ops(ops) = &work {
-            let mut st = self.stats.borrow_mut();
-            st.forwarded_ops += ops.len() as u64;
-            st.hop_messages += 1;
+            self.stats.borrow_mut().forwarded_ops += ops.len() as u64;
         }
-        let senders = self
-            .senders
-            .as_ref()
-            .expect("mesh exists with several shards");
-        let msg = ShardMsg::Req {
-            from: self.id,
-            ticket,
-            work,
-        };
-        if senders.send_to(to, msg).await.is_err() {
-            // The peer is gone: only during shutdown.
-            self.pending.borrow_mut().remove(&ticket);
+        self.outbox.borrow_mut()[to].push((ticket, work));
+        if !self.flush_scheduled.replace(true) {
+            let me = self.clone();
+            glommio::spawn_local(async move { me.flush_outbox().await }).detach();
         }
         rx
+    }
+
+    /// Sends every non-empty outbox as one message.
+    async fn flush_outbox(self: Rc<Self>) {
+        self.flush_scheduled.set(false);
+        let batches: Vec<(ShardId, Vec<(u64, Work)>)> = self
+            .outbox
+            .borrow_mut()
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(to, items)| (to, std::mem::take(items)))
+            .collect();
+        let Some(senders) = self.senders.as_ref() else {
+            return;
+        };
+        for (to, items) in batches {
+            self.stats.borrow_mut().hop_messages += 1;
+            let tickets: Vec<u64> = items.iter().map(|(t, _)| *t).collect();
+            let msg = ShardMsg::Req {
+                from: self.id,
+                items,
+            };
+            if senders.send_to(to, msg).await.is_err() {
+                // The peer is gone (shutdown): fail the waiters.
+                let mut pending = self.pending.borrow_mut();
+                for t in tickets {
+                    pending.remove(&t);
+                }
+            }
+        }
     }
 
     /// Runs work on this shard's own keyspace.
@@ -233,9 +259,12 @@ impl Shard {
     /// cannot deadlock on full channels.
     pub fn on_message(self: &Rc<Self>, msg: ShardMsg) {
         match msg {
-            ShardMsg::Req { from, ticket, work } => {
-                let done = self.run_work(work);
-                let reply = ShardMsg::Resp { ticket, done };
+            ShardMsg::Req { from, items } => {
+                let done = items
+                    .into_iter()
+                    .map(|(ticket, work)| (ticket, self.run_work(work)))
+                    .collect();
+                let reply = ShardMsg::Resp { items: done };
                 let senders = self.senders.as_ref().expect("mesh exists");
                 if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(
                     reply,
@@ -249,9 +278,12 @@ impl Shard {
                     .detach();
                 }
             }
-            ShardMsg::Resp { ticket, done } => {
-                if let Some(tx) = self.pending.borrow_mut().remove(&ticket) {
-                    let _ = tx.send(done);
+            ShardMsg::Resp { items } => {
+                let mut pending = self.pending.borrow_mut();
+                for (ticket, done) in items {
+                    if let Some(tx) = pending.remove(&ticket) {
+                        let _ = tx.send(done);
+                    }
                 }
             }
         }

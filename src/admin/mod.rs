@@ -241,7 +241,7 @@ async fn debug(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
 pub async fn all_shards(shard: &Rc<Shard>, req: impl Fn() -> AdminReq) -> Vec<AdminResp> {
     let mut waiting = Vec::new();
     for s in (0..shard.nshards).filter(|&s| s != shard.id) {
-        waiting.push(shard.send(s, Work::Admin(req())).await);
+        waiting.push(shard.send(s, Work::Admin(req())));
     }
     let mut out = Vec::new();
     if let WorkDone::Admin(r) = shard.run_work(Work::Admin(req())) {
