@@ -180,8 +180,8 @@ impl ClientRegistry {
             .collect()
     }
 
-    /// Kills matching clients; returns how many.
-    pub fn kill(&self, f: &KillFilter) -> usize {
+    /// Kills matching clients and drops them from the list; returns how many.
+    pub fn kill(&mut self, f: &KillFilter) -> usize {
         let now = shards::clock::system_ms();
         let mut n = 0;
         for c in self.clients.values() {
@@ -201,6 +201,7 @@ impl ClientRegistry {
                 n += 1;
             }
         }
+        self.clients.retain(|_, c| !c.killed.get());
         n
     }
 }

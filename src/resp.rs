@@ -24,6 +24,8 @@ pub struct Limits {
 pub enum ProtoError {
     InvalidMultibulkLength,
     InvalidBulkLength,
+    UnauthenticatedMultibulkLength,
+    UnauthenticatedBulkLength,
     ExpectedDollar(u8),
     TooBigMultibulkCount,
     TooBigBulkCount,
@@ -36,6 +38,10 @@ impl ProtoError {
         let detail = match self {
             ProtoError::InvalidMultibulkLength => "invalid multibulk length".to_string(),
             ProtoError::InvalidBulkLength => "invalid bulk length".to_string(),
+            ProtoError::UnauthenticatedMultibulkLength => {
+                "unauthenticated multibulk length".to_string()
+            }
+            ProtoError::UnauthenticatedBulkLength => "unauthenticated bulk length".to_string(),
             ProtoError::ExpectedDollar(c) => format!("expected '$', got '{}'", *c as char),
             ProtoError::TooBigMultibulkCount => "too big mbulk count string".to_string(),
             ProtoError::TooBigBulkCount => "too big bulk count string".to_string(),
@@ -96,13 +102,11 @@ fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoErro
         };
     };
     let count = parse_len(&buf[1..eol]).ok_or(ProtoError::InvalidMultibulkLength)?;
-    let max_count = if limits.authenticated {
-        1024 * 1024
-    } else {
-        10
-    };
-    if count > max_count {
+    if count > i32::MAX as i64 {
         return Err(ProtoError::InvalidMultibulkLength);
+    }
+    if !limits.authenticated && count > 10 {
+        return Err(ProtoError::UnauthenticatedMultibulkLength);
     }
     let mut pos = eol + 2;
     if count <= 0 {
@@ -124,13 +128,11 @@ fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoErro
             };
         };
         let len = parse_len(&buf[pos + 1..eol]).ok_or(ProtoError::InvalidBulkLength)?;
-        let max_len = if limits.authenticated {
-            limits.proto_max_bulk_len as i64
-        } else {
-            16 * 1024
-        };
-        if len < 0 || len > max_len {
+        if len < 0 || len > limits.proto_max_bulk_len as i64 {
             return Err(ProtoError::InvalidBulkLength);
+        }
+        if !limits.authenticated && len > 16 * 1024 {
+            return Err(ProtoError::UnauthenticatedBulkLength);
         }
         let start = eol + 2;
         let end = start + len as usize;
@@ -438,9 +440,10 @@ mod tests {
     fn protocol_errors_match_redis() {
         assert_eq!(take(b"*x\r\n").1, Some(ProtoError::InvalidMultibulkLength));
         assert_eq!(
-            take(b"*2000000\r\n").1,
+            take(b"*3000000000\r\n").1,
             Some(ProtoError::InvalidMultibulkLength)
         );
+        assert_eq!(take(b"*3000000\r\n").1, None);
         assert_eq!(
             take(b"*1\r\n$-2\r\n").1,
             Some(ProtoError::InvalidBulkLength)

@@ -267,6 +267,12 @@ impl<'a> Batch<'a> {
     }
 
     fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
+        // Key/value pairs must be complete before any shard runs its part.
+        let step = spec.step.max(1) as usize;
+        if (args.len() - spec.first_key as usize) % step != 0 {
+            self.reply(CmdError::WrongArity(spec.name.into()).into());
+            return;
+        }
         if let Some(owner) = self.single_owner(spec, &args) {
             return self.queue_whole(spec, owner, args);
         }

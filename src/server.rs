@@ -214,12 +214,9 @@ async fn shard_main(
 /// most about a millisecond per run so commands are not held up.
 async fn expiry_loop(shard: Rc<Shard>) {
     loop {
-        let (hz, on) = {
-            let s = shard.settings.borrow();
-            (s.hz.max(1), s.active_expire)
-        };
+        let hz = shard.settings.borrow().hz.max(1);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
-        if !on {
+        if !shard.settings.borrow().active_expire {
             continue;
         }
         let start = Instant::now();

@@ -211,7 +211,9 @@ impl Shard {
                 let now = shards::clock::system_ms();
                 AdminResp::Lines(self.clients.borrow().list_lines(ids.as_deref(), now))
             }
-            AdminReq::ClientKill(filter) => AdminResp::Count(self.clients.borrow().kill(&filter)),
+            AdminReq::ClientKill(filter) => {
+                AdminResp::Count(self.clients.borrow_mut().kill(&filter))
+            }
             AdminReq::ConfigSet(pairs) => {
                 let mut s = self.settings.borrow_mut();
                 for (k, v) in pairs {

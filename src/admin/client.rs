@@ -127,8 +127,12 @@ pub async fn run(
             } else {
                 return Err(CmdError::Syntax);
             };
-            // OFF and SKIP also silence this command's own reply (see Batch::push).
-            client.info.borrow_mut().reply = mode;
+            // OFF and SKIP also silence this command's own reply (see Batch::push);
+            // SKIP changes nothing while replies are off.
+            let mut info = client.info.borrow_mut();
+            if !(mode == ReplyMode::SkipArmed && info.reply == ReplyMode::Off) {
+                info.reply = mode;
+            }
             Ok(Reply::Ok)
         }
         "help" if n == 2 => Ok(Reply::Array(

@@ -121,11 +121,24 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
             }
             Ok(())
         }
-        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => parse_memory(value)
-            .map(|_| ())
-            .ok_or_else(|| fail("argument must be a memory value")),
+        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => {
+            let v = parse_memory(value).ok_or_else(|| fail("argument must be a memory value"))?;
+            let min = match name {
+                "proto-max-bulk-len" => 1024 * 1024,
+                "client-query-buffer-limit" => 1024 * 1024,
+                _ => 0,
+            };
+            if v < min {
+                return Err(fail(&format!(
+                    "argument must be between {min} and 9223372036854775807 inclusive"
+                )));
+            }
+            Ok(())
+        }
         "maxmemory-policy" => one_of(POLICIES),
-        "appendonly" => one_of(&["yes", "no"]),
+        "appendonly" if lower != "yes" && lower != "no" => {
+            Err(fail("argument must be 'yes' or 'no'"))
+        }
         "loglevel" => one_of(&["debug", "verbose", "notice", "warning", "nothing"]),
         _ => Ok(()),
     }

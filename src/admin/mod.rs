@@ -11,7 +11,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use shards::args::{eq_ic, parse_f64, parse_i64, parse_u64};
+use shards::args::{eq_ic, parse_f64, parse_i64};
+use shards::cmd::keys;
 use shards::cmd::{CommandSpec, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
@@ -255,54 +256,78 @@ pub async fn all_shards(shard: &Rc<Shard>, req: impl Fn() -> AdminReq) -> Vec<Ad
     out
 }
 
-/// SCAN over all shards: the global cursor is `local_cursor * nshards + shard`, so each
-/// call scans one step of one shard and moves to the next shard when that one is done.
+/// SCAN over all shards: the global cursor is `local_cursor * nshards + shard`. A call
+/// walks the shard the cursor names and goes on to the next shards while it has found
+/// fewer keys than COUNT, so an empty database answers cursor 0 at once.
 async fn scan(
     shard: &Rc<Shard>,
     client: &ClientHandle,
     spec: &'static CommandSpec,
     mut args: Vec<Bytes>,
 ) -> Result<Reply, CmdError> {
-    let cursor = parse_u64(&args[1]).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
+    let cursor =
+        keys::parse_cursor(&args[1]).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
+    let count = scan_count(&args);
     let n = shard.nshards as u64;
-    let (mut target, local) = ((cursor % n) as usize, cursor / n);
-    args[1] = Bytes::from(local.to_string());
+    let (mut target, mut local) = ((cursor % n) as usize, cursor / n);
     let (db, touch) = {
         let info = client.info.borrow();
         (info.db, !info.no_touch)
     };
-    let op = ShardOp::Cmd {
-        spec,
-        db,
-        touch,
-        args,
-    };
-    let reply = match shard.call(target, Work::Ops(vec![op])).await {
-        WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, |o| o.into_reply()),
-        WorkDone::Admin(_) => Reply::Nil,
-    };
-    let Reply::Array(mut parts) = reply else {
-        return Ok(reply);
-    };
-    let keys = parts.pop().unwrap_or(Reply::Array(Vec::new()));
-    let next_local = match parts.first() {
-        Some(Reply::Bulk(b)) => parse_u64(b).unwrap_or(0),
-        _ => 0,
-    };
-    let next = if next_local != 0 {
-        next_local * n + target as u64
-    } else {
-        target += 1;
-        if target as u64 >= n {
-            0
-        } else {
-            target as u64
+    let mut found = Vec::new();
+    // Bounded: at most one full pass over the shards plus the steps of one shard.
+    for _ in 0..(shard.nshards + 64) {
+        args[1] = Bytes::from(local.to_string());
+        let op = ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args: args.clone(),
+        };
+        let reply = match shard.call(target, Work::Ops(vec![op])).await {
+            WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, |o| o.into_reply()),
+            WorkDone::Admin(_) => Reply::Nil,
+        };
+        let Reply::Array(mut parts) = reply else {
+            return Ok(reply);
+        };
+        if let Some(Reply::Array(keys)) = parts.pop() {
+            found.extend(keys);
         }
-    };
-    Ok(Reply::Array(vec![
-        Reply::Bulk(next.to_string().into_bytes()),
-        keys,
-    ]))
+        local = match parts.first() {
+            Some(Reply::Bulk(b)) => keys::parse_cursor(b).unwrap_or(0),
+            _ => 0,
+        };
+        if local == 0 {
+            target += 1;
+            if target == shard.nshards {
+                return Ok(scan_reply(0, found));
+            }
+        }
+        if found.len() >= count {
+            break;
+        }
+    }
+    Ok(scan_reply(local * n + target as u64, found))
+}
+
+/// The COUNT a SCAN asks for (10 when absent or unparsable; shards report bad values).
+fn scan_count(args: &[Bytes]) -> usize {
+    let mut i = 2;
+    while i + 1 < args.len() {
+        if eq_ic(&args[i], "COUNT") {
+            return parse_i64(&args[i + 1]).map_or(10, |c| c.clamp(1, 1 << 20) as usize);
+        }
+        i += 2;
+    }
+    10
+}
+
+fn scan_reply(cursor: u64, keys: Vec<Reply>) -> Reply {
+    Reply::Array(vec![
+        Reply::Bulk(cursor.to_string().into_bytes()),
+        Reply::Array(keys),
+    ])
 }
 
 /// RANDOMKEY: asks shards, starting at a random one, until one has a key.

@@ -506,7 +506,7 @@ impl<'a> ScanFilter<'a> {
 /// Parses a cursor the way Redis does, with C's `strtoul`: an optional sign (a minus
 /// wraps around), leading zeros allowed, an empty string is 0; leading whitespace,
 /// trailing bytes and overflow are invalid.
-fn parse_cursor(b: &[u8]) -> Option<u64> {
+pub fn parse_cursor(b: &[u8]) -> Option<u64> {
     let (negative, digits) = match b.first() {
         None => return Some(0),
         Some(c) if c.is_ascii_whitespace() || *c == 0x0b => return None,

@@ -1,0 +1,808 @@
+//! Commands the server answers itself: CLIENT, INFO, CONFIG, COMMAND, AUTH, HELLO,
+//! RESET, TIME, and the maxclients limit. Clients connect to whichever shard the kernel
+//! picks, so every view of clients and settings must span all shards.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{ErrorKind, Read};
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::{Connection, FromRedisValue, Value};
+
+fn cmd(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
+fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
+    cmd(args)
+        .query(c)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+fn err(c: &mut Connection, args: &[&str]) -> String {
+    match cmd(args).query::<Value>(c) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+    }
+}
+
+/// CLIENT LIST text as one field map per line.
+fn parse_client_list(text: &str) -> Vec<HashMap<String, String>> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split(' ')
+                .filter_map(|f| f.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn client_list(c: &mut Connection, extra: &[&str]) -> Vec<HashMap<String, String>> {
+    let mut args = vec!["CLIENT", "LIST"];
+    args.extend_from_slice(extra);
+    let text: String = q(c, &args);
+    parse_client_list(&text)
+}
+
+/// Reads one reply line, CRLF included.
+fn read_line(r: &mut Raw) -> String {
+    let mut line = Vec::new();
+    while !line.ends_with(b"\r\n") {
+        line.extend(r.read_exact_len(1));
+        assert!(line.len() < 4096, "line too long");
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Reads until the peer closes (a reset counts); fails if it stays open for 5 s.
+fn read_until_closed(r: &mut Raw) -> Vec<u8> {
+    r.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match r.stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => panic!(
+                "connection not closed ({e}); received {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+}
+
+/// Reads the rest of a HELLO map reply (it ends with the empty `modules` array).
+fn read_hello_rest(r: &mut Raw) -> String {
+    let mut rest = Vec::new();
+    while !rest.ends_with(b"$7\r\nmodules\r\n*0\r\n") {
+        rest.extend(r.read_exact_len(1));
+        assert!(rest.len() < 1000, "HELLO reply too long: {rest:?}");
+    }
+    String::from_utf8_lossy(&rest).into_owned()
+}
+
+#[test]
+fn client_id_setname_getname() {
+    let s = Server::start(2);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    let ida: i64 = q(&mut a, &["CLIENT", "ID"]);
+    let idb: i64 = q(&mut b, &["CLIENT", "ID"]);
+    assert!(ida > 0 && idb > 0 && ida != idb, "ids {ida} {idb}");
+    assert_eq!(q::<i64>(&mut a, &["CLIENT", "ID"]), ida, "the id is stable");
+
+    assert_eq!(q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]), None);
+    assert_eq!(q::<String>(&mut a, &["CLIENT", "SETNAME", "alpha"]), "OK");
+    assert_eq!(
+        q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]).as_deref(),
+        Some("alpha")
+    );
+    assert_eq!(
+        q::<Option<String>>(&mut b, &["CLIENT", "GETNAME"]),
+        None,
+        "names are per connection"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "SETNAME", "a b"]),
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    );
+    assert_eq!(
+        q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]).as_deref(),
+        Some("alpha")
+    );
+    // An empty name removes the name.
+    assert_eq!(q::<String>(&mut a, &["CLIENT", "SETNAME", ""]), "OK");
+    assert_eq!(q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]), None);
+    assert_eq!(
+        err(&mut a, &["CLIENT", "FOO"]),
+        "ERR unknown subcommand 'FOO'. Try CLIENT HELP."
+    );
+}
+
+#[test]
+fn client_list_shows_clients_of_every_shard() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut conns: Vec<(i64, Connection)> = Vec::new();
+        for i in 0..8 {
+            let mut c = s.conn();
+            let _: () = q(&mut c, &["CLIENT", "SETNAME", &format!("conn-{i}")]);
+            let id: i64 = q(&mut c, &["CLIENT", "ID"]);
+            conns.push((id, c));
+        }
+        let mut viewer = s.conn();
+        let viewer_id: i64 = q(&mut viewer, &["CLIENT", "ID"]);
+        let lines = client_list(&mut viewer, &[]);
+        let by_id: HashMap<i64, &HashMap<String, String>> = lines
+            .iter()
+            .map(|l| (l["id"].parse().unwrap(), l))
+            .collect();
+        assert_eq!(lines.len(), 9, "{n} shards: {lines:?}");
+        for (i, (id, _)) in conns.iter().enumerate() {
+            let line = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("{n} shards: client {id} not listed"));
+            assert_eq!(line["name"], format!("conn-{i}"));
+            assert_eq!(line["db"], "0");
+            assert!(line["addr"].starts_with("127.0.0.1:"));
+        }
+        assert_eq!(by_id[&viewer_id]["cmd"], "client|list", "{n} shards");
+
+        // CLIENT LIST ID <id> [<id> ...] from a connection that may be on another shard.
+        let (first, _) = conns[0];
+        let (last, _) = conns[7];
+        let one = client_list(&mut viewer, &["ID", &first.to_string()]);
+        assert_eq!(one.len(), 1, "{n} shards");
+        assert_eq!(one[0]["id"], first.to_string());
+        assert_eq!(one[0]["name"], "conn-0");
+        let two = client_list(
+            &mut viewer,
+            &["ID", &last.to_string(), &first.to_string(), "999999"],
+        );
+        let ids: HashSet<String> = two.iter().map(|l| l["id"].clone()).collect();
+        assert_eq!(
+            ids,
+            HashSet::from([first.to_string(), last.to_string()]),
+            "{n} shards"
+        );
+        assert_eq!(client_list(&mut viewer, &["ID", "999999"]).len(), 0);
+        assert_eq!(
+            err(&mut viewer, &["CLIENT", "LIST", "ID", "abc"]),
+            "ERR Invalid client ID"
+        );
+        assert_eq!(client_list(&mut viewer, &["TYPE", "normal"]).len(), 9);
+
+        // A closed connection disappears from the list.
+        let (gone, c) = conns.pop().unwrap();
+        drop(c);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while client_list(&mut viewer, &[]).len() != 8 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let lines = client_list(&mut viewer, &[]);
+        assert!(
+            lines.iter().all(|l| l["id"] != gone.to_string()),
+            "{n} shards"
+        );
+        assert_eq!(lines.len(), 8, "{n} shards");
+    }
+}
+
+#[test]
+fn client_kill_id_closes_a_connection_on_any_shard() {
+    for n in [2, 4] {
+        let s = Server::start(n);
+        let mut killer = s.conn();
+        let killer_id: i64 = q(&mut killer, &["CLIENT", "ID"]);
+        // Several victims: the kernel spreads them over the shards.
+        let mut victims: Vec<(i64, Raw)> = Vec::new();
+        for _ in 0..8 {
+            let mut r = s.raw();
+            r.send(b"CLIENT ID\r\n");
+            let line = read_line(&mut r);
+            let id: i64 = line.trim_start_matches(':').trim().parse().unwrap();
+            victims.push((id, r));
+        }
+        for (id, mut victim) in victims {
+            assert_eq!(
+                q::<i64>(&mut killer, &["CLIENT", "KILL", "ID", &id.to_string()]),
+                1,
+                "{n} shards: kill {id}"
+            );
+            // The victim's next command gets no reply: the connection is closed.
+            let _ = std::io::Write::write_all(&mut victim.stream, b"PING\r\n");
+            let got = read_until_closed(&mut victim);
+            assert!(
+                got.is_empty(),
+                "{n} shards: victim {id} got {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            // (Redis drops it from the list at once; see killed_client_is_not_listed_after_client_kill.)
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !client_list(&mut killer, &["ID", &id.to_string()]).is_empty() {
+                assert!(Instant::now() < deadline, "{n} shards: {id} still listed");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(
+                q::<i64>(&mut killer, &["CLIENT", "KILL", "ID", &id.to_string()]),
+                0,
+                "{n} shards: already gone"
+            );
+        }
+        // SKIPME (default yes) protects the caller.
+        assert_eq!(
+            q::<i64>(
+                &mut killer,
+                &["CLIENT", "KILL", "ID", &killer_id.to_string()]
+            ),
+            0
+        );
+        assert_eq!(q::<String>(&mut killer, &["PING"]), "PONG");
+        assert_eq!(
+            err(&mut killer, &["CLIENT", "KILL", "ID", "0"]),
+            "ERR client-id should be greater than 0"
+        );
+        assert_eq!(
+            err(&mut killer, &["CLIENT", "KILL", "1.2.3.4:5"]),
+            "ERR No such client"
+        );
+    }
+}
+
+#[test]
+fn client_kill_by_addr_closes_that_connection() {
+    let s = Server::start(4);
+    let mut killer = s.conn();
+    let mut victim = s.raw();
+    victim.send(b"CLIENT INFO\r\n");
+    let header = read_line(&mut victim);
+    let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
+    let body = String::from_utf8(victim.read_exact_len(len + 2)).unwrap();
+    let addr = parse_client_list(&body)[0]["addr"].clone();
+    assert_eq!(q::<String>(&mut killer, &["CLIENT", "KILL", &addr]), "OK");
+    let _ = std::io::Write::write_all(&mut victim.stream, b"PING\r\n");
+    assert!(read_until_closed(&mut victim).is_empty());
+    assert_eq!(
+        err(&mut killer, &["CLIENT", "KILL", &addr]),
+        "ERR No such client"
+    );
+}
+
+#[test]
+fn client_no_touch_keeps_idle_time_of_read_keys() {
+    // One sleep for all shard counts.
+    let servers: Vec<(usize, Server)> = SHARD_COUNTS
+        .iter()
+        .map(|&n| (n, Server::start(n)))
+        .collect();
+    let mut conns: Vec<Connection> = servers.iter().map(|(_, s)| s.conn()).collect();
+    for ((n, _), c) in servers.iter().zip(conns.iter_mut()) {
+        for k in keys_on_every_shard(*n) {
+            let _: () = q(c, &["SET", &k, "v"]);
+        }
+        assert_eq!(q::<String>(c, &["CLIENT", "NO-TOUCH", "ON"]), "OK");
+        let info: String = q(c, &["CLIENT", "INFO"]);
+        let flags = parse_client_list(&info)[0]["flags"].clone();
+        assert!(flags.contains('T'), "{n} shards: flags={flags}");
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    for ((n, _), c) in servers.iter().zip(conns.iter_mut()) {
+        for k in keys_on_every_shard(*n) {
+            assert_eq!(q::<String>(c, &["GET", &k]), "v");
+            let mut mget = redis::cmd("MGET");
+            mget.arg(&k).arg("other");
+            let _: Vec<Option<String>> = mget.query(c).unwrap();
+            let idle: i64 = q(c, &["OBJECT", "IDLETIME", &k]);
+            assert!(
+                idle >= 2,
+                "{n} shards {k}: NO-TOUCH read reset idle time to {idle}"
+            );
+        }
+        // TOUCH touches even under NO-TOUCH; and so do reads once it is off.
+        let keys = keys_on_every_shard(*n);
+        assert_eq!(q::<i64>(c, &["TOUCH", &keys[0]]), 1);
+        assert!(
+            q::<i64>(c, &["OBJECT", "IDLETIME", &keys[0]]) <= 1,
+            "{n} shards: TOUCH"
+        );
+        assert_eq!(q::<String>(c, &["CLIENT", "NO-TOUCH", "OFF"]), "OK");
+        for k in &keys[1..] {
+            assert_eq!(q::<String>(c, &["GET", k]), "v");
+            assert!(
+                q::<i64>(c, &["OBJECT", "IDLETIME", k]) <= 1,
+                "{n} shards {k}: GET touches"
+            );
+        }
+        let info: String = q(c, &["CLIENT", "INFO"]);
+        assert!(!parse_client_list(&info)[0]["flags"].contains('T'));
+        assert_eq!(err(c, &["CLIENT", "NO-TOUCH", "maybe"]), "ERR syntax error");
+    }
+}
+
+#[test]
+fn client_reply_off_on_skip() {
+    let s = Server::start(2);
+    let keys = keys_on_every_shard(2);
+    let (a, b) = (keys[0].as_bytes(), keys[1].as_bytes());
+    let mut r = s.raw();
+    // OFF: nothing until ON, which answers +OK; the silenced commands still ran.
+    let mut req = Vec::new();
+    req.extend(resp(&[b"CLIENT", b"REPLY", b"OFF"]));
+    req.extend(resp(&[b"SET", a, b"1"]));
+    req.extend(resp(&[b"SET", b, b"2"]));
+    req.extend(resp(&[b"GET", a]));
+    req.extend(resp(&[b"NOSUCHCOMMAND"]));
+    req.extend(resp(&[b"CLIENT", b"REPLY", b"ON"]));
+    req.extend(resp(&[b"MGET", a, b]));
+    r.roundtrip(&req, b"+OK\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+
+    // OFF in one write, ON in a later one.
+    r.send(&resp(&[b"CLIENT", b"REPLY", b"OFF"]));
+    r.send(&resp(&[b"INCR", a]));
+    std::thread::sleep(Duration::from_millis(50));
+    r.roundtrip(&resp(&[b"CLIENT", b"REPLY", b"ON"]), b"+OK\r\n");
+    r.roundtrip(&resp(&[b"GET", a]), b"$1\r\n2\r\n");
+
+    // SKIP: no reply to itself nor to the next command.
+    let mut req = Vec::new();
+    req.extend(resp(&[b"CLIENT", b"REPLY", b"SKIP"]));
+    req.extend(resp(&[b"INCR", b]));
+    req.extend(resp(&[b"GET", b]));
+    req.extend(resp(&[b"GET", a]));
+    r.roundtrip(&req, b"$1\r\n3\r\n$1\r\n2\r\n");
+    // SKIP twice skips the second SKIP and the command after it.
+    r.roundtrip(
+        b"CLIENT REPLY SKIP\r\nCLIENT REPLY SKIP\r\nECHO a\r\nECHO b\r\n",
+        b"$1\r\nb\r\n",
+    );
+    // SKIP, then ON: ON answers and clears the pending skip.
+    r.roundtrip(
+        b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nECHO c\r\n",
+        b"+OK\r\n$1\r\nc\r\n",
+    );
+    r.roundtrip(b"CLIENT REPLY maybe\r\n", b"-ERR syntax error\r\n");
+}
+
+#[test]
+fn client_reply_skip_while_off_stays_off() {
+    let s = Server::start(2);
+    let mut r = s.raw();
+    r.send(b"CLIENT REPLY OFF\r\nCLIENT REPLY SKIP\r\nECHO a\r\nECHO b\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    r.roundtrip(b"CLIENT REPLY ON\r\nECHO c\r\n", b"+OK\r\n$1\r\nc\r\n");
+}
+
+#[test]
+fn info_reports_sections_keyspace_and_shards() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        let _other = s.conn();
+        let mut mset = redis::cmd("MSET");
+        for i in 0..500 {
+            mset.arg(format!("info:{i}")).arg(i);
+        }
+        let _: () = mset.query(&mut c).unwrap();
+        for k in keys_on_every_shard(n) {
+            let _: () = q(&mut c, &["SET", &format!("{k}:ttl"), "v", "EX", "1000"]);
+        }
+        let _: () = q(&mut c, &["SELECT", "2"]);
+        let _: () = q(&mut c, &["SET", "in-db2", "v"]);
+        let _: () = q(&mut c, &["SELECT", "0"]);
+        let dbsize: i64 = q(&mut c, &["DBSIZE"]);
+        assert_eq!(dbsize, 500 + n as i64);
+
+        let info: String = q(&mut c, &["INFO"]);
+        for section in [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Stats",
+            "# Keyspace",
+            "# Shards",
+        ] {
+            assert!(
+                info.lines().any(|l| l == section),
+                "{n} shards: no {section} in INFO"
+            );
+        }
+        assert!(info.contains("\r\n"), "INFO lines end with CRLF");
+        let field = |name: &str| -> String {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("{n} shards: no {name} in INFO"))
+                .trim()
+                .to_string()
+        };
+        assert_eq!(
+            field("db0"),
+            format!("keys={dbsize},expires={n},avg_ttl=0"),
+            "{n} shards"
+        );
+        assert_eq!(field("db2"), "keys=1,expires=0,avg_ttl=0", "{n} shards");
+        assert!(field("connected_clients").parse::<i64>().unwrap() >= 2);
+        assert_eq!(field("tcp_port"), s.port.to_string());
+        assert!(field("redis_version").starts_with('7'));
+
+        // One line per shard, whose key counts add up.
+        let shard_lines: Vec<&str> = info
+            .lines()
+            .skip_while(|l| *l != "# Shards")
+            .skip(1)
+            .take_while(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(shard_lines.len(), n, "{n} shards: {shard_lines:?}");
+        let mut total = 0;
+        for (i, line) in shard_lines.iter().enumerate() {
+            assert!(line.starts_with(&format!("shard{i}:")), "{line}");
+            let keys: i64 = line
+                .split(',')
+                .find_map(|f| f.strip_prefix("keys="))
+                .unwrap()
+                .parse()
+                .unwrap();
+            total += keys;
+        }
+        assert_eq!(total, dbsize + 1, "{n} shards: shard keys (all dbs)");
+
+        // A single section.
+        let ks: String = q(&mut c, &["INFO", "keyspace"]);
+        assert!(ks.starts_with("# Keyspace\r\n"), "{ks:?}");
+        assert!(!ks.contains("# Server"));
+        assert!(ks.contains(&format!("db0:keys={dbsize},")));
+    }
+}
+
+#[test]
+fn config_get_reports_redis_parameters() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let get = |c: &mut Connection, p: &str| -> Vec<String> { q(c, &["CONFIG", "GET", p]) };
+    assert_eq!(get(&mut c, "maxclients"), ["maxclients", "10000"]);
+    assert_eq!(get(&mut c, "save"), ["save", ""]);
+    assert_eq!(get(&mut c, "appendonly"), ["appendonly", "no"]);
+    assert_eq!(get(&mut c, "nosuchparam"), Vec::<String>::new());
+    // Several at once, and patterns.
+    let both = get_many(&mut c, &["CONFIG", "GET", "save", "appendonly"]);
+    assert_eq!(both.get("save").map(String::as_str), Some(""));
+    assert_eq!(both.get("appendonly").map(String::as_str), Some("no"));
+    let pattern = get_many(&mut c, &["CONFIG", "GET", "max*"]);
+    assert_eq!(pattern.get("maxclients").map(String::as_str), Some("10000"));
+    assert!(pattern.keys().all(|k| k.starts_with("max")), "{pattern:?}");
+}
+
+fn get_many(c: &mut Connection, args: &[&str]) -> HashMap<String, String> {
+    let flat: Vec<String> = q(c, args);
+    flat.chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect()
+}
+
+#[test]
+fn config_set_refuses_unknown_and_immutable_parameters() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "foo", "bar"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "databases", "4"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "io-threads", "2"]),
+        "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "maxclients", "abc"]),
+        "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "maxclients"]),
+        "ERR wrong number of arguments for 'config|set' command"
+    );
+    // Nothing changed.
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "databases"]);
+    assert_eq!(v, ["databases", "16"]);
+}
+
+#[test]
+fn config_set_bad_boolean_error_matches_redis() {
+    let s = Server::start(1);
+    let mut c = s.conn();
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "appendonly", "maybe"]),
+        "ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'"
+    );
+}
+
+#[test]
+fn config_set_maxclients_is_seen_by_every_connection() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        assert_eq!(
+            q::<String>(&mut c, &["CONFIG", "SET", "maxclients", "500"]),
+            "OK"
+        );
+        // Other connections may be served by other shards.
+        for _ in 0..6 {
+            let mut other = s.conn();
+            let v: Vec<String> = q(&mut other, &["CONFIG", "GET", "maxclients"]);
+            assert_eq!(v, ["maxclients", "500"], "{n} shards");
+        }
+        let info: String = q(&mut c, &["INFO", "clients"]);
+        assert!(info.contains("maxclients:500\r\n"), "{n} shards: {info}");
+        // Several parameters in one CONFIG SET.
+        assert_eq!(
+            q::<String>(
+                &mut c,
+                &["CONFIG", "SET", "maxclients", "600", "appendonly", "yes"]
+            ),
+            "OK"
+        );
+        let mut other = s.conn();
+        let both = get_many(&mut other, &["CONFIG", "GET", "maxclients", "appendonly"]);
+        assert_eq!(both["maxclients"], "600");
+        assert_eq!(both["appendonly"], "yes");
+    }
+}
+
+#[test]
+fn command_introspection() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let count: i64 = q(&mut c, &["COMMAND", "COUNT"]);
+    assert!(count > 40, "COMMAND COUNT {count}");
+
+    let info: Value = q(&mut c, &["COMMAND", "INFO", "get"]);
+    let Value::Array(rows) = info else {
+        panic!("{info:?}")
+    };
+    let Value::Array(get) = &rows[0] else {
+        panic!("{rows:?}")
+    };
+    assert_eq!(get[0], Value::BulkString(b"get".to_vec()));
+    assert_eq!(get[1], Value::Int(2), "arity");
+    assert_eq!(get[3], Value::Int(1), "first key");
+    assert_eq!(get[4], Value::Int(1), "last key");
+    assert_eq!(get[5], Value::Int(1), "step");
+    // Unknown commands give nil.
+    let info: Value = q(&mut c, &["COMMAND", "INFO", "get", "nosuchcmd"]);
+    let Value::Array(rows) = info else { panic!() };
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1], Value::Nil);
+
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
+    assert_eq!(keys, ["a", "b"]);
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "COPY", "x", "y", "DB", "1"]);
+    assert_eq!(keys, ["x", "y"]);
+
+    // COMMAND DOCS: a map from name to a map of fields (pairs in RESP2).
+    let docs: Value = q(&mut c, &["COMMAND", "DOCS", "get"]);
+    let Value::Array(pairs) = docs else {
+        panic!("{docs:?}")
+    };
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0], Value::BulkString(b"get".to_vec()));
+    let Value::Array(fields) = &pairs[1] else {
+        panic!("{pairs:?}")
+    };
+    assert!(fields.len() % 2 == 0);
+    assert!(fields.contains(&Value::BulkString(b"summary".to_vec())));
+    assert!(fields.contains(&Value::BulkString(b"group".to_vec())));
+
+    let mut r = s.raw();
+    r.send(b"HELLO 3\r\n");
+    assert_eq!(r.read_exact_len(4), b"%7\r\n");
+    read_hello_rest(&mut r);
+    r.send(&resp(&[b"COMMAND", b"DOCS", b"get"]));
+    assert_eq!(r.read_exact_len(14), b"%1\r\n$3\r\nget\r\n%");
+}
+
+#[test]
+fn auth_with_requirepass() {
+    let s = Server::start_with(2, &["--requirepass", "secret"]);
+    let mut r = s.raw();
+    let noauth = b"-NOAUTH Authentication required.\r\n";
+    r.roundtrip(&resp(&[b"GET", b"k"]), noauth);
+    r.roundtrip(b"PING\r\n", noauth);
+    r.roundtrip(b"SET k v\r\n", noauth);
+    let wrongpass = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    r.roundtrip(b"AUTH wrong\r\n", wrongpass);
+    r.roundtrip(b"AUTH default wrong\r\n", wrongpass);
+    r.roundtrip(b"AUTH someone secret\r\n", wrongpass);
+    r.roundtrip(&resp(&[b"GET", b"k"]), noauth);
+    r.roundtrip(b"AUTH secret\r\n", b"+OK\r\n");
+    // Now every command works, on keys of every shard.
+    for k in keys_on_every_shard(2) {
+        r.roundtrip(&resp(&[b"SET", k.as_bytes(), b"v"]), b"+OK\r\n");
+        r.roundtrip(&resp(&[b"GET", k.as_bytes()]), b"$1\r\nv\r\n");
+    }
+    r.roundtrip(b"DBSIZE\r\n", b":2\r\n");
+    // AUTH user pass form.
+    let mut r2 = s.raw();
+    r2.roundtrip(b"AUTH default secret\r\n", b"+OK\r\n");
+    r2.roundtrip(b"DBSIZE\r\n", b":2\r\n");
+    // Authentication is per connection.
+    s.raw().roundtrip(b"DBSIZE\r\n", noauth);
+    // RESET de-authenticates.
+    r2.roundtrip(b"RESET\r\n", b"+RESET\r\n");
+    r2.roundtrip(b"DBSIZE\r\n", noauth);
+}
+
+#[test]
+fn hello_3_auth_authenticates_and_switches_protocol() {
+    let s = Server::start_with(2, &["--requirepass", "secret"]);
+    let mut r = s.raw();
+    r.send(b"HELLO 3\r\n");
+    let line = read_line(&mut r);
+    assert!(
+        line.starts_with("-NOAUTH HELLO must be called with the client already authenticated"),
+        "{line}"
+    );
+    r.roundtrip(
+        b"HELLO 3 AUTH default wrong\r\n",
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    r.send(b"HELLO 3 AUTH default secret\r\n");
+    assert_eq!(r.read_exact_len(4), b"%7\r\n");
+    let rest = read_hello_rest(&mut r);
+    assert!(rest.contains("$5\r\nproto\r\n:3\r\n"), "{rest}");
+    r.roundtrip(&resp(&[b"GET", b"missing"]), b"_\r\n");
+    r.roundtrip(&resp(&[b"SET", b"k", b"v"]), b"+OK\r\n");
+    // HELLO with SETNAME.
+    let mut r2 = s.raw();
+    r2.send(b"HELLO 2 AUTH default secret SETNAME named\r\n");
+    assert_eq!(r2.read_exact_len(5), b"*14\r\n");
+    read_hello_rest(&mut r2);
+    r2.roundtrip(b"CLIENT GETNAME\r\n", b"$5\r\nnamed\r\n");
+    r2.roundtrip(b"GET missing\r\n", b"$-1\r\n");
+}
+
+#[test]
+fn auth_without_configured_password_is_an_error() {
+    let s = Server::start(2);
+    s.raw().roundtrip(
+        b"AUTH foo\r\n",
+        b"-ERR AUTH <password> called without any password configured for the default user. \
+          Are you sure your configuration is correct?\r\n",
+    );
+    // AUTH default <anything> succeeds when no password is set.
+    s.raw().roundtrip(b"AUTH default whatever\r\n", b"+OK\r\n");
+}
+
+#[test]
+fn reset_returns_reset_and_clears_connection_state() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let keys = keys_on_every_shard(n);
+        let mut r = s.raw();
+        for k in &keys {
+            r.roundtrip(&resp(&[b"SET", k.as_bytes(), b"db0"]), b"+OK\r\n");
+        }
+        r.roundtrip(b"SELECT 3\r\n", b"+OK\r\n");
+        for k in &keys {
+            r.roundtrip(&resp(&[b"SET", k.as_bytes(), b"db3"]), b"+OK\r\n");
+        }
+        r.roundtrip(b"CLIENT SETNAME someone\r\n", b"+OK\r\n");
+        r.roundtrip(b"CLIENT NO-TOUCH on\r\n", b"+OK\r\n");
+        r.send(b"HELLO 3\r\n");
+        assert_eq!(r.read_exact_len(4), b"%7\r\n");
+        read_hello_rest(&mut r);
+        r.roundtrip(b"RESET\r\n", b"+RESET\r\n");
+        // Back to db 0, RESP2, no name.
+        for k in &keys {
+            r.roundtrip(&resp(&[b"GET", k.as_bytes()]), b"$3\r\ndb0\r\n");
+        }
+        r.roundtrip(b"GET missing\r\n", b"$-1\r\n");
+        r.roundtrip(b"CLIENT GETNAME\r\n", b"$-1\r\n");
+        r.send(b"CLIENT INFO\r\n");
+        let header = read_line(&mut r);
+        let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
+        let body = String::from_utf8(r.read_exact_len(len + 2)).unwrap();
+        let info = &parse_client_list(&body)[0];
+        assert_eq!(info["db"], "0");
+        assert_eq!(info["resp"], "2");
+        assert_eq!(info["flags"], "N");
+    }
+}
+
+#[test]
+fn time_returns_seconds_and_microseconds() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let t: Vec<String> = q(&mut c, &["TIME"]);
+    assert_eq!(t.len(), 2);
+    let secs: u64 = t[0].parse().expect("seconds are an integer");
+    let micros: u64 = t[1].parse().expect("microseconds are an integer");
+    assert!(micros < 1_000_000);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= 5, "TIME {secs} vs {now}");
+    // Raw: an array of two bulk strings.
+    let mut r = s.raw();
+    r.send(b"TIME\r\n");
+    assert_eq!(read_line(&mut r), "*2\r\n");
+    assert!(read_line(&mut r).starts_with('$'));
+}
+
+#[test]
+fn maxclients_refuses_connections_over_the_limit() {
+    let mut s = Server::start_with(1, &["--maxclients", "2"]);
+    let mut a = s.raw();
+    a.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    let mut b = s.raw();
+    b.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    let mut third = s.raw();
+    let got = read_until_closed(&mut third);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "-ERR max number of clients reached\r\n"
+    );
+    assert!(s.alive());
+    a.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    // Once a client leaves, a new one is accepted.
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = s.raw();
+        c.send(b"PING\r\n");
+        let mut buf = [0u8; 64];
+        let n = c.stream.read(&mut buf).unwrap_or(0);
+        if &buf[..n] == b"+PONG\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no slot freed: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killed_client_is_not_listed_after_client_kill() {
+    for n in [1, 2, 4] {
+        let s = Server::start(n);
+        let mut killer = s.raw();
+        for _ in 0..10 {
+            let mut victim = s.raw();
+            victim.send(b"CLIENT ID\r\n");
+            let id = read_line(&mut victim)
+                .trim_start_matches(':')
+                .trim()
+                .to_string();
+            let mut req = resp(&[b"CLIENT", b"KILL", b"ID", id.as_bytes()]);
+            req.extend(resp(&[b"CLIENT", b"LIST", b"ID", id.as_bytes()]));
+            killer.send(&req);
+            assert_eq!(read_line(&mut killer), ":1\r\n");
+            // An empty list is `$0\r\n\r\n`.
+            let header = read_line(&mut killer);
+            let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
+            let body = killer.read_exact_len(len + 2);
+            assert_eq!(
+                len,
+                0,
+                "{n} shards: killed client {id} still listed: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+}
