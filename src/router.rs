@@ -269,7 +269,7 @@ impl<'a> Batch<'a> {
     fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
         // Key/value pairs must be complete before any shard runs its part.
         let step = spec.step.max(1) as usize;
-        if (args.len() - spec.first_key as usize) % step != 0 {
+        if !(args.len() - spec.first_key as usize).is_multiple_of(step) {
             self.reply(CmdError::WrongArity(spec.name.into()).into());
             return;
         }
