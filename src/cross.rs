@@ -1,15 +1,18 @@
 //! Coordination of commands whose keys live on different shards and that need more than
-//! a split: RENAME, RENAMENX, COPY, MSETNX, LCS. Each runs as a short sequence of
-//! entry-level steps on the shards involved. (They are not yet isolated from concurrent
-//! clients; the transaction issue adds ordered key locks.)
+//! a split. RENAME, RENAMENX, COPY, MSETNX and LCS run as short sequences of entry-level
+//! steps; every other multi-key command (SINTERSTORE, LMOVE, ZUNIONSTORE, PFMERGE ...)
+//! is *gathered*: its keys' entries are copied into a scratch keyspace, the ordinary
+//! handler runs there, and the keys it changed are written back to their owners. (None
+//! of this is yet isolated from concurrent clients; the transaction issue adds ordered
+//! key locks.)
 
 use std::rc::Rc;
 
 use bytes::Bytes;
 use shards::cmd::{keys, strings, CommandSpec, Cross};
-use shards::ops::ShardOp;
+use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::value::Value;
-use shards::{CmdError, Entry, Reply, ShardId};
+use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
 use crate::router::run_spread;
 use crate::shard::{Shard, Work, WorkDone};
@@ -28,6 +31,7 @@ pub async fn run(
         Cross::Copy => copy(shard, db, &args).await,
         Cross::MsetNx => msetnx(shard, spec, db, touch, args).await,
         Cross::Lcs => lcs(shard, db, &args).await,
+        Cross::Gather => Ok(gather(shard, spec, db, touch, args).await),
     };
     result.unwrap_or_else(Reply::Error)
 }
@@ -140,5 +144,91 @@ fn string_of(entry: Option<Entry>) -> Result<Vec<u8>, CmdError> {
         Some(_) => Err(CmdError::other(
             "ERR The specified keys must contain string values",
         )),
+    }
+}
+
+/// Runs a multi-key command whose keys span shards on copies of its keys' entries, then
+/// writes back (or deletes) every key whose value or TTL changed.
+async fn gather(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    let mut keys: Vec<Bytes> = Vec::new();
+    for pos in spec.key_positions(&args) {
+        if !keys.contains(&args[pos]) {
+            keys.push(args[pos].clone());
+        }
+    }
+    let mut waiting = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let op = ShardOp::GetEntry {
+            db,
+            key: key.clone(),
+        };
+        waiting.push(shard.send_or_run(owner(shard, key), Work::Ops(vec![op])));
+    }
+    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+    for w in waiting {
+        before.push(ops_output(w.await).into_entry());
+    }
+
+    let (now, config) = {
+        let ks = shard.ks.borrow();
+        (ks.now(), ks.config.clone())
+    };
+    let (clock, _) = Clock::manual(now);
+    let mut scratch = Keyspace::new(db + 1, clock);
+    scratch.config = config;
+    for (key, entry) in keys.iter().zip(&before) {
+        if let Some(e) = entry {
+            scratch.put_entry(db, key, e.clone());
+        }
+    }
+    let op = ShardOp::Cmd {
+        spec,
+        db,
+        touch,
+        args,
+    };
+    let reply = run_op(&mut scratch, op).into_reply();
+
+    let mut writes = Vec::new();
+    for (key, old) in keys.iter().zip(before) {
+        let new = scratch.lookup(db, key).cloned();
+        let same = match (&old, &new) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,
+            _ => false,
+        };
+        if same {
+            continue;
+        }
+        let op = match new {
+            Some(entry) => ShardOp::PutEntry {
+                db,
+                key: key.clone(),
+                entry,
+                replace: true,
+            },
+            None => ShardOp::TakeEntry {
+                db,
+                key: key.clone(),
+            },
+        };
+        writes.push(shard.send_or_run(owner(shard, key), Work::Ops(vec![op])));
+    }
+    for w in writes {
+        w.await;
+    }
+    reply
+}
+
+fn ops_output(done: WorkDone) -> OpOutput {
+    match done {
+        WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
+        WorkDone::Admin(_) => OpOutput::Entry(None),
     }
 }

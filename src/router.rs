@@ -214,7 +214,7 @@ impl<'a> Batch<'a> {
     /// The shard owning every key of the command, if one shard does (keyless: local).
     fn single_owner(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {
         let mut owner = None;
-        for pos in spec.key_positions(args.len()) {
+        for pos in spec.key_positions(args) {
             let s = self.shard.slots.owner_of_key(&args[pos]);
             match owner {
                 None => owner = Some(s),
@@ -228,7 +228,7 @@ impl<'a> Batch<'a> {
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
         let owner = self.single_owner(spec, &args).unwrap_or_else(|| {
             // A single-key row never spans shards; route by its first key regardless.
-            let first = spec.key_positions(args.len()).next().unwrap_or(0);
+            let first = spec.key_positions(&args).next().unwrap_or(0);
             self.shard.slots.owner_of_key(&args[first])
         });
         self.queue_whole(spec, owner, args);
@@ -374,7 +374,7 @@ pub fn split_by_shard(
 ) -> Vec<(ShardId, Vec<usize>, Vec<Bytes>)> {
     let step = spec.step.max(1) as usize;
     let mut groups: Vec<(ShardId, Vec<usize>, Vec<Bytes>)> = Vec::new();
-    for (n, pos) in spec.key_positions(args.len()).enumerate() {
+    for (n, pos) in spec.key_positions(args).enumerate() {
         let owner = shard.slots.owner_of_key(&args[pos]);
         let g = match groups.iter().position(|g| g.0 == owner) {
             Some(i) => &mut groups[i],

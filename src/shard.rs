@@ -143,6 +143,26 @@ impl Shard {
         self.send(to, work).await.expect("shard answered")
     }
 
+    /// Like `call`, but the work is queued (or, locally, done) before this returns, so
+    /// several of them issued before awaiting any run concurrently.
+    pub fn send_or_run(
+        self: &Rc<Self>,
+        to: ShardId,
+        work: Work,
+    ) -> impl std::future::Future<Output = WorkDone> {
+        let pending = if to == self.id {
+            Ok(self.run_work(work))
+        } else {
+            Err(self.send(to, work))
+        };
+        async move {
+            match pending {
+                Ok(done) => done,
+                Err(rx) => rx.await.expect("shard answered"),
+            }
+        }
+    }
+
     /// Queues `work` for shard `to` and returns the receiver of its answer. Several
     /// sends issued before awaiting any answer run on their shards concurrently.
     pub fn send(self: &Rc<Self>, to: ShardId, work: Work) -> oneshot::Receiver<WorkDone> {
@@ -216,8 +236,11 @@ impl Shard {
             }
             AdminReq::ConfigSet(pairs) => {
                 let mut s = self.settings.borrow_mut();
+                let mut ks = self.ks.borrow_mut();
                 for (k, v) in pairs {
-                    crate::admin::apply_setting(&mut s, &k, &v);
+                    if !ks.config.set(&k, &v) {
+                        crate::admin::apply_setting(&mut s, &k, &v);
+                    }
                 }
                 AdminResp::Done
             }

@@ -3,6 +3,7 @@
 //! driven by the server. Synchronous and socket-free; time comes from `Clock`.
 
 use crate::clock::{Clock, Millis};
+use crate::config::EngineConfig;
 use crate::dict::Dict;
 use crate::smallbytes::SmallBytes;
 use crate::value::Value;
@@ -73,6 +74,8 @@ pub struct ExpireCycle {
 
 pub struct Keyspace {
     dbs: Vec<Db>,
+    /// Collection encoding thresholds (CONFIG SET list-max-listpack-size ...).
+    pub config: EngineConfig,
     clock: Clock,
     /// The system time as of the last `tick`, so a batch of commands reads the clock
     /// once rather than once per lookup (Redis caches its command time the same way).
@@ -86,6 +89,7 @@ impl Keyspace {
         let cached_now = clock.now_ms();
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            config: EngineConfig::default(),
             clock,
             cached_now,
             stats: KeyspaceStats::default(),

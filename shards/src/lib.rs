@@ -5,6 +5,7 @@
 pub mod args;
 pub mod clock;
 pub mod cmd;
+pub mod config;
 pub mod dict;
 pub mod error;
 pub mod glob;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod reply;
 pub mod slot;
 pub mod smallbytes;
+pub mod types;
 pub mod value;
 
 pub use bytes::Bytes;

@@ -3,7 +3,9 @@
 //! buffer) for long strings and strings modified in place (APPEND, SETRANGE).
 
 use crate::args::parse_i64_opt;
+use crate::config::EngineConfig;
 use crate::smallbytes::SmallBytes;
+use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// Strings up to this length written whole are stored as `embstr`, as in Redis.
 pub const EMBSTR_MAX: usize = 44;
@@ -140,28 +142,45 @@ fn itoa_buf(v: i64) -> ItoaBuf {
     ItoaBuf { buf, len: 20 - pos }
 }
 
-/// A value of any Redis type. Later data types add variants here.
+/// A value of any Redis type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
-    pub fn encoding(&self) -> &'static str {
+    /// The encoding OBJECT ENCODING reports (collections depend on the thresholds).
+    pub fn encoding(&self, config: &EngineConfig) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(v) => v.encoding(config),
+            Value::Hash(v) => v.encoding(config),
+            Value::Set(v) => v.encoding(config),
+            Value::ZSet(v) => v.encoding(config),
         }
     }
 
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::List(v) => v.heap_size(),
+            Value::Hash(v) => v.heap_size(),
+            Value::Set(v) => v.heap_size(),
+            Value::ZSet(v) => v.heap_size(),
         }
     }
 }

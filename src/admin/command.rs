@@ -128,7 +128,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
             ));
         }
         let keys: Vec<Reply> = spec
-            .key_positions(target.len())
+            .key_positions(target)
             .map(|p| Reply::Bulk(target[p].to_vec()))
             .collect();
         if keys.is_empty() {

@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
+use shards::config::EngineConfig;
 use shards::glob::glob_match;
 use shards::{CmdError, Reply};
 
@@ -43,6 +44,9 @@ const POLICIES: &[&str] = &[
 ];
 
 fn value_of(shard: &Shard, name: &str) -> String {
+    if let Some(v) = shard.ks.borrow().config.get(name) {
+        return v;
+    }
     let s = shard.settings.borrow();
     match name {
         "bind" => shard_bind(shard),
@@ -96,6 +100,13 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
     };
     if IMMUTABLE.contains(&name) {
         return Err(fail("can't set immutable config"));
+    }
+    if EngineConfig::knows(name) {
+        return if EngineConfig::default().set(name, value) {
+            Ok(())
+        } else {
+            Err(fail("argument couldn't be parsed into an integer"))
+        };
     }
     let lower = value.to_ascii_lowercase();
     let one_of = |allowed: &[&str]| {
@@ -169,7 +180,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     match sub.as_str() {
         "get" if args.len() >= 3 => {
             let mut pairs = Vec::new();
-            for name in PARAMS {
+            for name in PARAMS.iter().chain(EngineConfig::NAMES) {
                 let hit = args[2..]
                     .iter()
                     .any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes()));
@@ -185,7 +196,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             for pair in args[2..].chunks(2) {
                 let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
                 let value = String::from_utf8_lossy(&pair[1]).into_owned();
-                if !PARAMS.contains(&name.as_str()) {
+                if !PARAMS.contains(&name.as_str()) && !EngineConfig::knows(&name) {
                     return Err(CmdError::other(format!(
                         "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
                         String::from_utf8_lossy(&pair[0])

@@ -708,12 +708,13 @@ fn object_info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Array(lines));
     }
     let now = now_secs(ctx);
+    let config = ctx.ks.config.clone();
     // Introspection must not make the key look recently used.
     let Some(entry) = ctx.ks.read(ctx.db, arg(args, 2)?, false) else {
         return Ok(Reply::Nil);
     };
     Ok(match sub {
-        ObjectSub::Encoding => Reply::bulk(entry.value.encoding()),
+        ObjectSub::Encoding => Reply::bulk(entry.value.encoding(&config)),
         ObjectSub::RefCount => Reply::Int(refcount(&entry.value)),
         ObjectSub::IdleTime => Reply::Int(i64::from(now.saturating_sub(entry.access))),
         ObjectSub::Freq => return Err(CmdError::other(LFU_NOT_SELECTED)),
@@ -803,6 +804,7 @@ mod tests {
         fn value(&mut self, db: usize, key: &str) -> Option<Vec<u8>> {
             self.ks.lookup(db, key.as_bytes()).map(|e| match &e.value {
                 Value::Str(s) => s.to_vec(),
+                other => panic!("not a string: {other:?}"),
             })
         }
     }

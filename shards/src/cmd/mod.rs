@@ -2,9 +2,17 @@
 //! positions, routing, handler). Validation, key extraction, COMMAND introspection and
 //! routing are all derived from these rows; no per-command code outside the handlers.
 
+pub mod bitmaps;
+pub mod geo;
+pub mod hashes;
+pub mod hll;
 pub mod keys;
+pub mod lists;
+pub mod sets;
+pub mod sort;
 pub mod strings;
 mod table;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -50,6 +58,9 @@ pub enum Cross {
     Copy,
     MsetNx,
     Lcs,
+    /// Any other multi-key command: the server copies the keys' entries into a scratch
+    /// keyspace, runs the handler there, and writes back the keys that changed.
+    Gather,
 }
 
 /// Commands served by the server itself (connection state, introspection, or a
@@ -101,6 +112,8 @@ pub mod flags {
     pub const NO_AUTH: u32 = 1 << 8;
     pub const ALLOW_BUSY: u32 = 1 << 9;
     pub const NO_MULTI: u32 = 1 << 10;
+    pub const BLOCKING: u32 = 1 << 11;
+    pub const MOVABLEKEYS: u32 = 1 << 12;
 
     /// Flag names as COMMAND INFO reports them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -115,7 +128,22 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (ALLOW_BUSY, "allow_busy"),
         (NO_MULTI, "no_multi"),
+        (BLOCKING, "blocking"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
+}
+
+/// Where a command's keys are, beyond the first/last/step columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScheme {
+    /// `first_key..=last_key` by `step` (the columns).
+    Range,
+    /// `args[i]` is a key count; that many keys follow it (LMPOP, SINTERCARD, ZUNION).
+    NumKeysAt(usize),
+    /// `args[1]` is a destination key, `args[2]` a key count, keys follow (ZUNIONSTORE).
+    DestNumKeys,
+    /// `args[1]`, plus the argument after a STORE or STOREDIST option (SORT, GEORADIUS).
+    StoreOption,
 }
 
 pub struct CommandSpec {
@@ -136,6 +164,7 @@ pub struct CommandSpec {
     pub summary: &'static str,
     pub route: Route,
     pub handler: Option<Handler>,
+    pub keys: KeyScheme,
 }
 
 impl CommandSpec {
@@ -152,19 +181,88 @@ impl CommandSpec {
         self.flags & flag != 0
     }
 
-    /// Argument positions of the keys in `argc` arguments, from the key columns.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
-        let first = self.first_key.max(0) as usize;
-        let last = if self.first_key <= 0 {
-            0
-        } else if self.last_key < 0 {
-            (argc as i64 + self.last_key as i64).max(0) as usize
-        } else {
-            (self.last_key as usize).min(argc.saturating_sub(1))
+    /// Argument positions of the keys of `args` (the whole command).
+    pub fn key_positions<T: AsRef<[u8]>>(&self, args: &[T]) -> KeyIter {
+        let argc = args.len();
+        let count_at = |i: usize| {
+            args.get(i)
+                .and_then(|a| crate::args::parse_i64_opt(a.as_ref()))
+                .filter(|&n| n > 0)
+                .map_or(0, |n| n as usize)
         };
-        let step = self.step.max(1) as usize;
-        let valid = first > 0 && first < argc;
-        (first..=last).step_by(step).filter(move |_| valid)
+        let range = |first: usize, count: usize| {
+            let end = first.saturating_add(count).min(argc);
+            (first, end)
+        };
+        match self.keys {
+            KeyScheme::NumKeysAt(i) => {
+                let (next, end) = range(i + 1, count_at(i));
+                KeyIter::new(None, next, end, 1)
+            }
+            KeyScheme::DestNumKeys => {
+                let dest = (argc > 1).then_some(1);
+                let (next, end) = range(3, count_at(2));
+                KeyIter::new(dest, next, end, 1)
+            }
+            KeyScheme::StoreOption => {
+                let first = (argc > 1).then_some(1);
+                let store = (2..argc.saturating_sub(1))
+                    .rev()
+                    .find(|&i| {
+                        let a = args[i].as_ref();
+                        a.eq_ignore_ascii_case(b"STORE") || a.eq_ignore_ascii_case(b"STOREDIST")
+                    })
+                    .map_or((0, 0), |i| (i + 1, i + 2));
+                KeyIter::new(first, store.0, store.1, 1)
+            }
+            KeyScheme::Range => {
+                if self.first_key <= 0 || self.first_key as usize >= argc {
+                    return KeyIter::new(None, 0, 0, 1);
+                }
+                let first = self.first_key as usize;
+                let last = if self.last_key < 0 {
+                    (argc as i64 + self.last_key as i64).max(0) as usize
+                } else {
+                    (self.last_key as usize).min(argc - 1)
+                };
+                KeyIter::new(None, first, last + 1, self.step.max(1) as usize)
+            }
+        }
+    }
+}
+
+/// Iterator over key positions: an optional leading position, then a stepped range.
+pub struct KeyIter {
+    lead: Option<usize>,
+    next: usize,
+    end: usize,
+    step: usize,
+}
+
+impl KeyIter {
+    fn new(lead: Option<usize>, next: usize, end: usize, step: usize) -> Self {
+        KeyIter {
+            lead,
+            next,
+            end,
+            step,
+        }
+    }
+}
+
+impl Iterator for KeyIter {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if let Some(l) = self.lead.take() {
+            return Some(l);
+        }
+        if self.next >= self.end {
+            return None;
+        }
+        let p = self.next;
+        self.next += self.step;
+        Some(p)
     }
 }
 
@@ -214,14 +312,16 @@ mod tests {
 
     #[test]
     fn key_positions_follow_columns() {
-        let mset = lookup(b"mset").unwrap();
-        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), vec![1, 3]);
-        let get = lookup(b"GET").unwrap();
-        assert_eq!(get.key_positions(2).collect::<Vec<_>>(), vec![1]);
-        let object = lookup(b"object").unwrap();
-        assert_eq!(object.key_positions(2).count(), 0);
-        assert_eq!(object.key_positions(3).collect::<Vec<_>>(), vec![2]);
-        let ping = lookup(b"ping").unwrap();
-        assert_eq!(ping.key_positions(1).count(), 0);
+        let keys = |name: &str, args: &[&str]| {
+            lookup(name.as_bytes())
+                .unwrap()
+                .key_positions(args)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys("mset", &["mset", "a", "1", "b", "2"]), vec![1, 3]);
+        assert_eq!(keys("get", &["get", "a"]), vec![1]);
+        assert_eq!(keys("object", &["object", "help"]), Vec::<usize>::new());
+        assert_eq!(keys("object", &["object", "encoding", "k"]), vec![2]);
+        assert_eq!(keys("ping", &["ping"]), Vec::<usize>::new());
     }
 }

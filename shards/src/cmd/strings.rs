@@ -778,7 +778,12 @@ mod tests {
         }
 
         fn encoding(&mut self, key: &str) -> &'static str {
-            self.ks.lookup(0, key.as_bytes()).unwrap().value.encoding()
+            let config = self.ks.config.clone();
+            self.ks
+                .lookup(0, key.as_bytes())
+                .unwrap()
+                .value
+                .encoding(&config)
         }
 
         fn exists(&mut self, key: &str) -> bool {

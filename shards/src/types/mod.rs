@@ -1,0 +1,7 @@
+//! Collection values: lists, hashes, sets and sorted sets, each with a compact encoding
+//! for small sizes and a scalable one above Redis's configurable thresholds.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
