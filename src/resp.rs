@@ -302,6 +302,22 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
                 encode(out, r, proto);
             }
         }
+        Reply::Pairs(pairs) => {
+            if resp3 {
+                header(out, b'*', pairs.len());
+                for (a, b) in pairs {
+                    header(out, b'*', 2);
+                    encode(out, a, proto);
+                    encode(out, b, proto);
+                }
+            } else {
+                header(out, b'*', pairs.len() * 2);
+                for (a, b) in pairs {
+                    encode(out, a, proto);
+                    encode(out, b, proto);
+                }
+            }
+        }
         Reply::Map(pairs) => {
             if resp3 {
                 header(out, b'%', pairs.len());
@@ -314,7 +330,7 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
             }
         }
         Reply::Double(d) => {
-            let text = format_double(*d);
+            let text = shards::args::format_double(*d);
             if resp3 {
                 line(out, b',', text.as_bytes());
             } else {
@@ -353,20 +369,6 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
 /// Encodes an error line for a protocol error.
 pub fn encode_error_line(out: &mut Vec<u8>, msg: &str) {
     line(out, b'-', msg.as_bytes());
-}
-
-/// Redis formats doubles with `%.17g` semantics, shortest round-trip form here.
-pub fn format_double(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if d.is_nan() {
-        return "nan".into();
-    }
-    if d.fract() == 0.0 && d.abs() < 1e17 {
-        return format!("{}", d as i64);
-    }
-    format!("{d}")
 }
 
 fn line(out: &mut Vec<u8>, prefix: u8, s: &[u8]) {

@@ -82,6 +82,50 @@ pub fn parse_f64(b: &[u8]) -> CmdResult<f64> {
     Ok(v)
 }
 
+/// Formats a double as C's `%.17g`, which Redis 7.0 uses for scores and other doubles
+/// it replies: 17 significant digits, trailing zeros dropped, exponent form outside
+/// 1e-4 .. 1e17.
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // 17 significant digits in scientific form gives the exact decimal exponent.
+    let sci = format!("{d:.16e}");
+    let (mantissa, exp) = sci
+        .split_once('e')
+        .expect("scientific form has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
+    if !(-4..17).contains(&exp) {
+        let m = trim_zeros(mantissa.to_string());
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let decimals = (16 - exp).max(0) as usize;
+    trim_zeros(format!("{d:.decimals$}"))
+}
+
+fn trim_zeros(mut s: String) -> String {
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    s
+}
+
 /// Case-insensitive equality of an argument with an ASCII keyword.
 #[inline]
 pub fn eq_ic(arg: &[u8], word: &str) -> bool {
@@ -159,6 +203,20 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn doubles_format_like_printf_g17() {
+        assert_eq!(format_double(1.5), "1.5");
+        assert_eq!(format_double(0.1), "0.10000000000000001");
+        assert_eq!(format_double(3.0), "3");
+        assert_eq!(format_double(-2.0), "-2");
+        assert_eq!(format_double(1e17), "1e+17");
+        assert_eq!(format_double(123456.0), "123456");
+        assert_eq!(format_double(1.0e-5), "1.0000000000000001e-05");
+        assert_eq!(format_double(0.0001), "0.0001");
+        assert_eq!(format_double(f64::INFINITY), "inf");
+        assert_eq!(format_double(-1.25e-7), "-1.2499999999999999e-07");
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// RESP3 set; an array in RESP2.
     Set(Vec<Reply>),
-    /// RESP3 double; a bulk string in RESP2.
+    /// Element/score style pairs: a flat array in RESP2, an array of two-element arrays
+    /// in RESP3 (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES, ZPOPMIN with a count ...).
+    Pairs(Vec<(Reply, Reply)>),
+    /// A double as Redis's addReplyDouble sends it: `%.17g` text, as a bulk string in
+    /// RESP2 and a `,` double in RESP3.
     Double(f64),
     /// RESP3 boolean; an integer 0/1 in RESP2.
     Bool(bool),
