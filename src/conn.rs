@@ -1,16 +1,21 @@
 //! One client connection: read whatever is there, take every complete command, route
-//! the whole batch, write all its replies at once.
+//! the whole batch, write all its replies at once. A blocking command that finds no
+//! data parks the connection here until it is served, times out, or the client leaves.
 
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use glommio::net::TcpStream;
+use shards::{Reply, ShardId};
 
+use crate::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
+use crate::clients::ClientHandle;
 use crate::resp::{self, Limits};
-use crate::router::{Batch, Flow};
-use crate::shard::Shard;
+use crate::router::{attempt, single_owner, Batch, Blocked, Flow};
+use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -21,7 +26,40 @@ pub async fn reject(mut stream: TcpStream) {
     let _ = stream.close().await;
 }
 
-pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+/// A connection's buffers.
+struct Io {
+    stream: TcpStream,
+    input: BytesMut,
+    chunk: Vec<u8>,
+    out: Vec<u8>,
+    /// Input arrived that has not been parsed yet (read while blocked).
+    fresh: bool,
+}
+
+impl Io {
+    async fn read_more(&mut self) -> usize {
+        match self.stream.read(&mut self.chunk).await {
+            Ok(n) => {
+                self.input.extend_from_slice(&self.chunk[..n]);
+                self.fresh = n > 0;
+                n
+            }
+            Err(_) => 0,
+        }
+    }
+
+    async fn flush(&mut self, shard: &Shard) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        shard.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
+        let ok = self.stream.write_all(&self.out).await.is_ok();
+        self.out.clear();
+        ok
+    }
+}
+
+pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let now = shards::clock::system_ms();
     let client = shard.clients.borrow_mut().register(
@@ -31,60 +69,199 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         now,
     );
     shard.stats.borrow_mut().connections += 1;
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut io = Io {
+        stream,
+        input: BytesMut::with_capacity(READ_CHUNK),
+        chunk: vec![0u8; READ_CHUNK],
+        out: Vec::with_capacity(READ_CHUNK),
+        fresh: false,
+    };
+    run(&shard, &client, &mut io).await;
+    let id = client.info.borrow().id;
+    shard.clients.borrow_mut().unregister(id);
+    let _ = io.stream.close().await;
+}
+
+async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
     loop {
-        let n = match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if client.killed.get() {
-            break;
+        // Whatever is buffered has been parsed, unless it arrived while blocked.
+        if !io.fresh {
+            let n = io.read_more().await;
+            if n == 0 || client.killed.get() {
+                return;
+            }
+            shard.stats.borrow_mut().net_input_bytes += n as u64;
         }
-        input.extend_from_slice(&chunk[..n]);
-        let (limits, query_limit) = {
-            let s = shard.settings.borrow();
-            let authenticated = client.info.borrow().authenticated || s.requirepass.is_empty();
-            (
-                Limits {
-                    proto_max_bulk_len: s.proto_max_bulk_len,
-                    authenticated,
-                },
-                s.client_query_buffer_limit,
-            )
-        };
-        shard.stats.borrow_mut().net_input_bytes += n as u64;
-        let (cmds, err) = resp::take_commands(&mut input, limits);
-        let mut close = false;
-        if !cmds.is_empty() && Batch::new(&shard, &client).run(cmds, &mut out).await == Flow::Close
-        {
-            close = true;
+        io.fresh = false;
+        let (limits, query_limit) = limits(shard, client);
+        let (mut cmds, err) = resp::take_commands(&mut io.input, limits);
+        let mut close = err.is_some();
+        while !cmds.is_empty() {
+            match Batch::new(shard, client).run(cmds, &mut io.out).await {
+                Flow::Continue => break,
+                Flow::Close => {
+                    close = true;
+                    break;
+                }
+                Flow::Block(blocked) => {
+                    if !io.flush(shard).await {
+                        return;
+                    }
+                    let Some(reply) = wait_blocked(shard, client, io, &blocked).await else {
+                        return;
+                    };
+                    if !blocked.silent {
+                        resp::encode(&mut io.out, &reply, blocked.proto);
+                    }
+                    cmds = blocked.rest;
+                }
+            }
         }
         if let Some(e) = err {
-            resp::encode_error_line(&mut out, &e.message());
-            close = true;
+            resp::encode_error_line(&mut io.out, &e.message());
         }
-        if input.len() > query_limit {
+        if io.input.len() > query_limit {
             crate::log::warning(&format!(
                 "closing client id={}: query buffer over client-query-buffer-limit",
                 client.info.borrow().id
             ));
             close = true;
         }
-        client.info.borrow_mut().qbuf = input.len();
-        if !out.is_empty() {
-            shard.stats.borrow_mut().net_output_bytes += out.len() as u64;
-            if stream.write_all(&out).await.is_err() {
-                break;
-            }
-            out.clear();
-        }
-        if close || client.killed.get() {
-            break;
+        client.info.borrow_mut().qbuf = io.input.len();
+        if !io.flush(shard).await || close || client.killed.get() {
+            return;
         }
     }
-    let id = client.info.borrow().id;
-    shard.clients.borrow_mut().unregister(id);
-    let _ = stream.close().await;
+}
+
+fn limits(shard: &Shard, client: &ClientHandle) -> (Limits, usize) {
+    let s = shard.settings.borrow();
+    let authenticated = client.info.borrow().authenticated || s.requirepass.is_empty();
+    (
+        Limits {
+            proto_max_bulk_len: s.proto_max_bulk_len,
+            authenticated,
+        },
+        s.client_query_buffer_limit,
+    )
+}
+
+enum Wake {
+    Event(Option<BlockEvent>),
+    Timeout,
+    Read(usize),
+}
+
+/// Waits for a blocked command's data. Returns its reply, or `None` when the client
+/// went away (its waiters are withdrawn first).
+async fn wait_blocked(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    io: &mut Io,
+    b: &Blocked,
+) -> Option<Reply> {
+    let (who, mut events) = shard.new_waiter();
+    let owners = register(shard, who, b).await;
+    let deadline = b
+        .timeout_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    let touch = !client.info.borrow().no_touch;
+    let result = loop {
+        let timer = async {
+            match deadline {
+                Some(d) => {
+                    glommio::timer::sleep(d.saturating_duration_since(Instant::now())).await;
+                    Wake::Timeout
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let event = async { Wake::Event(events.next().await) };
+        let read = async {
+            // Commands sent meanwhile wait in the buffer, as in Redis.
+            Wake::Read(io.read_more().await)
+        };
+        match futures_lite::future::or(event, futures_lite::future::or(timer, read)).await {
+            Wake::Event(Some(BlockEvent::Served(reply))) => break Some(reply),
+            Wake::Event(Some(BlockEvent::Retry)) => {
+                let reply = attempt(shard, b.spec, b.db, touch, b.args.clone()).await;
+                if !found_nothing(&reply) {
+                    unregister(shard, who, &owners).await;
+                    break Some(reply);
+                }
+            }
+            Wake::Event(None) => break None,
+            Wake::Timeout => {
+                // A shard that already served us says so: then its reply is on its way.
+                if unregister(shard, who, &owners).await {
+                    break Some(b.nil.clone());
+                }
+                let served = loop {
+                    match events.next().await {
+                        Some(BlockEvent::Served(reply)) => break Some(reply),
+                        Some(BlockEvent::Retry) => continue,
+                        None => break None,
+                    }
+                };
+                break served;
+            }
+            Wake::Read(0) => {
+                unregister(shard, who, &owners).await;
+                break None;
+            }
+            Wake::Read(_) => {
+                if client.killed.get() {
+                    unregister(shard, who, &owners).await;
+                    break None;
+                }
+            }
+        }
+    };
+    shard.drop_waiter(who);
+    result
+}
+
+/// Registers a waiter on the shard of each key; returns those shards.
+async fn register(shard: &Rc<Shard>, who: WaiterId, b: &Blocked) -> Vec<ShardId> {
+    let local = single_owner(shard, b.spec, &b.args).is_some();
+    let mut by_shard: Vec<(ShardId, Vec<Bytes>)> = Vec::new();
+    for pos in b.spec.key_positions(&b.args) {
+        let key = b.args[pos].clone();
+        let owner = shard.slots.owner_of_key(&key);
+        match by_shard.iter_mut().find(|(s, _)| *s == owner) {
+            Some((_, keys)) => keys.push(key),
+            None => by_shard.push((owner, vec![key])),
+        }
+    }
+    let mut acks = Vec::new();
+    for (owner, keys) in &by_shard {
+        let waiter = Waiter {
+            who,
+            db: b.db,
+            spec: b.spec,
+            args: b.args.clone(),
+            local,
+            keys: keys.clone(),
+        };
+        acks.push(shard.send_or_run(*owner, Work::Admin(AdminReq::Block(waiter))));
+    }
+    for ack in acks {
+        ack.await;
+    }
+    by_shard.into_iter().map(|(s, _)| s).collect()
+}
+
+/// Withdraws a waiter everywhere; false if some shard had already served it.
+async fn unregister(shard: &Rc<Shard>, who: WaiterId, owners: &[ShardId]) -> bool {
+    let mut acks = Vec::new();
+    for &owner in owners {
+        acks.push(shard.send_or_run(owner, Work::Admin(AdminReq::Unblock(who))));
+    }
+    let mut all_registered = true;
+    for ack in acks {
+        if let WorkDone::Admin(AdminResp::Count(0)) = ack.await {
+            all_registered = false;
+        }
+    }
+    all_registered
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod alloc;
+mod blocking;
 mod clients;
 mod config;
 mod conn;

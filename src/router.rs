@@ -7,22 +7,37 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Merge, Route, ServerCmd};
-use shards::ops::{run_op, OpOutput, ShardOp};
+use shards::cmd::{flags, CommandSpec, Cross, Merge, Route, ServerCmd};
+use shards::ops::{OpOutput, ShardOp};
 use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
-use crate::{admin, cross, resp};
+use crate::{admin, blocking, cross, resp};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
 const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
 
 /// What the connection does after a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     Close,
+    /// A blocking command found no data: the connection waits (see `conn`), then runs
+    /// the rest of the batch.
+    Block(Box<Blocked>),
+}
+
+/// A blocking command waiting for data, and the commands pipelined after it.
+pub struct Blocked {
+    pub spec: &'static CommandSpec,
+    pub args: Vec<Bytes>,
+    pub db: usize,
+    pub timeout_ms: Option<u64>,
+    /// The reply when the timeout expires (null array, or null for BLMOVE).
+    pub nil: Reply,
+    pub proto: u8,
+    pub silent: bool,
+    pub rest: Vec<Vec<Bytes>>,
 }
 
 /// Where a command's reply will come from.
@@ -80,14 +95,23 @@ impl<'a> Batch<'a> {
             self.prefetch(&cmds);
         }
         let mut flow = Flow::Continue;
-        for args in cmds {
+        let mut cmds = cmds.into_iter();
+        while let Some(args) = cmds.next() {
             if self.client.killed.get() {
                 flow = Flow::Close;
                 break;
             }
-            if self.dispatch(args).await == Flow::Close {
-                flow = Flow::Close;
-                break;
+            match self.dispatch(args).await {
+                Flow::Continue => {}
+                Flow::Close => {
+                    flow = Flow::Close;
+                    break;
+                }
+                Flow::Block(mut blocked) => {
+                    blocked.rest = cmds.collect();
+                    flow = Flow::Block(blocked);
+                    break;
+                }
             }
         }
         self.flush().await;
@@ -110,23 +134,26 @@ impl<'a> Batch<'a> {
         }
     }
 
-    fn push(&mut self, slot: Slot) {
-        let (proto, silent) = {
-            let mut info = self.client.info.borrow_mut();
-            let silent = match info.reply {
-                ReplyMode::On => false,
-                ReplyMode::Off => true,
-                ReplyMode::Skip => {
-                    info.reply = ReplyMode::On;
-                    true
-                }
-                ReplyMode::SkipArmed => {
-                    info.reply = ReplyMode::Skip;
-                    true
-                }
-            };
-            (info.resp, silent)
+    /// The protocol of the next reply and whether CLIENT REPLY suppresses it.
+    fn reply_mode(&self) -> (u8, bool) {
+        let mut info = self.client.info.borrow_mut();
+        let silent = match info.reply {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::Skip => {
+                info.reply = ReplyMode::On;
+                true
+            }
+            ReplyMode::SkipArmed => {
+                info.reply = ReplyMode::Skip;
+                true
+            }
         };
+        (info.resp, silent)
+    }
+
+    fn push(&mut self, slot: Slot) {
+        let (proto, silent) = self.reply_mode();
         self.pending.push(Pending {
             slot,
             proto,
@@ -169,6 +196,9 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        if spec.has(flags::BLOCKING) {
+            return self.blocking(spec, args).await;
+        }
         match spec.route {
             Route::Server(cmd) => self.server(spec, cmd, args).await,
             Route::Local => {
@@ -201,6 +231,35 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// A blocking command: try once; with no data, hand the wait to the connection.
+    async fn blocking(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Flow {
+        let timeout_ms = match blocking::timeout_of(spec, &args) {
+            Ok(t) => t,
+            Err(e) => {
+                self.reply(e.into());
+                return Flow::Continue;
+            }
+        };
+        self.flush().await;
+        let (db, touch) = self.db_touch();
+        let reply = attempt(self.shard, spec, db, touch, args.clone()).await;
+        if !blocking::found_nothing(&reply) {
+            self.reply(reply);
+            return Flow::Continue;
+        }
+        let (proto, silent) = self.reply_mode();
+        Flow::Block(Box::new(Blocked {
+            spec,
+            args,
+            db,
+            timeout_ms,
+            nil: reply,
+            proto,
+            silent,
+            rest: Vec::new(),
+        }))
+    }
+
     fn authenticated(&self) -> bool {
         let info = self.client.info.borrow();
         info.authenticated || self.shard.settings.borrow().requirepass.is_empty()
@@ -211,18 +270,8 @@ impl<'a> Batch<'a> {
         (info.db, !info.no_touch)
     }
 
-    /// The shard owning every key of the command, if one shard does (keyless: local).
     fn single_owner(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {
-        let mut owner = None;
-        for pos in spec.key_positions(args) {
-            let s = self.shard.slots.owner_of_key(&args[pos]);
-            match owner {
-                None => owner = Some(s),
-                Some(o) if o != s => return None,
-                _ => {}
-            }
-        }
-        Some(owner.unwrap_or(self.shard.id))
+        single_owner(self.shard, spec, args)
     }
 
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
@@ -257,7 +306,7 @@ impl<'a> Batch<'a> {
 
     fn place(&mut self, owner: ShardId, op: ShardOp) -> Part {
         if owner == self.shard.id {
-            let out = run_op(&mut self.shard.ks.borrow_mut(), op);
+            let out = self.shard.apply(op);
             Part::Local(out.into_reply())
         } else {
             let idx = self.answers[owner].len() + self.queued[owner].len();
@@ -364,6 +413,46 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// The shard owning every key of the command, if one shard does (keyless: local).
+pub fn single_owner(shard: &Shard, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {
+    let mut owner = None;
+    for pos in spec.key_positions(args) {
+        let s = shard.slots.owner_of_key(&args[pos]);
+        match owner {
+            None => owner = Some(s),
+            Some(o) if o != s => return None,
+            _ => {}
+        }
+    }
+    Some(owner.unwrap_or(shard.id))
+}
+
+/// Runs one command once wherever its keys are (one shard, or gathered from several)
+/// and returns its reply. Blocking commands use it for their non-blocking attempts.
+pub async fn attempt(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    match single_owner(shard, spec, &args) {
+        Some(owner) => {
+            let op = ShardOp::Cmd {
+                spec,
+                db,
+                touch,
+                args,
+            };
+            match shard.send_or_run(owner, Work::Ops(vec![op])).await {
+                WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, OpOutput::into_reply),
+                WorkDone::Admin(_) => Reply::Nil,
+            }
+        }
+        None => cross::run(shard, Cross::Gather, spec, db, touch, args).await,
+    }
+}
+
 /// Groups a split command's keys by owning shard: for each shard, the argument-order
 /// index of each of its keys and the arguments of its part (name, then each key with
 /// the `step - 1` arguments that follow it).
@@ -447,10 +536,7 @@ pub async fn broadcast(
     for s in (0..shard.nshards).filter(|&s| s != shard.id) {
         waiting.push(shard.send(s, Work::Ops(vec![op(args.clone())])));
     }
-    let mut parts = vec![(
-        run_op(&mut shard.ks.borrow_mut(), op(args)).into_reply(),
-        Vec::new(),
-    )];
+    let mut parts = vec![(shard.apply(op(args)).into_reply(), Vec::new())];
     for rx in waiting {
         if let Ok(WorkDone::Ops(outs)) = rx.await {
             parts.extend(outs.into_iter().map(|o| (o.into_reply(), Vec::new())));
@@ -484,10 +570,7 @@ pub async fn run_spread(
             args: part_args,
         };
         if owner == shard.id {
-            parts.push((
-                run_op(&mut shard.ks.borrow_mut(), op).into_reply(),
-                positions,
-            ));
+            parts.push((shard.apply(op).into_reply(), positions));
         } else {
             waiting.push((shard.send(owner, Work::Ops(vec![op])), positions));
         }

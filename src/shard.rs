@@ -6,14 +6,17 @@
 //! back as one message and wake each waiting task through a local oneshot.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use futures_channel::oneshot;
+use bytes::Bytes;
+use futures_channel::{mpsc, oneshot};
 use glommio::channels::channel_mesh::Senders;
+use shards::cmd::flags;
 use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::{Keyspace, ShardId, SlotMap};
 
+use crate::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
 use crate::clients::{ClientRegistry, KillFilter};
 use crate::config::Settings;
 
@@ -31,7 +34,16 @@ pub enum WorkDone {
 
 pub enum AdminReq {
     Report,
-    ClientList { ids: Option<Vec<u64>> },
+    /// Register a blocked client's waiter on this shard's keys.
+    Block(Waiter),
+    /// Forget a waiter; answers Count(1) if it was still registered, Count(0) if this
+    /// shard already served it.
+    Unblock(WaiterId),
+    /// Deliver an event to a waiter whose home is this shard.
+    WaiterEvent(u64, BlockEvent),
+    ClientList {
+        ids: Option<Vec<u64>>,
+    },
     ClientKill(KillFilter),
     ConfigSet(Vec<(String, String)>),
     ResetStats,
@@ -78,6 +90,7 @@ pub struct ShardReport {
     pub db_keys: Vec<(usize, usize)>,
     pub used_memory: isize,
     pub clients: usize,
+    pub blocked_clients: usize,
     pub stats: ServerStats,
     pub hits: u64,
     pub misses: u64,
@@ -103,6 +116,11 @@ pub struct Shard {
     /// Work waiting to be sent, per destination shard.
     outbox: RefCell<Vec<Vec<(u64, Work)>>>,
     flush_scheduled: Cell<bool>,
+    /// Waiters registered on this shard's keys.
+    blocks: RefCell<BlockRegistry>,
+    /// Blocked clients of this shard, by waiter id.
+    home_waiters: RefCell<HashMap<u64, mpsc::UnboundedSender<BlockEvent>>>,
+    next_waiter: Cell<u64>,
 }
 
 impl Shard {
@@ -131,6 +149,9 @@ impl Shard {
             next_ticket: Cell::new(1),
             outbox: RefCell::new((0..nshards).map(|_| Vec::new()).collect()),
             flush_scheduled: Cell::new(false),
+            blocks: RefCell::new(BlockRegistry::default()),
+            home_waiters: RefCell::new(HashMap::new()),
+            next_waiter: Cell::new(1),
         }
     }
 
@@ -213,18 +234,99 @@ impl Shard {
     }
 
     /// Runs work on this shard's own keyspace.
-    pub fn run_work(&self, work: Work) -> WorkDone {
+    pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
         match work {
             Work::Ops(ops) => {
-                let mut ks = self.ks.borrow_mut();
-                ks.tick();
-                WorkDone::Ops(ops.into_iter().map(|op| run_op(&mut ks, op)).collect())
+                self.ks.borrow_mut().tick();
+                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),
         }
     }
 
-    fn run_admin(&self, req: AdminReq) -> AdminResp {
+    /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
+    /// op wrote.
+    pub fn apply(self: &Rc<Self>, op: ShardOp) -> OpOutput {
+        if self.blocks.borrow().is_empty() {
+            return run_op(&mut self.ks.borrow_mut(), op);
+        }
+        let touched = written_keys(&op);
+        let out = run_op(&mut self.ks.borrow_mut(), op);
+        if let Some((db, keys)) = touched {
+            self.wake_blocked(db, keys);
+        }
+        out
+    }
+
+    /// A new waiter id for a client of this shard, and the channel its events arrive on.
+    pub fn new_waiter(&self) -> (WaiterId, mpsc::UnboundedReceiver<BlockEvent>) {
+        let id = self.next_waiter.get();
+        self.next_waiter.set(id + 1);
+        let (tx, rx) = mpsc::unbounded();
+        self.home_waiters.borrow_mut().insert(id, tx);
+        (WaiterId { home: self.id, id }, rx)
+    }
+
+    pub fn drop_waiter(&self, who: WaiterId) {
+        self.home_waiters.borrow_mut().remove(&who.id);
+    }
+
+    /// Clients of this shard waiting in a blocking command.
+    pub fn blocked_clients(&self) -> usize {
+        self.home_waiters.borrow().len()
+    }
+
+    fn deliver(self: &Rc<Self>, who: WaiterId, event: BlockEvent) {
+        if who.home == self.id {
+            if let Some(tx) = self.home_waiters.borrow().get(&who.id) {
+                let _ = tx.unbounded_send(event);
+            }
+        } else {
+            // The answer is only an acknowledgement; nobody waits for it.
+            drop(self.send(who.home, Work::Admin(AdminReq::WaiterEvent(who.id, event))));
+        }
+    }
+
+    /// Serves the waiters of keys that were just written, oldest first, as long as
+    /// their commands find data (see `blocking`).
+    fn wake_blocked(self: &Rc<Self>, db: usize, keys: Vec<Bytes>) {
+        let mut work: VecDeque<(usize, Bytes)> = keys.into_iter().map(|k| (db, k)).collect();
+        let mut retried = HashSet::new();
+        let mut rounds = 0;
+        while let Some((db, key)) = work.pop_front() {
+            rounds += 1;
+            if rounds > 10_000 {
+                break;
+            }
+            let queue = self.blocks.borrow().queue(db, &key);
+            for w in queue {
+                if !w.local {
+                    if retried.insert(w.who) {
+                        self.deliver(w.who, BlockEvent::Retry);
+                    }
+                    continue;
+                }
+                let op = ShardOp::Cmd {
+                    spec: w.spec,
+                    db: w.db,
+                    touch: true,
+                    args: w.args.clone(),
+                };
+                let reply = run_op(&mut self.ks.borrow_mut(), op).into_reply();
+                if found_nothing(&reply) || reply.is_error() {
+                    break;
+                }
+                self.blocks.borrow_mut().remove(w.who);
+                // The pop may have fed another key (BLMOVE's destination).
+                for pos in w.spec.key_positions(&w.args) {
+                    work.push_back((w.db, w.args[pos].clone()));
+                }
+                self.deliver(w.who, BlockEvent::Served(reply));
+            }
+        }
+    }
+
+    fn run_admin(self: &Rc<Self>, req: AdminReq) -> AdminResp {
         match req {
             AdminReq::Report => AdminResp::Report(Box::new(self.report())),
             AdminReq::ClientList { ids } => {
@@ -250,6 +352,22 @@ impl Shard {
                 ks.stats = Default::default();
                 AdminResp::Done
             }
+            AdminReq::Block(w) => {
+                let (db, keys) = (w.db, w.keys.clone());
+                self.blocks.borrow_mut().add(w);
+                // Data may have arrived since the client's attempt: serve it now.
+                self.wake_blocked(db, keys);
+                AdminResp::Done
+            }
+            AdminReq::Unblock(who) => {
+                AdminResp::Count(self.blocks.borrow_mut().remove(who) as usize)
+            }
+            AdminReq::WaiterEvent(id, event) => {
+                if let Some(tx) = self.home_waiters.borrow().get(&id) {
+                    let _ = tx.unbounded_send(event);
+                }
+                AdminResp::Done
+            }
             AdminReq::SetActiveExpire(on) => {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
@@ -269,6 +387,7 @@ impl Shard {
             db_keys,
             used_memory: crate::alloc::thread_used(),
             clients: self.clients.borrow().len(),
+            blocked_clients: self.blocked_clients(),
             stats: *self.stats.borrow(),
             hits: ks.stats.hits,
             misses: ks.stats.misses,
@@ -312,6 +431,18 @@ impl Shard {
                 }
             }
         }
+    }
+}
+
+/// The db and keys an op may have written (commands flagged write, stored entries).
+fn written_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
+    match op {
+        ShardOp::Cmd { spec, db, args, .. } if spec.has(flags::WRITE) => Some((
+            *db,
+            spec.key_positions(args).map(|p| args[p].clone()).collect(),
+        )),
+        ShardOp::PutEntry { db, key, .. } => Some((*db, vec![key.clone()])),
+        _ => None,
     }
 }
 

@@ -121,9 +121,10 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             reports.iter().map(|r| r.clients).sum::<usize>(),
             settings.maxclients,
+            reports.iter().map(|r| r.blocked_clients).sum::<usize>(),
         ),
         "memory" => {
             let used: i64 = reports.iter().map(|r| r.used_memory as i64).sum();
