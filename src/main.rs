@@ -1,19 +1,7 @@
 //! corecache: a Redis-compatible, thread-per-core in-memory cache on io_uring.
 
-mod admin;
-mod alloc;
-mod blocking;
-mod clients;
-mod config;
-mod conn;
-mod cross;
-mod log;
-mod resp;
-mod router;
-mod server;
-mod shard;
-
 use clap::Parser;
+use corecache::{alloc, config, server};
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;

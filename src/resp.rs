@@ -55,8 +55,9 @@ impl ProtoError {
 /// Where a complete command lies in the buffer: its total length and its arguments.
 #[derive(Debug, PartialEq)]
 pub enum Frame {
-    /// A multibulk request: ranges of each argument inside the frame.
-    Multibulk { len: usize, args: Vec<Range<usize>> },
+    /// A multibulk request whose argument ranges (relative to the frame) were appended
+    /// to the caller's range list.
+    Multibulk { len: usize, argc: usize },
     /// An inline request: the line (without CRLF) must be split; `len` includes EOL.
     Inline { len: usize, line: Range<usize> },
     /// A frame with no command (`*0`, `*-1`, empty line): skip it.
@@ -65,35 +66,67 @@ pub enum Frame {
 
 /// Finds the CRLF-terminated line starting at `from`; returns the end of its content.
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    let rel = buf.get(from..)?.windows(2).position(|w| w == b"\r\n")?;
-    Some(from + rel)
+    let mut at = from;
+    loop {
+        let rel = memchr::memchr(b'\r', buf.get(at..)?)?;
+        let cr = at + rel;
+        if buf.get(cr + 1) == Some(&b'\n') {
+            return Some(cr);
+        }
+        if cr + 1 >= buf.len() {
+            return None;
+        }
+        at = cr + 1;
+    }
 }
 
 fn parse_len(line: &[u8]) -> Option<i64> {
-    if line.is_empty() || line.len() > 20 {
+    if line.is_empty() || line.len() > 19 {
         return None;
     }
     let (neg, digits) = match line[0] {
         b'-' => (true, &line[1..]),
         _ => (false, line),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() {
         return None;
     }
-    let v: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as i64;
+    }
     Some(if neg { -v } else { v })
 }
 
 /// Looks for one complete command at the start of `buf`. `Ok(None)`: need more bytes.
-pub fn find_frame(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoError> {
+/// A multibulk frame's argument ranges are appended to `ranges`.
+pub fn find_frame(
+    buf: &[u8],
+    limits: Limits,
+    ranges: &mut Vec<Range<usize>>,
+) -> Result<Option<Frame>, ProtoError> {
     match buf.first() {
         None => Ok(None),
-        Some(b'*') => find_multibulk(buf, limits),
+        Some(b'*') => {
+            let mark = ranges.len();
+            let found = find_multibulk(buf, limits, ranges);
+            if !matches!(found, Ok(Some(_))) {
+                ranges.truncate(mark);
+            }
+            found
+        }
         Some(_) => find_inline(buf),
     }
 }
 
-fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoError> {
+fn find_multibulk(
+    buf: &[u8],
+    limits: Limits,
+    args: &mut Vec<Range<usize>>,
+) -> Result<Option<Frame>, ProtoError> {
     let Some(eol) = find_crlf(buf, 1) else {
         return if buf.len() > MAX_INLINE {
             Err(ProtoError::TooBigMultibulkCount)
@@ -112,7 +145,6 @@ fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoErro
     if count <= 0 {
         return Ok(Some(Frame::Empty { len: pos }));
     }
-    let mut args = Vec::with_capacity(count.min(1024) as usize);
     for _ in 0..count {
         let Some(&first) = buf.get(pos) else {
             return Ok(None);
@@ -142,7 +174,10 @@ fn find_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Frame>, ProtoErro
         args.push(start..end);
         pos = end + 2;
     }
-    Ok(Some(Frame::Multibulk { len: pos, args }))
+    Ok(Some(Frame::Multibulk {
+        len: pos,
+        argc: count as usize,
+    }))
 }
 
 fn find_inline(buf: &[u8]) -> Result<Option<Frame>, ProtoError> {
@@ -250,30 +285,64 @@ pub fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, ProtoError> {
 }
 
 /// Takes every complete command off the front of `buf`. Stops at the first protocol
-/// error, returning the commands before it and the error.
+/// error, returning the commands before it and the error. The complete frames are split
+/// off the buffer once, and every argument is a zero-copy slice of that region.
 pub fn take_commands(buf: &mut BytesMut, limits: Limits) -> (Vec<Vec<Bytes>>, Option<ProtoError>) {
-    let mut cmds = Vec::new();
+    enum Found {
+        Args {
+            at: usize,
+            first: usize,
+            argc: usize,
+        },
+        Inline(Vec<Bytes>),
+    }
+    let mut found = Vec::new();
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut pos = 0;
+    let mut error = None;
     loop {
-        match find_frame(buf, limits) {
-            Ok(None) => return (cmds, None),
-            Err(e) => return (cmds, Some(e)),
-            Ok(Some(Frame::Empty { len })) => {
-                let _ = buf.split_to(len);
+        match find_frame(&buf[pos..], limits, &mut ranges) {
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e);
+                break;
             }
-            Ok(Some(Frame::Multibulk { len, args })) => {
-                let frame = buf.split_to(len).freeze();
-                cmds.push(args.into_iter().map(|r| frame.slice(r)).collect());
+            Ok(Some(Frame::Empty { len })) => pos += len,
+            Ok(Some(Frame::Multibulk { len, argc })) => {
+                let first = ranges.len() - argc;
+                found.push(Found::Args {
+                    at: pos,
+                    first,
+                    argc,
+                });
+                pos += len;
             }
             Ok(Some(Frame::Inline { len, line })) => {
-                let frame = buf.split_to(len);
-                match split_inline(&frame[line]) {
+                let text = &buf[pos + line.start..pos + line.end];
+                match split_inline(text) {
                     Ok(args) if args.is_empty() => {}
-                    Ok(args) => cmds.push(args),
-                    Err(e) => return (cmds, Some(e)),
+                    Ok(args) => found.push(Found::Inline(args)),
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
                 }
+                pos += len;
             }
         }
     }
+    let region = buf.split_to(pos).freeze();
+    let cmds = found
+        .into_iter()
+        .map(|f| match f {
+            Found::Args { at, first, argc } => ranges[first..first + argc]
+                .iter()
+                .map(|r| region.slice(at + r.start..at + r.end))
+                .collect(),
+            Found::Inline(args) => args,
+        })
+        .collect();
+    (cmds, error)
 }
 
 /// Appends the encoding of `reply` for protocol version `proto` (2 or 3).
