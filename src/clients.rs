@@ -132,6 +132,10 @@ impl ClientRegistry {
         self.clients.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+
     pub fn register(
         &mut self,
         fd: RawFd,
