@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Memory of collections, corecache against redis-server: loads the same lists, hashes,
+sets and sorted sets into a fresh instance of each server and compares used memory
+(INFO used_memory) and RSS per element, for small collections (compact encodings) and
+large ones (hash tables, skiplists ...).
+
+    python3 perf/collections.py [--corecache-bin PATH] [--scale 1.0] [--no-readme]
+
+Uses perf/bench.py's server management (free ports, stop by PID) and writes
+perf/results/collections-<UTC>.json and a table into perf/README.md."""
+
+import argparse
+import json
+import tempfile
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (the harness next to this file)
+
+README = Path(__file__).resolve().parent / "README.md"
+START, END = "<!-- collections:start -->", "<!-- collections:end -->"
+
+
+def shapes(scale: float) -> list[dict]:
+    """(type, keys, elements per key) for small and large collections."""
+    small = max(1, int(20000 * scale))
+    large = max(1, int(20 * scale))
+    out = []
+    for kind in ("list", "hash", "set-int", "set-str", "zset"):
+        out.append({"type": kind, "size": "small", "keys": small, "elements": 8})
+        out.append({"type": kind, "size": "large", "keys": large, "elements": 5000})
+    return out
+
+
+def commands(kind: str, key: str, elements: int) -> list[tuple]:
+    """Commands that build one collection, batched 100 elements per command."""
+    cmds = []
+    for start in range(0, elements, 100):
+        chunk = range(start, min(start + 100, elements))
+        if kind == "list":
+            cmds.append(("RPUSH", key, *[f"value:{i:06d}" for i in chunk]))
+        elif kind == "hash":
+            args = []
+            for i in chunk:
+                args += [f"field:{i:06d}", f"value:{i:06d}"]
+            cmds.append(("HSET", key, *args))
+        elif kind == "set-int":
+            cmds.append(("SADD", key, *[str(i * 7) for i in chunk]))
+        elif kind == "set-str":
+            cmds.append(("SADD", key, *[f"member:{i:06d}" for i in chunk]))
+        elif kind == "zset":
+            args = []
+            for i in chunk:
+                args += [str(i * 1.5), f"member:{i:06d}"]
+            cmds.append(("ZADD", key, *args))
+    return cmds
+
+
+def load(port: int, shape: dict) -> None:
+    with bench.RespClient(port) as client:
+        batch = []
+        for k in range(shape["keys"]):
+            key = f"{shape['type']}:{shape['size']}:{k}"
+            for cmd in commands(shape["type"], key, shape["elements"]):
+                batch.append(bench.encode_command(*cmd))
+            if len(batch) >= 500:
+                client.sock.sendall(b"".join(batch))
+                for _ in batch:
+                    reply = client.read_reply()
+                    if isinstance(reply, bench.RespError):
+                        raise bench.BenchError(f"{shape}: {reply}")
+                batch = []
+        if batch:
+            client.sock.sendall(b"".join(batch))
+            for _ in batch:
+                reply = client.read_reply()
+                if isinstance(reply, bench.RespError):
+                    raise bench.BenchError(f"{shape}: {reply}")
+
+
+def encoding_of(port: int, shape: dict) -> str:
+    with bench.RespClient(port) as client:
+        enc = client.call("OBJECT", "ENCODING", f"{shape['type']}:{shape['size']}:0")
+        return enc.decode() if isinstance(enc, bytes) else str(enc)
+
+
+def measure(server: bench.Server, shape: dict) -> dict:
+    server.start()
+    try:
+        time.sleep(0.3)
+        used0, rss0 = server.used_memory(), server.rss_bytes()
+        load(server.port, shape)
+        time.sleep(0.5)
+        used1, rss1 = server.used_memory(), server.rss_bytes()
+        enc = encoding_of(server.port, shape)
+    finally:
+        server.stop()
+    n = shape["keys"] * shape["elements"]
+    return {
+        "encoding": enc,
+        "used_per_element": (used1 - used0) / n,
+        "rss_per_element": (rss1 - rss0) / n,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corecache-bin", type=Path)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply the key counts")
+    ap.add_argument("--no-readme", action="store_true")
+    args = ap.parse_args()
+    bench.ensure_redis_tools()
+    binary = args.corecache_bin or bench.build_corecache()
+    workdir = Path(tempfile.mkdtemp(prefix="corecache-collections-"))
+    rows = []
+    for shape in shapes(args.scale):
+        redis = measure(bench.RedisServer(workdir), shape)
+        core = measure(bench.CorecacheServer(workdir, binary, args.threads), shape)
+        rows.append({**shape, "redis": redis, "corecache": core})
+        bench.log(f"{shape}: redis {redis} corecache {core}")
+    lines = [
+        "| type | size | keys x elements | encoding redis / corecache | used B/elem redis / corecache | ratio | RSS B/elem redis / corecache | ratio |",
+        "|---|---|---|---|---|--:|---|--:|",
+    ]
+    for r in rows:
+        rd, cc = r["redis"], r["corecache"]
+        ur = cc["used_per_element"] / rd["used_per_element"] if rd["used_per_element"] else 0
+        rr = cc["rss_per_element"] / rd["rss_per_element"] if rd["rss_per_element"] else 0
+        lines.append(
+            f"| {r['type']} | {r['size']} | {r['keys']} x {r['elements']} | "
+            f"{rd['encoding']} / {cc['encoding']} | {rd['used_per_element']:.1f} / "
+            f"{cc['used_per_element']:.1f} | **{ur:.2f}x** | {rd['rss_per_element']:.1f} / "
+            f"{cc['rss_per_element']:.1f} | {rr:.2f}x |"
+        )
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    command = "python3 perf/collections.py " + " ".join(sys.argv[1:])
+    block = "\n".join([
+        f"Command: `{command.strip()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"commit {bench.command_output(['git', 'rev-parse', '--short', 'HEAD']) or '?'})",
+        "",
+        *lines,
+    ])
+    print(block)
+    out = Path(__file__).resolve().parent / "results" / f"collections-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
+    if not args.no_readme:
+        text = README.read_text()
+        if START in text and END in text:
+            head, rest = text.split(START, 1)
+            _, tail = rest.split(END, 1)
+            README.write_text(f"{head}{START}\n{block}\n{END}{tail}")
+        else:
+            README.write_text(f"{text}\n## Memory of collections\n\n{START}\n{block}\n{END}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
