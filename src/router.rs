@@ -90,7 +90,12 @@ impl<'a> Batch<'a> {
 
     /// Routes and runs every command, then encodes all replies into `out`.
     pub async fn run(mut self, cmds: Vec<Vec<Bytes>>, out: &mut Vec<u8>) -> Flow {
-        self.shard.ks.borrow_mut().tick();
+        let now = {
+            let mut ks = self.shard.ks.borrow_mut();
+            ks.tick();
+            ks.now()
+        };
+        self.client.info.borrow_mut().last_ms = now;
         if cmds.len() > 1 {
             self.prefetch(&cmds);
         }
@@ -186,7 +191,6 @@ impl<'a> Batch<'a> {
                 info.last_cmd
                     .push_str(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
             }
-            info.last_ms = shards::clock::system_ms();
         }
         if !spec.arity_ok(args.len()) {
             self.reply(CmdError::WrongArity(spec.name.into()).into());
