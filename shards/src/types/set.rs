@@ -1,26 +1,722 @@
-//! A Redis set value. (Placeholder: the data-types work fills this in.)
+//! A Redis set value, in one of three encodings:
+//! - "intset": a sorted `Vec<i64>`, while every member is a canonical integer and there
+//!   are at most `set-max-intset-entries` of them;
+//! - "listpack": a packed sequence (insertion order), while there are at most
+//!   `set-max-listpack-entries` members of at most `set-max-listpack-value` bytes;
+//! - "hashtable": a `Dict<()>`, so SSCAN has a stable cursor.
+//!
+//! The conversions follow Redis 7.2 (intset -> listpack when a non-integer arrives into a
+//! small set, intset -> hashtable when it grows past the intset limit, listpack ->
+//! hashtable past the listpack limits; never back). Redis 7.0, which this server answers
+//! as, has no listpack sets: a set leaving the intset encoding is a hashtable there. So
+//! OBJECT ENCODING reports "hashtable" for our listpack sets, exactly as redis-server 7.0
+//! does for the same commands; the packed form only saves memory. `repr_name` names the
+//! encoding actually in use.
 
+use std::collections::HashSet;
+use std::fmt;
+
+use super::hash::{key_heap, partial_shuffle, Listpack, Rng};
+use crate::args::parse_i64_opt;
 use crate::config::EngineConfig;
+use crate::dict::{self, Dict};
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Set {}
+/// The thresholds of the compact encodings (from CONFIG).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SetLimits {
+    pub intset_entries: usize,
+    pub listpack_entries: usize,
+    pub listpack_value: usize,
+}
+
+impl SetLimits {
+    pub fn from_config(c: &EngineConfig) -> Self {
+        SetLimits {
+            intset_entries: c.set_max_intset_entries,
+            listpack_entries: c.set_max_listpack_entries,
+            listpack_value: c.set_max_listpack_value,
+        }
+    }
+}
+
+/// A member as a set yields or looks it up: intsets hold integers, the others bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Member<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+impl Member<'_> {
+    /// The integer this member stands for, if it is a canonical one.
+    pub fn as_int(&self) -> Option<i64> {
+        match *self {
+            Member::Int(i) => Some(i),
+            Member::Bytes(b) => parse_i64_opt(b),
+        }
+    }
+
+    /// Calls `f` with the member's bytes (integers formatted on the stack).
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match *self {
+            Member::Int(i) => {
+                let mut buf = [0u8; 20];
+                f(fmt_i64(i, &mut buf))
+            }
+            Member::Bytes(b) => f(b),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    /// Length of the member's text.
+    pub fn len(&self) -> usize {
+        self.with_bytes(|b| b.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Formats `v` into `buf` and returns the digits.
+pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut pos = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
+fn digits(v: i64) -> usize {
+    let mut buf = [0u8; 20];
+    fmt_i64(v, &mut buf).len()
+}
+
+pub enum Set {
+    /// Sorted, distinct ("intset").
+    Ints(Vec<i64>),
+    /// Insertion order ("listpack").
+    Listpack(Listpack),
+    /// "hashtable". Boxed so a `Value` stays small.
+    Table(Box<Dict<()>>),
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::Ints(Vec::new())
+    }
+}
+
+impl Clone for Set {
+    fn clone(&self) -> Self {
+        match self {
+            Set::Ints(v) => Set::Ints(v.clone()),
+            Set::Listpack(lp) => Set::Listpack(lp.clone()),
+            Set::Table(d) => {
+                let mut t = Dict::new();
+                for (k, _) in d.iter() {
+                    t.insert_new(k, ());
+                }
+                Set::Table(Box::new(t))
+            }
+        }
+    }
+}
+
+/// Equal members, whatever the encodings.
+impl PartialEq for Set {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|m| other.contains_member(m))
+    }
+}
+
+impl fmt::Debug for Set {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.repr_name())?;
+        f.debug_set()
+            .entries(
+                self.iter()
+                    .map(|m| String::from_utf8_lossy(&m.to_vec()).into_owned()),
+            )
+            .finish()
+    }
+}
 
 impl Set {
+    /// An empty set for a key about to receive `size_hint` members, the first being
+    /// `first` (Redis 7.2's choice of initial encoding).
+    pub fn for_members(first: &[u8], size_hint: usize, lim: SetLimits) -> Set {
+        if parse_i64_opt(first).is_some() && size_hint <= lim.intset_entries {
+            Set::Ints(Vec::with_capacity(size_hint))
+        } else if size_hint <= lim.listpack_entries {
+            Set::Listpack(Listpack::new())
+        } else {
+            Set::Table(Box::default())
+        }
+    }
+
     pub fn len(&self) -> usize {
-        0
+        match self {
+            Set::Ints(v) => v.len(),
+            Set::Listpack(lp) => lp.len(),
+            Set::Table(d) => d.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The Redis encoding name OBJECT ENCODING reports.
+    /// The Redis encoding name OBJECT ENCODING reports: Redis 7.0's, which has no
+    /// listpack sets (see the module comment).
     pub fn encoding(&self, _config: &EngineConfig) -> &'static str {
-        "listpack"
+        match self {
+            Set::Ints(_) => "intset",
+            Set::Listpack(_) | Set::Table(_) => "hashtable",
+        }
+    }
+
+    /// The encoding in use, with Redis 7.2's names.
+    pub fn repr_name(&self) -> &'static str {
+        match self {
+            Set::Ints(_) => "intset",
+            Set::Listpack(_) => "listpack",
+            Set::Table(_) => "hashtable",
+        }
     }
 
     /// Heap bytes owned (memory accounting).
     pub fn heap_size(&self) -> usize {
-        0
+        match self {
+            Set::Ints(v) => v.capacity() * std::mem::size_of::<i64>(),
+            Set::Listpack(lp) => lp.heap_size(),
+            Set::Table(d) => {
+                // A node: key, next pointer (the unit value takes no room).
+                let node = std::mem::size_of::<crate::smallbytes::SmallBytes>()
+                    + std::mem::size_of::<usize>();
+                std::mem::size_of::<Dict<()>>()
+                    + d.bucket_count() * std::mem::size_of::<usize>()
+                    + d.len() * node
+                    + d.iter().map(|(k, _)| key_heap(k)).sum::<usize>()
+            }
+        }
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.contains_member(Member::Bytes(member))
+    }
+
+    pub fn contains_member(&self, m: Member) -> bool {
+        match self {
+            Set::Ints(v) => m.as_int().is_some_and(|i| v.binary_search(&i).is_ok()),
+            Set::Listpack(lp) => m.with_bytes(|b| lp.find(b).is_some()),
+            Set::Table(d) => m.with_bytes(|b| d.contains_key(b)),
+        }
+    }
+
+    fn convert_to_table(&mut self) {
+        let mut d: Dict<()> = Dict::new();
+        for m in self.iter() {
+            m.with_bytes(|b| d.insert_new(b, ()));
+        }
+        *self = Set::Table(Box::new(d));
+    }
+
+    fn convert_to_listpack(&mut self) {
+        let mut lp = Listpack::new();
+        for m in self.iter() {
+            m.with_bytes(|b| lp.push(b));
+        }
+        *self = Set::Listpack(lp);
+    }
+
+    pub fn add(&mut self, member: &[u8], lim: SetLimits) -> bool {
+        self.add_member(Member::Bytes(member), lim)
+    }
+
+    /// Adds a member; true if it was not there. Converts the encoding as Redis 7.2 does.
+    pub fn add_member(&mut self, m: Member, lim: SetLimits) -> bool {
+        if let Set::Ints(v) = self {
+            match m.as_int() {
+                Some(i) => {
+                    let Err(pos) = v.binary_search(&i) else {
+                        return false;
+                    };
+                    // Grow by an eighth, not double: an insert moves the tail anyway,
+                    // and small sets stay tight (Redis reallocates per insert).
+                    if v.len() == v.capacity() {
+                        v.reserve_exact((v.len() / 8).max(1));
+                    }
+                    v.insert(pos, i);
+                    if v.len() > lim.intset_entries {
+                        self.convert_to_table();
+                    }
+                    return true;
+                }
+                None => {
+                    let n = v.len();
+                    let widest = match (v.first(), v.last()) {
+                        (Some(&lo), Some(&hi)) => digits(lo).max(digits(hi)),
+                        _ => 0,
+                    };
+                    if n < lim.listpack_entries
+                        && m.len() <= lim.listpack_value
+                        && widest <= lim.listpack_value
+                    {
+                        self.convert_to_listpack();
+                    } else {
+                        self.convert_to_table();
+                    }
+                }
+            }
+        }
+        if let Set::Listpack(lp) = self {
+            if m.with_bytes(|b| lp.find(b).is_some()) {
+                return false;
+            }
+            if lp.len() < lim.listpack_entries
+                && m.len() <= lim.listpack_value
+                && lp.len() < Listpack::MAX_LEN
+            {
+                m.with_bytes(|b| lp.push(b));
+                return true;
+            }
+            self.convert_to_table();
+        }
+        match self {
+            Set::Table(d) => m.with_bytes(|b| d.insert(b, ()).is_none()),
+            _ => unreachable!("converted to a table above"),
+        }
+    }
+
+    /// Removes a member; true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            Set::Ints(v) => match parse_i64_opt(member).map(|i| v.binary_search(&i)) {
+                Some(Ok(pos)) => {
+                    v.remove(pos);
+                    true
+                }
+                _ => false,
+            },
+            Set::Listpack(lp) => lp.remove(member),
+            Set::Table(d) => d.remove(member).is_some(),
+        }
+    }
+
+    /// Members: ascending for an intset, insertion order for a listpack, table order
+    /// for a hashtable.
+    pub fn iter(&self) -> SetIter<'_> {
+        match self {
+            Set::Ints(v) => SetIter::Ints(v.iter()),
+            Set::Listpack(lp) => SetIter::Listpack(lp.iter()),
+            Set::Table(d) => SetIter::Table(d.iter()),
+        }
+    }
+
+    /// All members as byte strings.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|m| m.to_vec()).collect()
+    }
+
+    /// One SSCAN step: compact encodings are returned whole with cursor 0, as Redis
+    /// does; a hashtable follows the dict's reverse-binary cursor.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Member)) -> u64 {
+        match self {
+            Set::Ints(_) | Set::Listpack(_) => {
+                self.iter().for_each(visit);
+                0
+            }
+            Set::Table(d) => d.scan(cursor, count, |k, _| visit(Member::Bytes(k))),
+        }
+    }
+
+    /// A random member.
+    pub fn random(&self, rng: &mut Rng) -> Option<Member<'_>> {
+        match self {
+            Set::Ints(v) if !v.is_empty() => Some(Member::Int(v[rng.below(v.len())])),
+            Set::Listpack(lp) if !lp.is_empty() => lp.get(rng.below(lp.len())).map(Member::Bytes),
+            Set::Table(d) => d.random(|| rng.next_u64()).map(|(k, _)| Member::Bytes(k)),
+            _ => None,
+        }
+    }
+
+    /// `count` random members, possibly repeated (SRANDMEMBER with a negative count).
+    pub fn random_with_repeats(&self, count: usize, rng: &mut Rng) -> Vec<Vec<u8>> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        match self {
+            Set::Listpack(lp) if count > 1 => {
+                let all: Vec<&[u8]> = lp.iter().map(|e| e.data).collect();
+                (0..count)
+                    .map(|_| all[rng.below(all.len())].to_vec())
+                    .collect()
+            }
+            _ => (0..count)
+                .filter_map(|_| self.random(rng).map(|m| m.to_vec()))
+                .collect(),
+        }
+    }
+
+    /// `count` distinct random members; all of them when `count` is not below the size.
+    pub fn random_distinct(&self, count: usize, rng: &mut Rng) -> Vec<Vec<u8>> {
+        let n = self.len();
+        if count >= n {
+            return self.to_vecs();
+        }
+        match self {
+            // Sampling until enough distinct members came up is cheap while few are
+            // wanted from a big table.
+            Set::Table(d) if count * 3 <= n => {
+                let mut seen = HashSet::with_capacity(count);
+                let mut out = Vec::with_capacity(count);
+                while out.len() < count {
+                    let Some((k, _)) = d.random(|| rng.next_u64()) else {
+                        break;
+                    };
+                    if seen.insert(k) {
+                        out.push(k.to_vec());
+                    }
+                }
+                out
+            }
+            _ => {
+                let mut all = self.to_vecs();
+                partial_shuffle(&mut all, count, rng);
+                all.truncate(count);
+                all
+            }
+        }
+    }
+
+    /// Removes and returns a random member.
+    pub fn pop_random(&mut self, rng: &mut Rng) -> Option<Vec<u8>> {
+        let m = self.random(rng)?.to_vec();
+        self.remove(&m);
+        Some(m)
+    }
+
+    /// Removes and returns `count` distinct random members (all when `count` is not
+    /// below the size, leaving the set empty).
+    pub fn pop_many(&mut self, count: usize, rng: &mut Rng) -> Vec<Vec<u8>> {
+        let n = self.len();
+        if count >= n {
+            let all = self.to_vecs();
+            *self = Set::default();
+            return all;
+        }
+        match self {
+            Set::Table(d) if count * 2 <= n => {
+                let mut out = Vec::with_capacity(count);
+                while out.len() < count {
+                    let Some((k, _)) = d.random(|| rng.next_u64()) else {
+                        break;
+                    };
+                    let k = k.to_vec();
+                    d.remove(&k);
+                    out.push(k);
+                }
+                out
+            }
+            Set::Table(d) => {
+                let mut all: Vec<Vec<u8>> = d.iter().map(|(k, _)| k.to_vec()).collect();
+                partial_shuffle(&mut all, count, rng);
+                all.truncate(count);
+                for k in &all {
+                    d.remove(k);
+                }
+                all
+            }
+            Set::Ints(v) => {
+                let mut idx: Vec<usize> = (0..n).collect();
+                partial_shuffle(&mut idx, count, rng);
+                let mut gone = vec![false; n];
+                let out = idx[..count]
+                    .iter()
+                    .map(|&i| {
+                        gone[i] = true;
+                        Member::Int(v[i]).to_vec()
+                    })
+                    .collect();
+                let mut i = 0;
+                v.retain(|_| {
+                    i += 1;
+                    !gone[i - 1]
+                });
+                out
+            }
+            Set::Listpack(lp) => {
+                let mut idx: Vec<usize> = (0..n).collect();
+                partial_shuffle(&mut idx, count, rng);
+                let mut gone = vec![false; n];
+                for &i in &idx[..count] {
+                    gone[i] = true;
+                }
+                let mut out = Vec::with_capacity(count);
+                let mut i = 0;
+                lp.retain(|b| {
+                    i += 1;
+                    if gone[i - 1] {
+                        out.push(b.to_vec());
+                    }
+                    !gone[i - 1]
+                });
+                out
+            }
+        }
+    }
+}
+
+pub enum SetIter<'a> {
+    Ints(std::slice::Iter<'a, i64>),
+    Listpack(super::hash::LpIter<'a>),
+    Table(dict::Iter<'a, ()>),
+}
+
+impl<'a> Iterator for SetIter<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        match self {
+            SetIter::Ints(it) => it.next().map(|&i| Member::Int(i)),
+            SetIter::Listpack(it) => it.next().map(|e| Member::Bytes(e.data)),
+            SetIter::Table(it) => it.next().map(|(k, _)| Member::Bytes(k)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const DEFAULT: SetLimits = SetLimits {
+        intset_entries: 512,
+        listpack_entries: 128,
+        listpack_value: 64,
+    };
+
+    fn set_of(members: &[&str], lim: SetLimits) -> Set {
+        let mut s = Set::for_members(members[0].as_bytes(), members.len(), lim);
+        for m in members {
+            s.add(m.as_bytes(), lim);
+        }
+        s
+    }
+
+    fn sorted(s: &Set) -> Vec<Vec<u8>> {
+        let mut v = s.to_vecs();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn intset_stays_sorted_and_holds_only_canonical_integers() {
+        let mut s = set_of(&["5", "-3", "12", "5"], DEFAULT);
+        assert_eq!(s.repr_name(), "intset");
+        assert_eq!(
+            s.to_vecs(),
+            vec![b"-3".to_vec(), b"5".to_vec(), b"12".to_vec()]
+        );
+        assert!(s.contains(b"12"));
+        assert!(!s.contains(b"012"));
+        assert!(!s.remove(b"+5"));
+        assert!(s.remove(b"5"));
+        s.add(b"05", DEFAULT);
+        assert_eq!(s.repr_name(), "listpack");
+        assert_eq!(s.encoding(&EngineConfig::default()), "hashtable");
+        assert!(s.contains(b"05") && s.contains(b"-3") && !s.contains(b"5"));
+    }
+
+    #[test]
+    fn intset_goes_to_hashtable_past_its_limit() {
+        let lim = SetLimits {
+            intset_entries: 4,
+            ..DEFAULT
+        };
+        let mut s = set_of(&["1", "2", "3", "4"], lim);
+        assert_eq!(s.repr_name(), "intset");
+        s.add(b"5", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+        assert_eq!(s.len(), 5);
+    }
+
+    #[test]
+    fn intset_with_a_string_goes_to_listpack_only_when_it_fits() {
+        let lim = SetLimits {
+            listpack_entries: 3,
+            listpack_value: 4,
+            ..DEFAULT
+        };
+        let mut s = set_of(&["1", "2"], lim);
+        s.add(b"abcd", lim);
+        assert_eq!(s.repr_name(), "listpack");
+        let mut s = set_of(&["1", "2", "3"], lim);
+        s.add(b"a", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+        let mut s = set_of(&["1", "2"], lim);
+        s.add(b"abcde", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+        // An integer member wider than the value limit keeps it out of a listpack too.
+        let mut s = set_of(&["1", "123456"], lim);
+        s.add(b"a", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+    }
+
+    #[test]
+    fn listpack_goes_to_hashtable_past_its_limits_and_never_back() {
+        let lim = SetLimits {
+            listpack_entries: 3,
+            listpack_value: 4,
+            ..DEFAULT
+        };
+        let mut s = set_of(&["a", "b", "c"], lim);
+        assert_eq!(s.repr_name(), "listpack");
+        assert!(!s.add(b"a", lim));
+        assert_eq!(s.repr_name(), "listpack");
+        s.add(b"d", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+        for m in ["a", "b", "c"] {
+            s.remove(m.as_bytes());
+        }
+        assert_eq!(s.repr_name(), "hashtable");
+        let mut s = set_of(&["a"], lim);
+        s.add(b"long!", lim);
+        assert_eq!(s.repr_name(), "hashtable");
+    }
+
+    #[test]
+    fn initial_encoding_follows_the_first_member_and_size_hint() {
+        assert_eq!(Set::for_members(b"1", 3, DEFAULT).repr_name(), "intset");
+        assert_eq!(
+            Set::for_members(b"1", 600, DEFAULT).repr_name(),
+            "hashtable"
+        );
+        assert_eq!(Set::for_members(b"a", 3, DEFAULT).repr_name(), "listpack");
+        assert_eq!(
+            Set::for_members(b"a", 129, DEFAULT).repr_name(),
+            "hashtable"
+        );
+    }
+
+    #[test]
+    fn set_behaves_like_a_btreeset_in_every_encoding() {
+        let mut rng = Rng::new(11);
+        let limits = [
+            DEFAULT,
+            SetLimits {
+                intset_entries: 8,
+                listpack_entries: 8,
+                listpack_value: 3,
+            },
+            SetLimits {
+                intset_entries: 0,
+                listpack_entries: 0,
+                listpack_value: 0,
+            },
+        ];
+        for lim in limits {
+            let mut s = Set::default();
+            let mut model = BTreeSet::new();
+            for step in 0..4000 {
+                let m = if rng.below(2) == 0 {
+                    rng.below(60).to_string()
+                } else {
+                    format!("m{}", rng.below(30))
+                }
+                .into_bytes();
+                match rng.below(4) {
+                    0 | 1 => assert_eq!(s.add(&m, lim), model.insert(m.clone())),
+                    2 => assert_eq!(s.remove(&m), model.remove(&m)),
+                    _ => {
+                        if let Some(p) = s.pop_random(&mut rng) {
+                            assert!(model.remove(&p));
+                        }
+                    }
+                }
+                assert_eq!(s.len(), model.len(), "step {step}");
+                assert_eq!(s.contains(&m), model.contains(&m));
+            }
+            assert_eq!(sorted(&s), model.iter().cloned().collect::<Vec<_>>());
+            assert_eq!(s.clone(), s);
+        }
+    }
+
+    #[test]
+    fn pop_many_and_random_distinct_return_distinct_members() {
+        let mut rng = Rng::new(5);
+        for members in [
+            (0..100).map(|i| i.to_string()).collect::<Vec<_>>(),
+            (0..100).map(|i| format!("m{i}")).collect(),
+            (0..1000).map(|i| format!("m{i}")).collect(),
+        ] {
+            let refs: Vec<&str> = members.iter().map(|s| s.as_str()).collect();
+            for count in [1, 10, 40, 60, 99, 100, 150] {
+                let mut s = set_of(&refs, DEFAULT);
+                let n = s.len();
+                let pick = s.random_distinct(count, &mut rng);
+                let uniq: BTreeSet<_> = pick.iter().cloned().collect();
+                assert_eq!(uniq.len(), pick.len());
+                assert_eq!(pick.len(), count.min(n));
+                assert!(pick.iter().all(|m| s.contains(m)));
+
+                let popped = s.pop_many(count, &mut rng);
+                let uniq: BTreeSet<_> = popped.iter().cloned().collect();
+                assert_eq!(uniq.len(), count.min(n));
+                assert_eq!(s.len(), n - count.min(n));
+                assert!(popped.iter().all(|m| !s.contains(m)));
+            }
+        }
+    }
+
+    #[test]
+    fn random_with_repeats_returns_members() {
+        let mut rng = Rng::new(9);
+        let s = set_of(&["a", "b", "c"], DEFAULT);
+        let got = s.random_with_repeats(50, &mut rng);
+        assert_eq!(got.len(), 50);
+        assert!(got.iter().all(|m| s.contains(m)));
+        // Every member comes up in 50 draws from 3.
+        let uniq: BTreeSet<_> = got.into_iter().collect();
+        assert_eq!(uniq.len(), 3);
+    }
+
+    #[test]
+    fn equality_ignores_encoding() {
+        let a = set_of(&["1", "2", "3"], DEFAULT);
+        let mut b = Set::Table(Box::default());
+        for m in ["3", "1", "2"] {
+            b.add(m.as_bytes(), DEFAULT);
+        }
+        assert_eq!(a, b);
+        b.add(b"x", DEFAULT);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn integers_format_like_redis() {
+        let mut buf = [0u8; 20];
+        for v in [0i64, 7, -7, i64::MIN, i64::MAX, 1234567890] {
+            assert_eq!(fmt_i64(v, &mut buf), v.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn values_stay_small() {
+        // No bigger than a string value, so sets do not make every `Value` larger.
+        assert!(std::mem::size_of::<Set>() <= std::mem::size_of::<crate::value::Str>());
     }
 }
