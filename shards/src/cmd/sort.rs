@@ -497,17 +497,17 @@ fn lookup_by_pattern(
 /// The elements of a sortable collection; WRONGTYPE for anything else.
 fn collection_elements(value: &Value) -> CmdResult<(Kind, Vec<Vec<u8>>)> {
     match value {
-        // INTEGRATION: iterate the real list / set / sorted set here (see above).
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) => Err(CmdError::WrongType),
+        Value::Set(set) => Ok((Kind::Set, set.iter().map(|m| m.to_vec()).collect())),
+        // INTEGRATION: iterate the real list / sorted set here (see above).
+        Value::List(_) | Value::ZSet(_) => Err(CmdError::WrongType),
         _ => Err(CmdError::WrongType),
     }
 }
 
 /// A hash field's value for `->field` patterns.
-fn hash_field(value: &Value, _field: &[u8]) -> Option<Vec<u8>> {
+fn hash_field(value: &Value, field: &[u8]) -> Option<Vec<u8>> {
     match value {
-        // INTEGRATION: look the field up in the real hash here (see above).
-        Value::Hash(_) => None,
+        Value::Hash(hash) => hash.get(field).map(<[u8]>::to_vec),
         _ => None,
     }
 }
