@@ -15,7 +15,6 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use shards::args::parse_f64;
 use shards::cmd::CommandSpec;
 use shards::{CmdError, Reply, ShardId};
 
@@ -105,23 +104,7 @@ pub fn timeout_of(spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u64>, Cmd
         "blmpop" | "bzmpop" => 1,
         _ => args.len() - 1,
     };
-    parse_timeout(&args[pos])
-}
-
-/// Parses a timeout in seconds (decimals allowed) as Redis does; 0 means forever.
-pub fn parse_timeout(arg: &[u8]) -> Result<Option<u64>, CmdError> {
-    let secs = parse_f64(arg)
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| CmdError::other("ERR timeout is not a float or out of range"))?;
-    if secs < 0.0 {
-        return Err(CmdError::other("ERR timeout is negative"));
-    }
-    let ms = (secs * 1000.0).ceil();
-    if ms > (i64::MAX / 1000) as f64 {
-        return Err(CmdError::other("ERR timeout is out of range"));
-    }
-    Ok((ms > 0.0).then_some(ms as u64))
+    shards::cmd::lists::timeout_arg(&args[pos])
 }
 
 /// Whether a blocking command's reply means "nothing to pop yet".
@@ -145,18 +128,6 @@ mod tests {
                 .map(|k| Bytes::copy_from_slice(k.as_bytes()))
                 .collect(),
         }
-    }
-
-    #[test]
-    fn timeouts_parse_like_redis() {
-        assert_eq!(parse_timeout(b"0").unwrap(), None);
-        assert_eq!(parse_timeout(b"1.5").unwrap(), Some(1500));
-        assert_eq!(parse_timeout(b"0.001").unwrap(), Some(1));
-        assert!(parse_timeout(b"-1")
-            .unwrap_err()
-            .message()
-            .contains("negative"));
-        assert!(parse_timeout(b"abc").is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Blocked {
     pub args: Vec<Bytes>,
     pub db: usize,
     pub timeout_ms: Option<u64>,
-    /// The reply when the timeout expires (null array, or null for BLMOVE).
+    /// The reply when the timeout expires.
     pub nil: Reply,
     pub proto: u8,
     pub silent: bool,
@@ -257,7 +257,8 @@ impl<'a> Batch<'a> {
             args,
             db,
             timeout_ms,
-            nil: reply,
+            // Redis 7.0 answers a timed-out BLMOVE/BRPOPLPUSH with a null array too.
+            nil: Reply::NilArray,
             proto,
             silent,
             rest: Vec::new(),

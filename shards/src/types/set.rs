@@ -7,11 +7,8 @@
 //!
 //! The conversions follow Redis 7.2 (intset -> listpack when a non-integer arrives into a
 //! small set, intset -> hashtable when it grows past the intset limit, listpack ->
-//! hashtable past the listpack limits; never back). Redis 7.0, which this server answers
-//! as, has no listpack sets: a set leaving the intset encoding is a hashtable there. So
-//! OBJECT ENCODING reports "hashtable" for our listpack sets, exactly as redis-server 7.0
-//! does for the same commands; the packed form only saves memory. `repr_name` names the
-//! encoding actually in use.
+//! hashtable past the listpack limits; never back), and OBJECT ENCODING names them as
+//! Redis 7.2 does (Redis 7.0 had no listpack sets and says "hashtable" there).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -184,7 +181,8 @@ impl Set {
     pub fn encoding(&self, _config: &EngineConfig) -> &'static str {
         match self {
             Set::Ints(_) => "intset",
-            Set::Listpack(_) | Set::Table(_) => "hashtable",
+            Set::Listpack(_) => "listpack",
+            Set::Table(_) => "hashtable",
         }
     }
 
@@ -537,7 +535,7 @@ mod tests {
         assert!(s.remove(b"5"));
         s.add(b"05", DEFAULT);
         assert_eq!(s.repr_name(), "listpack");
-        assert_eq!(s.encoding(&EngineConfig::default()), "hashtable");
+        assert_eq!(s.encoding(&EngineConfig::default()), "listpack");
         assert!(s.contains(b"05") && s.contains(b"-3") && !s.contains(b"5"));
     }
 
