@@ -15,7 +15,10 @@ import socket
 import sys
 
 VOLATILE = {"RANDOMKEY", "TIME", "INFO", "CLIENT", "OBJECT", "DEBUG", "CONFIG", "HELLO", "LASTSAVE"}
-ORDERLESS = {"KEYS"}
+# Random picks: only the reply's type and size are fixed.
+RANDOM = {"SPOP", "SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER", "SCAN", "SSCAN", "HSCAN", "ZSCAN"}
+ORDERLESS = {"KEYS", "SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
+PAIRS_ORDERLESS = {"HGETALL"}
 
 
 class Peer:
@@ -70,8 +73,12 @@ def comparable(name, reply):
     kind, body = reply
     if name in VOLATILE:
         return kind
+    if name in RANDOM:
+        return (kind, len(body) if isinstance(body, list) else body is None)
     if name in ORDERLESS and isinstance(body, list):
         return (kind, sorted(body))
+    if name in PAIRS_ORDERLESS and isinstance(body, list):
+        return (kind, sorted(zip(body[0::2], body[1::2])))
     return reply
 
 
