@@ -1,26 +1,1089 @@
-//! A Redis sorted set value. (Placeholder: the data-types work fills this in.)
+//! A Redis sorted set value: members (byte strings) with f64 scores, ordered by
+//! (score, member).
+//!
+//! Two encodings, as in Redis:
+//! - `listpack`: one Vec of elements kept sorted, while the set has at most
+//!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value` bytes.
+//!   Every operation is a binary search or a linear scan plus a memmove: cheap at that size.
+//! - `skiplist`: a `Dict` member -> score (O(1) ZSCORE, SCAN cursors that survive
+//!   resizes) plus an order-statistic B+tree of (score, member) whose inner nodes keep
+//!   subtree sizes. Insert, remove, rank (ZRANK), select by rank (ZRANGE by index) and
+//!   score / lex bound searches are all O(log n) with a fanout of 64; walking k
+//!   consecutive elements from a rank is O(log n + k).
+//!
+//! Scores are never NaN (callers reject it). Scores compare as C doubles do, so -0 and
+//! 0 are equal and ties order by member bytes. Like Redis, the listpack encoding does
+//! not keep a negative zero (it stores 0), the skiplist encoding does.
+//! Sets never convert back to listpack when they shrink.
+
+use std::cmp::Ordering;
+use std::fmt;
 
 use crate::config::EngineConfig;
+use crate::dict::Dict;
+use crate::smallbytes::SmallBytes;
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ZSet {}
+/// One member and its score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elem {
+    pub score: f64,
+    pub member: SmallBytes,
+}
+
+impl Elem {
+    pub fn new(member: &[u8], score: f64) -> Elem {
+        Elem {
+            score,
+            member: SmallBytes::new(member),
+        }
+    }
+
+    /// Order by score (C comparison: -0 == 0), then member bytes.
+    #[inline]
+    pub fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
+        cmp_key(self.score, &self.member, score, member)
+    }
+}
+
+#[inline]
+pub fn cmp_key(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
+    a_score
+        .partial_cmp(&b_score)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| a_member.cmp(b_member))
+}
+
+/// The listpack encoding stores an integral score as an integer, which loses the sign
+/// of a negative zero; mirror that.
+#[inline]
+fn listpack_score(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
+pub enum ZSet {
+    /// Sorted by (score, member).
+    Listpack(Vec<Elem>),
+    Skiplist(Box<Sorted>),
+}
+
+/// The large encoding: member -> score, plus the ordered index.
+pub struct Sorted {
+    dict: Dict<f64>,
+    tree: tree::OrderTree,
+    /// Heap bytes of long members (counted once per copy), for `heap_size`.
+    member_heap: usize,
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet::Listpack(Vec::new())
+    }
+}
+
+impl Clone for ZSet {
+    fn clone(&self) -> Self {
+        match self {
+            ZSet::Listpack(v) => ZSet::Listpack(v.clone()),
+            ZSet::Skiplist(s) => ZSet::Skiplist(Box::new(Sorted::from_sorted(
+                s.tree.iter_from(0, false).cloned().collect(),
+            ))),
+        }
+    }
+}
+
+impl PartialEq for ZSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_listpack() == other.is_listpack()
+            && self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+    }
+}
+
+impl fmt::Debug for ZSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = if self.is_listpack() {
+            "ZSet::Listpack"
+        } else {
+            "ZSet::Skiplist"
+        };
+        f.write_str(name)?;
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|(m, s)| (String::from_utf8_lossy(m).into_owned(), s)),
+            )
+            .finish()
+    }
+}
+
+impl Sorted {
+    /// Builds from elements already sorted by (score, member) with distinct members.
+    fn from_sorted(elems: Vec<Elem>) -> Sorted {
+        let mut dict = Dict::new();
+        let mut member_heap = 0;
+        for e in &elems {
+            dict.insert_new(&e.member, e.score);
+            member_heap += 2 * e.member.heap_size();
+        }
+        Sorted {
+            dict,
+            tree: tree::OrderTree::from_sorted(elems),
+            member_heap,
+        }
+    }
+}
+
+/// Iterator over (member, score) pairs of a rank range.
+pub enum ZIter<'a> {
+    Listpack(ListpackIter<'a>),
+    Tree(tree::Iter<'a>),
+}
+
+/// Forward or backward over a slice.
+pub struct ListpackIter<'a> {
+    slice: &'a [Elem],
+    rev: bool,
+}
+
+impl<'a> Iterator for ListpackIter<'a> {
+    type Item = &'a Elem;
+
+    fn next(&mut self) -> Option<&'a Elem> {
+        let (e, rest) = if self.rev {
+            let (last, rest) = self.slice.split_last()?;
+            (last, rest)
+        } else {
+            let (first, rest) = self.slice.split_first()?;
+            (first, rest)
+        };
+        self.slice = rest;
+        Some(e)
+    }
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = match self {
+            ZIter::Listpack(it) => it.next()?,
+            ZIter::Tree(it) => it.next()?,
+        };
+        Some((&e.member, e.score))
+    }
+}
 
 impl ZSet {
+    pub fn new() -> ZSet {
+        ZSet::default()
+    }
+
+    /// Builds a set from distinct members in any order, with the encoding Redis picks
+    /// for a stored result (ZUNIONSTORE, ZRANGESTORE ...): listpack if it fits.
+    pub fn from_elems(mut elems: Vec<Elem>, config: &EngineConfig) -> ZSet {
+        elems.sort_by(|a, b| a.cmp_to(b.score, &b.member));
+        let fits = elems.len() <= config.zset_max_listpack_entries
+            && elems
+                .iter()
+                .all(|e| e.member.len() <= config.zset_max_listpack_value);
+        if fits {
+            for e in &mut elems {
+                e.score = listpack_score(e.score);
+            }
+            ZSet::Listpack(elems)
+        } else {
+            ZSet::Skiplist(Box::new(Sorted::from_sorted(elems)))
+        }
+    }
+
     pub fn len(&self) -> usize {
-        0
+        match self {
+            ZSet::Listpack(v) => v.len(),
+            ZSet::Skiplist(s) => s.dict.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The Redis encoding name OBJECT ENCODING reports.
-    pub fn encoding(&self, _config: &EngineConfig) -> &'static str {
-        "listpack"
+    pub fn is_listpack(&self) -> bool {
+        matches!(self, ZSet::Listpack(_))
     }
 
-    /// Heap bytes owned (memory accounting).
+    /// The Redis encoding name OBJECT ENCODING reports.
+    pub fn encoding(&self, _config: &EngineConfig) -> &'static str {
+        match self {
+            ZSet::Listpack(_) => "listpack",
+            ZSet::Skiplist(_) => "skiplist",
+        }
+    }
+
+    /// Heap bytes owned (memory accounting); O(1) for listpack capacity and O(n / 64)
+    /// node walk for the tree.
     pub fn heap_size(&self) -> usize {
-        0
+        match self {
+            ZSet::Listpack(v) => {
+                v.capacity() * std::mem::size_of::<Elem>()
+                    + v.iter().map(|e| e.member.heap_size()).sum::<usize>()
+            }
+            ZSet::Skiplist(s) => {
+                // Dict: bucket array plus one boxed node (key, value, next) per member.
+                let node = std::mem::size_of::<SmallBytes>() + 8 + 8;
+                std::mem::size_of::<Sorted>()
+                    + s.dict.bucket_count() * 8
+                    + s.dict.len() * node
+                    + s.tree.heap_size()
+                    + s.member_heap
+            }
+        }
+    }
+
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Listpack(v) => v.iter().find(|e| &*e.member == member).map(|e| e.score),
+            ZSet::Skiplist(s) => s.dict.get(member).copied(),
+        }
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.score(member).is_some()
+    }
+
+    /// Adds `member` or changes its score; returns the previous score. Converts to the
+    /// skiplist encoding first when the new member would overflow the listpack limits.
+    pub fn insert(&mut self, member: &[u8], score: f64, config: &EngineConfig) -> Option<f64> {
+        if let ZSet::Listpack(v) = self {
+            if let Some(pos) = v.iter().position(|e| &*e.member == member) {
+                let old = v[pos].score;
+                let score = listpack_score(score);
+                if old != score {
+                    let e = v.remove(pos);
+                    let at = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
+                    v.insert(
+                        at,
+                        Elem {
+                            score,
+                            member: e.member,
+                        },
+                    );
+                }
+                return Some(old);
+            }
+            if v.len() < config.zset_max_listpack_entries
+                && member.len() <= config.zset_max_listpack_value
+            {
+                let score = listpack_score(score);
+                let at = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
+                v.insert(at, Elem::new(member, score));
+                return None;
+            }
+            self.convert_to_skiplist();
+        }
+        let ZSet::Skiplist(s) = self else {
+            unreachable!("converted above")
+        };
+        match s.dict.get_mut(member) {
+            Some(cur) => {
+                let old = *cur;
+                // Like Redis, an equal score (0 vs -0 included) changes nothing.
+                if old != score {
+                    *cur = score;
+                    s.tree.remove(old, member);
+                    s.tree.insert(Elem::new(member, score));
+                }
+                Some(old)
+            }
+            None => {
+                s.dict.insert_new(member, score);
+                let e = Elem::new(member, score);
+                s.member_heap += 2 * e.member.heap_size();
+                s.tree.insert(e);
+                None
+            }
+        }
+    }
+
+    /// Converts a listpack set to the skiplist encoding (no-op otherwise).
+    pub fn convert_to_skiplist(&mut self) {
+        if let ZSet::Listpack(v) = self {
+            let elems = std::mem::take(v);
+            *self = ZSet::Skiplist(Box::new(Sorted::from_sorted(elems)));
+        }
+    }
+
+    /// Removes `member`; returns its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Listpack(v) => {
+                let pos = v.iter().position(|e| &*e.member == member)?;
+                Some(v.remove(pos).score)
+            }
+            ZSet::Skiplist(s) => {
+                let (k, score) = s.dict.remove(member)?;
+                s.member_heap -= 2 * k.heap_size();
+                s.tree.remove(score, member);
+                Some(score)
+            }
+        }
+    }
+
+    /// 0-based rank of `member` in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match self {
+            ZSet::Listpack(v) => v.iter().position(|e| &*e.member == member),
+            ZSet::Skiplist(s) => {
+                let score = *s.dict.get(member)?;
+                s.tree.rank(score, member)
+            }
+        }
+    }
+
+    /// The element at ascending rank `rank`.
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
+        let e = match self {
+            ZSet::Listpack(v) => v.get(rank)?,
+            ZSet::Skiplist(s) => s.tree.select(rank)?,
+        };
+        Some((&e.member, e.score))
+    }
+
+    /// All elements in ascending order.
+    pub fn iter(&self) -> ZIter<'_> {
+        self.iter_range(0, self.len(), false)
+    }
+
+    /// Elements of ascending ranks `start..end` (clamped to the set), in ascending
+    /// order, or in descending order (from `end - 1` down to `start`) when `rev`.
+    pub fn iter_range(&self, start: usize, end: usize, rev: bool) -> ZIter<'_> {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        match self {
+            ZSet::Listpack(v) => ZIter::Listpack(ListpackIter {
+                slice: &v[start..end],
+                rev,
+            }),
+            ZSet::Skiplist(s) => {
+                let from = if rev { end.saturating_sub(1) } else { start };
+                ZIter::Tree(s.tree.iter_from(from, rev).limit(end - start))
+            }
+        }
+    }
+
+    /// Ascending ranks `start..end` of the elements inside a range given by two
+    /// predicates: `after_min(score, member)` (at or past the lower bound) and
+    /// `before_max` (at or before the upper bound). For well-formed ranges both are
+    /// monotone and the result is exact; for lex ranges over mixed scores it follows
+    /// Redis: the listpack scans linearly from the head, the skiplist searches.
+    pub fn range_ranks(
+        &self,
+        after_min: impl Fn(f64, &[u8]) -> bool,
+        before_max: impl Fn(f64, &[u8]) -> bool,
+    ) -> (usize, usize) {
+        match self {
+            ZSet::Listpack(v) => {
+                let start = v
+                    .iter()
+                    .position(|e| after_min(e.score, &e.member))
+                    .unwrap_or(v.len());
+                let n = v[start..]
+                    .iter()
+                    .take_while(|e| before_max(e.score, &e.member))
+                    .count();
+                (start, start + n)
+            }
+            ZSet::Skiplist(s) => {
+                let start = s.tree.count_while(|e| !after_min(e.score, &e.member));
+                let end = s.tree.count_while(|e| before_max(e.score, &e.member));
+                (start, end.max(start))
+            }
+        }
+    }
+
+    /// Removes the elements of ascending ranks `start..end`; returns how many.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
+        let end = end.min(self.len());
+        if start >= end {
+            return 0;
+        }
+        match self {
+            ZSet::Listpack(v) => {
+                v.drain(start..end);
+            }
+            ZSet::Skiplist(s) => {
+                let doomed: Vec<Elem> = s
+                    .tree
+                    .iter_from(start, false)
+                    .take(end - start)
+                    .cloned()
+                    .collect();
+                for e in doomed {
+                    s.dict.remove(&e.member);
+                    s.member_heap -= 2 * e.member.heap_size();
+                    s.tree.remove(e.score, &e.member);
+                }
+            }
+        }
+        end - start
+    }
+
+    /// Removes and returns the lowest (or, with `max`, highest) element.
+    pub fn pop(&mut self, max: bool) -> Option<(SmallBytes, f64)> {
+        let len = self.len();
+        if len == 0 {
+            return None;
+        }
+        let rank = if max { len - 1 } else { 0 };
+        match self {
+            ZSet::Listpack(v) => {
+                let e = v.remove(rank);
+                Some((e.member, e.score))
+            }
+            ZSet::Skiplist(s) => {
+                let e = s.tree.select(rank)?.clone();
+                s.dict.remove(&e.member);
+                s.member_heap -= 2 * e.member.heap_size();
+                s.tree.remove(e.score, &e.member);
+                Some((e.member, e.score))
+            }
+        }
+    }
+
+    /// One step of ZSCAN: listpack sets are returned whole with cursor 0; skiplist sets
+    /// follow the dict's reverse-binary cursor.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], f64)) -> u64 {
+        match self {
+            ZSet::Listpack(v) => {
+                for e in v {
+                    visit(&e.member, e.score);
+                }
+                0
+            }
+            ZSet::Skiplist(s) => s.dict.scan(cursor, count, |k, v| visit(k, *v)),
+        }
+    }
+
+    /// Checks the internal invariants (tests).
+    #[cfg(test)]
+    pub fn check(&self) {
+        match self {
+            ZSet::Listpack(v) => {
+                for w in v.windows(2) {
+                    assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+                }
+            }
+            ZSet::Skiplist(s) => {
+                s.tree.check();
+                assert_eq!(s.tree.len(), s.dict.len());
+                for e in s.tree.iter_from(0, false) {
+                    assert_eq!(
+                        s.dict.get(&e.member).map(|v| v.to_bits()),
+                        Some(e.score.to_bits())
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// An order-statistic B+tree of elements. Leaves hold sorted runs of elements; inner
+/// nodes hold their children, each child's subtree size, and between consecutive
+/// children a separator that is >= every element of the left child and < every element
+/// of the right one. Separators are copies and may outlive the element they were
+/// copied from: they stay valid bounds, which is all routing needs.
+pub mod tree {
+    use std::cmp::Ordering;
+
+    use super::Elem;
+
+    const LEAF_MAX: usize = 64;
+    const INNER_MAX: usize = 64;
+    const LEAF_MIN: usize = LEAF_MAX / 4;
+    const INNER_MIN: usize = INNER_MAX / 4;
+    /// Bulk loads fill nodes to about three quarters.
+    const LOAD_FILL: usize = 48;
+
+    #[derive(Debug, Clone)]
+    enum Node {
+        Leaf(Vec<Elem>),
+        Inner(Inner),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Inner {
+        /// `seps.len() == kids.len() - 1`.
+        seps: Vec<Elem>,
+        sizes: Vec<usize>,
+        kids: Vec<Node>,
+    }
+
+    impl Node {
+        fn size(&self) -> usize {
+            match self {
+                Node::Leaf(v) => v.len(),
+                Node::Inner(n) => n.sizes.iter().sum(),
+            }
+        }
+
+        fn too_wide(&self) -> bool {
+            match self {
+                Node::Leaf(v) => v.len() > LEAF_MAX,
+                Node::Inner(n) => n.kids.len() > INNER_MAX,
+            }
+        }
+
+        fn too_narrow(&self) -> bool {
+            match self {
+                Node::Leaf(v) => v.len() < LEAF_MIN,
+                Node::Inner(n) => n.kids.len() < INNER_MIN,
+            }
+        }
+
+        /// Splits in two halves; returns the separator and the right half.
+        fn split(&mut self) -> (Elem, Node) {
+            match self {
+                Node::Leaf(v) => {
+                    let right = v.split_off(v.len() / 2);
+                    let sep = v.last().expect("left half is not empty").clone();
+                    (sep, Node::Leaf(right))
+                }
+                Node::Inner(n) => {
+                    let mid = n.kids.len() / 2;
+                    let kids = n.kids.split_off(mid);
+                    let sizes = n.sizes.split_off(mid);
+                    let seps = n.seps.split_off(mid);
+                    let up = n.seps.pop().expect("left half has a separator");
+                    (up, Node::Inner(Inner { seps, sizes, kids }))
+                }
+            }
+        }
+
+        fn insert(&mut self, e: Elem) -> Option<(Elem, Node)> {
+            match self {
+                Node::Leaf(v) => {
+                    let pos = v.partition_point(|x| x.cmp_to(e.score, &e.member) == Ordering::Less);
+                    v.insert(pos, e);
+                }
+                Node::Inner(n) => {
+                    let i = n.route(e.score, &e.member);
+                    n.sizes[i] += 1;
+                    if let Some((sep, right)) = n.kids[i].insert(e) {
+                        n.adopt(i, sep, right);
+                    }
+                }
+            }
+            if self.too_wide() {
+                Some(self.split())
+            } else {
+                None
+            }
+        }
+
+        fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+            match self {
+                Node::Leaf(v) => match v.binary_search_by(|x| x.cmp_to(score, member)) {
+                    Ok(pos) => {
+                        v.remove(pos);
+                        true
+                    }
+                    Err(_) => false,
+                },
+                Node::Inner(n) => {
+                    let i = n.route(score, member);
+                    if !n.kids[i].remove(score, member) {
+                        return false;
+                    }
+                    n.sizes[i] -= 1;
+                    if n.kids[i].too_narrow() {
+                        n.rebalance(i);
+                    }
+                    true
+                }
+            }
+        }
+    }
+
+    impl Inner {
+        /// The child whose range holds (score, member).
+        fn route(&self, score: f64, member: &[u8]) -> usize {
+            self.seps
+                .partition_point(|s| s.cmp_to(score, member) == Ordering::Less)
+        }
+
+        /// Places `right`, split off child `i`, after it.
+        fn adopt(&mut self, i: usize, sep: Elem, right: Node) {
+            let rs = right.size();
+            self.sizes[i] -= rs;
+            self.kids.insert(i + 1, right);
+            self.sizes.insert(i + 1, rs);
+            self.seps.insert(i, sep);
+        }
+
+        /// Child `i` is under-full: merge it with a neighbour, splitting the result again
+        /// evenly when it would be too wide.
+        fn rebalance(&mut self, i: usize) {
+            if self.kids.len() < 2 {
+                return;
+            }
+            let a = if i + 1 < self.kids.len() { i } else { i - 1 };
+            let right = self.kids.remove(a + 1);
+            let right_size = self.sizes.remove(a + 1);
+            let sep = self.seps.remove(a);
+            match (&mut self.kids[a], right) {
+                (Node::Leaf(l), Node::Leaf(r)) => l.extend(r),
+                (Node::Inner(l), Node::Inner(r)) => {
+                    l.seps.push(sep);
+                    l.seps.extend(r.seps);
+                    l.sizes.extend(r.sizes);
+                    l.kids.extend(r.kids);
+                }
+                _ => unreachable!("siblings have the same height"),
+            }
+            self.sizes[a] += right_size;
+            if self.kids[a].too_wide() {
+                let (sep, right) = self.kids[a].split();
+                self.adopt(a, sep, right);
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct OrderTree {
+        root: Node,
+        len: usize,
+    }
+
+    impl Default for OrderTree {
+        fn default() -> Self {
+            OrderTree {
+                root: Node::Leaf(Vec::new()),
+                len: 0,
+            }
+        }
+    }
+
+    /// Splits `n` items into the fewest chunks of at most LOAD_FILL, as even as possible.
+    fn chunk_sizes(n: usize) -> impl Iterator<Item = usize> {
+        let chunks = n.div_ceil(LOAD_FILL).max(1);
+        (0..chunks).map(move |c| n / chunks + usize::from(c < n % chunks))
+    }
+
+    impl OrderTree {
+        /// Builds from elements sorted by (score, member), without duplicates.
+        pub fn from_sorted(elems: Vec<Elem>) -> OrderTree {
+            let len = elems.len();
+            let mut level: Vec<(Node, Elem)> = Vec::new();
+            let mut it = elems.into_iter();
+            for n in chunk_sizes(len) {
+                let leaf: Vec<Elem> = it.by_ref().take(n).collect();
+                let Some(last) = leaf.last().cloned() else {
+                    break;
+                };
+                level.push((Node::Leaf(leaf), last));
+            }
+            while level.len() > 1 {
+                let count = level.len();
+                let mut next = Vec::new();
+                let mut it = level.into_iter();
+                for n in chunk_sizes(count) {
+                    let group: Vec<(Node, Elem)> = it.by_ref().take(n).collect();
+                    let mut inner = Inner {
+                        seps: Vec::with_capacity(n.saturating_sub(1)),
+                        sizes: Vec::with_capacity(n),
+                        kids: Vec::with_capacity(n),
+                    };
+                    let mut max = None;
+                    for (k, (node, last)) in group.into_iter().enumerate() {
+                        if k + 1 < n {
+                            inner.seps.push(last.clone());
+                        }
+                        inner.sizes.push(node.size());
+                        inner.kids.push(node);
+                        max = Some(last);
+                    }
+                    next.push((Node::Inner(inner), max.expect("chunks are not empty")));
+                }
+                level = next;
+            }
+            let root = level.pop().map_or(Node::Leaf(Vec::new()), |(node, _)| node);
+            OrderTree { root, len }
+        }
+
+        pub fn len(&self) -> usize {
+            self.len
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.len == 0
+        }
+
+        /// Inserts an element known to be absent.
+        pub fn insert(&mut self, e: Elem) {
+            if let Some((sep, right)) = self.root.insert(e) {
+                let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+                let (ls, rs) = (left.size(), right.size());
+                self.root = Node::Inner(Inner {
+                    seps: vec![sep],
+                    sizes: vec![ls, rs],
+                    kids: vec![left, right],
+                });
+            }
+            self.len += 1;
+        }
+
+        pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+            if !self.root.remove(score, member) {
+                return false;
+            }
+            self.len -= 1;
+            loop {
+                match &mut self.root {
+                    Node::Inner(n) if n.kids.len() == 1 => {
+                        self.root = n.kids.pop().expect("one child");
+                    }
+                    _ => break,
+                }
+            }
+            true
+        }
+
+        /// How many leading elements satisfy `pred`, which must hold for a prefix of the
+        /// order and fail after it.
+        pub fn count_while(&self, pred: impl Fn(&Elem) -> bool) -> usize {
+            let mut node = &self.root;
+            let mut acc = 0;
+            loop {
+                match node {
+                    Node::Leaf(v) => return acc + v.partition_point(&pred),
+                    Node::Inner(n) => {
+                        let i = n.seps.partition_point(&pred);
+                        acc += n.sizes[..i].iter().sum::<usize>();
+                        node = &n.kids[i];
+                    }
+                }
+            }
+        }
+
+        /// The rank of (score, member) if present.
+        pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+            let r = self.count_while(|e| e.cmp_to(score, member) == Ordering::Less);
+            let e = self.select(r)?;
+            (e.cmp_to(score, member) == Ordering::Equal).then_some(r)
+        }
+
+        /// The element of rank `r`.
+        pub fn select(&self, mut r: usize) -> Option<&Elem> {
+            if r >= self.len {
+                return None;
+            }
+            let mut node = &self.root;
+            loop {
+                match node {
+                    Node::Leaf(v) => return v.get(r),
+                    Node::Inner(n) => {
+                        let mut i = 0;
+                        while i + 1 < n.kids.len() && r >= n.sizes[i] {
+                            r -= n.sizes[i];
+                            i += 1;
+                        }
+                        node = &n.kids[i];
+                    }
+                }
+            }
+        }
+
+        /// Iterates from rank `r` upwards (or downwards with `rev`).
+        pub fn iter_from(&self, mut r: usize, rev: bool) -> Iter<'_> {
+            let mut stack = Vec::new();
+            let remaining = if rev {
+                if r >= self.len {
+                    0
+                } else {
+                    r + 1
+                }
+            } else {
+                self.len.saturating_sub(r)
+            };
+            if remaining == 0 {
+                return Iter {
+                    stack,
+                    leaf: &[],
+                    pos: 0,
+                    remaining: 0,
+                    rev,
+                };
+            }
+            let mut node = &self.root;
+            loop {
+                match node {
+                    Node::Leaf(v) => {
+                        let pos = if rev { r + 1 } else { r };
+                        return Iter {
+                            stack,
+                            leaf: v,
+                            pos,
+                            remaining,
+                            rev,
+                        };
+                    }
+                    Node::Inner(n) => {
+                        let mut i = 0;
+                        while i + 1 < n.kids.len() && r >= n.sizes[i] {
+                            r -= n.sizes[i];
+                            i += 1;
+                        }
+                        stack.push((n, i));
+                        node = &n.kids[i];
+                    }
+                }
+            }
+        }
+
+        /// Heap bytes of the nodes (element storage, separators, size arrays).
+        pub fn heap_size(&self) -> usize {
+            fn walk(node: &Node) -> usize {
+                let elem = std::mem::size_of::<Elem>();
+                match node {
+                    Node::Leaf(v) => v.capacity() * elem,
+                    Node::Inner(n) => {
+                        n.seps.capacity() * elem
+                            + n.seps.iter().map(|s| s.member.heap_size()).sum::<usize>()
+                            + n.sizes.capacity() * 8
+                            + n.kids.capacity() * std::mem::size_of::<Node>()
+                            + n.kids.iter().map(walk).sum::<usize>()
+                    }
+                }
+            }
+            walk(&self.root)
+        }
+
+        /// Checks the structural invariants; returns nothing, panics on violation (tests).
+        pub fn check(&self) {
+            fn walk(
+                node: &Node,
+                lo: Option<&Elem>,
+                hi: Option<&Elem>,
+                root: bool,
+            ) -> (usize, usize) {
+                match node {
+                    Node::Leaf(v) => {
+                        assert!(root || v.len() >= LEAF_MIN, "leaf under-full: {}", v.len());
+                        assert!(v.len() <= LEAF_MAX);
+                        for w in v.windows(2) {
+                            assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+                        }
+                        if let (Some(lo), Some(first)) = (lo, v.first()) {
+                            assert_eq!(lo.cmp_to(first.score, &first.member), Ordering::Less);
+                        }
+                        if let (Some(hi), Some(last)) = (hi, v.last()) {
+                            assert_ne!(hi.cmp_to(last.score, &last.member), Ordering::Less);
+                        }
+                        (v.len(), 1)
+                    }
+                    Node::Inner(n) => {
+                        assert!(n.kids.len() >= if root { 2 } else { INNER_MIN });
+                        assert!(n.kids.len() <= INNER_MAX);
+                        assert_eq!(n.seps.len() + 1, n.kids.len());
+                        assert_eq!(n.sizes.len(), n.kids.len());
+                        let mut total = 0;
+                        let mut depth = None;
+                        for (i, kid) in n.kids.iter().enumerate() {
+                            let l = if i == 0 { lo } else { Some(&n.seps[i - 1]) };
+                            let h = n.seps.get(i).or(hi);
+                            let (size, d) = walk(kid, l, h, false);
+                            assert_eq!(size, n.sizes[i]);
+                            assert!(depth.is_none_or(|x| x == d), "unbalanced");
+                            depth = Some(d);
+                            total += size;
+                        }
+                        (total, depth.unwrap_or(0) + 1)
+                    }
+                }
+            }
+            let (size, _) = walk(&self.root, None, None, true);
+            assert_eq!(size, self.len);
+        }
+    }
+
+    /// In-order (or reverse) walk from a rank.
+    pub struct Iter<'a> {
+        stack: Vec<(&'a Inner, usize)>,
+        leaf: &'a [Elem],
+        /// Forward: index of the next element. Reverse: one past it.
+        pos: usize,
+        remaining: usize,
+        rev: bool,
+    }
+
+    impl<'a> Iter<'a> {
+        /// Stops after at most `n` more elements.
+        pub fn limit(mut self, n: usize) -> Self {
+            self.remaining = self.remaining.min(n);
+            self
+        }
+
+        fn next_leaf(&mut self) -> bool {
+            loop {
+                let Some((n, i)) = self.stack.pop() else {
+                    return false;
+                };
+                let next = if self.rev {
+                    i.checked_sub(1)
+                } else {
+                    (i + 1 < n.kids.len()).then_some(i + 1)
+                };
+                let Some(next) = next else {
+                    continue;
+                };
+                self.stack.push((n, next));
+                let mut node = &n.kids[next];
+                loop {
+                    match node {
+                        Node::Leaf(v) => {
+                            self.leaf = v;
+                            self.pos = if self.rev { v.len() } else { 0 };
+                            return true;
+                        }
+                        Node::Inner(inner) => {
+                            let k = if self.rev { inner.kids.len() - 1 } else { 0 };
+                            self.stack.push((inner, k));
+                            node = &inner.kids[k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    impl<'a> Iterator for Iter<'a> {
+        type Item = &'a Elem;
+
+        fn next(&mut self) -> Option<&'a Elem> {
+            if self.remaining == 0 {
+                return None;
+            }
+            loop {
+                if self.rev {
+                    if self.pos > 0 {
+                        self.pos -= 1;
+                        break;
+                    }
+                } else if self.pos < self.leaf.len() {
+                    self.pos += 1;
+                    break;
+                }
+                if !self.next_leaf() {
+                    self.remaining = 0;
+                    return None;
+                }
+            }
+            self.remaining -= 1;
+            let idx = if self.rev { self.pos } else { self.pos - 1 };
+            self.leaf.get(idx)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tree::OrderTree;
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// A total-order key for the model: scores here are finite and never -0.
+    fn key(score: f64, member: &[u8]) -> (i64, Vec<u8>) {
+        (score as i64, member.to_vec())
+    }
+
+    #[test]
+    fn order_tree_matches_a_btreeset_under_random_inserts_and_removes() {
+        let mut t = OrderTree::default();
+        let mut model: BTreeSet<(i64, Vec<u8>)> = BTreeSet::new();
+        let mut x: u64 = 0x1234_5678;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for step in 0..40_000 {
+            let r = next();
+            let score = (r % 500) as f64;
+            let member = format!("m{}", (r >> 20) % 3000).into_bytes();
+            // Grow for the first half, then mostly shrink.
+            let grow = if step < 20_000 { 3 } else { 1 };
+            if (r >> 40) % 4 < grow {
+                if model.insert(key(score, &member)) {
+                    t.insert(Elem::new(&member, score));
+                }
+            } else {
+                let had = model.remove(&key(score, &member));
+                assert_eq!(t.remove(score, &member), had);
+            }
+            if step % 4000 == 0 {
+                t.check();
+            }
+        }
+        t.check();
+        assert_eq!(t.len(), model.len());
+        let all: Vec<(i64, Vec<u8>)> = t
+            .iter_from(0, false)
+            .map(|e| key(e.score, &e.member))
+            .collect();
+        let want: Vec<_> = model.iter().cloned().collect();
+        assert_eq!(all, want);
+        for (r, (s, m)) in want.iter().enumerate().step_by(7) {
+            assert_eq!(t.rank(*s as f64, m), Some(r));
+            assert_eq!(
+                t.select(r).map(|e| key(e.score, &e.member)),
+                Some((*s, m.clone()))
+            );
+            let back: Vec<_> = t
+                .iter_from(r, true)
+                .take(5)
+                .map(|e| key(e.score, &e.member))
+                .collect();
+            let want_back: Vec<_> = want[..=r].iter().rev().take(5).cloned().collect();
+            assert_eq!(back, want_back);
+            let below = t.count_while(|e| e.score < *s as f64);
+            assert_eq!(below, want.iter().filter(|(ws, _)| ws < s).count());
+        }
+        assert_eq!(t.rank(1e9, b"nope"), None);
+    }
+
+    #[test]
+    fn order_tree_bulk_load_is_balanced_at_every_size() {
+        for n in [0usize, 1, 2, 47, 48, 49, 97, 1000, 2305, 5000] {
+            let elems: Vec<Elem> = (0..n)
+                .map(|i| Elem::new(format!("{i:06}").as_bytes(), 1.0))
+                .collect();
+            let t = OrderTree::from_sorted(elems);
+            t.check();
+            assert_eq!(t.len(), n);
+            assert_eq!(t.iter_from(0, false).count(), n);
+            assert_eq!(t.iter_from(n.saturating_sub(1), true).count(), n);
+        }
+    }
+
+    #[test]
+    fn negative_zero_is_kept_only_by_the_skiplist_encoding() {
+        let cfg = EngineConfig::default();
+        let mut z = ZSet::new();
+        z.insert(b"a", -0.0, &cfg);
+        assert!(z.score(b"a").unwrap().is_sign_positive());
+        z.convert_to_skiplist();
+        z.insert(b"b", -0.0, &cfg);
+        assert!(z.score(b"b").unwrap().is_sign_negative());
+        // -0 and 0 are equal scores: members order the tie.
+        let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+        assert_eq!(members, vec![&b"a"[..], b"b"]);
+        z.check();
     }
 }
