@@ -75,8 +75,6 @@ fn finish(ctx: &mut Ctx, opts: &SortOpts, rows: Vec<Option<Vec<u8>>>) -> Reply {
 }
 
 /// The kind of collection being sorted.
-// INTEGRATION: `Set` and `ZSet` are built by `collection_elements` once the types land.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     List,
@@ -484,24 +482,12 @@ fn lookup_by_pattern(
 
 // ---- Collection accessors ----
 //
-// INTEGRATION: the list, set, sorted-set and hash types are being written concurrently
-// in shards/src/types/. Once they land, replace the bodies below with the real
-// iteration; nothing else in this file needs to change:
-// - `collection_elements`: `Value::List` -> (Kind::List, elements head to tail);
-//   `Value::Set` -> (Kind::Set, members in the set's iteration order);
-//   `Value::ZSet` -> (Kind::ZSet, members in ascending score order, i.e. rank order).
-//   Everything else stays WRONGTYPE.
-// - `hash_field`: the value of `field` when `value` is a `Value::Hash` holding it.
-// - `list_value`: a `Value::List` holding `items` in order (SORT ... STORE), with the
-//   encoding conversion the list type applies to a fresh list of that size.
-
 /// The elements of a sortable collection; WRONGTYPE for anything else.
 fn collection_elements(value: &Value) -> CmdResult<(Kind, Vec<Vec<u8>>)> {
     match value {
         Value::Set(set) => Ok((Kind::Set, set.iter().map(|m| m.to_vec()).collect())),
         Value::List(list) => Ok((Kind::List, list.iter().map(<[u8]>::to_vec).collect())),
-        // INTEGRATION: iterate the real sorted set here (see above).
-        Value::ZSet(_) => Err(CmdError::WrongType),
+        Value::ZSet(z) => Ok((Kind::ZSet, z.iter().map(|(m, _)| m.to_vec()).collect())),
         _ => Err(CmdError::WrongType),
     }
 }
