@@ -1,0 +1,239 @@
+//! Blocking commands through real connections: wake-up from another connection (and so,
+//! with several shards, from another shard), timeouts, first-blocked-first-served order,
+//! disconnect while blocked, keys on different shards.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Value;
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Waits until INFO reports `n` blocked clients (bounded).
+fn wait_blocked(c: &mut redis::Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info: String = q(c, &["INFO", "clients"]);
+        if info.contains(&format!("blocked_clients:{n}\r\n")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {n} blocked clients: {info}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn blpop_wakes_when_another_client_pushes_on_any_shard() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        for key in keys_on_every_shard(n) {
+            let url = s.url();
+            let k = key.clone();
+            let waiter = thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                q::<Vec<String>>(&mut c, &["BLPOP", &k, "5"])
+            });
+            let mut c = s.conn();
+            wait_blocked(&mut c, 1);
+            let _: i64 = q(&mut c, &["RPUSH", &key, "hello"]);
+            assert_eq!(
+                waiter.join().unwrap(),
+                vec![key.clone(), "hello".to_string()]
+            );
+            let len: i64 = q(&mut c, &["LLEN", &key]);
+            assert_eq!(len, 0, "{n} shards, key {key}");
+            wait_blocked(&mut c, 0);
+        }
+    }
+}
+
+#[test]
+fn blocking_pop_times_out_with_a_null_reply() {
+    for n in [1, 2] {
+        let s = Server::start(n);
+        let mut r = s.raw();
+        let t = Instant::now();
+        r.roundtrip(&resp(&[b"BLPOP", b"nothing", b"0.2"]), b"*-1\r\n");
+        assert!(
+            t.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            t.elapsed()
+        );
+        r.roundtrip(
+            &resp(&[b"BLMOVE", b"a", b"b", b"LEFT", b"RIGHT", b"0.1"]),
+            b"*-1\r\n",
+        );
+        r.roundtrip(
+            &resp(&[b"BLPOP", b"k", b"-1"]),
+            b"-ERR timeout is negative\r\n",
+        );
+        r.roundtrip(
+            &resp(&[b"BLPOP", b"k", b"abc"]),
+            b"-ERR timeout is not a float or out of range\r\n",
+        );
+    }
+}
+
+#[test]
+fn first_blocked_client_is_served_first() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        let mut waiters = Vec::new();
+        for i in 0..3 {
+            let url = s.url();
+            waiters.push(thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                q::<Vec<String>>(&mut c, &["BLPOP", "queue", "5"])
+            }));
+            wait_blocked(&mut c, i + 1);
+        }
+        let _: i64 = q(&mut c, &["RPUSH", "queue", "first", "second", "third"]);
+        let got: Vec<String> = waiters
+            .into_iter()
+            .map(|w| w.join().unwrap()[1].clone())
+            .collect();
+        assert_eq!(got, vec!["first", "second", "third"], "{n} shards");
+    }
+}
+
+#[test]
+fn disconnect_while_blocked_leaves_nothing_behind() {
+    for n in [1, 2, 4] {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        {
+            let mut r = s.raw();
+            r.send(&resp(&[b"BLPOP", b"gone", b"0"]));
+            wait_blocked(&mut c, 1);
+        } // the raw client's socket closes here
+        wait_blocked(&mut c, 0);
+        let _: i64 = q(&mut c, &["RPUSH", "gone", "kept"]);
+        let len: i64 = q(&mut c, &["LLEN", "gone"]);
+        assert_eq!(
+            len, 1,
+            "{n} shards: a departed waiter must not consume data"
+        );
+    }
+}
+
+#[test]
+fn blpop_over_keys_on_different_shards_takes_the_first_key_with_data() {
+    for n in [2, 4] {
+        let s = Server::start(n);
+        let keys = keys_on_every_shard(n);
+        let mut c = s.conn();
+        // Data already there: the first key in argument order that has data wins.
+        let _: i64 = q(&mut c, &["RPUSH", &keys[1], "b"]);
+        let _: i64 = q(&mut c, &["RPUSH", &keys[0], "a"]);
+        let got: Vec<String> = q(&mut c, &["BLPOP", &keys[0], &keys[1], "1"]);
+        assert_eq!(got, vec![keys[0].clone(), "a".to_string()]);
+        // Nothing there: a push to the second key wakes the waiter.
+        let _: Value = q(&mut c, &["DEL", &keys[1]]);
+        let url = s.url();
+        let (k0, k1) = (keys[0].clone(), keys[1].clone());
+        let waiter = thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            q::<Vec<String>>(&mut c, &["BRPOP", &k0, &k1, "5"])
+        });
+        wait_blocked(&mut c, 1);
+        let _: i64 = q(&mut c, &["LPUSH", &keys[1], "x"]);
+        assert_eq!(
+            waiter.join().unwrap(),
+            vec![keys[1].clone(), "x".to_string()]
+        );
+    }
+}
+
+#[test]
+fn blmove_waits_then_moves_between_shards() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let keys = keys_on_every_shard(n);
+        let src = keys[0].clone();
+        let dst = if n == 1 {
+            "destination".to_string()
+        } else {
+            keys[n - 1].clone()
+        };
+        let url = s.url();
+        let (a, b) = (src.clone(), dst.clone());
+        let waiter = thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            q::<String>(&mut c, &["BLMOVE", &a, &b, "LEFT", "RIGHT", "5"])
+        });
+        let mut c = s.conn();
+        wait_blocked(&mut c, 1);
+        let _: i64 = q(&mut c, &["RPUSH", &src, "moved"]);
+        assert_eq!(waiter.join().unwrap(), "moved");
+        let dest: Vec<String> = q(&mut c, &["LRANGE", &dst, "0", "-1"]);
+        assert_eq!(dest, vec!["moved"], "{n} shards");
+        let left: i64 = q(&mut c, &["EXISTS", &src]);
+        assert_eq!(left, 0, "{n} shards: the emptied source is deleted");
+    }
+}
+
+#[test]
+fn bzpopmin_wakes_on_zadd() {
+    for n in [1, 2] {
+        let s = Server::start(n);
+        let url = s.url();
+        let waiter = thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            q::<Vec<String>>(&mut c, &["BZPOPMIN", "z", "5"])
+        });
+        let mut c = s.conn();
+        wait_blocked(&mut c, 1);
+        let _: i64 = q(&mut c, &["ZADD", "z", "2", "b", "1", "a"]);
+        assert_eq!(waiter.join().unwrap(), vec!["z", "a", "1"]);
+    }
+}
+
+#[test]
+fn commands_pipelined_after_a_blocking_one_run_after_it() {
+    let s = Server::start(2);
+    let mut r = s.raw();
+    let mut req = resp(&[b"BLPOP", b"pq", b"5"]);
+    req.extend(resp(&[b"PING"]));
+    r.send(&req);
+    let mut c = s.conn();
+    wait_blocked(&mut c, 1);
+    let _: i64 = q(&mut c, &["RPUSH", "pq", "v"]);
+    let want = b"*2\r\n$2\r\npq\r\n$1\r\nv\r\n+PONG\r\n";
+    assert_eq!(r.read_exact_len(want.len()), want);
+}
+
+#[test]
+fn client_kill_unblocks_and_closes_a_blocked_client() {
+    let s = Server::start(2);
+    let mut victim = s.conn();
+    let id: i64 = q(&mut victim, &["CLIENT", "ID"]);
+    let url = s.url();
+    let _ = url;
+    let handle = thread::spawn(move || {
+        let r: redis::RedisResult<Value> =
+            redis::cmd("BLPOP").arg("never").arg("0").query(&mut victim);
+        r.is_err()
+    });
+    let mut c = s.conn();
+    wait_blocked(&mut c, 1);
+    let killed: i64 = q(&mut c, &["CLIENT", "KILL", "ID", &id.to_string()]);
+    assert_eq!(killed, 1);
+    assert!(
+        handle.join().unwrap(),
+        "the killed client's BLPOP must fail"
+    );
+    wait_blocked(&mut c, 0);
+}
