@@ -406,6 +406,13 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
                 bulk(out, text.as_bytes());
             }
         }
+        Reply::DoubleText(text) => {
+            if resp3 {
+                line(out, b',', text.as_bytes());
+            } else {
+                bulk(out, text.as_bytes());
+            }
+        }
         Reply::Bool(b) => {
             if resp3 {
                 out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });

@@ -26,6 +26,9 @@ pub enum Reply {
     /// A double as Redis's addReplyDouble sends it: `%.17g` text, as a bulk string in
     /// RESP2 and a `,` double in RESP3.
     Double(f64),
+    /// A double already formatted (geo coordinates use `%.17Lf`): a bulk string in
+    /// RESP2, a `,` double in RESP3.
+    DoubleText(String),
     /// RESP3 boolean; an integer 0/1 in RESP2.
     Bool(bool),
     /// RESP3 verbatim string (`=txt:`); a bulk string in RESP2.

@@ -698,7 +698,7 @@ fn member_position(zs: &ZSet, member: &[u8]) -> CmdResult<(f64, f64)> {
 }
 
 /// How coordinates are printed: `%.17Lf` with trailing zeros (and a bare point) cut.
-fn human_double(v: f64) -> Vec<u8> {
+fn human_double(v: f64) -> String {
     let mut s = format!("{v:.17}");
     if s.contains('.') {
         while s.ends_with('0') {
@@ -711,7 +711,7 @@ fn human_double(v: f64) -> Vec<u8> {
     if s == "-0" {
         s = "0".into();
     }
-    s.into_bytes()
+    s
 }
 
 fn distance_reply(d: f64) -> Reply {
@@ -798,8 +798,8 @@ pub fn geopos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
                     Some(s) => {
                         let (lon, lat) = decode_score(s);
                         Reply::Array(vec![
-                            Reply::Bulk(human_double(lon)),
-                            Reply::Bulk(human_double(lat)),
+                            Reply::DoubleText(human_double(lon)),
+                            Reply::DoubleText(human_double(lat)),
                         ])
                     }
                     None => Reply::NilArray,
@@ -1020,8 +1020,8 @@ fn radius_generic(ctx: &mut Ctx, args: &[Bytes], kind: Kind, no_store: bool) -> 
                 }
                 if withcoord {
                     item.push(Reply::Array(vec![
-                        Reply::Bulk(human_double(f.lon)),
-                        Reply::Bulk(human_double(f.lat)),
+                        Reply::DoubleText(human_double(f.lon)),
+                        Reply::DoubleText(human_double(f.lat)),
                     ]));
                 }
                 Reply::Array(item)
@@ -1242,7 +1242,8 @@ mod tests {
     #[test]
     fn geopos_and_geohash_decode_like_redis() {
         let mut e = Env::sicily();
-        let pos = |lon: &str, lat: &str| Reply::Array(vec![b(lon), b(lat)]);
+        let d = |v: &str| Reply::DoubleText(v.to_string());
+        let pos = |lon: &str, lat: &str| Reply::Array(vec![d(lon), d(lat)]);
         assert_eq!(
             e.call(geopos, &["geopos", "Sicily", "Palermo", "Catania", "nope"]),
             Reply::Array(vec![
@@ -1296,7 +1297,10 @@ mod tests {
                 b(m),
                 b(d),
                 Reply::Int(h),
-                Reply::Array(vec![b(lon), b(lat)]),
+                Reply::Array(vec![
+                    Reply::DoubleText(lon.to_string()),
+                    Reply::DoubleText(lat.to_string()),
+                ]),
             ])
         };
         assert_eq!(

@@ -1115,11 +1115,13 @@ impl Source<'_> {
 
 // The plain-set adapter: the `Set` type is owned by the sets work; these two functions
 // are the only place sorted-set operations touch its internals.
-fn set_contains(_s: &Set, _member: &[u8]) -> bool {
-    false
+fn set_contains(s: &Set, member: &[u8]) -> bool {
+    s.contains(member)
 }
 
-fn set_for_each(_s: &Set, _f: impl FnMut(&[u8])) {}
+fn set_for_each(s: &Set, mut f: impl FnMut(&[u8])) {
+    s.iter().for_each(|m| m.with_bytes(|b| f(b)));
+}
 
 /// Looks an input up again (after the first, counted read).
 fn source<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Source<'a> {
