@@ -15,7 +15,7 @@ use shards::value::Value;
 use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
 use crate::router::run_spread;
-use crate::shard::{Shard, Work, WorkDone};
+use crate::shard::{Shard, Work};
 
 pub async fn run(
     shard: &Rc<Shard>,
@@ -36,11 +36,8 @@ pub async fn run(
     result.unwrap_or_else(Reply::Error)
 }
 
-async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> shards::ops::OpOutput {
-    match shard.call(to, Work::Ops(vec![op])).await {
-        WorkDone::Ops(mut outs) => outs.pop().expect("one answer per op"),
-        WorkDone::Admin(_) => unreachable!("ops are answered with ops"),
-    }
+async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> OpOutput {
+    shard.call(to, Work::Ops(vec![op])).await.into_output()
 }
 
 fn owner(shard: &Shard, key: &Bytes) -> ShardId {
@@ -172,7 +169,7 @@ async fn gather(
     }
     let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
     for w in waiting {
-        before.push(ops_output(w.await).into_entry());
+        before.push(w.await.into_output().into_entry());
     }
 
     let (now, config) = {
@@ -224,11 +221,4 @@ async fn gather(
         w.await;
     }
     reply
-}
-
-fn ops_output(done: WorkDone) -> OpOutput {
-    match done {
-        WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
-        WorkDone::Admin(_) => OpOutput::Entry(None),
-    }
 }

@@ -466,21 +466,7 @@ fn bulk(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 fn push_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[pos..]);
+    out.extend_from_slice(shards::args::fmt_i64(v, &mut [0u8; 20]));
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use shards::cmd::{flags, CommandSpec, Cross, Merge, Route, ServerCmd};
-use shards::ops::{OpOutput, ShardOp};
+use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::{ClientHandle, ReplyMode};
@@ -449,10 +449,10 @@ pub async fn attempt(
                 touch,
                 args,
             };
-            match shard.send_or_run(owner, Work::Ops(vec![op])).await {
-                WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, OpOutput::into_reply),
-                WorkDone::Admin(_) => Reply::Nil,
-            }
+            shard
+                .send_or_run(owner, Work::Ops(vec![op]))
+                .await
+                .into_reply()
         }
         None => cross::run(shard, Cross::Gather, spec, db, touch, args).await,
     }
@@ -582,8 +582,8 @@ pub async fn run_spread(
     }
     for (rx, positions) in waiting {
         let r = match rx.await {
-            Ok(WorkDone::Ops(mut outs)) => outs.pop().map_or(Reply::Nil, OpOutput::into_reply),
-            _ => Reply::Error(CmdError::other("ERR shard did not answer")),
+            Ok(done) => done.into_reply(),
+            Err(_) => Reply::Error(CmdError::other("ERR shard did not answer")),
         };
         parts.push((r, positions));
     }

@@ -14,7 +14,7 @@ use futures_channel::{mpsc, oneshot};
 use glommio::channels::channel_mesh::Senders;
 use shards::cmd::flags;
 use shards::ops::{run_op, OpOutput, ShardOp};
-use shards::{Keyspace, ShardId, SlotMap};
+use shards::{Keyspace, Reply, ShardId, SlotMap};
 
 use crate::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
 use crate::clients::{ClientRegistry, KillFilter};
@@ -30,6 +30,21 @@ pub enum Work {
 pub enum WorkDone {
     Ops(Vec<OpOutput>),
     Admin(AdminResp),
+}
+
+impl WorkDone {
+    /// The output of a one-op `Work::Ops` (an empty entry when there is none).
+    pub fn into_output(self) -> OpOutput {
+        match self {
+            WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
+            WorkDone::Admin(_) => OpOutput::Entry(None),
+        }
+    }
+
+    /// The reply of a one-op `Work::Ops`.
+    pub fn into_reply(self) -> Reply {
+        self.into_output().into_reply()
+    }
 }
 
 pub enum AdminReq {

@@ -41,6 +41,25 @@ pub fn parse_i64_opt(b: &[u8]) -> Option<i64> {
     }
 }
 
+/// Formats `v` in decimal into `buf` and returns the digits (no allocation).
+pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut pos = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
 /// Parses a u64-ish non-negative integer (cursor, counts) with `string2ull` rules.
 pub fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {

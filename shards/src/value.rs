@@ -2,7 +2,7 @@
 //! `embstr` (a fixed boxed slice) for short strings written whole, `raw` (a growable
 //! buffer) for long strings and strings modified in place (APPEND, SETRANGE).
 
-use crate::args::parse_i64_opt;
+use crate::args::{fmt_i64, parse_i64_opt};
 use crate::config::EngineConfig;
 use crate::smallbytes::SmallBytes;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
@@ -52,8 +52,8 @@ impl Str {
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
             Str::Int(i) => {
-                let mut buf = itoa_buf(*i);
-                f(buf.as_bytes_mut())
+                let mut buf = [0u8; 20];
+                f(fmt_i64(*i, &mut buf))
             }
             Str::Emb(b) => f(b),
             Str::Raw(v) => f(v),
@@ -62,7 +62,7 @@ impl Str {
 
     pub fn len(&self) -> usize {
         match self {
-            Str::Int(i) => itoa_buf(*i).len,
+            Str::Int(i) => fmt_i64(*i, &mut [0u8; 20]).len(),
             Str::Emb(b) => b.len(),
             Str::Raw(v) => v.len(),
         }
@@ -108,38 +108,6 @@ impl Str {
             Str::Raw(v) => v.capacity(),
         }
     }
-}
-
-/// A small stack buffer holding a formatted i64.
-pub struct ItoaBuf {
-    buf: [u8; 20],
-    len: usize,
-}
-
-impl ItoaBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.buf[20 - self.len..]
-    }
-}
-
-fn itoa_buf(v: i64) -> ItoaBuf {
-    let mut buf = [0u8; 20];
-    let mut pos = 20;
-    let neg = v < 0;
-    let mut n = v.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if neg {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    ItoaBuf { buf, len: 20 - pos }
 }
 
 /// A value of any Redis type.

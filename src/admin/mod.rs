@@ -284,10 +284,7 @@ async fn scan(
             touch,
             args: args.clone(),
         };
-        let reply = match shard.call(target, Work::Ops(vec![op])).await {
-            WorkDone::Ops(mut outs) => outs.pop().map_or(Reply::Nil, |o| o.into_reply()),
-            WorkDone::Admin(_) => Reply::Nil,
-        };
+        let reply = shard.call(target, Work::Ops(vec![op])).await.into_reply();
         let Reply::Array(mut parts) = reply else {
             return Ok(reply);
         };
@@ -347,11 +344,13 @@ async fn randomkey(
             touch: false,
             args: args.clone(),
         };
-        if let WorkDone::Ops(mut outs) = shard.call((start + i) % n, Work::Ops(vec![op])).await {
-            match outs.pop().map(|o| o.into_reply()) {
-                Some(Reply::Nil) | None => continue,
-                Some(r) => return Ok(r),
-            }
+        match shard
+            .call((start + i) % n, Work::Ops(vec![op]))
+            .await
+            .into_reply()
+        {
+            Reply::Nil => continue,
+            r => return Ok(r),
         }
     }
     Ok(Reply::Nil)

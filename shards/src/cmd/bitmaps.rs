@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, run, Ctx};
 use crate::args::{eq_ic, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -178,19 +178,6 @@ pub fn bitfield_ro(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 // ---- Shared helpers ----
-
-fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
-
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i).map(|a| &a[..]).ok_or_else(|| {
-        let name = args.first().map_or(String::new(), |n| {
-            String::from_utf8_lossy(n).to_ascii_lowercase()
-        });
-        CmdError::WrongArity(name)
-    })
-}
 
 /// A string looked up for reading; WRONGTYPE for other kinds of values.
 fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Str>> {

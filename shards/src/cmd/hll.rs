@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, run, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::value::{Str, Value};
@@ -157,19 +157,6 @@ pub fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 // ---- Command helpers ----
-
-fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
-
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i).map(|a| &a[..]).ok_or_else(|| {
-        let name = args.first().map_or(String::new(), |n| {
-            String::from_utf8_lossy(n).to_ascii_lowercase()
-        });
-        CmdError::WrongArity(name)
-    })
-}
 
 fn not_hll_err() -> CmdError {
     CmdError::other("WRONGTYPE Key is not a valid HyperLogLog string value.")

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64, ArgCursor};
 use crate::clock::Millis;
 use crate::dict::Dict;
@@ -21,24 +21,9 @@ use crate::value::{Str, Value};
 // ---------------------------------------------------------------------------------------
 // Shared helpers.
 
-/// The argument at `i`. The server checks arity before calling a handler; this only keeps
-/// a direct call with too few arguments from panicking.
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i)
-        .map(|a| &a[..])
-        .ok_or_else(|| CmdError::WrongArity(command_name(args)))
-}
-
 /// The arguments from position `from` on (empty when there are fewer).
 fn rest(args: &[Bytes], from: usize) -> &[Bytes] {
     args.get(from..).unwrap_or(&[])
-}
-
-/// Redis names commands in errors by their lower-case table name.
-fn command_name(args: &[Bytes]) -> String {
-    args.first()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .unwrap_or_default()
 }
 
 /// Client bytes as C's `%s` sees them: up to the first NUL byte.

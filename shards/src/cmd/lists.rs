@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, run, Ctx};
 use crate::args::{eq_ic, parse_f64, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -17,21 +17,10 @@ use crate::value::Value;
 /// strtold input longer than this is refused by Redis's string2ld.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
-fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
-
 fn name(args: &[Bytes]) -> String {
     args.first().map_or(String::new(), |n| {
         String::from_utf8_lossy(n).to_ascii_lowercase()
     })
-}
-
-/// Argument `i`; the server checks arity, but a short vector must not panic.
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i)
-        .map(|a| &a[..])
-        .ok_or_else(|| CmdError::WrongArity(name(args)))
 }
 
 fn err(msg: &str) -> CmdError {

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
+use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Keyspace;
 use crate::reply::Reply;
 
@@ -35,6 +36,22 @@ pub struct Ctx<'a> {
 
 /// A per-shard handler. `args[0]` is the command name as the client sent it.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+
+/// Runs a handler body written with `?`, turning its error into an error reply.
+pub(crate) fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
+    f().into()
+}
+
+/// Argument `i`. The server checks arity from the table, but a short argument vector
+/// must give Redis's arity error, never a panic.
+pub(crate) fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
+    args.get(i).map(|a| &a[..]).ok_or_else(|| {
+        let name = args.first().map_or(String::new(), |n| {
+            String::from_utf8_lossy(n).to_ascii_lowercase()
+        });
+        CmdError::WrongArity(name)
+    })
+}
 
 /// How per-shard replies of a split or broadcast command combine into one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Keyspace;
@@ -41,16 +41,6 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
         lookup_by_pattern(ctx.ks, db, touch, pattern, elem)
     })?;
     Ok(finish(ctx, &opts, rows))
-}
-
-/// Argument `i`; the server checks arity, but a short vector must not panic.
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i).map(|a| &a[..]).ok_or_else(|| {
-        let name = args.first().map_or(String::new(), |n| {
-            String::from_utf8_lossy(n).to_ascii_lowercase()
-        });
-        CmdError::WrongArity(name)
-    })
 }
 
 /// Replies the rows, or stores them as a list (nil GETs stored as empty strings).

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::Ctx;
+use super::{arg, run, Ctx};
 use crate::args::{eq_ic, parse_i64, ArgCursor};
 use crate::clock::Millis;
 use crate::error::{CmdError, CmdResult};
@@ -288,20 +288,6 @@ pub fn lcs_reply(a: &[u8], b: &[u8], args: &[Bytes]) -> Reply {
 }
 
 // ---- Shared helpers ----
-
-fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
-
-/// Argument `i`; the server checks arity, but a short vector must not panic.
-fn arg(args: &[Bytes], i: usize) -> CmdResult<&[u8]> {
-    args.get(i).map(|a| &a[..]).ok_or_else(|| {
-        let name = args.first().map_or(String::new(), |n| {
-            String::from_utf8_lossy(n).to_ascii_lowercase()
-        });
-        CmdError::WrongArity(name)
-    })
-}
 
 /// The key/value pairs of MSET and MSETNX.
 fn pairs<'a>(args: &'a [Bytes], name: &str) -> CmdResult<Vec<(&'a [u8], &'a [u8])>> {

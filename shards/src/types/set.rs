@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::hash::{key_heap, partial_shuffle, Listpack, Rng};
-use crate::args::parse_i64_opt;
+use crate::args::{fmt_i64, parse_i64_opt};
 use crate::config::EngineConfig;
 use crate::dict::{self, Dict};
 
@@ -75,25 +75,6 @@ impl Member<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Formats `v` into `buf` and returns the digits.
-pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut pos = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    &buf[pos..]
 }
 
 fn digits(v: i64) -> usize {
