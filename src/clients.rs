@@ -10,6 +10,8 @@ use std::rc::Rc;
 
 use shards::ShardId;
 
+use crate::txn::{MultiState, WatchState};
+
 /// CLIENT REPLY mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyMode {
@@ -86,6 +88,9 @@ impl ClientInfo {
 pub struct ClientHandle {
     pub info: RefCell<ClientInfo>,
     pub killed: Cell<bool>,
+    /// Between MULTI and EXEC/DISCARD.
+    pub multi: RefCell<Option<MultiState>>,
+    pub watch: RefCell<WatchState>,
 }
 
 impl ClientHandle {
@@ -167,6 +172,8 @@ impl ClientRegistry {
                 qbuf: 0,
             }),
             killed: Cell::new(false),
+            multi: RefCell::new(None),
+            watch: RefCell::new(WatchState::default()),
         });
         self.clients.insert(id, handle.clone());
         handle

@@ -77,6 +77,7 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
         fresh: false,
     };
     run(&shard, &client, &mut io).await;
+    crate::txn::unwatch(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
     let _ = io.stream.close().await;

@@ -16,6 +16,15 @@ use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
 use crate::router::run_spread;
 use crate::shard::{Shard, Work};
+use crate::txn::TxnId;
+
+/// One op as ordinary work, or as a transaction's work.
+fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
+    match txn {
+        Some(t) => Work::Txn(t, vec![op]),
+        None => Work::Ops(vec![op]),
+    }
+}
 
 pub async fn run(
     shard: &Rc<Shard>,
@@ -31,7 +40,7 @@ pub async fn run(
         Cross::Copy => copy(shard, db, &args).await,
         Cross::MsetNx => msetnx(shard, spec, db, touch, args).await,
         Cross::Lcs => lcs(shard, db, &args).await,
-        Cross::Gather => Ok(gather(shard, spec, db, touch, args).await),
+        Cross::Gather => Ok(gather(shard, None, spec, db, touch, args).await),
     };
     result.unwrap_or_else(Reply::Error)
 }
@@ -145,9 +154,11 @@ fn string_of(entry: Option<Entry>) -> Result<Vec<u8>, CmdError> {
 }
 
 /// Runs a multi-key command whose keys span shards on copies of its keys' entries, then
-/// writes back (or deletes) every key whose value or TTL changed.
-async fn gather(
+/// writes back (or deletes) every key whose value or TTL changed. Inside a transaction
+/// (`txn`) the steps travel as that transaction's work to the shards it holds.
+pub async fn gather(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     db: usize,
     touch: bool,
@@ -165,7 +176,7 @@ async fn gather(
             db,
             key: key.clone(),
         };
-        waiting.push(shard.send_or_run(owner(shard, key), Work::Ops(vec![op])));
+        waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
     }
     let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
     for w in waiting {
@@ -215,7 +226,7 @@ async fn gather(
                 key: key.clone(),
             },
         };
-        writes.push(shard.send_or_run(owner(shard, key), Work::Ops(vec![op])));
+        writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
     }
     for w in writes {
         w.await;

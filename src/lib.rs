@@ -15,3 +15,4 @@ pub mod resp;
 pub mod router;
 pub mod server;
 pub mod shard;
+pub mod txn;

@@ -13,7 +13,7 @@ use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
-use crate::{admin, blocking, cross, resp};
+use crate::{admin, blocking, cross, resp, txn};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
 const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
@@ -174,6 +174,7 @@ impl<'a> Batch<'a> {
         let spec = match shards::lookup(&args[0]) {
             Some(spec) => spec,
             None => {
+                self.refuse_in_multi();
                 self.reply(unknown_command(&args).into());
                 return Flow::Continue;
             }
@@ -193,12 +194,26 @@ impl<'a> Batch<'a> {
             }
         }
         if !spec.arity_ok(args.len()) {
+            self.refuse_in_multi();
             self.reply(CmdError::WrongArity(spec.name.into()).into());
             return Flow::Continue;
         }
         if !spec.has(flags::NO_AUTH) && !self.authenticated() {
+            self.refuse_in_multi();
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
+        }
+        if !txn::runs_inside_multi(spec.name) && self.client.multi.borrow().is_some() {
+            if let Some(m) = self.client.multi.borrow_mut().as_mut() {
+                m.queued.push((spec, args));
+            }
+            self.reply(Reply::Status("QUEUED".into()));
+            return Flow::Continue;
+        }
+        // A shard held by a transaction runs nothing else until it is released.
+        if !self.shard.passes_gate(None) {
+            self.flush().await;
+            self.shard.wait_gate(None).await;
         }
         if spec.has(flags::BLOCKING) {
             return self.blocking(spec, args).await;
@@ -263,6 +278,13 @@ impl<'a> Batch<'a> {
             silent,
             rest: Vec::new(),
         }))
+    }
+
+    /// A command refused while queueing makes EXEC abort.
+    fn refuse_in_multi(&self) {
+        if let Some(m) = self.client.multi.borrow_mut().as_mut() {
+            m.dirty = true;
+        }
     }
 
     fn authenticated(&self) -> bool {
@@ -537,15 +559,14 @@ pub async fn broadcast(
         touch,
         args,
     };
+    // Every shard, this one included, through `send_or_run`, which respects holds.
     let mut waiting = Vec::new();
-    for s in (0..shard.nshards).filter(|&s| s != shard.id) {
-        waiting.push(shard.send(s, Work::Ops(vec![op(args.clone())])));
+    for s in 0..shard.nshards {
+        waiting.push(shard.send_or_run(s, Work::Ops(vec![op(args.clone())])));
     }
-    let mut parts = vec![(shard.apply(op(args)).into_reply(), Vec::new())];
-    for rx in waiting {
-        if let Ok(WorkDone::Ops(outs)) = rx.await {
-            parts.extend(outs.into_iter().map(|o| (o.into_reply(), Vec::new())));
-        }
+    let mut parts = Vec::with_capacity(waiting.len());
+    for w in waiting {
+        parts.push((w.await.into_reply(), Vec::new()));
     }
     merge_positional(merge, 0, parts)
 }
@@ -566,7 +587,6 @@ pub async fn run_spread(
     };
     let nkeys = groups.iter().map(|g| g.1.len()).sum();
     let mut waiting = Vec::new();
-    let mut parts = Vec::new();
     for (owner, positions, part_args) in groups {
         let op = ShardOp::Cmd {
             spec,
@@ -574,18 +594,11 @@ pub async fn run_spread(
             touch,
             args: part_args,
         };
-        if owner == shard.id {
-            parts.push((shard.apply(op).into_reply(), positions));
-        } else {
-            waiting.push((shard.send(owner, Work::Ops(vec![op])), positions));
-        }
+        waiting.push((shard.send_or_run(owner, Work::Ops(vec![op])), positions));
     }
-    for (rx, positions) in waiting {
-        let r = match rx.await {
-            Ok(done) => done.into_reply(),
-            Err(_) => Reply::Error(CmdError::other("ERR shard did not answer")),
-        };
-        parts.push((r, positions));
+    let mut parts = Vec::with_capacity(waiting.len());
+    for (w, positions) in waiting {
+        parts.push((w.await.into_reply(), positions));
     }
     merge_positional(merge, nkeys, parts)
 }

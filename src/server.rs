@@ -216,7 +216,8 @@ async fn expiry_loop(shard: Rc<Shard>) {
     loop {
         let hz = shard.settings.borrow().hz.max(1);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
-        if !shard.settings.borrow().active_expire {
+        // A shard held by a transaction changes nothing until it is released.
+        if !shard.settings.borrow().active_expire || shard.is_held() {
             continue;
         }
         let start = Instant::now();

@@ -19,10 +19,13 @@ use shards::{Keyspace, Reply, ShardId, SlotMap};
 use crate::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
 use crate::clients::{ClientRegistry, KillFilter};
 use crate::config::Settings;
+use crate::txn::{TxnId, WatchRegistry, WatcherId};
 
 /// Work sent to a shard.
 pub enum Work {
     Ops(Vec<ShardOp>),
+    /// Ops of a transaction: a shard held by that transaction runs them (and only them).
+    Txn(TxnId, Vec<ShardOp>),
     Admin(AdminReq),
 }
 
@@ -56,6 +59,15 @@ pub enum AdminReq {
     Unblock(WaiterId),
     /// Deliver an event to a waiter whose home is this shard.
     WaiterEvent(u64, BlockEvent),
+    /// WATCH: note writes to these keys for this watcher.
+    Watch(WatcherId, usize, Vec<Bytes>),
+    /// UNWATCH (also after EXEC and DISCARD).
+    Unwatch(WatcherId),
+    /// Hold this shard for a transaction: until `Release`, it runs only that
+    /// transaction's work and defers everything else. Answers Count(1) if a key the
+    /// watcher watches here was written since WATCH, else Count(0).
+    Hold(TxnId, Option<WatcherId>),
+    Release(TxnId),
     ClientList {
         ids: Option<Vec<u64>>,
     },
@@ -136,6 +148,14 @@ pub struct Shard {
     /// Blocked clients of this shard, by waiter id.
     home_waiters: RefCell<HashMap<u64, mpsc::UnboundedSender<BlockEvent>>>,
     next_waiter: Cell<u64>,
+    /// WATCHed keys on this shard.
+    watches: RefCell<WatchRegistry>,
+    /// The transaction holding this shard, the work deferred meanwhile, and the local
+    /// tasks waiting for the release.
+    held_by: Cell<Option<TxnId>>,
+    deferred: RefCell<VecDeque<(ShardId, u64, Work)>>,
+    gate: RefCell<Vec<std::task::Waker>>,
+    next_txn: Cell<u64>,
 }
 
 impl Shard {
@@ -167,6 +187,11 @@ impl Shard {
             blocks: RefCell::new(BlockRegistry::default()),
             home_waiters: RefCell::new(HashMap::new()),
             next_waiter: Cell::new(1),
+            watches: RefCell::new(WatchRegistry::default()),
+            held_by: Cell::new(None),
+            deferred: RefCell::new(VecDeque::new()),
+            gate: RefCell::new(Vec::new()),
+            next_txn: Cell::new(1),
         }
     }
 
@@ -174,6 +199,7 @@ impl Shard {
     /// waits for the answer.
     pub async fn call(self: &Rc<Self>, to: ShardId, work: Work) -> WorkDone {
         if to == self.id {
+            self.wait_gate(work_txn(&work)).await;
             return self.run_work(work);
         }
         self.send(to, work).await.expect("shard answered")
@@ -186,17 +212,58 @@ impl Shard {
         to: ShardId,
         work: Work,
     ) -> impl std::future::Future<Output = WorkDone> {
-        let pending = if to == self.id {
-            Ok(self.run_work(work))
+        let ready = to == self.id && self.passes_gate(work_txn(&work));
+        let pending = if ready {
+            Ok(Ok(self.run_work(work)))
+        } else if to == self.id {
+            Ok(Err(work))
         } else {
             Err(self.send(to, work))
         };
+        let me = self.clone();
         async move {
             match pending {
-                Ok(done) => done,
+                Ok(Ok(done)) => done,
+                Ok(Err(work)) => {
+                    me.wait_gate(work_txn(&work)).await;
+                    me.run_work(work)
+                }
                 Err(rx) => rx.await.expect("shard answered"),
             }
         }
+    }
+
+    /// Whether work of `txn` (None: ordinary work) may run here now.
+    pub fn passes_gate(&self, txn: Option<TxnId>) -> bool {
+        match self.held_by.get() {
+            None => true,
+            Some(holder) => Some(holder) == txn,
+        }
+    }
+
+    /// Waits until work of `txn` may run on this shard (see `AdminReq::Hold`).
+    pub async fn wait_gate(&self, txn: Option<TxnId>) {
+        std::future::poll_fn(|cx| {
+            if self.passes_gate(txn) {
+                std::task::Poll::Ready(())
+            } else {
+                self.gate.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// A new transaction id for a client of this shard.
+    pub fn new_txn(&self) -> TxnId {
+        let id = self.next_txn.get();
+        self.next_txn.set(id + 1);
+        TxnId { home: self.id, id }
+    }
+
+    /// Whether this shard is held by a transaction (active expiry pauses meanwhile).
+    pub fn is_held(&self) -> bool {
+        self.held_by.get().is_some()
     }
 
     /// Queues `work` for shard `to` and returns the receiver of its answer. Several
@@ -251,7 +318,7 @@ impl Shard {
     /// Runs work on this shard's own keyspace.
     pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
         match work {
-            Work::Ops(ops) => {
+            Work::Ops(ops) | Work::Txn(_, ops) => {
                 self.ks.borrow_mut().tick();
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
@@ -262,13 +329,16 @@ impl Shard {
     /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
     /// op wrote.
     pub fn apply(self: &Rc<Self>, op: ShardOp) -> OpOutput {
-        if self.blocks.borrow().is_empty() {
+        if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
             return run_op(&mut self.ks.borrow_mut(), op);
         }
         let touched = written_keys(&op);
         let out = run_op(&mut self.ks.borrow_mut(), op);
         if let Some((db, keys)) = touched {
-            self.wake_blocked(db, keys);
+            self.watches.borrow_mut().touch(db, &keys);
+            if !self.blocks.borrow().is_empty() {
+                self.wake_blocked(db, keys);
+            }
         }
         out
     }
@@ -383,6 +453,26 @@ impl Shard {
                 }
                 AdminResp::Done
             }
+            AdminReq::Watch(w, db, keys) => {
+                self.watches.borrow_mut().watch(w, db, keys);
+                AdminResp::Done
+            }
+            AdminReq::Unwatch(w) => {
+                self.watches.borrow_mut().unwatch(w);
+                AdminResp::Done
+            }
+            AdminReq::Hold(txn, watcher) => {
+                self.held_by.set(Some(txn));
+                let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w));
+                AdminResp::Count(dirty as usize)
+            }
+            AdminReq::Release(txn) => {
+                if self.held_by.get() == Some(txn) {
+                    self.held_by.set(None);
+                    self.release_deferred();
+                }
+                AdminResp::Done
+            }
             AdminReq::SetActiveExpire(on) => {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
@@ -419,22 +509,20 @@ impl Shard {
     pub fn on_message(self: &Rc<Self>, msg: ShardMsg) {
         match msg {
             ShardMsg::Req { from, items } => {
-                let done = items
-                    .into_iter()
-                    .map(|(ticket, work)| (ticket, self.run_work(work)))
-                    .collect();
-                let reply = ShardMsg::Resp { items: done };
-                let senders = self.senders.as_ref().expect("mesh exists");
-                if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(
-                    reply,
-                ))) = senders.try_send_to(from, reply)
-                {
-                    let me = self.clone();
-                    glommio::spawn_local(async move {
-                        let senders = me.senders.as_ref().expect("mesh exists");
-                        let _ = senders.send_to(from, reply).await;
-                    })
-                    .detach();
+                let mut done = Vec::with_capacity(items.len());
+                for (ticket, work) in items {
+                    // While held, only the holder's work runs; the rest waits, in order.
+                    let txn = work_txn(&work);
+                    let wait = !self.passes_gate(txn)
+                        || (txn.is_none() && !self.deferred.borrow().is_empty());
+                    if wait {
+                        self.deferred.borrow_mut().push_back((from, ticket, work));
+                    } else {
+                        done.push((ticket, self.run_work(work)));
+                    }
+                }
+                if !done.is_empty() {
+                    self.answer(from, done);
                 }
             }
             ShardMsg::Resp { items } => {
@@ -447,6 +535,47 @@ impl Shard {
             }
         }
     }
+
+    /// Runs work deferred while this shard was held, in arrival order, until a `Hold`
+    /// among it holds the shard again; wakes local tasks waiting at the gate.
+    fn release_deferred(self: &Rc<Self>) {
+        for w in self.gate.borrow_mut().drain(..) {
+            w.wake();
+        }
+        // A deferred Hold may hold the shard again: then the rest keeps waiting.
+        while self.held_by.get().is_none() {
+            let Some((from, ticket, work)) = self.deferred.borrow_mut().pop_front() else {
+                return;
+            };
+            let done = self.run_work(work);
+            self.answer(from, vec![(ticket, done)]);
+        }
+    }
+
+    /// Sends answers to a peer without waiting (see `on_message`).
+    fn answer(self: &Rc<Self>, from: ShardId, done: Vec<(u64, WorkDone)>) {
+        let reply = ShardMsg::Resp { items: done };
+        let senders = self.senders.as_ref().expect("mesh exists");
+        if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(reply))) =
+            senders.try_send_to(from, reply)
+        {
+            let me = self.clone();
+            glommio::spawn_local(async move {
+                let senders = me.senders.as_ref().expect("mesh exists");
+                let _ = senders.send_to(from, reply).await;
+            })
+            .detach();
+        }
+    }
+}
+
+/// The transaction a piece of work belongs to.
+fn work_txn(work: &Work) -> Option<TxnId> {
+    match work {
+        Work::Txn(t, _) => Some(*t),
+        Work::Admin(AdminReq::Hold(t, _)) | Work::Admin(AdminReq::Release(t)) => Some(*t),
+        _ => None,
+    }
 }
 
 /// The db and keys an op may have written (commands flagged write, stored entries).
@@ -456,7 +585,9 @@ fn written_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
             *db,
             spec.key_positions(args).map(|p| args[p].clone()).collect(),
         )),
-        ShardOp::PutEntry { db, key, .. } => Some((*db, vec![key.clone()])),
+        ShardOp::PutEntry { db, key, .. } | ShardOp::TakeEntry { db, key } => {
+            Some((*db, vec![key.clone()]))
+        }
         _ => None,
     }
 }

@@ -20,6 +20,7 @@ use shards::{CmdError, Reply};
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::router::Flow;
 use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::txn;
 
 pub use config::apply_setting;
 
@@ -40,6 +41,7 @@ pub fn is_inline(cmd: ServerCmd, _args: &[Bytes]) -> bool {
             | ServerCmd::Hello
             | ServerCmd::Auth
             | ServerCmd::Client
+            | ServerCmd::Multi
     )
 }
 
@@ -57,7 +59,11 @@ pub async fn run(
         ServerCmd::Select => select(shard, client, &args),
         ServerCmd::Auth => auth(shard, client, &args),
         ServerCmd::Hello => hello(shard, client, &args),
-        ServerCmd::Reset => Ok(reset(shard, client)),
+        ServerCmd::Reset => {
+            client.multi.borrow_mut().take();
+            txn::unwatch(shard, client).await;
+            Ok(reset(shard, client))
+        }
         ServerCmd::Client => client::run(shard, client, &args).await,
         ServerCmd::Info => info::run(shard, &args).await,
         ServerCmd::Config => config::run(shard, &args).await,
@@ -67,6 +73,11 @@ pub async fn run(
         ServerCmd::Debug => debug(shard, &args).await,
         ServerCmd::Scan => scan(shard, client, spec, args).await,
         ServerCmd::RandomKey => randomkey(shard, client, spec, args).await,
+        ServerCmd::Multi => Ok(txn::multi(client)),
+        ServerCmd::Exec => Ok(Box::pin(txn::exec(shard, client)).await),
+        ServerCmd::Discard => Ok(txn::discard(shard, client).await),
+        ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
+        ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }

@@ -100,6 +100,11 @@ pub enum ServerCmd {
     Command,
     Scan,
     RandomKey,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

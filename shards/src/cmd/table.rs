@@ -282,5 +282,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("time", 1, LOADING | STALE | FAST, NOKEYS, &["@fast"], "server", Server(ServerCmd::Time), None, "Returns the server time."),
     row!("lastsave", 1, LOADING | STALE | FAST, NOKEYS, &["@fast", "@admin", "@dangerous"], "server", Server(ServerCmd::LastSave), None, "Returns the Unix timestamp of the last successful save to disk."),
     row!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, ADMIN_SLOW, "server", Server(ServerCmd::Debug), None, "A container for debugging commands."),
+    row!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Multi), None, "Starts a transaction."),
+    row!("exec", 1, NOSCRIPT | LOADING | STALE, NOKEYS, &["@slow", "@transaction"], "transactions", Server(ServerCmd::Exec), None, "Executes all commands in a transaction."),
+    row!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Discard), None, "Discards a transaction."),
+    row!("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, ALL, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Watch), None, "Monitors changes to keys to determine the execution of a transaction."),
+    row!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Unwatch), None, "Forgets about watched keys of a transaction."),
     row!("command", -1, LOADING | STALE, NOKEYS, &["@slow", "@connection"], "server", Server(ServerCmd::Command), None, "Returns detailed information about all commands."),
 ];

@@ -1,0 +1,267 @@
+//! MULTI/EXEC/DISCARD and WATCH/UNWATCH.
+//!
+//! Queued commands run when EXEC comes. A transaction whose keys all live on one shard,
+//! or on several, is made atomic and isolated the same way: the EXEC coordinator *holds*
+//! every shard it involves, one after the other in ascending shard order (so two
+//! transactions can never wait for each other in a cycle), runs the commands, and
+//! releases them. A held shard runs only its holder's work; everything else sent to it,
+//! and its own connections' commands, wait until the release. No lock and no counter
+//! sits on the path of ordinary commands: they only look at their own shard's
+//! `held_by` cell.
+//!
+//! WATCH registers the keys with their shards; a write to a watched key marks that
+//! watcher dirty there, and the Hold step of EXEC reports it, so the check and the
+//! execution happen under the same hold.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec, Route};
+use shards::ops::ShardOp;
+use shards::{CmdError, Reply, ShardId};
+
+use crate::clients::ClientHandle;
+use crate::router::{merge_positional, single_owner};
+use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::{admin, blocking, cross};
+
+/// A transaction, unique across shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxnId {
+    pub home: ShardId,
+    pub id: u64,
+}
+
+/// A client watching keys (client ids are unique across shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WatcherId(pub u64);
+
+/// The watched keys of one shard, and which watchers saw a write since they watched.
+#[derive(Default)]
+pub struct WatchRegistry {
+    by_key: HashMap<(usize, Bytes), HashSet<WatcherId>>,
+    keys_of: HashMap<WatcherId, Vec<(usize, Bytes)>>,
+    dirty: HashSet<WatcherId>,
+}
+
+impl WatchRegistry {
+    pub fn is_empty(&self) -> bool {
+        self.keys_of.is_empty()
+    }
+
+    pub fn watch(&mut self, w: WatcherId, db: usize, keys: Vec<Bytes>) {
+        for k in keys {
+            self.by_key.entry((db, k.clone())).or_default().insert(w);
+            self.keys_of.entry(w).or_default().push((db, k));
+        }
+    }
+
+    pub fn unwatch(&mut self, w: WatcherId) {
+        for slot in self.keys_of.remove(&w).unwrap_or_default() {
+            if let Some(set) = self.by_key.get_mut(&slot) {
+                set.remove(&w);
+                if set.is_empty() {
+                    self.by_key.remove(&slot);
+                }
+            }
+        }
+        self.dirty.remove(&w);
+    }
+
+    /// Marks the watchers of written keys dirty. A write without keys (FLUSHDB,
+    /// FLUSHALL, SWAPDB) marks every watcher.
+    pub fn touch(&mut self, db: usize, keys: &[Bytes]) {
+        if keys.is_empty() {
+            self.dirty.extend(self.keys_of.keys().copied());
+            return;
+        }
+        for k in keys {
+            if let Some(set) = self.by_key.get(&(db, k.clone())) {
+                self.dirty.extend(set.iter().copied());
+            }
+        }
+    }
+
+    pub fn is_dirty(&self, w: WatcherId) -> bool {
+        self.dirty.contains(&w)
+    }
+}
+
+/// A client between MULTI and EXEC.
+#[derive(Default)]
+pub struct MultiState {
+    pub queued: Vec<(&'static CommandSpec, Vec<Bytes>)>,
+    /// A command was refused while queueing: EXEC aborts.
+    pub dirty: bool,
+}
+
+/// What a client watches: the shards it registered with.
+#[derive(Default)]
+pub struct WatchState {
+    pub shards: Vec<ShardId>,
+}
+
+/// Commands that act at once even inside MULTI.
+pub fn runs_inside_multi(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+pub fn multi(client: &ClientHandle) -> Reply {
+    let mut m = client.multi.borrow_mut();
+    if m.is_some() {
+        return CmdError::other("ERR MULTI calls can not be nested").into();
+    }
+    *m = Some(MultiState::default());
+    Reply::Ok
+}
+
+pub async fn discard(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
+    if client.multi.borrow_mut().take().is_none() {
+        return CmdError::other("ERR DISCARD without MULTI").into();
+    }
+    unwatch(shard, client).await;
+    Reply::Ok
+}
+
+pub async fn watch(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Reply {
+    if client.multi.borrow().is_some() {
+        return CmdError::other("ERR WATCH inside MULTI is not allowed").into();
+    }
+    let db = client.info.borrow().db;
+    let me = WatcherId(client.info.borrow().id);
+    let mut by_shard: HashMap<ShardId, Vec<Bytes>> = HashMap::new();
+    for key in &args[1..] {
+        by_shard
+            .entry(shard.slots.owner_of_key(key))
+            .or_default()
+            .push(key.clone());
+    }
+    for (owner, keys) in by_shard {
+        shard
+            .call(owner, Work::Admin(AdminReq::Watch(me, db, keys)))
+            .await;
+        let mut w = client.watch.borrow_mut();
+        if !w.shards.contains(&owner) {
+            w.shards.push(owner);
+        }
+    }
+    Reply::Ok
+}
+
+/// Forgets every watched key of the client (UNWATCH, and after EXEC or DISCARD).
+pub async fn unwatch(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
+    let me = WatcherId(client.info.borrow().id);
+    let shards = std::mem::take(&mut client.watch.borrow_mut().shards);
+    for owner in shards {
+        shard.call(owner, Work::Admin(AdminReq::Unwatch(me))).await;
+    }
+    Reply::Ok
+}
+
+/// EXEC: holds the involved shards in ascending order, checks WATCH, runs the queued
+/// commands in order, releases.
+pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
+    let Some(state) = client.multi.borrow_mut().take() else {
+        return CmdError::other("ERR EXEC without MULTI").into();
+    };
+    if state.dirty {
+        unwatch(shard, client).await;
+        return CmdError::other("EXECABORT Transaction discarded because of previous errors.")
+            .into();
+    }
+    let watcher =
+        (!client.watch.borrow().shards.is_empty()).then(|| WatcherId(client.info.borrow().id));
+    let mut involved: Vec<ShardId> = client.watch.borrow().shards.clone();
+    for (spec, args) in &state.queued {
+        match spec.route {
+            Route::Broadcast(_) => involved.extend(0..shard.nshards),
+            Route::Server(_) => {}
+            _ => {
+                let mut keyless = true;
+                for pos in spec.key_positions(args) {
+                    involved.push(shard.slots.owner_of_key(&args[pos]));
+                    keyless = false;
+                }
+                if keyless {
+                    involved.push(shard.id);
+                }
+            }
+        }
+    }
+    involved.sort_unstable();
+    involved.dedup();
+
+    let txn = shard.new_txn();
+    let mut dirty = false;
+    for &s in &involved {
+        if let WorkDone::Admin(AdminResp::Count(1)) = shard
+            .call(s, Work::Admin(AdminReq::Hold(txn, watcher)))
+            .await
+        {
+            dirty = true;
+        }
+    }
+    let reply = if dirty {
+        Reply::NilArray
+    } else {
+        let mut replies = Vec::with_capacity(state.queued.len());
+        for (spec, args) in state.queued {
+            replies.push(run_one(shard, client, txn, spec, args).await);
+        }
+        Reply::Array(replies)
+    };
+    for &s in &involved {
+        shard.call(s, Work::Admin(AdminReq::Release(txn))).await;
+    }
+    unwatch(shard, client).await;
+    reply
+}
+
+/// One queued command, run under the transaction's holds.
+async fn run_one(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    txn: TxnId,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Reply {
+    let (db, touch) = {
+        let info = client.info.borrow();
+        (info.db, !info.no_touch)
+    };
+    let op = |args: Vec<Bytes>| ShardOp::Cmd {
+        spec,
+        db,
+        touch,
+        args,
+    };
+    match spec.route {
+        Route::Server(cmd) => admin::run(shard, client, spec, cmd, args).await.0,
+        Route::Broadcast(merge) => {
+            let mut parts = Vec::new();
+            for s in 0..shard.nshards {
+                let done = shard.call(s, Work::Txn(txn, vec![op(args.clone())])).await;
+                parts.push((done.into_reply(), Vec::new()));
+            }
+            merge_positional(merge, 0, parts)
+        }
+        _ => match single_owner(shard, spec, &args) {
+            Some(owner) => {
+                // Inside a transaction blocking commands do not block (as in Redis).
+                let reply = shard
+                    .call(owner, Work::Txn(txn, vec![op(args)]))
+                    .await
+                    .into_reply();
+                if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
+                    return Reply::NilArray;
+                }
+                reply
+            }
+            None => cross::gather(shard, Some(txn), spec, db, touch, args).await,
+        },
+    }
+}

@@ -1,0 +1,238 @@
+//! MULTI/EXEC/DISCARD and WATCH through real connections, and the invariant that
+//! transactions moving amounts between keys on different shards are atomic and
+//! isolated: concurrent readers (each reading every balance in one transaction) always
+//! see the same total.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Value;
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+#[test]
+fn queued_commands_run_at_exec_in_order() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut r = s.raw();
+        let keys = keys_on_every_shard(n);
+        let mut req = resp(&[b"MULTI"]);
+        for k in &keys {
+            req.extend(resp(&[b"INCRBY", k.as_bytes(), b"5"]));
+        }
+        req.extend(resp(&[b"GET", keys[0].as_bytes()]));
+        req.extend(resp(&[b"EXEC"]));
+        let mut want = b"+OK\r\n".to_vec();
+        for _ in 0..=keys.len() {
+            want.extend_from_slice(b"+QUEUED\r\n");
+        }
+        want.extend(format!("*{}\r\n", keys.len() + 1).into_bytes());
+        for _ in &keys {
+            want.extend_from_slice(b":5\r\n");
+        }
+        want.extend_from_slice(b"$1\r\n5\r\n");
+        r.roundtrip(&req, &want);
+    }
+}
+
+#[test]
+fn errors_while_queueing_abort_exec_and_runtime_errors_do_not() {
+    let s = Server::start(2);
+    let mut r = s.raw();
+    r.roundtrip(&resp(&[b"EXEC"]), b"-ERR EXEC without MULTI\r\n");
+    r.roundtrip(&resp(&[b"DISCARD"]), b"-ERR DISCARD without MULTI\r\n");
+    r.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    r.roundtrip(
+        &resp(&[b"MULTI"]),
+        b"-ERR MULTI calls can not be nested\r\n",
+    );
+    r.roundtrip(
+        &resp(&[b"WATCH", b"a"]),
+        b"-ERR WATCH inside MULTI is not allowed\r\n",
+    );
+    r.roundtrip(
+        &resp(&[b"GET", b"a", b"b"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
+    r.roundtrip(&resp(&[b"SET", b"a", b"1"]), b"+QUEUED\r\n");
+    r.roundtrip(
+        &resp(&[b"EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
+    r.roundtrip(&resp(&[b"EXISTS", b"a"]), b":0\r\n");
+    r.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    r.roundtrip(&resp(&[b"SET", b"a", b"x"]), b"+QUEUED\r\n");
+    r.roundtrip(&resp(&[b"INCR", b"a"]), b"+QUEUED\r\n");
+    r.roundtrip(&resp(&[b"BLPOP", b"empty", b"0"]), b"+QUEUED\r\n");
+    r.roundtrip(&resp(&[b"SET", b"b", b"2"]), b"+QUEUED\r\n");
+    r.roundtrip(
+        &resp(&[b"EXEC"]),
+        b"*4\r\n+OK\r\n-ERR value is not an integer or out of range\r\n*-1\r\n+OK\r\n",
+    );
+    r.roundtrip(&resp(&[b"MULTI"]), b"+OK\r\n");
+    r.roundtrip(&resp(&[b"SET", b"c", b"1"]), b"+QUEUED\r\n");
+    r.roundtrip(&resp(&[b"DISCARD"]), b"+OK\r\n");
+    r.roundtrip(&resp(&[b"EXISTS", b"c"]), b":0\r\n");
+}
+
+#[test]
+fn watch_aborts_exec_when_another_client_writes_the_key() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        for key in keys_on_every_shard(n) {
+            let mut a = s.conn();
+            let mut b = s.conn();
+            let _: () = q(&mut a, &["SET", &key, "1"]);
+            let _: () = q(&mut a, &["WATCH", &key]);
+            let _: () = q(&mut b, &["SET", &key, "2"]);
+            let _: () = q(&mut a, &["MULTI"]);
+            let _: Value = q(&mut a, &["SET", &key, "3"]);
+            let r: Value = q(&mut a, &["EXEC"]);
+            assert_eq!(r, Value::Nil, "{n} shards, key {key}");
+            let v: String = q(&mut a, &["GET", &key]);
+            assert_eq!(v, "2");
+            // Unchanged watched keys let EXEC run; EXEC forgets the watch.
+            let _: () = q(&mut a, &["WATCH", &key]);
+            let _: () = q(&mut a, &["MULTI"]);
+            let _: Value = q(&mut a, &["SET", &key, "4"]);
+            let r: Vec<String> = q(&mut a, &["EXEC"]);
+            assert_eq!(r, vec!["OK"]);
+            let _: () = q(&mut b, &["SET", &key, "5"]);
+            let _: () = q(&mut a, &["MULTI"]);
+            let _: Value = q(&mut a, &["GET", &key]);
+            let r: Vec<String> = q(&mut a, &["EXEC"]);
+            assert_eq!(r, vec!["5"]);
+        }
+    }
+}
+
+#[test]
+fn unwatch_discard_and_flushall_interact_with_watch_as_in_redis() {
+    let s = Server::start(2);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    let _: () = q(&mut a, &["WATCH", "w"]);
+    let _: () = q(&mut a, &["UNWATCH"]);
+    let _: () = q(&mut b, &["SET", "w", "x"]);
+    let _: () = q(&mut a, &["MULTI"]);
+    let _: Value = q(&mut a, &["PING"]);
+    let r: Vec<String> = q(&mut a, &["EXEC"]);
+    assert_eq!(r, vec!["PONG"]);
+    let _: () = q(&mut a, &["WATCH", "w"]);
+    let _: () = q(&mut b, &["FLUSHALL"]);
+    let _: () = q(&mut a, &["MULTI"]);
+    let _: Value = q(&mut a, &["PING"]);
+    let r: Value = q(&mut a, &["EXEC"]);
+    assert_eq!(r, Value::Nil, "FLUSHALL touches watched keys");
+}
+
+const ACCOUNTS: usize = 8;
+const START: i64 = 1000;
+
+#[test]
+fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
+    let s = Server::start(4);
+    let url = s.url();
+    let accounts: Vec<String> = {
+        let mut keys = keys_on_every_shard(4);
+        let mut i = 0;
+        while keys.len() < ACCOUNTS {
+            keys.push(format!("acct:{i}"));
+            i += 1;
+        }
+        keys
+    };
+    let mut c = s.conn();
+    for a in &accounts {
+        let _: () = q(&mut c, &["SET", a, &START.to_string()]);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let transfers = Arc::new(AtomicU64::new(0));
+    let reads = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..3 {
+        let (url, accounts, stop, transfers) = (
+            url.clone(),
+            accounts.clone(),
+            stop.clone(),
+            transfers.clone(),
+        );
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut x = w as u64 + 1;
+            while !stop.load(Ordering::Relaxed) {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let from = &accounts[(x >> 33) as usize % ACCOUNTS];
+                let to = &accounts[(x >> 17) as usize % ACCOUNTS];
+                if from == to {
+                    continue;
+                }
+                let amount = (x >> 45) % 50 + 1;
+                let _: () = q(&mut c, &["WATCH", from, to]);
+                let balance: i64 = q(&mut c, &["GET", from]);
+                if balance < amount as i64 {
+                    let _: () = q(&mut c, &["UNWATCH"]);
+                    continue;
+                }
+                let _: () = q(&mut c, &["MULTI"]);
+                let _: Value = q(&mut c, &["DECRBY", from, &amount.to_string()]);
+                let _: Value = q(&mut c, &["INCRBY", to, &amount.to_string()]);
+                let r: Value = q(&mut c, &["EXEC"]);
+                if r != Value::Nil {
+                    transfers.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let (url, accounts, stop, reads) =
+            (url.clone(), accounts.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let _: () = q(&mut c, &["MULTI"]);
+                for a in &accounts {
+                    let _: Value = q(&mut c, &["GET", a]);
+                }
+                let balances: Vec<i64> = q(&mut c, &["EXEC"]);
+                let total: i64 = balances.iter().sum();
+                assert_eq!(total, START * ACCOUNTS as i64, "a reader saw {balances:?}");
+                assert!(balances.iter().all(|&b| b >= 0), "{balances:?}");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("worker panicked");
+    }
+    let total: i64 = accounts.iter().map(|a| q::<i64>(&mut c, &["GET", a])).sum();
+    assert_eq!(total, START * ACCOUNTS as i64);
+    eprintln!(
+        "{} transfers, {} consistent reads",
+        transfers.load(Ordering::Relaxed),
+        reads.load(Ordering::Relaxed)
+    );
+    assert!(
+        transfers.load(Ordering::Relaxed) > 10,
+        "too few transfers ran"
+    );
+    assert!(reads.load(Ordering::Relaxed) > 10, "too few reads ran");
+}
