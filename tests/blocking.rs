@@ -237,3 +237,82 @@ fn client_kill_unblocks_and_closes_a_blocked_client() {
     );
     wait_blocked(&mut c, 0);
 }
+
+#[test]
+fn every_blocking_command_wakes_on_data_from_another_shard() {
+    for n in [1, 4] {
+        let s = Server::start(n);
+        let keys = keys_on_every_shard(n);
+        let (src, dst) = (keys[n - 1].clone(), format!("dst:{n}"));
+        // (blocking command, the write that feeds it, the reply it must get)
+        let cases: Vec<(Vec<String>, Vec<String>, String)> = vec![
+            (
+                vec![
+                    "BLMPOP".into(),
+                    "5".into(),
+                    "1".into(),
+                    src.clone(),
+                    "LEFT".into(),
+                ],
+                vec!["RPUSH".into(), src.clone(), "m".into()],
+                format!("[{src:?}, [\"m\"]]"),
+            ),
+            (
+                vec!["BRPOPLPUSH".into(), src.clone(), dst.clone(), "5".into()],
+                vec!["RPUSH".into(), src.clone(), "r".into()],
+                "\"r\"".to_string(),
+            ),
+            (
+                vec!["BZPOPMAX".into(), src.clone(), "5".into()],
+                vec!["ZADD".into(), src.clone(), "7".into(), "z".into()],
+                format!("[{src:?}, \"z\", \"7\"]"),
+            ),
+            (
+                vec![
+                    "BZMPOP".into(),
+                    "5".into(),
+                    "1".into(),
+                    src.clone(),
+                    "MIN".into(),
+                ],
+                vec!["ZADD".into(), src.clone(), "3".into(), "y".into()],
+                format!("[{src:?}, [[\"y\", \"3\"]]]"),
+            ),
+        ];
+        for (block, feed, want) in cases {
+            let url = s.url();
+            let waiter = thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let mut cmd = redis::cmd(&block[0]);
+                for a in &block[1..] {
+                    cmd.arg(a);
+                }
+                let v: Value = cmd.query(&mut c).unwrap();
+                render(&v)
+            });
+            let mut c = s.conn();
+            wait_blocked(&mut c, 1);
+            let mut cmd = redis::cmd(&feed[0]);
+            for a in &feed[1..] {
+                cmd.arg(a);
+            }
+            let _: Value = cmd.query(&mut c).unwrap();
+            assert_eq!(waiter.join().unwrap(), want, "{n} shards, {}", feed[0]);
+            let _: Value = redis::cmd("DEL").arg(&src).arg(&dst).query(&mut c).unwrap();
+        }
+    }
+}
+
+/// A compact rendering of a reply: bulk strings quoted, arrays bracketed.
+fn render(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(render).collect::<Vec<_>>().join(", ")
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
