@@ -10,14 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis::Value;
 
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
 /// Waits until INFO reports `n` blocked clients (bounded).
 fn wait_blocked(c: &mut redis::Connection, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -6,30 +6,7 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 
 use common::*;
-use redis::{Connection, FromRedisValue, Value};
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-/// Runs a command that must succeed.
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-/// Runs a command that must fail; returns the error line without the leading '-'.
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-    }
-}
+use redis::{Connection, Value};
 
 fn shard_of(n: usize, key: &str) -> usize {
     slot_of(key.as_bytes()) as usize * n / 16384

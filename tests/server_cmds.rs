@@ -9,28 +9,7 @@ use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use common::*;
-use redis::{Connection, FromRedisValue, Value};
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-    }
-}
+use redis::{Connection, Value};
 
 /// CLIENT LIST text as one field map per line.
 fn parse_client_list(text: &str) -> Vec<HashMap<String, String>> {

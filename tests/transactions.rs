@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis::Value;
 
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
 #[test]
 fn queued_commands_run_at_exec_in_order() {
     for n in SHARD_COUNTS {
