@@ -26,6 +26,9 @@ pub enum Work {
     Ops(Vec<ShardOp>),
     /// Ops of a transaction: a shard held by that transaction runs them (and only them).
     Txn(TxnId, Vec<ShardOp>),
+    /// A whole transaction whose keys all live on this shard: runs in one go unless the
+    /// watcher saw a write (then `WorkDone::Aborted`).
+    Exec(Option<WatcherId>, Vec<ShardOp>),
     Admin(AdminReq),
 }
 
@@ -33,6 +36,8 @@ pub enum Work {
 pub enum WorkDone {
     Ops(Vec<OpOutput>),
     Admin(AdminResp),
+    /// `Work::Exec` found a watched key written.
+    Aborted,
 }
 
 impl WorkDone {
@@ -40,7 +45,7 @@ impl WorkDone {
     pub fn into_output(self) -> OpOutput {
         match self {
             WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
-            WorkDone::Admin(_) => OpOutput::Entry(None),
+            WorkDone::Admin(_) | WorkDone::Aborted => OpOutput::Entry(None),
         }
     }
 
@@ -319,6 +324,13 @@ impl Shard {
     pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
         match work {
             Work::Ops(ops) | Work::Txn(_, ops) => {
+                self.ks.borrow_mut().tick();
+                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
+            }
+            Work::Exec(watcher, ops) => {
+                if watcher.is_some_and(|w| self.watches.borrow().is_dirty(w)) {
+                    return WorkDone::Aborted;
+                }
                 self.ks.borrow_mut().tick();
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }

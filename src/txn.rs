@@ -194,6 +194,10 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     }
     involved.sort_unstable();
     involved.dedup();
+    if let Some(reply) = exec_on_one_shard(shard, client, watcher, &involved, &state).await {
+        unwatch(shard, client).await;
+        return reply;
+    }
 
     let txn = shard.new_txn();
     let mut dirty = false;
@@ -214,11 +218,66 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         }
         Reply::Array(replies)
     };
-    for &s in &involved {
-        shard.call(s, Work::Admin(AdminReq::Release(txn))).await;
+    // Releases need no order: send them all, then wait.
+    let releases: Vec<_> = involved
+        .iter()
+        .map(|&s| shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))))
+        .collect();
+    for r in releases {
+        r.await;
     }
     unwatch(shard, client).await;
     reply
+}
+
+/// The fast path: every queued command is a keyed command of one shard (the same shard
+/// as the watched keys), so the whole transaction travels as one message and runs there
+/// in one go, with no holds. `None` when the transaction does not qualify.
+async fn exec_on_one_shard(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    watcher: Option<WatcherId>,
+    involved: &[ShardId],
+    state: &MultiState,
+) -> Option<Reply> {
+    let &[owner] = involved else {
+        return None;
+    };
+    let (db, touch) = {
+        let info = client.info.borrow();
+        (info.db, !info.no_touch)
+    };
+    let mut ops = Vec::with_capacity(state.queued.len());
+    for (spec, args) in &state.queued {
+        if matches!(spec.route, Route::Server(_) | Route::Broadcast(_))
+            || single_owner(shard, spec, args) != Some(owner)
+        {
+            return None;
+        }
+        ops.push(ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args: args.clone(),
+        });
+    }
+    Some(match shard.call(owner, Work::Exec(watcher, ops)).await {
+        WorkDone::Ops(outs) => Reply::Array(
+            outs.into_iter()
+                .zip(&state.queued)
+                .map(|(out, (spec, _))| {
+                    let reply = out.into_reply();
+                    // Inside a transaction blocking commands do not block (as in Redis).
+                    if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
+                        Reply::NilArray
+                    } else {
+                        reply
+                    }
+                })
+                .collect(),
+        ),
+        _ => Reply::NilArray,
+    })
 }
 
 /// One queued command, run under the transaction's holds.

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Transaction throughput, corecache against redis-server: clients run
+MULTI / INCR a / INCR b / EXEC in pipelined batches, with `a` and `b` on one shard (a
+hash tag) and, for corecache, on two different shards.
+
+    python3 perf/txn.py [--corecache-bin PATH] [--seconds 3] [--clients 4]
+
+Uses perf/bench.py's server management; prints a Markdown table and writes
+perf/results/txn-<UTC>.json."""
+
+import argparse
+import json
+import multiprocessing as mp
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402
+
+BATCH = 50
+
+
+def worker(port: int, keys: tuple[str, str], seconds: float, out: mp.Queue) -> None:
+    one = b"".join(
+        bench.encode_command(*c)
+        for c in (("MULTI",), ("INCR", keys[0]), ("INCR", keys[1]), ("EXEC",))
+    )
+    batch = one * BATCH
+    sock = socket.create_connection((bench.HOST, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    done = 0
+    deadline = time.monotonic() + seconds
+    tail = b""
+    while time.monotonic() < deadline:
+        sock.sendall(batch)
+        seen = 0
+        while seen < BATCH:
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                raise SystemExit("server closed the connection")
+            data = tail + chunk
+            seen += data.count(b"*2\r\n")
+            tail = data[-3:]
+            if b"-" in chunk[:1]:
+                raise SystemExit(f"error reply: {chunk[:80]!r}")
+        done += BATCH
+    out.put(done)
+
+
+def run(port: int, keys: tuple[str, str], seconds: float, clients: int) -> float:
+    q: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=worker, args=(port, keys, seconds, q)) for _ in range(clients)]
+    start = time.monotonic()
+    for p in procs:
+        p.start()
+    total = sum(q.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / (time.monotonic() - start)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corecache-bin", type=Path)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--clients", type=int, default=4)
+    args = ap.parse_args()
+    bench.ensure_redis_tools()
+    binary = args.corecache_bin or bench.build_corecache()
+    workdir = Path(tempfile.mkdtemp(prefix="corecache-txn-"))
+    same = ("{t}a", "{t}b")
+    # key:0 and key:2 hash to different halves of the slot space (different shards).
+    spread = ("key:0", "key:2")
+    rows = []
+    redis = bench.RedisServer(workdir)
+    redis.start()
+    try:
+        rows.append(("redis-server", "one slot", run(redis.port, same, args.seconds, args.clients)))
+    finally:
+        redis.stop()
+    core = bench.CorecacheServer(workdir, binary, args.threads)
+    core.start()
+    try:
+        rows.append(("corecache", "one shard", run(core.port, same, args.seconds, args.clients)))
+        rows.append(("corecache", "two shards", run(core.port, spread, args.seconds, args.clients)))
+    finally:
+        core.stop()
+    base = rows[0][2]
+    command = "python3 perf/txn.py " + " ".join(sys.argv[1:])
+    lines = [
+        f"Command: `{command.strip()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
+        f"{args.clients} clients, {BATCH} transactions per pipelined write",
+        "",
+        "| server | keys | transactions/s | ratio to redis |",
+        "|---|---|--:|--:|",
+    ]
+    for server, keys, tps in rows:
+        lines.append(f"| {server} | {keys} | {tps:,.0f} | {tps / base:.2f}x |")
+    print("\n".join(lines))
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = Path(__file__).resolve().parent / "results" / f"txn-{stamp}.json"
+    out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
