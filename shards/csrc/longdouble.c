@@ -24,7 +24,8 @@ static int parse_ld(const char *s, size_t len, long double *out) {
     if (isspace((unsigned char)buf[0])) return 0;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (*end != '\0') return 0;
+    /* The whole input must be the number: no trailing bytes, no embedded NUL. */
+    if (*end != '\0' || (size_t)(end - buf) != len) return 0;
     if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
         return 0;
     if (isnan(v)) return 0;

@@ -64,5 +64,7 @@ mod tests {
         assert_eq!(add(b"1", b"nan"), Err(CmdError::NotFloat));
         assert_eq!(add(b"1", b"inf"), Err(CmdError::NanOrInfinity));
         assert_eq!(add(b"1", b""), Err(CmdError::NotFloat));
+        assert_eq!(add(b"\0\0a", b"1"), Err(CmdError::NotFloat));
+        assert_eq!(add(b"1", b"2\0"), Err(CmdError::NotFloat));
     }
 }
