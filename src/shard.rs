@@ -328,7 +328,8 @@ impl Shard {
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
             Work::Exec(watcher, ops) => {
-                if watcher.is_some_and(|w| self.watches.borrow().is_dirty(w)) {
+                let now = self.now_ms();
+                if watcher.is_some_and(|w| self.watches.borrow().is_dirty(w, now)) {
                     return WorkDone::Aborted;
                 }
                 self.ks.borrow_mut().tick();
@@ -353,6 +354,13 @@ impl Shard {
             }
         }
         out
+    }
+
+    /// The current time as the keyspace sees it (refreshed).
+    fn now_ms(&self) -> u64 {
+        let mut ks = self.ks.borrow_mut();
+        ks.tick();
+        ks.now()
     }
 
     /// A new waiter id for a client of this shard, and the channel its events arrive on.
@@ -466,7 +474,14 @@ impl Shard {
                 AdminResp::Done
             }
             AdminReq::Watch(w, db, keys) => {
-                self.watches.borrow_mut().watch(w, db, keys);
+                let deadlines = {
+                    let mut ks = self.ks.borrow_mut();
+                    ks.tick();
+                    keys.iter()
+                        .map(|k| ks.lookup(db, k).map_or(0, |e| e.expire_at))
+                        .collect()
+                };
+                self.watches.borrow_mut().watch(w, db, keys, deadlines);
                 AdminResp::Done
             }
             AdminReq::Unwatch(w) => {
@@ -475,7 +490,8 @@ impl Shard {
             }
             AdminReq::Hold(txn, watcher) => {
                 self.held_by.set(Some(txn));
-                let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w));
+                let now = self.now_ms();
+                let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w, now));
                 AdminResp::Count(dirty as usize)
             }
             AdminReq::Release(txn) => {

@@ -43,6 +43,9 @@ pub struct WatchRegistry {
     by_key: HashMap<(usize, Bytes), HashSet<WatcherId>>,
     keys_of: HashMap<WatcherId, Vec<(usize, Bytes)>>,
     dirty: HashSet<WatcherId>,
+    /// For each watcher, the deadlines its keys had when watched: a key that has
+    /// expired since counts as modified (Redis 6.0.9+).
+    deadlines: HashMap<WatcherId, Vec<u64>>,
 }
 
 impl WatchRegistry {
@@ -50,7 +53,12 @@ impl WatchRegistry {
         self.keys_of.is_empty()
     }
 
-    pub fn watch(&mut self, w: WatcherId, db: usize, keys: Vec<Bytes>) {
+    /// Registers keys; `deadlines` are the keys' expiry times (0: none) right now.
+    pub fn watch(&mut self, w: WatcherId, db: usize, keys: Vec<Bytes>, deadlines: Vec<u64>) {
+        self.deadlines
+            .entry(w)
+            .or_default()
+            .extend(deadlines.into_iter().filter(|&d| d != 0));
         for k in keys {
             self.by_key.entry((db, k.clone())).or_default().insert(w);
             self.keys_of.entry(w).or_default().push((db, k));
@@ -67,6 +75,7 @@ impl WatchRegistry {
             }
         }
         self.dirty.remove(&w);
+        self.deadlines.remove(&w);
     }
 
     /// Marks the watchers of written keys dirty. A write without keys (FLUSHDB,
@@ -83,8 +92,13 @@ impl WatchRegistry {
         }
     }
 
-    pub fn is_dirty(&self, w: WatcherId) -> bool {
+    /// Whether a key of `w` was written, or expired, since it was watched.
+    pub fn is_dirty(&self, w: WatcherId, now: u64) -> bool {
         self.dirty.contains(&w)
+            || self
+                .deadlines
+                .get(&w)
+                .is_some_and(|ds| ds.iter().any(|&d| d <= now))
     }
 }
 

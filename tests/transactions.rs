@@ -129,6 +129,28 @@ fn unwatch_discard_and_flushall_interact_with_watch_as_in_redis() {
     assert_eq!(r, Value::Nil, "FLUSHALL touches watched keys");
 }
 
+#[test]
+fn a_watched_key_that_expires_aborts_exec() {
+    for n in [1, 2] {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "soon", "v", "PX", "100"]);
+        let _: () = q(&mut c, &["WATCH", "soon"]);
+        thread::sleep(Duration::from_millis(250));
+        let _: () = q(&mut c, &["MULTI"]);
+        let _: Value = q(&mut c, &["SET", "other", "x"]);
+        let r: Value = q(&mut c, &["EXEC"]);
+        assert_eq!(r, Value::Nil, "{n} shards");
+        // A key without a TTL does not expire: EXEC runs.
+        let _: () = q(&mut c, &["SET", "stays", "v"]);
+        let _: () = q(&mut c, &["WATCH", "stays"]);
+        let _: () = q(&mut c, &["MULTI"]);
+        let _: Value = q(&mut c, &["GET", "stays"]);
+        let r: Vec<String> = q(&mut c, &["EXEC"]);
+        assert_eq!(r, vec!["v"]);
+    }
+}
+
 const ACCOUNTS: usize = 8;
 const START: i64 = 1000;
 
