@@ -1077,16 +1077,7 @@ mod tests {
         }
 
         fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-            let args: Vec<Bytes> = args
-                .iter()
-                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-                .collect();
-            let mut ctx = Ctx {
-                ks: &mut self.ks,
-                db: 0,
-                touch: true,
-            };
-            h(&mut ctx, &args)
+            crate::cmd::call_for_test(&mut self.ks, h, args)
         }
 
         fn sicily() -> Env {

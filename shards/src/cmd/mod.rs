@@ -37,6 +37,22 @@ pub struct Ctx<'a> {
 /// A per-shard handler. `args[0]` is the command name as the client sent it.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
 
+/// Runs handler `h` on db 0 of `ks` with string arguments (unit tests of the command
+/// modules).
+#[cfg(test)]
+pub(crate) fn call_for_test(ks: &mut Keyspace, h: Handler, args: &[&str]) -> Reply {
+    let args: Vec<Bytes> = args
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
+    let mut ctx = Ctx {
+        ks,
+        db: 0,
+        touch: true,
+    };
+    h(&mut ctx, &args)
+}
+
 /// Runs a handler body written with `?`, turning its error into an error reply.
 pub(crate) fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
     f().into()
