@@ -8,38 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// Reads until the server closes the connection (a reset counts as closed) and returns
-/// what arrived first; fails if the connection stays open for 5 s.
-fn read_until_closed(r: &mut Raw) -> Vec<u8> {
-    r.stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match r.stream.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => panic!(
-                "connection not closed ({e}); received so far: {:?}",
-                String::from_utf8_lossy(&out)
-            ),
-        }
-    }
-}
-
-/// Reads one reply line, CRLF included.
-fn read_line(r: &mut Raw) -> String {
-    let mut line = Vec::new();
-    while !line.ends_with(b"\r\n") {
-        line.extend(r.read_exact_len(1));
-        assert!(line.len() < 4096, "line too long");
-    }
-    String::from_utf8_lossy(&line).into_owned()
-}
-
 /// Asserts nothing arrives within `ms` and the connection stays open.
 fn assert_silent_and_open(r: &mut Raw, ms: u64) {
     r.stream
@@ -66,7 +34,7 @@ fn assert_protocol_error_closes(s: &mut Server, request: &[u8], reply: &[u8]) {
     bystander.roundtrip(b"PING\r\n", b"+PONG\r\n");
     let mut r = s.raw();
     r.send(request);
-    let got = read_until_closed(&mut r);
+    let got = r.read_until_closed();
     assert_eq!(
         String::from_utf8_lossy(&got),
         String::from_utf8_lossy(reply),
@@ -268,7 +236,7 @@ fn config_set_proto_max_bulk_len_below_one_mib_is_refused() {
     let mut c = s.raw();
     c.send(&resp(&[b"CONFIG", b"SET", b"proto-max-bulk-len", b"1000"]));
     assert_eq!(
-        read_line(&mut c),
+        c.read_line(),
         "-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument \
          must be between 1048576 and 9223372036854775807 inclusive\r\n"
     );
@@ -314,7 +282,7 @@ fn random_garbage_without_newline_gets_a_protocol_error_and_close() {
     let mut r = s.raw();
     // The server may close before all of it is written.
     let _ = r.stream.write_all(&garbage);
-    let got = read_until_closed(&mut r);
+    let got = r.read_until_closed();
     let text = String::from_utf8_lossy(&got);
     assert!(
         text.starts_with("-ERR Protocol error: ")
@@ -388,7 +356,7 @@ fn assert_protocol_error_closes_authed(s: &mut Server, request: &[u8], reply: &[
     bystander.roundtrip(b"AUTH secret\r\n", b"+OK\r\n");
     let mut r = s.raw();
     r.send(request);
-    let got = read_until_closed(&mut r);
+    let got = r.read_until_closed();
     assert_eq!(
         String::from_utf8_lossy(&got),
         String::from_utf8_lossy(reply)
@@ -417,7 +385,7 @@ fn quit_replies_ok_and_closes_without_running_later_commands() {
     let mut s = Server::start(2);
     let mut r = s.raw();
     r.send(b"SET q 0\r\nPING\r\nQUIT\r\nSET q 1\r\n");
-    let got = read_until_closed(&mut r);
+    let got = r.read_until_closed();
     assert_eq!(String::from_utf8_lossy(&got), "+OK\r\n+PONG\r\n+OK\r\n");
     assert!(s.alive());
     s.raw().roundtrip(b"GET q\r\n", b"$1\r\n0\r\n");

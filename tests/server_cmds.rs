@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -29,37 +29,6 @@ fn client_list(c: &mut Connection, extra: &[&str]) -> Vec<HashMap<String, String
     args.extend_from_slice(extra);
     let text: String = q(c, &args);
     parse_client_list(&text)
-}
-
-/// Reads one reply line, CRLF included.
-fn read_line(r: &mut Raw) -> String {
-    let mut line = Vec::new();
-    while !line.ends_with(b"\r\n") {
-        line.extend(r.read_exact_len(1));
-        assert!(line.len() < 4096, "line too long");
-    }
-    String::from_utf8_lossy(&line).into_owned()
-}
-
-/// Reads until the peer closes (a reset counts); fails if it stays open for 5 s.
-fn read_until_closed(r: &mut Raw) -> Vec<u8> {
-    r.stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match r.stream.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => panic!(
-                "connection not closed ({e}); received {:?}",
-                String::from_utf8_lossy(&out)
-            ),
-        }
-    }
 }
 
 /// Reads the rest of a HELLO map reply (it ends with the empty `modules` array).
@@ -190,7 +159,7 @@ fn client_kill_id_closes_a_connection_on_any_shard() {
         for _ in 0..8 {
             let mut r = s.raw();
             r.send(b"CLIENT ID\r\n");
-            let line = read_line(&mut r);
+            let line = r.read_line();
             let id: i64 = line.trim_start_matches(':').trim().parse().unwrap();
             victims.push((id, r));
         }
@@ -202,7 +171,7 @@ fn client_kill_id_closes_a_connection_on_any_shard() {
             );
             // The victim's next command gets no reply: the connection is closed.
             let _ = std::io::Write::write_all(&mut victim.stream, b"PING\r\n");
-            let got = read_until_closed(&mut victim);
+            let got = victim.read_until_closed();
             assert!(
                 got.is_empty(),
                 "{n} shards: victim {id} got {:?}",
@@ -246,13 +215,13 @@ fn client_kill_by_addr_closes_that_connection() {
     let mut killer = s.conn();
     let mut victim = s.raw();
     victim.send(b"CLIENT INFO\r\n");
-    let header = read_line(&mut victim);
+    let header = victim.read_line();
     let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
     let body = String::from_utf8(victim.read_exact_len(len + 2)).unwrap();
     let addr = parse_client_list(&body)[0]["addr"].clone();
     assert_eq!(q::<String>(&mut killer, &["CLIENT", "KILL", &addr]), "OK");
     let _ = std::io::Write::write_all(&mut victim.stream, b"PING\r\n");
-    assert!(read_until_closed(&mut victim).is_empty());
+    assert!(victim.read_until_closed().is_empty());
     assert_eq!(
         err(&mut killer, &["CLIENT", "KILL", &addr]),
         "ERR No such client"
@@ -628,7 +597,7 @@ fn hello_3_auth_authenticates_and_switches_protocol() {
     let s = Server::start_with(2, &["--requirepass", "secret"]);
     let mut r = s.raw();
     r.send(b"HELLO 3\r\n");
-    let line = read_line(&mut r);
+    let line = r.read_line();
     assert!(
         line.starts_with("-NOAUTH HELLO must be called with the client already authenticated"),
         "{line}"
@@ -690,7 +659,7 @@ fn reset_returns_reset_and_clears_connection_state() {
         r.roundtrip(b"GET missing\r\n", b"$-1\r\n");
         r.roundtrip(b"CLIENT GETNAME\r\n", b"$-1\r\n");
         r.send(b"CLIENT INFO\r\n");
-        let header = read_line(&mut r);
+        let header = r.read_line();
         let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
         let body = String::from_utf8(r.read_exact_len(len + 2)).unwrap();
         let info = &parse_client_list(&body)[0];
@@ -717,8 +686,8 @@ fn time_returns_seconds_and_microseconds() {
     // Raw: an array of two bulk strings.
     let mut r = s.raw();
     r.send(b"TIME\r\n");
-    assert_eq!(read_line(&mut r), "*2\r\n");
-    assert!(read_line(&mut r).starts_with('$'));
+    assert_eq!(r.read_line(), "*2\r\n");
+    assert!(r.read_line().starts_with('$'));
 }
 
 #[test]
@@ -729,7 +698,7 @@ fn maxclients_refuses_connections_over_the_limit() {
     let mut b = s.raw();
     b.roundtrip(b"PING\r\n", b"+PONG\r\n");
     let mut third = s.raw();
-    let got = read_until_closed(&mut third);
+    let got = third.read_until_closed();
     assert_eq!(
         String::from_utf8_lossy(&got),
         "-ERR max number of clients reached\r\n"
@@ -764,16 +733,17 @@ fn killed_client_is_not_listed_after_client_kill() {
         for _ in 0..10 {
             let mut victim = s.raw();
             victim.send(b"CLIENT ID\r\n");
-            let id = read_line(&mut victim)
+            let id = victim
+                .read_line()
                 .trim_start_matches(':')
                 .trim()
                 .to_string();
             let mut req = resp(&[b"CLIENT", b"KILL", b"ID", id.as_bytes()]);
             req.extend(resp(&[b"CLIENT", b"LIST", b"ID", id.as_bytes()]));
             killer.send(&req);
-            assert_eq!(read_line(&mut killer), ":1\r\n");
+            assert_eq!(killer.read_line(), ":1\r\n");
             // An empty list is `$0\r\n\r\n`.
-            let header = read_line(&mut killer);
+            let header = killer.read_line();
             let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
             let body = killer.read_exact_len(len + 2);
             assert_eq!(

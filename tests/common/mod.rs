@@ -117,11 +117,36 @@ impl Raw {
         );
     }
 
-    /// Reads until the peer closes; returns everything read.
-    pub fn read_to_close(&mut self) -> Vec<u8> {
+    /// Reads until the peer closes (a reset counts) and returns what arrived; fails if
+    /// the connection stays open for 5 s.
+    pub fn read_until_closed(&mut self) -> Vec<u8> {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         let mut out = Vec::new();
-        let _ = self.stream.read_to_end(&mut out);
-        out
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!(
+                    "connection not closed ({e}); received {:?}",
+                    String::from_utf8_lossy(&out)
+                ),
+            }
+        }
+    }
+
+    /// Reads one reply line, CRLF included.
+    pub fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\r\n") {
+            line.extend(self.read_exact_len(1));
+            assert!(line.len() < 4096, "line too long");
+        }
+        String::from_utf8_lossy(&line).into_owned()
     }
 }
 
