@@ -60,17 +60,6 @@ pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[pos..]
 }
 
-/// Parses a u64-ish non-negative integer (cursor, counts) with `string2ull` rules.
-pub fn parse_u64(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if b.len() > 1 && b[0] == b'0' {
-        return None;
-    }
-    std::str::from_utf8(b).ok()?.parse().ok()
-}
-
 /// Parses a float as Redis's `string2ld`: no spaces, no NaN; `inf`/`-inf` accepted.
 pub fn parse_f64(b: &[u8]) -> CmdResult<f64> {
     let s = std::str::from_utf8(b).map_err(|_| CmdError::NotFloat)?;
