@@ -91,6 +91,7 @@ pub struct ClientHandle {
     /// Between MULTI and EXEC/DISCARD.
     pub multi: RefCell<Option<MultiState>>,
     pub watch: RefCell<WatchState>,
+    pub cluster: Cell<crate::cluster::ConnState>,
 }
 
 impl ClientHandle {
@@ -174,6 +175,7 @@ impl ClientRegistry {
             killed: Cell::new(false),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
+            cluster: Cell::new(Default::default()),
         });
         self.clients.insert(id, handle.clone());
         handle

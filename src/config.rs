@@ -60,6 +60,32 @@ pub struct Config {
     /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).
     #[arg(long)]
     pub no_pin: bool,
+
+    /// Redis Cluster mode: every shard is also announced as a cluster node (a master
+    /// owning its slot range) listening on its own port.
+    #[arg(long, alias = "cluster-enabled", default_value = "no", value_parser = ["yes", "no"])]
+    pub cluster_mode: String,
+
+    /// Port of shard 0's cluster node; shard i listens on base + i. Default: --port + 1
+    /// (free ports picked by the system when --port is 0).
+    #[arg(long)]
+    pub cluster_port_base: Option<u16>,
+
+    /// File that keeps the node ids of this process's shards across restarts (created
+    /// when missing). Default: nodes-<port>.conf in the working directory.
+    #[arg(long)]
+    pub cluster_config_file: Option<String>,
+
+    /// IP address announced to clients (CLUSTER SLOTS, NODES, MOVED) instead of --bind,
+    /// for NAT and containers.
+    #[arg(long)]
+    pub cluster_announce_ip: Option<String>,
+
+    /// Topology of a cluster of several processes: one line per process with its
+    /// `ip:port`, its number of shards and the slot ranges it owns (see deploy/).
+    /// Without it, this process alone owns all 16384 slots.
+    #[arg(long)]
+    pub cluster_config: Option<String>,
 }
 
 /// A list of CPU ids.
@@ -106,6 +132,10 @@ pub fn allowed_cpus() -> Vec<usize> {
 }
 
 impl Config {
+    pub fn cluster_enabled(&self) -> bool {
+        self.cluster_mode == "yes"
+    }
+
     /// The CPU each shard runs on (repeated round-robin when there are more shards
     /// than CPUs), and whether shards are pinned.
     pub fn shard_cpus(&self) -> Vec<usize> {

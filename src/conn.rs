@@ -59,7 +59,8 @@ impl Io {
     }
 }
 
-pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
+/// Serves one client. `node_port`: accepted on the shard's cluster node port.
+pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
     let _ = stream.set_nodelay(true);
     let now = shards::clock::system_ms();
     let client = shard.clients.borrow_mut().register(
@@ -68,6 +69,12 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
         stream.local_addr().ok(),
         now,
     );
+    if node_port {
+        client.cluster.set(crate::cluster::ConnState {
+            node_port,
+            ..Default::default()
+        });
+    }
     shard.stats.borrow_mut().connections += 1;
     let mut io = Io {
         stream,

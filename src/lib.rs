@@ -7,6 +7,7 @@ pub mod admin;
 pub mod alloc;
 pub mod blocking;
 pub mod clients;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod cross;

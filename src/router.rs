@@ -203,6 +203,24 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        if crate::cluster::enabled() {
+            match crate::cluster::check(self.shard, self.client, spec, &args) {
+                crate::cluster::Verdict::Pass => {}
+                crate::cluster::Verdict::Refuse(r) => {
+                    self.refuse_in_multi();
+                    self.reply(r);
+                    return Flow::Continue;
+                }
+                crate::cluster::Verdict::Here => {
+                    if !self.shard.passes_gate(None) {
+                        self.flush().await;
+                        self.shard.wait_gate(None).await;
+                    }
+                    self.queue_whole(spec, self.shard.id, args);
+                    return Flow::Continue;
+                }
+            }
+        }
         if !txn::runs_inside_multi(spec.name) && self.client.multi.borrow().is_some() {
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {
                 m.queued.push((spec, args));

@@ -16,7 +16,7 @@ use shards::{Clock, Keyspace, SlotMap};
 
 use crate::config::{Config, Settings};
 use crate::shard::{Shard, ShardMsg};
-use crate::{conn, log};
+use crate::{cluster, conn, log};
 
 static PORT: OnceLock<u16> = OnceLock::new();
 static BIND: OnceLock<String> = OnceLock::new();
@@ -103,7 +103,12 @@ pub fn run(config: Config) -> Result<(), String> {
     log::set_level(&config.loglevel);
 
     let started_ms = shards::clock::system_ms();
-    let slots = SlotMap::contiguous(n);
+    let (slots, cluster_start) = if config.cluster_enabled() {
+        let (slots, start) = setup_cluster(&config, addr, port, n)?;
+        (slots, Some(start))
+    } else {
+        (SlotMap::contiguous(n), None)
+    };
     let mesh = (n > 1).then(|| MeshBuilder::<ShardMsg, _>::full(n, 4096));
     let connections = Arc::new(AtomicUsize::new(0));
     let fds = Arc::new(fds);
@@ -114,18 +119,19 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Fixed(cpu)
         };
-        let (cfg, mesh, fds, slots, conns) = (
+        let (cfg, mesh, fds, slots, conns, cl) = (
             config.clone(),
             mesh.clone(),
             fds.clone(),
             slots.clone(),
             connections.clone(),
+            cluster_start.clone(),
         );
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
             .spawn(move || async move {
-                shard_main(cfg, cpu, mesh, fds, slots, conns, started_ms).await;
+                shard_main(cfg, cpu, mesh, fds, slots, conns, started_ms, cl).await;
             })
             .map_err(|e| format!("corecache: cannot start shard {i} on CPU {cpu}: {e}"))?;
         handles.push(handle);
@@ -137,6 +143,12 @@ pub fn run(config: Config) -> Result<(), String> {
         cpus,
         std::process::id()
     ));
+    if let Some(c) = &cluster_start {
+        log::notice(&format!(
+            "cluster mode: shards are cluster nodes on ports {:?} (node ids in {})",
+            c.ports, c.nodes_file
+        ));
+    }
     for h in handles {
         h.join()
             .map_err(|e| format!("corecache: shard failed: {e}"))?;
@@ -144,6 +156,78 @@ pub fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// What every shard needs to start as a cluster node.
+#[derive(Clone)]
+struct ClusterStart {
+    state: cluster::State,
+    fds: Arc<Vec<RawFd>>,
+    ports: Vec<u16>,
+    nodes_file: String,
+}
+
+/// Binds one node port per shard, reads or creates the node ids, reads the topology,
+/// and builds the slot -> shard table of this process.
+fn setup_cluster(
+    config: &Config,
+    addr: SocketAddr,
+    port: u16,
+    n: usize,
+) -> Result<(SlotMap, ClusterStart), String> {
+    let base =
+        config
+            .cluster_port_base
+            .unwrap_or(if port == 0 { 0 } else { port.saturating_add(1) });
+    let mut fds = Vec::with_capacity(n);
+    let mut ports = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut a = addr;
+        if base != 0 {
+            let p = base as usize + i;
+            let p =
+                u16::try_from(p).map_err(|_| format!("corecache: node port {p} is above 65535"))?;
+            a.set_port(p);
+        } else {
+            a.set_port(0);
+        }
+        let (fd, p) = bind_listeners(a, 1)
+            .map_err(|e| format!("corecache: cannot listen on cluster node port {a}: {e}"))?;
+        fds.push(fd[0]);
+        ports.push(p);
+    }
+    let announce = match &config.cluster_announce_ip {
+        Some(ip) => ip.clone(),
+        None if addr.ip().is_unspecified() => String::new(),
+        None => addr.ip().to_string(),
+    };
+    let nodes_file = config
+        .cluster_config_file
+        .clone()
+        .unwrap_or_else(|| format!("nodes-{port}.conf"));
+    let topology = match &config.cluster_config {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("corecache: cannot read --cluster-config {path}: {e}"))?,
+        ),
+        None => None,
+    };
+    let (state, owners) = cluster::topology::build(&cluster::topology::Inputs {
+        announce_ip: &announce,
+        public_port: port,
+        node_ports: &ports,
+        topology: topology.as_deref(),
+        nodes_file: &nodes_file,
+    })?;
+    cluster::enable();
+    let start = ClusterStart {
+        state,
+        fds: Arc::new(fds),
+        ports,
+        nodes_file,
+    };
+    Ok((SlotMap::from_owners(&owners, n), start))
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     config: Config,
     cpu: usize,
@@ -152,6 +236,7 @@ async fn shard_main(
     slots: SlotMap,
     connections: Arc<AtomicUsize>,
     started_ms: u64,
+    cluster_start: Option<ClusterStart>,
 ) {
     let (senders, receivers) = match mesh {
         Some(m) => match m.join().await {
@@ -183,8 +268,24 @@ async fn shard_main(
     }
     glommio::spawn_local(expiry_loop(shard.clone())).detach();
 
+    if let Some(c) = cluster_start {
+        cluster::install(c.state, id);
+        // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
+        let node = unsafe { TcpListener::from_raw_fd(c.fds[id]) };
+        glommio::spawn_local(accept_loop(shard.clone(), node, connections.clone(), true)).detach();
+    }
     // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
     let listener = unsafe { TcpListener::from_raw_fd(fds[id]) };
+    accept_loop(shard, listener, connections, false).await;
+}
+
+/// Accepts clients on one listener for as long as the shard runs.
+async fn accept_loop(
+    shard: Rc<Shard>,
+    listener: TcpListener,
+    connections: Arc<AtomicUsize>,
+    node_port: bool,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,
@@ -203,7 +304,7 @@ async fn shard_main(
         }
         let (shard, connections) = (shard.clone(), connections.clone());
         glommio::spawn_local(async move {
-            conn::serve(shard, stream).await;
+            conn::serve(shard, stream, node_port).await;
             connections.fetch_sub(1, Ordering::Relaxed);
         })
         .detach();

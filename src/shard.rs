@@ -80,6 +80,8 @@ pub enum AdminReq {
     ConfigSet(Vec<(String, String)>),
     ResetStats,
     SetActiveExpire(bool),
+    /// Cluster mode: a slot-map change to apply, or a question about a slot's keys.
+    Cluster(crate::cluster::Request),
 }
 
 pub enum AdminResp {
@@ -87,6 +89,7 @@ pub enum AdminResp {
     Lines(Vec<String>),
     Count(usize),
     Done,
+    Cluster(crate::cluster::Response),
 }
 
 pub enum ShardMsg {
@@ -112,6 +115,9 @@ pub struct ServerStats {
     /// Mailbox messages this shard sent with work for another shard.
     pub hop_messages: u64,
     pub error_replies: u64,
+    /// Cluster mode: commands received on a node port that had to go to another core
+    /// (0 when every node port serves only its own slots, as it should).
+    pub node_port_forwards: u64,
 }
 
 /// What a shard tells INFO about itself.
@@ -505,6 +511,7 @@ impl Shard {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
             }
+            AdminReq::Cluster(req) => AdminResp::Cluster(crate::cluster::on_request(self, req)),
         }
     }
 

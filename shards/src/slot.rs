@@ -1,6 +1,10 @@
 //! Hash slots: which of the 16384 Redis Cluster slots a key belongs to, and which shard
 //! owns each slot. The owner table is a plain `u16` per slot so that slots can move
-//! between shards later without touching the keyspace layout.
+//! between shards without touching the keyspace layout. Each shard holds its own copy
+//! (a `Cell` per slot: no lock, no atomic); cluster mode changes every copy through the
+//! shard mesh when a slot moves.
+
+use std::cell::Cell;
 
 /// A Redis Cluster hash slot, `0..SLOTS`.
 pub type Slot = u16;
@@ -52,23 +56,48 @@ const CRC16_TABLE: [u16; 256] = {
 };
 
 /// Which shard owns each slot.
-#[derive(Clone)]
 pub struct SlotMap {
-    owner: Box<[u16]>,
+    owner: Box<[Cell<u16>]>,
     shards: usize,
+}
+
+impl Clone for SlotMap {
+    fn clone(&self) -> Self {
+        SlotMap {
+            owner: self.owner.iter().map(|c| Cell::new(c.get())).collect(),
+            shards: self.shards,
+        }
+    }
 }
 
 impl SlotMap {
     /// Splits the slots into `shards` contiguous ranges of (nearly) equal size.
     pub fn contiguous(shards: usize) -> Self {
         assert!((1..=SLOTS).contains(&shards), "1..=16384 shards");
-        let owner = (0..SLOTS).map(|s| (s * shards / SLOTS) as u16).collect();
+        let owner = (0..SLOTS)
+            .map(|s| Cell::new((s * shards / SLOTS) as u16))
+            .collect();
+        SlotMap { owner, shards }
+    }
+
+    /// A map with the given owner of every slot (`owners.len() == SLOTS`, each below
+    /// `shards`).
+    pub fn from_owners(owners: &[ShardId], shards: usize) -> Self {
+        assert_eq!(owners.len(), SLOTS);
+        assert!(owners.iter().all(|&o| o < shards));
+        let owner = owners.iter().map(|&o| Cell::new(o as u16)).collect();
         SlotMap { owner, shards }
     }
 
     #[inline]
     pub fn owner(&self, slot: Slot) -> ShardId {
-        self.owner[slot as usize] as ShardId
+        self.owner[slot as usize].get() as ShardId
+    }
+
+    /// Gives `slot` to `shard` in this copy of the map.
+    pub fn set_owner(&self, slot: Slot, shard: ShardId) {
+        debug_assert!(shard < self.shards);
+        self.owner[slot as usize].set(shard as u16);
     }
 
     #[inline]
@@ -83,8 +112,8 @@ impl SlotMap {
     /// The contiguous slot ranges a shard owns, as inclusive `(first, last)` pairs.
     pub fn ranges_of(&self, shard: ShardId) -> Vec<(Slot, Slot)> {
         let mut out: Vec<(Slot, Slot)> = Vec::new();
-        for (slot, &o) in self.owner.iter().enumerate() {
-            if o as usize != shard {
+        for (slot, o) in self.owner.iter().enumerate() {
+            if o.get() as usize != shard {
                 continue;
             }
             match out.last_mut() {

@@ -104,11 +104,12 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
     let _ = match section {
         "server" => write!(
             out,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\ncorecache_version:{}\r\nredis_mode:standalone\r\n\
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\ncorecache_version:{}\r\nredis_mode:{}\r\n\
              os:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\n\
              tcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\
              hz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\nshards:{}\r\n",
             env!("CARGO_PKG_VERSION"),
+            if crate::cluster::enabled() { "cluster" } else { "standalone" },
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
@@ -154,7 +155,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
              rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
              keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
-             forward_messages:{}\r\n",
+             forward_messages:{}\r\ncluster_node_port_forwards:{}\r\n",
             sum(|r| r.stats.connections),
             sum(|r| r.stats.commands),
             sum(|r| r.stats.net_input_bytes),
@@ -166,6 +167,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             sum(|r| r.stats.error_replies),
             sum(|r| r.stats.forwarded_ops),
             sum(|r| r.stats.hop_messages),
+            sum(|r| r.stats.node_port_forwards),
         ),
         "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "cpu" => {
@@ -178,7 +180,11 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
                 sum(|r| r.cpu_user_us) as f64 / 1e6,
             )
         }
-        "cluster" => write!(out, "# Cluster\r\ncluster_enabled:0\r\n"),
+        "cluster" => write!(
+            out,
+            "# Cluster\r\ncluster_enabled:{}\r\n",
+            crate::cluster::enabled() as u8
+        ),
         "keyspace" => {
             let _ = write!(out, "# Keyspace\r\n");
             let dbs = reports.first().map_or(0, |r| r.db_keys.len());

@@ -42,6 +42,7 @@ pub fn is_inline(cmd: ServerCmd, _args: &[Bytes]) -> bool {
             | ServerCmd::Auth
             | ServerCmd::Client
             | ServerCmd::Multi
+            | ServerCmd::ClusterFlag
     )
 }
 
@@ -78,6 +79,8 @@ pub async fn run(
         ServerCmd::Discard => Ok(txn::discard(shard, client).await),
         ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
+        ServerCmd::Cluster => crate::cluster::cluster(shard, client, &args).await,
+        ServerCmd::ClusterFlag => crate::cluster::connection_flag(client, spec.name),
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }
@@ -93,6 +96,9 @@ fn ping(client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 fn select(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
     let db = parse_i64(&args[1])?;
+    if crate::cluster::enabled() && db != 0 {
+        return Err(CmdError::NotAllowedWithSelect);
+    }
     let dbs = shard.ks.borrow().db_count() as i64;
     if !(0..dbs).contains(&db) {
         return Err(CmdError::DbIndexOutOfRange);
@@ -185,7 +191,14 @@ fn hello(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, 
         (s("version"), s(REDIS_VERSION)),
         (s("proto"), Reply::Int(info.resp as i64)),
         (s("id"), Reply::Int(info.id as i64)),
-        (s("mode"), s("standalone")),
+        (
+            s("mode"),
+            s(if crate::cluster::enabled() {
+                "cluster"
+            } else {
+                "standalone"
+            }),
+        ),
         (s("role"), s("master")),
         (s("modules"), Reply::Array(Vec::new())),
     ]))

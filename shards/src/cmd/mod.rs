@@ -121,6 +121,9 @@ pub enum ServerCmd {
     Discard,
     Watch,
     Unwatch,
+    Cluster,
+    /// READONLY, READWRITE, ASKING: cluster connection flags.
+    ClusterFlag,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -287,5 +287,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Discard), None, "Discards a transaction."),
     row!("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, ALL, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Watch), None, "Monitors changes to keys to determine the execution of a transaction."),
     row!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Unwatch), None, "Forgets about watched keys of a transaction."),
+    row!("cluster", -2, 0, NOKEYS, &["@slow"], "cluster", Server(ServerCmd::Cluster), None, "A container for Redis Cluster commands."),
+    row!("readonly", 1, LOADING | STALE | FAST, NOKEYS, CONN, "cluster", Server(ServerCmd::ClusterFlag), None, "Enables read-only queries for a connection to a Redis Cluster replica node."),
+    row!("readwrite", 1, LOADING | STALE | FAST, NOKEYS, CONN, "cluster", Server(ServerCmd::ClusterFlag), None, "Enables read-write queries for a connection to a Redis Cluster replica node."),
+    row!("asking", 1, FAST, NOKEYS, CONN, "cluster", Server(ServerCmd::ClusterFlag), None, "Signals that a cluster client is following an -ASK redirect."),
     row!("command", -1, LOADING | STALE, NOKEYS, &["@slow", "@connection"], "server", Server(ServerCmd::Command), None, "Returns detailed information about all commands."),
 ];

@@ -1,0 +1,480 @@
+//! CLUSTER and its subcommands, READONLY, READWRITE and ASKING, in Redis's formats.
+//! Without cluster mode they answer as a Redis built without cluster support would
+//! be configured: arity and subcommand errors first, then "cluster support disabled".
+
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::args::{eq_ic, parse_i64};
+use shards::slot::SLOTS;
+use shards::{key_slot, CmdError, Reply, Slot};
+
+use super::redirect::node_ip;
+use super::{enabled, with, Request, Response, State, Update};
+use crate::admin::all_shards;
+use crate::clients::ClientHandle;
+use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+
+const DISABLED: &str = "ERR This instance has cluster support disabled";
+
+/// Subcommands and their Redis arities (including `cluster` and the subcommand).
+const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("addslots", -3),
+    ("addslotsrange", -4),
+    ("bumpepoch", 2),
+    ("count-failure-reports", 3),
+    ("countkeysinslot", 3),
+    ("delslots", -3),
+    ("delslotsrange", -4),
+    ("failover", -2),
+    ("flushslots", 2),
+    ("forget", 3),
+    ("getkeysinslot", 4),
+    ("help", 2),
+    ("info", 2),
+    ("keyslot", 3),
+    ("links", 2),
+    ("meet", -4),
+    ("myid", 2),
+    ("myshardid", 2),
+    ("nodes", 2),
+    ("replicas", 3),
+    ("replicate", 3),
+    ("reset", -2),
+    ("saveconfig", 2),
+    ("set-config-epoch", 3),
+    ("setslot", -4),
+    ("shards", 2),
+    ("slaves", 3),
+    ("slots", 2),
+];
+
+const HELP: &[&str] = &[
+    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ADDSLOTS <slot> [<slot> ...]",
+    "    Assign slots to current node.",
+    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Assign slots which are between <start-slot> and <end-slot> to current node.",
+    "BUMPEPOCH",
+    "    Advance the cluster config epoch.",
+    "COUNTKEYSINSLOT <slot>",
+    "    Return the number of keys in <slot>.",
+    "DELSLOTS <slot> [<slot> ...]",
+    "    Delete slots information from current node.",
+    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
+    "GETKEYSINSLOT <slot> <count>",
+    "    Return key names stored by current node in a slot.",
+    "INFO",
+    "    Return information about the cluster.",
+    "KEYSLOT <key>",
+    "    Return the hash slot for <key>.",
+    "LINKS",
+    "    Return information about all network links between this node and its peers (none: there is no cluster bus).",
+    "MYID",
+    "    Return the node id.",
+    "MYSHARDID",
+    "    Return the node's shard id.",
+    "NODES",
+    "    Return cluster configuration seen by node. Output format:",
+    "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Set slot state.",
+    "SHARDS",
+    "    Return information about slot range mappings and the nodes associated with them.",
+    "SLOTS",
+    "    Return information about slots range mappings. Each range is made of:",
+    "    start, end, master and replicas IP addresses, ports and ids",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn other(msg: impl Into<String>) -> CmdError {
+    CmdError::other(msg)
+}
+
+/// READONLY, READWRITE, ASKING.
+pub fn connection_flag(client: &ClientHandle, name: &str) -> Result<Reply, CmdError> {
+    if !enabled() {
+        return Err(other(DISABLED));
+    }
+    let mut c = client.cluster.get();
+    match name {
+        "asking" => c.asking = true,
+        "readonly" => c.readonly = true,
+        _ => c.readonly = false,
+    }
+    client.cluster.set(c);
+    Ok(Reply::Ok)
+}
+
+/// CLUSTER <subcommand> ...
+pub async fn cluster(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let sub_raw = String::from_utf8_lossy(&args[1]).into_owned();
+    let sub = sub_raw.to_ascii_lowercase();
+    let Some(&(name, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+        return Err(CmdError::UnknownSubcommand {
+            sub: sub_raw,
+            cmd: "cluster".into(),
+        });
+    };
+    let argc = args.len() as i32;
+    if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
+        return Err(CmdError::WrongArity(format!("cluster|{name}")));
+    }
+    if !enabled() {
+        return Err(other(DISABLED));
+    }
+    match name {
+        "help" => Ok(Reply::Array(
+            HELP.iter().map(|l| Reply::Status(l.to_string())).collect(),
+        )),
+        "info" => Ok(Reply::Verbatim(with(info_text))),
+        "myid" => Ok(with(|st| Reply::bulk(&st.nodes[st.me].id))),
+        "myshardid" => Ok(with(|st| Reply::bulk(&st.nodes[st.me].shard_id))),
+        "nodes" => Ok(Reply::Verbatim(with(|st| nodes_text(client, st)))),
+        "slots" => Ok(with(|st| slots_reply(client, st))),
+        "shards" => Ok(with(|st| shards_reply(client, st))),
+        "links" => Ok(Reply::Array(Vec::new())),
+        "keyslot" => Ok(Reply::Int(key_slot(&args[2]) as i64)),
+        "countkeysinslot" => {
+            let slot = parse_i64(&args[2])?;
+            if !(0..SLOTS as i64).contains(&slot) {
+                return Err(other("ERR Invalid slot"));
+            }
+            match ask_owner(shard, client, Request::CountKeysInSlot(slot as Slot)).await {
+                Response::Count(n) => Ok(Reply::Int(n as i64)),
+                _ => Ok(Reply::Int(0)),
+            }
+        }
+        "getkeysinslot" => {
+            let slot = parse_i64(&args[2])?;
+            let count = parse_i64(&args[3])?;
+            if !(0..SLOTS as i64).contains(&slot) || count < 0 {
+                return Err(other("ERR Invalid slot or number of keys"));
+            }
+            let req = Request::KeysInSlot(slot as Slot, count.min(1 << 24) as usize);
+            match ask_owner(shard, client, req).await {
+                Response::Keys(keys) => Ok(Reply::Array(keys.iter().map(Reply::bulk).collect())),
+                _ => Ok(Reply::Array(Vec::new())),
+            }
+        }
+        "addslots" | "delslots" => {
+            let slots = args[2..]
+                .iter()
+                .map(|a| parse_slot(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            assign(shard, name == "addslots", slots).await
+        }
+        "addslotsrange" | "delslotsrange" => {
+            if args.len() % 2 == 1 {
+                return Err(CmdError::WrongArity(format!("cluster|{name}")));
+            }
+            let mut slots = Vec::new();
+            for pair in args[2..].chunks(2) {
+                let (a, b) = (parse_slot(&pair[0])?, parse_slot(&pair[1])?);
+                if a > b {
+                    return Err(other(format!(
+                        "ERR start slot number {a} is greater than end slot number {b}"
+                    )));
+                }
+                slots.extend(a..=b);
+            }
+            assign(shard, name == "addslotsrange", slots).await
+        }
+        "setslot" => setslot(shard, args).await,
+        "bumpepoch" => {
+            let (me, epoch) = with(|st| (st.me, st.current_epoch + 1));
+            update(shard, Update::Epoch { node: me, epoch }).await;
+            Ok(Reply::Status(format!("BUMPED {epoch}")))
+        }
+        "set-config-epoch" => {
+            let epoch = parse_i64(&args[2])?;
+            if epoch < 0 {
+                return Err(other(format!(
+                    "ERR Invalid config epoch specified: {epoch}"
+                )));
+            }
+            let me = with(|st| st.me);
+            update(
+                shard,
+                Update::Epoch {
+                    node: me,
+                    epoch: epoch as u64,
+                },
+            )
+            .await;
+            Ok(Reply::Ok)
+        }
+        "saveconfig" => Ok(Reply::Ok),
+        "count-failure-reports" | "replicas" | "slaves" => {
+            if with(|st| st.node_by_id(&args[2])).is_none() {
+                return Err(other(format!(
+                    "ERR Unknown node {}",
+                    String::from_utf8_lossy(&args[2])
+                )));
+            }
+            Ok(if name == "count-failure-reports" {
+                Reply::Int(0)
+            } else {
+                Reply::Array(Vec::new())
+            })
+        }
+        "flushslots" => {
+            let slots = with(|st| {
+                (0..SLOTS as Slot)
+                    .filter(|&s| st.owner_of(s) == Some(st.me))
+                    .collect::<Vec<_>>()
+            });
+            if shard.ks.borrow().len(0) > 0 {
+                return Err(other("ERR DB must be empty to perform CLUSTER FLUSHSLOTS."));
+            }
+            update(shard, Update::Assign { slots, node: None }).await;
+            Ok(Reply::Ok)
+        }
+        _ => Err(other(format!(
+            "ERR CLUSTER {} is not supported: corecache has no cluster bus; give the \
+             topology with --cluster-config and move slots with CLUSTER SETSLOT",
+            name.to_ascii_uppercase()
+        ))),
+    }
+}
+
+/// Slot argument of ADDSLOTS, SETSLOT ...
+fn parse_slot(a: &[u8]) -> Result<Slot, CmdError> {
+    parse_i64(a)
+        .ok()
+        .filter(|s| (0..SLOTS as i64).contains(s))
+        .map(|s| s as Slot)
+        .ok_or_else(|| other("ERR Invalid or out of range slot"))
+}
+
+/// Applies a change on every shard of this process; answers once all have it.
+async fn update(shard: &Rc<Shard>, u: Update) {
+    all_shards(shard, || AdminReq::Cluster(Request::Update(u.clone()))).await;
+}
+
+/// Runs a slot request on the shard holding that slot's keys for this connection: the
+/// node's own shard on a node port, the slot's local owner on the public port.
+async fn ask_owner(shard: &Rc<Shard>, client: &ClientHandle, req: Request) -> Response {
+    let slot = match &req {
+        Request::CountKeysInSlot(s) | Request::KeysInSlot(s, _) => *s,
+        Request::Update(_) => 0,
+    };
+    let target = if client.cluster.get().node_port {
+        shard.id
+    } else {
+        shard.slots.owner(slot)
+    };
+    match shard
+        .call(target, Work::Admin(AdminReq::Cluster(req)))
+        .await
+    {
+        WorkDone::Admin(AdminResp::Cluster(r)) => r,
+        _ => Response::Done,
+    }
+}
+
+/// ADDSLOTS (`add`) or DELSLOTS for this node.
+async fn assign(shard: &Rc<Shard>, add: bool, slots: Vec<Slot>) -> Result<Reply, CmdError> {
+    let me = with(|st| -> Result<usize, CmdError> {
+        let mut seen = vec![false; SLOTS];
+        for &s in &slots {
+            if std::mem::replace(&mut seen[s as usize], true) {
+                return Err(other(format!("ERR Slot {s} specified multiple times")));
+            }
+            match (add, st.owner_of(s)) {
+                (true, Some(_)) => return Err(other(format!("ERR Slot {s} is already busy"))),
+                (false, None) => return Err(other(format!("ERR Slot {s} is already unassigned"))),
+                _ => {}
+            }
+        }
+        Ok(st.me)
+    })?;
+    let node = add.then_some(me);
+    update(shard, Update::Assign { slots, node }).await;
+    Ok(Reply::Ok)
+}
+
+async fn setslot(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let slot = parse_slot(&args[2])?;
+    let action = &args[3];
+    let bad_action =
+        || other("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+    if eq_ic(action, "STABLE") {
+        if args.len() != 4 {
+            return Err(bad_action());
+        }
+        let node = with(|st| st.me);
+        update(shard, Update::Stable { node, slot }).await;
+        return Ok(Reply::Ok);
+    }
+    if args.len() != 5 {
+        return Err(bad_action());
+    }
+    let id = &args[4];
+    let id_text = String::from_utf8_lossy(id).into_owned();
+    let (me, owner, target) = with(|st| (st.me, st.owner_of(slot), st.node_by_id(id)));
+    let u = if eq_ic(action, "MIGRATING") {
+        if owner != Some(me) {
+            return Err(other(format!("ERR I'm not the owner of hash slot {slot}")));
+        }
+        let to = target.ok_or_else(|| other(format!("ERR I don't know about node {id_text}")))?;
+        Update::Migrating { node: me, slot, to }
+    } else if eq_ic(action, "IMPORTING") {
+        if owner == Some(me) {
+            return Err(other(format!(
+                "ERR I'm already the owner of hash slot {slot}"
+            )));
+        }
+        let from = target.ok_or_else(|| other(format!("ERR I don't know about node {id_text}")))?;
+        Update::Importing {
+            node: me,
+            slot,
+            from,
+        }
+    } else if eq_ic(action, "NODE") {
+        let to = target.ok_or_else(|| other(format!("ERR Unknown node {id_text}")))?;
+        if owner == Some(me) && to != me {
+            let held = shard.call(
+                shard.id,
+                Work::Admin(AdminReq::Cluster(Request::CountKeysInSlot(slot))),
+            );
+            if let WorkDone::Admin(AdminResp::Cluster(Response::Count(n))) = held.await {
+                if n > 0 {
+                    return Err(other(format!(
+                        "ERR Can't assign hashslot {slot} to a different node while I still \
+                         hold keys for this hash slot."
+                    )));
+                }
+            }
+        }
+        Update::Assign {
+            slots: vec![slot],
+            node: Some(to),
+        }
+    } else {
+        return Err(bad_action());
+    };
+    update(shard, u).await;
+    Ok(Reply::Ok)
+}
+
+fn info_text(st: &State) -> String {
+    let assigned = st.owner.iter().filter(|&&o| o != super::UNASSIGNED).count();
+    let size = (0..st.nodes.len())
+        .filter(|&n| st.owner.iter().any(|&o| o as usize == n))
+        .count();
+    let state = if assigned == SLOTS { "ok" } else { "fail" };
+    format!(
+        "cluster_state:{state}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{assigned}\r\n\
+         cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{}\r\n\
+         cluster_size:{size}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n\
+         cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
+         total_cluster_links_buffer_limit_exceeded:0\r\n",
+        st.nodes.len(),
+        st.current_epoch,
+        st.nodes[st.me].epoch,
+    )
+}
+
+fn nodes_text(client: &ClientHandle, st: &State) -> String {
+    let now = shards::clock::system_ms();
+    let mut out = String::new();
+    for (i, n) in st.nodes.iter().enumerate() {
+        let me = i == st.me;
+        let _ = write!(
+            out,
+            "{} {}:{}@{} {} - 0 {} {} connected",
+            n.id,
+            node_ip(client, &n.ip),
+            n.port,
+            n.cport(),
+            if me { "myself,master" } else { "master" },
+            if me { 0 } else { now },
+            n.epoch,
+        );
+        for (a, b) in st.ranges_of(i) {
+            if a == b {
+                let _ = write!(out, " {a}");
+            } else {
+                let _ = write!(out, " {a}-{b}");
+            }
+        }
+        if me {
+            for (&(node, slot), &to) in &st.migrating {
+                if node == i {
+                    let _ = write!(out, " [{slot}->-{}]", st.nodes[to].id);
+                }
+            }
+            for (&(node, slot), &from) in &st.importing {
+                if node == i {
+                    let _ = write!(out, " [{slot}-<-{}]", st.nodes[from].id);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn slots_reply(client: &ClientHandle, st: &State) -> Reply {
+    let mut ranges: Vec<(Slot, Slot, usize)> = (0..st.nodes.len())
+        .flat_map(|n| st.ranges_of(n).into_iter().map(move |(a, b)| (a, b, n)))
+        .collect();
+    ranges.sort_unstable();
+    Reply::Array(
+        ranges
+            .into_iter()
+            .map(|(a, b, n)| {
+                let node = &st.nodes[n];
+                Reply::Array(vec![
+                    Reply::Int(a as i64),
+                    Reply::Int(b as i64),
+                    Reply::Array(vec![
+                        Reply::bulk(node_ip(client, &node.ip)),
+                        Reply::Int(node.port as i64),
+                        Reply::bulk(&node.id),
+                        Reply::Map(Vec::new()),
+                    ]),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn shards_reply(client: &ClientHandle, st: &State) -> Reply {
+    let s = |v: &str| Reply::bulk(v);
+    Reply::Array(
+        st.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let slots = st
+                    .ranges_of(i)
+                    .into_iter()
+                    .flat_map(|(a, b)| [Reply::Int(a as i64), Reply::Int(b as i64)])
+                    .collect();
+                let ip = node_ip(client, &n.ip);
+                let node = Reply::Map(vec![
+                    (s("id"), s(&n.id)),
+                    (s("port"), Reply::Int(n.port as i64)),
+                    (s("ip"), s(&ip)),
+                    (s("endpoint"), s(&ip)),
+                    (s("role"), s("master")),
+                    (s("replication-offset"), Reply::Int(0)),
+                    (s("health"), s("online")),
+                ]);
+                Reply::Map(vec![
+                    (s("slots"), Reply::Array(slots)),
+                    (s("nodes"), Reply::Array(vec![node])),
+                ])
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,293 @@
+//! Redis Cluster mode. Every shard is also a cluster node: a master on its own port
+//! that owns the shard's slots. Cluster clients read the slot map (CLUSTER SLOTS) and
+//! then send each command to the port of the core that owns its keys, so no command
+//! crosses cores; a key sent to the wrong node gets `-MOVED`. The public port keeps
+//! serving every key this process owns, forwarding between cores as in standalone mode.
+//!
+//! Each shard keeps its own copy of the cluster state in a thread-local (one executor
+//! per thread): the nodes, the owner node of every slot, and the slots this process's
+//! nodes are migrating or importing. A change (CLUSTER ADDSLOTS, SETSLOT ...) is
+//! applied by every shard of the process through the mesh before the command answers.
+//! Several processes form one cluster from a topology file (`topology`); there is no
+//! gossip between processes: an orchestrator (or `redis-cli --cluster`) tells every
+//! node what changes, as it does with Redis.
+
+mod command;
+mod redirect;
+pub mod topology;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use shards::{key_slot, ShardId, Slot};
+
+use crate::shard::Shard;
+
+pub use command::{cluster, connection_flag};
+pub use redirect::{check, Verdict};
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the process runs in cluster mode (set once at start-up).
+#[inline]
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// A connection's cluster state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnState {
+    /// Accepted on the shard's own node port (not the public port): the connection
+    /// talks to that node only.
+    pub node_port: bool,
+    /// ASKING was sent: the next command may use a slot this node is importing.
+    pub asking: bool,
+    /// READONLY was sent (accepted; there are no replicas to read from).
+    pub readonly: bool,
+}
+
+/// A cluster node: one shard of this or another process.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    /// Every node is the only master of its own shard (in Redis's sense).
+    pub shard_id: String,
+    /// Announced IP; empty: the address the client reached us at.
+    pub ip: String,
+    pub port: u16,
+    /// The shard of this process that is this node.
+    pub local: Option<ShardId>,
+    pub epoch: u64,
+}
+
+impl Node {
+    /// The cluster bus port Redis would show (`port + 10000`); there is no bus.
+    pub fn cport(&self) -> u32 {
+        let c = self.port as u32 + 10000;
+        if c > 65535 {
+            0
+        } else {
+            c
+        }
+    }
+}
+
+/// Owner value of an unassigned slot.
+pub const UNASSIGNED: u16 = u16::MAX;
+
+/// One shard's view of the cluster.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub nodes: Vec<Node>,
+    /// Owner node (index into `nodes`) of every slot, or `UNASSIGNED`.
+    pub owner: Vec<u16>,
+    /// (node, slot) -> the node the slot is migrating to (nodes of this process).
+    pub migrating: BTreeMap<(usize, Slot), usize>,
+    /// (node, slot) -> the node the slot is imported from (nodes of this process).
+    pub importing: BTreeMap<(usize, Slot), usize>,
+    /// The node of this shard.
+    pub me: usize,
+    pub current_epoch: u64,
+}
+
+impl State {
+    pub fn owner_of(&self, slot: Slot) -> Option<usize> {
+        match self.owner[slot as usize] {
+            UNASSIGNED => None,
+            o => Some(o as usize),
+        }
+    }
+
+    pub fn node_by_id(&self, id: &[u8]) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id.as_bytes() == id)
+    }
+
+    /// The slot ranges a node owns, as inclusive pairs.
+    pub fn ranges_of(&self, node: usize) -> Vec<(Slot, Slot)> {
+        let mut out: Vec<(Slot, Slot)> = Vec::new();
+        for (s, &o) in self.owner.iter().enumerate() {
+            if o as usize != node {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 as usize + 1 == s => last.1 = s as Slot,
+                _ => out.push((s as Slot, s as Slot)),
+            }
+        }
+        out
+    }
+
+    /// Whether any node of this process is moving `slot` in or out.
+    pub fn in_migration(&self, slot: Slot) -> bool {
+        let moving = |m: &BTreeMap<(usize, Slot), usize>| m.keys().any(|&(_, s)| s == slot);
+        !(self.migrating.is_empty() && self.importing.is_empty())
+            && (moving(&self.migrating) || moving(&self.importing))
+    }
+
+    /// The shard of this process that serves `slot` for the shard whose node is `me`:
+    /// a slot its node imports is served by itself; else the local owner, else a local
+    /// node importing it. `None`: the slot lives in another process.
+    fn route_for(&self, slot: Slot) -> Option<ShardId> {
+        if self.importing.contains_key(&(self.me, slot)) {
+            return self.nodes[self.me].local;
+        }
+        if let Some(o) = self.owner_of(slot) {
+            if let Some(shard) = self.nodes[o].local {
+                return Some(shard);
+            }
+        }
+        self.importing
+            .keys()
+            .find(|&&(_, s)| s == slot)
+            .and_then(|&(n, _)| self.nodes[n].local)
+    }
+}
+
+/// A change of the cluster state, applied by every shard of the process.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Slots get a new owner (ADDSLOTS, DELSLOTS, SETSLOT NODE); their migration states
+    /// end.
+    Assign {
+        slots: Vec<Slot>,
+        node: Option<usize>,
+    },
+    Migrating {
+        node: usize,
+        slot: Slot,
+        to: usize,
+    },
+    Importing {
+        node: usize,
+        slot: Slot,
+        from: usize,
+    },
+    Stable {
+        node: usize,
+        slot: Slot,
+    },
+    Epoch {
+        node: usize,
+        epoch: u64,
+    },
+}
+
+/// Cluster work one shard asks of another.
+#[derive(Debug)]
+pub enum Request {
+    Update(Update),
+    CountKeysInSlot(Slot),
+    KeysInSlot(Slot, usize),
+}
+
+#[derive(Debug)]
+pub enum Response {
+    Done,
+    Count(usize),
+    Keys(Vec<Bytes>),
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// Installs this shard's view (start-up, on the shard's own thread).
+pub fn install(mut state: State, shard: ShardId) {
+    state.me = state
+        .nodes
+        .iter()
+        .position(|n| n.local == Some(shard))
+        .expect("every shard is a node");
+    STATE.with(|s| *s.borrow_mut() = Some(state));
+}
+
+/// Reads this shard's view. Only called in cluster mode.
+pub fn with<R>(f: impl FnOnce(&State) -> R) -> R {
+    STATE.with(|s| f(s.borrow().as_ref().expect("cluster state installed")))
+}
+
+fn with_mut<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(s.borrow_mut().as_mut().expect("cluster state installed")))
+}
+
+/// Serves a cluster request from a sibling shard (or this one).
+pub fn on_request(shard: &Rc<Shard>, req: Request) -> Response {
+    match req {
+        Request::Update(u) => {
+            apply(shard, u);
+            Response::Done
+        }
+        Request::CountKeysInSlot(slot) => Response::Count(count_keys_in_slot(shard, slot)),
+        Request::KeysInSlot(slot, n) => Response::Keys(keys_in_slot(shard, slot, n)),
+    }
+}
+
+/// Applies a change to this shard's view and its slot -> shard table.
+fn apply(shard: &Shard, u: Update) {
+    let touched: Vec<Slot> = with_mut(|st| match u {
+        Update::Assign { slots, node } => {
+            for &s in &slots {
+                st.owner[s as usize] = node.map_or(UNASSIGNED, |n| n as u16);
+                st.migrating.retain(|&(_, ms), _| ms != s);
+                st.importing.retain(|&(_, is), _| is != s);
+            }
+            slots
+        }
+        Update::Migrating { node, slot, to } => {
+            st.migrating.insert((node, slot), to);
+            vec![slot]
+        }
+        Update::Importing { node, slot, from } => {
+            st.importing.insert((node, slot), from);
+            vec![slot]
+        }
+        Update::Stable { node, slot } => {
+            st.migrating.remove(&(node, slot));
+            st.importing.remove(&(node, slot));
+            vec![slot]
+        }
+        Update::Epoch { node, epoch } => {
+            st.nodes[node].epoch = epoch;
+            st.current_epoch = st.current_epoch.max(epoch);
+            Vec::new()
+        }
+    });
+    with(|st| {
+        for s in touched {
+            if let Some(to) = st.route_for(s) {
+                shard.slots.set_owner(s, to);
+            }
+        }
+    });
+}
+
+/// Keys of db 0 on this shard that hash to `slot`.
+fn count_keys_in_slot(shard: &Shard, slot: Slot) -> usize {
+    let mut n = 0;
+    shard.ks.borrow().for_each_key(0, |k, _| {
+        if key_slot(k) == slot {
+            n += 1;
+        }
+    });
+    n
+}
+
+fn keys_in_slot(shard: &Shard, slot: Slot, max: usize) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    if max == 0 {
+        return out;
+    }
+    shard.ks.borrow().for_each_key(0, |k, _| {
+        if out.len() < max && key_slot(k) == slot {
+            out.push(Bytes::copy_from_slice(k));
+        }
+    });
+    out
+}
