@@ -20,6 +20,11 @@ const MAX_MATCH: usize = (1 << 8) + (1 << 3);
 /// Decompresses `input` into exactly `out_len` bytes; `None` when the stream is
 /// malformed or does not produce exactly that many bytes.
 pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    // A 3-byte back reference yields at most 264 bytes: a longer claimed output is a
+    // lie we must not allocate for.
+    if out_len > input.len().saturating_mul(MAX_MATCH / 3 + 1) {
+        return None;
+    }
     let mut out = Vec::with_capacity(out_len);
     let mut i = 0;
     while i < input.len() {
@@ -56,13 +61,37 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
 }
 
 thread_local! {
-    /// Positions (plus one; 0 = empty) last seen for each hash of three bytes.
-    static TABLE: RefCell<Vec<u32>> = RefCell::new(vec![0; 1 << HASH_LOG]);
+    /// For each hash of three bytes, the position (plus one) where it was last seen,
+    /// tagged in the high half with the call that stored it: entries of earlier calls
+    /// read as empty, so the 2^16 slots need no clearing per call.
+    static TABLE: RefCell<(u32, Vec<u64>)> = RefCell::new((0, vec![0; 1 << HASH_LOG]));
 }
 
 #[inline]
 fn slot(h: u32) -> usize {
     ((h >> (24 - HASH_LOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HASH_LOG) - 1)) as usize
+}
+
+/// The slots of one compression.
+struct Table<'a> {
+    call: u64,
+    slots: &'a mut [u64],
+}
+
+impl Table<'_> {
+    /// The position plus one stored at `s` by this call, or 0.
+    fn get(&self, s: usize) -> usize {
+        let v = self.slots[s];
+        if v >> 32 == self.call {
+            (v & 0xffff_ffff) as usize
+        } else {
+            0
+        }
+    }
+
+    fn set(&mut self, s: usize, pos: usize) {
+        self.slots[s] = (self.call << 32) | (pos as u64 + 1);
+    }
 }
 
 /// Compresses `input` into at most `max_out` bytes; `None` when it does not fit (then
@@ -72,13 +101,22 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         return None;
     }
     TABLE.with(|t| {
-        let mut table = t.borrow_mut();
-        table.fill(0);
+        let mut guard = t.borrow_mut();
+        let (calls, slots) = &mut *guard;
+        *calls = calls.wrapping_add(1);
+        if *calls == 0 {
+            slots.fill(0);
+            *calls = 1;
+        }
+        let mut table = Table {
+            call: *calls as u64,
+            slots,
+        };
         compress_with(&mut table, input, max_out)
     })
 }
 
-fn compress_with(table: &mut [u32], input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+fn compress_with(table: &mut Table, input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let n = input.len();
     let mut out: Vec<u8> = Vec::with_capacity(max_out + 1);
     // The control byte of the literal run in progress is reserved at `run_at`.
@@ -93,8 +131,8 @@ fn compress_with(table: &mut [u32], input: &[u8], max_out: usize) -> Option<Vec<
     while ip + 2 < n {
         h = (h << 8) | input[ip + 2] as u32;
         let s = slot(h);
-        let prev = table[s] as usize;
-        table[s] = ip as u32 + 1;
+        let prev = table.get(s);
+        table.set(s, ip);
         // `prev` is a position plus one; position 0 is never referenced, as in liblzf.
         let candidate = prev > 1 && prev - 1 < ip && ip - (prev - 1) - 1 < MAX_DISTANCE && {
             let r = prev - 1;
@@ -150,10 +188,10 @@ fn compress_with(table: &mut [u32], input: &[u8], max_out: usize) -> Option<Vec<
         ip -= 2;
         h = ((input[ip] as u32) << 8) | input[ip + 1] as u32;
         h = (h << 8) | input[ip + 2] as u32;
-        table[slot(h)] = ip as u32 + 1;
+        table.set(slot(h), ip);
         ip += 1;
         h = (h << 8) | input[ip + 2] as u32;
-        table[slot(h)] = ip as u32 + 1;
+        table.set(slot(h), ip);
         ip += 1;
     }
     if out.len() + 3 > max_out {

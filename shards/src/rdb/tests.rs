@@ -342,3 +342,42 @@ fn refuses_malformed_values() {
     let lp = listpack::encode([&b"m"[..], b"not-a-score"]);
     assert!(load(&with_blob(types::ZSET_LISTPACK, &lp)).is_err());
 }
+
+#[test]
+fn damaged_payloads_never_panic() {
+    let big: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+    let big: Vec<&str> = big.iter().map(|s| s.as_str()).collect();
+    let values = [
+        string(&b"abc".repeat(40)),
+        list(&["a", "1", "-300", "long element here"]),
+        list(&big),
+        set(&["1", "2", "3"]),
+        set(&big),
+        hash(&[("f", "v"), ("g", "12")]),
+        zset(&[("a", 1.0), ("b", 2.5)]),
+        zset(&big.iter().map(|m| (*m, 1.5)).collect::<Vec<_>>()),
+    ];
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for v in &values {
+        let good = dump_payload(v);
+        let body = &good[..good.len() - 10];
+        for _ in 0..2000 {
+            let mut b = body.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() as usize) % b.len();
+                b[i] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                b.truncate((next() as usize) % b.len());
+            }
+            // Only "no panic" matters; a mutation may well still be a valid value.
+            let _ = load(&b);
+        }
+    }
+}
