@@ -45,15 +45,15 @@ pub async fn run(
     result.unwrap_or_else(Reply::Error)
 }
 
-async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> OpOutput {
+pub(crate) async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> OpOutput {
     shard.call(to, Work::Ops(vec![op])).await.into_output()
 }
 
-fn owner(shard: &Shard, key: &Bytes) -> ShardId {
+pub(crate) fn owner(shard: &Shard, key: &Bytes) -> ShardId {
     shard.slots.owner_of_key(key)
 }
 
-async fn get_entry(shard: &Rc<Shard>, db: usize, key: &Bytes) -> Option<Entry> {
+pub(crate) async fn get_entry(shard: &Rc<Shard>, db: usize, key: &Bytes) -> Option<Entry> {
     let to = owner(shard, key);
     let key = key.clone();
     op(shard, to, ShardOp::GetEntry { db, key })

@@ -81,6 +81,9 @@ pub async fn run(
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
         ServerCmd::Cluster => crate::cluster::cluster(shard, client, &args).await,
         ServerCmd::ClusterFlag => crate::cluster::connection_flag(client, spec.name),
+        ServerCmd::Migrate => {
+            crate::migrate::run(shard, client, &args, crate::cluster::enabled()).await
+        }
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }

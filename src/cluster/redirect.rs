@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{CommandSpec, Route, ServerCmd};
+use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::{with, State};
@@ -75,7 +75,7 @@ pub fn check(
 ) -> Verdict {
     let mut conn = client.cluster.get();
     let in_multi = client.multi.borrow().is_some();
-    let asking = conn.asking || spec.name == "restore-asking";
+    let asking = conn.asking || spec.has(flags::ASKING);
     // ASKING covers the next command only (the whole transaction inside MULTI).
     if conn.asking && spec.name != "asking" && !in_multi {
         conn.asking = false;
