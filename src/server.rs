@@ -87,6 +87,26 @@ fn bind_listeners(addr: SocketAddr, n: usize) -> std::io::Result<(Vec<RawFd>, u1
     Ok((fds, addr.port()))
 }
 
+/// Binds a shard's own node port. No SO_REUSEPORT (one listener), and SO_REUSEADDR only
+/// for a fixed port: with either, a port-0 bind may be handed a port another socket
+/// uses, and listen then fails.
+fn bind_node_listener(addr: SocketAddr) -> std::io::Result<(RawFd, u16)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    if addr.port() != 0 {
+        sk.set_reuse_address(true)?;
+    }
+    sk.bind(&addr.into())?;
+    sk.listen(1024)?;
+    let port = sk.local_addr()?.as_socket().expect("inet socket").port();
+    Ok((sk.into_raw_fd(), port))
+}
+
 pub fn run(config: Config) -> Result<(), String> {
     check_memlock()?;
     let cpus = config.shard_cpus();
@@ -173,10 +193,11 @@ fn setup_cluster(
     port: u16,
     n: usize,
 ) -> Result<(SlotMap, ClusterStart), String> {
-    let base =
-        config
-            .cluster_port_base
-            .unwrap_or(if port == 0 { 0 } else { port.saturating_add(1) });
+    let base = config.cluster_port_base.unwrap_or(if config.port == 0 {
+        0
+    } else {
+        port.saturating_add(1)
+    });
     let mut fds = Vec::with_capacity(n);
     let mut ports = Vec::with_capacity(n);
     for i in 0..n {
@@ -189,9 +210,9 @@ fn setup_cluster(
         } else {
             a.set_port(0);
         }
-        let (fd, p) = bind_listeners(a, 1)
+        let (fd, p) = bind_node_listener(a)
             .map_err(|e| format!("corecache: cannot listen on cluster node port {a}: {e}"))?;
-        fds.push(fd[0]);
+        fds.push(fd);
         ports.push(p);
     }
     let announce = match &config.cluster_announce_ip {

@@ -33,12 +33,14 @@ impl Server {
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut said = Vec::new();
         let port = loop {
             assert!(Instant::now() < deadline, "corecache did not start in time");
             let line = lines
                 .next()
-                .expect("corecache exited before it was ready")
+                .unwrap_or_else(|| panic!("corecache exited before it was ready: {said:?}"))
                 .expect("read stderr");
+            said.push(line.clone());
             if let Some(rest) = line.split(" ready: ").nth(1) {
                 let addr = rest
                     .split_whitespace()
