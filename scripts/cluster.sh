@@ -78,4 +78,42 @@ echo "$stats" | grep -qx 'cluster_node_port_forwards:0' || fail "a node port for
 echo "cluster clients: no command crossed cores"; passed=$((passed + 1))
 
 kill -0 "${pids[0]}" || fail "corecache died"
+
+echo "== three processes x 2 shards from a topology file (deploy/local-cluster.sh)"
+# A base port with base, base+1, base+2 (+100, +200) free.
+first=$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 50000)
+    ports = [base + 100 * i + k for i in range(3) for k in range(3)]
+    try:
+        socks = []
+        for p in ports:
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        for s in socks: s.close()
+        print(base); break
+    except OSError:
+        for s in socks: s.close()
+PY
+)
+export CLUSTER_DIR="$work/three" CORECACHE_BIN="$BIN"
+stop_three() { deploy/local-cluster.sh stop; }
+trap 'stop_three; cleanup' EXIT
+deploy/local-cluster.sh start 3 2 "$first"
+n0=$((first + 1)); n1=$((first + 2)); n2=$((first + 201))
+"$PY" scripts/cluster_client.py "127.0.0.1:$first" --keys 5000
+check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check (3 processes)"; }
+echo "$check" | grep -q '6 masters' || { echo "$check"; fail "six masters expected"; }
+echo "redis-py and --cluster check against three processes: ok"; passed=$((passed + 1))
+
+echo "== resharding under concurrent writes"
+# Between processes, then between two cores of one process.
+"$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n2" "127.0.0.1:$n0" 300
+"$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n0" "127.0.0.1:$n1" 300
+check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check after resharding"; }
+if echo "$check" | grep -q '\[WARNING\]\|\[ERR\]'; then echo "$check"; fail "open slots after resharding"; fi
+echo "$check" | grep -q 'All 16384 slots covered' || fail "coverage after resharding"
+echo "reshard: ok"; passed=$((passed + 1))
+for f in "$CLUSTER_DIR"/*.pid; do kill -0 "$(cat "$f")" || fail "a cluster process died"; done
+
 echo "cluster: $passed passed, 0 failed"

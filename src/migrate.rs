@@ -97,6 +97,8 @@ pub async fn run(
     asking: bool,
 ) -> Result<Reply, CmdError> {
     let req = parse(args)?;
+    // Cluster mode: writes to these keys wait (TRYAGAIN) until they are gone from here.
+    let _in_flight = crate::cluster::InFlight::new(&req.keys);
     let db = client.info.borrow().db;
 
     let mut found: Vec<(Bytes, Entry)> = Vec::new();

@@ -569,3 +569,123 @@ fn standalone_mode_refuses_cluster_commands_as_redis_does() {
     let _: () = q(&mut c, &["SELECT", "1"]);
     assert_eq!(info_field(&mut c, "cluster", "cluster_enabled"), "0");
 }
+
+/// A run of `n` consecutive free loopback ports.
+fn free_ports(n: u16) -> u16 {
+    let seed = std::process::id() as u64 ^ shards_clock_ms();
+    for i in 0..200u64 {
+        let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 35_000) as u16;
+        let all_free = (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no {n} free consecutive ports");
+}
+
+fn shards_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A node as one process sees it: id, port, slot ranges.
+type NodeView = (String, u16, Vec<(u16, u16)>);
+
+#[test]
+fn three_processes_form_one_cluster_from_a_topology_file() {
+    // Process i: public port base + 3i, its two nodes on the next two ports.
+    let base = free_ports(9);
+    let topo = TempFile::new("topology");
+    let lines: String = (0..3u16)
+        .map(|i| {
+            let (lo, hi) = (i as usize * 16384 / 3, (i as usize + 1) * 16384 / 3 - 1);
+            format!("127.0.0.1:{} 2 {lo}-{hi}\n", base + 3 * i)
+        })
+        .collect();
+    std::fs::write(&topo.0, format!("# three processes\n{lines}")).unwrap();
+    let files: Vec<TempFile> = (0..3).map(|_| TempFile::new("nodes3")).collect();
+    let procs: Vec<Server> = (0..3u16)
+        .map(|i| {
+            let port = (base + 3 * i).to_string();
+            Server::start_exact(&[
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--threads",
+                "2",
+                "--no-pin",
+                "--cluster-mode",
+                "yes",
+                "--cluster-config",
+                topo.path(),
+                "--cluster-config-file",
+                files[i as usize].path(),
+            ])
+        })
+        .collect();
+    // Every process sees the same six nodes, named alike.
+    let views: Vec<Vec<NodeView>> = procs
+        .iter()
+        .map(|p| {
+            nodes(&mut p.conn())
+                .into_iter()
+                .map(|n| (n.id, n.port, n.slots))
+                .collect()
+        })
+        .collect();
+    assert_eq!(views[0].len(), 6);
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0], views[2]);
+    assert_eq!(views[0][0].2, vec![(0, 2729)]);
+    assert_eq!(views[0][5].2, vec![(13653, 16383)]);
+
+    let client = ClusterClient::new(vec![procs[0].url()]).unwrap();
+    let mut cc = client.get_connection().unwrap();
+    for i in 0..10_000 {
+        let _: () = cmd(&["SET", &format!("k3:{i}"), &i.to_string()])
+            .query(&mut cc)
+            .unwrap();
+    }
+    for i in 0..10_000 {
+        let v: String = cmd(&["GET", &format!("k3:{i}")]).query(&mut cc).unwrap();
+        assert_eq!(v, i.to_string());
+    }
+    let _: () = cmd(&["MSET", "{p3}a", "1", "{p3}b", "2"])
+        .query(&mut cc)
+        .unwrap();
+    for p in &procs {
+        let mut c = p.conn();
+        assert_eq!(info_field(&mut c, "stats", "forwarded_commands"), "0");
+    }
+    let per_process: Vec<i64> = procs
+        .iter()
+        .map(|p| q::<i64>(&mut p.conn(), &["DBSIZE"]))
+        .collect();
+    assert_eq!(per_process.iter().sum::<i64>(), 10_002);
+    assert!(per_process.iter().all(|&n| n > 3000), "{per_process:?}");
+    // A key of another process gets MOVED from every port of this one.
+    let slot = slot_of(b"foo");
+    let owner_port = owner(&nodes(&mut procs[0].conn()), slot).port;
+    let foreign = &procs[0];
+    let moved = format!("MOVED {slot} 127.0.0.1:{owner_port}");
+    assert_eq!(err(&mut foreign.conn(), &["GET", "foo"]), moved);
+    for n in &views[0][..2] {
+        assert_eq!(err(&mut conn_to(n.1), &["GET", "foo"]), moved);
+    }
+    // The owning process serves it on its public port too.
+    let owning = procs
+        .iter()
+        .position(|p| {
+            let port = p.port;
+            owner_port > port && owner_port <= port + 2
+        })
+        .unwrap();
+    let _: () = q(&mut procs[owning].conn(), &["SET", "foo", "bar"]);
+    assert_eq!(
+        q::<String>(&mut conn_to(owner_port), &["GET", "foo"]),
+        "bar"
+    );
+}

@@ -17,7 +17,7 @@ mod redirect;
 pub mod topology;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -196,6 +196,52 @@ pub enum Response {
 
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    /// Keys a MIGRATE of this shard is moving right now (with how many MIGRATEs).
+    static IN_FLIGHT: RefCell<HashMap<Bytes, usize>> = RefCell::new(HashMap::new());
+}
+
+/// Keys a MIGRATE is copying to another node: until it has deleted them here, a write
+/// to one of them would be lost, so such writes get `-TRYAGAIN` (clients retry, then
+/// meet `-ASK` once the key has left). Registered for the life of the value.
+pub struct InFlight(Vec<Bytes>);
+
+impl InFlight {
+    pub fn new(keys: &[Bytes]) -> InFlight {
+        if !enabled() {
+            return InFlight(Vec::new());
+        }
+        IN_FLIGHT.with(|m| {
+            let mut m = m.borrow_mut();
+            for k in keys {
+                *m.entry(k.clone()).or_insert(0) += 1;
+            }
+        });
+        InFlight(keys.to_vec())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.with(|m| {
+            let mut m = m.borrow_mut();
+            for k in &self.0 {
+                if let Some(n) = m.get_mut(k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        m.remove(k);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Whether a MIGRATE of this shard is moving `key`.
+pub fn in_flight(key: &[u8]) -> bool {
+    IN_FLIGHT.with(|m| {
+        let m = m.borrow();
+        !m.is_empty() && m.contains_key(key)
+    })
 }
 
 /// Installs this shard's view (start-up, on the shard's own thread).

@@ -184,6 +184,9 @@ fn on_node(
         if spec.name == "migrate" {
             return Verdict::Pass;
         }
+        if spec.has(flags::WRITE) && spec.key_positions(args).any(|p| super::in_flight(&args[p])) {
+            return err("TRYAGAIN Multiple keys request during rehashing of slot".into());
+        }
         let (present, missing) = count_present(shard, client, spec, args);
         return match (present, missing) {
             (_, 0) => Verdict::Pass,

@@ -22,10 +22,17 @@ impl Server {
     }
 
     pub fn start_with(shards: usize, extra: &[&str]) -> Server {
+        let threads = shards.to_string();
+        let mut args = vec!["--bind", "127.0.0.1", "--port", "0", "--no-pin"];
+        args.extend(["--threads", &threads]);
+        args.extend(extra);
+        Server::start_exact(&args)
+    }
+
+    /// Starts corecache with exactly these arguments.
+    pub fn start_exact(args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corecache"))
-            .args(["--bind", "127.0.0.1", "--port", "0", "--no-pin"])
-            .args(["--threads", &shards.to_string()])
-            .args(extra)
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A local corecache cluster of several processes on loopback, for trying cluster mode.
+#
+#   deploy/local-cluster.sh start [processes=3] [shards=2] [first port=7000]
+#   deploy/local-cluster.sh stop
+#
+# Process i listens on port <first> + 100*i; its shards are cluster nodes on the ports
+# that follow. The slots are split evenly over the processes in a topology file that
+# every process reads (see cluster-topology.example). State (topology, nodes files,
+# logs, pids) lives in $CLUSTER_DIR (default ./local-cluster). Then, for example:
+#
+#   redis-cli -c -p 7001 set foo bar
+#   redis-cli --cluster check 127.0.0.1:7001
+#   redis-cli --cluster reshard 127.0.0.1:7001
+set -euo pipefail
+
+dir=${CLUSTER_DIR:-./local-cluster}
+find_bin() {
+  bin=${CORECACHE_BIN:-}
+  if [ -z "$bin" ]; then
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    bin="$root/target/release/corecache"
+    [ -x "$bin" ] || (cd "$root" && cargo build --release --quiet)
+  fi
+}
+
+stop() {
+  [ -d "$dir" ] || return 0
+  for f in "$dir"/*.pid; do
+    [ -e "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+case "${1:-}" in
+  start)
+    procs=${2:-3}
+    shards=${3:-2}
+    first=${4:-7000}
+    find_bin
+    stop
+    mkdir -p "$dir"
+    topo="$dir/topology.conf"
+    echo "# $procs processes x $shards shards, written by deploy/local-cluster.sh" >"$topo"
+    for i in $(seq 0 $((procs - 1))); do
+      lo=$((i * 16384 / procs))
+      hi=$(((i + 1) * 16384 / procs - 1))
+      echo "127.0.0.1:$((first + 100 * i)) $shards $lo-$hi" >>"$topo"
+    done
+    for i in $(seq 0 $((procs - 1))); do
+      port=$((first + 100 * i))
+      "$bin" --bind 127.0.0.1 --port "$port" --threads "$shards" --no-pin \
+        --cluster-mode yes --cluster-config "$topo" \
+        --cluster-config-file "$dir/nodes-$port.conf" >/dev/null 2>"$dir/$port.log" &
+      echo $! >"$dir/$port.pid"
+    done
+    for i in $(seq 0 $((procs - 1))); do
+      port=$((first + 100 * i))
+      for _ in $(seq 100); do grep -q 'cluster mode: ' "$dir/$port.log" && break; sleep 0.1; done
+      grep -q 'cluster mode: ' "$dir/$port.log" || { cat "$dir/$port.log"; stop; exit 1; }
+    done
+    echo "cluster of $procs processes x $shards shards: public ports $first.. (every 100), topology $topo"
+    ;;
+  stop)
+    stop
+    ;;
+  *)
+    sed -n '2,13p' "$0"
+    exit 2
+    ;;
+esac
