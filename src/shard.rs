@@ -534,7 +534,11 @@ impl Shard {
             expired_keys: ks.stats.expired_keys,
             cpu_user_us: user,
             cpu_sys_us: sys,
-            slots: self.slots.ranges_of(self.id),
+            slots: if crate::cluster::enabled() {
+                crate::cluster::with(|st| st.ranges_of(st.me))
+            } else {
+                self.slots.ranges_of(self.id)
+            },
         }
     }
 
