@@ -2,9 +2,10 @@
 //! a split. RENAME, RENAMENX, COPY, MSETNX and LCS run as short sequences of entry-level
 //! steps; every other multi-key command (SINTERSTORE, LMOVE, ZUNIONSTORE, PFMERGE ...)
 //! is *gathered*: its keys' entries are copied into a scratch keyspace, the ordinary
-//! handler runs there, and the keys it changed are written back to their owners. (None
-//! of this is yet isolated from concurrent clients; the transaction issue adds ordered
-//! key locks.)
+//! handler runs there, and the keys it changed are written back to their owners. The
+//! caller holds the involved shards (`atomic::isolated`, or an EXEC's holds) and passes
+//! the transaction, so every step runs as that transaction's work and no other client
+//! sees a half-done command.
 
 use std::rc::Rc;
 
@@ -19,7 +20,7 @@ use crate::shard::{Shard, Work};
 use crate::txn::TxnId;
 
 /// One op as ordinary work, or as a transaction's work.
-fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
+pub fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
     match txn {
         Some(t) => Work::Txn(t, vec![op]),
         None => Work::Ops(vec![op]),
@@ -28,6 +29,7 @@ fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
 
 pub async fn run(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     kind: Cross,
     spec: &'static CommandSpec,
     db: usize,
@@ -35,37 +37,45 @@ pub async fn run(
     args: Vec<Bytes>,
 ) -> Reply {
     let result = match kind {
-        Cross::Rename => rename(shard, db, &args, false).await,
-        Cross::RenameNx => rename(shard, db, &args, true).await,
-        Cross::Copy => copy(shard, db, &args).await,
-        Cross::MsetNx => msetnx(shard, spec, db, touch, args).await,
-        Cross::Lcs => lcs(shard, db, &args).await,
-        Cross::Gather => Ok(gather(shard, None, spec, db, touch, args).await),
+        Cross::Rename => rename(shard, txn, db, &args, false).await,
+        Cross::RenameNx => rename(shard, txn, db, &args, true).await,
+        Cross::Copy => copy(shard, txn, db, &args).await,
+        Cross::MsetNx => msetnx(shard, txn, spec, db, touch, args).await,
+        Cross::Lcs => lcs(shard, txn, db, &args).await,
+        Cross::Gather => Ok(gather(shard, txn, spec, db, touch, args).await),
     };
     result.unwrap_or_else(Reply::Error)
 }
 
-async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> OpOutput {
-    shard.call(to, Work::Ops(vec![op])).await.into_output()
+async fn op(shard: &Rc<Shard>, txn: Option<TxnId>, to: ShardId, op: ShardOp) -> OpOutput {
+    shard.call(to, ops_work(txn, op)).await.into_output()
 }
 
 fn owner(shard: &Shard, key: &Bytes) -> ShardId {
     shard.slots.owner_of_key(key)
 }
 
-async fn get_entry(shard: &Rc<Shard>, db: usize, key: &Bytes) -> Option<Entry> {
+async fn get_entry(shard: &Rc<Shard>, txn: Option<TxnId>, db: usize, key: &Bytes) -> Option<Entry> {
     let to = owner(shard, key);
     let key = key.clone();
-    op(shard, to, ShardOp::GetEntry { db, key })
+    op(shard, txn, to, ShardOp::GetEntry { db, key })
         .await
         .into_entry()
 }
 
-async fn put_entry(shard: &Rc<Shard>, db: usize, key: &Bytes, entry: Entry, replace: bool) -> bool {
+async fn put_entry(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    key: &Bytes,
+    entry: Entry,
+    replace: bool,
+) -> bool {
     let to = owner(shard, key);
     let key = key.clone();
     let out = op(
         shard,
+        txn,
         to,
         ShardOp::PutEntry {
             db,
@@ -78,19 +88,26 @@ async fn put_entry(shard: &Rc<Shard>, db: usize, key: &Bytes, entry: Entry, repl
     out.into_reply() == Reply::Int(1)
 }
 
-async fn rename(shard: &Rc<Shard>, db: usize, args: &[Bytes], nx: bool) -> Result<Reply, CmdError> {
+async fn rename(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+    nx: bool,
+) -> Result<Reply, CmdError> {
     let (src, dst) = (&args[1], &args[2]);
     if nx {
-        if get_entry(shard, db, src).await.is_none() {
+        if get_entry(shard, txn, db, src).await.is_none() {
             return Err(CmdError::NoSuchKey);
         }
-        if get_entry(shard, db, dst).await.is_some() {
+        if get_entry(shard, txn, db, dst).await.is_some() {
             return Ok(Reply::Int(0));
         }
     }
     let from = owner(shard, src);
     let taken = op(
         shard,
+        txn,
         from,
         ShardOp::TakeEntry {
             db,
@@ -99,22 +116,28 @@ async fn rename(shard: &Rc<Shard>, db: usize, args: &[Bytes], nx: bool) -> Resul
     )
     .await;
     let entry = taken.into_entry().ok_or(CmdError::NoSuchKey)?;
-    put_entry(shard, db, dst, entry, true).await;
+    put_entry(shard, txn, db, dst, entry, true).await;
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
-async fn copy(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
+async fn copy(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
     let dbs = shard.ks.borrow().db_count();
     let (dest_db, replace) = keys::parse_copy_options(args, db, dbs)?;
-    let Some(entry) = get_entry(shard, db, &args[1]).await else {
+    let Some(entry) = get_entry(shard, txn, db, &args[1]).await else {
         return Ok(Reply::Int(0));
     };
-    let stored = put_entry(shard, dest_db, &args[2], entry, replace).await;
+    let stored = put_entry(shard, txn, dest_db, &args[2], entry, replace).await;
     Ok(Reply::Int(stored as i64))
 }
 
 async fn msetnx(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     db: usize,
     touch: bool,
@@ -126,19 +149,24 @@ async fn msetnx(
     let exists = shards::lookup(b"exists").expect("exists is in the table");
     let mut probe = vec![Bytes::from_static(b"EXISTS")];
     probe.extend(args[1..].iter().step_by(2).cloned());
-    if run_spread(shard, exists, db, touch, probe).await != Reply::Int(0) {
+    if run_spread(shard, txn, exists, db, touch, probe).await != Reply::Int(0) {
         return Ok(Reply::Int(0));
     }
     let mset = shards::lookup(b"mset").expect("mset is in the table");
-    match run_spread(shard, mset, db, touch, args).await {
+    match run_spread(shard, txn, mset, db, touch, args).await {
         Reply::Error(e) => Err(e),
         _ => Ok(Reply::Int(1)),
     }
 }
 
-async fn lcs(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
-    let a = string_of(get_entry(shard, db, &args[1]).await)?;
-    let b = string_of(get_entry(shard, db, &args[2]).await)?;
+async fn lcs(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let a = string_of(get_entry(shard, txn, db, &args[1]).await)?;
+    let b = string_of(get_entry(shard, txn, db, &args[2]).await)?;
     Ok(strings::lcs_reply(&a, &b, args))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod alloc;
+pub mod atomic;
 pub mod blocking;
 pub mod clients;
 pub mod config;

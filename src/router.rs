@@ -13,7 +13,8 @@ use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
-use crate::{admin, blocking, cross, resp, txn};
+use crate::txn::TxnId;
+use crate::{admin, atomic, blocking, cross, resp, txn};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
 const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
@@ -65,6 +66,18 @@ struct Pending {
     silent: bool,
 }
 
+/// An optimistic read over several shards awaiting validation (see `Batch::settle`).
+struct ReadCheck {
+    /// Its reply slot in `pending`.
+    pending: usize,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    db: usize,
+    touch: bool,
+    /// Each involved shard's hold epoch, read with the part.
+    epochs: Vec<(ShardId, Part)>,
+}
+
 /// One read batch in flight.
 pub struct Batch<'a> {
     shard: &'a Rc<Shard>,
@@ -74,6 +87,8 @@ pub struct Batch<'a> {
     queued: Vec<Vec<ShardOp>>,
     /// Answers received per shard in this batch, in queue order.
     answers: Vec<Vec<Option<Reply>>>,
+    /// Optimistic reads not yet validated.
+    checks: Vec<ReadCheck>,
 }
 
 impl<'a> Batch<'a> {
@@ -85,6 +100,7 @@ impl<'a> Batch<'a> {
             pending: Vec::new(),
             queued: (0..n).map(|_| Vec::new()).collect(),
             answers: (0..n).map(|_| Vec::new()).collect(),
+            checks: Vec::new(),
         }
     }
 
@@ -119,7 +135,7 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        self.flush().await;
+        self.settle().await;
         self.encode(out);
         flow
     }
@@ -210,6 +226,10 @@ impl<'a> Batch<'a> {
             self.reply(Reply::Status("QUEUED".into()));
             return Flow::Continue;
         }
+        // Optimistic reads are validated before anything else runs after them.
+        if !self.checks.is_empty() && !self.is_spread_read(spec, &args) {
+            self.settle().await;
+        }
         // A shard held by a transaction runs nothing else until it is released.
         if !self.shard.passes_gate(None) {
             self.flush().await;
@@ -225,7 +245,7 @@ impl<'a> Batch<'a> {
                 Flow::Continue
             }
             Route::Split(merge) => {
-                self.split(spec, merge, args);
+                self.split(spec, merge, args).await;
                 Flow::Continue
             }
             Route::Cross(kind) => {
@@ -234,7 +254,12 @@ impl<'a> Batch<'a> {
                     None => {
                         self.flush().await;
                         let (db, touch) = self.db_touch();
-                        let r = cross::run(self.shard, kind, spec, db, touch, args).await;
+                        let shard = self.shard;
+                        let involved = owners(shard, spec, &args);
+                        let r = atomic::isolated(shard, involved, |txn| {
+                            cross::run(shard, Some(txn), kind, spec, db, touch, args)
+                        })
+                        .await;
                         self.reply(r);
                     }
                 }
@@ -243,7 +268,17 @@ impl<'a> Batch<'a> {
             Route::Broadcast(merge) => {
                 self.flush().await;
                 let (db, touch) = self.db_touch();
-                let r = broadcast(self.shard, spec, merge, db, touch, args).await;
+                let shard = self.shard;
+                let r = if spec.has(flags::WRITE) {
+                    // FLUSHALL, SWAPDB ...: no reader sees some shards done, others not.
+                    let all = (0..shard.nshards).collect();
+                    atomic::isolated(shard, all, |txn| {
+                        broadcast(shard, Some(txn), spec, merge, db, touch, args)
+                    })
+                    .await
+                } else {
+                    broadcast(shard, None, spec, merge, db, touch, args).await
+                };
                 self.reply(r);
                 Flow::Continue
             }
@@ -301,6 +336,13 @@ impl<'a> Batch<'a> {
         single_owner(self.shard, spec, args)
     }
 
+    /// A read split over several shards (checked optimistically, see `settle`).
+    fn is_spread_read(&self, spec: &CommandSpec, args: &[Bytes]) -> bool {
+        matches!(spec.route, Route::Split(_))
+            && !spec.has(flags::WRITE)
+            && self.single_owner(spec, args).is_none()
+    }
+
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
         let owner = self.single_owner(spec, &args).unwrap_or_else(|| {
             // A single-key row never spans shards; route by its first key regardless.
@@ -342,7 +384,7 @@ impl<'a> Batch<'a> {
         }
     }
 
-    fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
+    async fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
         // Key/value pairs must be complete before any shard runs its part.
         let step = spec.step.max(1) as usize;
         if !(args.len() - spec.first_key as usize).is_multiple_of(step) {
@@ -352,18 +394,108 @@ impl<'a> Batch<'a> {
         if let Some(owner) = self.single_owner(spec, &args) {
             return self.queue_whole(spec, owner, args);
         }
+        let (db, touch) = self.db_touch();
+        if spec.has(flags::WRITE) {
+            // MSET, DEL ... over several shards: under holds, all or nothing visible.
+            self.flush().await;
+            let shard = self.shard;
+            let involved = owners(shard, spec, &args);
+            let r = atomic::isolated(shard, involved, |txn| {
+                run_spread(shard, Some(txn), spec, db, touch, args)
+            })
+            .await;
+            return self.reply(r);
+        }
+        // A read (MGET, EXISTS) runs optimistically: each part notes its shard's hold
+        // epoch, and `settle` checks that none changed before the reply counts.
         let groups = split_by_shard(self.shard, spec, &args);
         let nkeys = groups.iter().map(|g| g.1.len()).sum();
         let mut parts = Vec::with_capacity(groups.len());
+        let mut epochs = Vec::with_capacity(groups.len());
         for (owner, positions, part_args) in groups {
             let op = self.op(spec, part_args);
             parts.push((self.place(owner, op), positions));
+            epochs.push((owner, self.place(owner, ShardOp::Epoch)));
         }
+        self.checks.push(ReadCheck {
+            pending: self.pending.len(),
+            spec,
+            args,
+            db,
+            touch,
+            epochs,
+        });
         self.push(Slot::Split {
             merge,
             nkeys,
             parts,
         });
+    }
+
+    /// Sends what is queued, then validates the optimistic reads of the batch so far:
+    /// each shard's hold epoch is read again; if one changed since a read passed there,
+    /// that read and every read after it run again, in order, under holds. Called before
+    /// any command that is not such a read, so replies stay in the client's order.
+    async fn settle(&mut self) {
+        self.flush().await;
+        if self.checks.is_empty() {
+            return;
+        }
+        let checks = std::mem::take(&mut self.checks);
+        let mut first_epochs = Vec::with_capacity(checks.len());
+        for c in &checks {
+            let mut seen = Vec::with_capacity(c.epochs.len());
+            for (s, part) in &c.epochs {
+                let r = match part {
+                    Part::Local(r) => r.clone(),
+                    Part::Remote(s, i) => self.take_answer(*s, *i),
+                };
+                seen.push((*s, r));
+            }
+            first_epochs.push(seen);
+        }
+        let mut involved: Vec<ShardId> = checks
+            .iter()
+            .flat_map(|c| c.epochs.iter().map(|e| e.0))
+            .collect();
+        involved.sort_unstable();
+        involved.dedup();
+        let waiting: Vec<_> = involved
+            .iter()
+            .map(|&s| {
+                let work = Work::Ops(vec![ShardOp::Epoch]);
+                (s, self.shard.send_or_run(s, work))
+            })
+            .collect();
+        let mut now = vec![Reply::Nil; self.shard.nshards];
+        for (s, w) in waiting {
+            now[s] = w.await.into_reply();
+        }
+        let stale = first_epochs
+            .iter()
+            .position(|seen| seen.iter().any(|(s, e)| *e != now[*s]));
+        let Some(first) = stale else {
+            return;
+        };
+        self.shard.stats.borrow_mut().read_retries += (checks.len() - first) as u64;
+        let retry = &checks[first..];
+        let involved = retry
+            .iter()
+            .flat_map(|c| c.epochs.iter().map(|e| e.0))
+            .collect();
+        let shard = self.shard;
+        let replies = atomic::isolated(shard, involved, |txn| async move {
+            let mut out = Vec::with_capacity(retry.len());
+            for c in retry {
+                let args = c.args.clone();
+                out.push(run_spread(shard, Some(txn), c.spec, c.db, c.touch, args).await);
+            }
+            out
+        })
+        .await;
+        for (c, r) in retry.iter().zip(replies) {
+            self.pending[c.pending].slot = Slot::Done(r);
+        }
     }
 
     /// Sends every queued op batch (one message per shard) and collects the answers.
@@ -476,8 +608,21 @@ pub async fn attempt(
                 .await
                 .into_reply()
         }
-        None => cross::run(shard, Cross::Gather, spec, db, touch, args).await,
+        None => {
+            let involved = owners(shard, spec, &args);
+            atomic::isolated(shard, involved, |txn| {
+                cross::run(shard, Some(txn), Cross::Gather, spec, db, touch, args)
+            })
+            .await
+        }
     }
+}
+
+/// The shards owning the keys of a command (unsorted, may repeat).
+pub fn owners(shard: &Shard, spec: &CommandSpec, args: &[Bytes]) -> Vec<ShardId> {
+    spec.key_positions(args)
+        .map(|pos| shard.slots.owner_of_key(&args[pos]))
+        .collect()
 }
 
 /// Groups a split command's keys by owning shard: for each shard, the argument-order
@@ -547,6 +692,7 @@ pub fn merge_positional(merge: Merge, nkeys: usize, parts: Vec<(Reply, Vec<usize
 /// Runs a command on every shard concurrently and merges the answers.
 pub async fn broadcast(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     merge: Merge,
     db: usize,
@@ -562,7 +708,7 @@ pub async fn broadcast(
     // Every shard, this one included, through `send_or_run`, which respects holds.
     let mut waiting = Vec::new();
     for s in 0..shard.nshards {
-        waiting.push(shard.send_or_run(s, Work::Ops(vec![op(args.clone())])));
+        waiting.push(shard.send_or_run(s, cross::ops_work(txn, op(args.clone()))));
     }
     let mut parts = Vec::with_capacity(waiting.len());
     for w in waiting {
@@ -572,9 +718,11 @@ pub async fn broadcast(
 }
 
 /// Runs one command wherever its keys live (split when they span shards) and returns
-/// its merged reply. Used by coordinators, which run step by step.
+/// its merged reply. Used by coordinators, which run step by step (as transaction
+/// `txn`'s work when they hold the shards).
 pub async fn run_spread(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     db: usize,
     touch: bool,
@@ -594,7 +742,10 @@ pub async fn run_spread(
             touch,
             args: part_args,
         };
-        waiting.push((shard.send_or_run(owner, Work::Ops(vec![op])), positions));
+        waiting.push((
+            shard.send_or_run(owner, cross::ops_work(txn, op)),
+            positions,
+        ));
     }
     let mut parts = Vec::with_capacity(waiting.len());
     for (w, positions) in waiting {

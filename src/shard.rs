@@ -112,6 +112,8 @@ pub struct ServerStats {
     /// Mailbox messages this shard sent with work for another shard.
     pub hop_messages: u64,
     pub error_replies: u64,
+    /// Optimistic multi-shard reads that ran again under holds.
+    pub read_retries: u64,
 }
 
 /// What a shard tells INFO about itself.
@@ -161,6 +163,8 @@ pub struct Shard {
     deferred: RefCell<VecDeque<(ShardId, u64, Work)>>,
     gate: RefCell<Vec<std::task::Waker>>,
     next_txn: Cell<u64>,
+    /// Holds this shard has seen (see `atomic`).
+    hold_epoch: Cell<u64>,
 }
 
 impl Shard {
@@ -197,6 +201,7 @@ impl Shard {
             deferred: RefCell::new(VecDeque::new()),
             gate: RefCell::new(Vec::new()),
             next_txn: Cell::new(1),
+            hold_epoch: Cell::new(0),
         }
     }
 
@@ -342,6 +347,9 @@ impl Shard {
     /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
     /// op wrote.
     pub fn apply(self: &Rc<Self>, op: ShardOp) -> OpOutput {
+        if let ShardOp::Epoch = op {
+            return OpOutput::Reply(Reply::Int(self.hold_epoch.get() as i64));
+        }
         if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
             return run_op(&mut self.ks.borrow_mut(), op);
         }
@@ -490,6 +498,7 @@ impl Shard {
             }
             AdminReq::Hold(txn, watcher) => {
                 self.held_by.set(Some(txn));
+                self.hold_epoch.set(self.hold_epoch.get() + 1);
                 let now = self.now_ms();
                 let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w, now));
                 AdminResp::Count(dirty as usize)

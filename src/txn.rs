@@ -1,13 +1,10 @@
 //! MULTI/EXEC/DISCARD and WATCH/UNWATCH.
 //!
-//! Queued commands run when EXEC comes. A transaction whose keys all live on one shard,
-//! or on several, is made atomic and isolated the same way: the EXEC coordinator *holds*
-//! every shard it involves, one after the other in ascending shard order (so two
-//! transactions can never wait for each other in a cycle), runs the commands, and
-//! releases them. A held shard runs only its holder's work; everything else sent to it,
-//! and its own connections' commands, wait until the release. No lock and no counter
-//! sits on the path of ordinary commands: they only look at their own shard's
-//! `held_by` cell.
+//! Queued commands run when EXEC comes. A transaction whose keys all live on one shard
+//! travels there as one message and runs in one go, without holds. A transaction over
+//! several shards *holds* them (see `atomic`): in ascending shard order, so two
+//! transactions can never wait for each other in a cycle; it runs the commands and
+//! releases. No lock and no counter sits on the path of ordinary commands.
 //!
 //! WATCH registers the keys with their shards; a write to a watched key marks that
 //! watcher dirty there, and the Hold step of EXEC reports it, so the check and the
@@ -23,8 +20,8 @@ use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::ClientHandle;
 use crate::router::{merge_positional, single_owner};
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::{admin, blocking, cross};
+use crate::shard::{AdminReq, Shard, Work, WorkDone};
+use crate::{admin, atomic, blocking, cross};
 
 /// A transaction, unique across shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,15 +211,7 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     }
 
     let txn = shard.new_txn();
-    let mut dirty = false;
-    for &s in &involved {
-        if let WorkDone::Admin(AdminResp::Count(1)) = shard
-            .call(s, Work::Admin(AdminReq::Hold(txn, watcher)))
-            .await
-        {
-            dirty = true;
-        }
-    }
+    let dirty = atomic::hold(shard, txn, &involved, watcher).await;
     let reply = if dirty {
         Reply::NilArray
     } else {
@@ -232,14 +221,7 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         }
         Reply::Array(replies)
     };
-    // Releases need no order: send them all, then wait.
-    let releases: Vec<_> = involved
-        .iter()
-        .map(|&s| shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))))
-        .collect();
-    for r in releases {
-        r.await;
-    }
+    atomic::release(shard, txn, &involved).await;
     unwatch(shard, client).await;
     reply
 }

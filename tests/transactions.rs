@@ -229,6 +229,65 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
             }
         }));
     }
+    // MGET readers, one plain, one pipelining several MGETs per round trip.
+    for pipelined in [false, true] {
+        let (url, accounts, stop, reads) =
+            (url.clone(), accounts.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut mget = redis::cmd("MGET");
+            for a in &accounts {
+                mget.arg(a);
+            }
+            while !stop.load(Ordering::Relaxed) {
+                let rounds: Vec<Vec<i64>> = if pipelined {
+                    let mut p = redis::pipe();
+                    for _ in 0..8 {
+                        p.add_command(mget.clone());
+                    }
+                    p.query(&mut c).unwrap()
+                } else {
+                    vec![mget.query(&mut c).unwrap()]
+                };
+                for balances in rounds {
+                    let total: i64 = balances.iter().sum();
+                    assert_eq!(total, START * ACCOUNTS as i64, "MGET saw {balances:?}");
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    // MSET writes a pair of keys on different shards to one value; MGET must never see
+    // them differ.
+    let pair = keys_on_every_shard(4);
+    // Hash tags put them on the first and last shard, apart from the accounts.
+    let (first, second) = (
+        format!("pair:{{{}}}", pair[0]),
+        format!("pair:{{{}}}", pair[3]),
+    );
+    {
+        let (url, stop, first, second) = (url.clone(), stop.clone(), first.clone(), second.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut v = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                v += 1;
+                let v = v.to_string();
+                let _: () = q(&mut c, &["MSET", &first, &v, &second, &v]);
+            }
+        }));
+    }
+    {
+        let (url, stop, reads) = (url.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let got: Vec<Option<u64>> = q(&mut c, &["MGET", &first, &second]);
+                assert_eq!(got[0], got[1], "MGET saw half of an MSET");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         thread::sleep(Duration::from_millis(50));
