@@ -19,7 +19,10 @@
 use std::future::Future;
 use std::rc::Rc;
 
+use shards::ops::ShardOp;
 use shards::ShardId;
+
+use shards::ops::OpOutput;
 
 use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 use crate::txn::{TxnId, WatcherId};
@@ -45,14 +48,12 @@ pub async fn hold(
     dirty
 }
 
-/// Releases the holds of `txn`. Releases need no order: all are sent, then awaited.
-pub async fn release(shard: &Rc<Shard>, txn: TxnId, involved: &[ShardId]) {
-    let releases: Vec<_> = involved
-        .iter()
-        .map(|&s| shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))))
-        .collect();
-    for r in releases {
-        r.await;
+/// Releases the holds of `txn`. Nobody waits for the answers: the local release runs
+/// at once, and anything this shard sends a peer afterwards travels behind the release
+/// on the same channel.
+pub fn release(shard: &Rc<Shard>, txn: TxnId, involved: &[ShardId]) {
+    for &s in involved {
+        drop(shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))));
     }
 }
 
@@ -67,6 +68,34 @@ where
     let txn = shard.new_txn();
     hold(shard, txn, &involved, None).await;
     let out = f(txn).await;
-    release(shard, txn, &involved).await;
+    release(shard, txn, &involved);
     out
+}
+
+/// Runs one message of ops on each of several shards as one isolated step, in one
+/// round trip per shard: in ascending order, each shard but the last is held and runs
+/// its ops in the same message (`Work::HoldRun`); the last one runs its ops in one go
+/// without a hold (nothing else can interleave with a single message); then the holds
+/// are released. `work` is sorted by shard. Returns each shard's outputs.
+pub async fn run_parts(
+    shard: &Rc<Shard>,
+    work: Vec<(ShardId, Vec<ShardOp>)>,
+) -> Vec<(ShardId, Vec<OpOutput>)> {
+    let txn = shard.new_txn();
+    let last = work.len().saturating_sub(1);
+    let mut held = Vec::with_capacity(last);
+    let mut outs = Vec::with_capacity(work.len());
+    for (i, (s, ops)) in work.into_iter().enumerate() {
+        let msg = if i < last {
+            held.push(s);
+            Work::HoldRun(txn, ops)
+        } else {
+            Work::Txn(txn, ops)
+        };
+        if let WorkDone::Ops(o) = shard.call(s, msg).await {
+            outs.push((s, o));
+        }
+    }
+    release(shard, txn, &held);
+    outs
 }

@@ -78,6 +78,16 @@ struct ReadCheck {
     epochs: Vec<(ShardId, Part)>,
 }
 
+/// A write split over several shards, waiting to run with the ones after it.
+struct SpreadWrite {
+    pending: usize,
+    spec: &'static CommandSpec,
+    merge: Merge,
+    args: Vec<Bytes>,
+    db: usize,
+    touch: bool,
+}
+
 /// One read batch in flight.
 pub struct Batch<'a> {
     shard: &'a Rc<Shard>,
@@ -89,6 +99,8 @@ pub struct Batch<'a> {
     answers: Vec<Vec<Option<Reply>>>,
     /// Optimistic reads not yet validated.
     checks: Vec<ReadCheck>,
+    /// Multi-shard writes not yet run.
+    writes: Vec<SpreadWrite>,
 }
 
 impl<'a> Batch<'a> {
@@ -101,6 +113,7 @@ impl<'a> Batch<'a> {
             queued: (0..n).map(|_| Vec::new()).collect(),
             answers: (0..n).map(|_| Vec::new()).collect(),
             checks: Vec::new(),
+            writes: Vec::new(),
         }
     }
 
@@ -226,9 +239,15 @@ impl<'a> Batch<'a> {
             self.reply(Reply::Status("QUEUED".into()));
             return Flow::Continue;
         }
-        // Optimistic reads are validated before anything else runs after them.
-        if !self.checks.is_empty() && !self.is_spread_read(spec, &args) {
-            self.settle().await;
+        // Multi-shard reads are validated, and multi-shard writes run, before anything
+        // else runs after them.
+        if !self.checks.is_empty() || !self.writes.is_empty() {
+            let spread = self.spread_kind(spec, &args);
+            if (!self.checks.is_empty() && spread != Some(false))
+                || (!self.writes.is_empty() && spread != Some(true))
+            {
+                self.settle().await;
+            }
         }
         // A shard held by a transaction runs nothing else until it is released.
         if !self.shard.passes_gate(None) {
@@ -336,11 +355,10 @@ impl<'a> Batch<'a> {
         single_owner(self.shard, spec, args)
     }
 
-    /// A read split over several shards (checked optimistically, see `settle`).
-    fn is_spread_read(&self, spec: &CommandSpec, args: &[Bytes]) -> bool {
-        matches!(spec.route, Route::Split(_))
-            && !spec.has(flags::WRITE)
-            && self.single_owner(spec, args).is_none()
+    /// For a command split over several shards, whether it writes (see `settle`).
+    fn spread_kind(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<bool> {
+        (matches!(spec.route, Route::Split(_)) && self.single_owner(spec, args).is_none())
+            .then(|| spec.has(flags::WRITE))
     }
 
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
@@ -396,15 +414,17 @@ impl<'a> Batch<'a> {
         }
         let (db, touch) = self.db_touch();
         if spec.has(flags::WRITE) {
-            // MSET, DEL ... over several shards: under holds, all or nothing visible.
-            self.flush().await;
-            let shard = self.shard;
-            let involved = owners(shard, spec, &args);
-            let r = atomic::isolated(shard, involved, |txn| {
-                run_spread(shard, Some(txn), spec, db, touch, args)
-            })
-            .await;
-            return self.reply(r);
+            // MSET, DEL ... over several shards: consecutive ones run together under
+            // holds in `settle`, all or nothing visible to other clients.
+            self.writes.push(SpreadWrite {
+                pending: self.pending.len(),
+                spec,
+                merge,
+                args,
+                db,
+                touch,
+            });
+            return self.reply(Reply::Nil);
         }
         // A read (MGET, EXISTS) runs optimistically: each part notes its shard's hold
         // epoch, and `settle` checks that none changed before the reply counts.
@@ -438,6 +458,9 @@ impl<'a> Batch<'a> {
     /// any command that is not such a read, so replies stay in the client's order.
     async fn settle(&mut self) {
         self.flush().await;
+        if !self.writes.is_empty() {
+            self.run_writes().await;
+        }
         if self.checks.is_empty() {
             return;
         }
@@ -495,6 +518,58 @@ impl<'a> Batch<'a> {
         .await;
         for (c, r) in retry.iter().zip(replies) {
             self.pending[c.pending].slot = Slot::Done(r);
+        }
+    }
+
+    /// Runs the pending multi-shard writes, in order, as one isolated step: each shard
+    /// gets all its parts in one message (see `atomic::run_parts`).
+    async fn run_writes(&mut self) {
+        let writes = std::mem::take(&mut self.writes);
+        let shard = self.shard;
+        let split: Vec<_> = writes
+            .iter()
+            .map(|w| split_by_shard(shard, w.spec, &w.args))
+            .collect();
+        let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+        let mut where_: Vec<Vec<(ShardId, usize, Vec<usize>)>> = Vec::new();
+        for (w, groups) in writes.iter().zip(split) {
+            let mut parts = Vec::with_capacity(groups.len());
+            for (owner, positions, args) in groups {
+                parts.push((owner, per_shard[owner].len(), positions));
+                per_shard[owner].push(ShardOp::Cmd {
+                    spec: w.spec,
+                    db: w.db,
+                    touch: w.touch,
+                    args,
+                });
+            }
+            where_.push(parts);
+        }
+        let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ops)| !ops.is_empty())
+            .collect();
+        let mut outs: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+        for (s, ops) in atomic::run_parts(shard, work).await {
+            outs[s] = ops.into_iter().map(|o| Some(o.into_reply())).collect();
+        }
+        let mut replies = Vec::with_capacity(writes.len());
+        for (w, parts) in writes.iter().zip(where_) {
+            let nkeys = parts.iter().map(|p| p.2.len()).sum();
+            let parts = parts
+                .into_iter()
+                .map(|(s, i, pos)| {
+                    let r = outs[s][i].take().unwrap_or_else(|| {
+                        Reply::Error(CmdError::other("ERR shard did not answer"))
+                    });
+                    (r, pos)
+                })
+                .collect();
+            replies.push((w.pending, merge_positional(w.merge, nkeys, parts)));
+        }
+        for (pending, r) in replies {
+            self.pending[pending].slot = Slot::Done(r);
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Work {
     Ops(Vec<ShardOp>),
     /// Ops of a transaction: a shard held by that transaction runs them (and only them).
     Txn(TxnId, Vec<ShardOp>),
+    /// Hold the shard for the transaction (as `AdminReq::Hold`), then run the ops.
+    HoldRun(TxnId, Vec<ShardOp>),
     /// A whole transaction whose keys all live on this shard: runs in one go unless the
     /// watcher saw a write (then `WorkDone::Aborted`).
     Exec(Option<WatcherId>, Vec<ShardOp>),
@@ -327,8 +329,22 @@ impl Shard {
 
     /// Runs work on this shard's own keyspace.
     pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
+        let hold = matches!(work, Work::HoldRun(..));
         match work {
-            Work::Ops(ops) | Work::Txn(_, ops) => {
+            Work::Ops(ops) => {
+                self.ks.borrow_mut().tick();
+                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
+            }
+            Work::Txn(txn, ops) | Work::HoldRun(txn, ops) => {
+                // A transaction's step on a shard it does not hold (the last shard of
+                // `atomic::run_parts`) counts like a hold: optimistic readers must see
+                // that something changed here (see `atomic`).
+                if self.held_by.get() != Some(txn) {
+                    self.hold_epoch.set(self.hold_epoch.get() + 1);
+                }
+                if hold {
+                    self.held_by.set(Some(txn));
+                }
                 self.ks.borrow_mut().tick();
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
@@ -609,7 +625,7 @@ impl Shard {
 /// The transaction a piece of work belongs to.
 fn work_txn(work: &Work) -> Option<TxnId> {
     match work {
-        Work::Txn(t, _) => Some(*t),
+        Work::Txn(t, _) | Work::HoldRun(t, _) => Some(*t),
         Work::Admin(AdminReq::Hold(t, _)) | Work::Admin(AdminReq::Release(t)) => Some(*t),
         _ => None,
     }

@@ -221,7 +221,7 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         }
         Reply::Array(replies)
     };
-    atomic::release(shard, txn, &involved).await;
+    atomic::release(shard, txn, &involved);
     unwatch(shard, client).await;
     reply
 }
