@@ -210,6 +210,11 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         return reply;
     }
 
+    if let Some(reply) = exec_spread(shard, client, watcher, &involved, &state).await {
+        unwatch(shard, client).await;
+        return reply;
+    }
+
     let txn = shard.new_txn();
     let dirty = atomic::hold(shard, txn, &involved, watcher).await;
     let reply = if dirty {
@@ -261,19 +266,97 @@ async fn exec_on_one_shard(
         WorkDone::Ops(outs) => Reply::Array(
             outs.into_iter()
                 .zip(&state.queued)
-                .map(|(out, (spec, _))| {
-                    let reply = out.into_reply();
-                    // Inside a transaction blocking commands do not block (as in Redis).
-                    if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
-                        Reply::NilArray
-                    } else {
-                        reply
-                    }
-                })
+                .map(|(out, (spec, _))| exec_reply(spec, out.into_reply()))
                 .collect(),
         ),
         _ => Reply::NilArray,
     })
+}
+
+/// Every queued command is a keyed command of one shard, but not all of the same one:
+/// each shard gets its commands (in queue order) in one message. Without WATCH that is
+/// `atomic::run_parts`, one round trip per shard; with WATCH the shards are held first,
+/// so that no shard runs anything before every shard's watched keys were checked.
+/// Running each shard's commands together gives the same result as the queue order:
+/// commands on different shards touch different keys. `None` when the transaction
+/// does not qualify.
+async fn exec_spread(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    watcher: Option<WatcherId>,
+    involved: &[ShardId],
+    state: &MultiState,
+) -> Option<Reply> {
+    let (db, touch) = {
+        let info = client.info.borrow();
+        (info.db, !info.no_touch)
+    };
+    let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    let mut place = Vec::with_capacity(state.queued.len());
+    for (spec, args) in &state.queued {
+        if matches!(spec.route, Route::Server(_) | Route::Broadcast(_)) {
+            return None;
+        }
+        let owner = single_owner(shard, spec, args)?;
+        place.push((owner, per_shard[owner].len()));
+        per_shard[owner].push(ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args: args.clone(),
+        });
+    }
+    let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
+        .into_iter()
+        .enumerate()
+        .filter(|(_, ops)| !ops.is_empty())
+        .collect();
+    let outs = match watcher {
+        None => atomic::run_parts(shard, work).await,
+        Some(w) => {
+            let txn = shard.new_txn();
+            if atomic::hold(shard, txn, involved, Some(w)).await {
+                atomic::release(shard, txn, involved);
+                return Some(Reply::NilArray);
+            }
+            let waiting: Vec<_> = work
+                .into_iter()
+                .map(|(s, ops)| (s, shard.send_or_run(s, Work::Txn(txn, ops))))
+                .collect();
+            let mut outs = Vec::with_capacity(waiting.len());
+            for (s, w) in waiting {
+                if let WorkDone::Ops(o) = w.await {
+                    outs.push((s, o));
+                }
+            }
+            atomic::release(shard, txn, involved);
+            outs
+        }
+    };
+    let mut by_shard: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    for (s, o) in outs {
+        by_shard[s] = o.into_iter().map(|o| Some(o.into_reply())).collect();
+    }
+    let replies = place
+        .into_iter()
+        .zip(&state.queued)
+        .map(|((s, i), (spec, _))| {
+            let reply = by_shard[s][i]
+                .take()
+                .unwrap_or_else(|| CmdError::other("ERR shard did not answer").into());
+            exec_reply(spec, reply)
+        })
+        .collect();
+    Some(Reply::Array(replies))
+}
+
+/// Inside a transaction blocking commands do not block (as in Redis).
+fn exec_reply(spec: &CommandSpec, reply: Reply) -> Reply {
+    if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
+        Reply::NilArray
+    } else {
+        reply
+    }
 }
 
 /// One queued command, run under the transaction's holds.
@@ -306,15 +389,11 @@ async fn run_one(
         }
         _ => match single_owner(shard, spec, &args) {
             Some(owner) => {
-                // Inside a transaction blocking commands do not block (as in Redis).
                 let reply = shard
                     .call(owner, Work::Txn(txn, vec![op(args)]))
                     .await
                     .into_reply();
-                if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
-                    return Reply::NilArray;
-                }
-                reply
+                exec_reply(spec, reply)
             }
             None => cross::gather(shard, Some(txn), spec, db, touch, args).await,
         },
