@@ -47,15 +47,25 @@ pub async fn run(
     result.unwrap_or_else(Reply::Error)
 }
 
-async fn op(shard: &Rc<Shard>, txn: Option<TxnId>, to: ShardId, op: ShardOp) -> OpOutput {
+pub(crate) async fn op(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    to: ShardId,
+    op: ShardOp,
+) -> OpOutput {
     shard.call(to, ops_work(txn, op)).await.into_output()
 }
 
-fn owner(shard: &Shard, key: &Bytes) -> ShardId {
+pub(crate) fn owner(shard: &Shard, key: &Bytes) -> ShardId {
     shard.slots.owner_of_key(key)
 }
 
-async fn get_entry(shard: &Rc<Shard>, txn: Option<TxnId>, db: usize, key: &Bytes) -> Option<Entry> {
+pub(crate) async fn get_entry(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    key: &Bytes,
+) -> Option<Entry> {
     let to = owner(shard, key);
     let key = key.clone();
     op(shard, txn, to, ShardOp::GetEntry { db, key })

@@ -12,6 +12,7 @@ pub mod config;
 pub mod conn;
 pub mod cross;
 pub mod log;
+pub mod migrate;
 pub mod resp;
 pub mod router;
 pub mod server;

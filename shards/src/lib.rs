@@ -12,6 +12,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
 pub mod ops;
+pub mod rdb;
 pub mod reply;
 pub mod slot;
 pub mod smallbytes;

@@ -78,6 +78,7 @@ pub async fn run(
         ServerCmd::Discard => Ok(txn::discard(shard, client).await),
         ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
+        ServerCmd::Migrate => crate::migrate::run(shard, client, &args, false).await,
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }

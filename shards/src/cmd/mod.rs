@@ -3,6 +3,7 @@
 //! routing are all derived from these rows; no per-command code outside the handlers.
 
 pub mod bitmaps;
+pub mod dump;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
@@ -121,6 +122,7 @@ pub enum ServerCmd {
     Discard,
     Watch,
     Unwatch,
+    Migrate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +154,8 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 10;
     pub const BLOCKING: u32 = 1 << 11;
     pub const MOVABLEKEYS: u32 = 1 << 12;
+    /// Accepted from a client that sent ASKING for a slot being imported (cluster mode).
+    pub const ASKING: u32 = 1 << 13;
 
     /// Flag names as COMMAND INFO reports them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -168,6 +172,7 @@ pub mod flags {
         (NO_MULTI, "no_multi"),
         (BLOCKING, "blocking"),
         (MOVABLEKEYS, "movablekeys"),
+        (ASKING, "asking"),
     ];
 }
 
@@ -182,6 +187,8 @@ pub enum KeyScheme {
     DestNumKeys,
     /// `args[1]`, plus the argument after a STORE or STOREDIST option (SORT, GEORADIUS).
     StoreOption,
+    /// MIGRATE: `args[3]`, or with the KEYS option every argument after it.
+    Migrate,
 }
 
 pub struct CommandSpec {
@@ -252,6 +259,23 @@ impl CommandSpec {
                     })
                     .map_or((0, 0), |i| (i + 1, i + 2));
                 KeyIter::new(first, store.0, store.1, 1)
+            }
+            KeyScheme::Migrate => {
+                let mut i = 6;
+                while i < argc {
+                    let a = args[i].as_ref();
+                    if a.eq_ignore_ascii_case(b"KEYS") {
+                        return KeyIter::new(None, i + 1, argc, 1);
+                    }
+                    if a.eq_ignore_ascii_case(b"AUTH") {
+                        i += 1;
+                    } else if a.eq_ignore_ascii_case(b"AUTH2") {
+                        i += 2;
+                    }
+                    i += 1;
+                }
+                let key = (argc > 3).then_some(3);
+                KeyIter::new(key, 0, 0, 1)
             }
             KeyScheme::Range => {
                 if self.first_key <= 0 || self.first_key as usize >= argc {
@@ -361,5 +385,13 @@ mod tests {
         assert_eq!(keys("object", &["object", "help"]), Vec::<usize>::new());
         assert_eq!(keys("object", &["object", "encoding", "k"]), vec![2]);
         assert_eq!(keys("ping", &["ping"]), Vec::<usize>::new());
+        let migrate = [
+            "migrate", "h", "1", "", "0", "5", "auth", "keys", "keys", "a", "b",
+        ];
+        assert_eq!(keys("migrate", &migrate), vec![9, 10]);
+        assert_eq!(
+            keys("migrate", &["migrate", "h", "1", "k", "0", "5"]),
+            vec![3]
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::flags::*;
 use super::{
-    bitmaps, geo, hashes, hll, keys, lists, sets, sort, strings, zsets, CommandSpec, Cross,
+    bitmaps, dump, geo, hashes, hll, keys, lists, sets, sort, strings, zsets, CommandSpec, Cross,
     KeyScheme, Merge, Route, ServerCmd,
 };
 
@@ -49,6 +49,7 @@ const KEY_R: &[&str] = &["@keyspace", "@read", "@fast"];
 const KEY_W: &[&str] = &["@keyspace", "@write", "@fast"];
 const KEY_WS: &[&str] = &["@keyspace", "@write", "@slow"];
 const KEY_RS: &[&str] = &["@keyspace", "@read", "@slow"];
+const KEY_WSD: &[&str] = &["@keyspace", "@write", "@slow", "@dangerous"];
 const CONN: &[&str] = &["@fast", "@connection"];
 const SLOW_CONN: &[&str] = &["@slow", "@connection"];
 const ADMIN_SLOW: &[&str] = &["@admin", "@slow", "@dangerous"];
@@ -148,6 +149,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("flushall", -1, WRITE, NOKEYS, &["@keyspace", "@write", "@slow", "@dangerous"], "server", Broadcast(Merge::AllOk), Some(keys::flushall), "Removes all keys from all databases."),
     row!("swapdb", 3, WRITE | FAST, NOKEYS, &["@keyspace", "@write", "@fast", "@dangerous"], "server", Broadcast(Merge::AllOk), Some(keys::swapdb), "Swaps two Redis databases."),
     row!("object", -2, READONLY, (2, 2, 1, KeyScheme::Range), KEY_RS, "generic", Local, Some(keys::object), "A container for object introspection commands."),
+    row!("dump", 2, READONLY, ONE, KEY_RS, "generic", Local, Some(dump::dump), "Returns a serialized representation of the value stored at a key."),
+    row!("restore", -4, WRITE | DENYOOM, ONE, KEY_WSD, "generic", Local, Some(dump::restore), "Creates a key from the serialized representation of a value."),
+    row!("restore-asking", -4, WRITE | DENYOOM | ASKING, ONE, KEY_WSD, "server", Local, Some(dump::restore), "An internal command for migrating keys in a cluster."),
+    row!("migrate", -6, WRITE | MOVABLEKEYS, (3, 3, 1, KeyScheme::Migrate), KEY_WSD, "generic", Server(ServerCmd::Migrate), None, "Atomically transfers a key from one Redis instance to another."),
     // Lists.
     row!("lpush", -3, WRITE | DENYOOM | FAST, ONE, LIST_W, "list", Local, Some(lists::lpush), "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
     row!("rpush", -3, WRITE | DENYOOM | FAST, ONE, LIST_W, "list", Local, Some(lists::rpush), "Appends one or more elements to a list. Creates the key if it doesn't exist."),

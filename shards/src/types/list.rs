@@ -889,6 +889,12 @@ impl List {
         }
     }
 
+    /// The elements node by node, head to tail: DUMP writes one listpack per node, as
+    /// Redis does.
+    pub fn node_items(&self) -> impl Iterator<Item = impl Iterator<Item = &[u8]> + '_> + '_ {
+        (0..self.node_count()).map(move |i| self.node(i).entries(HDR))
+    }
+
     /// All elements, head to tail (double-ended).
     pub fn iter(&self) -> Iter<'_> {
         self.range(0, self.len())
