@@ -1,0 +1,217 @@
+-- The sandbox around user code. Loaded once per Lua state, then dumped without debug
+-- information and reloaded: errors raised by C functions called from here then carry
+-- no position, as Redis's C helpers do, and the error handler skips these frames.
+local I, STRICT_NAME = ...
+local rawget, rawset, rawequal = rawget, rawset, rawequal
+local setmetatable, getmetatable = setmetatable, getmetatable
+local error, type, tostring, next, xpcall = error, type, tostring, next, xpcall
+local loadstring_raw = loadstring
+local getinfo = debug.getinfo
+local RAISE = I.RAISE
+local INTERNAL = "=corecache"
+
+local real_of = setmetatable({}, { __mode = "k" })
+local proxies = {}
+
+local function ro_error()
+  error("Attempt to modify a readonly table", 2)
+end
+
+-- What getmetatable returns for protected tables: a table, as in Redis, that leads
+-- nowhere.
+local frozen_mt = setmetatable({}, { __newindex = ro_error, __metatable = false })
+proxies[#proxies + 1] = frozen_mt
+
+local function protect(real, strict_name)
+  local proxy = {}
+  local mt = { __newindex = ro_error, __metatable = frozen_mt }
+  if strict_name then
+    mt.__index = function(_, k)
+      local v = real[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end
+  else
+    mt.__index = real
+  end
+  setmetatable(proxy, mt)
+  real_of[proxy] = real
+  proxies[#proxies + 1] = proxy
+  return proxy
+end
+I.protect = protect
+
+-- The globals: an empty proxy over a backing table the engine switches (the load-time
+-- API while a function library loads, the runtime globals otherwise).
+local backing = {}
+local G = {}
+setmetatable(G, {
+  __index = function(_, k)
+    local v = backing[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = frozen_mt,
+})
+proxies[#proxies + 1] = G
+I.G = G
+function I.set_backing(t)
+  backing = t
+end
+
+local function real(t)
+  if rawequal(t, G) then
+    return backing
+  end
+  return real_of[t]
+end
+
+local function check(first, ...)
+  if rawequal(first, RAISE) then
+    error((...), 0)
+  end
+  return first, ...
+end
+I.check = check
+
+function I.wrap(f)
+  return function(...)
+    return check(f(...))
+  end
+end
+
+local function argerror(n, fname, expected, v)
+  local got = v == nil and "no value" or type(v)
+  error("bad argument #" .. n .. " to '" .. fname .. "' (" .. expected .. " expected, got " .. got .. ")", 3)
+end
+
+local B = {}
+I.builtins = B
+function B.rawset(t, k, v)
+  if type(t) == "table" and (real(t) or rawequal(t, frozen_mt)) then
+    error("Attempt to modify a readonly table", 0)
+  end
+  return rawset(t, k, v)
+end
+function B.rawget(t, k)
+  if type(t) == "table" then
+    local r = real(t)
+    if r then
+      return rawget(r, k)
+    end
+  end
+  return rawget(t, k)
+end
+function B.setmetatable(t, mt)
+  if type(t) == "table" and (real(t) or rawequal(t, frozen_mt)) then
+    error("Attempt to modify a readonly table", 0)
+  end
+  return setmetatable(t, mt)
+end
+local function w_next(t, k)
+  if type(t) ~= "table" then
+    argerror(1, "next", "table", t)
+  end
+  return next(real(t) or t, k)
+end
+B.next = w_next
+function B.pairs(t)
+  if type(t) ~= "table" then
+    argerror(1, "pairs", "table", t)
+  end
+  return w_next, t, nil
+end
+local function no_binary(s)
+  if type(s) == "string" and s:byte(1) == 27 then
+    return nil, "binary chunks are not allowed"
+  end
+end
+function B.loadstring(s, name)
+  local f, e = no_binary(s)
+  if e then
+    return f, e
+  end
+  return loadstring_raw(s, name)
+end
+function B.load(reader, name)
+  if type(reader) ~= "function" then
+    argerror(1, "load", "function", reader)
+  end
+  local parts = {}
+  while true do
+    local piece = reader()
+    if piece == nil or piece == "" then
+      break
+    end
+    if type(piece) ~= "string" then
+      return nil, "reader function must return a string"
+    end
+    parts[#parts + 1] = piece
+  end
+  return B.loadstring(table.concat(parts), name or "=(load)")
+end
+
+-- Redis's error handler: turns any error into a table with err, source and line, the
+-- position being the innermost user frame.
+local function handler(err)
+  local level = 2
+  local info
+  while true do
+    info = getinfo(level, "Sl")
+    if not info then
+      break
+    end
+    if info.what ~= "C" and info.what ~= "tail" and info.source ~= INTERNAL then
+      break
+    end
+    level = level + 1
+  end
+  if type(err) ~= "table" then
+    err = { err = "ERR " .. tostring(err) }
+  end
+  if info then
+    err.source = info.source
+    err.line = info.currentline
+  end
+  return err
+end
+I.handler = handler
+
+function I.run(f, keys, args)
+  return xpcall(function()
+    return (f(keys, args))
+  end, handler)
+end
+
+-- Removes whatever a script stored into a protected table through a raw write
+-- (table.insert, rawset through a C function ...), so nothing leaks to the next run.
+function I.scrub()
+  for i = 1, #proxies do
+    local p = proxies[i]
+    while true do
+      local k = next(p)
+      if k == nil then
+        break
+      end
+      rawset(p, k, nil)
+    end
+  end
+end
+
+function I.freeze_string_metatable(string_proxy)
+  local smt = debug.getmetatable("")
+  smt.__index = string_proxy
+  smt.__metatable = frozen_mt
+end
+
+-- redis.call / redis.pcall: the engine sets I.cmd for the length of each run.
+function I.make_call(pcall_mode)
+  return function(...)
+    return check(I.cmd(pcall_mode, ...))
+  end
+end
