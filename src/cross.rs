@@ -208,66 +208,121 @@ pub async fn gather(
             keys.push(args[pos].clone());
         }
     }
-    let mut waiting = Vec::with_capacity(keys.len());
-    for key in &keys {
-        let op = ShardOp::GetEntry {
-            db,
-            key: key.clone(),
-        };
-        waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
-    }
-    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
-    for w in waiting {
-        before.push(w.await.into_output().into_entry());
-    }
-
-    let (now, config) = {
-        let ks = shard.ks.borrow();
-        (ks.now(), ks.config.clone())
-    };
-    let (clock, _) = Clock::manual(now);
-    let mut scratch = Keyspace::new(db + 1, clock);
-    scratch.config = config;
-    for (key, entry) in keys.iter().zip(&before) {
-        if let Some(e) = entry {
-            scratch.put_entry(db, key, e.clone());
-        }
-    }
+    let mut copies = Copies::fetch(shard, txn, db, keys).await;
     let op = ShardOp::Cmd {
         spec,
         db,
         touch,
         args,
     };
-    let reply = run_op(&mut scratch, op).into_reply();
-
-    let mut writes = Vec::new();
-    for (key, old) in keys.iter().zip(before) {
-        let new = scratch.lookup(db, key).cloned();
-        let same = match (&old, &new) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,
-            _ => false,
-        };
-        if same {
-            continue;
-        }
-        let op = match new {
-            Some(entry) => ShardOp::PutEntry {
-                db,
-                key: key.clone(),
-                entry,
-                replace: true,
-            },
-            None => ShardOp::TakeEntry {
-                db,
-                key: key.clone(),
-            },
-        };
-        writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
-    }
-    for w in writes {
-        w.await;
-    }
+    let reply = run_op(&mut copies.scratch, op).into_reply();
+    copies.write_back(shard, txn).await;
     reply
+}
+
+/// Copies of some keys' entries in a scratch keyspace, and the entries as they were.
+pub struct Copies {
+    pub db: usize,
+    pub keys: Vec<Bytes>,
+    before: Vec<Option<Entry>>,
+    pub scratch: Keyspace,
+}
+
+impl Copies {
+    /// Fetches the entries of `keys` (distinct) from their owners, concurrently.
+    pub async fn fetch(
+        shard: &Rc<Shard>,
+        txn: Option<TxnId>,
+        db: usize,
+        keys: Vec<Bytes>,
+    ) -> Copies {
+        let mut waiting = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let op = ShardOp::GetEntry {
+                db,
+                key: key.clone(),
+            };
+            waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+        }
+        let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+        for w in waiting {
+            before.push(w.await.into_output().into_entry());
+        }
+        let mut copies = Copies {
+            db,
+            keys,
+            before,
+            scratch: Keyspace::new(1, Clock::manual(0).0),
+        };
+        copies.reset(shard);
+        copies
+    }
+
+    /// Rebuilds the scratch keyspace from the entries as they were fetched.
+    fn reset(&mut self, shard: &Shard) {
+        let (now, config, dbs) = {
+            let ks = shard.ks.borrow();
+            (ks.now(), ks.config.clone(), ks.db_count())
+        };
+        let (clock, _) = Clock::manual(now);
+        self.scratch = Keyspace::new(dbs.max(self.db + 1), clock);
+        self.scratch.config = config;
+        for (key, entry) in self.keys.iter().zip(&self.before) {
+            if let Some(e) = entry {
+                self.scratch.put_entry(self.db, key, e.clone());
+            }
+        }
+    }
+
+    /// Adds copies of more keys and resets the scratch keyspace to the entries as they
+    /// were fetched (a script that asked for more keys runs again from the start).
+    pub async fn add(&mut self, shard: &Rc<Shard>, txn: Option<TxnId>, more: Vec<Bytes>) {
+        let more: Vec<Bytes> = more
+            .into_iter()
+            .filter(|k| !self.keys.contains(k))
+            .collect();
+        let extra = Copies::fetch(shard, txn, self.db, more).await;
+        self.keys.extend(extra.keys);
+        self.before.extend(extra.before);
+        self.reset(shard);
+    }
+
+    /// Writes every key whose value or TTL changed in the scratch keyspace back to its
+    /// owner (or deletes it there).
+    pub async fn write_back(self, shard: &Rc<Shard>, txn: Option<TxnId>) {
+        let Copies {
+            db,
+            keys,
+            before,
+            mut scratch,
+        } = self;
+        let mut writes = Vec::new();
+        for (key, old) in keys.iter().zip(before) {
+            let new = scratch.lookup(db, key).cloned();
+            let same = match (&old, &new) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let op = match new {
+                Some(entry) => ShardOp::PutEntry {
+                    db,
+                    key: key.clone(),
+                    entry,
+                    replace: true,
+                },
+                None => ShardOp::TakeEntry {
+                    db,
+                    key: key.clone(),
+                },
+            };
+            writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+        }
+        for w in writes {
+            w.await;
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod log;
 pub mod migrate;
 pub mod resp;
 pub mod router;
+pub mod script;
 pub mod server;
 pub mod shard;
 pub mod txn;

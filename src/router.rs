@@ -14,10 +14,12 @@ use shards::{CmdError, Reply, ShardId};
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
 use crate::txn::TxnId;
-use crate::{admin, atomic, blocking, cross, resp, txn};
+use crate::{admin, atomic, blocking, cross, resp, script, txn};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
-const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
+const CONTAINERS: &[&str] = &[
+    "client", "config", "object", "command", "debug", "script", "function",
+];
 
 /// What the connection does after a batch.
 pub enum Flow {
@@ -101,6 +103,8 @@ pub struct Batch<'a> {
     checks: Vec<ReadCheck>,
     /// Multi-shard writes not yet run.
     writes: Vec<SpreadWrite>,
+    /// A script was past its busy threshold when the batch started.
+    script_busy: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -114,6 +118,7 @@ impl<'a> Batch<'a> {
             answers: (0..n).map(|_| Vec::new()).collect(),
             checks: Vec::new(),
             writes: Vec::new(),
+            script_busy: script::busy_error(shard).is_some(),
         }
     }
 
@@ -231,6 +236,13 @@ impl<'a> Batch<'a> {
             self.refuse_in_multi();
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
+        }
+        if self.script_busy && !script::allowed_while_busy(spec, &args) {
+            if let Some(busy) = script::busy_error(self.shard) {
+                self.refuse_in_multi();
+                self.reply(busy);
+                return Flow::Continue;
+            }
         }
         if !txn::runs_inside_multi(spec.name) && self.client.multi.borrow().is_some() {
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {

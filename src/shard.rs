@@ -32,6 +32,9 @@ pub enum Work {
     /// watcher saw a write (then `WorkDone::Aborted`).
     Exec(Option<WatcherId>, Vec<ShardOp>),
     Admin(AdminReq),
+    /// A script or function whose keys live here (see `script`); inside EXEC, as the
+    /// transaction's work.
+    Script(Option<TxnId>, Box<crate::script::Job>),
 }
 
 /// A shard's answer.
@@ -40,6 +43,9 @@ pub enum WorkDone {
     Admin(AdminResp),
     /// `Work::Exec` found a watched key written.
     Aborted,
+    /// A script's outcome, and the job back (to run again elsewhere if it needs keys
+    /// of other shards).
+    Script(scripting::Outcome, Box<crate::script::Job>),
 }
 
 impl WorkDone {
@@ -47,7 +53,7 @@ impl WorkDone {
     pub fn into_output(self) -> OpOutput {
         match self {
             WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
-            WorkDone::Admin(_) | WorkDone::Aborted => OpOutput::Entry(None),
+            WorkDone::Admin(_) | WorkDone::Aborted | WorkDone::Script(..) => OpOutput::Entry(None),
         }
     }
 
@@ -82,6 +88,8 @@ pub enum AdminReq {
     ConfigSet(Vec<(String, String)>),
     ResetStats,
     SetActiveExpire(bool),
+    /// A script or function library change, applied on every shard.
+    Script(crate::script::Change),
 }
 
 pub enum AdminResp {
@@ -89,6 +97,7 @@ pub enum AdminResp {
     Lines(Vec<String>),
     Count(usize),
     Done,
+    Reply(Reply),
 }
 
 pub enum ShardMsg {
@@ -167,6 +176,8 @@ pub struct Shard {
     next_txn: Cell<u64>,
     /// Holds this shard has seen (see `atomic`).
     hold_epoch: Cell<u64>,
+    /// This shard's Lua engine, created on first use (see `script`).
+    pub scripts: RefCell<Option<scripting::Engine>>,
 }
 
 impl Shard {
@@ -204,6 +215,7 @@ impl Shard {
             gate: RefCell::new(Vec::new()),
             next_txn: Cell::new(1),
             hold_epoch: Cell::new(0),
+            scripts: RefCell::new(None),
         }
     }
 
@@ -357,6 +369,10 @@ impl Shard {
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),
+            Work::Script(_, job) => {
+                let (outcome, job) = crate::script::run_here(self, job);
+                WorkDone::Script(outcome, job)
+            }
         }
     }
 
@@ -526,6 +542,7 @@ impl Shard {
                 }
                 AdminResp::Done
             }
+            AdminReq::Script(change) => AdminResp::Reply(crate::script::apply_change(self, change)),
             AdminReq::SetActiveExpire(on) => {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
@@ -626,6 +643,7 @@ impl Shard {
 fn work_txn(work: &Work) -> Option<TxnId> {
     match work {
         Work::Txn(t, _) | Work::HoldRun(t, _) => Some(*t),
+        Work::Script(t, _) => *t,
         Work::Admin(AdminReq::Hold(t, _)) | Work::Admin(AdminReq::Release(t)) => Some(*t),
         _ => None,
     }

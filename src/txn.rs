@@ -14,14 +14,14 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Route};
+use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::ClientHandle;
 use crate::router::{merge_positional, single_owner};
 use crate::shard::{AdminReq, Shard, Work, WorkDone};
-use crate::{admin, atomic, blocking, cross};
+use crate::{admin, atomic, blocking, cross, script};
 
 /// A transaction, unique across shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,6 +190,13 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     for (spec, args) in &state.queued {
         match spec.route {
             Route::Broadcast(_) => involved.extend(0..shard.nshards),
+            // A script's declared keys decide where it runs.
+            Route::Server(ServerCmd::Eval) => {
+                for pos in spec.key_positions(args) {
+                    involved.push(shard.slots.owner_of_key(&args[pos]));
+                }
+                involved.push(shard.id);
+            }
             Route::Server(_) => {}
             _ => {
                 let mut keyless = true;
@@ -378,6 +385,7 @@ async fn run_one(
         args,
     };
     match spec.route {
+        Route::Server(ServerCmd::Eval) => script::eval(shard, client, spec, args, Some(txn)).await,
         Route::Server(cmd) => admin::run(shard, client, spec, cmd, args).await.0,
         Route::Broadcast(merge) => {
             let mut parts = Vec::new();

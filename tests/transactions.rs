@@ -1,7 +1,7 @@
 //! MULTI/EXEC/DISCARD and WATCH through real connections, and the invariant that
-//! transactions moving amounts between keys on different shards are atomic and
-//! isolated: concurrent readers (each reading every balance in one transaction) always
-//! see the same total.
+//! transactions, scripts and multi-key commands moving amounts between keys on
+//! different shards are atomic and isolated: concurrent readers (reading every balance
+//! in one transaction, or in one MGET) always see the same total.
 
 mod common;
 
@@ -208,6 +208,48 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
                 if r != Value::Nil {
                     transfers.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+        }));
+    }
+    // Transfers by a Lua script (keys on different shards), and by a function.
+    for by_function in [false, true] {
+        let (url, accounts, stop, transfers) = (
+            url.clone(),
+            accounts.clone(),
+            stop.clone(),
+            transfers.clone(),
+        );
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let body = "local a = tonumber(redis.call('GET', KEYS[1])) \
+                 local n = tonumber(ARGV[1]) \
+                 if a < n then return 0 end \
+                 redis.call('DECRBY', KEYS[1], n) \
+                 redis.call('INCRBY', KEYS[2], n) \
+                 return 1";
+            if by_function {
+                let lib = format!(
+                    "#!lua name=bank\nredis.register_function('move', function(KEYS, ARGV) {body} end)"
+                );
+                let _: String = q(&mut c, &["FUNCTION", "LOAD", "REPLACE", &lib]);
+            }
+            let mut x = 99 + by_function as u64;
+            while !stop.load(Ordering::Relaxed) {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let from = &accounts[(x >> 33) as usize % ACCOUNTS];
+                let to = &accounts[(x >> 17) as usize % ACCOUNTS];
+                if from == to {
+                    continue;
+                }
+                let amount = ((x >> 45) % 50 + 1).to_string();
+                let moved: i64 = if by_function {
+                    q(&mut c, &["FCALL", "move", "2", from, to, &amount])
+                } else {
+                    q(&mut c, &["EVAL", body, "2", from, to, &amount])
+                };
+                transfers.fetch_add(moved as u64, Ordering::Relaxed);
             }
         }));
     }

@@ -20,7 +20,7 @@ use shards::{CmdError, Reply};
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::router::Flow;
 use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::txn;
+use crate::{script, txn};
 
 pub use config::apply_setting;
 
@@ -79,6 +79,9 @@ pub async fn run(
         ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
         ServerCmd::Migrate => crate::migrate::run(shard, client, &args, false).await,
+        ServerCmd::Eval => Ok(script::eval(shard, client, spec, args, None).await),
+        ServerCmd::Script => Ok(script::script(shard, args).await),
+        ServerCmd::Function => Ok(script::function(shard, args).await),
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }
@@ -204,7 +207,7 @@ fn reset(shard: &Shard, client: &ClientHandle) -> Reply {
     Reply::Status("RESET".into())
 }
 
-fn time() -> Reply {
+pub fn time() -> Reply {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -123,6 +123,10 @@ pub enum ServerCmd {
     Watch,
     Unwatch,
     Migrate,
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO.
+    Eval,
+    Script,
+    Function,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
