@@ -359,8 +359,7 @@ impl<'a> Batch<'a> {
     }
 
     fn db_touch(&self) -> (usize, bool) {
-        let info = self.client.info.borrow();
-        (info.db, !info.no_touch)
+        self.client.db_touch()
     }
 
     fn single_owner(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {

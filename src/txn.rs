@@ -251,10 +251,7 @@ async fn exec_on_one_shard(
     let &[owner] = involved else {
         return None;
     };
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let mut ops = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
         if matches!(spec.route, Route::Server(_) | Route::Broadcast(_))
@@ -294,10 +291,7 @@ async fn exec_spread(
     involved: &[ShardId],
     state: &MultiState,
 ) -> Option<Reply> {
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
     let mut place = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
@@ -374,10 +368,7 @@ async fn run_one(
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
 ) -> Reply {
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let op = |args: Vec<Bytes>| ShardOp::Cmd {
         spec,
         db,

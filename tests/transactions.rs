@@ -154,6 +154,16 @@ fn a_watched_key_that_expires_aborts_exec() {
 const ACCOUNTS: usize = 8;
 const START: i64 = 1000;
 
+/// A pseudo-random transfer (from, to, amount) between two different accounts.
+fn pick_transfer<'a>(x: &mut u64, accounts: &'a [String]) -> Option<(&'a str, &'a str, u64)> {
+    *x = x
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let from = &accounts[(*x >> 33) as usize % ACCOUNTS];
+    let to = &accounts[(*x >> 17) as usize % ACCOUNTS];
+    (from != to).then(|| (from.as_str(), to.as_str(), (*x >> 45) % 50 + 1))
+}
+
 #[test]
 fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
     let s = Server::start(4);
@@ -186,15 +196,9 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
             let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
             let mut x = w as u64 + 1;
             while !stop.load(Ordering::Relaxed) {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let from = &accounts[(x >> 33) as usize % ACCOUNTS];
-                let to = &accounts[(x >> 17) as usize % ACCOUNTS];
-                if from == to {
+                let Some((from, to, amount)) = pick_transfer(&mut x, &accounts) else {
                     continue;
-                }
-                let amount = (x >> 45) % 50 + 1;
+                };
                 let _: () = q(&mut c, &["WATCH", from, to]);
                 let balance: i64 = q(&mut c, &["GET", from]);
                 if balance < amount as i64 {
@@ -235,15 +239,10 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
             }
             let mut x = 99 + by_function as u64;
             while !stop.load(Ordering::Relaxed) {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let from = &accounts[(x >> 33) as usize % ACCOUNTS];
-                let to = &accounts[(x >> 17) as usize % ACCOUNTS];
-                if from == to {
+                let Some((from, to, amount)) = pick_transfer(&mut x, &accounts) else {
                     continue;
-                }
-                let amount = ((x >> 45) % 50 + 1).to_string();
+                };
+                let amount = amount.to_string();
                 let moved: i64 = if by_function {
                     q(&mut c, &["FCALL", "move", "2", from, to, &amount])
                 } else {

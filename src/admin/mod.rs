@@ -285,10 +285,7 @@ async fn scan(
     let count = scan_count(&args);
     let n = shard.nshards as u64;
     let (mut target, mut local) = ((cursor % n) as usize, cursor / n);
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let mut found = Vec::new();
     // Bounded: at most one full pass over the shards plus the steps of one shard.
     for _ in 0..(shard.nshards + 64) {
