@@ -316,6 +316,10 @@ async fn prepare(
     spec: &'static CommandSpec,
     args: &[Bytes],
 ) -> Result<Job, Reply> {
+    let fcall = matches!(spec.name, "fcall" | "fcall_ro");
+    if fcall && engine(shard).function_flags(&args[1]).is_none() {
+        return Err(CmdError::other("ERR Function not found").into());
+    }
     let numkeys = shards::args::parse_i64(&args[2]).map_err(Reply::from)?;
     if numkeys < 0 {
         return Err(CmdError::other("ERR Number of keys can't be negative").into());
@@ -335,7 +339,7 @@ async fn prepare(
         resp,
     };
     let call = match spec.name {
-        "fcall" | "fcall_ro" => Call::Fcall {
+        _ if fcall => Call::Fcall {
             name: args[1].clone(),
         },
         "evalsha" | "evalsha_ro" => {
@@ -530,13 +534,18 @@ async fn everywhere(shard: &Rc<Shard>, make: impl Fn() -> Change) -> Reply {
     reply
 }
 
-fn sub_error(cmd: &str, args: &[Bytes]) -> Reply {
-    CmdError::other(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1]),
-        cmd
-    ))
-    .into()
+/// Redis's error for a subcommand it does not know, or knows with the wrong arity.
+fn sub_error(cmd: &str, known: &[&str], args: &[Bytes]) -> Reply {
+    let sub = String::from_utf8_lossy(&args[1]);
+    if known.iter().any(|k| sub.eq_ignore_ascii_case(k)) {
+        return CmdError::WrongArity(format!(
+            "{}|{}",
+            cmd.to_ascii_lowercase(),
+            sub.to_ascii_lowercase()
+        ))
+        .into();
+    }
+    CmdError::other(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")).into()
 }
 
 /// The running script's control, if one runs anywhere.
@@ -600,7 +609,11 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             "HELP",
             "    Print this help.",
         ]),
-        _ => sub_error("SCRIPT", &args),
+        _ => sub_error(
+            "SCRIPT",
+            &["load", "exists", "flush", "kill", "help", "debug"],
+            &args,
+        ),
     }
 }
 
@@ -726,7 +739,11 @@ pub async fn function(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             "HELP",
             "    Print this help.",
         ]),
-        _ => sub_error("FUNCTION", &args),
+        _ => sub_error(
+            "FUNCTION",
+            &["load", "delete", "flush", "list", "dump", "restore", "stats", "kill", "help"],
+            &args,
+        ),
     }
 }
 
