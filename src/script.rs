@@ -548,9 +548,12 @@ fn sub_error(cmd: &str, known: &[&str], args: &[Bytes]) -> Reply {
     CmdError::other(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")).into()
 }
 
-/// The running script's control, if one runs anywhere.
+/// The control of a running script, a busy one first.
 fn running(shard: &Shard) -> Option<&'static Arc<ScriptControl>> {
-    controls(shard.nshards).iter().find(|c| c.is_running())
+    let all = controls(shard.nshards);
+    all.iter()
+        .find(|c| c.is_busy())
+        .or_else(|| all.iter().find(|c| c.is_running()))
 }
 
 fn kill(shard: &Shard, function: bool) -> Reply {

@@ -54,6 +54,34 @@ fn eval_runs_on_keys_of_one_and_of_several_shards() {
 }
 
 #[test]
+fn scripts_inside_multi_run_under_the_transaction() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        let keys = keys_on_every_shard(n);
+        let (a, b) = (&keys[0], &format!("to{{{}}}", keys[n - 1]));
+        let _: () = q(&mut c, &["MSET", a, "10", b, "0"]);
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("EVAL")
+            .arg(TRANSFER)
+            .arg(2)
+            .arg(a)
+            .arg(b)
+            .arg(4)
+            .cmd("INCR")
+            .arg(b)
+            .cmd("EVAL")
+            .arg("return redis.call('GET', KEYS[1]) .. redis.call('GET', KEYS[2])")
+            .arg(2)
+            .arg(a)
+            .arg(b);
+        let got: (i64, i64, String) = p.query(&mut c).unwrap();
+        assert_eq!(got, (1, 5, "65".to_string()), "{n} shards");
+    }
+}
+
+#[test]
 fn replies_convert_both_ways_as_in_redis() {
     let s = Server::start(2);
     let mut r = s.raw();
