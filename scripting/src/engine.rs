@@ -326,37 +326,45 @@ pub(crate) fn run(
         slots,
     };
     let raise_t = vm.raise.clone();
+    let shared = std::cell::RefCell::new((ctx, host));
+    let command = |lua: &Lua, args: MultiValue, pcall: bool| -> mlua::Result<MultiValue> {
+        if let Some(a) = rt.abort.borrow().as_ref() {
+            return Err(mlua::Error::RuntimeError(a.message().into()));
+        }
+        let outcome = {
+            let mut guard = shared.borrow_mut();
+            let (ctx, host) = &mut *guard;
+            ctx.check_and_run(&mut **host, args.into_iter().collect())
+        };
+        match outcome {
+            Ok(reply) => {
+                let is_err = reply.is_error();
+                let v = reply_to_lua(lua, &reply, rt.resp.get())?;
+                if is_err && !pcall {
+                    raise(&raise_t, v)
+                } else {
+                    Ok(MultiValue::from_vec(vec![v]))
+                }
+            }
+            Err(CallError::Script(text)) => {
+                let v = error_table(lua, &text)?;
+                if pcall {
+                    Ok(MultiValue::from_vec(vec![v]))
+                } else {
+                    raise(&raise_t, v)
+                }
+            }
+            Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
+        }
+    };
     let result = vm.lua.scope(|scope| {
-        let cmd = scope.create_function_mut(|lua, args: MultiValue| {
-            let mut it = args.into_iter();
-            let pcall = matches!(it.next(), Some(Value::Boolean(true)));
-            if let Some(a) = rt.abort.borrow().as_ref() {
-                return Err(mlua::Error::RuntimeError(a.message().into()));
-            }
-            match ctx.check_and_run(host, it.collect()) {
-                Ok(reply) => {
-                    let is_err = reply.is_error();
-                    let v = reply_to_lua(lua, &reply, rt.resp.get())?;
-                    if is_err && !pcall {
-                        raise(&raise_t, v)
-                    } else {
-                        Ok(MultiValue::from_vec(vec![v]))
-                    }
-                }
-                Err(CallError::Script(text)) => {
-                    let v = error_table(lua, &text)?;
-                    if pcall {
-                        Ok(MultiValue::from_vec(vec![v]))
-                    } else {
-                        raise(&raise_t, v)
-                    }
-                }
-                Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
-            }
-        })?;
-        vm.internal.raw_set("cmd", cmd)?;
+        let call = scope.create_function(|lua, args: MultiValue| command(lua, args, false))?;
+        let pcall = scope.create_function(|lua, args: MultiValue| command(lua, args, true))?;
+        vm.internal.raw_set("call", call)?;
+        vm.internal.raw_set("pcall", pcall)?;
         let out = vm.run(func, keys, args);
-        vm.internal.raw_set("cmd", Value::Nil)?;
+        vm.internal.raw_set("call", Value::Nil)?;
+        vm.internal.raw_set("pcall", Value::Nil)?;
         let (ok, value) = out?;
         Ok(if ok {
             Ok(lua_to_reply(&value, rt.resp.get()))

@@ -1,6 +1,5 @@
--- The sandbox around user code. Loaded once per Lua state, then dumped without debug
--- information and reloaded: errors raised by C functions called from here then carry
--- no position, as Redis's C helpers do, and the error handler skips these frames.
+-- The sandbox around user code, loaded once per Lua state. The error handler and the
+-- engine's position lookups skip frames of this chunk ("=corecache").
 local I, STRICT_NAME = ...
 local rawget, rawset, rawequal = rawget, rawset, rawequal
 local setmetatable, getmetatable = setmetatable, getmetatable
@@ -8,6 +7,8 @@ local error, type, tostring, next, xpcall = error, type, tostring, next, xpcall
 local loadstring_raw = loadstring
 local getinfo = debug.getinfo
 local RAISE = I.RAISE
+-- Stripped chunks lose their name: Lua 5.1 calls them "=?" (user code cannot load
+-- binary chunks, so only these frames have it).
 local INTERNAL = "=corecache"
 
 local real_of = setmetatable({}, { __mode = "k" })
@@ -209,9 +210,3 @@ function I.freeze_string_metatable(string_proxy)
   smt.__metatable = frozen_mt
 end
 
--- redis.call / redis.pcall: the engine sets I.cmd for the length of each run.
-function I.make_call(pcall_mode)
-  return function(...)
-    return check(I.cmd(pcall_mode, ...))
-  end
-end

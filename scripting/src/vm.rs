@@ -7,10 +7,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::os::raw::c_int;
+
 use bytes::Bytes;
 use mlua::{
-    chunk::ChunkMode, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib,
-    Table, Value, VmState,
+    chunk::ChunkMode, ffi, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue,
+    StdLib, Table, Value, VmState,
 };
 
 use crate::control::ScriptControl;
@@ -95,6 +97,61 @@ pub(crate) struct Vm {
     run: Function,
     scrub: Function,
     set_backing: Function,
+}
+
+/// The C side of sandboxed functions: calls upvalue 1 (or, for the indirect form,
+/// the function stored under upvalue 1's key in upvalue 3's table) with the arguments,
+/// and raises the error value when it answers with the sentinel (upvalue 2). Being C
+/// functions, these keep the caller's frame on tail calls, so errors point at the
+/// user's line as Redis's C helpers do.
+unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    finish_checked(state, n)
+}
+
+unsafe extern "C-unwind" fn checked_indirect(state: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_rawget(state, ffi::lua_upvalueindex(3));
+    ffi::lua_insert(state, 1);
+    finish_checked(state, n)
+}
+
+unsafe fn finish_checked(state: *mut ffi::lua_State, nargs: c_int) -> c_int {
+    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+    let nres = ffi::lua_gettop(state);
+    if nres >= 2 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(2)) != 0 {
+        ffi::lua_pushvalue(state, 2);
+        ffi::lua_error(state);
+    }
+    nres
+}
+
+/// Wraps a raw Rust function (which returns the sentinel and an error value to raise)
+/// into the C closure scripts call.
+pub(crate) fn wrap_c(lua: &Lua, raw: Function, raise: &Table) -> mlua::Result<Function> {
+    unsafe {
+        lua.exec_raw((raw, raise.clone()), |state| {
+            ffi::lua_pushcclosure(state, checked_call, 2);
+        })
+    }
+}
+
+/// A C closure that calls whatever `table[key]` holds at call time (the per-run
+/// `redis.call` / `redis.pcall`).
+pub(crate) fn indirect_c(
+    lua: &Lua,
+    key: &str,
+    raise: &Table,
+    table: &Table,
+) -> mlua::Result<Function> {
+    unsafe {
+        lua.exec_raw((key, raise.clone(), table.clone()), |state| {
+            ffi::lua_pushcclosure(state, checked_indirect, 3);
+        })
+    }
 }
 
 /// Lua's `luaL_where(L, 1)` for a Rust function called through the sandbox: the
@@ -191,21 +248,14 @@ impl Vm {
         let internal = lua.create_table()?;
         internal.raw_set("RAISE", raise_t.clone())?;
 
-        let prelude = lua
-            .load(include_str!("prelude.lua"))
+        lua.load(include_str!("prelude.lua"))
             .set_name("=corecache")
-            .into_function()?;
-        let stripped = prelude.dump(true);
-        let prelude = lua
-            .load(&stripped[..])
-            .set_mode(ChunkMode::Binary)
-            .set_name("=corecache")
-            .into_function()?;
-        prelude.call::<()>(internal.clone())?;
+            .call::<()>(internal.clone())?;
 
         let real_g = lua.globals();
         let protect: Function = internal.raw_get("protect")?;
-        let wrap: Function = internal.raw_get("wrap")?;
+        let wrap_raise = raise_t.clone();
+        let wrap = lua.create_function(move |lua, f: Function| wrap_c(lua, f, &wrap_raise))?;
         let builtins: Table = internal.raw_get("builtins")?;
         let null = Value::LightUserData(LightUserData(std::ptr::null_mut()));
 
