@@ -6,7 +6,7 @@ use shards::{CmdError, Reply};
 use crate::vm::num;
 
 /// Deepest Lua table nesting turned into a reply.
-const MAX_DEPTH: usize = 1000;
+const MAX_DEPTH: usize = 200;
 
 fn lstr(lua: &Lua, b: impl AsRef<[u8]>) -> mlua::Result<Value> {
     Ok(Value::String(lua.create_string(b)?))

@@ -320,7 +320,7 @@ pub(crate) fn run(
         s.dedup();
         s
     });
-    let mut ctx = CallCtx {
+    let ctx = CallCtx {
         spec,
         control: &rt.control,
         slots,

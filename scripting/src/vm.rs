@@ -93,7 +93,6 @@ pub(crate) struct Vm {
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
     pub raise: Table,
-    pub null: Value,
     run: Function,
     scrub: Function,
     set_backing: Function,
@@ -362,7 +361,6 @@ impl Vm {
             backing,
             load_backing,
             raise: raise_t,
-            null,
         })
     }
 

@@ -1,1 +1,183 @@
 use super::common::*;
+use shards::Reply;
+
+fn ints(v: &[i64]) -> Reply {
+    Reply::Array(v.iter().map(|&i| Reply::Int(i)).collect())
+}
+
+fn bulks(v: &[&[u8]]) -> Reply {
+    Reply::Array(v.iter().map(|b| Reply::Bulk(b.to_vec())).collect())
+}
+
+#[test]
+fn cjson_encodes_as_redis() {
+    let mut b = Bench::new();
+    let cases: &[(&str, &[u8])] = &[
+        (
+            r#"{1,2,3,{a=1.5},"x\"y/\n\1", true, false, cjson.null}"#,
+            br#"[1,2,3,{"a":1.5},"x\"y\/\n\u0001",true,false,null]"#,
+        ),
+        (
+            "{0.1, 1e20, 123456789012345678, -0.0, 1/3, 100, 1e-5}",
+            b"[0.1,1e+20,1.2345678901235e+17,-0,0.33333333333333,100,1e-05]",
+        ),
+        ("{}", b"{}"),
+        ("{[1]=1,[3]=3}", b"[1,null,3]"),
+        ("{a={b={}}}", br#"{"a":{"b":{}}}"#),
+        ("'\\127\\128\\255'", b"\"\\u007f\x80\xff\""),
+        ("{a=1, [1]=2}", br#"{"a":1,"1":2}"#),
+        ("{'\\t\\b\\f\\r'}", br#"["\t\b\f\r"]"#),
+    ];
+    for (expr, json) in cases {
+        assert_eq!(
+            b.eval(&format!("return cjson.encode({expr})")),
+            Reply::Bulk(json.to_vec()),
+            "{expr}"
+        );
+    }
+}
+
+#[test]
+fn cjson_encode_errors_match_lua_cjson() {
+    let mut b = Bench::new();
+    let cases = [
+        (
+            "{[1]=1,[20]=3}",
+            "Cannot serialise table: excessively sparse array",
+        ),
+        ("1/0", "Cannot serialise number: must not be NaN or Inf"),
+        (
+            "function() end",
+            "Cannot serialise function: type not supported",
+        ),
+        (
+            "{[true]=1}",
+            "Cannot serialise boolean: table key must be a number or string",
+        ),
+    ];
+    for (expr, msg) in cases {
+        let body = format!("return cjson.encode({expr})");
+        assert_eq!(
+            err_text(&b.eval(&body)),
+            format!("ERR user_script:1: {msg}{}", at(&body, 1)),
+            "{expr}"
+        );
+    }
+    let body = "local t = {} t[1] = t return cjson.encode(t)";
+    assert_eq!(
+        err_text(&b.eval(body)),
+        format!(
+            "ERR user_script:1: Cannot serialise, excessive nesting (1001){}",
+            at(body, 1)
+        )
+    );
+}
+
+#[test]
+fn cjson_decodes_as_redis() {
+    let mut b = Bench::new();
+    assert_eq!(
+        b.eval(
+            r#"local t = cjson.decode("[1,2.5,\"x\",null,true,{\"a\":[]}]") return {t[1], tostring(t[2]), t[3], tostring(t[4] == cjson.null), tostring(t[5]), type(t[6].a)}"#
+        ),
+        Reply::Array(vec![
+            Reply::Int(1),
+            bulk("2.5"),
+            bulk("x"),
+            bulk("true"),
+            bulk("true"),
+            bulk("table")
+        ])
+    );
+    assert_eq!(
+        b.eval(r#"return cjson.decode("\"\\u00e9\\ud83d\\ude00\"")"#),
+        Reply::Bulk("é😀".as_bytes().to_vec())
+    );
+    assert_eq!(b.eval(r#"return cjson.decode("[0x10]")"#), ints(&[16]));
+    assert_eq!(
+        b.eval(r#"return cjson.decode("[-0, 1E2, 1e-2, -1.5e+3]")"#),
+        ints(&[0, 100, 0, -1500])
+    );
+    assert_eq!(
+        b.eval(r#"return cjson.encode(cjson.decode("{\"a\":[1,2,{\"b\":null}]}"))"#),
+        bulk(r#"{"a":[1,2,{"b":null}]}"#)
+    );
+    assert_eq!(b.eval("return type(cjson.null)"), bulk("userdata"));
+}
+
+#[test]
+fn cjson_decode_errors_match_lua_cjson() {
+    let mut b = Bench::new();
+    let cases = [
+        (
+            r#""[1,2""#,
+            "Expected comma or array end but found T_END at character 5",
+        ),
+        (
+            r#""{\"a\":1}x""#,
+            "Expected the end but found invalid token at character 8",
+        ),
+        (
+            r#""nul""#,
+            "Expected value but found invalid token at character 1",
+        ),
+        (r#""""#, "Expected value but found T_END at character 1"),
+        (
+            r#""{1:2}""#,
+            "Expected object key string but found T_NUMBER at character 2",
+        ),
+    ];
+    for (arg, msg) in cases {
+        let body = format!("return cjson.decode({arg})");
+        assert_eq!(
+            err_text(&b.eval(&body)),
+            format!("ERR user_script:1: {msg}{}", at(&body, 1)),
+            "{arg}"
+        );
+    }
+}
+
+#[test]
+fn bit_follows_luabitop() {
+    let mut b = Bench::new();
+    assert_eq!(
+        b.eval("return {bit.tobit(0xffffffff), bit.tobit(2^32+5), bit.tobit(-1), bit.tobit(1.5), bit.tobit(2.5), bit.bnot(0), bit.band(0xff, 0x0f, 0x3), bit.bor(1,2,4), bit.bxor(5,3), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 8), bit.ror(0x12345678, 8), bit.bswap(0x12345678), bit.lshift(1, 33)}"),
+        ints(&[-1, 5, -1, 2, 2, -1, 3, 7, 6, -2147483648, 15, -16, 878082066, 2014458966, 2018915346, 2])
+    );
+    assert_eq!(
+        b.eval("return {bit.tohex(255), bit.tohex(-1), bit.tohex(255, 2), bit.tohex(255, -4), bit.tohex(0x12345678, 10)}"),
+        bulks(&[b"000000ff", b"ffffffff", b"ff", b"00FF", b"12345678"])
+    );
+    let body = "return bit.band('x')";
+    assert_eq!(
+        err_text(&b.eval(body)),
+        format!(
+            "ERR user_script:1: bad argument #1 to 'band' (number expected, got string){}",
+            at(body, 1)
+        )
+    );
+    let body = "return bit.tobit()";
+    assert!(err_text(&b.eval(body))
+        .contains("bad argument #1 to 'tobit' (number expected, got no value)"));
+}
+
+#[test]
+fn deep_nesting_is_refused_without_exhausting_the_stack() {
+    let mut b = Bench::new();
+    let r = b.eval("return cjson.decode(string.rep('[', 1001) .. string.rep(']', 1001))");
+    assert!(
+        err_text(&r).contains("Found too many nested data structures (1001) at character 1001"),
+        "{r:?}"
+    );
+    let r = b.eval("local t = cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000)) return cjson.encode(t):len()");
+    assert_eq!(r, Reply::Int(2000));
+    // A table that contains itself ends in an error element, not a crash.
+    let mut r = b.eval("local t = {} t[1] = t return t");
+    let mut depth = 0;
+    while let Reply::Array(mut items) = r {
+        r = items.remove(0);
+        depth += 1;
+    }
+    assert_eq!(err_text(&r), "ERR reached lua stack limit");
+    assert_eq!(depth, 200);
+}
