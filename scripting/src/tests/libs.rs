@@ -181,3 +181,93 @@ fn deep_nesting_is_refused_without_exhausting_the_stack() {
     assert_eq!(err_text(&r), "ERR reached lua stack limit");
     assert_eq!(depth, 200);
 }
+
+const HEX: &str = "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end ";
+
+#[test]
+fn cmsgpack_packs_as_redis() {
+    let mut b = Bench::new();
+    let cases: &[(&str, &str)] = &[
+        (
+            "1, -1, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296, -32, -33, -128, -129, -32768, -32769, -2147483648, -2147483649",
+            "01ff7fcc80ccffcd0100cdffffce00010000ceffffffffcf0000000100000000e0d0dfd080d1ff7fd18000d2ffff7fffd280000000d3ffffffff7fffffff",
+        ),
+        ("0.5, 0.1, 1e300, -0.0, 3.0", "ca3f000000cb3fb999999999999acb7e37e43c8800759c0003"),
+        ("1.5, 2^53, -2^63, 2^64", "ca3fc00000cf0020000000000000d38000000000000000ca5f800000"),
+        ("{}, {1,2}, {a=1}, true, false, nil", "9092010281a16101c3c2c0"),
+        ("{1,nil,3}", "8201010303"),
+        ("cjson.null", "c0"),
+        ("'', 'abc'", "a0a3616263"),
+    ];
+    for (args, hex) in cases {
+        let body = format!("{HEX} return hex(cmsgpack.pack({args}))");
+        assert_eq!(b.eval(&body), bulk(hex), "{args}");
+    }
+    let body = format!("{HEX} return hex(cmsgpack.pack(string.rep('x', 32)))");
+    assert_eq!(b.eval(&body), bulk(&format!("d920{}", "78".repeat(32))));
+    let body =
+        format!("{HEX} local t = {{}} for i=1,20 do t = {{t}} end return hex(cmsgpack.pack(t))");
+    assert_eq!(b.eval(&body), bulk(&format!("{}c0", "91".repeat(16))));
+}
+
+#[test]
+fn cmsgpack_unpacks_as_redis() {
+    let mut b = Bench::new();
+    assert_eq!(
+        b.eval("return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1,2}, {a=5}))}"),
+        Reply::Array(vec![
+            Reply::Int(1),
+            bulk("a"),
+            ints(&[1, 2]),
+            Reply::Array(vec![])
+        ])
+    );
+    assert_eq!(
+        b.eval("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}"),
+        ints(&[1, 1])
+    );
+    assert_eq!(
+        b.eval("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}"),
+        ints(&[2, 2])
+    );
+    assert_eq!(
+        b.eval("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}"),
+        ints(&[2, 1, 2])
+    );
+    assert_eq!(
+        b.eval("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 3)}"),
+        ints(&[-1])
+    );
+    assert_eq!(
+        b.eval("return tostring(cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255'))"),
+        bulk("-1")
+    );
+    assert_eq!(
+        b.eval("return tostring(cmsgpack.unpack('\\202\\63\\192\\0\\0'))"),
+        bulk("1.5")
+    );
+    assert_eq!(
+        b.eval(&format!(
+            "{HEX} return hex(cmsgpack.pack(cmsgpack.unpack('\\220\\0\\2\\1\\2')))"
+        )),
+        bulk("920102")
+    );
+    for (input, msg) in [
+        ("'\\217'", "Missing bytes in input."),
+        ("'\\193'", "Bad data format in input."),
+    ] {
+        let body = format!("return cmsgpack.unpack({input})");
+        assert_eq!(
+            err_text(&b.eval(&body)),
+            format!("ERR user_script:1: {msg}{}", at(&body, 1))
+        );
+    }
+    let body = "return cmsgpack.pack()";
+    assert_eq!(
+        err_text(&b.eval(body)),
+        format!(
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.){}",
+            at(body, 1)
+        )
+    );
+}
