@@ -271,3 +271,95 @@ fn cmsgpack_unpacks_as_redis() {
         )
     );
 }
+
+#[test]
+fn struct_packs_as_redis() {
+    let mut b = Bench::new();
+    let cases: &[(&str, &str)] = &[
+        (
+            "'>i2<I4bBhHlL', 1, 2, -1, 255, -2, 65535, -3, 4",
+            "000102000000fffffefffffffdffffffffffffff0400000000000000",
+        ),
+        ("'!4 b i', 1, 2", "0100000002000000"),
+        ("'>d<f', 1.5, 2.5", "3ff800000000000000002040"),
+        ("'c3', 'abcdef'", "616263"),
+        ("'s', 'hi'", "686900"),
+        ("'c0', 'hello'", "68656c6c6f"),
+        ("'xbx', 7", "000700"),
+        ("'i', 2^31", "00000080"),
+        ("'T', 5", "0500000000000000"),
+        ("'B', 300", "2c"),
+        ("'i17', 1", "0100000000000000000000000000000000"),
+    ];
+    for (args, hex) in cases {
+        let body = format!("{HEX} return hex(struct.pack({args}))");
+        assert_eq!(b.eval(&body), bulk(hex), "{args}");
+    }
+}
+
+#[test]
+fn struct_unpacks_and_sizes_as_redis() {
+    let mut b = Bench::new();
+    assert_eq!(
+        b.eval("return {struct.unpack('>i2<I4', struct.pack('>i2<I4', -5, 7))}"),
+        ints(&[-5, 7, 7])
+    );
+    assert_eq!(
+        b.eval("return {struct.unpack('s', 'hi\\0rest')}"),
+        Reply::Array(vec![bulk("hi"), Reply::Int(4)])
+    );
+    assert_eq!(
+        b.eval("return {struct.unpack('bc0', '\\3abcd')}"),
+        Reply::Array(vec![bulk("abc"), Reply::Int(5)])
+    );
+    assert_eq!(
+        b.eval("return {struct.unpack('c2', 'abcd', 2)}"),
+        Reply::Array(vec![bulk("bc"), Reply::Int(4)])
+    );
+    assert_eq!(
+        b.eval("return {struct.unpack('<i3', '\\255\\255\\255')}"),
+        ints(&[-1, 4])
+    );
+    assert_eq!(
+        b.eval("return tostring(struct.unpack('<d', struct.pack('<d', 0.1)))"),
+        bulk("0.1")
+    );
+    assert_eq!(
+        b.eval("return {struct.size('>i2<I4bd'), struct.size('!8bd'), struct.size('c10')}"),
+        ints(&[15, 16, 10])
+    );
+    let cases = [
+        (
+            "struct.pack('q', 1)",
+            "bad argument #1 to 'pack' (invalid format option 'q')",
+        ),
+        (
+            "struct.unpack('i4', 'ab')",
+            "bad argument #2 to 'unpack' (data string too short)",
+        ),
+        (
+            "struct.size('s')",
+            "bad argument #1 to 'size' (option 's' has no fixed size)",
+        ),
+        (
+            "struct.pack('i', 'x')",
+            "bad argument #2 to 'pack' (number expected, got string)",
+        ),
+        (
+            "struct.pack('c2', 5)",
+            "bad argument #3 to 'pack' (string too short)",
+        ),
+        (
+            "struct.unpack('b', 'a', 0)",
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)",
+        ),
+    ];
+    for (call, msg) in cases {
+        let body = format!("return {call}");
+        assert_eq!(
+            err_text(&b.eval(&body)),
+            format!("ERR user_script:1: {msg}{}", at(&body, 1)),
+            "{call}"
+        );
+    }
+}
