@@ -161,7 +161,12 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         return Reply::Error(CmdError::other(one_line(&s.as_bytes())));
     }
     if let Value::String(s) = field(t, "ok") {
-        return Reply::Status(one_line(&s.as_bytes()));
+        let line = one_line(&s.as_bytes());
+        return if line == "OK" {
+            Reply::Ok
+        } else {
+            Reply::Status(line)
+        };
     }
     if let Some(d) = num(&field(t, "double")) {
         return Reply::Double(d);
