@@ -346,7 +346,8 @@ impl Vm {
         lua.set_globals(g)?;
 
         let hook_rt = rt.clone();
-        lua.set_hook(
+        // Global: coroutines inherit the hook and it must fire in them too.
+        lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_lua, _debug| hook(&hook_rt),
         )?;
