@@ -11,10 +11,7 @@ const MAX_NESTING: usize = 16;
 const MAX_UNPACK_DEPTH: usize = 256;
 
 fn is_int64_equivalent(n: f64) -> bool {
-    n.is_finite()
-        && n >= -9.223_372_036_854_776e18
-        && n < 9.223_372_036_854_776e18
-        && (n as i64) as f64 == n
+    (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) && (n as i64) as f64 == n
 }
 
 fn encode_int(out: &mut Vec<u8>, i: i64) {
