@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Value};
-use shards::cmd::flags::{NOSCRIPT, WRITE};
+use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
 
 use crate::control::ScriptControl;
@@ -42,6 +42,7 @@ pub struct Engine {
     pub(crate) libraries: BTreeMap<String, Library>,
     /// Function name -> library name.
     pub(crate) functions: HashMap<String, String>,
+    pub(crate) log: LogSink,
 }
 
 /// What one run is and may do.
@@ -51,6 +52,8 @@ pub(crate) struct RunSpec<'a> {
     pub is_function: bool,
     pub flags: ScriptFlags,
     pub read_only: bool,
+    /// The server is over maxmemory (see [`RunOpts::oom`]).
+    pub oom: bool,
     pub keys: &'a [Bytes],
 }
 
@@ -67,7 +70,8 @@ impl Engine {
         let log = default_log();
         Engine {
             eval_vm: Vm::new(control.clone(), false, log.clone()),
-            func_vm: Vm::new(control.clone(), true, log),
+            func_vm: Vm::new(control.clone(), true, log.clone()),
+            log,
             control,
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
@@ -84,7 +88,8 @@ impl Engine {
     pub fn set_log_sink(&mut self, sink: impl Fn(LogLevel, &str) + 'static) {
         let sink: LogSink = Rc::new(sink);
         *self.eval_vm.rt.log.borrow_mut() = sink.clone();
-        *self.func_vm.rt.log.borrow_mut() = sink;
+        *self.func_vm.rt.log.borrow_mut() = sink.clone();
+        self.log = sink;
     }
 
     // ----- EVAL family -------------------------------------------------------------
@@ -116,10 +121,11 @@ impl Engine {
         self.scripts.contains_key(&lower_sha(sha))
     }
 
-    /// SCRIPT FLUSH: forgets every cached script.
+    /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
+    /// Redis does.
     pub fn script_flush(&mut self) {
         self.scripts.clear();
-        self.eval_vm.lua.gc_collect().ok();
+        self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
     }
 
     /// A cached script's body.
@@ -161,10 +167,8 @@ impl Engine {
         };
         let script = &self.scripts[&sha];
         let flags = script.flags;
-        if opts.read_only && !flags.legacy && !flags.no_writes {
-            return Outcome::Reply(err(
-                "ERR Can not execute a script with write flag using *_ro command.",
-            ));
+        if let Some(refused) = crate::pre_run_check(flags, &opts) {
+            return Outcome::Reply(refused);
         }
         let func = script.func.clone();
         let vm = &self.eval_vm;
@@ -181,6 +185,7 @@ impl Engine {
             is_function: false,
             flags,
             read_only: opts.read_only || flags.no_writes,
+            oom: opts.oom,
             keys,
         };
         let out = run(vm, &func, Value::Nil, Value::Nil, &spec, host);
@@ -255,12 +260,19 @@ impl CallCtx<'_> {
                 "This Redis command is not allowed from script".into(),
             ));
         }
+        if cmd.has(WRITE) && self.spec.read_only {
+            return Err(CallError::Script(
+                "Write commands are not allowed from read-only scripts.".into(),
+            ));
+        }
+        if self.spec.oom
+            && !self.spec.flags.allow_oom
+            && !self.control.has_written()
+            && cmd.has(DENYOOM)
+        {
+            return Err(CallError::Script(format!("-{}", crate::OOM_ERROR)));
+        }
         if cmd.has(WRITE) {
-            if self.spec.read_only {
-                return Err(CallError::Script(
-                    "Write commands are not allowed from read-only scripts.".into(),
-                ));
-            }
             self.control.mark_wrote();
         }
         self.check_keys(cmd, &argv, host)?;

@@ -263,11 +263,11 @@ impl Engine {
         }
     }
 
-    /// FUNCTION FLUSH.
+    /// FUNCTION FLUSH: drops every library and starts a fresh Lua state.
     pub fn function_flush(&mut self) {
         self.libraries.clear();
         self.functions.clear();
-        self.func_vm.lua.gc_collect().ok();
+        self.func_vm = crate::vm::Vm::new(self.control.clone(), true, self.log.clone());
     }
 
     /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
@@ -422,10 +422,8 @@ impl Engine {
         let Some(f) = self.lookup_function(name) else {
             return Outcome::Reply(err("ERR Function not found"));
         };
-        if opts.read_only && !f.flags.no_writes {
-            return Outcome::Reply(err(
-                "ERR Can not execute a script with write flag using *_ro command.",
-            ));
+        if let Some(refused) = crate::pre_run_check(f.flags, &opts) {
+            return Outcome::Reply(refused);
         }
         let vm = &self.func_vm;
         let (k, a) = match (string_array(&vm.lua, keys), string_array(&vm.lua, args)) {
@@ -437,6 +435,7 @@ impl Engine {
             is_function: true,
             flags: f.flags,
             read_only: opts.read_only || f.flags.no_writes,
+            oom: opts.oom,
             keys,
         };
         run(vm, &f.callback, k, a, &spec, host)

@@ -97,6 +97,10 @@ pub struct RunOpts {
     /// The client's protocol (2 or 3). Replies are protocol-neutral [`Reply`] values
     /// the server encodes; this is informational.
     pub resp: u8,
+    /// The server was over `maxmemory` when the command arrived: scripts with flags
+    /// that may write and lack `allow-oom` are refused, and until a run has written,
+    /// its `denyoom` commands are refused (as Redis does).
+    pub oom: bool,
 }
 
 impl Default for RunOpts {
@@ -104,8 +108,24 @@ impl Default for RunOpts {
         RunOpts {
             read_only: false,
             resp: 2,
+            oom: false,
         }
     }
+}
+
+const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Refusals before a run starts, from the script's flags and the client's request.
+pub(crate) fn pre_run_check(flags: ScriptFlags, opts: &RunOpts) -> Option<Reply> {
+    if opts.read_only && !flags.legacy && !flags.no_writes {
+        return Some(Reply::Error(CmdError::other(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        )));
+    }
+    if opts.oom && !flags.legacy && !flags.no_writes && !flags.allow_oom {
+        return Some(Reply::Error(CmdError::other(OOM_ERROR)));
+    }
+    None
 }
 
 /// The end of a run.

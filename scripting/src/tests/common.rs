@@ -103,7 +103,7 @@ impl Bench {
     pub fn eval_ro(&mut self, body: &str, keys: &[&str]) -> Reply {
         let opts = RunOpts {
             read_only: true,
-            resp: 2,
+            ..RunOpts::default()
         };
         match self.outcome(body, keys, &[], opts) {
             Outcome::Reply(r) => r,

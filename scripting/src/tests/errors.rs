@@ -209,3 +209,36 @@ fn flagged_scripts_stay_in_their_declared_slots() {
         Reply::Nil
     );
 }
+
+#[test]
+fn over_maxmemory_refuses_as_redis() {
+    use crate::{Outcome, RunOpts};
+    let mut b = Bench::new();
+    let oom = RunOpts {
+        oom: true,
+        ..RunOpts::default()
+    };
+    let reply = |o: Outcome| match o {
+        Outcome::Reply(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let msg = "OOM command not allowed when used memory > 'maxmemory'.";
+    assert_eq!(
+        err_text(&reply(b.outcome("#!lua\nreturn 1", &[], &[], oom))),
+        msg
+    );
+    assert_eq!(
+        reply(b.outcome("#!lua flags=no-writes\nreturn 1", &[], &[], oom)),
+        Reply::Int(1)
+    );
+    let body = "return redis.call('set', 'a', 'b')";
+    assert_eq!(
+        err_text(&reply(b.outcome(body, &[], &[], oom))),
+        format!("{msg}{}", at(body, 1))
+    );
+    // Once a run has written, it may go on.
+    let body = "redis.call('del', 'a') return redis.call('set', 'a', 'b')";
+    assert_eq!(reply(b.outcome(body, &[], &[], oom)), Reply::Ok);
+    let body = "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 'b')";
+    assert_eq!(reply(b.outcome(body, &[], &[], oom)), Reply::Ok);
+}

@@ -51,7 +51,7 @@ fn fcall_errors_name_the_function() {
     );
     let ro = RunOpts {
         read_only: true,
-        resp: 2,
+        ..RunOpts::default()
     };
     let r = b.e.fcall(b"echo", &[], &[], ro, &mut b.h);
     assert_eq!(
