@@ -145,7 +145,7 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
             }
         }
         Value::Integer(i) => Reply::Int(*i),
-        Value::Number(n) => Reply::Int(*n as i64),
+        Value::Number(n) => Reply::Int(c_cast_i64(*n)),
         Value::Table(t) => {
             if depth >= MAX_DEPTH {
                 return Reply::Error(CmdError::other("ERR reached lua stack limit"));
@@ -153,6 +153,15 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
             table_to_reply(t, resp, depth + 1)
         }
         _ => Reply::Nil,
+    }
+}
+
+/// C's `(long long)` on x86-64: out of range and NaN give `i64::MIN`.
+pub(crate) fn c_cast_i64(n: f64) -> i64 {
+    if n.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
     }
 }
 

@@ -61,7 +61,13 @@ fn default_log() -> LogSink {
     Rc::new(|level: LogLevel, msg: &str| eprintln!("lua [{level:?}]: {msg}"))
 }
 
+/// An error reply; CR and LF become spaces (they cannot travel in an error line).
 fn err(msg: impl Into<String>) -> Reply {
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     Reply::Error(CmdError::other(msg))
 }
 

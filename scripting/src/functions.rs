@@ -41,7 +41,13 @@ pub enum RestorePolicy {
     Flush,
 }
 
+/// An error reply; CR and LF become spaces (they cannot travel in an error line).
 fn err(msg: impl Into<String>) -> Reply {
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     Reply::Error(CmdError::other(msg))
 }
 

@@ -3,7 +3,7 @@
 local I, STRICT_NAME = ...
 local rawget, rawset, rawequal = rawget, rawset, rawequal
 local setmetatable, getmetatable = setmetatable, getmetatable
-local error, type, tostring, next, xpcall = error, type, tostring, next, xpcall
+local error, type, tostring, next, select = error, type, tostring, next, select
 local loadstring_raw = loadstring
 local getinfo = debug.getinfo
 local RAISE = I.RAISE
@@ -127,6 +127,30 @@ function B.pairs(t)
   end
   return w_next, t, nil
 end
+-- Redis 7's pcall: an error raised as a table with an err field (redis.call's) reaches
+-- the caller as that string.
+local function pcall_result(ok, ...)
+  if ok then
+    return true, ...
+  end
+  local e = ...
+  if type(e) == "table" then
+    local m = rawget(e, "err")
+    if type(m) == "string" or type(m) == "number" then
+      e = m
+    end
+  end
+  return false, e
+end
+local pcall_raw = pcall
+function B.pcall(...)
+  if select("#", ...) == 0 then
+    -- Redis's pcall calls its first stack slot, a boolean, when given nothing.
+    return false, "attempt to call a boolean value"
+  end
+  return pcall_result(pcall_raw(...))
+end
+
 local function no_binary(s)
   if type(s) == "string" and s:byte(1) == 27 then
     return nil, "binary chunks are not allowed"
@@ -183,11 +207,6 @@ local function handler(err)
 end
 I.handler = handler
 
-function I.run(f, keys, args)
-  return xpcall(function()
-    return (f(keys, args))
-  end, handler)
-end
 
 -- Removes whatever a script stored into a protected table through a raw write
 -- (table.insert, rawset through a C function ...), so nothing leaks to the next run.
@@ -207,6 +226,7 @@ end
 function I.freeze_string_metatable(string_proxy)
   local smt = debug.getmetatable("")
   smt.__index = string_proxy
-  smt.__metatable = frozen_mt
+  -- getmetatable("") shows a read-only view whose __index is the string library.
+  smt.__metatable = protect({ __index = string_proxy })
 end
 

@@ -93,7 +93,7 @@ pub(crate) struct Vm {
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
     pub raise: Table,
-    run: Function,
+    handler: Function,
     scrub: Function,
     set_backing: Function,
 }
@@ -153,29 +153,26 @@ pub(crate) fn indirect_c(
     }
 }
 
-/// Lua's `luaL_where(L, 1)` for a Rust function called through the sandbox: the
-/// position of the innermost user frame, as `chunk:line: `, or nothing.
-pub(crate) fn lua_where(lua: &Lua) -> String {
-    for level in 1..32 {
-        let found = lua.inspect_stack(level, |d| {
-            let src = d.source();
-            let what = src.what;
-            let source = src.source.as_deref().unwrap_or("").to_string();
-            let short = src.short_src.as_deref().unwrap_or("").to_string();
-            (what, source, short, d.current_line())
-        });
-        let Some((what, source, short, line)) = found else {
-            break;
-        };
-        if what == "C" || what == "tail" || source == "=corecache" {
-            continue;
-        }
-        return match line {
-            Some(l) if l > 0 => format!("{short}:{l}: "),
-            _ => String::new(),
-        };
+/// Lua's `luaL_where(L, 1)` for a Rust function called through [`wrap_c`]: the
+/// caller's (level 2, above the C wrapper) `chunk:line: `; `None` when the caller is
+/// a C function (pcall ...) or the sandbox's own code.
+pub(crate) fn caller_position(lua: &Lua) -> Option<String> {
+    let (what, source, short, line) = lua.inspect_stack(2, |d| {
+        let src = d.source();
+        (
+            src.what,
+            src.source.as_deref().unwrap_or("").to_string(),
+            src.short_src.as_deref().unwrap_or("").to_string(),
+            d.current_line(),
+        )
+    })?;
+    if what == "C" || what == "tail" || source == "=corecache" {
+        return None;
     }
-    String::new()
+    match line {
+        Some(l) if l > 0 => Some(format!("{short}:{l}: ")),
+        _ => Some(String::new()),
+    }
 }
 
 /// A Rust callback's result: values, or the sentinel and an error value that the Lua
@@ -266,7 +263,6 @@ impl Vm {
             "gcinfo",
             "getmetatable",
             "ipairs",
-            "pcall",
             "rawequal",
             "select",
             "tonumber",
@@ -286,6 +282,7 @@ impl Vm {
             "pairs",
             "loadstring",
             "load",
+            "pcall",
         ] {
             backing.raw_set(name, builtins.raw_get::<Value>(name)?)?;
         }
@@ -353,7 +350,7 @@ impl Vm {
         )?;
 
         Ok(Vm {
-            run: internal.raw_get("run")?,
+            handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
             set_backing,
             lua,
@@ -372,10 +369,27 @@ impl Vm {
         keys: Value,
         args: Value,
     ) -> mlua::Result<(bool, Value)> {
-        let out: MultiValue = self.run.call((f.clone(), keys, args))?;
-        let mut it = out.into_iter();
-        let ok = matches!(it.next(), Some(Value::Boolean(true)));
-        Ok((ok, it.next().unwrap_or(Value::Nil)))
+        // A protected call from C, as Redis makes it: the user function's caller is not
+        // a Lua frame (`error(msg, 2)` carries no position) and the handler runs at the
+        // point of error.
+        let nargs: c_int = if matches!((&keys, &args), (Value::Nil, Value::Nil)) {
+            0
+        } else {
+            2
+        };
+        let handler = self.handler.clone();
+        unsafe {
+            self.lua
+                .exec_raw::<(bool, Value)>((handler, f.clone(), keys, args), |state| {
+                    let base = ffi::lua_gettop(state) - 3;
+                    if nargs == 0 {
+                        ffi::lua_settop(state, base + 1);
+                    }
+                    let status = ffi::lua_pcall(state, nargs, 1, base);
+                    ffi::lua_pushboolean(state, (status == 0) as c_int);
+                    ffi::lua_replace(state, base);
+                })
+        }
     }
 
     pub(crate) fn scrub(&self) {

@@ -273,7 +273,8 @@ impl Decoder<'_> {
     fn next(&mut self) -> (Tok, usize) {
         self.skip_ws();
         let at = self.pos;
-        let Some(&c) = self.s.get(self.pos) else {
+        // lua-cjson reads a C string: a NUL ends the input.
+        let Some(&c) = self.s.get(self.pos).filter(|&&c| c != 0) else {
             return (Tok::End, at);
         };
         let single = match c {
@@ -290,7 +291,11 @@ impl Decoder<'_> {
             return (t, at);
         }
         match c {
-            b'"' => (self.string(), at),
+            b'"' => match self.string() {
+                Ok(s) => (Tok::Str(s), at),
+                // String errors point where the problem is.
+                Err((msg, pos)) => (Tok::Error(msg), pos),
+            },
             b'-' | b'0'..=b'9' => match strtod_prefix(&self.s[self.pos..]) {
                 Some((v, len)) => {
                     self.pos += len;
@@ -320,20 +325,21 @@ impl Decoder<'_> {
         u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
     }
 
-    fn string(&mut self) -> Tok {
+    /// A string token's bytes, or an error and the index it points at.
+    fn string(&mut self) -> Result<Vec<u8>, (&'static str, usize)> {
         let mut out = Vec::new();
         self.pos += 1;
         loop {
-            let Some(&c) = self.s.get(self.pos) else {
-                return Tok::Error("unexpected end of string");
+            let at = self.pos;
+            let c = match self.s.get(self.pos) {
+                Some(&c) if c != 0 => c,
+                _ => return Err(("unexpected end of string", at)),
             };
             self.pos += 1;
             match c {
-                b'"' => return Tok::Str(out),
+                b'"' => return Ok(out),
                 b'\\' => {
-                    let Some(&e) = self.s.get(self.pos) else {
-                        return Tok::Error("unexpected end of string");
-                    };
+                    let e = self.s.get(self.pos).copied().unwrap_or(0);
                     self.pos += 1;
                     match e {
                         b'"' | b'\\' | b'/' => out.push(e),
@@ -343,8 +349,9 @@ impl Decoder<'_> {
                         b'r' => out.push(b'\r'),
                         b't' => out.push(b'\t'),
                         b'u' => {
+                            let bad = ("invalid unicode escape code", at);
                             let Some(mut cp) = self.hex4(self.pos) else {
-                                return Tok::Error("invalid unicode escape code");
+                                return Err(bad);
                             };
                             self.pos += 4;
                             if (0xD800..0xDC00).contains(&cp) {
@@ -358,16 +365,16 @@ impl Decoder<'_> {
                                         self.pos += 6;
                                         cp = 0x10000 + ((cp - 0xD800) << 10) + (l - 0xDC00);
                                     }
-                                    _ => return Tok::Error("invalid unicode escape code"),
+                                    _ => return Err(bad),
                                 }
                             } else if (0xDC00..0xE000).contains(&cp) {
-                                return Tok::Error("invalid unicode escape code");
+                                return Err(bad);
                             }
                             let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
-                        _ => return Tok::Error("invalid escape code"),
+                        _ => return Err(("invalid escape code", at)),
                     }
                 }
                 c => out.push(c),

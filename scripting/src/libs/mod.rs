@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
-use crate::vm::{lua_where, raise, RunCtx};
+use crate::vm::{caller_position, raise, RunCtx};
 
 /// What a library needs to build its functions.
 pub(crate) struct LibCtx<'a> {
@@ -45,12 +45,33 @@ impl LibCtx<'_> {
             .create_function(move |lua, args: MultiValue| match f(lua, args)? {
                 Ok(v) => Ok(v),
                 Err(LibError(msg)) => {
-                    let text = format!("{}{}", lua_where(lua), msg);
+                    // Called from C (pcall), luaL_argerror cannot name the function.
+                    let (pos, msg) = match caller_position(lua) {
+                        Some(pos) => (pos, msg),
+                        None => (String::new(), unname(&msg)),
+                    };
+                    let text = format!("{pos}{msg}");
                     raise(&raise_t, Value::String(lua.create_string(text)?))
                 }
             })?;
         self.wrap.call(raw)
     }
+}
+
+/// `bad argument #n to 'name' (...)` as Lua words it for an unnamed function.
+fn unname(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("bad argument #") {
+        if let (Some(open), Some(close)) = (rest.find(" to '"), rest.find("' (")) {
+            if open < close {
+                return format!(
+                    "bad argument #{} to '?'{}",
+                    &rest[..open],
+                    &rest[close + 1..]
+                );
+            }
+        }
+    }
+    msg.to_string()
 }
 
 /// `luaL_checknumber`: a number, or a string that converts to one.

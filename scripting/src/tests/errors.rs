@@ -39,15 +39,43 @@ fn pcall_returns_errors_as_tables() {
 }
 
 #[test]
-fn lua_pcall_catches_call_errors_as_tables() {
+fn lua_pcall_turns_error_tables_into_their_text() {
     let mut b = Bench::new();
     assert_eq!(
-        b.eval("local ok, e = pcall(redis.call, 'nosuch') return {tostring(ok), e.err}"),
+        b.eval("local ok, e = pcall(redis.call, 'nosuch') return {tostring(ok), e}"),
         Reply::Array(vec![
             bulk("false"),
             bulk("ERR Unknown Redis command called from script")
         ])
     );
+    assert_eq!(
+        b.eval("return {pcall(error, {err='y'})}"),
+        Reply::Array(vec![Reply::Nil, bulk("y")])
+    );
+    assert_eq!(
+        b.eval("return select(2, pcall(cjson.encode))"),
+        bulk("bad argument #1 to '?' (expected 1 argument)")
+    );
+    assert_eq!(
+        b.eval("return {pcall(function() return 1, 2 end)}"),
+        Reply::Array(vec![Reply::Int(1), Reply::Int(1), Reply::Int(2)])
+    );
+}
+
+#[test]
+fn error_levels_above_the_script_carry_no_position() {
+    let mut b = Bench::new();
+    let body = "return error('x', 2)";
+    assert_eq!(err_text(&b.eval(body)), format!("ERR x{}", at(body, 1)));
+    assert_eq!(b.eval("return select('#', ...)"), Reply::Int(0));
+}
+
+#[test]
+fn out_of_range_numbers_convert_as_c_does() {
+    let mut b = Bench::new();
+    for body in ["return math.huge", "return 0/0", "return 2^63"] {
+        assert_eq!(b.eval(body), Reply::Int(i64::MIN), "{body}");
+    }
 }
 
 #[test]

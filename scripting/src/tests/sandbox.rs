@@ -51,7 +51,15 @@ fn nothing_leaks_between_runs() {
     assert_eq!(b.eval("return tostring(rawget(math, 'x'))"), bulk("nil"));
     assert_eq!(b.eval("return string.upper('a')"), bulk("A"));
     assert_eq!(b.eval("return ('a'):rep(3)"), bulk("aaa"));
-    assert_eq!(b.eval("return type(getmetatable('').__index)"), bulk("nil"));
+    assert_eq!(
+        b.eval("return type(getmetatable('').__index)"),
+        bulk("table")
+    );
+    let body = "getmetatable('').__index.upper = nil";
+    assert!(err_text(&b.eval(body)).contains("Attempt to modify a readonly table"));
+    let body = "getmetatable('').__index = nil";
+    assert!(err_text(&b.eval(body)).contains("Attempt to modify a readonly table"));
+    assert_eq!(b.eval("return ('a'):upper()"), bulk("A"));
 }
 
 #[test]
