@@ -247,7 +247,7 @@ impl Engine {
         true
     }
 
-    /// FUNCTION LOAD [REPLACE]: the library's name.
+    /// FUNCTION LOAD (`replace`: FUNCTION LOAD REPLACE): the library's name.
     pub fn function_load(&mut self, code: &[u8], replace: bool) -> Result<String, Reply> {
         // The name is checked before the code runs, as Redis does.
         let (name, _) = parse_library_shebang(code)?;
@@ -276,7 +276,7 @@ impl Engine {
         self.func_vm = crate::vm::Vm::new(self.control.clone(), true, self.log.clone());
     }
 
-    /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+    /// FUNCTION LIST (`pattern`: LIBRARYNAME, `with_code`: WITHCODE).
     pub fn function_list(&self, pattern: Option<&[u8]>, with_code: bool) -> Reply {
         let mut libs = Vec::new();
         for lib in self.libraries.values() {
