@@ -164,8 +164,10 @@ mod kill {
         let killer = when_busy(&control, |c| {
             let busy = err_text(&c.busy_error().unwrap());
             let wrong = err_text(&c.kill(true));
+            let (name, ms) = c.running_script().unwrap();
+            assert!(ms >= 50, "ran {ms} ms");
             let ok = c.kill(false);
-            (busy, wrong, ok, c.running_name())
+            (busy, wrong, ok, Some(name))
         });
         let body = "local i = 0 while true do i = i + 1 end";
         let r = run(&mut e, body);
