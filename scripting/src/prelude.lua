@@ -12,6 +12,8 @@ local RAISE = I.RAISE
 local INTERNAL = "=corecache"
 
 local real_of = setmetatable({}, { __mode = "k" })
+-- The engine's encoders look through proxies with it.
+I.real_of = real_of
 local proxies = {}
 
 local function ro_error()

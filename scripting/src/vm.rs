@@ -308,11 +308,13 @@ impl Vm {
         )?;
         backing.raw_set("os", protect_lib(os)?)?;
 
+        let real_of: Table = internal.raw_get("real_of")?;
         let ctx = libs::LibCtx {
             lua: &lua,
             raise: &raise_t,
             wrap: &wrap,
             null: &null,
+            real_of: &real_of,
         };
         backing.raw_set("cjson", protect_lib(libs::cjson::table(&ctx)?)?)?;
         backing.raw_set("cmsgpack", protect_lib(libs::cmsgpack::table(&ctx)?)?)?;

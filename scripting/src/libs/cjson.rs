@@ -88,7 +88,7 @@ fn encode_key(out: &mut Vec<u8>, k: &Value) -> LibResult<()> {
     Ok(())
 }
 
-fn encode_value(out: &mut Vec<u8>, v: &Value) -> LibResult<()> {
+fn encode_value(out: &mut Vec<u8>, v: &Value, real_of: Option<&Table>) -> LibResult<()> {
     let lua_err = |e: mlua::Error| LibError(e.to_string());
     let mut stack = vec![Job::Val(v.clone(), 0)];
     while let Some(job) = stack.pop() {
@@ -111,6 +111,7 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) -> LibResult<()> {
             Value::Nil => out.extend_from_slice(b"null"),
             v if is_null(v) => out.extend_from_slice(b"null"),
             Value::Table(t) => {
+                let t = &super::see_through(real_of, t);
                 let depth = depth + 1;
                 if depth > MAX_DEPTH {
                     return Err(format!("Cannot serialise, excessive nesting ({depth})").into());
@@ -155,10 +156,10 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) -> LibResult<()> {
     Ok(())
 }
 
-/// `cjson.encode(v)`'s text.
-pub fn encode(v: &Value) -> Result<Vec<u8>, String> {
+/// `cjson.encode(v)`'s text; `real_of` maps read-only proxies to their tables.
+pub fn encode(v: &Value, real_of: Option<&Table>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    encode_value(&mut out, v).map_err(|e| e.0)?;
+    encode_value(&mut out, v, real_of).map_err(|e| e.0)?;
     Ok(out)
 }
 
@@ -524,10 +525,11 @@ fn one_arg<'a>(args: &'a MultiValue, fname: &str) -> LibResult<&'a Value> {
 
 pub(crate) fn table(ctx: &LibCtx) -> mlua::Result<Table> {
     let t = ctx.lua.create_table()?;
-    let enc = ctx.func(|lua, args| {
+    let real_of = ctx.real_of.clone();
+    let enc = ctx.func(move |lua, args| {
         Ok((|| {
             let v = one_arg(&args, "encode")?;
-            let out = encode(v).map_err(LibError)?;
+            let out = encode(v, Some(&real_of)).map_err(LibError)?;
             let s = lua
                 .create_string(out)
                 .map_err(|e| LibError(e.to_string()))?;

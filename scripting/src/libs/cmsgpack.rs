@@ -95,7 +95,12 @@ fn is_array(t: &Table) -> mlua::Result<bool> {
     Ok(max == count)
 }
 
-fn encode_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
+fn encode_value(
+    out: &mut Vec<u8>,
+    v: &Value,
+    level: usize,
+    real_of: Option<&Table>,
+) -> mlua::Result<()> {
     match v {
         Value::String(s) => {
             let b = s.as_bytes();
@@ -106,19 +111,20 @@ fn encode_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> 
         Value::Integer(i) => encode_int(out, *i),
         Value::Number(n) => encode_number(out, *n),
         Value::Table(t) if level < MAX_NESTING => {
+            let t = &super::see_through(real_of, t);
             if is_array(t)? {
                 let len = t.raw_len();
                 encode_len(out, len, 0x90, 15, [0, 0xdc, 0xdd]);
                 for i in 1..=len {
-                    encode_value(out, &t.raw_get::<Value>(i)?, level + 1)?;
+                    encode_value(out, &t.raw_get::<Value>(i)?, level + 1, real_of)?;
                 }
             } else {
                 let pairs: Vec<(Value, Value)> =
                     t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
                 encode_len(out, pairs.len(), 0x80, 15, [0, 0xde, 0xdf]);
                 for (k, item) in &pairs {
-                    encode_value(out, k, level + 1)?;
-                    encode_value(out, item, level + 1)?;
+                    encode_value(out, k, level + 1, real_of)?;
+                    encode_value(out, item, level + 1, real_of)?;
                 }
             }
         }
@@ -127,11 +133,12 @@ fn encode_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> 
     Ok(())
 }
 
-/// `cmsgpack.pack(...)`: the values' encodings, concatenated.
-pub fn pack(vals: &[Value]) -> mlua::Result<Vec<u8>> {
+/// `cmsgpack.pack(...)`: the values' encodings, concatenated; `real_of` maps
+/// read-only proxies to their tables.
+pub fn pack(vals: &[Value], real_of: Option<&Table>) -> mlua::Result<Vec<u8>> {
     let mut out = Vec::new();
     for v in vals {
-        encode_value(&mut out, v, 0)?;
+        encode_value(&mut out, v, 0, real_of)?;
     }
     Ok(out)
 }
@@ -313,12 +320,13 @@ fn opt_int(args: &[Value], i: usize, fname: &str) -> LibResult<i64> {
 
 pub(crate) fn table(ctx: &LibCtx) -> mlua::Result<Table> {
     let t = ctx.lua.create_table()?;
-    let p = ctx.func(|lua, args| {
+    let real_of = ctx.real_of.clone();
+    let p = ctx.func(move |lua, args| {
         let args: Vec<Value> = args.into_iter().collect();
         if args.is_empty() {
             return Ok(Err(arg_error(0, "pack", "MessagePack pack needs input.")));
         }
-        let out = pack(&args)?;
+        let out = pack(&args, Some(&real_of))?;
         Ok(Ok(values(vec![Value::String(lua.create_string(out)?)])))
     })?;
     t.raw_set("pack", p)?;

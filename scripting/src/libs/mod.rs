@@ -18,6 +18,15 @@ pub(crate) struct LibCtx<'a> {
     pub raise: &'a Table,
     pub wrap: &'a Function,
     pub null: &'a Value,
+    /// Proxy -> protected table, so encoders see library tables' contents.
+    pub real_of: &'a Table,
+}
+
+/// The table behind `t` when `t` is a read-only proxy, else `t`.
+pub(crate) fn see_through(real_of: Option<&Table>, t: &Table) -> Table {
+    real_of
+        .and_then(|r| r.raw_get::<Option<Table>>(t.clone()).ok().flatten())
+        .unwrap_or_else(|| t.clone())
 }
 
 /// Raised by a library function: a string error with the caller's position, as
@@ -158,11 +167,13 @@ pub(crate) fn install_random(
     wrap: &Function,
 ) -> mlua::Result<()> {
     let null = Value::Nil;
+    let real_of = lua.create_table()?;
     let ctx = LibCtx {
         lua,
         raise,
         wrap,
         null: &null,
+        real_of: &real_of,
     };
     let r = rt.clone();
     let random = ctx.func(move |_, args| {

@@ -363,3 +363,21 @@ fn struct_unpacks_and_sizes_as_redis() {
         );
     }
 }
+
+#[test]
+fn encoders_see_the_contents_of_library_tables() {
+    let mut b = Bench::new();
+    let body = "return cjson.encode(string)";
+    assert_eq!(
+        err_text(&b.eval(body)),
+        format!(
+            "ERR user_script:1: Cannot serialise function: type not supported{}",
+            at(body, 1)
+        )
+    );
+    // 15 functions of the string library, packed as nil values.
+    assert_eq!(
+        b.eval("return cmsgpack.pack(string):byte(1)"),
+        Reply::Int(0x8f)
+    );
+}
