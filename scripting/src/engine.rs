@@ -43,6 +43,7 @@ pub struct Engine {
     /// Function name -> library name.
     pub(crate) functions: HashMap<String, String>,
     pub(crate) log: LogSink,
+    pub(crate) memory_limit: usize,
 }
 
 /// What one run is and may do.
@@ -78,11 +79,29 @@ impl Engine {
             eval_vm: Vm::new(control.clone(), false, log.clone()),
             func_vm: Vm::new(control.clone(), true, log.clone()),
             log,
+            memory_limit: 0,
             control,
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
         }
+    }
+
+    /// Bytes the EVAL Lua state and the functions Lua state use (INFO's
+    /// `used_memory_lua` / `used_memory_vm_functions`).
+    pub fn memory_usage(&self) -> (usize, usize) {
+        (
+            self.eval_vm.lua.used_memory(),
+            self.func_vm.lua.used_memory(),
+        )
+    }
+
+    /// Caps each Lua state's memory (0: no cap, Redis's behaviour). A script that
+    /// needs more fails with "not enough memory" instead of growing the process.
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit = bytes;
+        let _ = self.eval_vm.lua.set_memory_limit(bytes);
+        let _ = self.func_vm.lua.set_memory_limit(bytes);
     }
 
     /// The control this engine reports to.
@@ -132,6 +151,7 @@ impl Engine {
     pub fn script_flush(&mut self) {
         self.scripts.clear();
         self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
+        let _ = self.eval_vm.lua.set_memory_limit(self.memory_limit);
     }
 
     /// A cached script's body.

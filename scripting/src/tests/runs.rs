@@ -87,6 +87,17 @@ fn shebang_lines_keep_line_numbers() {
 }
 
 #[test]
+fn a_memory_limit_fails_the_script_not_the_process() {
+    let mut b = Bench::new();
+    let (eval_bytes, func_bytes) = b.e.memory_usage();
+    assert!(eval_bytes > 0 && func_bytes > 0);
+    b.e.set_memory_limit(eval_bytes + 8 * 1024 * 1024);
+    let r = b.eval("return #string.rep('x', 64 * 1024 * 1024)");
+    assert!(err_text(&r).contains("not enough memory"), "{r:?}");
+    assert_eq!(b.eval("return #string.rep('x', 1024)"), Reply::Int(1024));
+}
+
+#[test]
 fn numkeys_are_split_with_redis_errors() {
     let args = bytes(&["2", "a", "b", "c"]);
     let (k, a) = crate::split_numkeys(&args).unwrap();
