@@ -46,25 +46,26 @@ local function protect(real, strict_name)
 end
 I.protect = protect
 
--- The globals: an empty proxy over a backing table the engine switches (the load-time
--- API while a function library loads, the runtime globals otherwise).
-local backing = {}
+-- The globals: an empty proxy whose __index is a backing table the engine switches
+-- (the load-time API while a function library loads, the runtime globals otherwise).
+-- Reads of present globals stay table lookups; a missing one reaches the backing's
+-- own metatable, which raises Redis's error at the reader's line.
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local strict_mt = { __index = missing_global, __metatable = false }
+local backing = setmetatable({}, strict_mt)
 local G = {}
-setmetatable(G, {
-  __index = function(_, k)
-    local v = backing[k]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = frozen_mt,
-})
+local gmt = { __index = backing, __newindex = ro_error, __metatable = frozen_mt }
+setmetatable(G, gmt)
 proxies[#proxies + 1] = G
 I.G = G
 function I.set_backing(t)
+  if getmetatable(t) == nil then
+    setmetatable(t, strict_mt)
+  end
   backing = t
+  gmt.__index = t
 end
 
 local function real(t)
