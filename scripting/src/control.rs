@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use shards::{CmdError, Reply};
 
@@ -27,7 +28,8 @@ pub struct ScriptControl {
     kill_requested: AtomicBool,
     wrote: AtomicBool,
     is_function: AtomicBool,
-    name: Mutex<String>,
+    /// The running script's SHA-1 or function name, and when it started.
+    name: Mutex<(String, Option<Instant>)>,
 }
 
 impl Default for ScriptControl {
@@ -45,7 +47,7 @@ impl ScriptControl {
             kill_requested: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
             is_function: AtomicBool::new(false),
-            name: Mutex::new(String::new()),
+            name: Mutex::new((String::new(), None)),
         }
     }
 
@@ -80,10 +82,18 @@ impl ScriptControl {
 
     /// The running script's SHA-1 or function name.
     pub fn running_name(&self) -> Option<String> {
+        self.running_script().map(|(name, _)| name)
+    }
+
+    /// The running script's SHA-1 or function name and how long it has run, in
+    /// milliseconds (FUNCTION STATS' `running_script`, answered by another thread).
+    pub fn running_script(&self) -> Option<(String, u64)> {
         if !self.is_running() {
             return None;
         }
-        Some(self.name.lock().map(|n| n.clone()).unwrap_or_default())
+        let guard = self.name.lock().ok()?;
+        let ms = guard.1.map_or(0, |t| t.elapsed().as_millis() as u64);
+        Some((guard.0.clone(), ms))
     }
 
     /// The `-BUSY` error other clients get while a script is past the threshold.
@@ -122,8 +132,9 @@ impl ScriptControl {
 
     pub(crate) fn begin(&self, name: &str, is_function: bool) {
         if let Ok(mut n) = self.name.lock() {
-            n.clear();
-            n.push_str(name);
+            n.0.clear();
+            n.0.push_str(name);
+            n.1 = Some(Instant::now());
         }
         self.busy.store(false, Ordering::Release);
         self.kill_requested.store(false, Ordering::Release);

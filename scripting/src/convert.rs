@@ -6,7 +6,7 @@ use shards::{CmdError, Reply};
 use crate::vm::num;
 
 /// Deepest Lua table nesting turned into a reply.
-const MAX_DEPTH: usize = 1000;
+const MAX_DEPTH: usize = 200;
 
 fn lstr(lua: &Lua, b: impl AsRef<[u8]>) -> mlua::Result<Value> {
     Ok(Value::String(lua.create_string(b)?))
@@ -145,7 +145,7 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
             }
         }
         Value::Integer(i) => Reply::Int(*i),
-        Value::Number(n) => Reply::Int(*n as i64),
+        Value::Number(n) => Reply::Int(c_cast_i64(*n)),
         Value::Table(t) => {
             if depth >= MAX_DEPTH {
                 return Reply::Error(CmdError::other("ERR reached lua stack limit"));
@@ -156,12 +156,26 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
     }
 }
 
+/// C's `(long long)` on x86-64: out of range and NaN give `i64::MIN`.
+pub(crate) fn c_cast_i64(n: f64) -> i64 {
+    if n.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
 fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     if let Value::String(s) = field(t, "err") {
         return Reply::Error(CmdError::other(one_line(&s.as_bytes())));
     }
     if let Value::String(s) = field(t, "ok") {
-        return Reply::Status(one_line(&s.as_bytes()));
+        let line = one_line(&s.as_bytes());
+        return if line == "OK" {
+            Reply::Ok
+        } else {
+            Reply::Status(line)
+        };
     }
     if let Some(d) = num(&field(t, "double")) {
         return Reply::Double(d);

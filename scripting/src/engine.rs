@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Value};
-use shards::cmd::flags::{NOSCRIPT, WRITE};
+use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
 
 use crate::control::ScriptControl;
@@ -42,6 +42,8 @@ pub struct Engine {
     pub(crate) libraries: BTreeMap<String, Library>,
     /// Function name -> library name.
     pub(crate) functions: HashMap<String, String>,
+    pub(crate) log: LogSink,
+    pub(crate) memory_limit: usize,
 }
 
 /// What one run is and may do.
@@ -51,6 +53,8 @@ pub(crate) struct RunSpec<'a> {
     pub is_function: bool,
     pub flags: ScriptFlags,
     pub read_only: bool,
+    /// The server is over maxmemory (see [`RunOpts::oom`]).
+    pub oom: bool,
     pub keys: &'a [Bytes],
 }
 
@@ -58,7 +62,13 @@ fn default_log() -> LogSink {
     Rc::new(|level: LogLevel, msg: &str| eprintln!("lua [{level:?}]: {msg}"))
 }
 
+/// An error reply; CR and LF become spaces (they cannot travel in an error line).
 fn err(msg: impl Into<String>) -> Reply {
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     Reply::Error(CmdError::other(msg))
 }
 
@@ -67,12 +77,31 @@ impl Engine {
         let log = default_log();
         Engine {
             eval_vm: Vm::new(control.clone(), false, log.clone()),
-            func_vm: Vm::new(control.clone(), true, log),
+            func_vm: Vm::new(control.clone(), true, log.clone()),
+            log,
+            memory_limit: 0,
             control,
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
         }
+    }
+
+    /// Bytes the EVAL Lua state and the functions Lua state use (INFO's
+    /// `used_memory_lua` / `used_memory_vm_functions`).
+    pub fn memory_usage(&self) -> (usize, usize) {
+        (
+            self.eval_vm.lua.used_memory(),
+            self.func_vm.lua.used_memory(),
+        )
+    }
+
+    /// Caps each Lua state's memory (0: no cap, Redis's behaviour). A script that
+    /// needs more fails with "not enough memory" instead of growing the process.
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit = bytes;
+        let _ = self.eval_vm.lua.set_memory_limit(bytes);
+        let _ = self.func_vm.lua.set_memory_limit(bytes);
     }
 
     /// The control this engine reports to.
@@ -84,7 +113,8 @@ impl Engine {
     pub fn set_log_sink(&mut self, sink: impl Fn(LogLevel, &str) + 'static) {
         let sink: LogSink = Rc::new(sink);
         *self.eval_vm.rt.log.borrow_mut() = sink.clone();
-        *self.func_vm.rt.log.borrow_mut() = sink;
+        *self.func_vm.rt.log.borrow_mut() = sink.clone();
+        self.log = sink;
     }
 
     // ----- EVAL family -------------------------------------------------------------
@@ -116,10 +146,12 @@ impl Engine {
         self.scripts.contains_key(&lower_sha(sha))
     }
 
-    /// SCRIPT FLUSH: forgets every cached script.
+    /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
+    /// Redis does.
     pub fn script_flush(&mut self) {
         self.scripts.clear();
-        self.eval_vm.lua.gc_collect().ok();
+        self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
+        let _ = self.eval_vm.lua.set_memory_limit(self.memory_limit);
     }
 
     /// A cached script's body.
@@ -161,10 +193,8 @@ impl Engine {
         };
         let script = &self.scripts[&sha];
         let flags = script.flags;
-        if opts.read_only && !flags.legacy && !flags.no_writes {
-            return Outcome::Reply(err(
-                "ERR Can not execute a script with write flag using *_ro command.",
-            ));
+        if let Some(refused) = crate::pre_run_check(flags, &opts) {
+            return Outcome::Reply(refused);
         }
         let func = script.func.clone();
         let vm = &self.eval_vm;
@@ -181,6 +211,7 @@ impl Engine {
             is_function: false,
             flags,
             read_only: opts.read_only || flags.no_writes,
+            oom: opts.oom,
             keys,
         };
         let out = run(vm, &func, Value::Nil, Value::Nil, &spec, host);
@@ -255,12 +286,19 @@ impl CallCtx<'_> {
                 "This Redis command is not allowed from script".into(),
             ));
         }
+        if cmd.has(WRITE) && self.spec.read_only {
+            return Err(CallError::Script(
+                "Write commands are not allowed from read-only scripts.".into(),
+            ));
+        }
+        if self.spec.oom
+            && !self.spec.flags.allow_oom
+            && !self.control.has_written()
+            && cmd.has(DENYOOM)
+        {
+            return Err(CallError::Script(format!("-{}", crate::OOM_ERROR)));
+        }
         if cmd.has(WRITE) {
-            if self.spec.read_only {
-                return Err(CallError::Script(
-                    "Write commands are not allowed from read-only scripts.".into(),
-                ));
-            }
             self.control.mark_wrote();
         }
         self.check_keys(cmd, &argv, host)?;
@@ -320,43 +358,51 @@ pub(crate) fn run(
         s.dedup();
         s
     });
-    let mut ctx = CallCtx {
+    let ctx = CallCtx {
         spec,
         control: &rt.control,
         slots,
     };
     let raise_t = vm.raise.clone();
+    let shared = std::cell::RefCell::new((ctx, host));
+    let command = |lua: &Lua, args: MultiValue, pcall: bool| -> mlua::Result<MultiValue> {
+        if let Some(a) = rt.abort.borrow().as_ref() {
+            return Err(mlua::Error::RuntimeError(a.message().into()));
+        }
+        let outcome = {
+            let mut guard = shared.borrow_mut();
+            let (ctx, host) = &mut *guard;
+            ctx.check_and_run(&mut **host, args.into_iter().collect())
+        };
+        match outcome {
+            Ok(reply) => {
+                let is_err = reply.is_error();
+                let v = reply_to_lua(lua, &reply, rt.resp.get())?;
+                if is_err && !pcall {
+                    raise(&raise_t, v)
+                } else {
+                    Ok(MultiValue::from_vec(vec![v]))
+                }
+            }
+            Err(CallError::Script(text)) => {
+                let v = error_table(lua, &text)?;
+                if pcall {
+                    Ok(MultiValue::from_vec(vec![v]))
+                } else {
+                    raise(&raise_t, v)
+                }
+            }
+            Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
+        }
+    };
     let result = vm.lua.scope(|scope| {
-        let cmd = scope.create_function_mut(|lua, args: MultiValue| {
-            let mut it = args.into_iter();
-            let pcall = matches!(it.next(), Some(Value::Boolean(true)));
-            if let Some(a) = rt.abort.borrow().as_ref() {
-                return Err(mlua::Error::RuntimeError(a.message().into()));
-            }
-            match ctx.check_and_run(host, it.collect()) {
-                Ok(reply) => {
-                    let is_err = reply.is_error();
-                    let v = reply_to_lua(lua, &reply, rt.resp.get())?;
-                    if is_err && !pcall {
-                        raise(&raise_t, v)
-                    } else {
-                        Ok(MultiValue::from_vec(vec![v]))
-                    }
-                }
-                Err(CallError::Script(text)) => {
-                    let v = error_table(lua, &text)?;
-                    if pcall {
-                        Ok(MultiValue::from_vec(vec![v]))
-                    } else {
-                        raise(&raise_t, v)
-                    }
-                }
-                Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
-            }
-        })?;
-        vm.internal.raw_set("cmd", cmd)?;
+        let call = scope.create_function(|lua, args: MultiValue| command(lua, args, false))?;
+        let pcall = scope.create_function(|lua, args: MultiValue| command(lua, args, true))?;
+        vm.internal.raw_set("call", call)?;
+        vm.internal.raw_set("pcall", pcall)?;
         let out = vm.run(func, keys, args);
-        vm.internal.raw_set("cmd", Value::Nil)?;
+        vm.internal.raw_set("call", Value::Nil)?;
+        vm.internal.raw_set("pcall", Value::Nil)?;
         let (ok, value) = out?;
         Ok(if ok {
             Ok(lua_to_reply(&value, rt.resp.get()))

@@ -41,7 +41,13 @@ pub enum RestorePolicy {
     Flush,
 }
 
+/// An error reply; CR and LF become spaces (they cannot travel in an error line).
 fn err(msg: impl Into<String>) -> Reply {
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     Reply::Error(CmdError::other(msg))
 }
 
@@ -241,7 +247,7 @@ impl Engine {
         true
     }
 
-    /// FUNCTION LOAD [REPLACE]: the library's name.
+    /// FUNCTION LOAD (`replace`: FUNCTION LOAD REPLACE): the library's name.
     pub fn function_load(&mut self, code: &[u8], replace: bool) -> Result<String, Reply> {
         // The name is checked before the code runs, as Redis does.
         let (name, _) = parse_library_shebang(code)?;
@@ -263,14 +269,15 @@ impl Engine {
         }
     }
 
-    /// FUNCTION FLUSH.
+    /// FUNCTION FLUSH: drops every library and starts a fresh Lua state.
     pub fn function_flush(&mut self) {
         self.libraries.clear();
         self.functions.clear();
-        self.func_vm.lua.gc_collect().ok();
+        self.func_vm = crate::vm::Vm::new(self.control.clone(), true, self.log.clone());
+        let _ = self.func_vm.lua.set_memory_limit(self.memory_limit);
     }
 
-    /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+    /// FUNCTION LIST (`pattern`: LIBRARYNAME, `with_code`: WITHCODE).
     pub fn function_list(&self, pattern: Option<&[u8]>, with_code: bool) -> Reply {
         let mut libs = Vec::new();
         for lib in self.libraries.values() {
@@ -422,10 +429,8 @@ impl Engine {
         let Some(f) = self.lookup_function(name) else {
             return Outcome::Reply(err("ERR Function not found"));
         };
-        if opts.read_only && !f.flags.no_writes {
-            return Outcome::Reply(err(
-                "ERR Can not execute a script with write flag using *_ro command.",
-            ));
+        if let Some(refused) = crate::pre_run_check(f.flags, &opts) {
+            return Outcome::Reply(refused);
         }
         let vm = &self.func_vm;
         let (k, a) = match (string_array(&vm.lua, keys), string_array(&vm.lua, args)) {
@@ -437,6 +442,7 @@ impl Engine {
             is_function: true,
             flags: f.flags,
             read_only: opts.read_only || f.flags.no_writes,
+            oom: opts.oom,
             keys,
         };
         run(vm, &f.callback, k, a, &spec, host)

@@ -29,12 +29,18 @@
 //! In Redis's order, with Redis 7.0's error texts: at least one argument; arguments
 //! are strings or numbers (numbers as `%.17g`); the command exists; arity; not
 //! `noscript`; no write command in a read-only run (EVAL_RO, FCALL_RO, `no-writes`);
-//! then keys. A script with flags (a shebang, or any function) that lacks
+//! `denyoom` commands while [`RunOpts::oom`] and nothing written yet (unless
+//! `allow-oom`); then keys. A script with flags (a shebang, or any function) that lacks
 //! `allow-cross-slot-keys` may only touch keys in the hash slots of its declared keys
 //! (or, declaring none, in the slot of the first key it touches): Redis cluster's rule,
 //! "Script attempted to access keys that do not hash to the same slot". Legacy scripts
 //! (no shebang) and `allow-cross-slot-keys` may touch any key. Finally every key must
-//! be reachable, else the run ends with `NeedKeys`.
+//! be reachable, else the run ends with `NeedKeys` before the command runs.
+//!
+//! The host serves everything else: server-level commands a script may call (PING,
+//! ECHO, TIME, SELECT for the script's own database ...), keyless whole-keyspace
+//! commands across shards, and the pre-run checks that need server state
+//! (`no-cluster`, `allow-stale`; see [`Engine::script_flags`]).
 //!
 //! # The script context
 //!
@@ -42,12 +48,18 @@
 //! [`Engine::set_log_sink`]), `setresp`, `set_repl`, `replicate_commands`,
 //! `breakpoint`, `debug`, `acl_check_cmd`, the `LOG_*`/`REPL_*` constants,
 //! `REDIS_VERSION` and `REDIS_VERSION_NUM`; `KEYS`/`ARGV` for EVAL; the `cjson`,
-//! `cmsgpack`, `bit` and `struct` libraries; `math.random` over Redis's `lrand48`;
-//! `os.clock` only. Globals and library tables are read-only ("Attempt to modify a
-//! readonly table"), reading an unknown global fails ("Script attempted to access
-//! nonexistent global variable"), and nothing a script does survives into the next
-//! run. A count hook checks the clock: past the busy threshold the run is marked busy
-//! and honours kill requests.
+//! `cmsgpack`, `bit` and `struct` libraries; `math.random` over Redis's `lrand48`
+//! (one generator per Lua state, seeded with 0 when the state is made and continuing
+//! from run to run, as in Redis 7.0); `os.clock` only. Lua's `pcall` is Redis 7's:
+//! an error table raised by `redis.call` reaches the caller as its text. Globals and
+//! library tables are read-only ("Attempt to modify a readonly table"), reading an
+//! unknown global fails ("Script attempted to access nonexistent global variable"),
+//! and nothing a script does survives into the next run. A count hook checks the
+//! clock: past the busy threshold the run is marked busy and honours kill requests.
+//!
+//! Function libraries load in a Lua state of their own, with only `redis` (holding
+//! `register_function`, `log` and the constants) visible to their top-level code, for
+//! at most 500 ms.
 
 mod control;
 mod convert;
@@ -97,6 +109,10 @@ pub struct RunOpts {
     /// The client's protocol (2 or 3). Replies are protocol-neutral [`Reply`] values
     /// the server encodes; this is informational.
     pub resp: u8,
+    /// The server was over `maxmemory` when the command arrived: scripts with flags
+    /// that may write and lack `allow-oom` are refused, and until a run has written,
+    /// its `denyoom` commands are refused (as Redis does).
+    pub oom: bool,
 }
 
 impl Default for RunOpts {
@@ -104,8 +120,24 @@ impl Default for RunOpts {
         RunOpts {
             read_only: false,
             resp: 2,
+            oom: false,
         }
     }
+}
+
+const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Refusals before a run starts, from the script's flags and the client's request.
+pub(crate) fn pre_run_check(flags: ScriptFlags, opts: &RunOpts) -> Option<Reply> {
+    if opts.read_only && !flags.legacy && !flags.no_writes {
+        return Some(Reply::Error(CmdError::other(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        )));
+    }
+    if opts.oom && !flags.legacy && !flags.no_writes && !flags.allow_oom {
+        return Some(Reply::Error(CmdError::other(OOM_ERROR)));
+    }
+    None
 }
 
 /// The end of a run.

@@ -1,16 +1,19 @@
--- The sandbox around user code. Loaded once per Lua state, then dumped without debug
--- information and reloaded: errors raised by C functions called from here then carry
--- no position, as Redis's C helpers do, and the error handler skips these frames.
+-- The sandbox around user code, loaded once per Lua state. The error handler and the
+-- engine's position lookups skip frames of this chunk ("=corecache").
 local I, STRICT_NAME = ...
 local rawget, rawset, rawequal = rawget, rawset, rawequal
 local setmetatable, getmetatable = setmetatable, getmetatable
-local error, type, tostring, next, xpcall = error, type, tostring, next, xpcall
+local error, type, tostring, next, select = error, type, tostring, next, select
 local loadstring_raw = loadstring
 local getinfo = debug.getinfo
 local RAISE = I.RAISE
+-- Stripped chunks lose their name: Lua 5.1 calls them "=?" (user code cannot load
+-- binary chunks, so only these frames have it).
 local INTERNAL = "=corecache"
 
 local real_of = setmetatable({}, { __mode = "k" })
+-- The engine's encoders look through proxies with it.
+I.real_of = real_of
 local proxies = {}
 
 local function ro_error()
@@ -43,25 +46,26 @@ local function protect(real, strict_name)
 end
 I.protect = protect
 
--- The globals: an empty proxy over a backing table the engine switches (the load-time
--- API while a function library loads, the runtime globals otherwise).
-local backing = {}
+-- The globals: an empty proxy whose __index is a backing table the engine switches
+-- (the load-time API while a function library loads, the runtime globals otherwise).
+-- Reads of present globals stay table lookups; a missing one reaches the backing's
+-- own metatable, which raises Redis's error at the reader's line.
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local strict_mt = { __index = missing_global, __metatable = false }
+local backing = setmetatable({}, strict_mt)
 local G = {}
-setmetatable(G, {
-  __index = function(_, k)
-    local v = backing[k]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = frozen_mt,
-})
+local gmt = { __index = backing, __newindex = ro_error, __metatable = frozen_mt }
+setmetatable(G, gmt)
 proxies[#proxies + 1] = G
 I.G = G
 function I.set_backing(t)
+  if getmetatable(t) == nil then
+    setmetatable(t, strict_mt)
+  end
   backing = t
+  gmt.__index = t
 end
 
 local function real(t)
@@ -126,6 +130,30 @@ function B.pairs(t)
   end
   return w_next, t, nil
 end
+-- Redis 7's pcall: an error raised as a table with an err field (redis.call's) reaches
+-- the caller as that string.
+local function pcall_result(ok, ...)
+  if ok then
+    return true, ...
+  end
+  local e = ...
+  if type(e) == "table" then
+    local m = rawget(e, "err")
+    if type(m) == "string" or type(m) == "number" then
+      e = m
+    end
+  end
+  return false, e
+end
+local pcall_raw = pcall
+function B.pcall(...)
+  if select("#", ...) == 0 then
+    -- Redis's pcall calls its first stack slot, a boolean, when given nothing.
+    return false, "attempt to call a boolean value"
+  end
+  return pcall_result(pcall_raw(...))
+end
+
 local function no_binary(s)
   if type(s) == "string" and s:byte(1) == 27 then
     return nil, "binary chunks are not allowed"
@@ -182,11 +210,6 @@ local function handler(err)
 end
 I.handler = handler
 
-function I.run(f, keys, args)
-  return xpcall(function()
-    return (f(keys, args))
-  end, handler)
-end
 
 -- Removes whatever a script stored into a protected table through a raw write
 -- (table.insert, rawset through a C function ...), so nothing leaks to the next run.
@@ -206,12 +229,7 @@ end
 function I.freeze_string_metatable(string_proxy)
   local smt = debug.getmetatable("")
   smt.__index = string_proxy
-  smt.__metatable = frozen_mt
+  -- getmetatable("") shows a read-only view whose __index is the string library.
+  smt.__metatable = protect({ __index = string_proxy })
 end
 
--- redis.call / redis.pcall: the engine sets I.cmd for the length of each run.
-function I.make_call(pcall_mode)
-  return function(...)
-    return check(I.cmd(pcall_mode, ...))
-  end
-end

@@ -86,9 +86,14 @@ pub(crate) fn runtime_table(
     t.raw_set("REPL_REPLICA", 2)?;
     t.raw_set("REPL_ALL", 3)?;
 
-    let make_call: Function = internal.raw_get("make_call")?;
-    t.raw_set("call", make_call.call::<Function>(false)?)?;
-    t.raw_set("pcall", make_call.call::<Function>(true)?)?;
+    t.raw_set(
+        "call",
+        crate::vm::indirect_c(lua, "call", raise_t, internal)?,
+    )?;
+    t.raw_set(
+        "pcall",
+        crate::vm::indirect_c(lua, "pcall", raise_t, internal)?,
+    )?;
 
     let f = lua.create_function(|lua, args: MultiValue| {
         let args: Vec<Value> = args.into_iter().collect();

@@ -2,6 +2,7 @@
 
 mod common;
 mod conversions;
+mod diff;
 mod errors;
 mod functions;
 mod libs;

@@ -7,10 +7,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::os::raw::c_int;
+
 use bytes::Bytes;
 use mlua::{
-    chunk::ChunkMode, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib,
-    Table, Value, VmState,
+    chunk::ChunkMode, ffi, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue,
+    StdLib, Table, Value, VmState,
 };
 
 use crate::control::ScriptControl;
@@ -91,35 +93,86 @@ pub(crate) struct Vm {
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
     pub raise: Table,
-    pub null: Value,
-    run: Function,
+    handler: Function,
     scrub: Function,
     set_backing: Function,
 }
 
-/// Lua's `luaL_where(L, 1)` for a Rust function called through the sandbox: the
-/// position of the innermost user frame, as `chunk:line: `, or nothing.
-pub(crate) fn lua_where(lua: &Lua) -> String {
-    for level in 1..32 {
-        let found = lua.inspect_stack(level, |d| {
-            let src = d.source();
-            let what = src.what;
-            let source = src.source.as_deref().unwrap_or("").to_string();
-            let short = src.short_src.as_deref().unwrap_or("").to_string();
-            (what, source, short, d.current_line())
-        });
-        let Some((what, source, short, line)) = found else {
-            break;
-        };
-        if what == "C" || what == "tail" || source == "=corecache" {
-            continue;
-        }
-        return match line {
-            Some(l) if l > 0 => format!("{short}:{l}: "),
-            _ => String::new(),
-        };
+/// The C side of sandboxed functions: calls upvalue 1 (or, for the indirect form,
+/// the function stored under upvalue 1's key in upvalue 3's table) with the arguments,
+/// and raises the error value when it answers with the sentinel (upvalue 2). Being C
+/// functions, these keep the caller's frame on tail calls, so errors point at the
+/// user's line as Redis's C helpers do.
+unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    finish_checked(state, n)
+}
+
+unsafe extern "C-unwind" fn checked_indirect(state: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_rawget(state, ffi::lua_upvalueindex(3));
+    ffi::lua_insert(state, 1);
+    finish_checked(state, n)
+}
+
+unsafe fn finish_checked(state: *mut ffi::lua_State, nargs: c_int) -> c_int {
+    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+    let nres = ffi::lua_gettop(state);
+    if nres >= 2 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(2)) != 0 {
+        ffi::lua_pushvalue(state, 2);
+        ffi::lua_error(state);
     }
-    String::new()
+    nres
+}
+
+/// Wraps a raw Rust function (which returns the sentinel and an error value to raise)
+/// into the C closure scripts call.
+pub(crate) fn wrap_c(lua: &Lua, raw: Function, raise: &Table) -> mlua::Result<Function> {
+    unsafe {
+        lua.exec_raw((raw, raise.clone()), |state| {
+            ffi::lua_pushcclosure(state, checked_call, 2);
+        })
+    }
+}
+
+/// A C closure that calls whatever `table[key]` holds at call time (the per-run
+/// `redis.call` / `redis.pcall`).
+pub(crate) fn indirect_c(
+    lua: &Lua,
+    key: &str,
+    raise: &Table,
+    table: &Table,
+) -> mlua::Result<Function> {
+    unsafe {
+        lua.exec_raw((key, raise.clone(), table.clone()), |state| {
+            ffi::lua_pushcclosure(state, checked_indirect, 3);
+        })
+    }
+}
+
+/// Lua's `luaL_where(L, 1)` for a Rust function called through [`wrap_c`]: the
+/// caller's (level 2, above the C wrapper) `chunk:line: `; `None` when the caller is
+/// a C function (pcall ...) or the sandbox's own code.
+pub(crate) fn caller_position(lua: &Lua) -> Option<String> {
+    let (what, source, short, line) = lua.inspect_stack(2, |d| {
+        let src = d.source();
+        (
+            src.what,
+            src.source.as_deref().unwrap_or("").to_string(),
+            src.short_src.as_deref().unwrap_or("").to_string(),
+            d.current_line(),
+        )
+    })?;
+    if what == "C" || what == "tail" || source == "=corecache" {
+        return None;
+    }
+    match line {
+        Some(l) if l > 0 => Some(format!("{short}:{l}: ")),
+        _ => Some(String::new()),
+    }
 }
 
 /// A Rust callback's result: values, or the sentinel and an error value that the Lua
@@ -191,21 +244,14 @@ impl Vm {
         let internal = lua.create_table()?;
         internal.raw_set("RAISE", raise_t.clone())?;
 
-        let prelude = lua
-            .load(include_str!("prelude.lua"))
+        lua.load(include_str!("prelude.lua"))
             .set_name("=corecache")
-            .into_function()?;
-        let stripped = prelude.dump(true);
-        let prelude = lua
-            .load(&stripped[..])
-            .set_mode(ChunkMode::Binary)
-            .set_name("=corecache")
-            .into_function()?;
-        prelude.call::<()>(internal.clone())?;
+            .call::<()>(internal.clone())?;
 
         let real_g = lua.globals();
         let protect: Function = internal.raw_get("protect")?;
-        let wrap: Function = internal.raw_get("wrap")?;
+        let wrap_raise = raise_t.clone();
+        let wrap = lua.create_function(move |lua, f: Function| wrap_c(lua, f, &wrap_raise))?;
         let builtins: Table = internal.raw_get("builtins")?;
         let null = Value::LightUserData(LightUserData(std::ptr::null_mut()));
 
@@ -217,7 +263,6 @@ impl Vm {
             "gcinfo",
             "getmetatable",
             "ipairs",
-            "pcall",
             "rawequal",
             "select",
             "tonumber",
@@ -237,6 +282,7 @@ impl Vm {
             "pairs",
             "loadstring",
             "load",
+            "pcall",
         ] {
             backing.raw_set(name, builtins.raw_get::<Value>(name)?)?;
         }
@@ -262,11 +308,13 @@ impl Vm {
         )?;
         backing.raw_set("os", protect_lib(os)?)?;
 
+        let real_of: Table = internal.raw_get("real_of")?;
         let ctx = libs::LibCtx {
             lua: &lua,
             raise: &raise_t,
             wrap: &wrap,
             null: &null,
+            real_of: &real_of,
         };
         backing.raw_set("cjson", protect_lib(libs::cjson::table(&ctx)?)?)?;
         backing.raw_set("cmsgpack", protect_lib(libs::cmsgpack::table(&ctx)?)?)?;
@@ -297,13 +345,14 @@ impl Vm {
         lua.set_globals(g)?;
 
         let hook_rt = rt.clone();
-        lua.set_hook(
+        // Global: coroutines inherit the hook and it must fire in them too.
+        lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_lua, _debug| hook(&hook_rt),
         )?;
 
         Ok(Vm {
-            run: internal.raw_get("run")?,
+            handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
             set_backing,
             lua,
@@ -312,7 +361,6 @@ impl Vm {
             backing,
             load_backing,
             raise: raise_t,
-            null,
         })
     }
 
@@ -323,10 +371,27 @@ impl Vm {
         keys: Value,
         args: Value,
     ) -> mlua::Result<(bool, Value)> {
-        let out: MultiValue = self.run.call((f.clone(), keys, args))?;
-        let mut it = out.into_iter();
-        let ok = matches!(it.next(), Some(Value::Boolean(true)));
-        Ok((ok, it.next().unwrap_or(Value::Nil)))
+        // A protected call from C, as Redis makes it: the user function's caller is not
+        // a Lua frame (`error(msg, 2)` carries no position) and the handler runs at the
+        // point of error.
+        let nargs: c_int = if matches!((&keys, &args), (Value::Nil, Value::Nil)) {
+            0
+        } else {
+            2
+        };
+        let handler = self.handler.clone();
+        unsafe {
+            self.lua
+                .exec_raw::<(bool, Value)>((handler, f.clone(), keys, args), |state| {
+                    let base = ffi::lua_gettop(state) - 3;
+                    if nargs == 0 {
+                        ffi::lua_settop(state, base + 1);
+                    }
+                    let status = ffi::lua_pcall(state, nargs, 1, base);
+                    ffi::lua_pushboolean(state, (status == 0) as c_int);
+                    ffi::lua_replace(state, base);
+                })
+        }
     }
 
     pub(crate) fn scrub(&self) {

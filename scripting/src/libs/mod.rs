@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
-use crate::vm::{lua_where, raise, RunCtx};
+use crate::vm::{caller_position, raise, RunCtx};
 
 /// What a library needs to build its functions.
 pub(crate) struct LibCtx<'a> {
@@ -18,6 +18,15 @@ pub(crate) struct LibCtx<'a> {
     pub raise: &'a Table,
     pub wrap: &'a Function,
     pub null: &'a Value,
+    /// Proxy -> protected table, so encoders see library tables' contents.
+    pub real_of: &'a Table,
+}
+
+/// The table behind `t` when `t` is a read-only proxy, else `t`.
+pub(crate) fn see_through(real_of: Option<&Table>, t: &Table) -> Table {
+    real_of
+        .and_then(|r| r.raw_get::<Option<Table>>(t.clone()).ok().flatten())
+        .unwrap_or_else(|| t.clone())
 }
 
 /// Raised by a library function: a string error with the caller's position, as
@@ -45,12 +54,33 @@ impl LibCtx<'_> {
             .create_function(move |lua, args: MultiValue| match f(lua, args)? {
                 Ok(v) => Ok(v),
                 Err(LibError(msg)) => {
-                    let text = format!("{}{}", lua_where(lua), msg);
+                    // Called from C (pcall), luaL_argerror cannot name the function.
+                    let (pos, msg) = match caller_position(lua) {
+                        Some(pos) => (pos, msg),
+                        None => (String::new(), unname(&msg)),
+                    };
+                    let text = format!("{pos}{msg}");
                     raise(&raise_t, Value::String(lua.create_string(text)?))
                 }
             })?;
         self.wrap.call(raw)
     }
+}
+
+/// `bad argument #n to 'name' (...)` as Lua words it for an unnamed function.
+fn unname(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("bad argument #") {
+        if let (Some(open), Some(close)) = (rest.find(" to '"), rest.find("' (")) {
+            if open < close {
+                return format!(
+                    "bad argument #{} to '?'{}",
+                    &rest[..open],
+                    &rest[close + 1..]
+                );
+            }
+        }
+    }
+    msg.to_string()
 }
 
 /// `luaL_checknumber`: a number, or a string that converts to one.
@@ -137,11 +167,13 @@ pub(crate) fn install_random(
     wrap: &Function,
 ) -> mlua::Result<()> {
     let null = Value::Nil;
+    let real_of = lua.create_table()?;
     let ctx = LibCtx {
         lua,
         raise,
         wrap,
         null: &null,
+        real_of: &real_of,
     };
     let r = rt.clone();
     let random = ctx.func(move |_, args| {
