@@ -334,9 +334,11 @@ async fn prepare(
         let info = client.info.borrow();
         (info.db, info.resp)
     };
+    // maxmemory is not enforced yet, so no run is out of memory (`oom`).
     let opts = RunOpts {
         read_only: spec.name.ends_with("_ro"),
         resp,
+        ..RunOpts::default()
     };
     let call = match spec.name {
         _ if fcall => Call::Fcall {
