@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Transaction throughput, corecache against redis-server: clients run
-MULTI / INCR a / INCR b / EXEC in pipelined batches, with `a` and `b` on one shard (a
-hash tag) and, for corecache, on two different shards.
+"""Transaction throughput, corecache against redis-server: clients run, in pipelined
+batches, MULTI / INCR a / INCR b / EXEC, the same two INCRs in one EVAL script, and
+MSET a b, with `a` and `b` on one shard (a hash tag) and, for corecache, on two
+different shards.
 
     python3 perf/txn.py [--corecache-bin PATH] [--seconds 3] [--clients 4]
 
@@ -23,11 +24,19 @@ import bench  # noqa: E402
 BATCH = 50
 
 
-def worker(port: int, keys: tuple[str, str], seconds: float, out: mp.Queue) -> None:
-    one = b"".join(
-        bench.encode_command(*c)
-        for c in (("MULTI",), ("INCR", keys[0]), ("INCR", keys[1]), ("EXEC",))
-    )
+SCRIPT = "return {redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[2])}"
+
+# What one unit of each kind sends, and the reply prefix that ends it.
+KINDS = {
+    "MULTI/EXEC": (lambda a, b: (("MULTI",), ("INCR", a), ("INCR", b), ("EXEC",)), b"*2\r\n"),
+    "EVAL": (lambda a, b: (("EVAL", SCRIPT, "2", a, b),), b"*2\r\n"),
+    "MSET": (lambda a, b: (("MSET", a, "1", b, "2"),), b"+OK\r\n"),
+}
+
+
+def worker(port: int, kind: str, keys: tuple[str, str], seconds: float, out: mp.Queue) -> None:
+    make, marker = KINDS[kind]
+    one = b"".join(bench.encode_command(*c) for c in make(*keys))
     batch = one * BATCH
     sock = socket.create_connection((bench.HOST, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -42,17 +51,19 @@ def worker(port: int, keys: tuple[str, str], seconds: float, out: mp.Queue) -> N
             if not chunk:
                 raise SystemExit("server closed the connection")
             data = tail + chunk
-            seen += data.count(b"*2\r\n")
-            tail = data[-3:]
+            seen += data.count(marker)
+            tail = data[-(len(marker) - 1):]
             if b"-" in chunk[:1]:
                 raise SystemExit(f"error reply: {chunk[:80]!r}")
         done += BATCH
     out.put(done)
 
 
-def run(port: int, keys: tuple[str, str], seconds: float, clients: int) -> float:
+def run(port: int, kind: str, keys: tuple[str, str], seconds: float, clients: int) -> float:
     q: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=worker, args=(port, keys, seconds, q)) for _ in range(clients)]
+    procs = [
+        mp.Process(target=worker, args=(port, kind, keys, seconds, q)) for _ in range(clients)
+    ]
     start = time.monotonic()
     for p in procs:
         p.start()
@@ -79,27 +90,32 @@ def main() -> int:
     redis = bench.RedisServer(workdir)
     redis.start()
     try:
-        rows.append(("redis-server", "one slot", run(redis.port, same, args.seconds, args.clients)))
+        for kind in KINDS:
+            tps = run(redis.port, kind, same, args.seconds, args.clients)
+            rows.append((kind, "redis-server", "one slot", tps))
     finally:
         redis.stop()
     core = bench.CorecacheServer(workdir, binary, args.threads)
     core.start()
     try:
-        rows.append(("corecache", "one shard", run(core.port, same, args.seconds, args.clients)))
-        rows.append(("corecache", "two shards", run(core.port, spread, args.seconds, args.clients)))
+        for kind in KINDS:
+            tps = run(core.port, kind, same, args.seconds, args.clients)
+            rows.append((kind, "corecache", "one shard", tps))
+            tps = run(core.port, kind, spread, args.seconds, args.clients)
+            rows.append((kind, "corecache", "two shards", tps))
     finally:
         core.stop()
-    base = rows[0][2]
+    base = {kind: tps for kind, server, _, tps in rows if server == "redis-server"}
     command = "python3 perf/txn.py " + " ".join(sys.argv[1:])
     lines = [
         f"Command: `{command.strip()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
-        f"{args.clients} clients, {BATCH} transactions per pipelined write",
+        f"{args.clients} clients, {BATCH} units per pipelined write",
         "",
-        "| server | keys | transactions/s | ratio to redis |",
-        "|---|---|--:|--:|",
+        "| unit | server | keys | units/s | ratio to redis |",
+        "|---|---|---|--:|--:|",
     ]
-    for server, keys, tps in rows:
-        lines.append(f"| {server} | {keys} | {tps:,.0f} | {tps / base:.2f}x |")
+    for kind, server, keys, tps in rows:
+        lines.append(f"| {kind} | {server} | {keys} | {tps:,.0f} | {tps / base[kind]:.2f}x |")
     print("\n".join(lines))
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out = Path(__file__).resolve().parent / "results" / f"txn-{stamp}.json"

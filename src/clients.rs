@@ -95,6 +95,13 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
+    /// The selected database, and whether reads refresh access times (not under
+    /// CLIENT NO-TOUCH).
+    pub fn db_touch(&self) -> (usize, bool) {
+        let info = self.info.borrow();
+        (info.db, !info.no_touch)
+    }
+
     /// Marks the client for closing and wakes its pending read.
     pub fn kill(&self) {
         self.killed.set(true);

@@ -2,9 +2,10 @@
 //! a split. RENAME, RENAMENX, COPY, MSETNX and LCS run as short sequences of entry-level
 //! steps; every other multi-key command (SINTERSTORE, LMOVE, ZUNIONSTORE, PFMERGE ...)
 //! is *gathered*: its keys' entries are copied into a scratch keyspace, the ordinary
-//! handler runs there, and the keys it changed are written back to their owners. (None
-//! of this is yet isolated from concurrent clients; the transaction issue adds ordered
-//! key locks.)
+//! handler runs there, and the keys it changed are written back to their owners. The
+//! caller holds the involved shards (`atomic::isolated`, or an EXEC's holds) and passes
+//! the transaction, so every step runs as that transaction's work and no other client
+//! sees a half-done command.
 
 use std::rc::Rc;
 
@@ -19,7 +20,7 @@ use crate::shard::{Shard, Work};
 use crate::txn::TxnId;
 
 /// One op as ordinary work, or as a transaction's work.
-fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
+pub fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
     match txn {
         Some(t) => Work::Txn(t, vec![op]),
         None => Work::Ops(vec![op]),
@@ -28,6 +29,7 @@ fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
 
 pub async fn run(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     kind: Cross,
     spec: &'static CommandSpec,
     db: usize,
@@ -35,37 +37,55 @@ pub async fn run(
     args: Vec<Bytes>,
 ) -> Reply {
     let result = match kind {
-        Cross::Rename => rename(shard, db, &args, false).await,
-        Cross::RenameNx => rename(shard, db, &args, true).await,
-        Cross::Copy => copy(shard, db, &args).await,
-        Cross::MsetNx => msetnx(shard, spec, db, touch, args).await,
-        Cross::Lcs => lcs(shard, db, &args).await,
-        Cross::Gather => Ok(gather(shard, None, spec, db, touch, args).await),
+        Cross::Rename => rename(shard, txn, db, &args, false).await,
+        Cross::RenameNx => rename(shard, txn, db, &args, true).await,
+        Cross::Copy => copy(shard, txn, db, &args).await,
+        Cross::MsetNx => msetnx(shard, txn, spec, db, touch, args).await,
+        Cross::Lcs => lcs(shard, txn, db, &args).await,
+        Cross::Gather => Ok(gather(shard, txn, spec, db, touch, args).await),
     };
     result.unwrap_or_else(Reply::Error)
 }
 
-pub(crate) async fn op(shard: &Rc<Shard>, to: ShardId, op: ShardOp) -> OpOutput {
-    shard.call(to, Work::Ops(vec![op])).await.into_output()
+pub(crate) async fn op(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    to: ShardId,
+    op: ShardOp,
+) -> OpOutput {
+    shard.call(to, ops_work(txn, op)).await.into_output()
 }
 
 pub(crate) fn owner(shard: &Shard, key: &Bytes) -> ShardId {
     shard.slots.owner_of_key(key)
 }
 
-pub(crate) async fn get_entry(shard: &Rc<Shard>, db: usize, key: &Bytes) -> Option<Entry> {
+pub(crate) async fn get_entry(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    key: &Bytes,
+) -> Option<Entry> {
     let to = owner(shard, key);
     let key = key.clone();
-    op(shard, to, ShardOp::GetEntry { db, key })
+    op(shard, txn, to, ShardOp::GetEntry { db, key })
         .await
         .into_entry()
 }
 
-async fn put_entry(shard: &Rc<Shard>, db: usize, key: &Bytes, entry: Entry, replace: bool) -> bool {
+async fn put_entry(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    key: &Bytes,
+    entry: Entry,
+    replace: bool,
+) -> bool {
     let to = owner(shard, key);
     let key = key.clone();
     let out = op(
         shard,
+        txn,
         to,
         ShardOp::PutEntry {
             db,
@@ -78,19 +98,26 @@ async fn put_entry(shard: &Rc<Shard>, db: usize, key: &Bytes, entry: Entry, repl
     out.into_reply() == Reply::Int(1)
 }
 
-async fn rename(shard: &Rc<Shard>, db: usize, args: &[Bytes], nx: bool) -> Result<Reply, CmdError> {
+async fn rename(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+    nx: bool,
+) -> Result<Reply, CmdError> {
     let (src, dst) = (&args[1], &args[2]);
     if nx {
-        if get_entry(shard, db, src).await.is_none() {
+        if get_entry(shard, txn, db, src).await.is_none() {
             return Err(CmdError::NoSuchKey);
         }
-        if get_entry(shard, db, dst).await.is_some() {
+        if get_entry(shard, txn, db, dst).await.is_some() {
             return Ok(Reply::Int(0));
         }
     }
     let from = owner(shard, src);
     let taken = op(
         shard,
+        txn,
         from,
         ShardOp::TakeEntry {
             db,
@@ -99,22 +126,28 @@ async fn rename(shard: &Rc<Shard>, db: usize, args: &[Bytes], nx: bool) -> Resul
     )
     .await;
     let entry = taken.into_entry().ok_or(CmdError::NoSuchKey)?;
-    put_entry(shard, db, dst, entry, true).await;
+    put_entry(shard, txn, db, dst, entry, true).await;
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
-async fn copy(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
+async fn copy(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
     let dbs = shard.ks.borrow().db_count();
     let (dest_db, replace) = keys::parse_copy_options(args, db, dbs)?;
-    let Some(entry) = get_entry(shard, db, &args[1]).await else {
+    let Some(entry) = get_entry(shard, txn, db, &args[1]).await else {
         return Ok(Reply::Int(0));
     };
-    let stored = put_entry(shard, dest_db, &args[2], entry, replace).await;
+    let stored = put_entry(shard, txn, dest_db, &args[2], entry, replace).await;
     Ok(Reply::Int(stored as i64))
 }
 
 async fn msetnx(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     db: usize,
     touch: bool,
@@ -126,19 +159,24 @@ async fn msetnx(
     let exists = shards::lookup(b"exists").expect("exists is in the table");
     let mut probe = vec![Bytes::from_static(b"EXISTS")];
     probe.extend(args[1..].iter().step_by(2).cloned());
-    if run_spread(shard, exists, db, touch, probe).await != Reply::Int(0) {
+    if run_spread(shard, txn, exists, db, touch, probe).await != Reply::Int(0) {
         return Ok(Reply::Int(0));
     }
     let mset = shards::lookup(b"mset").expect("mset is in the table");
-    match run_spread(shard, mset, db, touch, args).await {
+    match run_spread(shard, txn, mset, db, touch, args).await {
         Reply::Error(e) => Err(e),
         _ => Ok(Reply::Int(1)),
     }
 }
 
-async fn lcs(shard: &Rc<Shard>, db: usize, args: &[Bytes]) -> Result<Reply, CmdError> {
-    let a = string_of(get_entry(shard, db, &args[1]).await)?;
-    let b = string_of(get_entry(shard, db, &args[2]).await)?;
+async fn lcs(
+    shard: &Rc<Shard>,
+    txn: Option<TxnId>,
+    db: usize,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let a = string_of(get_entry(shard, txn, db, &args[1]).await)?;
+    let b = string_of(get_entry(shard, txn, db, &args[2]).await)?;
     Ok(strings::lcs_reply(&a, &b, args))
 }
 
@@ -170,66 +208,121 @@ pub async fn gather(
             keys.push(args[pos].clone());
         }
     }
-    let mut waiting = Vec::with_capacity(keys.len());
-    for key in &keys {
-        let op = ShardOp::GetEntry {
-            db,
-            key: key.clone(),
-        };
-        waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
-    }
-    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
-    for w in waiting {
-        before.push(w.await.into_output().into_entry());
-    }
-
-    let (now, config) = {
-        let ks = shard.ks.borrow();
-        (ks.now(), ks.config.clone())
-    };
-    let (clock, _) = Clock::manual(now);
-    let mut scratch = Keyspace::new(db + 1, clock);
-    scratch.config = config;
-    for (key, entry) in keys.iter().zip(&before) {
-        if let Some(e) = entry {
-            scratch.put_entry(db, key, e.clone());
-        }
-    }
+    let mut copies = Copies::fetch(shard, txn, db, keys).await;
     let op = ShardOp::Cmd {
         spec,
         db,
         touch,
         args,
     };
-    let reply = run_op(&mut scratch, op).into_reply();
-
-    let mut writes = Vec::new();
-    for (key, old) in keys.iter().zip(before) {
-        let new = scratch.lookup(db, key).cloned();
-        let same = match (&old, &new) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,
-            _ => false,
-        };
-        if same {
-            continue;
-        }
-        let op = match new {
-            Some(entry) => ShardOp::PutEntry {
-                db,
-                key: key.clone(),
-                entry,
-                replace: true,
-            },
-            None => ShardOp::TakeEntry {
-                db,
-                key: key.clone(),
-            },
-        };
-        writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
-    }
-    for w in writes {
-        w.await;
-    }
+    let reply = run_op(&mut copies.scratch, op).into_reply();
+    copies.write_back(shard, txn).await;
     reply
+}
+
+/// Copies of some keys' entries in a scratch keyspace, and the entries as they were.
+pub struct Copies {
+    pub db: usize,
+    pub keys: Vec<Bytes>,
+    before: Vec<Option<Entry>>,
+    pub scratch: Keyspace,
+}
+
+impl Copies {
+    /// Fetches the entries of `keys` (distinct) from their owners, concurrently.
+    pub async fn fetch(
+        shard: &Rc<Shard>,
+        txn: Option<TxnId>,
+        db: usize,
+        keys: Vec<Bytes>,
+    ) -> Copies {
+        let mut waiting = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let op = ShardOp::GetEntry {
+                db,
+                key: key.clone(),
+            };
+            waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+        }
+        let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+        for w in waiting {
+            before.push(w.await.into_output().into_entry());
+        }
+        let mut copies = Copies {
+            db,
+            keys,
+            before,
+            scratch: Keyspace::new(1, Clock::manual(0).0),
+        };
+        copies.reset(shard);
+        copies
+    }
+
+    /// Rebuilds the scratch keyspace from the entries as they were fetched.
+    fn reset(&mut self, shard: &Shard) {
+        let (now, config, dbs) = {
+            let ks = shard.ks.borrow();
+            (ks.now(), ks.config.clone(), ks.db_count())
+        };
+        let (clock, _) = Clock::manual(now);
+        self.scratch = Keyspace::new(dbs.max(self.db + 1), clock);
+        self.scratch.config = config;
+        for (key, entry) in self.keys.iter().zip(&self.before) {
+            if let Some(e) = entry {
+                self.scratch.put_entry(self.db, key, e.clone());
+            }
+        }
+    }
+
+    /// Adds copies of more keys and resets the scratch keyspace to the entries as they
+    /// were fetched (a script that asked for more keys runs again from the start).
+    pub async fn add(&mut self, shard: &Rc<Shard>, txn: Option<TxnId>, more: Vec<Bytes>) {
+        let more: Vec<Bytes> = more
+            .into_iter()
+            .filter(|k| !self.keys.contains(k))
+            .collect();
+        let extra = Copies::fetch(shard, txn, self.db, more).await;
+        self.keys.extend(extra.keys);
+        self.before.extend(extra.before);
+        self.reset(shard);
+    }
+
+    /// Writes every key whose value or TTL changed in the scratch keyspace back to its
+    /// owner (or deletes it there).
+    pub async fn write_back(self, shard: &Rc<Shard>, txn: Option<TxnId>) {
+        let Copies {
+            db,
+            keys,
+            before,
+            mut scratch,
+        } = self;
+        let mut writes = Vec::new();
+        for (key, old) in keys.iter().zip(before) {
+            let new = scratch.lookup(db, key).cloned();
+            let same = match (&old, &new) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let op = match new {
+                Some(entry) => ShardOp::PutEntry {
+                    db,
+                    key: key.clone(),
+                    entry,
+                    replace: true,
+                },
+                None => ShardOp::TakeEntry {
+                    db,
+                    key: key.clone(),
+                },
+            };
+            writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+        }
+        for w in writes {
+            w.await;
+        }
+    }
 }

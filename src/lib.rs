@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod alloc;
+pub mod atomic;
 pub mod blocking;
 pub mod clients;
 pub mod cluster;
@@ -15,6 +16,7 @@ pub mod log;
 pub mod migrate;
 pub mod resp;
 pub mod router;
+pub mod script;
 pub mod server;
 pub mod shard;
 pub mod txn;

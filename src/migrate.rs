@@ -103,7 +103,7 @@ pub async fn run(
 
     let mut found: Vec<(Bytes, Entry)> = Vec::new();
     for key in &req.keys {
-        if let Some(entry) = cross::get_entry(shard, db, key).await {
+        if let Some(entry) = cross::get_entry(shard, None, db, key).await {
             found.push((key.clone(), entry));
         }
     }
@@ -234,7 +234,7 @@ async fn delete(shard: &Rc<Shard>, db: usize, key: &Bytes) {
         db,
         key: key.clone(),
     };
-    cross::op(shard, to, take).await;
+    cross::op(shard, None, to, take).await;
 }
 
 /// Appends a RESP request.

@@ -13,10 +13,13 @@ use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::shard::{Shard, Work, WorkDone};
-use crate::{admin, blocking, cross, resp, txn};
+use crate::txn::TxnId;
+use crate::{admin, atomic, blocking, cross, resp, script, txn};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
-const CONTAINERS: &[&str] = &["client", "config", "object", "command", "debug"];
+const CONTAINERS: &[&str] = &[
+    "client", "config", "object", "command", "debug", "script", "function",
+];
 
 /// What the connection does after a batch.
 pub enum Flow {
@@ -65,6 +68,28 @@ struct Pending {
     silent: bool,
 }
 
+/// An optimistic read over several shards awaiting validation (see `Batch::settle`).
+struct ReadCheck {
+    /// Its reply slot in `pending`.
+    pending: usize,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    db: usize,
+    touch: bool,
+    /// Each involved shard's hold epoch, read with the part.
+    epochs: Vec<(ShardId, Part)>,
+}
+
+/// A write split over several shards, waiting to run with the ones after it.
+struct SpreadWrite {
+    pending: usize,
+    spec: &'static CommandSpec,
+    merge: Merge,
+    args: Vec<Bytes>,
+    db: usize,
+    touch: bool,
+}
+
 /// One read batch in flight.
 pub struct Batch<'a> {
     shard: &'a Rc<Shard>,
@@ -74,6 +99,12 @@ pub struct Batch<'a> {
     queued: Vec<Vec<ShardOp>>,
     /// Answers received per shard in this batch, in queue order.
     answers: Vec<Vec<Option<Reply>>>,
+    /// Optimistic reads not yet validated.
+    checks: Vec<ReadCheck>,
+    /// Multi-shard writes not yet run.
+    writes: Vec<SpreadWrite>,
+    /// A script was past its busy threshold when the batch started.
+    script_busy: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -85,6 +116,9 @@ impl<'a> Batch<'a> {
             pending: Vec::new(),
             queued: (0..n).map(|_| Vec::new()).collect(),
             answers: (0..n).map(|_| Vec::new()).collect(),
+            checks: Vec::new(),
+            writes: Vec::new(),
+            script_busy: script::busy_error(shard).is_some(),
         }
     }
 
@@ -119,7 +153,7 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        self.flush().await;
+        self.settle().await;
         self.encode(out);
         flow
     }
@@ -203,6 +237,13 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        if self.script_busy && !script::allowed_while_busy(spec, &args) {
+            if let Some(busy) = script::busy_error(self.shard) {
+                self.refuse_in_multi();
+                self.reply(busy);
+                return Flow::Continue;
+            }
+        }
         if crate::cluster::enabled() {
             match crate::cluster::check(self.shard, self.client, spec, &args) {
                 crate::cluster::Verdict::Pass => {}
@@ -212,6 +253,9 @@ impl<'a> Batch<'a> {
                     return Flow::Continue;
                 }
                 crate::cluster::Verdict::Here => {
+                    if !self.checks.is_empty() || !self.writes.is_empty() {
+                        self.settle().await;
+                    }
                     if !self.shard.passes_gate(None) {
                         self.flush().await;
                         self.shard.wait_gate(None).await;
@@ -228,6 +272,16 @@ impl<'a> Batch<'a> {
             self.reply(Reply::Status("QUEUED".into()));
             return Flow::Continue;
         }
+        // Multi-shard reads are validated, and multi-shard writes run, before anything
+        // else runs after them.
+        if !self.checks.is_empty() || !self.writes.is_empty() {
+            let spread = self.spread_kind(spec, &args);
+            if (!self.checks.is_empty() && spread != Some(false))
+                || (!self.writes.is_empty() && spread != Some(true))
+            {
+                self.settle().await;
+            }
+        }
         // A shard held by a transaction runs nothing else until it is released.
         if !self.shard.passes_gate(None) {
             self.flush().await;
@@ -243,7 +297,7 @@ impl<'a> Batch<'a> {
                 Flow::Continue
             }
             Route::Split(merge) => {
-                self.split(spec, merge, args);
+                self.split(spec, merge, args).await;
                 Flow::Continue
             }
             Route::Cross(kind) => {
@@ -252,7 +306,12 @@ impl<'a> Batch<'a> {
                     None => {
                         self.flush().await;
                         let (db, touch) = self.db_touch();
-                        let r = cross::run(self.shard, kind, spec, db, touch, args).await;
+                        let shard = self.shard;
+                        let involved = owners(shard, spec, &args);
+                        let r = atomic::isolated(shard, involved, |txn| {
+                            cross::run(shard, Some(txn), kind, spec, db, touch, args)
+                        })
+                        .await;
                         self.reply(r);
                     }
                 }
@@ -261,7 +320,17 @@ impl<'a> Batch<'a> {
             Route::Broadcast(merge) => {
                 self.flush().await;
                 let (db, touch) = self.db_touch();
-                let r = broadcast(self.shard, spec, merge, db, touch, args).await;
+                let shard = self.shard;
+                let r = if spec.has(flags::WRITE) {
+                    // FLUSHALL, SWAPDB ...: no reader sees some shards done, others not.
+                    let all = (0..shard.nshards).collect();
+                    atomic::isolated(shard, all, |txn| {
+                        broadcast(shard, Some(txn), spec, merge, db, touch, args)
+                    })
+                    .await
+                } else {
+                    broadcast(shard, None, spec, merge, db, touch, args).await
+                };
                 self.reply(r);
                 Flow::Continue
             }
@@ -311,12 +380,17 @@ impl<'a> Batch<'a> {
     }
 
     fn db_touch(&self) -> (usize, bool) {
-        let info = self.client.info.borrow();
-        (info.db, !info.no_touch)
+        self.client.db_touch()
     }
 
     fn single_owner(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {
         single_owner(self.shard, spec, args)
+    }
+
+    /// For a command split over several shards, whether it writes (see `settle`).
+    fn spread_kind(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<bool> {
+        (matches!(spec.route, Route::Split(_)) && self.single_owner(spec, args).is_none())
+            .then(|| spec.has(flags::WRITE))
     }
 
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
@@ -360,7 +434,7 @@ impl<'a> Batch<'a> {
         }
     }
 
-    fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
+    async fn split(&mut self, spec: &'static CommandSpec, merge: Merge, args: Vec<Bytes>) {
         // Key/value pairs must be complete before any shard runs its part.
         let step = spec.step.max(1) as usize;
         if !(args.len() - spec.first_key as usize).is_multiple_of(step) {
@@ -370,18 +444,165 @@ impl<'a> Batch<'a> {
         if let Some(owner) = self.single_owner(spec, &args) {
             return self.queue_whole(spec, owner, args);
         }
+        let (db, touch) = self.db_touch();
+        if spec.has(flags::WRITE) {
+            // MSET, DEL ... over several shards: consecutive ones run together under
+            // holds in `settle`, all or nothing visible to other clients.
+            self.writes.push(SpreadWrite {
+                pending: self.pending.len(),
+                spec,
+                merge,
+                args,
+                db,
+                touch,
+            });
+            return self.reply(Reply::Nil);
+        }
+        // A read (MGET, EXISTS) runs optimistically: each part notes its shard's hold
+        // epoch, and `settle` checks that none changed before the reply counts.
         let groups = split_by_shard(self.shard, spec, &args);
         let nkeys = groups.iter().map(|g| g.1.len()).sum();
         let mut parts = Vec::with_capacity(groups.len());
+        let mut epochs = Vec::with_capacity(groups.len());
         for (owner, positions, part_args) in groups {
             let op = self.op(spec, part_args);
             parts.push((self.place(owner, op), positions));
+            epochs.push((owner, self.place(owner, ShardOp::Epoch)));
         }
+        self.checks.push(ReadCheck {
+            pending: self.pending.len(),
+            spec,
+            args,
+            db,
+            touch,
+            epochs,
+        });
         self.push(Slot::Split {
             merge,
             nkeys,
             parts,
         });
+    }
+
+    /// Sends what is queued, then validates the optimistic reads of the batch so far:
+    /// each shard's hold epoch is read again; if one changed since a read passed there,
+    /// that read and every read after it run again, in order, under holds. Called before
+    /// any command that is not such a read, so replies stay in the client's order.
+    async fn settle(&mut self) {
+        self.flush().await;
+        if !self.writes.is_empty() {
+            self.run_writes().await;
+        }
+        if self.checks.is_empty() {
+            return;
+        }
+        let checks = std::mem::take(&mut self.checks);
+        let mut first_epochs = Vec::with_capacity(checks.len());
+        for c in &checks {
+            let mut seen = Vec::with_capacity(c.epochs.len());
+            for (s, part) in &c.epochs {
+                let r = match part {
+                    Part::Local(r) => r.clone(),
+                    Part::Remote(s, i) => self.take_answer(*s, *i),
+                };
+                seen.push((*s, r));
+            }
+            first_epochs.push(seen);
+        }
+        let mut involved: Vec<ShardId> = checks
+            .iter()
+            .flat_map(|c| c.epochs.iter().map(|e| e.0))
+            .collect();
+        involved.sort_unstable();
+        involved.dedup();
+        let waiting: Vec<_> = involved
+            .iter()
+            .map(|&s| {
+                let work = Work::Ops(vec![ShardOp::Epoch]);
+                (s, self.shard.send_or_run(s, work))
+            })
+            .collect();
+        let mut now = vec![Reply::Nil; self.shard.nshards];
+        for (s, w) in waiting {
+            now[s] = w.await.into_reply();
+        }
+        let stale = first_epochs
+            .iter()
+            .position(|seen| seen.iter().any(|(s, e)| *e != now[*s]));
+        let Some(first) = stale else {
+            return;
+        };
+        self.shard.stats.borrow_mut().read_retries += (checks.len() - first) as u64;
+        let retry = &checks[first..];
+        let involved = retry
+            .iter()
+            .flat_map(|c| c.epochs.iter().map(|e| e.0))
+            .collect();
+        let shard = self.shard;
+        let replies = atomic::isolated(shard, involved, |txn| async move {
+            let mut out = Vec::with_capacity(retry.len());
+            for c in retry {
+                let args = c.args.clone();
+                out.push(run_spread(shard, Some(txn), c.spec, c.db, c.touch, args).await);
+            }
+            out
+        })
+        .await;
+        for (c, r) in retry.iter().zip(replies) {
+            self.pending[c.pending].slot = Slot::Done(r);
+        }
+    }
+
+    /// Runs the pending multi-shard writes, in order, as one isolated step: each shard
+    /// gets all its parts in one message (see `atomic::run_parts`).
+    async fn run_writes(&mut self) {
+        let writes = std::mem::take(&mut self.writes);
+        let shard = self.shard;
+        let split: Vec<_> = writes
+            .iter()
+            .map(|w| split_by_shard(shard, w.spec, &w.args))
+            .collect();
+        let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+        let mut where_: Vec<Vec<(ShardId, usize, Vec<usize>)>> = Vec::new();
+        for (w, groups) in writes.iter().zip(split) {
+            let mut parts = Vec::with_capacity(groups.len());
+            for (owner, positions, args) in groups {
+                parts.push((owner, per_shard[owner].len(), positions));
+                per_shard[owner].push(ShardOp::Cmd {
+                    spec: w.spec,
+                    db: w.db,
+                    touch: w.touch,
+                    args,
+                });
+            }
+            where_.push(parts);
+        }
+        let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ops)| !ops.is_empty())
+            .collect();
+        let mut outs: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+        for (s, ops) in atomic::run_parts(shard, work).await {
+            outs[s] = ops.into_iter().map(|o| Some(o.into_reply())).collect();
+        }
+        let mut replies = Vec::with_capacity(writes.len());
+        for (w, parts) in writes.iter().zip(where_) {
+            let nkeys = parts.iter().map(|p| p.2.len()).sum();
+            let parts = parts
+                .into_iter()
+                .map(|(s, i, pos)| {
+                    let r = outs[s][i].take().unwrap_or_else(|| {
+                        Reply::Error(CmdError::other("ERR shard did not answer"))
+                    });
+                    (r, pos)
+                })
+                .collect();
+            replies.push((w.pending, merge_positional(w.merge, nkeys, parts)));
+        }
+        for (pending, r) in replies {
+            self.pending[pending].slot = Slot::Done(r);
+        }
     }
 
     /// Sends every queued op batch (one message per shard) and collects the answers.
@@ -494,8 +715,21 @@ pub async fn attempt(
                 .await
                 .into_reply()
         }
-        None => cross::run(shard, Cross::Gather, spec, db, touch, args).await,
+        None => {
+            let involved = owners(shard, spec, &args);
+            atomic::isolated(shard, involved, |txn| {
+                cross::run(shard, Some(txn), Cross::Gather, spec, db, touch, args)
+            })
+            .await
+        }
     }
+}
+
+/// The shards owning the keys of a command (unsorted, may repeat).
+pub fn owners(shard: &Shard, spec: &CommandSpec, args: &[Bytes]) -> Vec<ShardId> {
+    spec.key_positions(args)
+        .map(|pos| shard.slots.owner_of_key(&args[pos]))
+        .collect()
 }
 
 /// Groups a split command's keys by owning shard: for each shard, the argument-order
@@ -565,6 +799,7 @@ pub fn merge_positional(merge: Merge, nkeys: usize, parts: Vec<(Reply, Vec<usize
 /// Runs a command on every shard concurrently and merges the answers.
 pub async fn broadcast(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     merge: Merge,
     db: usize,
@@ -580,7 +815,7 @@ pub async fn broadcast(
     // Every shard, this one included, through `send_or_run`, which respects holds.
     let mut waiting = Vec::new();
     for s in 0..shard.nshards {
-        waiting.push(shard.send_or_run(s, Work::Ops(vec![op(args.clone())])));
+        waiting.push(shard.send_or_run(s, cross::ops_work(txn, op(args.clone()))));
     }
     let mut parts = Vec::with_capacity(waiting.len());
     for w in waiting {
@@ -590,9 +825,11 @@ pub async fn broadcast(
 }
 
 /// Runs one command wherever its keys live (split when they span shards) and returns
-/// its merged reply. Used by coordinators, which run step by step.
+/// its merged reply. Used by coordinators, which run step by step (as transaction
+/// `txn`'s work when they hold the shards).
 pub async fn run_spread(
     shard: &Rc<Shard>,
+    txn: Option<TxnId>,
     spec: &'static CommandSpec,
     db: usize,
     touch: bool,
@@ -612,7 +849,10 @@ pub async fn run_spread(
             touch,
             args: part_args,
         };
-        waiting.push((shard.send_or_run(owner, Work::Ops(vec![op])), positions));
+        waiting.push((
+            shard.send_or_run(owner, cross::ops_work(txn, op)),
+            positions,
+        ));
     }
     let mut parts = Vec::with_capacity(waiting.len());
     for (w, positions) in waiting {

@@ -26,10 +26,15 @@ pub enum Work {
     Ops(Vec<ShardOp>),
     /// Ops of a transaction: a shard held by that transaction runs them (and only them).
     Txn(TxnId, Vec<ShardOp>),
+    /// Hold the shard for the transaction (as `AdminReq::Hold`), then run the ops.
+    HoldRun(TxnId, Vec<ShardOp>),
     /// A whole transaction whose keys all live on this shard: runs in one go unless the
     /// watcher saw a write (then `WorkDone::Aborted`).
     Exec(Option<WatcherId>, Vec<ShardOp>),
     Admin(AdminReq),
+    /// A script or function whose keys live here (see `script`); inside EXEC, as the
+    /// transaction's work.
+    Script(Option<TxnId>, Box<crate::script::Job>),
 }
 
 /// A shard's answer.
@@ -38,6 +43,9 @@ pub enum WorkDone {
     Admin(AdminResp),
     /// `Work::Exec` found a watched key written.
     Aborted,
+    /// A script's outcome, and the job back (to run again elsewhere if it needs keys
+    /// of other shards).
+    Script(scripting::Outcome, Box<crate::script::Job>),
 }
 
 impl WorkDone {
@@ -45,7 +53,7 @@ impl WorkDone {
     pub fn into_output(self) -> OpOutput {
         match self {
             WorkDone::Ops(mut outs) => outs.pop().unwrap_or(OpOutput::Entry(None)),
-            WorkDone::Admin(_) | WorkDone::Aborted => OpOutput::Entry(None),
+            WorkDone::Admin(_) | WorkDone::Aborted | WorkDone::Script(..) => OpOutput::Entry(None),
         }
     }
 
@@ -82,6 +90,8 @@ pub enum AdminReq {
     SetActiveExpire(bool),
     /// Cluster mode: a slot-map change to apply, or a question about a slot's keys.
     Cluster(crate::cluster::Request),
+    /// A script or function library change, applied on every shard.
+    Script(crate::script::Change),
 }
 
 pub enum AdminResp {
@@ -90,6 +100,7 @@ pub enum AdminResp {
     Count(usize),
     Done,
     Cluster(crate::cluster::Response),
+    Reply(Reply),
 }
 
 pub enum ShardMsg {
@@ -118,6 +129,8 @@ pub struct ServerStats {
     /// Cluster mode: commands received on a node port that had to go to another core
     /// (0 when every node port serves only its own slots, as it should).
     pub node_port_forwards: u64,
+    /// Optimistic multi-shard reads that ran again under holds.
+    pub read_retries: u64,
 }
 
 /// What a shard tells INFO about itself.
@@ -167,6 +180,10 @@ pub struct Shard {
     deferred: RefCell<VecDeque<(ShardId, u64, Work)>>,
     gate: RefCell<Vec<std::task::Waker>>,
     next_txn: Cell<u64>,
+    /// Holds this shard has seen (see `atomic`).
+    hold_epoch: Cell<u64>,
+    /// This shard's Lua engine, created on first use (see `script`).
+    pub scripts: RefCell<Option<scripting::Engine>>,
 }
 
 impl Shard {
@@ -203,6 +220,8 @@ impl Shard {
             deferred: RefCell::new(VecDeque::new()),
             gate: RefCell::new(Vec::new()),
             next_txn: Cell::new(1),
+            hold_epoch: Cell::new(0),
+            scripts: RefCell::new(None),
         }
     }
 
@@ -328,8 +347,22 @@ impl Shard {
 
     /// Runs work on this shard's own keyspace.
     pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
+        let hold = matches!(work, Work::HoldRun(..));
         match work {
-            Work::Ops(ops) | Work::Txn(_, ops) => {
+            Work::Ops(ops) => {
+                self.ks.borrow_mut().tick();
+                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
+            }
+            Work::Txn(txn, ops) | Work::HoldRun(txn, ops) => {
+                // A transaction's step on a shard it does not hold (the last shard of
+                // `atomic::run_parts`) counts like a hold: optimistic readers must see
+                // that something changed here (see `atomic`).
+                if self.held_by.get() != Some(txn) {
+                    self.hold_epoch.set(self.hold_epoch.get() + 1);
+                }
+                if hold {
+                    self.held_by.set(Some(txn));
+                }
                 self.ks.borrow_mut().tick();
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
@@ -342,12 +375,19 @@ impl Shard {
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),
+            Work::Script(_, job) => {
+                let (outcome, job) = crate::script::run_here(self, job);
+                WorkDone::Script(outcome, job)
+            }
         }
     }
 
     /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
     /// op wrote.
     pub fn apply(self: &Rc<Self>, op: ShardOp) -> OpOutput {
+        if let ShardOp::Epoch = op {
+            return OpOutput::Reply(Reply::Int(self.hold_epoch.get() as i64));
+        }
         if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
             return run_op(&mut self.ks.borrow_mut(), op);
         }
@@ -496,6 +536,7 @@ impl Shard {
             }
             AdminReq::Hold(txn, watcher) => {
                 self.held_by.set(Some(txn));
+                self.hold_epoch.set(self.hold_epoch.get() + 1);
                 let now = self.now_ms();
                 let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w, now));
                 AdminResp::Count(dirty as usize)
@@ -507,6 +548,7 @@ impl Shard {
                 }
                 AdminResp::Done
             }
+            AdminReq::Script(change) => AdminResp::Reply(crate::script::apply_change(self, change)),
             AdminReq::SetActiveExpire(on) => {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
@@ -611,7 +653,8 @@ impl Shard {
 /// The transaction a piece of work belongs to.
 fn work_txn(work: &Work) -> Option<TxnId> {
     match work {
-        Work::Txn(t, _) => Some(*t),
+        Work::Txn(t, _) | Work::HoldRun(t, _) => Some(*t),
+        Work::Script(t, _) => *t,
         Work::Admin(AdminReq::Hold(t, _)) | Work::Admin(AdminReq::Release(t)) => Some(*t),
         _ => None,
     }

@@ -1,13 +1,10 @@
 //! MULTI/EXEC/DISCARD and WATCH/UNWATCH.
 //!
-//! Queued commands run when EXEC comes. A transaction whose keys all live on one shard,
-//! or on several, is made atomic and isolated the same way: the EXEC coordinator *holds*
-//! every shard it involves, one after the other in ascending shard order (so two
-//! transactions can never wait for each other in a cycle), runs the commands, and
-//! releases them. A held shard runs only its holder's work; everything else sent to it,
-//! and its own connections' commands, wait until the release. No lock and no counter
-//! sits on the path of ordinary commands: they only look at their own shard's
-//! `held_by` cell.
+//! Queued commands run when EXEC comes. A transaction whose keys all live on one shard
+//! travels there as one message and runs in one go, without holds. A transaction over
+//! several shards *holds* them (see `atomic`): in ascending shard order, so two
+//! transactions can never wait for each other in a cycle; it runs the commands and
+//! releases. No lock and no counter sits on the path of ordinary commands.
 //!
 //! WATCH registers the keys with their shards; a write to a watched key marks that
 //! watcher dirty there, and the Hold step of EXEC reports it, so the check and the
@@ -17,14 +14,14 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Route};
+use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
 use crate::clients::ClientHandle;
 use crate::router::{merge_positional, single_owner};
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::{admin, blocking, cross};
+use crate::shard::{AdminReq, Shard, Work, WorkDone};
+use crate::{admin, atomic, blocking, cross, script};
 
 /// A transaction, unique across shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,6 +190,13 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     for (spec, args) in &state.queued {
         match spec.route {
             Route::Broadcast(_) => involved.extend(0..shard.nshards),
+            // A script's declared keys decide where it runs.
+            Route::Server(ServerCmd::Eval) => {
+                for pos in spec.key_positions(args) {
+                    involved.push(shard.slots.owner_of_key(&args[pos]));
+                }
+                involved.push(shard.id);
+            }
             Route::Server(_) => {}
             _ => {
                 let mut keyless = true;
@@ -213,16 +217,13 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         return reply;
     }
 
-    let txn = shard.new_txn();
-    let mut dirty = false;
-    for &s in &involved {
-        if let WorkDone::Admin(AdminResp::Count(1)) = shard
-            .call(s, Work::Admin(AdminReq::Hold(txn, watcher)))
-            .await
-        {
-            dirty = true;
-        }
+    if let Some(reply) = exec_spread(shard, client, watcher, &involved, &state).await {
+        unwatch(shard, client).await;
+        return reply;
     }
+
+    let txn = shard.new_txn();
+    let dirty = atomic::hold(shard, txn, &involved, watcher).await;
     let reply = if dirty {
         Reply::NilArray
     } else {
@@ -232,14 +233,7 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         }
         Reply::Array(replies)
     };
-    // Releases need no order: send them all, then wait.
-    let releases: Vec<_> = involved
-        .iter()
-        .map(|&s| shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))))
-        .collect();
-    for r in releases {
-        r.await;
-    }
+    atomic::release(shard, txn, &involved);
     unwatch(shard, client).await;
     reply
 }
@@ -257,10 +251,7 @@ async fn exec_on_one_shard(
     let &[owner] = involved else {
         return None;
     };
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let mut ops = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
         if matches!(spec.route, Route::Server(_) | Route::Broadcast(_))
@@ -279,19 +270,94 @@ async fn exec_on_one_shard(
         WorkDone::Ops(outs) => Reply::Array(
             outs.into_iter()
                 .zip(&state.queued)
-                .map(|(out, (spec, _))| {
-                    let reply = out.into_reply();
-                    // Inside a transaction blocking commands do not block (as in Redis).
-                    if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
-                        Reply::NilArray
-                    } else {
-                        reply
-                    }
-                })
+                .map(|(out, (spec, _))| exec_reply(spec, out.into_reply()))
                 .collect(),
         ),
         _ => Reply::NilArray,
     })
+}
+
+/// Every queued command is a keyed command of one shard, but not all of the same one:
+/// each shard gets its commands (in queue order) in one message. Without WATCH that is
+/// `atomic::run_parts`, one round trip per shard; with WATCH the shards are held first,
+/// so that no shard runs anything before every shard's watched keys were checked.
+/// Running each shard's commands together gives the same result as the queue order:
+/// commands on different shards touch different keys. `None` when the transaction
+/// does not qualify.
+async fn exec_spread(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    watcher: Option<WatcherId>,
+    involved: &[ShardId],
+    state: &MultiState,
+) -> Option<Reply> {
+    let (db, touch) = client.db_touch();
+    let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    let mut place = Vec::with_capacity(state.queued.len());
+    for (spec, args) in &state.queued {
+        if matches!(spec.route, Route::Server(_) | Route::Broadcast(_)) {
+            return None;
+        }
+        let owner = single_owner(shard, spec, args)?;
+        place.push((owner, per_shard[owner].len()));
+        per_shard[owner].push(ShardOp::Cmd {
+            spec,
+            db,
+            touch,
+            args: args.clone(),
+        });
+    }
+    let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
+        .into_iter()
+        .enumerate()
+        .filter(|(_, ops)| !ops.is_empty())
+        .collect();
+    let outs = match watcher {
+        None => atomic::run_parts(shard, work).await,
+        Some(w) => {
+            let txn = shard.new_txn();
+            if atomic::hold(shard, txn, involved, Some(w)).await {
+                atomic::release(shard, txn, involved);
+                return Some(Reply::NilArray);
+            }
+            let waiting: Vec<_> = work
+                .into_iter()
+                .map(|(s, ops)| (s, shard.send_or_run(s, Work::Txn(txn, ops))))
+                .collect();
+            let mut outs = Vec::with_capacity(waiting.len());
+            for (s, w) in waiting {
+                if let WorkDone::Ops(o) = w.await {
+                    outs.push((s, o));
+                }
+            }
+            atomic::release(shard, txn, involved);
+            outs
+        }
+    };
+    let mut by_shard: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    for (s, o) in outs {
+        by_shard[s] = o.into_iter().map(|o| Some(o.into_reply())).collect();
+    }
+    let replies = place
+        .into_iter()
+        .zip(&state.queued)
+        .map(|((s, i), (spec, _))| {
+            let reply = by_shard[s][i]
+                .take()
+                .unwrap_or_else(|| CmdError::other("ERR shard did not answer").into());
+            exec_reply(spec, reply)
+        })
+        .collect();
+    Some(Reply::Array(replies))
+}
+
+/// Inside a transaction blocking commands do not block (as in Redis).
+fn exec_reply(spec: &CommandSpec, reply: Reply) -> Reply {
+    if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
+        Reply::NilArray
+    } else {
+        reply
+    }
 }
 
 /// One queued command, run under the transaction's holds.
@@ -302,10 +368,7 @@ async fn run_one(
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
 ) -> Reply {
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let op = |args: Vec<Bytes>| ShardOp::Cmd {
         spec,
         db,
@@ -313,6 +376,7 @@ async fn run_one(
         args,
     };
     match spec.route {
+        Route::Server(ServerCmd::Eval) => script::eval(shard, client, spec, args, Some(txn)).await,
         Route::Server(cmd) => admin::run(shard, client, spec, cmd, args).await.0,
         Route::Broadcast(merge) => {
             let mut parts = Vec::new();
@@ -324,15 +388,11 @@ async fn run_one(
         }
         _ => match single_owner(shard, spec, &args) {
             Some(owner) => {
-                // Inside a transaction blocking commands do not block (as in Redis).
                 let reply = shard
                     .call(owner, Work::Txn(txn, vec![op(args)]))
                     .await
                     .into_reply();
-                if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
-                    return Reply::NilArray;
-                }
-                reply
+                exec_reply(spec, reply)
             }
             None => cross::gather(shard, Some(txn), spec, db, touch, args).await,
         },

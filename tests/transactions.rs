@@ -1,7 +1,7 @@
 //! MULTI/EXEC/DISCARD and WATCH through real connections, and the invariant that
-//! transactions moving amounts between keys on different shards are atomic and
-//! isolated: concurrent readers (each reading every balance in one transaction) always
-//! see the same total.
+//! transactions, scripts and multi-key commands moving amounts between keys on
+//! different shards are atomic and isolated: concurrent readers (reading every balance
+//! in one transaction, or in one MGET) always see the same total.
 
 mod common;
 
@@ -154,6 +154,16 @@ fn a_watched_key_that_expires_aborts_exec() {
 const ACCOUNTS: usize = 8;
 const START: i64 = 1000;
 
+/// A pseudo-random transfer (from, to, amount) between two different accounts.
+fn pick_transfer<'a>(x: &mut u64, accounts: &'a [String]) -> Option<(&'a str, &'a str, u64)> {
+    *x = x
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let from = &accounts[(*x >> 33) as usize % ACCOUNTS];
+    let to = &accounts[(*x >> 17) as usize % ACCOUNTS];
+    (from != to).then(|| (from.as_str(), to.as_str(), (*x >> 45) % 50 + 1))
+}
+
 #[test]
 fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
     let s = Server::start(4);
@@ -186,15 +196,9 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
             let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
             let mut x = w as u64 + 1;
             while !stop.load(Ordering::Relaxed) {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let from = &accounts[(x >> 33) as usize % ACCOUNTS];
-                let to = &accounts[(x >> 17) as usize % ACCOUNTS];
-                if from == to {
+                let Some((from, to, amount)) = pick_transfer(&mut x, &accounts) else {
                     continue;
-                }
-                let amount = (x >> 45) % 50 + 1;
+                };
                 let _: () = q(&mut c, &["WATCH", from, to]);
                 let balance: i64 = q(&mut c, &["GET", from]);
                 if balance < amount as i64 {
@@ -208,6 +212,43 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
                 if r != Value::Nil {
                     transfers.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+        }));
+    }
+    // Transfers by a Lua script (keys on different shards), and by a function.
+    for by_function in [false, true] {
+        let (url, accounts, stop, transfers) = (
+            url.clone(),
+            accounts.clone(),
+            stop.clone(),
+            transfers.clone(),
+        );
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let body = "local a = tonumber(redis.call('GET', KEYS[1])) \
+                 local n = tonumber(ARGV[1]) \
+                 if a < n then return 0 end \
+                 redis.call('DECRBY', KEYS[1], n) \
+                 redis.call('INCRBY', KEYS[2], n) \
+                 return 1";
+            if by_function {
+                let lib = format!(
+                    "#!lua name=bank\nredis.register_function('move', function(KEYS, ARGV) {body} end)"
+                );
+                let _: String = q(&mut c, &["FUNCTION", "LOAD", "REPLACE", &lib]);
+            }
+            let mut x = 99 + by_function as u64;
+            while !stop.load(Ordering::Relaxed) {
+                let Some((from, to, amount)) = pick_transfer(&mut x, &accounts) else {
+                    continue;
+                };
+                let amount = amount.to_string();
+                let moved: i64 = if by_function {
+                    q(&mut c, &["FCALL", "move", "2", from, to, &amount])
+                } else {
+                    q(&mut c, &["EVAL", body, "2", from, to, &amount])
+                };
+                transfers.fetch_add(moved as u64, Ordering::Relaxed);
             }
         }));
     }
@@ -225,6 +266,65 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
                 let total: i64 = balances.iter().sum();
                 assert_eq!(total, START * ACCOUNTS as i64, "a reader saw {balances:?}");
                 assert!(balances.iter().all(|&b| b >= 0), "{balances:?}");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // MGET readers, one plain, one pipelining several MGETs per round trip.
+    for pipelined in [false, true] {
+        let (url, accounts, stop, reads) =
+            (url.clone(), accounts.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut mget = redis::cmd("MGET");
+            for a in &accounts {
+                mget.arg(a);
+            }
+            while !stop.load(Ordering::Relaxed) {
+                let rounds: Vec<Vec<i64>> = if pipelined {
+                    let mut p = redis::pipe();
+                    for _ in 0..8 {
+                        p.add_command(mget.clone());
+                    }
+                    p.query(&mut c).unwrap()
+                } else {
+                    vec![mget.query(&mut c).unwrap()]
+                };
+                for balances in rounds {
+                    let total: i64 = balances.iter().sum();
+                    assert_eq!(total, START * ACCOUNTS as i64, "MGET saw {balances:?}");
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    // MSET writes a pair of keys on different shards to one value; MGET must never see
+    // them differ.
+    let pair = keys_on_every_shard(4);
+    // Hash tags put them on the first and last shard, apart from the accounts.
+    let (first, second) = (
+        format!("pair:{{{}}}", pair[0]),
+        format!("pair:{{{}}}", pair[3]),
+    );
+    {
+        let (url, stop, first, second) = (url.clone(), stop.clone(), first.clone(), second.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut v = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                v += 1;
+                let v = v.to_string();
+                let _: () = q(&mut c, &["MSET", &first, &v, &second, &v]);
+            }
+        }));
+    }
+    {
+        let (url, stop, reads) = (url.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let got: Vec<Option<u64>> = q(&mut c, &["MGET", &first, &second]);
+                assert_eq!(got[0], got[1], "MGET saw half of an MSET");
                 reads.fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -248,5 +348,103 @@ fn concurrent_cross_shard_transfers_never_show_a_half_applied_transaction() {
         transfers.load(Ordering::Relaxed) > 10,
         "too few transfers ran"
     );
+    assert!(reads.load(Ordering::Relaxed) > 10, "too few reads ran");
+}
+
+/// Multi-key writes outside MULTI (RENAME, SMOVE, LMOVE) between keys on different
+/// shards are never seen half done: a token renamed around a ring of keys always
+/// exists exactly once (EXISTS over all of them), members moved between sets and
+/// elements moved between lists keep their totals (read in one MULTI).
+#[test]
+fn multi_key_writes_across_shards_are_atomic() {
+    let s = Server::start(4);
+    let url = s.url();
+    let ring = keys_on_every_shard(4);
+    let sets: Vec<String> = ring.iter().map(|k| format!("set:{{{k}}}")).collect();
+    let lists: Vec<String> = ring.iter().map(|k| format!("list:{{{k}}}")).collect();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", &ring[0], "token"]);
+    for m in 0..20 {
+        let _: () = q(&mut c, &["SADD", &sets[m % 4], &format!("m{m}")]);
+        let _: () = q(&mut c, &["RPUSH", &lists[m % 4], &format!("e{m}")]);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let moves = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    {
+        let (url, ring, sets, lists, stop, moves) = (
+            url.clone(),
+            ring.clone(),
+            sets.clone(),
+            lists.clone(),
+            stop.clone(),
+            moves.clone(),
+        );
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut at = 0;
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let next = (at + 1) % 4;
+                let _: () = q(&mut c, &["RENAME", &ring[at], &ring[next]]);
+                at = next;
+                let _: Value = q(
+                    &mut c,
+                    &[
+                        "SMOVE",
+                        &sets[i % 4],
+                        &sets[(i + 1) % 4],
+                        &format!("m{}", i % 20),
+                    ],
+                );
+                let _: Value = q(
+                    &mut c,
+                    &["LMOVE", &lists[i % 4], &lists[(i + 3) % 4], "LEFT", "RIGHT"],
+                );
+                i += 1;
+                moves.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let reads = Arc::new(AtomicU64::new(0));
+    for _ in 0..2 {
+        let (url, ring, sets, lists, stop, reads) = (
+            url.clone(),
+            ring.clone(),
+            sets.clone(),
+            lists.clone(),
+            stop.clone(),
+            reads.clone(),
+        );
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut exists = redis::cmd("EXISTS");
+            for k in &ring {
+                exists.arg(k);
+            }
+            while !stop.load(Ordering::Relaxed) {
+                let n: i64 = exists.query(&mut c).unwrap();
+                assert_eq!(n, 1, "the renamed token exists {n} times");
+                let mut p = redis::pipe();
+                p.atomic();
+                for k in &sets {
+                    p.cmd("SCARD").arg(k);
+                }
+                for k in &lists {
+                    p.cmd("LLEN").arg(k);
+                }
+                let sizes: Vec<i64> = p.query(&mut c).unwrap();
+                assert_eq!(sizes[..4].iter().sum::<i64>(), 20, "set sizes {sizes:?}");
+                assert_eq!(sizes[4..].iter().sum::<i64>(), 20, "list sizes {sizes:?}");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("worker panicked");
+    }
+    assert!(moves.load(Ordering::Relaxed) > 10, "too few moves ran");
     assert!(reads.load(Ordering::Relaxed) > 10, "too few reads ran");
 }

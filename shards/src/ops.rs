@@ -29,6 +29,9 @@ pub enum ShardOp {
         entry: Entry,
         replace: bool,
     },
+    /// The server answers this one itself: how many cross-shard holds the shard has
+    /// seen (optimistic multi-shard reads compare it before and after).
+    Epoch,
 }
 
 pub enum OpOutput {
@@ -77,6 +80,7 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             }))
         }
         ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
+        ShardOp::Epoch => OpOutput::Reply(Reply::Nil),
         ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.clone())),
         ShardOp::PutEntry {
             db,

@@ -28,6 +28,8 @@ const PARAMS: &[&str] = &[
     "appendonly",
     "loglevel",
     "io-threads",
+    "busy-reply-threshold",
+    "lua-time-limit",
 ];
 
 const IMMUTABLE: &[&str] = &["bind", "port", "databases", "io-threads"];
@@ -64,6 +66,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "appendonly" => s.appendonly.clone(),
         "loglevel" => s.loglevel.clone(),
         "io-threads" => "1".into(),
+        "busy-reply-threshold" | "lua-time-limit" => crate::script::busy_threshold().to_string(),
         _ => String::new(),
     }
 }
@@ -120,7 +123,7 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
         }
     };
     match name {
-        "maxclients" | "timeout" | "hz" => {
+        "maxclients" | "timeout" | "hz" | "busy-reply-threshold" | "lua-time-limit" => {
             let v = value
                 .parse::<i64>()
                 .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
@@ -171,6 +174,7 @@ pub fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "maxmemory-policy" => s.maxmemory_policy = value.to_ascii_lowercase(),
         "save" => s.save = value.to_string(),
         "appendonly" => s.appendonly = value.to_ascii_lowercase(),
+        "busy-reply-threshold" | "lua-time-limit" => crate::script::set_busy_threshold(num()),
         _ => {}
     }
 }

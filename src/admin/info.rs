@@ -155,7 +155,8 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
              rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
              keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
-             forward_messages:{}\r\ncluster_node_port_forwards:{}\r\n",
+             forward_messages:{}\r\noptimistic_read_retries:{}\r\n\
+             cluster_node_port_forwards:{}\r\n",
             sum(|r| r.stats.connections),
             sum(|r| r.stats.commands),
             sum(|r| r.stats.net_input_bytes),
@@ -167,6 +168,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             sum(|r| r.stats.error_replies),
             sum(|r| r.stats.forwarded_ops),
             sum(|r| r.stats.hop_messages),
+            sum(|r| r.stats.read_retries),
             sum(|r| r.stats.node_port_forwards),
         ),
         "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),

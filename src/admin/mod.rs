@@ -20,7 +20,7 @@ use shards::{CmdError, Reply};
 use crate::clients::{ClientHandle, ReplyMode};
 use crate::router::Flow;
 use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::txn;
+use crate::{script, txn};
 
 pub use config::apply_setting;
 
@@ -84,6 +84,9 @@ pub async fn run(
         ServerCmd::Migrate => {
             crate::migrate::run(shard, client, &args, crate::cluster::enabled()).await
         }
+        ServerCmd::Eval => Ok(script::eval(shard, client, spec, args, None).await),
+        ServerCmd::Script => Ok(script::script(shard, args).await),
+        ServerCmd::Function => Ok(script::function(shard, args).await),
     };
     (reply.unwrap_or_else(Reply::Error), Flow::Continue)
 }
@@ -219,7 +222,7 @@ fn reset(shard: &Shard, client: &ClientHandle) -> Reply {
     Reply::Status("RESET".into())
 }
 
-fn time() -> Reply {
+pub fn time() -> Reply {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -297,10 +300,7 @@ async fn scan(
     let count = scan_count(&args);
     let n = shard.nshards as u64;
     let (mut target, mut local) = ((cursor % n) as usize, cursor / n);
-    let (db, touch) = {
-        let info = client.info.borrow();
-        (info.db, !info.no_touch)
-    };
+    let (db, touch) = client.db_touch();
     let mut found = Vec::new();
     // Bounded: at most one full pass over the shards plus the steps of one shard.
     for _ in 0..(shard.nshards + 64) {

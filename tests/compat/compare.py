@@ -4,7 +4,9 @@ reports every reply that differs, byte for byte after decoding.
 
     compare.py --reference PORT --tested PORT script.txt [script.txt ...]
 
-A script has one command per line (shell-style quoting; `#` starts a comment line).
+A script has one command per line (shell-style quoting; `#` starts a comment line). A
+script with a line `# compare: escapes` has backslash escapes (\n, \xff) decoded in
+every argument.
 Both servers are flushed before each script. Commands whose replies Redis leaves open
 (random picks, timing, server identity) are listed in VOLATILE and only checked for the
 reply type. Exits 1 when any reply differs."""
@@ -96,10 +98,13 @@ def main():
         test.run(["FLUSHALL"])
         with open(path) as f:
             lines = [(n, l.strip()) for n, l in enumerate(f, 1)]
+        escapes = any(text == "# compare: escapes" for _, text in lines)
         for lineno, text in lines:
             if not text or text.startswith("#"):
                 continue
             words = shlex.split(text)
+            if escapes:
+                words = [w.encode().decode("unicode_escape") for w in words]
             total += 1
             name = words[0].upper()
             a, b = ref.run(words), test.run(words)

@@ -126,6 +126,10 @@ pub enum ServerCmd {
     /// READONLY, READWRITE, ASKING: cluster connection flags.
     ClusterFlag,
     Migrate,
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO.
+    Eval,
+    Script,
+    Function,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

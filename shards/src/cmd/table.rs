@@ -287,6 +287,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("time", 1, LOADING | STALE | FAST, NOKEYS, &["@fast"], "server", Server(ServerCmd::Time), None, "Returns the server time."),
     row!("lastsave", 1, LOADING | STALE | FAST, NOKEYS, &["@fast", "@admin", "@dangerous"], "server", Server(ServerCmd::LastSave), None, "Returns the Unix timestamp of the last successful save to disk."),
     row!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, ADMIN_SLOW, "server", Server(ServerCmd::Debug), None, "A container for debugging commands."),
+    // Scripting: served by the server (src/script.rs), which runs the Lua engine on the
+    // shard of the declared keys, or on copies of them under holds.
+    row!("eval", -3, NOSCRIPT | STALE | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Executes a server-side Lua script."),
+    row!("evalsha", -3, NOSCRIPT | STALE | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Executes a server-side Lua script by SHA1 digest."),
+    row!("eval_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Executes a read-only server-side Lua script."),
+    row!("evalsha_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Executes a read-only server-side Lua script by SHA1 digest."),
+    row!("fcall", -3, NOSCRIPT | STALE | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Invokes a function."),
+    row!("fcall_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Eval), None, "Invokes a read-only function."),
+    row!("script", -2, NOSCRIPT | STALE, NOKEYS, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Script), None, "A container for Lua scripts management commands."),
+    row!("function", -2, NOSCRIPT | STALE, NOKEYS, &["@slow", "@scripting"], "scripting", Server(ServerCmd::Function), None, "A container for function commands."),
     row!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Multi), None, "Starts a transaction."),
     row!("exec", 1, NOSCRIPT | LOADING | STALE, NOKEYS, &["@slow", "@transaction"], "transactions", Server(ServerCmd::Exec), None, "Executes all commands in a transaction."),
     row!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, &["@fast", "@transaction"], "transactions", Server(ServerCmd::Discard), None, "Discards a transaction."),

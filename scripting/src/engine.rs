@@ -1,0 +1,469 @@
+//! The engine: the script cache, EVAL/EVALSHA runs, and the machinery every run shares
+//! (the `redis.call` path with its checks, the timeout, the reply conversion).
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use mlua::{Function, Lua, MultiValue, Value};
+use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
+use shards::{CmdError, CommandSpec, Reply};
+
+use crate::control::ScriptControl;
+use crate::convert::{lua_to_reply, reply_to_lua};
+use crate::flags::{parse_eval_shebang, ScriptFlags};
+use crate::functions::Library;
+use crate::vm::{error_table, raise, Abort, LogLevel, LogSink, Vm};
+use crate::{sha1_hex, Host, Outcome, RunOpts};
+
+/// Which script an EVAL-family call runs.
+#[derive(Debug, Clone, Copy)]
+pub enum ScriptRef<'a> {
+    /// EVAL / EVAL_RO: the body (cached as SCRIPT LOAD would).
+    Body(&'a [u8]),
+    /// EVALSHA / EVALSHA_RO: a SHA-1 in hex, either case.
+    Sha(&'a [u8]),
+}
+
+pub(crate) struct CachedScript {
+    pub body: Vec<u8>,
+    pub flags: ScriptFlags,
+    pub func: Function,
+}
+
+/// One per shard thread. Not `Send`: it owns Lua states.
+pub struct Engine {
+    pub(crate) control: Arc<ScriptControl>,
+    pub(crate) eval_vm: Vm,
+    pub(crate) func_vm: Vm,
+    pub(crate) scripts: HashMap<String, CachedScript>,
+    pub(crate) libraries: BTreeMap<String, Library>,
+    /// Function name -> library name.
+    pub(crate) functions: HashMap<String, String>,
+    pub(crate) log: LogSink,
+    pub(crate) memory_limit: usize,
+}
+
+/// What one run is and may do.
+pub(crate) struct RunSpec<'a> {
+    /// SHA-1 of the script or the function's name (for errors and SCRIPT KILL).
+    pub name: &'a str,
+    pub is_function: bool,
+    pub flags: ScriptFlags,
+    pub read_only: bool,
+    /// The server is over maxmemory (see [`RunOpts::oom`]).
+    pub oom: bool,
+    pub keys: &'a [Bytes],
+}
+
+fn default_log() -> LogSink {
+    Rc::new(|level: LogLevel, msg: &str| eprintln!("lua [{level:?}]: {msg}"))
+}
+
+/// An error reply; CR and LF become spaces (they cannot travel in an error line).
+fn err(msg: impl Into<String>) -> Reply {
+    let msg: String = msg
+        .into()
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    Reply::Error(CmdError::other(msg))
+}
+
+impl Engine {
+    pub fn new(control: Arc<ScriptControl>) -> Self {
+        let log = default_log();
+        Engine {
+            eval_vm: Vm::new(control.clone(), false, log.clone()),
+            func_vm: Vm::new(control.clone(), true, log.clone()),
+            log,
+            memory_limit: 0,
+            control,
+            scripts: HashMap::new(),
+            libraries: BTreeMap::new(),
+            functions: HashMap::new(),
+        }
+    }
+
+    /// Bytes the EVAL Lua state and the functions Lua state use (INFO's
+    /// `used_memory_lua` / `used_memory_vm_functions`).
+    pub fn memory_usage(&self) -> (usize, usize) {
+        (
+            self.eval_vm.lua.used_memory(),
+            self.func_vm.lua.used_memory(),
+        )
+    }
+
+    /// Caps each Lua state's memory (0: no cap, Redis's behaviour). A script that
+    /// needs more fails with "not enough memory" instead of growing the process.
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit = bytes;
+        let _ = self.eval_vm.lua.set_memory_limit(bytes);
+        let _ = self.func_vm.lua.set_memory_limit(bytes);
+    }
+
+    /// The control this engine reports to.
+    pub fn control(&self) -> &Arc<ScriptControl> {
+        &self.control
+    }
+
+    /// Where `redis.log` lines go (default: standard error).
+    pub fn set_log_sink(&mut self, sink: impl Fn(LogLevel, &str) + 'static) {
+        let sink: LogSink = Rc::new(sink);
+        *self.eval_vm.rt.log.borrow_mut() = sink.clone();
+        *self.func_vm.rt.log.borrow_mut() = sink.clone();
+        self.log = sink;
+    }
+
+    // ----- EVAL family -------------------------------------------------------------
+
+    /// SCRIPT LOAD: compiles and caches `body`; its SHA-1 in lower-case hex.
+    pub fn script_load(&mut self, body: &[u8]) -> Result<String, Reply> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, shebang_len) = parse_eval_shebang(body)?;
+        let func = self
+            .eval_vm
+            .compile(&body[shebang_len..], "@user_script")
+            .map_err(|e| err(format!("ERR Error compiling script (new function): {e}")))?;
+        self.scripts.insert(
+            sha.clone(),
+            CachedScript {
+                body: body.to_vec(),
+                flags,
+                func,
+            },
+        );
+        Ok(sha)
+    }
+
+    /// SCRIPT EXISTS for one SHA-1 (either case).
+    pub fn script_exists(&self, sha: &[u8]) -> bool {
+        self.scripts.contains_key(&lower_sha(sha))
+    }
+
+    /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
+    /// Redis does.
+    pub fn script_flush(&mut self) {
+        self.scripts.clear();
+        self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
+        let _ = self.eval_vm.lua.set_memory_limit(self.memory_limit);
+    }
+
+    /// A cached script's body.
+    pub fn script_body(&self, sha: &[u8]) -> Option<Vec<u8>> {
+        self.scripts.get(&lower_sha(sha)).map(|s| s.body.clone())
+    }
+
+    /// A cached script's flags (from its shebang; `legacy` without one).
+    pub fn script_flags(&self, sha: &[u8]) -> Option<ScriptFlags> {
+        self.scripts.get(&lower_sha(sha)).map(|s| s.flags)
+    }
+
+    /// Number of cached scripts.
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
+    pub fn eval(
+        &mut self,
+        script: ScriptRef<'_>,
+        keys: &[Bytes],
+        args: &[Bytes],
+        opts: RunOpts,
+        host: &mut dyn Host,
+    ) -> Outcome {
+        let sha = match script {
+            ScriptRef::Body(body) => match self.script_load(body) {
+                Ok(sha) => sha,
+                Err(e) => return Outcome::Reply(e),
+            },
+            ScriptRef::Sha(sha) => {
+                let sha = lower_sha(sha);
+                if !self.scripts.contains_key(&sha) {
+                    return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
+                }
+                sha
+            }
+        };
+        let script = &self.scripts[&sha];
+        let flags = script.flags;
+        if let Some(refused) = crate::pre_run_check(flags, &opts) {
+            return Outcome::Reply(refused);
+        }
+        let func = script.func.clone();
+        let vm = &self.eval_vm;
+        let set = || -> mlua::Result<()> {
+            vm.backing.raw_set("KEYS", string_array(&vm.lua, keys)?)?;
+            vm.backing.raw_set("ARGV", string_array(&vm.lua, args)?)?;
+            Ok(())
+        };
+        if let Err(e) = set() {
+            return Outcome::Reply(err(format!("ERR {e}")));
+        }
+        let spec = RunSpec {
+            name: &sha,
+            is_function: false,
+            flags,
+            read_only: opts.read_only || flags.no_writes,
+            oom: opts.oom,
+            keys,
+        };
+        let out = run(vm, &func, Value::Nil, Value::Nil, &spec, host);
+        let _ = vm.backing.raw_set("KEYS", Value::Nil);
+        let _ = vm.backing.raw_set("ARGV", Value::Nil);
+        out
+    }
+}
+
+pub(crate) fn lower_sha(sha: &[u8]) -> String {
+    String::from_utf8_lossy(sha).to_ascii_lowercase()
+}
+
+pub(crate) fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Value> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, it) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(it)?)?;
+    }
+    Ok(Value::Table(t))
+}
+
+/// Why `redis.call` did not run a command.
+enum CallError {
+    /// A check of the script context failed (`luaPushError` text, no code).
+    Script(String),
+    /// The run must stop (its effects are the caller's to discard).
+    Abort(Abort),
+}
+
+/// Per-run state of the `redis.call` path.
+struct CallCtx<'a> {
+    spec: &'a RunSpec<'a>,
+    control: &'a ScriptControl,
+    /// Slots the script may touch under the same-slot rule (declared keys' slots, or
+    /// the first key touched when none were declared); `None`: no rule.
+    slots: Option<Vec<u16>>,
+}
+
+impl CallCtx<'_> {
+    fn check_and_run(&mut self, host: &mut dyn Host, args: Vec<Value>) -> Result<Reply, CallError> {
+        if args.is_empty() {
+            return Err(CallError::Script(
+                "Please specify at least one argument for this redis lib call".into(),
+            ));
+        }
+        let mut argv = Vec::with_capacity(args.len());
+        for a in &args {
+            let b = match a {
+                Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+                Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
+                Value::Number(n) => Bytes::from(shards::args::format_double(*n)),
+                _ => {
+                    return Err(CallError::Script(
+                        "Lua redis lib command arguments must be strings or integers".into(),
+                    ))
+                }
+            };
+            argv.push(b);
+        }
+        let Some(cmd) = shards::lookup(&argv[0]) else {
+            return Err(CallError::Script(
+                "Unknown Redis command called from script".into(),
+            ));
+        };
+        if !cmd.arity_ok(argv.len()) {
+            return Err(CallError::Script(
+                "Wrong number of args calling Redis command from script".into(),
+            ));
+        }
+        if cmd.has(NOSCRIPT) {
+            return Err(CallError::Script(
+                "This Redis command is not allowed from script".into(),
+            ));
+        }
+        if cmd.has(WRITE) && self.spec.read_only {
+            return Err(CallError::Script(
+                "Write commands are not allowed from read-only scripts.".into(),
+            ));
+        }
+        if self.spec.oom
+            && !self.spec.flags.allow_oom
+            && !self.control.has_written()
+            && cmd.has(DENYOOM)
+        {
+            return Err(CallError::Script(format!("-{}", crate::OOM_ERROR)));
+        }
+        if cmd.has(WRITE) {
+            self.control.mark_wrote();
+        }
+        self.check_keys(cmd, &argv, host)?;
+        Ok(host.call(cmd, argv))
+    }
+
+    fn check_keys(
+        &mut self,
+        cmd: &'static CommandSpec,
+        argv: &[Bytes],
+        host: &mut dyn Host,
+    ) -> Result<(), CallError> {
+        let mut unreachable = Vec::new();
+        for pos in cmd.key_positions(argv) {
+            let key = &argv[pos];
+            if let Some(slots) = &mut self.slots {
+                let slot = shards::key_slot(key);
+                if slots.is_empty() {
+                    slots.push(slot);
+                } else if !slots.contains(&slot) {
+                    return Err(CallError::Script(
+                        "Script attempted to access keys that do not hash to the same slot".into(),
+                    ));
+                }
+            }
+            if !host.reachable(key) && !unreachable.contains(key) {
+                unreachable.push(key.clone());
+            }
+        }
+        if unreachable.is_empty() {
+            Ok(())
+        } else {
+            Err(CallError::Abort(Abort::NeedKeys(unreachable)))
+        }
+    }
+}
+
+/// Runs `func(keys, args)` in `vm` as `spec` describes, with `host` serving commands.
+pub(crate) fn run(
+    vm: &Vm,
+    func: &Function,
+    keys: Value,
+    args: Value,
+    spec: &RunSpec<'_>,
+    host: &mut dyn Host,
+) -> Outcome {
+    let rt = &vm.rt;
+    rt.resp.set(2);
+    *rt.abort.borrow_mut() = None;
+    rt.start.set(Instant::now());
+    rt.active.set(true);
+    rt.control.begin(spec.name, spec.is_function);
+
+    let slots = (!spec.flags.legacy && !spec.flags.allow_cross_slot_keys).then(|| {
+        let mut s: Vec<u16> = spec.keys.iter().map(|k| shards::key_slot(k)).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    });
+    let ctx = CallCtx {
+        spec,
+        control: &rt.control,
+        slots,
+    };
+    let raise_t = vm.raise.clone();
+    let shared = std::cell::RefCell::new((ctx, host));
+    let command = |lua: &Lua, args: MultiValue, pcall: bool| -> mlua::Result<MultiValue> {
+        if let Some(a) = rt.abort.borrow().as_ref() {
+            return Err(mlua::Error::RuntimeError(a.message().into()));
+        }
+        let outcome = {
+            let mut guard = shared.borrow_mut();
+            let (ctx, host) = &mut *guard;
+            ctx.check_and_run(&mut **host, args.into_iter().collect())
+        };
+        match outcome {
+            Ok(reply) => {
+                let is_err = reply.is_error();
+                let v = reply_to_lua(lua, &reply, rt.resp.get())?;
+                if is_err && !pcall {
+                    raise(&raise_t, v)
+                } else {
+                    Ok(MultiValue::from_vec(vec![v]))
+                }
+            }
+            Err(CallError::Script(text)) => {
+                let v = error_table(lua, &text)?;
+                if pcall {
+                    Ok(MultiValue::from_vec(vec![v]))
+                } else {
+                    raise(&raise_t, v)
+                }
+            }
+            Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
+        }
+    };
+    let result = vm.lua.scope(|scope| {
+        let call = scope.create_function(|lua, args: MultiValue| command(lua, args, false))?;
+        let pcall = scope.create_function(|lua, args: MultiValue| command(lua, args, true))?;
+        vm.internal.raw_set("call", call)?;
+        vm.internal.raw_set("pcall", pcall)?;
+        let out = vm.run(func, keys, args);
+        vm.internal.raw_set("call", Value::Nil)?;
+        vm.internal.raw_set("pcall", Value::Nil)?;
+        let (ok, value) = out?;
+        Ok(if ok {
+            Ok(lua_to_reply(&value, rt.resp.get()))
+        } else {
+            Err(error_reply(&value, spec))
+        })
+    });
+    rt.active.set(false);
+    rt.control.end();
+    vm.scrub();
+    let abort = rt.abort.borrow_mut().take();
+    match abort {
+        Some(Abort::NeedKeys(keys)) => Outcome::NeedKeys(keys),
+        Some(a) => {
+            let located = match &result {
+                Ok(Err(Reply::Error(e))) => {
+                    let m = e.to_string();
+                    m.find(" script: ").map(|i| m[i..].to_string())
+                }
+                _ => None,
+            };
+            let suffix = located.unwrap_or_default();
+            Outcome::Reply(err(format!("{}{}", a.message(), suffix)))
+        }
+        None => Outcome::Reply(match result {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => e,
+            Err(e) => err(format!("ERR {e}")),
+        }),
+    }
+}
+
+/// The error reply of a failed run, from the error handler's table.
+fn error_reply(v: &Value, spec: &RunSpec<'_>) -> Reply {
+    let Value::Table(t) = v else {
+        let msg = crate::vm::to_bytes(v).unwrap_or_default();
+        return err(format!(
+            "ERR Error running script {}, {}",
+            spec.name,
+            String::from_utf8_lossy(&msg)
+        ));
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+        _ => "ERR unknown error".into(),
+    };
+    let source = match t.raw_get::<Value>("source") {
+        Ok(Value::String(s)) => Some(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+        _ => None,
+    };
+    let line = crate::vm::num(&t.raw_get::<Value>("line").unwrap_or(Value::Nil));
+    let mut text = msg;
+    if let (Some(source), Some(line)) = (source, line) {
+        text.push_str(&format!(
+            " script: {}, on {}:{}.",
+            spec.name, source, line as i64
+        ));
+    }
+    let text: String = text
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    err(text)
+}

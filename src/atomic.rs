@@ -1,0 +1,101 @@
+//! Isolation across shards: *holds*.
+//!
+//! A coordinator that must act on several shards as one (EXEC, a multi-key write whose
+//! keys span shards, a script, a read that lost its optimistic validation) holds every
+//! shard it involves, one after the other in ascending shard order, so two coordinators
+//! can never wait for each other in a cycle. A held shard runs only its holder's work
+//! (`Work::Txn` of that transaction); everything else sent to it, and its own
+//! connections' commands, wait in arrival order until the release. Ordinary commands
+//! pay nothing but a look at their own shard's `held_by` cell.
+//!
+//! Every hold also bumps the shard's *hold epoch*. A multi-key read spread over shards
+//! (MGET, EXISTS) does not hold anything: it reads each shard's epoch together with its
+//! part, and checks afterwards that no shard was held since. A transaction can only have
+//! been half visible to that read if it held one of the read's shards after the read
+//! passed there (see `router::Batch::settle`), so an unchanged epoch everywhere proves
+//! the read saw every transaction entirely or not at all; otherwise it runs again under
+//! holds.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use shards::ops::ShardOp;
+use shards::ShardId;
+
+use shards::ops::OpOutput;
+
+use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::txn::{TxnId, WatcherId};
+
+/// Holds `involved` (sorted, deduplicated) for `txn`, in ascending order. Returns
+/// whether a key watched by `watcher` was written since WATCH on any of them.
+pub async fn hold(
+    shard: &Rc<Shard>,
+    txn: TxnId,
+    involved: &[ShardId],
+    watcher: Option<WatcherId>,
+) -> bool {
+    debug_assert!(involved.windows(2).all(|w| w[0] < w[1]));
+    let mut dirty = false;
+    for &s in involved {
+        if let WorkDone::Admin(AdminResp::Count(1)) = shard
+            .call(s, Work::Admin(AdminReq::Hold(txn, watcher)))
+            .await
+        {
+            dirty = true;
+        }
+    }
+    dirty
+}
+
+/// Releases the holds of `txn`. Nobody waits for the answers: the local release runs
+/// at once, and anything this shard sends a peer afterwards travels behind the release
+/// on the same channel.
+pub fn release(shard: &Rc<Shard>, txn: TxnId, involved: &[ShardId]) {
+    for &s in involved {
+        drop(shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))));
+    }
+}
+
+/// Runs `f` with `involved` held: nothing else runs on those shards meanwhile.
+pub async fn isolated<T, F, Fut>(shard: &Rc<Shard>, mut involved: Vec<ShardId>, f: F) -> T
+where
+    F: FnOnce(TxnId) -> Fut,
+    Fut: Future<Output = T>,
+{
+    involved.sort_unstable();
+    involved.dedup();
+    let txn = shard.new_txn();
+    hold(shard, txn, &involved, None).await;
+    let out = f(txn).await;
+    release(shard, txn, &involved);
+    out
+}
+
+/// Runs one message of ops on each of several shards as one isolated step, in one
+/// round trip per shard: in ascending order, each shard but the last is held and runs
+/// its ops in the same message (`Work::HoldRun`); the last one runs its ops in one go
+/// without a hold (nothing else can interleave with a single message); then the holds
+/// are released. `work` is sorted by shard. Returns each shard's outputs.
+pub async fn run_parts(
+    shard: &Rc<Shard>,
+    work: Vec<(ShardId, Vec<ShardOp>)>,
+) -> Vec<(ShardId, Vec<OpOutput>)> {
+    let txn = shard.new_txn();
+    let last = work.len().saturating_sub(1);
+    let mut held = Vec::with_capacity(last);
+    let mut outs = Vec::with_capacity(work.len());
+    for (i, (s, ops)) in work.into_iter().enumerate() {
+        let msg = if i < last {
+            held.push(s);
+            Work::HoldRun(txn, ops)
+        } else {
+            Work::Txn(txn, ops)
+        };
+        if let WorkDone::Ops(o) = shard.call(s, msg).await {
+            outs.push((s, o));
+        }
+    }
+    release(shard, txn, &held);
+    outs
+}

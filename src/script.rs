@@ -1,0 +1,757 @@
+//! Lua scripts and functions: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO,
+//! SCRIPT and FUNCTION, served with the `scripting` engine.
+//!
+//! Every shard has its own engine (a Lua state on its thread), with the same scripts
+//! and function libraries: SCRIPT LOAD, EVAL of a new body, FUNCTION LOAD/DELETE/FLUSH/
+//! RESTORE and SCRIPT FLUSH are applied on every shard.
+//!
+//! Where a script runs:
+//! - Its declared keys all live on one shard (or it has none): it travels there as one
+//!   message and runs on that shard's engine against the live keyspace, like any other
+//!   command of that shard: nothing interleaves with it, no lock is needed.
+//! - Its keys span shards: the coordinator (the client's shard) holds those shards in
+//!   ascending order (`atomic::isolated`), copies the keys' entries into a scratch
+//!   keyspace, runs the script there on its own engine, and writes back what changed
+//!   before releasing.
+//! - A script that touches a key it did not declare: if the key lives where the script
+//!   runs, fine. If not, the engine stops the run (`Outcome::NeedKeys`, nothing is
+//!   written) and the coordinator runs it again with that key gathered too, under holds
+//!   that now include its shard. Scripts with a shebang and without the
+//!   `allow-cross-slot-keys` flag get Redis's error instead (the engine decides).
+//!
+//! A script past `busy-reply-threshold` makes every other client's commands answer
+//! `-BUSY` (checked once per read batch); SCRIPT KILL and FUNCTION KILL from a client of
+//! another shard stop it. A client of the very shard that runs the script waits, since
+//! that shard's thread is inside the script.
+
+use std::cell::RefMut;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use scripting::{Engine, Host, Outcome, RestorePolicy, RunOpts, ScriptControl, ScriptRef};
+use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
+use shards::ops::{run_op, ShardOp};
+use shards::{CmdError, Keyspace, Reply, ShardId};
+
+use crate::clients::ClientHandle;
+use crate::cross::Copies;
+use crate::shard::{AdminReq, Shard, Work, WorkDone};
+use crate::txn::TxnId;
+use crate::{atomic, blocking};
+
+/// How many times a script runs again with more keys gathered before giving up (each
+/// run finds at least one more key).
+const MAX_RERUNS: usize = 1024;
+
+/// One control per shard, shared by every thread (for -BUSY and SCRIPT KILL).
+static CONTROLS: OnceLock<Vec<Arc<ScriptControl>>> = OnceLock::new();
+
+/// `busy-reply-threshold` (alias `lua-time-limit`) in milliseconds.
+static BUSY_THRESHOLD_MS: AtomicU64 = AtomicU64::new(scripting::DEFAULT_BUSY_THRESHOLD_MS);
+
+fn controls(nshards: usize) -> &'static [Arc<ScriptControl>] {
+    CONTROLS.get_or_init(|| {
+        let ms = BUSY_THRESHOLD_MS.load(Ordering::Relaxed);
+        (0..nshards)
+            .map(|_| Arc::new(ScriptControl::new(ms)))
+            .collect()
+    })
+}
+
+/// The `-BUSY` error when a script on some shard runs past the threshold.
+pub fn busy_error(shard: &Shard) -> Option<Reply> {
+    controls(shard.nshards).iter().find_map(|c| c.busy_error())
+}
+
+/// Whether a command may run while a script is busy (SCRIPT KILL, FUNCTION KILL ...).
+pub fn allowed_while_busy(spec: &CommandSpec, args: &[Bytes]) -> bool {
+    if spec.has(flags::ALLOW_BUSY) {
+        return true;
+    }
+    matches!(
+        spec.route,
+        Route::Server(ServerCmd::Script | ServerCmd::Function)
+    ) && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"KILL"))
+}
+
+/// `CONFIG SET busy-reply-threshold` / `lua-time-limit`.
+pub fn set_busy_threshold(ms: u64) {
+    BUSY_THRESHOLD_MS.store(ms, Ordering::Relaxed);
+    for c in CONTROLS.get().into_iter().flatten() {
+        c.set_busy_threshold_ms(ms);
+    }
+}
+
+pub fn busy_threshold() -> u64 {
+    BUSY_THRESHOLD_MS.load(Ordering::Relaxed)
+}
+
+/// This shard's engine, created on first use.
+fn engine(shard: &Shard) -> RefMut<'_, Engine> {
+    let mut slot = shard.scripts.borrow_mut();
+    if slot.is_none() {
+        let control = controls(shard.nshards)[shard.id].clone();
+        *slot = Some(Engine::new(control));
+    }
+    RefMut::map(slot, |e| e.as_mut().expect("just created"))
+}
+
+/// What to run: an EVAL script (its body travels along, for a shard that has not seen
+/// it yet) or a function.
+pub enum Call {
+    Eval { sha: String, body: Bytes },
+    Fcall { name: Bytes },
+}
+
+/// A script run sent to the shard of its keys.
+pub struct Job {
+    pub call: Call,
+    pub keys: Vec<Bytes>,
+    pub args: Vec<Bytes>,
+    pub db: usize,
+    pub opts: RunOpts,
+}
+
+/// Library and script changes applied on every shard.
+pub enum Change {
+    ScriptLoad(Bytes),
+    ScriptFlush,
+    FunctionLoad {
+        code: Bytes,
+        replace: bool,
+    },
+    FunctionDelete(Bytes),
+    FunctionFlush,
+    FunctionRestore {
+        payload: Bytes,
+        policy: RestorePolicy,
+    },
+}
+
+/// Applies a change to this shard's engine (the answer of the first shard is the
+/// command's reply).
+pub fn apply_change(shard: &Shard, change: Change) -> Reply {
+    let mut e = engine(shard);
+    match change {
+        Change::ScriptLoad(body) => match e.script_load(&body) {
+            Ok(sha) => Reply::Bulk(sha.into_bytes()),
+            Err(r) => r,
+        },
+        Change::ScriptFlush => {
+            e.script_flush();
+            Reply::Ok
+        }
+        Change::FunctionLoad { code, replace } => match e.function_load(&code, replace) {
+            Ok(lib) => Reply::Bulk(lib.into_bytes()),
+            Err(r) => r,
+        },
+        Change::FunctionDelete(lib) => e.function_delete(&lib),
+        Change::FunctionFlush => {
+            e.function_flush();
+            Reply::Ok
+        }
+        Change::FunctionRestore { payload, policy } => e.function_restore(&payload, policy),
+    }
+}
+
+/// Runs a job on this shard against its live keyspace (`Work::Script`), and hands the
+/// job back.
+pub fn run_here(shard: &Rc<Shard>, job: Box<Job>) -> (Outcome, Box<Job>) {
+    let outcome = run_job_here(shard, &job);
+    (outcome, job)
+}
+
+fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
+    let mut e = engine(shard);
+    let mut host = ShardHost {
+        shard,
+        db: job.db,
+        nshards: shard.nshards,
+    };
+    shard.ks.borrow_mut().tick();
+    match &job.call {
+        Call::Eval { sha, body } => {
+            if !e.script_exists(sha.as_bytes()) {
+                if let Err(r) = e.script_load(body) {
+                    return Outcome::Reply(r);
+                }
+            }
+            e.eval(
+                ScriptRef::Sha(sha.as_bytes()),
+                &job.keys,
+                &job.args,
+                job.opts,
+                &mut host,
+            )
+        }
+        Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, &mut host),
+    }
+}
+
+/// Runs a command of a script: server commands a script may use are answered here,
+/// everything else runs through `run` on the keyspace the script sees.
+fn script_command(
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    db: &mut usize,
+    dbs: usize,
+    nshards: usize,
+    run: impl FnOnce(ShardOp) -> Reply,
+) -> Reply {
+    match spec.route {
+        Route::Server(ServerCmd::Ping) => match args.len() {
+            1 => Reply::Status("PONG".into()),
+            _ => Reply::Bulk(args[1].to_vec()),
+        },
+        Route::Server(ServerCmd::Echo) => Reply::Bulk(args[1].to_vec()),
+        Route::Server(ServerCmd::Time) => crate::admin::time(),
+        Route::Server(ServerCmd::Select) => match shards::args::parse_i64(&args[1]) {
+            Ok(n) if (0..dbs as i64).contains(&n) => {
+                *db = n as usize;
+                Reply::Ok
+            }
+            Ok(_) => CmdError::DbIndexOutOfRange.into(),
+            Err(e) => e.into(),
+        },
+        Route::Broadcast(_) if nshards == 1 => run(ShardOp::Cmd {
+            spec,
+            db: *db,
+            touch: true,
+            args,
+        }),
+        Route::Server(_) | Route::Broadcast(_) => CmdError::other(format!(
+            "ERR '{}' is not supported in scripts by this server",
+            spec.name
+        ))
+        .into(),
+        _ => {
+            let reply = run(ShardOp::Cmd {
+                spec,
+                db: *db,
+                touch: true,
+                args,
+            });
+            // In a script blocking commands do not block (as in Redis).
+            if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
+                Reply::NilArray
+            } else {
+                reply
+            }
+        }
+    }
+}
+
+/// A script running on the shard of its keys.
+struct ShardHost<'a> {
+    shard: &'a Rc<Shard>,
+    db: usize,
+    nshards: usize,
+}
+
+impl Host for ShardHost<'_> {
+    fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
+        let dbs = self.shard.ks.borrow().db_count();
+        let shard = self.shard;
+        script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
+            // Through `apply`: watchers and blocked clients of the keys see the write.
+            shard.apply(op).into_reply()
+        })
+    }
+
+    fn reachable(&self, key: &[u8]) -> bool {
+        self.shard.slots.owner_of_key(key) == self.shard.id
+    }
+}
+
+/// A script running on copies of its keys gathered from several shards.
+struct ScratchHost<'a> {
+    ks: &'a mut Keyspace,
+    keys: &'a [Bytes],
+    home_db: usize,
+    db: usize,
+    nshards: usize,
+}
+
+impl Host for ScratchHost<'_> {
+    fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
+        if matches!(spec.route, Route::Server(ServerCmd::Select)) {
+            return CmdError::other(
+                "ERR SELECT is not supported in scripts whose keys span shards",
+            )
+            .into();
+        }
+        let dbs = self.ks.db_count();
+        let ks = &mut *self.ks;
+        script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
+            run_op(ks, op).into_reply()
+        })
+    }
+
+    fn reachable(&self, key: &[u8]) -> bool {
+        self.db == self.home_db && self.keys.iter().any(|k| &k[..] == key)
+    }
+}
+
+/// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO. Inside EXEC, `txn` is the
+/// transaction holding the shards of the script's keys.
+pub async fn eval(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    txn: Option<TxnId>,
+) -> Reply {
+    match prepare(shard, client, spec, &args).await {
+        Ok(job) => run(shard, job, txn).await,
+        Err(e) => e,
+    }
+}
+
+/// Parses the arguments and finds the script or function.
+async fn prepare(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<Job, Reply> {
+    let fcall = matches!(spec.name, "fcall" | "fcall_ro");
+    if fcall && engine(shard).function_flags(&args[1]).is_none() {
+        return Err(CmdError::other("ERR Function not found").into());
+    }
+    let numkeys = shards::args::parse_i64(&args[2]).map_err(Reply::from)?;
+    if numkeys < 0 {
+        return Err(CmdError::other("ERR Number of keys can't be negative").into());
+    }
+    if numkeys as usize > args.len() - 3 {
+        return Err(
+            CmdError::other("ERR Number of keys can't be greater than number of args").into(),
+        );
+    }
+    let split = 3 + numkeys as usize;
+    let (db, resp) = {
+        let info = client.info.borrow();
+        (info.db, info.resp)
+    };
+    // maxmemory is not enforced yet, so no run is out of memory (`oom`).
+    let opts = RunOpts {
+        read_only: spec.name.ends_with("_ro"),
+        resp,
+        ..RunOpts::default()
+    };
+    let call = match spec.name {
+        _ if fcall => Call::Fcall {
+            name: args[1].clone(),
+        },
+        "evalsha" | "evalsha_ro" => {
+            let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            match engine(shard).script_body(sha.as_bytes()) {
+                Some(body) => Call::Eval {
+                    sha,
+                    body: Bytes::from(body),
+                },
+                None => {
+                    return Err(
+                        CmdError::other("NOSCRIPT No matching script. Please use EVAL.").into(),
+                    )
+                }
+            }
+        }
+        _ => {
+            let body = args[1].clone();
+            let known = {
+                let sha = scripting::sha1_hex(&body);
+                engine(shard).script_exists(sha.as_bytes())
+            };
+            let sha = engine(shard).script_load(&body)?;
+            if !known {
+                // EVAL caches the script everywhere, as SCRIPT LOAD does.
+                for s in (0..shard.nshards).filter(|&s| s != shard.id) {
+                    let change = Change::ScriptLoad(body.clone());
+                    drop(shard.send(s, Work::Admin(AdminReq::Script(change))));
+                }
+            }
+            Call::Eval { sha, body }
+        }
+    };
+    Ok(Job {
+        call,
+        keys: args[3..split].to_vec(),
+        args: args[split..].to_vec(),
+        db,
+        opts,
+    })
+}
+
+/// Runs a job where its keys are (see the module comment).
+async fn run(shard: &Rc<Shard>, job: Job, txn: Option<TxnId>) -> Reply {
+    let mut keys: Vec<Bytes> = Vec::new();
+    add_keys(&mut keys, job.keys.clone());
+    let owner = {
+        let mut owners = keys.iter().map(|k| shard.slots.owner_of_key(k));
+        let first = owners.next().unwrap_or(shard.id);
+        owners.all(|o| o == first).then_some(first)
+    };
+    let mut job = job;
+    if let Some(owner) = owner {
+        let done = shard.call(owner, Work::Script(txn, Box::new(job))).await;
+        let WorkDone::Script(outcome, returned) = done else {
+            return CmdError::other("ERR shard did not answer").into();
+        };
+        match outcome {
+            Outcome::Reply(r) => return r,
+            Outcome::NeedKeys(more) => {
+                job = *returned;
+                add_keys(&mut keys, more);
+            }
+        }
+    }
+    if let Some(txn) = txn {
+        // Inside EXEC the transaction already holds the shards of the declared keys
+        // (and its own); it cannot take more without breaking the ascending order.
+        let mut held = owners_of(shard, &keys);
+        held.push(shard.id);
+        return match gathered(shard, txn, &job, keys, &mut held, false).await {
+            Gathered::Done(r) => r,
+            Gathered::Restart(_) => CmdError::other(
+                "ERR Script attempted to access a key on a shard this transaction does \
+                 not hold; declare every key in KEYS",
+            )
+            .into(),
+        };
+    }
+    loop {
+        let mut held = owners_of(shard, &keys);
+        let txn = shard.new_txn();
+        atomic::hold(shard, txn, &held, None).await;
+        let outcome = gathered(shard, txn, &job, keys, &mut held, true).await;
+        atomic::release(shard, txn, &held);
+        match outcome {
+            Gathered::Done(r) => return r,
+            Gathered::Restart(more) => keys = more,
+        }
+    }
+}
+
+/// The owning shards of `keys`, sorted, without repeats.
+fn owners_of(shard: &Shard, keys: &[Bytes]) -> Vec<ShardId> {
+    let mut owners: Vec<ShardId> = keys.iter().map(|k| shard.slots.owner_of_key(k)).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    owners
+}
+
+fn add_keys(keys: &mut Vec<Bytes>, more: Vec<Bytes>) {
+    for k in more {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+}
+
+enum Gathered {
+    Done(Reply),
+    /// The script needs keys of a shard below one already held: release everything
+    /// and start again with these keys.
+    Restart(Vec<Bytes>),
+}
+
+/// Runs a job on copies of `keys` while `txn` holds `held`; writes back what changed.
+/// A script that asks for more keys runs again with them: their shards are held on the
+/// way when that keeps the ascending order (`may_hold`), else the caller restarts.
+async fn gathered(
+    shard: &Rc<Shard>,
+    txn: TxnId,
+    job: &Job,
+    keys: Vec<Bytes>,
+    held: &mut Vec<ShardId>,
+    may_hold: bool,
+) -> Gathered {
+    let mut copies = Copies::fetch(shard, Some(txn), job.db, keys).await;
+    for _ in 0..MAX_RERUNS {
+        let outcome = {
+            let mut e = engine(shard);
+            let mut host = ScratchHost {
+                ks: &mut copies.scratch,
+                keys: &copies.keys,
+                home_db: job.db,
+                db: job.db,
+                nshards: shard.nshards,
+            };
+            match &job.call {
+                Call::Eval { sha, body } => {
+                    if !e.script_exists(sha.as_bytes()) {
+                        if let Err(r) = e.script_load(body) {
+                            return Gathered::Done(r);
+                        }
+                    }
+                    let script = ScriptRef::Sha(sha.as_bytes());
+                    e.eval(script, &job.keys, &job.args, job.opts, &mut host)
+                }
+                Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, &mut host),
+            }
+        };
+        let more = match outcome {
+            Outcome::Reply(r) => {
+                copies.write_back(shard, Some(txn)).await;
+                return Gathered::Done(r);
+            }
+            Outcome::NeedKeys(more) => more,
+        };
+        let new: Vec<ShardId> = owners_of(shard, &more)
+            .into_iter()
+            .filter(|s| !held.contains(s))
+            .collect();
+        let top = held.iter().max().copied();
+        if !new.is_empty() {
+            if !may_hold || new.iter().any(|&s| top.is_some_and(|t| s < t)) {
+                let mut keys = copies.keys.clone();
+                add_keys(&mut keys, more);
+                return Gathered::Restart(keys);
+            }
+            atomic::hold(shard, txn, &new, None).await;
+            held.extend(new);
+        }
+        copies.add(shard, Some(txn), more).await;
+    }
+    Gathered::Done(
+        CmdError::other("ERR Script keeps touching undeclared keys on other shards").into(),
+    )
+}
+
+/// Applies a change on every shard, this one first; its answer is the reply.
+async fn everywhere(shard: &Rc<Shard>, make: impl Fn() -> Change) -> Reply {
+    let reply = apply_change(shard, make());
+    if reply.is_error() {
+        return reply;
+    }
+    let waiting: Vec<_> = (0..shard.nshards)
+        .filter(|&s| s != shard.id)
+        .map(|s| shard.send(s, Work::Admin(AdminReq::Script(make()))))
+        .collect();
+    for w in waiting {
+        let _ = w.await;
+    }
+    reply
+}
+
+/// Redis's error for a subcommand it does not know, or knows with the wrong arity.
+fn sub_error(cmd: &str, known: &[&str], args: &[Bytes]) -> Reply {
+    let sub = String::from_utf8_lossy(&args[1]);
+    if known.iter().any(|k| sub.eq_ignore_ascii_case(k)) {
+        return CmdError::WrongArity(format!(
+            "{}|{}",
+            cmd.to_ascii_lowercase(),
+            sub.to_ascii_lowercase()
+        ))
+        .into();
+    }
+    CmdError::other(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")).into()
+}
+
+/// The control of a running script, a busy one first.
+fn running(shard: &Shard) -> Option<&'static Arc<ScriptControl>> {
+    let all = controls(shard.nshards);
+    all.iter()
+        .find(|c| c.is_busy())
+        .or_else(|| all.iter().find(|c| c.is_running()))
+}
+
+fn kill(shard: &Shard, function: bool) -> Reply {
+    match running(shard) {
+        Some(c) => c.kill(function),
+        None => CmdError::other("NOTBUSY No scripts in execution right now.").into(),
+    }
+}
+
+/// SCRIPT LOAD | EXISTS | FLUSH | KILL | HELP.
+pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_uppercase();
+    match (sub.as_str(), args.len()) {
+        ("LOAD", 3) => {
+            let body = args[2].clone();
+            everywhere(shard, || Change::ScriptLoad(body.clone())).await
+        }
+        ("EXISTS", n) if n >= 3 => {
+            let e = engine(shard);
+            Reply::Array(
+                args[2..]
+                    .iter()
+                    .map(|sha| {
+                        let sha = sha.to_ascii_lowercase();
+                        Reply::Int(e.script_exists(&sha) as i64)
+                    })
+                    .collect(),
+            )
+        }
+        ("FLUSH", 2) | ("FLUSH", 3) => {
+            if let Some(mode) = args.get(2) {
+                if !mode.eq_ignore_ascii_case(b"ASYNC") && !mode.eq_ignore_ascii_case(b"SYNC") {
+                    return CmdError::other("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+                        .into();
+                }
+            }
+            everywhere(shard, || Change::ScriptFlush).await
+        }
+        ("KILL", 2) => kill(shard, false),
+        ("HELP", 2) => help(&[
+            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+            "HELP",
+            "    Print this help.",
+        ]),
+        _ => sub_error(
+            "SCRIPT",
+            &["load", "exists", "flush", "kill", "help", "debug"],
+            &args,
+        ),
+    }
+}
+
+/// FUNCTION LOAD | DELETE | FLUSH | LIST | DUMP | RESTORE | STATS | KILL | HELP.
+pub async fn function(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_uppercase();
+    let n = args.len();
+    match sub.as_str() {
+        "LOAD" if n == 3 || n == 4 => {
+            let replace = n == 4;
+            if replace && !args[2].eq_ignore_ascii_case(b"REPLACE") {
+                return CmdError::other(format!(
+                    "ERR Unknown option given: {}",
+                    String::from_utf8_lossy(&args[2])
+                ))
+                .into();
+            }
+            let code = args[n - 1].clone();
+            everywhere(shard, || Change::FunctionLoad {
+                code: code.clone(),
+                replace,
+            })
+            .await
+        }
+        "DELETE" if n == 3 => {
+            let lib = args[2].clone();
+            everywhere(shard, || Change::FunctionDelete(lib.clone())).await
+        }
+        "FLUSH" if n <= 3 => {
+            if let Some(mode) = args.get(2) {
+                if !mode.eq_ignore_ascii_case(b"ASYNC") && !mode.eq_ignore_ascii_case(b"SYNC") {
+                    return CmdError::other(
+                        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+                    )
+                    .into();
+                }
+            }
+            everywhere(shard, || Change::FunctionFlush).await
+        }
+        "LIST" => {
+            let mut pattern = None;
+            let mut with_code = false;
+            let mut i = 2;
+            while i < n {
+                if args[i].eq_ignore_ascii_case(b"WITHCODE") && !with_code {
+                    with_code = true;
+                    i += 1;
+                } else if args[i].eq_ignore_ascii_case(b"LIBRARYNAME")
+                    && pattern.is_none()
+                    && i + 1 < n
+                {
+                    pattern = Some(args[i + 1].clone());
+                    i += 2;
+                } else {
+                    return CmdError::other(format!(
+                        "ERR Unknown argument {}",
+                        String::from_utf8_lossy(&args[i])
+                    ))
+                    .into();
+                }
+            }
+            engine(shard).function_list(pattern.as_deref(), with_code)
+        }
+        "DUMP" if n == 2 => Reply::Bulk(engine(shard).function_dump()),
+        "RESTORE" if n == 3 || n == 4 => {
+            let payload = args[2].clone();
+            let policy = match args.get(3).map(|p| p.to_ascii_uppercase()) {
+                None => RestorePolicy::Append,
+                Some(p) if p == b"APPEND" => RestorePolicy::Append,
+                Some(p) if p == b"REPLACE" => RestorePolicy::Replace,
+                Some(p) if p == b"FLUSH" => RestorePolicy::Flush,
+                Some(_) => {
+                    return CmdError::other("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.").into()
+                }
+            };
+            everywhere(shard, || Change::FunctionRestore {
+                payload: payload.clone(),
+                policy,
+            })
+            .await
+        }
+        "STATS" if n == 2 => engine(shard).function_stats(),
+        "KILL" if n == 2 => kill(shard, true),
+        "HELP" if n == 2 => help(&[
+            "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that REPLACE is not allowed when the payload contains",
+            "      functions with the same name as existing functions in the library).",
+            "HELP",
+            "    Print this help.",
+        ]),
+        _ => sub_error(
+            "FUNCTION",
+            &["load", "delete", "flush", "list", "dump", "restore", "stats", "kill", "help"],
+            &args,
+        ),
+    }
+}
+
+fn help(lines: &[&str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::Status((*l).into())).collect())
+}
