@@ -689,3 +689,54 @@ fn three_processes_form_one_cluster_from_a_topology_file() {
         "bar"
     );
 }
+
+#[test]
+fn writes_to_a_key_that_migrate_is_copying_wait_with_tryagain() {
+    use std::io::{Read, Write};
+    let c = start(2);
+    let mut public = c.server.conn();
+    let ns = nodes(&mut public);
+    let (src, dst) = (&ns[0], &ns[1]);
+    let tag = (0..)
+        .map(|i| format!("f{i}"))
+        .find(|t| slot_of(t.as_bytes()) <= src.slots[0].1)
+        .unwrap();
+    let slot = slot_of(tag.as_bytes()).to_string();
+    let key = format!("{{{tag}}}k");
+    let _: () = q(&mut public, &["SET", &key, "old"]);
+    let mut s = conn_to(src.port);
+    let _: () = q(&mut s, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &dst.id]);
+    // A target that takes its time to answer keeps the MIGRATE in flight.
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_port = target.local_addr().unwrap().port().to_string();
+    let (key2, port2) = (key.clone(), src.port);
+    let migrate = std::thread::spawn(move || {
+        let mut m = conn_to(port2);
+        q::<String>(
+            &mut m,
+            &["MIGRATE", "127.0.0.1", &target_port, &key2, "0", "5000"],
+        )
+    });
+    let (mut peer, _) = target.accept().unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("RESTORE-ASKING") {
+        let n = peer.read(&mut buf).unwrap();
+        assert!(n > 0, "MIGRATE closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    // Meanwhile: reads are served, writes are told to try again.
+    let mut w = conn_to(src.port);
+    assert_eq!(q::<String>(&mut w, &["GET", &key]), "old");
+    assert_eq!(
+        err(&mut w, &["SET", &key, "new"]),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
+    peer.write_all(b"+OK\r\n+OK\r\n").unwrap();
+    assert_eq!(migrate.join().unwrap(), "OK");
+    // The key has left: writes now go to the target with -ASK.
+    assert_eq!(
+        err(&mut w, &["SET", &key, "new"]),
+        format!("ASK {slot} 127.0.0.1:{}", dst.port)
+    );
+}
