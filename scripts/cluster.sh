@@ -58,7 +58,7 @@ done
 redis-cli -p "$node" get cli:1 | grep -q '^MOVED\|^v1$' || fail "plain redis-cli get"
 echo "redis-cli -c: ok"; passed=$((passed + 1))
 
-"$PY" scripts/cluster_client.py "127.0.0.1:$port"
+timeout 300 "$PY" scripts/cluster_client.py "127.0.0.1:$port"
 passed=$((passed + 1))
 
 check=$(redis-cli --cluster check "127.0.0.1:$node" 2>&1) || { echo "$check"; fail "cluster check"; }
@@ -101,15 +101,15 @@ stop_three() { deploy/local-cluster.sh stop; }
 trap 'stop_three; cleanup' EXIT
 deploy/local-cluster.sh start 3 2 "$first"
 n0=$((first + 1)); n1=$((first + 2)); n2=$((first + 201))
-"$PY" scripts/cluster_client.py "127.0.0.1:$first" --keys 5000
+timeout 300 "$PY" scripts/cluster_client.py "127.0.0.1:$first" --keys 5000
 check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check (3 processes)"; }
 echo "$check" | grep -q '6 masters' || { echo "$check"; fail "six masters expected"; }
 echo "redis-py and --cluster check against three processes: ok"; passed=$((passed + 1))
 
 echo "== resharding under concurrent writes"
 # Between processes, then between two cores of one process.
-"$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n2" "127.0.0.1:$n0" 300
-"$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n0" "127.0.0.1:$n1" 300
+timeout 400 "$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n2" "127.0.0.1:$n0" 300
+timeout 400 "$PY" scripts/reshard_check.py "127.0.0.1:$first" "127.0.0.1:$n0" "127.0.0.1:$n1" 300
 check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check after resharding"; }
 if echo "$check" | grep -q '\[WARNING\]\|\[ERR\]'; then echo "$check"; fail "open slots after resharding"; fi
 echo "$check" | grep -q 'All 16384 slots covered' || fail "coverage after resharding"

@@ -22,7 +22,9 @@ def main():
     ap.add_argument("--keys", type=int, default=10_000)
     a = ap.parse_args()
     host, port = a.seed.rsplit(":", 1)
-    rc = RedisCluster(host=host, port=int(port), decode_responses=True)
+    rc = RedisCluster(
+        host=host, port=int(port), decode_responses=True, socket_timeout=30
+    )
     nodes = rc.get_primaries()
     print(f"redis-py {redis.__version__}: {len(nodes)} primaries")
     before = rc.dbsize(target_nodes=RedisCluster.PRIMARIES)
@@ -43,7 +45,9 @@ def main():
     # MOVED: a plain connection to a node that does not own the key.
     owner = slot_owner(rc, "py:1")
     other = next(n for n in nodes if (n.host, n.port) != owner)
-    plain = redis.Redis(host=other.host, port=other.port, decode_responses=True)
+    plain = redis.Redis(
+        host=other.host, port=other.port, decode_responses=True, socket_timeout=30
+    )
     try:
         plain.get("py:1")
         raise SystemExit("FAIL: the wrong node served py:1")
@@ -63,7 +67,9 @@ def main():
     assert rc.smembers("{g}d") == {"2", "3"}
     # Keys in different slots: the node refuses the command.
     node = rc.get_node_from_key("a")
-    plain = redis.Redis(host=node.host, port=node.port, decode_responses=True)
+    plain = redis.Redis(
+        host=node.host, port=node.port, decode_responses=True, socket_timeout=30
+    )
     try:
         plain.execute_command("MGET", "a", "b")
         raise SystemExit("FAIL: MGET a b was served")

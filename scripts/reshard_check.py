@@ -26,13 +26,14 @@ def main():
 
     def client():
         host, port = a.seed.rsplit(":", 1)
-        return RedisCluster(host=host, port=int(port), decode_responses=True)
+        return RedisCluster(
+            host=host, port=int(port), decode_responses=True, socket_timeout=30
+        )
 
     def node_id(addr):
         host, port = addr.rsplit(":", 1)
-        return redis.Redis(host=host, port=int(port), decode_responses=True).execute_command(
-            "CLUSTER", "MYID"
-        )
+        node = redis.Redis(host=host, port=int(port), decode_responses=True, socket_timeout=30)
+        return node.execute_command("CLUSTER", "MYID")
 
     rc = client()
     run = random.randrange(1 << 30)

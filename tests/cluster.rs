@@ -432,6 +432,9 @@ fn node_ports_see_only_their_own_keys_and_the_public_port_sees_all() {
             }
         }
         assert_eq!(scanned as i64, dbsize);
+        // INFO on a node port describes that node.
+        let db0 = info_field(&mut nc, "keyspace", "db0");
+        assert!(db0.starts_with(&format!("keys={dbsize},")), "{db0}");
         sum += dbsize;
     }
     assert_eq!(sum, 100);

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use shards::{CmdError, Reply};
 
 use super::{all_shards, REDIS_VERSION};
+use crate::clients::ClientHandle;
 use crate::shard::{AdminReq, AdminResp, Shard, ShardReport};
 
 const DEFAULT: &[&str] = &[
@@ -23,7 +24,13 @@ const DEFAULT: &[&str] = &[
     "shards",
 ];
 
-pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+/// INFO. On a cluster node port it describes that node (its shard) only, as a Redis
+/// node would; on the public port, the whole process.
+pub async fn run(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
     let mut wanted: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -44,6 +51,9 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
         })
         .collect();
     reports.sort_by_key(|r| r.id);
+    if client.cluster.get().node_port {
+        reports.retain(|r| r.id == shard.id);
+    }
     let mut out = String::new();
     for section in DEFAULT.iter().filter(|s| wanted.iter().any(|w| w == *s)) {
         if !out.is_empty() {

@@ -66,7 +66,7 @@ pub async fn run(
             Ok(reset(shard, client))
         }
         ServerCmd::Client => client::run(shard, client, &args).await,
-        ServerCmd::Info => info::run(shard, &args).await,
+        ServerCmd::Info => info::run(shard, client, &args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),
         ServerCmd::Time => Ok(time()),
