@@ -743,3 +743,32 @@ fn writes_to_a_key_that_migrate_is_copying_wait_with_tryagain() {
         format!("ASK {slot} 127.0.0.1:{}", dst.port)
     );
 }
+
+#[test]
+fn the_announced_ip_is_what_clients_are_told() {
+    let nodes_file = TempFile::new("announce");
+    let s = Server::start_with(
+        2,
+        &[
+            "--cluster-mode",
+            "yes",
+            "--cluster-config-file",
+            nodes_file.path(),
+            "--cluster-announce-ip",
+            "10.1.2.3",
+        ],
+    );
+    let mut c = s.conn();
+    let text: String = q(&mut c, &["CLUSTER", "NODES"]);
+    assert!(
+        text.lines()
+            .all(|l| l.split(' ').nth(1).unwrap().starts_with("10.1.2.3:")),
+        "{text}"
+    );
+    let slots: Vec<redis::Value> = q(&mut c, &["CLUSTER", "SLOTS"]);
+    assert_eq!(slots.len(), 2);
+    let text = format!("{slots:?}");
+    assert_eq!(text.matches("10.1.2.3").count(), 2, "{text}");
+    let moved = err(&mut conn_to(nodes(&mut c)[0].port), &["GET", "foo"]);
+    assert!(moved.starts_with("MOVED 12182 10.1.2.3:"), "{moved}");
+}
