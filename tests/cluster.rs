@@ -772,3 +772,28 @@ fn the_announced_ip_is_what_clients_are_told() {
     let moved = err(&mut conn_to(nodes(&mut c)[0].port), &["GET", "foo"]);
     assert!(moved.starts_with("MOVED 12182 10.1.2.3:"), "{moved}");
 }
+
+#[test]
+fn keys_in_slot_follow_writes_after_the_first_question() {
+    let c = start(2);
+    let mut public = c.server.conn();
+    let slot = slot_of(b"ix").to_string();
+    let holder = owner(&nodes(&mut public), slot_of(b"ix")).port;
+    let mut h = conn_to(holder);
+    let _: () = q(&mut public, &["SET", "{ix}1", "a"]);
+    assert_eq!(q::<i64>(&mut h, &["CLUSTER", "COUNTKEYSINSLOT", &slot]), 1);
+    // Created, deleted and created again after the index was built.
+    let _: () = q(&mut public, &["MSET", "{ix}2", "b", "{ix}3", "c"]);
+    let _: () = q(&mut public, &["DEL", "{ix}1"]);
+    let _: () = q(&mut public, &["SET", "{ix}3", "again"]);
+    let _: () = q(&mut public, &["DEL", "{ix}2"]);
+    let _: () = q(&mut public, &["SET", "{ix}2", "back"]);
+    assert_eq!(q::<i64>(&mut h, &["CLUSTER", "COUNTKEYSINSLOT", &slot]), 2);
+    let keys: Vec<String> = q(&mut h, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]);
+    assert_eq!(keys, vec!["{ix}2", "{ix}3"]);
+    let _: () = q(&mut public, &["FLUSHALL"]);
+    assert_eq!(q::<i64>(&mut h, &["CLUSTER", "COUNTKEYSINSLOT", &slot]), 0);
+    let _: () = q(&mut public, &["SET", "{ix}9", "z"]);
+    let keys: Vec<String> = q(&mut h, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]);
+    assert_eq!(keys, vec!["{ix}9"]);
+}

@@ -82,6 +82,9 @@ pub struct Keyspace {
     cached_now: Millis,
     pub stats: KeyspaceStats,
     rng: u64,
+    /// Keys created in db 0 while tracking is on (cluster mode keeps its per-slot key
+    /// index for CLUSTER GETKEYSINSLOT up to date with them).
+    new_keys: Option<Vec<Box<[u8]>>>,
 }
 
 impl Keyspace {
@@ -94,6 +97,7 @@ impl Keyspace {
             cached_now,
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
+            new_keys: None,
         }
     }
 
@@ -183,9 +187,11 @@ impl Keyspace {
 
     /// Stores a whole entry (value and TTL as given).
     pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
+        let now = self.now();
         let d = &mut self.dbs[db];
         let has_ttl = entry.expire_at != 0;
         let old = d.main.insert(key, entry);
+        let created = old.as_ref().is_none_or(|o| o.is_expired(now));
         let had_ttl = old.is_some_and(|o| o.expire_at != 0);
         match (had_ttl, has_ttl) {
             (false, true) => d.expires.insert_new(key, ()),
@@ -194,6 +200,24 @@ impl Keyspace {
             }
             _ => {}
         }
+        if created && db == 0 {
+            if let Some(log) = self.new_keys.as_mut() {
+                log.push(key.into());
+            }
+        }
+    }
+
+    /// Starts (or stops) noting the keys created in db 0; see `take_new_keys`.
+    pub fn track_new_keys(&mut self, on: bool) {
+        self.new_keys = on.then(Vec::new);
+    }
+
+    /// The keys created in db 0 since the last call (empty when not tracking).
+    pub fn take_new_keys(&mut self) -> Vec<Box<[u8]>> {
+        self.new_keys
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Replaces the value of `key` keeping its TTL if it has a live one.
@@ -385,6 +409,27 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(Str::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn created_keys_are_reported_while_tracking() {
+        let (clock, now) = Clock::manual(1_000);
+        let mut ks = Keyspace::new(2, clock);
+        ks.set(0, b"before", s("1"), 0);
+        ks.track_new_keys(true);
+        ks.set(0, b"new", s("1"), 0);
+        ks.set(0, b"before", s("2"), 0); // an overwrite creates nothing
+        ks.set(1, b"other-db", s("1"), 0); // only db 0 is tracked
+        ks.set(0, b"short", s("1"), 1_500);
+        now.set(2_000);
+        ks.set(0, b"short", s("2"), 0); // replaces an expired key: created again
+        let got: Vec<&[u8]> = vec![b"new", b"short", b"short"];
+        let taken = ks.take_new_keys();
+        assert_eq!(taken.iter().map(|k| &k[..]).collect::<Vec<_>>(), got);
+        assert!(ks.take_new_keys().is_empty());
+        ks.track_new_keys(false);
+        ks.set(0, b"untracked", s("1"), 0);
+        assert!(ks.take_new_keys().is_empty());
     }
 
     #[test]

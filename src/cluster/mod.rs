@@ -14,6 +14,7 @@
 
 mod command;
 mod redirect;
+mod slot_index;
 pub mod topology;
 
 use std::cell::RefCell;
@@ -22,7 +23,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use shards::{key_slot, ShardId, Slot};
+use shards::{ShardId, Slot};
 
 use crate::shard::Shard;
 
@@ -270,8 +271,8 @@ pub fn on_request(shard: &Rc<Shard>, req: Request) -> Response {
             apply(shard, u);
             Response::Done
         }
-        Request::CountKeysInSlot(slot) => Response::Count(count_keys_in_slot(shard, slot)),
-        Request::KeysInSlot(slot, n) => Response::Keys(keys_in_slot(shard, slot, n)),
+        Request::CountKeysInSlot(slot) => Response::Count(slot_index::count(shard, slot)),
+        Request::KeysInSlot(slot, n) => Response::Keys(slot_index::keys(shard, slot, n)),
     }
 }
 
@@ -312,28 +313,4 @@ fn apply(shard: &Shard, u: Update) {
             }
         }
     });
-}
-
-/// Keys of db 0 on this shard that hash to `slot`.
-fn count_keys_in_slot(shard: &Shard, slot: Slot) -> usize {
-    let mut n = 0;
-    shard.ks.borrow().for_each_key(0, |k, _| {
-        if key_slot(k) == slot {
-            n += 1;
-        }
-    });
-    n
-}
-
-fn keys_in_slot(shard: &Shard, slot: Slot, max: usize) -> Vec<Bytes> {
-    let mut out = Vec::new();
-    if max == 0 {
-        return out;
-    }
-    shard.ks.borrow().for_each_key(0, |k, _| {
-        if out.len() < max && key_slot(k) == slot {
-            out.push(Bytes::copy_from_slice(k));
-        }
-    });
-    out
 }
