@@ -249,6 +249,10 @@ impl<'a> Batch<'a> {
                 crate::cluster::Verdict::Pass => {}
                 crate::cluster::Verdict::Refuse(r) => {
                     self.refuse_in_multi();
+                    if matches!(spec.route, Route::Server(ServerCmd::Exec)) {
+                        // A refused EXEC discards the transaction, WATCHes included.
+                        txn::unwatch(self.shard, self.client).await;
+                    }
                     self.reply(r);
                     return Flow::Continue;
                 }

@@ -797,3 +797,32 @@ fn keys_in_slot_follow_writes_after_the_first_question() {
     let keys: Vec<String> = q(&mut h, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]);
     assert_eq!(keys, vec!["{ix}9"]);
 }
+
+#[test]
+fn a_refused_exec_discards_the_transaction_and_its_watches() {
+    let c = start(2);
+    let mut raw = c.server.raw();
+    raw.roundtrip(
+        &[
+            resp(&[b"WATCH", b"{w}k"]),
+            resp(&[b"MULTI"]),
+            resp(&[b"SET", b"a", b"1"]),
+            resp(&[b"SET", b"b", b"2"]),
+            resp(&[b"EXEC"]),
+        ]
+        .concat(),
+        b"+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n\
+          -CROSSSLOT Keys in request don't hash to the same slot\r\n",
+    );
+    // The watch is gone: another client's write does not abort the next transaction.
+    let _: () = q(&mut c.server.conn(), &["SET", "{w}k", "x"]);
+    raw.roundtrip(
+        &[
+            resp(&[b"MULTI"]),
+            resp(&[b"SET", b"{w}k", b"y"]),
+            resp(&[b"EXEC"]),
+        ]
+        .concat(),
+        b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n",
+    );
+}
