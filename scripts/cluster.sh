@@ -84,7 +84,7 @@ echo "== three processes x 2 shards from a topology file (deploy/local-cluster.s
 first=$(python3 - <<'PY'
 import random, socket
 for _ in range(200):
-    base = random.randrange(20000, 50000)
+    base = random.randrange(20000, 32000 - 300)  # below the ephemeral ports
     ports = [base + 100 * i + k for i in range(3) for k in range(3)]
     try:
         socks = []

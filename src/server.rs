@@ -270,6 +270,10 @@ async fn shard_main(
         None => (None, None),
     };
     let id = senders.as_ref().map_or(0, |s| s.peer_id());
+    // Before any message from a peer can ask about it.
+    if let Some(c) = &cluster_start {
+        cluster::install(c.state.clone(), id);
+    }
     let ks = Keyspace::new(config.databases, Clock::System);
     let settings = Settings::from_config(&config);
     let shard = Rc::new(Shard::new(
@@ -290,7 +294,6 @@ async fn shard_main(
     glommio::spawn_local(expiry_loop(shard.clone())).detach();
 
     if let Some(c) = cluster_start {
-        cluster::install(c.state, id);
         // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
         let node = unsafe { TcpListener::from_raw_fd(c.fds[id]) };
         glommio::spawn_local(accept_loop(shard.clone(), node, connections.clone(), true)).detach();

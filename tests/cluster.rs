@@ -526,22 +526,41 @@ fn a_slot_moves_between_nodes_with_ask_redirects() {
 }
 
 #[test]
-fn node_ids_survive_a_restart_with_the_same_nodes_file() {
+fn node_ids_and_moved_slots_survive_a_restart_with_the_same_nodes_file() {
     let file = TempFile::new("restart");
     let path = file.0.clone();
     let c = start_with_nodes_file(2, file);
-    let before: Vec<String> = nodes(&mut c.server.conn())
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
+    let ns = nodes(&mut c.server.conn());
+    let before: Vec<String> = ns.iter().map(|n| n.id.clone()).collect();
+    // Slot 0 (empty) moves to the second node.
+    let _: () = q(
+        &mut conn_to(ns[1].port),
+        &["CLUSTER", "SETSLOT", "0", "NODE", &ns[1].id],
+    );
     drop(c.server);
     let again = start_with_nodes_file(2, TempFile(path));
-    let after: Vec<String> = nodes(&mut again.server.conn())
+    let mut after: Vec<String> = nodes(&mut again.server.conn())
         .into_iter()
         .map(|n| n.id)
         .collect();
-    assert_eq!(before, after);
+    after.sort();
+    let mut sorted = before.clone();
+    sorted.sort();
+    assert_eq!(sorted, after);
     assert!(before.iter().all(|id| id.len() == 40));
+    let ns = nodes(&mut again.server.conn());
+    assert_eq!(owner(&ns, 0).id, before[1]);
+    assert_eq!(owner(&ns, 1).id, before[0]);
+    let Cluster {
+        server,
+        _nodes: file,
+    } = again;
+    drop(server);
+    // Another shard count starts from the default split, keeping the ids it can.
+    let third = start_with_nodes_file(3, file);
+    let ns = nodes(&mut third.server.conn());
+    assert_eq!(ns[0].id, before[0]);
+    assert_eq!(ns[0].slots, vec![(0, 5461)]);
 }
 
 #[test]
@@ -577,7 +596,8 @@ fn standalone_mode_refuses_cluster_commands_as_redis_does() {
 fn free_ports(n: u16) -> u16 {
     let seed = std::process::id() as u64 ^ shards_clock_ms();
     for i in 0..200u64 {
-        let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 35_000) as u16;
+        // Below the ephemeral range (32768+), where other tests' free ports come from.
+        let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16;
         let all_free = (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
         if all_free {
             return base;

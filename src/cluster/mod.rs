@@ -96,6 +96,10 @@ pub struct State {
     /// The node of this shard.
     pub me: usize,
     pub current_epoch: u64,
+    /// Where the node ids and the slot map are kept (rewritten when slots move).
+    pub nodes_file: String,
+    /// Which topology the slot map started from.
+    pub topology_tag: String,
 }
 
 impl State {
@@ -278,6 +282,7 @@ pub fn on_request(shard: &Rc<Shard>, req: Request) -> Response {
 
 /// Applies a change to this shard's view and its slot -> shard table.
 fn apply(shard: &Shard, u: Update) {
+    let assigned = matches!(u, Update::Assign { .. });
     let touched: Vec<Slot> = with_mut(|st| match u {
         Update::Assign { slots, node } => {
             for &s in &slots {
@@ -310,6 +315,12 @@ fn apply(shard: &Shard, u: Update) {
         for s in touched {
             if let Some(to) = st.route_for(s) {
                 shard.slots.set_owner(s, to);
+            }
+        }
+        // One shard of the process keeps the nodes file.
+        if assigned && shard.id == 0 {
+            if let Err(e) = topology::save(st) {
+                crate::log::warning(&format!("cannot save {}: {e}", st.nodes_file));
             }
         }
     });

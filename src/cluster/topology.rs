@@ -159,16 +159,85 @@ pub fn is_node_id(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn nodes_file_text(nodes: &[Node]) -> String {
+/// The nodes file: this process's node ids, then the slots of every node as last set
+/// (ADDSLOTS, SETSLOT NODE ...), tagged with the topology they started from.
+fn nodes_file_text(nodes: &[Node], owner: &[u16], topology: &str) -> String {
     let mut out = String::from(
-        "# corecache cluster nodes of this process: <shard> <node id> <shard id> <ip:port> <slots>\n",
+        "# corecache cluster nodes of this process: <shard> <node id> <shard id> <ip:port>\n",
     );
     for n in nodes {
         if let Some(shard) = n.local {
             let _ = writeln!(out, "{shard} {} {} {}:{}", n.id, n.shard_id, n.ip, n.port);
         }
     }
+    let _ = writeln!(
+        out,
+        "# slots of every node, as last changed: slots <node id> <ranges>\ntopology {topology}"
+    );
+    for (i, n) in nodes.iter().enumerate() {
+        let mut line = format!("slots {}", n.id);
+        let mut any = false;
+        let mut s = 0;
+        while s < SLOTS {
+            if owner[s] as usize != i {
+                s += 1;
+                continue;
+            }
+            let start = s;
+            while s < SLOTS && owner[s] as usize == i {
+                s += 1;
+            }
+            let _ = write!(line, " {start}-{}", s - 1);
+            any = true;
+        }
+        if any {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// The slot map a nodes file saved, if it was saved for the same topology and names
+/// only known nodes.
+fn saved_owner(text: &str, topology: &str, nodes: &[Node]) -> Option<Vec<u16>> {
+    let mut owner = vec![UNASSIGNED; SLOTS];
+    let mut tagged = false;
+    let mut any = false;
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        match w.next() {
+            Some("topology") => tagged = w.next().unwrap_or("") == topology,
+            Some("slots") => {
+                let id = w.next()?;
+                let node = nodes.iter().position(|n| n.id == id)? as u16;
+                for r in w {
+                    let (a, b) = r.split_once('-')?;
+                    let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                    if a > b || b >= SLOTS {
+                        return None;
+                    }
+                    owner[a..=b].iter_mut().for_each(|o| *o = node);
+                    any = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    (tagged && any).then_some(owner)
+}
+
+/// A short tag of a topology file's text.
+fn topology_tag(topology: &str) -> String {
+    derived_id("topology", topology)[..16].to_string()
+}
+
+/// Rewrites the nodes file with the current slot map (after a slot changed owner).
+pub fn save(st: &State) -> std::io::Result<()> {
+    let text = nodes_file_text(&st.nodes, &st.owner, &st.topology_tag);
+    let tmp = format!("{}.tmp", st.nodes_file);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &st.nodes_file)
 }
 
 /// What start-up knows: the bind address, the announced IP, the public port, the node
@@ -257,13 +326,23 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
             }
         }
     }
-    let current_epoch = nodes.iter().map(|n| n.epoch).max().unwrap_or(0);
-    if let Err(e) = std::fs::write(inp.nodes_file, nodes_file_text(&nodes)) {
-        return Err(format!(
-            "corecache: cannot write the cluster nodes file {}: {e}",
-            inp.nodes_file
-        ));
+    // Slots moved at run time (resharding) survive a restart, unless the topology
+    // changed since.
+    let tag = match inp.topology {
+        Some(t) => topology_tag(t),
+        None => format!("single-{nshards}"),
+    };
+    if let Ok(text) = std::fs::read_to_string(inp.nodes_file) {
+        if let Some(saved) = saved_owner(&text, &tag, &nodes) {
+            owner = saved;
+            for (s, &o) in owner.iter().enumerate() {
+                if let Some(shard) = nodes.get(o as usize).and_then(|n| n.local) {
+                    local_owner[s] = shard;
+                }
+            }
+        }
     }
+    let current_epoch = nodes.iter().map(|n| n.epoch).max().unwrap_or(0);
     let state = State {
         nodes,
         owner,
@@ -271,7 +350,15 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
         importing: Default::default(),
         me: 0,
         current_epoch,
+        nodes_file: inp.nodes_file.to_string(),
+        topology_tag: tag,
     };
+    if let Err(e) = save(&state) {
+        return Err(format!(
+            "corecache: cannot write the cluster nodes file {}: {e}",
+            inp.nodes_file
+        ));
+    }
     Ok((state, local_owner))
 }
 
@@ -349,7 +436,16 @@ mod tests {
             local: Some(0),
             epoch: 1,
         };
-        let parsed = parse_nodes_file(&nodes_file_text(std::slice::from_ref(&n)));
+        let mut owner = vec![UNASSIGNED; SLOTS];
+        owner[5..=9].iter_mut().for_each(|o| *o = 0);
+        owner[100] = 0;
+        let text = nodes_file_text(std::slice::from_ref(&n), &owner, "tag");
+        assert_eq!(
+            saved_owner(&text, "tag", std::slice::from_ref(&n)),
+            Some(owner)
+        );
+        assert_eq!(saved_owner(&text, "other", std::slice::from_ref(&n)), None);
+        let parsed = parse_nodes_file(&text);
         assert_eq!(parsed, vec![(0, n.id, n.shard_id)]);
     }
 }

@@ -57,7 +57,13 @@ impl Server {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                if std::env::var_os("CC_SERVER_LOG").is_some() {
+                    eprintln!("[server] {l}");
+                }
+            }
+        });
         Server { child, port }
     }
 
