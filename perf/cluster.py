@@ -16,6 +16,8 @@ redis-benchmark command (only the port and `--cluster` change):
 
 For corecache it also reports INFO's forwarded_commands per request (0 means no command
 crossed cores). Prints a Markdown table and writes the raw numbers to a JSON file.
+redis-benchmark --cluster ends its runs on a 250 ms tick: give it runs of a few
+seconds (--requests 600000) or its cluster columns move in coarse steps.
 
 usage: perf/cluster.py --corecache-bin target/release/corecache [--requests N]
                        [--rounds R] [--threads N] [--out FILE]
@@ -35,12 +37,16 @@ import time
 from pathlib import Path
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_port(below: int = 65536) -> int:
+    """A free loopback port (redis-server's cluster bus needs port + 10000 < 65536)."""
+    for _ in range(1000):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port < below:
+            return port
+    raise SystemExit("no free port")
 
 
 def cli(port: int, *args: str) -> str:
@@ -72,7 +78,7 @@ class Servers:
         # redis-server standalone, and a cluster of `threads` redis-server processes
         # (as many cores as corecache's shards get).
         def redis(extra: list[str]) -> int:
-            port = free_port()
+            port = free_port(below=55536)
             self._spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                          "--save", "", "--appendonly", "no", "--dir", str(work),
                          "--logfile", str(work / f"redis-{port}.log"), *extra])
