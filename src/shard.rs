@@ -182,6 +182,10 @@ pub struct Shard {
     next_txn: Cell<u64>,
     /// Holds this shard has seen (see `atomic`).
     hold_epoch: Cell<u64>,
+    /// Inside a transaction's or a script's run (see `as_one_unit`), and the keys
+    /// written meanwhile whose blocked clients wait to be served.
+    in_unit: Cell<bool>,
+    wake_later: RefCell<Vec<(usize, Bytes)>>,
     /// This shard's Lua engine, created on first use (see `script`).
     pub scripts: RefCell<Option<scripting::Engine>>,
 }
@@ -221,6 +225,8 @@ impl Shard {
             gate: RefCell::new(Vec::new()),
             next_txn: Cell::new(1),
             hold_epoch: Cell::new(0),
+            in_unit: Cell::new(false),
+            wake_later: RefCell::new(Vec::new()),
             scripts: RefCell::new(None),
         }
     }
@@ -364,7 +370,8 @@ impl Shard {
                     self.held_by.set(Some(txn));
                 }
                 self.ks.borrow_mut().tick();
-                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
+                let outs = self.as_one_unit(|| ops.into_iter().map(|op| self.apply(op)).collect());
+                WorkDone::Ops(outs)
             }
             Work::Exec(watcher, ops) => {
                 let now = self.now_ms();
@@ -372,11 +379,12 @@ impl Shard {
                     return WorkDone::Aborted;
                 }
                 self.ks.borrow_mut().tick();
-                WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
+                let outs = self.as_one_unit(|| ops.into_iter().map(|op| self.apply(op)).collect());
+                WorkDone::Ops(outs)
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),
             Work::Script(_, job) => {
-                let (outcome, job) = crate::script::run_here(self, job);
+                let (outcome, job) = self.as_one_unit(|| crate::script::run_here(self, job));
                 WorkDone::Script(outcome, job)
             }
         }
@@ -396,10 +404,41 @@ impl Shard {
         if let Some((db, keys)) = touched {
             self.watches.borrow_mut().touch(db, &keys);
             if !self.blocks.borrow().is_empty() {
-                self.wake_blocked(db, keys);
+                // Blocked clients are served after a transaction or script, never in
+                // the middle of one (they would see, and change, its keys halfway).
+                if self.in_unit.get() || self.held_by.get().is_some() {
+                    let mut later = self.wake_later.borrow_mut();
+                    later.extend(keys.into_iter().map(|k| (db, k)));
+                } else {
+                    self.wake_blocked(db, keys);
+                }
             }
         }
         out
+    }
+
+    /// Runs `f` (a transaction's or a script's commands) as one unit: clients blocked on
+    /// keys it writes are served once it is over (and the shard no longer held).
+    pub fn as_one_unit<T>(self: &Rc<Self>, f: impl FnOnce() -> T) -> T {
+        let outer = self.in_unit.replace(true);
+        let out = f();
+        self.in_unit.set(outer);
+        if !outer {
+            self.wake_deferred_blocked();
+        }
+        out
+    }
+
+    /// Serves the clients blocked on keys written while the shard was held or inside a
+    /// unit.
+    fn wake_deferred_blocked(self: &Rc<Self>) {
+        if self.in_unit.get() || self.held_by.get().is_some() {
+            return;
+        }
+        let later = std::mem::take(&mut *self.wake_later.borrow_mut());
+        for (db, key) in later {
+            self.wake_blocked(db, vec![key]);
+        }
     }
 
     /// The current time as the keyspace sees it (refreshed).
@@ -544,6 +583,7 @@ impl Shard {
             AdminReq::Release(txn) => {
                 if self.held_by.get() == Some(txn) {
                     self.held_by.set(None);
+                    self.wake_deferred_blocked();
                     self.release_deferred();
                 }
                 AdminResp::Done

@@ -308,3 +308,49 @@ fn render(v: &Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// A transaction or script that pushes to a list a client waits on keeps its own view:
+/// the waiter is served when it is over (Redis serves blocked clients after the command).
+#[test]
+fn blocked_clients_are_served_after_a_transaction_or_script_not_inside_it() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut c = s.conn();
+        for (i, via_script) in [false, true].into_iter().enumerate() {
+            let key = format!("wait:{i}");
+            let url = s.url();
+            let k = key.clone();
+            let waiter = thread::spawn(move || {
+                let mut w = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let got: Vec<String> = q(&mut w, &["BLPOP", &k, "10"]);
+                got
+            });
+            wait_blocked(&mut c, 1);
+            let len: i64 = if via_script {
+                q(
+                    &mut c,
+                    &[
+                        "EVAL",
+                        "redis.call('LPUSH', KEYS[1], 'a') return redis.call('LLEN', KEYS[1])",
+                        "1",
+                        &key,
+                    ],
+                )
+            } else {
+                let mut p = redis::pipe();
+                p.atomic()
+                    .cmd("LPUSH")
+                    .arg(&key)
+                    .arg("a")
+                    .cmd("LLEN")
+                    .arg(&key);
+                let (_, len): (i64, i64) = p.query(&mut c).unwrap();
+                len
+            };
+            assert_eq!(len, 1, "{n} shards, script: {via_script}");
+            assert_eq!(waiter.join().unwrap(), vec![key.clone(), "a".to_string()]);
+            let left: i64 = q(&mut c, &["LLEN", &key]);
+            assert_eq!(left, 0);
+        }
+    }
+}
