@@ -360,12 +360,9 @@ async fn prepare(
         }
         _ => {
             let body = args[1].clone();
-            let known = {
-                let sha = scripting::sha1_hex(&body);
-                engine(shard).script_exists(sha.as_bytes())
-            };
-            let sha = engine(shard).script_load(&body)?;
-            if !known {
+            let mut sha = scripting::sha1_hex(&body);
+            if !engine(shard).script_exists(sha.as_bytes()) {
+                sha = engine(shard).script_load(&body)?;
                 // EVAL caches the script everywhere, as SCRIPT LOAD does.
                 for s in (0..shard.nshards).filter(|&s| s != shard.id) {
                     let change = Change::ScriptLoad(body.clone());
