@@ -372,6 +372,12 @@ async fn prepare(
             Call::Eval { sha, body }
         }
     };
+    if crate::cluster::enabled() && call_flags(shard, &call).is_some_and(|f| f.no_cluster) {
+        return Err(CmdError::other(
+            "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+        )
+        .into());
+    }
     Ok(Job {
         call,
         keys: args[3..split].to_vec(),
@@ -379,6 +385,15 @@ async fn prepare(
         db,
         opts,
     })
+}
+
+/// The shebang or registration flags of what `call` runs.
+fn call_flags(shard: &Shard, call: &Call) -> Option<scripting::ScriptFlags> {
+    let e = engine(shard);
+    match call {
+        Call::Eval { sha, .. } => e.script_flags(sha.as_bytes()),
+        Call::Fcall { name } => e.function_flags(name),
+    }
 }
 
 /// Runs a job where its keys are (see the module comment).

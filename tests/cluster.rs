@@ -846,3 +846,30 @@ fn a_refused_exec_discards_the_transaction_and_its_watches() {
         b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n",
     );
 }
+
+#[test]
+fn scripts_with_the_no_cluster_flag_are_refused_in_cluster_mode() {
+    let cluster = start(2);
+    let mut c = cluster.server.conn();
+    let e = err(&mut c, &["EVAL", "#!lua flags=no-cluster\nreturn 1", "0"]);
+    assert_eq!(
+        e,
+        "ERR Can not run script on cluster, 'no-cluster' flag is set."
+    );
+    let one: i64 = q(&mut c, &["EVAL", "#!lua\nreturn 1", "0"]);
+    assert_eq!(one, 1);
+    // A script on keys of one slot runs on the owning node port too.
+    let ns = nodes(&mut c);
+    let node = owner(&ns, slot_of(b"{s}a"));
+    let mut n = conn_to(node.port);
+    let got: String = q(
+        &mut n,
+        &[
+            "EVAL",
+            "redis.call('SET', KEYS[1], 'x') return redis.call('GET', KEYS[2] or KEYS[1])",
+            "1",
+            "{s}a",
+        ],
+    );
+    assert_eq!(got, "x");
+}
