@@ -164,30 +164,33 @@ pub fn run_here(shard: &Rc<Shard>, job: Box<Job>) -> (Outcome, Box<Job>) {
 }
 
 fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
-    let mut e = engine(shard);
     let mut host = ShardHost {
         shard,
         db: job.db,
         nshards: shard.nshards,
     };
     shard.ks.borrow_mut().tick();
-    match &job.call {
+    run_engine(&mut engine(shard), job, &mut host)
+}
+
+/// Runs a job's script or function on an engine (loading an EVAL body the engine has
+/// not seen yet). A panic inside costs this run an error reply, not the shard.
+fn run_engine(e: &mut Engine, job: &Job, host: &mut dyn Host) -> Outcome {
+    let run = std::panic::AssertUnwindSafe(|| match &job.call {
         Call::Eval { sha, body } => {
             if !e.script_exists(sha.as_bytes()) {
                 if let Err(r) = e.script_load(body) {
                     return Outcome::Reply(r);
                 }
             }
-            e.eval(
-                ScriptRef::Sha(sha.as_bytes()),
-                &job.keys,
-                &job.args,
-                job.opts,
-                &mut host,
-            )
+            let script = ScriptRef::Sha(sha.as_bytes());
+            e.eval(script, &job.keys, &job.args, job.opts, host)
         }
-        Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, &mut host),
-    }
+        Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, host),
+    });
+    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        Outcome::Reply(CmdError::other("ERR internal error while running the script").into())
+    })
 }
 
 /// Runs a command of a script: server commands a script may use are answered here,
@@ -483,7 +486,6 @@ async fn gathered(
     let mut copies = Copies::fetch(shard, Some(txn), job.db, keys).await;
     for _ in 0..MAX_RERUNS {
         let outcome = {
-            let mut e = engine(shard);
             let mut host = ScratchHost {
                 ks: &mut copies.scratch,
                 keys: &copies.keys,
@@ -491,18 +493,7 @@ async fn gathered(
                 db: job.db,
                 nshards: shard.nshards,
             };
-            match &job.call {
-                Call::Eval { sha, body } => {
-                    if !e.script_exists(sha.as_bytes()) {
-                        if let Err(r) = e.script_load(body) {
-                            return Gathered::Done(r);
-                        }
-                    }
-                    let script = ScriptRef::Sha(sha.as_bytes());
-                    e.eval(script, &job.keys, &job.args, job.opts, &mut host)
-                }
-                Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, &mut host),
-            }
+            run_engine(&mut engine(shard), job, &mut host)
         };
         let more = match outcome {
             Outcome::Reply(r) => {
