@@ -322,12 +322,33 @@ fn shard_of(c: &mut redis::Connection, shards: usize) -> usize {
 
 #[test]
 fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
+    busy_then_killed(false);
+}
+
+#[test]
+fn a_busy_function_gets_busy_errors_and_function_kill_stops_it() {
+    busy_then_killed(true);
+}
+
+/// Runs an endless script (or function) on one shard's client; a client of the other
+/// shard gets -BUSY, kills it with SCRIPT KILL (FUNCTION KILL), and is served again.
+fn busy_then_killed(function: bool) {
     let s = Server::start(2);
     let mut admin = s.conn();
     let _: () = q(
         &mut admin,
         &["CONFIG", "SET", "busy-reply-threshold", "100"],
     );
+    if function {
+        let _: String = q(
+            &mut admin,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)",
+            ],
+        );
+    }
     let home = shard_of(&mut admin, 2);
     // A client served by the other shard can still talk.
     let mut other = loop {
@@ -339,7 +360,7 @@ fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
     let port = s.port;
     let looping = thread::spawn(move || {
         let mut r = Raw::connect(port);
-        // Find a connection on `home` by CLIENT ID, like the runner.
+        // A connection served by `home`, found by CLIENT ID.
         loop {
             r.send(&resp(&[b"CLIENT", b"ID"]));
             let line = r.read_line();
@@ -349,11 +370,15 @@ fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
             }
             r = Raw::connect(port);
         }
-        r.send(&resp(&[
-            b"EVAL",
-            b"local i = 0 while true do i = i + 1 end",
-            b"0",
-        ]));
+        if function {
+            r.send(&resp(&[b"FCALL", b"spin", b"0"]));
+        } else {
+            r.send(&resp(&[
+                b"EVAL",
+                b"local i = 0 while true do i = i + 1 end",
+                b"0",
+            ]));
+        }
         r.read_line()
     });
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -364,8 +389,16 @@ fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
             _ => thread::sleep(Duration::from_millis(20)),
         }
     };
-    assert!(busy.contains("SCRIPT KILL"), "{busy}");
-    let _: () = q(&mut other, &["SCRIPT", "KILL"]);
+    let (kind, wrong) = if function {
+        ("FUNCTION", "SCRIPT")
+    } else {
+        ("SCRIPT", "FUNCTION")
+    };
+    assert!(busy.contains(&format!("{kind} KILL")), "{busy}");
+    // The other kind of KILL does not stop it.
+    let e = err(&mut other, &[wrong, "KILL"]);
+    assert!(e.starts_with("BUSY"), "{e}");
+    let _: () = q(&mut other, &[kind, "KILL"]);
     let ended = looping.join().unwrap();
     assert!(
         ended.starts_with("-ERR") && ended.contains("killed"),
@@ -373,6 +406,6 @@ fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
     );
     let pong: String = q(&mut other, &["PING"]);
     assert_eq!(pong, "PONG");
-    let e = err(&mut other, &["SCRIPT", "KILL"]);
+    let e = err(&mut other, &[kind, "KILL"]);
     assert!(e.starts_with("NOTBUSY"), "{e}");
 }
