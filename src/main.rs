@@ -8,6 +8,7 @@ static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 fn main() {
     let config = config::Config::parse();
+    server::install_panic_hook();
     if let Err(msg) = server::run(config) {
         eprintln!("{msg}");
         std::process::exit(1);

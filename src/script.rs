@@ -188,7 +188,7 @@ fn run_engine(e: &mut Engine, job: &Job, host: &mut dyn Host) -> Outcome {
         }
         Call::Fcall { name } => e.fcall(name, &job.keys, &job.args, job.opts, host),
     });
-    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+    shards::ops::contained(run).unwrap_or_else(|_| {
         Outcome::Reply(CmdError::other("ERR internal error while running the script").into())
     })
 }

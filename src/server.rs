@@ -176,6 +176,31 @@ pub fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// A panic on a shard thread outside the per-command containment (`shards::ops::
+/// contained`) would end that shard's executor while the others keep waiting for its
+/// answers: the process would hang. Such a panic ends the process instead, after the
+/// usual panic message, so that it is seen (and restarted by systemd).
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if shards::ops::panic_is_contained() {
+            let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+            log::warning(&format!(
+                "corecache: a command panicked at {at}; answered with an error"
+            ));
+            return;
+        }
+        default(info);
+        let on_shard = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("shard-"));
+        if on_shard {
+            eprintln!("corecache: a shard thread panicked; exiting");
+            std::process::abort();
+        }
+    }));
+}
+
 /// What every shard needs to start as a cluster node.
 #[derive(Clone)]
 struct ClusterStart {

@@ -72,7 +72,7 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             // A handler bug must cost one error reply, never the shard: the executor
             // thread serves every other client of this core.
             let run = std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args));
-            OpOutput::Reply(std::panic::catch_unwind(run).unwrap_or_else(|_| {
+            OpOutput::Reply(contained(run).unwrap_or_else(|_| {
                 Reply::Error(CmdError::other(format!(
                     "ERR internal error while running '{}'",
                     spec.name
@@ -94,5 +94,43 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             ks.put_entry(db, &key, entry);
             OpOutput::Reply(Reply::Int(1))
         }
+    }
+}
+
+thread_local! {
+    /// How many `contained` calls are running on this thread.
+    static CONTAINED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, turning a panic into `Err`: the caller answers one error reply and the
+/// shard goes on. The server's panic hook treats any other panic on a shard thread as
+/// fatal (see `panic_is_contained`).
+pub fn contained<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Result<T> {
+    CONTAINED.with(|c| c.set(c.get() + 1));
+    let out = std::panic::catch_unwind(f);
+    CONTAINED.with(|c| c.set(c.get() - 1));
+    out
+}
+
+/// Whether a panic on this thread happens inside `contained`.
+pub fn panic_is_contained() -> bool {
+    CONTAINED.with(|c| c.get() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contained_turns_a_panic_into_err_and_knows_it_is_inside() {
+        assert!(!panic_is_contained());
+        let inside = contained(panic_is_contained);
+        assert_eq!(inside.ok(), Some(true));
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = contained(|| -> u8 { panic!("boom") });
+        std::panic::set_hook(hook);
+        assert!(r.is_err());
+        assert!(!panic_is_contained());
     }
 }
