@@ -1,13 +1,14 @@
 //! The engine: the script cache, EVAL/EVALSHA runs, and the machinery every run shares
 //! (the `redis.call` path with its checks, the timeout, the reply conversion).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mlua::{Function, Lua, MultiValue, Value};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
 
@@ -15,7 +16,7 @@ use crate::control::ScriptControl;
 use crate::convert::{lua_to_reply, reply_to_lua};
 use crate::flags::{parse_eval_shebang, ScriptFlags};
 use crate::functions::Library;
-use crate::vm::{error_table, raise, Abort, LogLevel, LogSink, Vm};
+use crate::vm::{error_table, raise, Abort, LogLevel, LogSink, RunCtx, Vm};
 use crate::{sha1_hex, Host, Outcome, RunOpts};
 
 /// Which script an EVAL-family call runs.
@@ -197,15 +198,6 @@ impl Engine {
             return Outcome::Reply(refused);
         }
         let func = script.func.clone();
-        let vm = &self.eval_vm;
-        let set = || -> mlua::Result<()> {
-            vm.backing.raw_set("KEYS", string_array(&vm.lua, keys)?)?;
-            vm.backing.raw_set("ARGV", string_array(&vm.lua, args)?)?;
-            Ok(())
-        };
-        if let Err(e) = set() {
-            return Outcome::Reply(err(format!("ERR {e}")));
-        }
         let spec = RunSpec {
             name: &sha,
             is_function: false,
@@ -214,23 +206,12 @@ impl Engine {
             oom: opts.oom,
             keys,
         };
-        let out = run(vm, &func, Value::Nil, Value::Nil, &spec, host);
-        let _ = vm.backing.raw_set("KEYS", Value::Nil);
-        let _ = vm.backing.raw_set("ARGV", Value::Nil);
-        out
+        run(&self.eval_vm, &func, args, true, &spec, host)
     }
 }
 
 pub(crate) fn lower_sha(sha: &[u8]) -> String {
     String::from_utf8_lossy(sha).to_ascii_lowercase()
-}
-
-pub(crate) fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Value> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, it) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(it)?)?;
-    }
-    Ok(Value::Table(t))
 }
 
 /// Why `redis.call` did not run a command.
@@ -250,15 +231,91 @@ struct CallCtx<'a> {
     slots: Option<Vec<u16>>,
 }
 
+/// The run in progress, as the state's `redis.call` / `redis.pcall` reach it through
+/// [`RunCtx::current`] (set by [`run`] for the length of the run only).
+struct Active<'a> {
+    ctx: CallCtx<'a>,
+    host: &'a mut dyn Host,
+}
+
+/// `redis.call` (`pcall == false`) or `redis.pcall`, made once per Lua state: the
+/// per-run context comes from [`RunCtx::current`].
+pub(crate) fn command_fn(
+    lua: &Lua,
+    rt: &Rc<RunCtx>,
+    raise_t: &Table,
+    wrap: &Function,
+    pcall: bool,
+) -> mlua::Result<Function> {
+    let rt = rt.clone();
+    let raise_t = raise_t.clone();
+    let raw = lua
+        .create_function(move |lua, args: MultiValue| command(lua, &rt, &raise_t, &args, pcall))?;
+    wrap.call(raw)
+}
+
+fn command(
+    lua: &Lua,
+    rt: &RunCtx,
+    raise_t: &Table,
+    args: &MultiValue,
+    pcall: bool,
+) -> mlua::Result<MultiValue> {
+    if let Some(a) = rt.abort.borrow().as_ref() {
+        return Err(mlua::Error::RuntimeError(a.message().into()));
+    }
+    let Some(current) = rt.current.get() else {
+        return Err(mlua::Error::RuntimeError(
+            "redis.call is only available while a script runs".into(),
+        ));
+    };
+    // SAFETY: only `RunCtx::enter` (in `run`) sets `current`, to a
+    // `RefCell<Active>` that outlives the guard which puts the previous value back.
+    let active = unsafe { current.cast::<RefCell<Active<'_>>>().as_ref() };
+    let outcome = {
+        let Ok(mut guard) = active.try_borrow_mut() else {
+            return Err(mlua::Error::RuntimeError(
+                "redis.call cannot be re-entered".into(),
+            ));
+        };
+        let Active { ctx, host } = &mut *guard;
+        ctx.check_and_run(&mut **host, args)
+    };
+    match outcome {
+        Ok(reply) => {
+            let is_err = reply.is_error();
+            let v = reply_to_lua(lua, &reply, rt.resp.get())?;
+            if is_err && !pcall {
+                raise(raise_t, v)
+            } else {
+                Ok(MultiValue::from_vec(vec![v]))
+            }
+        }
+        Err(CallError::Script(text)) => {
+            let v = error_table(lua, &text)?;
+            if pcall {
+                Ok(MultiValue::from_vec(vec![v]))
+            } else {
+                raise(raise_t, v)
+            }
+        }
+        Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
+    }
+}
+
 impl CallCtx<'_> {
-    fn check_and_run(&mut self, host: &mut dyn Host, args: Vec<Value>) -> Result<Reply, CallError> {
+    fn check_and_run(
+        &mut self,
+        host: &mut dyn Host,
+        args: &MultiValue,
+    ) -> Result<Reply, CallError> {
         if args.is_empty() {
             return Err(CallError::Script(
                 "Please specify at least one argument for this redis lib call".into(),
             ));
         }
         let mut argv = Vec::with_capacity(args.len());
-        for a in &args {
+        for a in args.iter() {
             let b = match a {
                 Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
                 Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
@@ -336,12 +393,14 @@ impl CallCtx<'_> {
     }
 }
 
-/// Runs `func(keys, args)` in `vm` as `spec` describes, with `host` serving commands.
+/// Runs `func` in `vm` as `spec` describes, with `host` serving commands: `spec.keys`
+/// and `args` are the `KEYS` and `ARGV` globals (`as_globals`, EVAL) or the
+/// function's two arguments (FCALL).
 pub(crate) fn run(
     vm: &Vm,
     func: &Function,
-    keys: Value,
-    args: Value,
+    args: &[Bytes],
+    as_globals: bool,
     spec: &RunSpec<'_>,
     host: &mut dyn Host,
 ) -> Outcome {
@@ -358,61 +417,27 @@ pub(crate) fn run(
         s.dedup();
         s
     });
-    let ctx = CallCtx {
-        spec,
-        control: &rt.control,
-        slots,
-    };
-    let raise_t = vm.raise.clone();
-    let shared = std::cell::RefCell::new((ctx, host));
-    let command = |lua: &Lua, args: MultiValue, pcall: bool| -> mlua::Result<MultiValue> {
-        if let Some(a) = rt.abort.borrow().as_ref() {
-            return Err(mlua::Error::RuntimeError(a.message().into()));
-        }
-        let outcome = {
-            let mut guard = shared.borrow_mut();
-            let (ctx, host) = &mut *guard;
-            ctx.check_and_run(&mut **host, args.into_iter().collect())
-        };
-        match outcome {
-            Ok(reply) => {
-                let is_err = reply.is_error();
-                let v = reply_to_lua(lua, &reply, rt.resp.get())?;
-                if is_err && !pcall {
-                    raise(&raise_t, v)
-                } else {
-                    Ok(MultiValue::from_vec(vec![v]))
-                }
-            }
-            Err(CallError::Script(text)) => {
-                let v = error_table(lua, &text)?;
-                if pcall {
-                    Ok(MultiValue::from_vec(vec![v]))
-                } else {
-                    raise(&raise_t, v)
-                }
-            }
-            Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
-        }
-    };
-    let result = vm.lua.scope(|scope| {
-        let call = scope.create_function(|lua, args: MultiValue| command(lua, args, false))?;
-        let pcall = scope.create_function(|lua, args: MultiValue| command(lua, args, true))?;
-        vm.internal.raw_set("call", call)?;
-        vm.internal.raw_set("pcall", pcall)?;
-        let out = vm.run(func, keys, args);
-        vm.internal.raw_set("call", Value::Nil)?;
-        vm.internal.raw_set("pcall", Value::Nil)?;
-        let (ok, value) = out?;
-        Ok(if ok {
-            Ok(lua_to_reply(&value, rt.resp.get()))
-        } else {
-            Err(error_reply(&value, spec))
-        })
+    let active = RefCell::new(Active {
+        ctx: CallCtx {
+            spec,
+            control: &rt.control,
+            slots,
+        },
+        host,
     });
+    let result = {
+        let _entered = rt.enter(&active);
+        vm.run_script(func, spec.keys, args, as_globals)
+            .map(|(ok, value)| {
+                if ok {
+                    Ok(lua_to_reply(&value, rt.resp.get()))
+                } else {
+                    Err(error_reply(&value, spec))
+                }
+            })
+    };
     rt.active.set(false);
     rt.control.end();
-    vm.scrub();
     let abort = rt.abort.borrow_mut().take();
     match abort {
         Some(Abort::NeedKeys(keys)) => Outcome::NeedKeys(keys),

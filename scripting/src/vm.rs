@@ -3,6 +3,8 @@
 //! EVAL scripts and one for function libraries.
 
 use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,9 +75,37 @@ pub(crate) struct RunCtx {
     pub log: RefCell<LogSink>,
     /// Functions registered by the library being loaded.
     pub registered: RefCell<Vec<crate::functions::Registered>>,
+    /// The run in progress, as `redis.call` / `redis.pcall` reach it (the engine's
+    /// per-run call state, type-erased); `None` between runs. Only [`RunCtx::enter`]
+    /// sets it, and its guard puts the previous value back, on unwinding too.
+    pub current: Cell<Option<NonNull<()>>>,
+}
+
+/// While alive, `rt.current` points at the run state it was made with.
+pub(crate) struct Entered<'r, 'a> {
+    rt: &'r RunCtx,
+    prev: Option<NonNull<()>>,
+    _run: PhantomData<&'a ()>,
+}
+
+impl Drop for Entered<'_, '_> {
+    fn drop(&mut self) {
+        self.rt.current.set(self.prev);
+    }
 }
 
 impl RunCtx {
+    /// Makes `run` the state `redis.call` reaches until the guard drops. The guard
+    /// borrows `run`, so the pointer cannot outlive it.
+    pub(crate) fn enter<'r, 'a, T>(&'r self, run: &'a T) -> Entered<'r, 'a> {
+        let prev = self.current.replace(Some(NonNull::from(run).cast()));
+        Entered {
+            rt: self,
+            prev,
+            _run: PhantomData,
+        }
+    }
+
     pub(crate) fn abort_with(&self, a: Abort) -> mlua::Error {
         let msg = a.message();
         *self.abort.borrow_mut() = Some(a);
@@ -86,34 +116,23 @@ impl RunCtx {
 pub(crate) struct Vm {
     pub lua: Lua,
     pub rt: Rc<RunCtx>,
-    /// The prelude's table of internals (run, check, set_backing, the per-run `cmd`).
-    pub internal: Table,
+    /// The prelude's list of protected tables (nonempty after a run: scrub them).
+    proxies: Table,
     /// The runtime globals behind the protected `_G`.
     pub backing: Table,
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
-    pub raise: Table,
     handler: Function,
     scrub: Function,
     set_backing: Function,
 }
 
-/// The C side of sandboxed functions: calls upvalue 1 (or, for the indirect form,
-/// the function stored under upvalue 1's key in upvalue 3's table) with the arguments,
-/// and raises the error value when it answers with the sentinel (upvalue 2). Being C
+/// The C side of sandboxed functions: calls upvalue 1 with the arguments, and raises the error value when it answers with the sentinel (upvalue 2). Being C
 /// functions, these keep the caller's frame on tail calls, so errors point at the
 /// user's line as Redis's C helpers do.
 unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
     let n = ffi::lua_gettop(state);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    finish_checked(state, n)
-}
-
-unsafe extern "C-unwind" fn checked_indirect(state: *mut ffi::lua_State) -> c_int {
-    let n = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_rawget(state, ffi::lua_upvalueindex(3));
     ffi::lua_insert(state, 1);
     finish_checked(state, n)
 }
@@ -134,21 +153,6 @@ pub(crate) fn wrap_c(lua: &Lua, raw: Function, raise: &Table) -> mlua::Result<Fu
     unsafe {
         lua.exec_raw((raw, raise.clone()), |state| {
             ffi::lua_pushcclosure(state, checked_call, 2);
-        })
-    }
-}
-
-/// A C closure that calls whatever `table[key]` holds at call time (the per-run
-/// `redis.call` / `redis.pcall`).
-pub(crate) fn indirect_c(
-    lua: &Lua,
-    key: &str,
-    raise: &Table,
-    table: &Table,
-) -> mlua::Result<Function> {
-    unsafe {
-        lua.exec_raw((key, raise.clone(), table.clone()), |state| {
-            ffi::lua_pushcclosure(state, checked_indirect, 3);
         })
     }
 }
@@ -238,6 +242,7 @@ impl Vm {
             rand: Rand48::new(),
             log: RefCell::new(log),
             registered: RefCell::new(Vec::new()),
+            current: Cell::new(None),
         });
 
         let raise_t = lua.create_table()?;
@@ -321,7 +326,7 @@ impl Vm {
         backing.raw_set("bit", protect_lib(libs::bit::table(&ctx)?)?)?;
         backing.raw_set("struct", protect_lib(libs::structlib::table(&ctx)?)?)?;
 
-        let redis = crate::redis_api::runtime_table(&lua, &internal, &rt, &raise_t, &wrap)?;
+        let redis = crate::redis_api::runtime_table(&lua, &rt, &raise_t, &wrap)?;
         backing.raw_set("redis", protect_lib(redis)?)?;
         backing.raw_set(
             "__redis__err__handler",
@@ -354,13 +359,12 @@ impl Vm {
         Ok(Vm {
             handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
+            proxies: internal.raw_get("proxies")?,
             set_backing,
             lua,
             rt,
-            internal,
             backing,
             load_backing,
-            raise: raise_t,
         })
     }
 
@@ -394,6 +398,81 @@ impl Vm {
         }
     }
 
+    /// Runs a script or function under the error handler in one trip into Lua:
+    /// `keys` and `args` become the `KEYS` / `ARGV` globals for the run
+    /// (`as_globals`, EVAL) or the function's two arguments (FCALL); then the
+    /// protected tables are checked for raw writes and scrubbed only when one was
+    /// made. `Ok(value)` or `Err(error table)`, as [`Vm::run`].
+    pub(crate) fn run_script(
+        &self,
+        f: &Function,
+        keys: &[Bytes],
+        args: &[Bytes],
+        as_globals: bool,
+    ) -> mlua::Result<(bool, Value)> {
+        let handler = self.handler.clone();
+        // Only borrowed data is captured: an error raised inside (out of memory) may
+        // skip this closure's frame.
+        let (ok, value, dirty) = unsafe {
+            self.lua.exec_raw::<(bool, Value, bool)>(
+                (
+                    self.backing.clone(),
+                    self.proxies.clone(),
+                    handler,
+                    f.clone(),
+                ),
+                |state| {
+                    // 1: backing globals, 2: proxies, 3: handler, 4: the function.
+                    let nargs = if as_globals {
+                        ffi::lua_pushstring(state, c"KEYS".as_ptr());
+                        push_array(state, keys);
+                        ffi::lua_rawset(state, 1);
+                        ffi::lua_pushstring(state, c"ARGV".as_ptr());
+                        push_array(state, args);
+                        ffi::lua_rawset(state, 1);
+                        0
+                    } else {
+                        push_array(state, keys);
+                        push_array(state, args);
+                        2
+                    };
+                    let status = ffi::lua_pcall(state, nargs, 1, 3);
+                    // 4: the value or the error table.
+                    if as_globals {
+                        ffi::lua_pushstring(state, c"KEYS".as_ptr());
+                        ffi::lua_pushnil(state);
+                        ffi::lua_rawset(state, 1);
+                        ffi::lua_pushstring(state, c"ARGV".as_ptr());
+                        ffi::lua_pushnil(state);
+                        ffi::lua_rawset(state, 1);
+                    }
+                    let mut dirty = false;
+                    let n = ffi::lua_objlen(state, 2) as c_int;
+                    for i in 1..=n {
+                        ffi::lua_rawgeti_(state, 2, i);
+                        ffi::lua_pushnil(state);
+                        if ffi::lua_next(state, -2) != 0 {
+                            dirty = true;
+                            ffi::lua_settop(state, 4);
+                            break;
+                        }
+                        ffi::lua_settop(state, 4);
+                    }
+                    ffi::lua_pushboolean(state, (status == 0) as c_int);
+                    ffi::lua_replace(state, 1);
+                    ffi::lua_replace(state, 2);
+                    ffi::lua_pushboolean(state, dirty as c_int);
+                    ffi::lua_replace(state, 3);
+                },
+            )?
+        };
+        if dirty {
+            self.scrub();
+        }
+        Ok((ok, value))
+    }
+
+    /// Removes whatever a run stored into the protected tables (see the prelude).
     pub(crate) fn scrub(&self) {
         let _ = self.scrub.call::<()>(());
     }
@@ -419,6 +498,16 @@ impl Vm {
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => other.to_string(),
             })
+    }
+}
+
+/// Pushes a new table holding `items` as strings at 1..n. Raises only on memory
+/// errors (nothing to drop here).
+unsafe fn push_array(state: *mut ffi::lua_State, items: &[Bytes]) {
+    ffi::lua_createtable(state, items.len() as c_int, 0);
+    for (i, it) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, it.as_ptr().cast(), it.len());
+        ffi::lua_rawseti_(state, -2, i as c_int + 1);
     }
 }
 

@@ -327,3 +327,67 @@ mod need_keys {
         assert_eq!(r, Outcome::NeedKeys(bytes(&["far"])));
     }
 }
+
+/// `redis.call` reaches the run through a pointer set for the run only.
+mod run_context {
+    use super::*;
+    use crate::Host;
+    use bytes::Bytes;
+    use shards::CommandSpec;
+
+    struct PanickingHost;
+
+    impl Host for PanickingHost {
+        fn call(&mut self, _: &'static CommandSpec, _: Vec<Bytes>) -> Reply {
+            panic!("host failure");
+        }
+    }
+
+    #[test]
+    fn redis_call_outside_a_run_fails_cleanly() {
+        let b = Bench::new();
+        let vm = &b.e.eval_vm;
+        assert!(vm.rt.current.get().is_none());
+        let r = vm
+            .lua
+            .load("return redis.call('ping')")
+            .call::<mlua::Value>(());
+        let e = r.expect_err("no run in progress").to_string();
+        assert!(e.contains("only available while a script runs"), "{e}");
+    }
+
+    #[test]
+    fn a_panicking_host_leaves_no_run_behind() {
+        let mut b = Bench::new();
+        let body = "return redis.call('get', 'k')";
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            b.e.eval(
+                ScriptRef::Body(body.as_bytes()),
+                &[],
+                &[],
+                RunOpts::default(),
+                &mut PanickingHost,
+            )
+        }));
+        // mlua catches the panic; whether it resumes here or becomes an error reply,
+        // the run's context is gone.
+        if let Ok(out) = r {
+            assert!(matches!(out, Outcome::Reply(Reply::Error(_))), "{out:?}");
+        }
+        assert!(b.e.eval_vm.rt.current.get().is_none());
+        b.h.cmd(&["set", "k", "v"]);
+        assert_eq!(b.eval(body), bulk("v"));
+    }
+
+    #[test]
+    fn keys_and_argv_are_fresh_every_run() {
+        let mut b = Bench::new();
+        let body = "KEYS[2] = 'x' setmetatable(ARGV, {__index = function() return 'y' end}) \
+                    return {#KEYS, #ARGV, tostring(ARGV[3])}";
+        let want = Reply::Array(vec![Reply::Int(2), Reply::Int(1), bulk("y")]);
+        assert_eq!(b.eval_with(body, &["a"], &["b"]), want);
+        let body = "return {#KEYS, #ARGV, tostring(ARGV[3]), tostring(getmetatable(ARGV))}";
+        let want = Reply::Array(vec![Reply::Int(1), Reply::Int(0), bulk("nil"), bulk("nil")]);
+        assert_eq!(b.eval_with(body, &["a"], &[]), want);
+    }
+}
