@@ -1,6 +1,6 @@
 //! Redis's conversion rules between command replies and Lua values, both ways.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Lua, LuaString, Table, Value};
 use shards::{CmdError, Reply};
 
 use crate::vm::num;
@@ -122,17 +122,45 @@ fn one_line(s: &[u8]) -> String {
         .collect()
 }
 
-fn field(t: &Table, name: &str) -> Value {
+/// The field names that mark a table as a special reply, made once per Lua state
+/// (looking a table up by a Rust `&str` interns the string again every time).
+pub(crate) struct ReplyKeys {
+    err: LuaString,
+    ok: LuaString,
+    double: LuaString,
+    big_number: LuaString,
+    map: LuaString,
+    set: LuaString,
+    verbatim_string: LuaString,
+    string: LuaString,
+}
+
+impl ReplyKeys {
+    pub(crate) fn new(lua: &Lua) -> mlua::Result<Self> {
+        Ok(ReplyKeys {
+            err: lua.create_string("err")?,
+            ok: lua.create_string("ok")?,
+            double: lua.create_string("double")?,
+            big_number: lua.create_string("big_number")?,
+            map: lua.create_string("map")?,
+            set: lua.create_string("set")?,
+            verbatim_string: lua.create_string("verbatim_string")?,
+            string: lua.create_string("string")?,
+        })
+    }
+}
+
+fn field(t: &Table, name: &LuaString) -> Value {
     t.raw_get(name).unwrap_or(Value::Nil)
 }
 
 /// A script's return value as a reply. `resp` is the script's protocol at the end of
 /// the run (booleans and nil differ).
-pub(crate) fn lua_to_reply(v: &Value, resp: u8) -> Reply {
-    to_reply(v, resp, 0)
+pub(crate) fn lua_to_reply(v: &Value, resp: u8, keys: &ReplyKeys) -> Reply {
+    to_reply(v, resp, 0, keys)
 }
 
-fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
+fn to_reply(v: &Value, resp: u8, depth: usize, keys: &ReplyKeys) -> Reply {
     match v {
         Value::String(s) => Reply::Bulk(s.as_bytes().to_vec()),
         Value::Boolean(b) => {
@@ -150,7 +178,7 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
             if depth >= MAX_DEPTH {
                 return Reply::Error(CmdError::other("ERR reached lua stack limit"));
             }
-            table_to_reply(t, resp, depth + 1)
+            table_to_reply(t, resp, depth + 1, keys)
         }
         _ => Reply::Nil,
     }
@@ -165,11 +193,11 @@ pub(crate) fn c_cast_i64(n: f64) -> i64 {
     }
 }
 
-fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
-    if let Value::String(s) = field(t, "err") {
+fn table_to_reply(t: &Table, resp: u8, depth: usize, keys: &ReplyKeys) -> Reply {
+    if let Value::String(s) = field(t, &keys.err) {
         return Reply::Error(CmdError::other(one_line(&s.as_bytes())));
     }
-    if let Value::String(s) = field(t, "ok") {
+    if let Value::String(s) = field(t, &keys.ok) {
         let line = one_line(&s.as_bytes());
         return if line == "OK" {
             Reply::Ok
@@ -177,31 +205,34 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
             Reply::Status(line)
         };
     }
-    if let Some(d) = num(&field(t, "double")) {
+    if let Some(d) = num(&field(t, &keys.double)) {
         return Reply::Double(d);
     }
-    if let Value::String(s) = field(t, "big_number") {
+    if let Value::String(s) = field(t, &keys.big_number) {
         // No big-number reply type: sent as the bulk string RESP2 would carry.
         return Reply::Bulk(s.as_bytes().to_vec());
     }
-    if let Value::Table(m) = field(t, "map") {
+    if let Value::Table(m) = field(t, &keys.map) {
         let mut pairs = Vec::new();
         for pair in m.pairs::<Value, Value>() {
             let Ok((k, v)) = pair else { break };
-            pairs.push((to_reply(&k, resp, depth), to_reply(&v, resp, depth)));
+            pairs.push((
+                to_reply(&k, resp, depth, keys),
+                to_reply(&v, resp, depth, keys),
+            ));
         }
         return Reply::Map(pairs);
     }
-    if let Value::Table(s) = field(t, "set") {
+    if let Value::Table(s) = field(t, &keys.set) {
         let mut items = Vec::new();
         for pair in s.pairs::<Value, Value>() {
             let Ok((k, _)) = pair else { break };
-            items.push(to_reply(&k, resp, depth));
+            items.push(to_reply(&k, resp, depth, keys));
         }
         return Reply::Set(items);
     }
-    if let Value::Table(v) = field(t, "verbatim_string") {
-        if let Value::String(s) = field(&v, "string") {
+    if let Value::Table(v) = field(t, &keys.verbatim_string) {
+        if let Value::String(s) = field(&v, &keys.string) {
             return Reply::Verbatim(String::from_utf8_lossy(&s.as_bytes()).into_owned());
         }
     }
@@ -211,7 +242,7 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         if matches!(v, Value::Nil) {
             break;
         }
-        items.push(to_reply(&v, resp, depth));
+        items.push(to_reply(&v, resp, depth, keys));
     }
     Reply::Array(items)
 }

@@ -407,9 +407,10 @@ pub(crate) fn run(
     let rt = &vm.rt;
     rt.resp.set(2);
     *rt.abort.borrow_mut() = None;
-    rt.start.set(Instant::now());
+    let now = Instant::now();
+    rt.start.set(now);
     rt.active.set(true);
-    rt.control.begin(spec.name, spec.is_function);
+    rt.control.begin(spec.name, spec.is_function, now);
 
     let slots = (!spec.flags.legacy && !spec.flags.allow_cross_slot_keys).then(|| {
         let mut s: Vec<u16> = spec.keys.iter().map(|k| shards::key_slot(k)).collect();
@@ -430,7 +431,7 @@ pub(crate) fn run(
         vm.run_script(func, spec.keys, args, as_globals)
             .map(|(ok, value)| {
                 if ok {
-                    Ok(lua_to_reply(&value, rt.resp.get()))
+                    Ok(lua_to_reply(&value, rt.resp.get(), &vm.reply_keys))
                 } else {
                     Err(error_reply(&value, spec))
                 }

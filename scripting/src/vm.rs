@@ -122,6 +122,7 @@ pub(crate) struct Vm {
     pub backing: Table,
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
+    pub reply_keys: crate::convert::ReplyKeys,
     handler: Function,
     scrub: Function,
     set_backing: Function,
@@ -356,6 +357,7 @@ impl Vm {
             move |_lua, _debug| hook(&hook_rt),
         )?;
 
+        let reply_keys = crate::convert::ReplyKeys::new(&lua)?;
         Ok(Vm {
             handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
@@ -365,6 +367,7 @@ impl Vm {
             rt,
             backing,
             load_backing,
+            reply_keys,
         })
     }
 
