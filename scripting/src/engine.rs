@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::ffi::c_void;
+use std::os::raw::c_int;
+
+use mlua::{ffi, Function, LightUserData, Lua, MultiValue, Table, Value};
 use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
 
@@ -101,8 +104,8 @@ impl Engine {
     /// needs more fails with "not enough memory" instead of growing the process.
     pub fn set_memory_limit(&mut self, bytes: usize) {
         self.memory_limit = bytes;
-        let _ = self.eval_vm.lua.set_memory_limit(bytes);
-        let _ = self.func_vm.lua.set_memory_limit(bytes);
+        self.eval_vm.set_memory_limit(bytes);
+        self.func_vm.set_memory_limit(bytes);
     }
 
     /// The control this engine reports to.
@@ -152,7 +155,7 @@ impl Engine {
     pub fn script_flush(&mut self) {
         self.scripts.clear();
         self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
-        let _ = self.eval_vm.lua.set_memory_limit(self.memory_limit);
+        self.eval_vm.set_memory_limit(self.memory_limit);
     }
 
     /// A cached script's body.
@@ -240,6 +243,11 @@ struct Active<'a> {
 
 /// `redis.call` (`pcall == false`) or `redis.pcall`, made once per Lua state: the
 /// per-run context comes from [`RunCtx::current`].
+///
+/// A C function ([`fast_command`]) reading its arguments and pushing the reply with
+/// the raw API; in a state with a memory cap (where a push may fail) or after
+/// `redis.setresp(3)` it hands the call to the mlua callback [`command`], which
+/// also keeps the `RunCtx` alive as long as the C function's upvalues.
 pub(crate) fn command_fn(
     lua: &Lua,
     rt: &Rc<RunCtx>,
@@ -247,12 +255,143 @@ pub(crate) fn command_fn(
     wrap: &Function,
     pcall: bool,
 ) -> mlua::Result<Function> {
-    let rt = rt.clone();
+    let slow_rt = rt.clone();
     let raise_t = raise_t.clone();
-    let raw = lua
-        .create_function(move |lua, args: MultiValue| command(lua, &rt, &raise_t, &args, pcall))?;
-    wrap.call(raw)
+    let raw = lua.create_function(move |lua, args: MultiValue| {
+        command(lua, &slow_rt, &raise_t, &args, pcall)
+    })?;
+    let slow: Function = wrap.call(raw)?;
+    let rt_ptr = LightUserData(Rc::as_ptr(rt) as *mut c_void);
+    unsafe {
+        lua.exec_raw((rt_ptr, pcall, slow), |state| {
+            ffi::lua_pushcclosure(state, fast_command, 3);
+        })
+    }
 }
+
+/// What [`fast_command`] does once every Rust value of the call is dropped.
+enum Exit {
+    /// Return the value on top of the stack.
+    Return,
+    /// Raise the value on top of the stack.
+    Raise,
+}
+
+/// Upvalues: 1 the `RunCtx` (light userdata, kept alive by 3), 2 whether this is
+/// `pcall`, 3 the mlua-callback version of the same function.
+unsafe extern "C-unwind" fn fast_command(state: *mut ffi::lua_State) -> c_int {
+    let rt = &*(ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)) as *const RunCtx);
+    if !rt.fast_calls.get() || rt.resp.get() != 2 {
+        let n = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(3));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, n, ffi::LUA_MULTRET);
+        return ffi::lua_gettop(state);
+    }
+    let pcall = ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) != 0;
+    // No Rust value with a destructor lives in this frame past this point: raising
+    // unwinds it with longjmp.
+    let exit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fast_command_body(state, rt, pcall)
+    }))
+    .unwrap_or_else(|_| {
+        ffi::lua_settop(state, 0);
+        ffi::lua_pushstring(state, c"ERR the command panicked".as_ptr());
+        Exit::Raise
+    });
+    match exit {
+        Exit::Return => 1,
+        Exit::Raise => ffi::lua_error(state),
+    }
+}
+
+unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool) -> Exit {
+    let raise_text = |text: &str| {
+        ffi::lua_settop(state, 0);
+        ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+        Exit::Raise
+    };
+    if let Some(a) = rt.abort.borrow().as_ref() {
+        return raise_text(a.message());
+    }
+    let Some(current) = rt.current.get() else {
+        return raise_text(NOT_IN_RUN);
+    };
+    // SAFETY: as in `command`.
+    let active = current.cast::<RefCell<Active<'_>>>().as_ref();
+    let outcome = {
+        let Ok(mut guard) = active.try_borrow_mut() else {
+            return raise_text(REENTERED);
+        };
+        let Active { ctx, host } = &mut *guard;
+        match stack_args(state) {
+            Ok(argv) => ctx.check_and_run(&mut **host, argv),
+            Err(e) => Err(e),
+        }
+    };
+    ffi::lua_settop(state, 0);
+    match outcome {
+        Ok(reply) => {
+            if !crate::convert::push_reply_resp2(state, &reply) {
+                return raise_text("ERR reply too deeply nested for the Lua stack");
+            }
+            if reply.is_error() && !pcall {
+                Exit::Raise
+            } else {
+                Exit::Return
+            }
+        }
+        Err(CallError::Script(text)) => {
+            let msg = crate::vm::normalize_error(&text);
+            crate::convert::push_single(state, c"err", msg.as_bytes());
+            if pcall {
+                Exit::Return
+            } else {
+                Exit::Raise
+            }
+        }
+        Err(CallError::Abort(a)) => {
+            let msg = a.message();
+            let _ = rt.abort_with(a);
+            raise_text(msg)
+        }
+    }
+}
+
+/// The call's arguments as command arguments (strings, numbers as `%.17g`).
+unsafe fn stack_args(state: *mut ffi::lua_State) -> Result<Vec<Bytes>, CallError> {
+    let n = ffi::lua_gettop(state);
+    if n == 0 {
+        return Err(no_args());
+    }
+    let mut argv = Vec::with_capacity(n as usize);
+    for i in 1..=n {
+        let b = match ffi::lua_type(state, i) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(state, i, &mut len);
+                Bytes::copy_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            }
+            ffi::LUA_TNUMBER => {
+                Bytes::from(shards::args::format_double(ffi::lua_tonumber(state, i)))
+            }
+            _ => return Err(bad_arg()),
+        };
+        argv.push(b);
+    }
+    Ok(argv)
+}
+
+fn no_args() -> CallError {
+    CallError::Script("Please specify at least one argument for this redis lib call".into())
+}
+
+fn bad_arg() -> CallError {
+    CallError::Script("Lua redis lib command arguments must be strings or integers".into())
+}
+
+const NOT_IN_RUN: &str = "redis.call is only available while a script runs";
+const REENTERED: &str = "redis.call cannot be re-entered";
 
 fn command(
     lua: &Lua,
@@ -265,21 +404,20 @@ fn command(
         return Err(mlua::Error::RuntimeError(a.message().into()));
     }
     let Some(current) = rt.current.get() else {
-        return Err(mlua::Error::RuntimeError(
-            "redis.call is only available while a script runs".into(),
-        ));
+        return Err(mlua::Error::RuntimeError(NOT_IN_RUN.into()));
     };
     // SAFETY: only `RunCtx::enter` (in `run`) sets `current`, to a
     // `RefCell<Active>` that outlives the guard which puts the previous value back.
     let active = unsafe { current.cast::<RefCell<Active<'_>>>().as_ref() };
     let outcome = {
         let Ok(mut guard) = active.try_borrow_mut() else {
-            return Err(mlua::Error::RuntimeError(
-                "redis.call cannot be re-entered".into(),
-            ));
+            return Err(mlua::Error::RuntimeError(REENTERED.into()));
         };
         let Active { ctx, host } = &mut *guard;
-        ctx.check_and_run(&mut **host, args)
+        match value_args(args) {
+            Ok(argv) => ctx.check_and_run(&mut **host, argv),
+            Err(e) => Err(e),
+        }
     };
     match outcome {
         Ok(reply) => {
@@ -304,30 +442,7 @@ fn command(
 }
 
 impl CallCtx<'_> {
-    fn check_and_run(
-        &mut self,
-        host: &mut dyn Host,
-        args: &MultiValue,
-    ) -> Result<Reply, CallError> {
-        if args.is_empty() {
-            return Err(CallError::Script(
-                "Please specify at least one argument for this redis lib call".into(),
-            ));
-        }
-        let mut argv = Vec::with_capacity(args.len());
-        for a in args.iter() {
-            let b = match a {
-                Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
-                Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
-                Value::Number(n) => Bytes::from(shards::args::format_double(*n)),
-                _ => {
-                    return Err(CallError::Script(
-                        "Lua redis lib command arguments must be strings or integers".into(),
-                    ))
-                }
-            };
-            argv.push(b);
-        }
+    fn check_and_run(&mut self, host: &mut dyn Host, argv: Vec<Bytes>) -> Result<Reply, CallError> {
         let Some(cmd) = shards::lookup(&argv[0]) else {
             return Err(CallError::Script(
                 "Unknown Redis command called from script".into(),
@@ -393,6 +508,23 @@ impl CallCtx<'_> {
     }
 }
 
+/// The call's arguments as command arguments (strings, numbers as `%.17g`).
+fn value_args(args: &MultiValue) -> Result<Vec<Bytes>, CallError> {
+    if args.is_empty() {
+        return Err(no_args());
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(match a {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
+            Value::Number(n) => Bytes::from(shards::args::format_double(*n)),
+            _ => return Err(bad_arg()),
+        });
+    }
+    Ok(argv)
+}
+
 /// Runs `func` in `vm` as `spec` describes, with `host` serving commands: `spec.keys`
 /// and `args` are the `KEYS` and `ARGV` globals (`as_globals`, EVAL) or the
 /// function's two arguments (FCALL).
@@ -426,17 +558,19 @@ pub(crate) fn run(
         },
         host,
     });
-    let result = {
-        let _entered = rt.enter(&active);
-        vm.run_script(func, spec.keys, args, as_globals)
-            .map(|(ok, value)| {
-                if ok {
-                    Ok(lua_to_reply(&value, rt.resp.get(), &vm.reply_keys))
-                } else {
-                    Err(error_reply(&value, spec))
-                }
-            })
-    };
+    let result =
+        {
+            let _entered = rt.enter(&active);
+            vm.run_script(func, spec.keys, args, as_globals)
+                .map(|(ok, value, reply)| {
+                    if ok {
+                        Ok(reply
+                            .unwrap_or_else(|| lua_to_reply(&value, rt.resp.get(), &vm.reply_keys)))
+                    } else {
+                        Err(error_reply(&value, spec))
+                    }
+                })
+        };
     rt.active.set(false);
     rt.control.end();
     let abort = rt.abort.borrow_mut().take();

@@ -274,7 +274,7 @@ impl Engine {
         self.libraries.clear();
         self.functions.clear();
         self.func_vm = crate::vm::Vm::new(self.control.clone(), true, self.log.clone());
-        let _ = self.func_vm.lua.set_memory_limit(self.memory_limit);
+        self.func_vm.set_memory_limit(self.memory_limit);
     }
 
     /// FUNCTION LIST (`pattern`: LIBRARYNAME, `with_code`: WITHCODE).

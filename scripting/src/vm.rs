@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use std::os::raw::c_int;
 
 use bytes::Bytes;
+use shards::Reply;
+
 use mlua::{
     chunk::ChunkMode, ffi, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue,
     StdLib, Table, Value, VmState,
@@ -79,6 +81,9 @@ pub(crate) struct RunCtx {
     /// per-run call state, type-erased); `None` between runs. Only [`RunCtx::enter`]
     /// sets it, and its guard puts the previous value back, on unwinding too.
     pub current: Cell<Option<NonNull<()>>>,
+    /// `redis.call` may take its raw-API path: the state has no memory cap, so
+    /// pushing a reply cannot fail (see `engine::command_fn`).
+    pub fast_calls: Cell<bool>,
 }
 
 /// While alive, `rt.current` points at the run state it was made with.
@@ -123,6 +128,8 @@ pub(crate) struct Vm {
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
     pub reply_keys: crate::convert::ReplyKeys,
+    /// The same names as a sequence, for the raw converter.
+    reply_key_list: Table,
     handler: Function,
     scrub: Function,
     set_backing: Function,
@@ -244,6 +251,7 @@ impl Vm {
             log: RefCell::new(log),
             registered: RefCell::new(Vec::new()),
             current: Cell::new(None),
+            fast_calls: Cell::new(true),
         });
 
         let raise_t = lua.create_table()?;
@@ -358,6 +366,7 @@ impl Vm {
         )?;
 
         let reply_keys = crate::convert::ReplyKeys::new(&lua)?;
+        let reply_key_list = lua.create_sequence_from(crate::convert::REPLY_KEY_NAMES)?;
         Ok(Vm {
             handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
@@ -368,6 +377,7 @@ impl Vm {
             backing,
             load_backing,
             reply_keys,
+            reply_key_list,
         })
     }
 
@@ -405,27 +415,35 @@ impl Vm {
     /// `keys` and `args` become the `KEYS` / `ARGV` globals for the run
     /// (`as_globals`, EVAL) or the function's two arguments (FCALL); then the
     /// protected tables are checked for raw writes and scrubbed only when one was
-    /// made. `Ok(value)` or `Err(error table)`, as [`Vm::run`].
+    /// made. `Ok(value)` or `Err(error table)`, as [`Vm::run`]; on success the reply
+    /// too when the raw converter could make it (the value is nil then).
     pub(crate) fn run_script(
         &self,
         f: &Function,
         keys: &[Bytes],
         args: &[Bytes],
         as_globals: bool,
-    ) -> mlua::Result<(bool, Value)> {
+    ) -> mlua::Result<(bool, Value, Option<Reply>)> {
         let handler = self.handler.clone();
-        // Only borrowed data is captured: an error raised inside (out of memory) may
-        // skip this closure's frame.
+        let fast = self.rt.fast_calls.get();
+        let rt = &*self.rt;
+        let mut reply = None;
+        let out = &mut reply;
+        // Only borrowed data is captured, and nothing that can raise runs while the
+        // reply is being built: an error raised inside (out of memory) may skip this
+        // closure's frame.
         let (ok, value, dirty) = unsafe {
             self.lua.exec_raw::<(bool, Value, bool)>(
                 (
                     self.backing.clone(),
                     self.proxies.clone(),
+                    self.reply_key_list.clone(),
                     handler,
                     f.clone(),
                 ),
                 |state| {
-                    // 1: backing globals, 2: proxies, 3: handler, 4: the function.
+                    // 1: backing globals, 2: proxies, 3: reply field names,
+                    // 4: handler, 5: the function.
                     let nargs = if as_globals {
                         ffi::lua_pushstring(state, c"KEYS".as_ptr());
                         push_array(state, keys);
@@ -439,8 +457,8 @@ impl Vm {
                         push_array(state, args);
                         2
                     };
-                    let status = ffi::lua_pcall(state, nargs, 1, 3);
-                    // 4: the value or the error table.
+                    let status = ffi::lua_pcall(state, nargs, 1, 4);
+                    // 5: the value or the error table.
                     if as_globals {
                         ffi::lua_pushstring(state, c"KEYS".as_ptr());
                         ffi::lua_pushnil(state);
@@ -456,23 +474,44 @@ impl Vm {
                         ffi::lua_pushnil(state);
                         if ffi::lua_next(state, -2) != 0 {
                             dirty = true;
-                            ffi::lua_settop(state, 4);
+                            ffi::lua_settop(state, 5);
                             break;
                         }
-                        ffi::lua_settop(state, 4);
+                        ffi::lua_settop(state, 5);
+                    }
+                    if status == 0 && fast && ffi::lua_checkstack(state, 12) != 0 {
+                        if ffi::lua_type(state, 5) == ffi::LUA_TTABLE {
+                            let names = crate::convert::REPLY_KEY_NAMES.len() as c_int;
+                            for k in 1..=names {
+                                ffi::lua_rawgeti_(state, 3, k);
+                            }
+                        }
+                        *out = crate::convert::stack_to_reply(state, 5, rt.resp.get(), 6, 0);
+                        ffi::lua_settop(state, 5);
+                        if out.is_some() {
+                            ffi::lua_pushnil(state);
+                            ffi::lua_replace(state, 5);
+                        }
                     }
                     ffi::lua_pushboolean(state, (status == 0) as c_int);
                     ffi::lua_replace(state, 1);
                     ffi::lua_replace(state, 2);
                     ffi::lua_pushboolean(state, dirty as c_int);
                     ffi::lua_replace(state, 3);
+                    ffi::lua_settop(state, 3);
                 },
             )?
         };
         if dirty {
             self.scrub();
         }
-        Ok((ok, value))
+        Ok((ok, value, reply))
+    }
+
+    /// Caps the state's memory (0: no cap).
+    pub(crate) fn set_memory_limit(&self, bytes: usize) {
+        let _ = self.lua.set_memory_limit(bytes);
+        self.rt.fast_calls.set(bytes == 0);
     }
 
     /// Removes whatever a run stored into the protected tables (see the prelude).

@@ -391,3 +391,49 @@ mod run_context {
         assert_eq!(b.eval_with(body, &["a"], &[]), want);
     }
 }
+
+/// The raw-API paths (`redis.call` replies, the script's reply) agree with the mlua
+/// ones, which a state with a memory cap takes.
+#[test]
+fn raw_and_mlua_conversions_agree() {
+    let scripts = [
+        "return 'x'",
+        "return {1, 2.5, -3.7, 1e300, 0/0, true, false, 'a', {1, {2, {3}}}}",
+        "return nil",
+        "return {1, nil, 3}",
+        "return {err = 'ERR boom\\r\\nx'}",
+        "return {ok = 'OK'}",
+        "return {ok = 'PONG'}",
+        "return {double = 3.25}",
+        "return {big_number = '123456789012345678901234567890'}",
+        "return {err = 5, ok = 6, 7}",
+        "return redis.error_reply('MY err')",
+        "return redis.status_reply('fine')",
+        "local t = {} local c = t for i = 1, 300 do c[1] = {} c = c[1] end return t",
+        "redis.setresp(3) return {map = {a = 1}, set = {b = true}, true, false}",
+        "redis.setresp(3) return {verbatim_string = {format = 'txt', string = 'v'}}",
+        "return {verbatim_string = {format = 'txt'}, 1}",
+        "redis.setresp(3) return {double = 1.5, 2}",
+        "redis.call('set', 'k', 'v') redis.call('hset', 'h', 'f', 'v', 'g', 'w') \
+         redis.call('zadd', 'z', 1.5, 'm', 2, 'n') \
+         return {redis.call('get', 'k'), redis.call('get', 'nope'), redis.call('hgetall', 'h'), \
+         redis.call('zrange', 'z', 0, -1, 'withscores'), redis.call('zscore', 'z', 'm'), \
+         redis.call('set', 'k', 'w'), redis.call('ping'), redis.pcall('incr', 'h'), \
+         redis.pcall('nosuch'), redis.pcall(), redis.pcall('get', {}), redis.call('exists', 'k', 'h', 12)}",
+        "redis.setresp(3) redis.call('hset', 'h', 'f', 'v') \
+         return {redis.call('hgetall', 'h'), redis.call('get', 'nope'), redis.call('zscore', 'z', 'm')}",
+        "return redis.call('get', 'h')",
+        "local ok, e = pcall(redis.call, 'get', 'h') return {tostring(ok), e}",
+        "return redis.pcall('incr', 'h')",
+    ];
+    let mut fast = Bench::new();
+    let mut slow = Bench::new();
+    slow.e.set_memory_limit(1 << 30);
+    assert!(fast.e.eval_vm.rt.fast_calls.get());
+    assert!(!slow.e.eval_vm.rt.fast_calls.get());
+    for body in scripts {
+        let a = fast.eval(body);
+        let b = slow.eval(body);
+        assert_eq!(a, b, "{body}");
+    }
+}
