@@ -182,34 +182,41 @@ impl Engine {
         opts: RunOpts,
         host: &mut dyn Host,
     ) -> Outcome {
-        let sha = match script {
+        let loaded: String;
+        let lowered: String;
+        let sha: &str = match script {
             ScriptRef::Body(body) => match self.script_load(body) {
-                Ok(sha) => sha,
+                Ok(sha) => {
+                    loaded = sha;
+                    &loaded
+                }
                 Err(e) => return Outcome::Reply(e),
             },
-            ScriptRef::Sha(sha) => {
-                let sha = lower_sha(sha);
-                if !self.scripts.contains_key(&sha) {
-                    return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
+            // Already lower-case (the usual case): looked up as it is.
+            ScriptRef::Sha(sha) => match std::str::from_utf8(sha) {
+                Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => s,
+                _ => {
+                    lowered = lower_sha(sha);
+                    &lowered
                 }
-                sha
-            }
+            },
         };
-        let script = &self.scripts[&sha];
+        let Some((sha, script)) = self.scripts.get_key_value(sha) else {
+            return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
+        };
         let flags = script.flags;
         if let Some(refused) = crate::pre_run_check(flags, &opts) {
             return Outcome::Reply(refused);
         }
-        let func = script.func.clone();
         let spec = RunSpec {
-            name: &sha,
+            name: sha,
             is_function: false,
             flags,
             read_only: opts.read_only || flags.no_writes,
             oom: opts.oom,
             keys,
         };
-        run(&self.eval_vm, &func, args, true, &spec, host)
+        run(&self.eval_vm, &script.func, args, true, &spec, host)
     }
 }
 

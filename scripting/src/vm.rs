@@ -424,7 +424,6 @@ impl Vm {
         args: &[Bytes],
         as_globals: bool,
     ) -> mlua::Result<(bool, Value, Option<Reply>)> {
-        let handler = self.handler.clone();
         let fast = self.rt.fast_calls.get();
         let rt = &*self.rt;
         let mut reply = None;
@@ -435,11 +434,11 @@ impl Vm {
         let (ok, value, dirty) = unsafe {
             self.lua.exec_raw::<(bool, Value, bool)>(
                 (
-                    self.backing.clone(),
-                    self.proxies.clone(),
-                    self.reply_key_list.clone(),
-                    handler,
-                    f.clone(),
+                    &self.backing,
+                    &self.proxies,
+                    &self.reply_key_list,
+                    &self.handler,
+                    f,
                 ),
                 |state| {
                     // 1: backing globals, 2: proxies, 3: reply field names,
