@@ -43,6 +43,10 @@ pub struct Engine {
     pub(crate) eval_vm: Vm,
     pub(crate) func_vm: Vm,
     pub(crate) scripts: HashMap<String, CachedScript>,
+    /// A hash of each cached script's body -> its SHA-1, so that EVAL of a cached
+    /// body compares bytes instead of computing SHA-1 again (a hit is confirmed
+    /// against the cached body).
+    by_body: HashMap<u64, String>,
     pub(crate) libraries: BTreeMap<String, Library>,
     /// Function name -> library name.
     pub(crate) functions: HashMap<String, String>,
@@ -86,6 +90,7 @@ impl Engine {
             memory_limit: 0,
             control,
             scripts: HashMap::new(),
+            by_body: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
         }
@@ -125,6 +130,9 @@ impl Engine {
 
     /// SCRIPT LOAD: compiles and caches `body`; its SHA-1 in lower-case hex.
     pub fn script_load(&mut self, body: &[u8]) -> Result<String, Reply> {
+        if let Some(sha) = self.cached_sha(body) {
+            return Ok(sha.to_string());
+        }
         let sha = sha1_hex(body);
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
@@ -134,6 +142,7 @@ impl Engine {
             .eval_vm
             .compile(&body[shebang_len..], "@user_script")
             .map_err(|e| err(format!("ERR Error compiling script (new function): {e}")))?;
+        self.by_body.insert(body_hash(body), sha.clone());
         self.scripts.insert(
             sha.clone(),
             CachedScript {
@@ -147,13 +156,17 @@ impl Engine {
 
     /// SCRIPT EXISTS for one SHA-1 (either case).
     pub fn script_exists(&self, sha: &[u8]) -> bool {
-        self.scripts.contains_key(&lower_sha(sha))
+        match std::str::from_utf8(sha) {
+            Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => self.scripts.contains_key(s),
+            _ => self.scripts.contains_key(&lower_sha(sha)),
+        }
     }
 
     /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
     /// Redis does.
     pub fn script_flush(&mut self) {
         self.scripts.clear();
+        self.by_body.clear();
         self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
         self.eval_vm.set_memory_limit(self.memory_limit);
     }
@@ -185,12 +198,15 @@ impl Engine {
         let loaded: String;
         let lowered: String;
         let sha: &str = match script {
-            ScriptRef::Body(body) => match self.script_load(body) {
-                Ok(sha) => {
-                    loaded = sha;
-                    &loaded
-                }
-                Err(e) => return Outcome::Reply(e),
+            ScriptRef::Body(body) => match self.cached_sha(body) {
+                Some(sha) => sha,
+                None => match self.script_load(body) {
+                    Ok(sha) => {
+                        loaded = sha;
+                        &loaded
+                    }
+                    Err(e) => return Outcome::Reply(e),
+                },
             },
             // Already lower-case (the usual case): looked up as it is.
             ScriptRef::Sha(sha) => match std::str::from_utf8(sha) {
@@ -218,6 +234,23 @@ impl Engine {
         };
         run(&self.eval_vm, &script.func, args, true, &spec, host)
     }
+}
+
+impl Engine {
+    /// The SHA-1 of `body` if it is a cached script's body, found without computing
+    /// SHA-1 (a hash of the body, confirmed by comparing it with the cached body).
+    pub fn cached_sha(&self, body: &[u8]) -> Option<&str> {
+        let sha = self.by_body.get(&body_hash(body))?;
+        let cached = self.scripts.get(sha)?;
+        (cached.body == body).then_some(sha.as_str())
+    }
+}
+
+fn body_hash(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
 }
 
 pub(crate) fn lower_sha(sha: &[u8]) -> String {

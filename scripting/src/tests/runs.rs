@@ -437,3 +437,20 @@ fn raw_and_mlua_conversions_agree() {
         assert_eq!(a, b, "{body}");
     }
 }
+
+#[test]
+fn eval_of_a_cached_body_survives_script_flush() {
+    let mut b = Bench::new();
+    let body = "return 'once'";
+    assert_eq!(b.eval(body), bulk("once"));
+    assert_eq!(b.eval(body), bulk("once"));
+    b.e.script_flush();
+    assert_eq!(b.e.script_count(), 0);
+    assert_eq!(b.eval(body), bulk("once"));
+    assert_eq!(b.e.script_count(), 1);
+    assert!(b
+        .e
+        .script_exists(crate::sha1_hex(body.as_bytes()).as_bytes()));
+    assert_eq!(b.eval("return 'twice'"), bulk("twice"));
+    assert_eq!(b.e.script_count(), 2);
+}
