@@ -1,16 +1,16 @@
 //! The engine: the script cache, EVAL/EVALSHA runs, and the machinery every run shares
 //! (the `redis.call` path with its checks, the timeout, the reply conversion).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_void;
+use std::os::raw::c_int;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use std::ffi::c_void;
-use std::os::raw::c_int;
-
 use mlua::{ffi, Function, LightUserData, Lua, MultiValue, Table, Value};
 use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
@@ -156,10 +156,7 @@ impl Engine {
 
     /// SCRIPT EXISTS for one SHA-1 (either case).
     pub fn script_exists(&self, sha: &[u8]) -> bool {
-        match std::str::from_utf8(sha) {
-            Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => self.scripts.contains_key(s),
-            _ => self.scripts.contains_key(&lower_sha(sha)),
-        }
+        self.scripts.contains_key(sha_key(sha).as_ref())
     }
 
     /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
@@ -196,7 +193,7 @@ impl Engine {
         host: &mut dyn Host,
     ) -> Outcome {
         let loaded: String;
-        let lowered: String;
+        let lowered: Cow<'_, str>;
         let sha: &str = match script {
             ScriptRef::Body(body) => match self.cached_sha(body) {
                 Some(sha) => sha,
@@ -208,14 +205,10 @@ impl Engine {
                     Err(e) => return Outcome::Reply(e),
                 },
             },
-            // Already lower-case (the usual case): looked up as it is.
-            ScriptRef::Sha(sha) => match std::str::from_utf8(sha) {
-                Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => s,
-                _ => {
-                    lowered = lower_sha(sha);
-                    &lowered
-                }
-            },
+            ScriptRef::Sha(sha) => {
+                lowered = sha_key(sha);
+                &lowered
+            }
         };
         let Some((sha, script)) = self.scripts.get_key_value(sha) else {
             return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
@@ -251,6 +244,15 @@ fn body_hash(body: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut h);
     h.finish()
+}
+
+/// A SHA-1 as the script cache's key: lower-case, borrowed when it already is (the
+/// usual case).
+fn sha_key(sha: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(sha) {
+        Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(s),
+        _ => Cow::Owned(lower_sha(sha)),
+    }
 }
 
 pub(crate) fn lower_sha(sha: &[u8]) -> String {

@@ -30,6 +30,15 @@ fn eval_caches_its_body_for_evalsha() {
         &mut b.h,
     );
     assert_eq!(r, Outcome::Reply(Reply::Int(42)));
+    let upper = sha.to_uppercase();
+    let r = b.e.eval(
+        ScriptRef::Sha(upper.as_bytes()),
+        &[],
+        &[],
+        RunOpts::default(),
+        &mut b.h,
+    );
+    assert_eq!(r, Outcome::Reply(Reply::Int(42)));
     assert_eq!(b.e.script_body(sha.as_bytes()).unwrap(), body.as_bytes());
 }
 
