@@ -388,6 +388,57 @@ unsafe fn stack_table_to_reply(
     depth: usize,
 ) -> Option<Reply> {
     let top = ffi::lua_gettop(state);
+    // The special fields are string keys: a small table without one (the usual
+    // array reply) skips their seven lookups.
+    let reply = if !small_without_string_keys(state, t) {
+        special_reply(state, t, keys)?
+    } else {
+        None
+    };
+    ffi::lua_settop(state, top);
+    if reply.is_some() {
+        return reply;
+    }
+    let mut items = Vec::new();
+    for i in 1.. {
+        ffi::lua_rawgeti_(state, t, i);
+        if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
+            ffi::lua_settop(state, top);
+            break;
+        }
+        let item = stack_to_reply(state, top + 1, resp, keys, depth);
+        ffi::lua_settop(state, top);
+        items.push(item?);
+    }
+    Some(Reply::Array(items))
+}
+
+/// Whether table `t` has at most 8 entries, none with a string key.
+unsafe fn small_without_string_keys(state: *mut ffi::lua_State, t: c_int) -> bool {
+    let top = ffi::lua_gettop(state);
+    let mut seen = 0;
+    let mut small = true;
+    ffi::lua_pushnil(state);
+    while ffi::lua_next(state, t) != 0 {
+        seen += 1;
+        if seen > 8 || ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
+            small = false;
+            break;
+        }
+        ffi::lua_settop(state, -2);
+    }
+    ffi::lua_settop(state, top);
+    small
+}
+
+/// The reply a table's special field makes (`Some(None)`: none; `None`: one left to
+/// the mlua converter).
+unsafe fn special_reply(
+    state: *mut ffi::lua_State,
+    t: c_int,
+    keys: c_int,
+) -> Option<Option<Reply>> {
+    let top = ffi::lua_gettop(state);
     let reply = 'special: {
         if raw_field(state, t, keys, K_ERR) == ffi::LUA_TSTRING {
             break 'special Some(Reply::Error(CmdError::other(one_line(stack_bytes(
@@ -422,19 +473,5 @@ unsafe fn stack_table_to_reply(
         None
     };
     ffi::lua_settop(state, top);
-    if reply.is_some() {
-        return reply;
-    }
-    let mut items = Vec::new();
-    for i in 1.. {
-        ffi::lua_rawgeti_(state, t, i);
-        if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
-            ffi::lua_settop(state, top);
-            break;
-        }
-        let item = stack_to_reply(state, top + 1, resp, keys, depth);
-        ffi::lua_settop(state, top);
-        items.push(item?);
-    }
-    Some(Reply::Array(items))
+    Some(reply)
 }
