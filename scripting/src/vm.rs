@@ -128,8 +128,9 @@ pub(crate) struct Vm {
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
     pub reply_keys: crate::convert::ReplyKeys,
-    /// The same names as a sequence, for the raw converter.
-    reply_key_list: Table,
+    /// Names the raw run path needs, as a sequence: the reply field names
+    /// ([`crate::convert::REPLY_KEY_NAMES`]), then `KEYS` and `ARGV`.
+    names: Table,
     handler: Function,
     scrub: Function,
     set_backing: Function,
@@ -366,7 +367,11 @@ impl Vm {
         )?;
 
         let reply_keys = crate::convert::ReplyKeys::new(&lua)?;
-        let reply_key_list = lua.create_sequence_from(crate::convert::REPLY_KEY_NAMES)?;
+        let names = lua.create_sequence_from(
+            crate::convert::REPLY_KEY_NAMES
+                .into_iter()
+                .chain(["KEYS", "ARGV"]),
+        )?;
         Ok(Vm {
             handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
@@ -377,7 +382,7 @@ impl Vm {
             backing,
             load_backing,
             reply_keys,
-            reply_key_list,
+            names,
         })
     }
 
@@ -433,21 +438,15 @@ impl Vm {
         // closure's frame.
         let (ok, value, dirty) = unsafe {
             self.lua.exec_raw::<(bool, Value, bool)>(
-                (
-                    &self.backing,
-                    &self.proxies,
-                    &self.reply_key_list,
-                    &self.handler,
-                    f,
-                ),
+                (&self.backing, &self.proxies, &self.names, &self.handler, f),
                 |state| {
-                    // 1: backing globals, 2: proxies, 3: reply field names,
+                    // 1: backing globals, 2: proxies, 3: names,
                     // 4: handler, 5: the function.
                     let nargs = if as_globals {
-                        ffi::lua_pushstring(state, c"KEYS".as_ptr());
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME);
                         push_array(state, keys);
                         ffi::lua_rawset(state, 1);
-                        ffi::lua_pushstring(state, c"ARGV".as_ptr());
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME + 1);
                         push_array(state, args);
                         ffi::lua_rawset(state, 1);
                         0
@@ -459,10 +458,10 @@ impl Vm {
                     let status = ffi::lua_pcall(state, nargs, 1, 4);
                     // 5: the value or the error table.
                     if as_globals {
-                        ffi::lua_pushstring(state, c"KEYS".as_ptr());
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME);
                         ffi::lua_pushnil(state);
                         ffi::lua_rawset(state, 1);
-                        ffi::lua_pushstring(state, c"ARGV".as_ptr());
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME + 1);
                         ffi::lua_pushnil(state);
                         ffi::lua_rawset(state, 1);
                     }
@@ -541,6 +540,9 @@ impl Vm {
             })
     }
 }
+
+/// Where `KEYS` (then `ARGV`) sits in [`Vm`]'s `names`.
+const KEYS_NAME: c_int = crate::convert::REPLY_KEY_NAMES.len() as c_int + 1;
 
 /// Pushes a new table holding `items` as strings at 1..n. Raises only on memory
 /// errors (nothing to drop here).
