@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 use std::os::raw::c_int;
 
 use bytes::Bytes;
-use shards::Reply;
-
 use mlua::{
     chunk::ChunkMode, ffi, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue,
     StdLib, Table, Value, VmState,
 };
+use shards::Reply;
 
 use crate::control::ScriptControl;
 use crate::libs;
@@ -136,9 +135,10 @@ pub(crate) struct Vm {
     set_backing: Function,
 }
 
-/// The C side of sandboxed functions: calls upvalue 1 with the arguments, and raises the error value when it answers with the sentinel (upvalue 2). Being C
-/// functions, these keep the caller's frame on tail calls, so errors point at the
-/// user's line as Redis's C helpers do.
+/// The C side of sandboxed functions: calls upvalue 1 with the arguments, and raises
+/// the error value when it answers with the sentinel (upvalue 2). Being C functions,
+/// these keep the caller's frame on tail calls, so errors point at the user's line as
+/// Redis's C helpers do.
 unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
     let n = ffi::lua_gettop(state);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
