@@ -130,11 +130,11 @@ impl ScriptControl {
         self.kill_requested.load(Ordering::Acquire)
     }
 
-    pub(crate) fn begin(&self, name: &str, is_function: bool) {
+    pub(crate) fn begin(&self, name: &str, is_function: bool, now: Instant) {
         if let Ok(mut n) = self.name.lock() {
             n.0.clear();
             n.0.push_str(name);
-            n.1 = Some(Instant::now());
+            n.1 = Some(now);
         }
         self.busy.store(false, Ordering::Release);
         self.kill_requested.store(false, Ordering::Release);

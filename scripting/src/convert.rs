@@ -1,6 +1,9 @@
 //! Redis's conversion rules between command replies and Lua values, both ways.
 
-use mlua::{Lua, Table, Value};
+use std::ffi::CStr;
+use std::os::raw::c_int;
+
+use mlua::{ffi, Lua, LuaString, Table, Value};
 use shards::{CmdError, Reply};
 
 use crate::vm::num;
@@ -122,17 +125,45 @@ fn one_line(s: &[u8]) -> String {
         .collect()
 }
 
-fn field(t: &Table, name: &str) -> Value {
+/// The field names that mark a table as a special reply, made once per Lua state
+/// (looking a table up by a Rust `&str` interns the string again every time).
+pub(crate) struct ReplyKeys {
+    err: LuaString,
+    ok: LuaString,
+    double: LuaString,
+    big_number: LuaString,
+    map: LuaString,
+    set: LuaString,
+    verbatim_string: LuaString,
+    string: LuaString,
+}
+
+impl ReplyKeys {
+    pub(crate) fn new(lua: &Lua) -> mlua::Result<Self> {
+        Ok(ReplyKeys {
+            err: lua.create_string("err")?,
+            ok: lua.create_string("ok")?,
+            double: lua.create_string("double")?,
+            big_number: lua.create_string("big_number")?,
+            map: lua.create_string("map")?,
+            set: lua.create_string("set")?,
+            verbatim_string: lua.create_string("verbatim_string")?,
+            string: lua.create_string("string")?,
+        })
+    }
+}
+
+fn field(t: &Table, name: &LuaString) -> Value {
     t.raw_get(name).unwrap_or(Value::Nil)
 }
 
 /// A script's return value as a reply. `resp` is the script's protocol at the end of
 /// the run (booleans and nil differ).
-pub(crate) fn lua_to_reply(v: &Value, resp: u8) -> Reply {
-    to_reply(v, resp, 0)
+pub(crate) fn lua_to_reply(v: &Value, resp: u8, keys: &ReplyKeys) -> Reply {
+    to_reply(v, resp, 0, keys)
 }
 
-fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
+fn to_reply(v: &Value, resp: u8, depth: usize, keys: &ReplyKeys) -> Reply {
     match v {
         Value::String(s) => Reply::Bulk(s.as_bytes().to_vec()),
         Value::Boolean(b) => {
@@ -150,7 +181,7 @@ fn to_reply(v: &Value, resp: u8, depth: usize) -> Reply {
             if depth >= MAX_DEPTH {
                 return Reply::Error(CmdError::other("ERR reached lua stack limit"));
             }
-            table_to_reply(t, resp, depth + 1)
+            table_to_reply(t, resp, depth + 1, keys)
         }
         _ => Reply::Nil,
     }
@@ -165,11 +196,11 @@ pub(crate) fn c_cast_i64(n: f64) -> i64 {
     }
 }
 
-fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
-    if let Value::String(s) = field(t, "err") {
+fn table_to_reply(t: &Table, resp: u8, depth: usize, keys: &ReplyKeys) -> Reply {
+    if let Value::String(s) = field(t, &keys.err) {
         return Reply::Error(CmdError::other(one_line(&s.as_bytes())));
     }
-    if let Value::String(s) = field(t, "ok") {
+    if let Value::String(s) = field(t, &keys.ok) {
         let line = one_line(&s.as_bytes());
         return if line == "OK" {
             Reply::Ok
@@ -177,31 +208,34 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
             Reply::Status(line)
         };
     }
-    if let Some(d) = num(&field(t, "double")) {
+    if let Some(d) = num(&field(t, &keys.double)) {
         return Reply::Double(d);
     }
-    if let Value::String(s) = field(t, "big_number") {
+    if let Value::String(s) = field(t, &keys.big_number) {
         // No big-number reply type: sent as the bulk string RESP2 would carry.
         return Reply::Bulk(s.as_bytes().to_vec());
     }
-    if let Value::Table(m) = field(t, "map") {
+    if let Value::Table(m) = field(t, &keys.map) {
         let mut pairs = Vec::new();
         for pair in m.pairs::<Value, Value>() {
             let Ok((k, v)) = pair else { break };
-            pairs.push((to_reply(&k, resp, depth), to_reply(&v, resp, depth)));
+            pairs.push((
+                to_reply(&k, resp, depth, keys),
+                to_reply(&v, resp, depth, keys),
+            ));
         }
         return Reply::Map(pairs);
     }
-    if let Value::Table(s) = field(t, "set") {
+    if let Value::Table(s) = field(t, &keys.set) {
         let mut items = Vec::new();
         for pair in s.pairs::<Value, Value>() {
             let Ok((k, _)) = pair else { break };
-            items.push(to_reply(&k, resp, depth));
+            items.push(to_reply(&k, resp, depth, keys));
         }
         return Reply::Set(items);
     }
-    if let Value::Table(v) = field(t, "verbatim_string") {
-        if let Value::String(s) = field(&v, "string") {
+    if let Value::Table(v) = field(t, &keys.verbatim_string) {
+        if let Value::String(s) = field(&v, &keys.string) {
             return Reply::Verbatim(String::from_utf8_lossy(&s.as_bytes()).into_owned());
         }
     }
@@ -211,7 +245,233 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         if matches!(v, Value::Nil) {
             break;
         }
-        items.push(to_reply(&v, resp, depth));
+        items.push(to_reply(&v, resp, depth, keys));
     }
     Reply::Array(items)
+}
+
+/// [`reply_to_lua`] under RESP2, straight onto `state`'s stack (the fast
+/// `redis.call`). Only for a state without a memory cap: nothing here may raise (no
+/// allocation can fail, and every key is a constant string). False when the stack
+/// cannot grow (nothing usable is pushed then).
+pub(crate) unsafe fn push_reply_resp2(state: *mut ffi::lua_State, r: &Reply) -> bool {
+    if ffi::lua_checkstack(state, 4) == 0 {
+        return false;
+    }
+    match r {
+        Reply::Ok => push_single(state, c"ok", b"OK"),
+        Reply::Status(s) => push_single(state, c"ok", s.as_bytes()),
+        Reply::Int(i) => ffi::lua_pushnumber(state, *i as f64),
+        Reply::Bulk(b) => push_bytes(state, b),
+        Reply::Nil | Reply::NilArray => ffi::lua_pushboolean(state, 0),
+        Reply::Array(items) | Reply::Set(items) => {
+            return push_seq(state, items.len(), items.iter())
+        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            return push_seq(
+                state,
+                pairs.len() * 2,
+                pairs.iter().flat_map(|(k, v)| [k, v]),
+            )
+        }
+        Reply::Double(d) => push_bytes(state, shards::args::format_double(*d).as_bytes()),
+        Reply::DoubleText(s) | Reply::Verbatim(s) => push_bytes(state, s.as_bytes()),
+        Reply::Bool(b) => ffi::lua_pushnumber(state, if *b { 1.0 } else { 0.0 }),
+        Reply::Error(e) => push_single(state, c"err", e.to_string().as_bytes()),
+    }
+    true
+}
+
+unsafe fn push_bytes(state: *mut ffi::lua_State, b: &[u8]) {
+    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+}
+
+/// `{[key] = value}`.
+pub(crate) unsafe fn push_single(state: *mut ffi::lua_State, key: &CStr, value: &[u8]) {
+    ffi::lua_createtable(state, 0, 1);
+    ffi::lua_pushstring(state, key.as_ptr());
+    push_bytes(state, value);
+    ffi::lua_rawset(state, -3);
+}
+
+unsafe fn push_seq<'a>(
+    state: *mut ffi::lua_State,
+    len: usize,
+    items: impl Iterator<Item = &'a Reply>,
+) -> bool {
+    ffi::lua_createtable(state, len.min(1 << 20) as c_int, 0);
+    for (i, it) in items.enumerate() {
+        if !push_reply_resp2(state, it) {
+            ffi::lua_pop(state, 1);
+            return false;
+        }
+        ffi::lua_rawseti_(state, -2, i as c_int + 1);
+    }
+    true
+}
+
+/// Stack slots [`stack_to_reply`] expects the field names in, from `base`: the order
+/// of [`REPLY_KEY_NAMES`].
+pub(crate) const REPLY_KEY_NAMES: [&str; 8] = [
+    "err",
+    "ok",
+    "double",
+    "big_number",
+    "map",
+    "set",
+    "verbatim_string",
+    "string",
+];
+const K_ERR: c_int = 0;
+const K_OK: c_int = 1;
+const K_DOUBLE: c_int = 2;
+const K_BIG_NUMBER: c_int = 3;
+const K_MAP: c_int = 4;
+const K_SET: c_int = 5;
+const K_VERBATIM: c_int = 6;
+
+/// [`lua_to_reply`] on the value at absolute index `idx`, with the raw API, for a
+/// state without a memory cap (nothing here allocates in Lua, so nothing raises).
+/// The field names sit at `keys..keys + 8`. `None` for what it leaves to
+/// [`lua_to_reply`]: RESP3 map, set and verbatim tables (read through mlua's `pairs`).
+pub(crate) unsafe fn stack_to_reply(
+    state: *mut ffi::lua_State,
+    idx: c_int,
+    resp: u8,
+    keys: c_int,
+    depth: usize,
+) -> Option<Reply> {
+    Some(match ffi::lua_type(state, idx) {
+        ffi::LUA_TSTRING => Reply::Bulk(stack_bytes(state, idx).to_vec()),
+        ffi::LUA_TBOOLEAN => {
+            let b = ffi::lua_toboolean(state, idx) != 0;
+            if resp == 3 {
+                Reply::Bool(b)
+            } else if b {
+                Reply::Int(1)
+            } else {
+                Reply::Nil
+            }
+        }
+        ffi::LUA_TNUMBER => Reply::Int(c_cast_i64(ffi::lua_tonumber(state, idx))),
+        ffi::LUA_TTABLE => {
+            if depth >= MAX_DEPTH {
+                return Some(Reply::Error(CmdError::other("ERR reached lua stack limit")));
+            }
+            if ffi::lua_checkstack(state, 3) == 0 {
+                return None;
+            }
+            return stack_table_to_reply(state, idx, resp, keys, depth + 1);
+        }
+        _ => Reply::Nil,
+    })
+}
+
+unsafe fn stack_bytes<'a>(state: *mut ffi::lua_State, idx: c_int) -> &'a [u8] {
+    let mut len = 0usize;
+    let p = ffi::lua_tolstring(state, idx, &mut len);
+    std::slice::from_raw_parts(p.cast::<u8>(), len)
+}
+
+/// Pushes `t[keys[k]]` (raw) and returns its type.
+unsafe fn raw_field(state: *mut ffi::lua_State, t: c_int, keys: c_int, k: c_int) -> c_int {
+    ffi::lua_pushvalue(state, keys + k);
+    ffi::lua_rawget(state, t);
+    ffi::lua_type(state, -1)
+}
+
+unsafe fn stack_table_to_reply(
+    state: *mut ffi::lua_State,
+    t: c_int,
+    resp: u8,
+    keys: c_int,
+    depth: usize,
+) -> Option<Reply> {
+    let top = ffi::lua_gettop(state);
+    // The special fields are string keys: a small table without one (the usual
+    // array reply) skips their seven lookups.
+    let reply = if !small_without_string_keys(state, t) {
+        special_reply(state, t, keys)?
+    } else {
+        None
+    };
+    ffi::lua_settop(state, top);
+    if reply.is_some() {
+        return reply;
+    }
+    let mut items = Vec::new();
+    for i in 1.. {
+        ffi::lua_rawgeti_(state, t, i);
+        if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
+            ffi::lua_settop(state, top);
+            break;
+        }
+        let item = stack_to_reply(state, top + 1, resp, keys, depth);
+        ffi::lua_settop(state, top);
+        items.push(item?);
+    }
+    Some(Reply::Array(items))
+}
+
+/// Whether table `t` has at most 8 entries, none with a string key.
+unsafe fn small_without_string_keys(state: *mut ffi::lua_State, t: c_int) -> bool {
+    let top = ffi::lua_gettop(state);
+    let mut seen = 0;
+    let mut small = true;
+    ffi::lua_pushnil(state);
+    while ffi::lua_next(state, t) != 0 {
+        seen += 1;
+        if seen > 8 || ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
+            small = false;
+            break;
+        }
+        ffi::lua_settop(state, -2);
+    }
+    ffi::lua_settop(state, top);
+    small
+}
+
+/// The reply a table's special field makes (`Some(None)`: none; `None`: one left to
+/// the mlua converter).
+unsafe fn special_reply(
+    state: *mut ffi::lua_State,
+    t: c_int,
+    keys: c_int,
+) -> Option<Option<Reply>> {
+    let top = ffi::lua_gettop(state);
+    let reply = 'special: {
+        if raw_field(state, t, keys, K_ERR) == ffi::LUA_TSTRING {
+            break 'special Some(Reply::Error(CmdError::other(one_line(stack_bytes(
+                state, -1,
+            )))));
+        }
+        ffi::lua_settop(state, top);
+        if raw_field(state, t, keys, K_OK) == ffi::LUA_TSTRING {
+            let line = one_line(stack_bytes(state, -1));
+            break 'special Some(if line == "OK" {
+                Reply::Ok
+            } else {
+                Reply::Status(line)
+            });
+        }
+        ffi::lua_settop(state, top);
+        if raw_field(state, t, keys, K_DOUBLE) == ffi::LUA_TNUMBER {
+            break 'special Some(Reply::Double(ffi::lua_tonumber(state, -1)));
+        }
+        ffi::lua_settop(state, top);
+        if raw_field(state, t, keys, K_BIG_NUMBER) == ffi::LUA_TSTRING {
+            break 'special Some(Reply::Bulk(stack_bytes(state, -1).to_vec()));
+        }
+        ffi::lua_settop(state, top);
+        for k in [K_MAP, K_SET, K_VERBATIM] {
+            if raw_field(state, t, keys, k) == ffi::LUA_TTABLE {
+                ffi::lua_settop(state, top);
+                return None;
+            }
+            ffi::lua_settop(state, top);
+        }
+        None
+    };
+    ffi::lua_settop(state, top);
+    Some(reply)
 }

@@ -1,13 +1,17 @@
 //! The engine: the script cache, EVAL/EVALSHA runs, and the machinery every run shares
 //! (the `redis.call` path with its checks, the timeout, the reply conversion).
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_void;
+use std::os::raw::c_int;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mlua::{Function, Lua, MultiValue, Value};
+use mlua::{ffi, Function, LightUserData, Lua, MultiValue, Table, Value};
 use shards::cmd::flags::{DENYOOM, NOSCRIPT, WRITE};
 use shards::{CmdError, CommandSpec, Reply};
 
@@ -15,7 +19,7 @@ use crate::control::ScriptControl;
 use crate::convert::{lua_to_reply, reply_to_lua};
 use crate::flags::{parse_eval_shebang, ScriptFlags};
 use crate::functions::Library;
-use crate::vm::{error_table, raise, Abort, LogLevel, LogSink, Vm};
+use crate::vm::{error_table, raise, Abort, LogLevel, LogSink, RunCtx, Vm};
 use crate::{sha1_hex, Host, Outcome, RunOpts};
 
 /// Which script an EVAL-family call runs.
@@ -39,6 +43,10 @@ pub struct Engine {
     pub(crate) eval_vm: Vm,
     pub(crate) func_vm: Vm,
     pub(crate) scripts: HashMap<String, CachedScript>,
+    /// A hash of each cached script's body -> its SHA-1, so that EVAL of a cached
+    /// body compares bytes instead of computing SHA-1 again (a hit is confirmed
+    /// against the cached body).
+    by_body: HashMap<u64, String>,
     pub(crate) libraries: BTreeMap<String, Library>,
     /// Function name -> library name.
     pub(crate) functions: HashMap<String, String>,
@@ -82,6 +90,7 @@ impl Engine {
             memory_limit: 0,
             control,
             scripts: HashMap::new(),
+            by_body: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
         }
@@ -100,8 +109,8 @@ impl Engine {
     /// needs more fails with "not enough memory" instead of growing the process.
     pub fn set_memory_limit(&mut self, bytes: usize) {
         self.memory_limit = bytes;
-        let _ = self.eval_vm.lua.set_memory_limit(bytes);
-        let _ = self.func_vm.lua.set_memory_limit(bytes);
+        self.eval_vm.set_memory_limit(bytes);
+        self.func_vm.set_memory_limit(bytes);
     }
 
     /// The control this engine reports to.
@@ -121,6 +130,9 @@ impl Engine {
 
     /// SCRIPT LOAD: compiles and caches `body`; its SHA-1 in lower-case hex.
     pub fn script_load(&mut self, body: &[u8]) -> Result<String, Reply> {
+        if let Some(sha) = self.cached_sha(body) {
+            return Ok(sha.to_string());
+        }
         let sha = sha1_hex(body);
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
@@ -130,6 +142,7 @@ impl Engine {
             .eval_vm
             .compile(&body[shebang_len..], "@user_script")
             .map_err(|e| err(format!("ERR Error compiling script (new function): {e}")))?;
+        self.by_body.insert(body_hash(body), sha.clone());
         self.scripts.insert(
             sha.clone(),
             CachedScript {
@@ -143,15 +156,16 @@ impl Engine {
 
     /// SCRIPT EXISTS for one SHA-1 (either case).
     pub fn script_exists(&self, sha: &[u8]) -> bool {
-        self.scripts.contains_key(&lower_sha(sha))
+        self.scripts.contains_key(sha_key(sha).as_ref())
     }
 
     /// SCRIPT FLUSH: forgets every cached script and starts a fresh Lua state, as
     /// Redis does.
     pub fn script_flush(&mut self) {
         self.scripts.clear();
+        self.by_body.clear();
         self.eval_vm = Vm::new(self.control.clone(), false, self.log.clone());
-        let _ = self.eval_vm.lua.set_memory_limit(self.memory_limit);
+        self.eval_vm.set_memory_limit(self.memory_limit);
     }
 
     /// A cached script's body.
@@ -178,59 +192,71 @@ impl Engine {
         opts: RunOpts,
         host: &mut dyn Host,
     ) -> Outcome {
-        let sha = match script {
-            ScriptRef::Body(body) => match self.script_load(body) {
-                Ok(sha) => sha,
-                Err(e) => return Outcome::Reply(e),
+        let loaded: String;
+        let lowered: Cow<'_, str>;
+        let sha: &str = match script {
+            ScriptRef::Body(body) => match self.cached_sha(body) {
+                Some(sha) => sha,
+                None => match self.script_load(body) {
+                    Ok(sha) => {
+                        loaded = sha;
+                        &loaded
+                    }
+                    Err(e) => return Outcome::Reply(e),
+                },
             },
             ScriptRef::Sha(sha) => {
-                let sha = lower_sha(sha);
-                if !self.scripts.contains_key(&sha) {
-                    return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
-                }
-                sha
+                lowered = sha_key(sha);
+                &lowered
             }
         };
-        let script = &self.scripts[&sha];
+        let Some((sha, script)) = self.scripts.get_key_value(sha) else {
+            return Outcome::Reply(err("NOSCRIPT No matching script. Please use EVAL."));
+        };
         let flags = script.flags;
         if let Some(refused) = crate::pre_run_check(flags, &opts) {
             return Outcome::Reply(refused);
         }
-        let func = script.func.clone();
-        let vm = &self.eval_vm;
-        let set = || -> mlua::Result<()> {
-            vm.backing.raw_set("KEYS", string_array(&vm.lua, keys)?)?;
-            vm.backing.raw_set("ARGV", string_array(&vm.lua, args)?)?;
-            Ok(())
-        };
-        if let Err(e) = set() {
-            return Outcome::Reply(err(format!("ERR {e}")));
-        }
         let spec = RunSpec {
-            name: &sha,
+            name: sha,
             is_function: false,
             flags,
             read_only: opts.read_only || flags.no_writes,
             oom: opts.oom,
             keys,
         };
-        let out = run(vm, &func, Value::Nil, Value::Nil, &spec, host);
-        let _ = vm.backing.raw_set("KEYS", Value::Nil);
-        let _ = vm.backing.raw_set("ARGV", Value::Nil);
-        out
+        run(&self.eval_vm, &script.func, args, true, &spec, host)
+    }
+}
+
+impl Engine {
+    /// The SHA-1 of `body` if it is a cached script's body, found without computing
+    /// SHA-1 (a hash of the body, confirmed by comparing it with the cached body).
+    pub fn cached_sha(&self, body: &[u8]) -> Option<&str> {
+        let sha = self.by_body.get(&body_hash(body))?;
+        let cached = self.scripts.get(sha)?;
+        (cached.body == body).then_some(sha.as_str())
+    }
+}
+
+fn body_hash(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
+}
+
+/// A SHA-1 as the script cache's key: lower-case, borrowed when it already is (the
+/// usual case).
+fn sha_key(sha: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(sha) {
+        Ok(s) if !s.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(s),
+        _ => Cow::Owned(lower_sha(sha)),
     }
 }
 
 pub(crate) fn lower_sha(sha: &[u8]) -> String {
     String::from_utf8_lossy(sha).to_ascii_lowercase()
-}
-
-pub(crate) fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Value> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, it) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(it)?)?;
-    }
-    Ok(Value::Table(t))
 }
 
 /// Why `redis.call` did not run a command.
@@ -250,27 +276,215 @@ struct CallCtx<'a> {
     slots: Option<Vec<u16>>,
 }
 
+/// The run in progress, as the state's `redis.call` / `redis.pcall` reach it through
+/// [`RunCtx::current`] (set by [`run`] for the length of the run only).
+struct Active<'a> {
+    ctx: CallCtx<'a>,
+    host: &'a mut dyn Host,
+}
+
+/// `redis.call` (`pcall == false`) or `redis.pcall`, made once per Lua state: the
+/// per-run context comes from [`RunCtx::current`].
+///
+/// A C function ([`fast_command`]) reading its arguments and pushing the reply with
+/// the raw API; in a state with a memory cap (where a push may fail) or after
+/// `redis.setresp(3)` it hands the call to the mlua callback [`command`], which
+/// also keeps the `RunCtx` alive as long as the C function's upvalues.
+pub(crate) fn command_fn(
+    lua: &Lua,
+    rt: &Rc<RunCtx>,
+    raise_t: &Table,
+    wrap: &Function,
+    pcall: bool,
+) -> mlua::Result<Function> {
+    let slow_rt = rt.clone();
+    let raise_t = raise_t.clone();
+    let raw = lua.create_function(move |lua, args: MultiValue| {
+        command(lua, &slow_rt, &raise_t, &args, pcall)
+    })?;
+    let slow: Function = wrap.call(raw)?;
+    let rt_ptr = LightUserData(Rc::as_ptr(rt) as *mut c_void);
+    unsafe {
+        lua.exec_raw((rt_ptr, pcall, slow), |state| {
+            ffi::lua_pushcclosure(state, fast_command, 3);
+        })
+    }
+}
+
+/// What [`fast_command`] does once every Rust value of the call is dropped.
+enum Exit {
+    /// Return the value on top of the stack.
+    Return,
+    /// Raise the value on top of the stack.
+    Raise,
+}
+
+/// Upvalues: 1 the `RunCtx` (light userdata, kept alive by 3), 2 whether this is
+/// `pcall`, 3 the mlua-callback version of the same function.
+unsafe extern "C-unwind" fn fast_command(state: *mut ffi::lua_State) -> c_int {
+    let rt = &*(ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)) as *const RunCtx);
+    if !rt.fast_calls.get() || rt.resp.get() != 2 {
+        let n = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(3));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, n, ffi::LUA_MULTRET);
+        return ffi::lua_gettop(state);
+    }
+    let pcall = ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) != 0;
+    // No Rust value with a destructor lives in this frame past this point: raising
+    // unwinds it with longjmp.
+    let exit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fast_command_body(state, rt, pcall)
+    }))
+    .unwrap_or_else(|_| {
+        ffi::lua_settop(state, 0);
+        ffi::lua_pushstring(state, c"ERR the command panicked".as_ptr());
+        Exit::Raise
+    });
+    match exit {
+        Exit::Return => 1,
+        Exit::Raise => ffi::lua_error(state),
+    }
+}
+
+unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool) -> Exit {
+    let raise_text = |text: &str| {
+        ffi::lua_settop(state, 0);
+        ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+        Exit::Raise
+    };
+    if let Some(a) = rt.abort.borrow().as_ref() {
+        return raise_text(a.message());
+    }
+    let Some(current) = rt.current.get() else {
+        return raise_text(NOT_IN_RUN);
+    };
+    // SAFETY: as in `command`.
+    let active = current.cast::<RefCell<Active<'_>>>().as_ref();
+    let outcome = {
+        let Ok(mut guard) = active.try_borrow_mut() else {
+            return raise_text(REENTERED);
+        };
+        let Active { ctx, host } = &mut *guard;
+        match stack_args(state) {
+            Ok(argv) => ctx.check_and_run(&mut **host, argv),
+            Err(e) => Err(e),
+        }
+    };
+    ffi::lua_settop(state, 0);
+    match outcome {
+        Ok(reply) => {
+            if !crate::convert::push_reply_resp2(state, &reply) {
+                return raise_text("ERR reply too deeply nested for the Lua stack");
+            }
+            if reply.is_error() && !pcall {
+                Exit::Raise
+            } else {
+                Exit::Return
+            }
+        }
+        Err(CallError::Script(text)) => {
+            let msg = crate::vm::normalize_error(&text);
+            crate::convert::push_single(state, c"err", msg.as_bytes());
+            if pcall {
+                Exit::Return
+            } else {
+                Exit::Raise
+            }
+        }
+        Err(CallError::Abort(a)) => {
+            let msg = a.message();
+            let _ = rt.abort_with(a);
+            raise_text(msg)
+        }
+    }
+}
+
+/// The call's arguments as command arguments (strings, numbers as `%.17g`).
+unsafe fn stack_args(state: *mut ffi::lua_State) -> Result<Vec<Bytes>, CallError> {
+    let n = ffi::lua_gettop(state);
+    if n == 0 {
+        return Err(no_args());
+    }
+    let mut argv = Vec::with_capacity(n as usize);
+    for i in 1..=n {
+        let b = match ffi::lua_type(state, i) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(state, i, &mut len);
+                Bytes::copy_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            }
+            ffi::LUA_TNUMBER => {
+                Bytes::from(shards::args::format_double(ffi::lua_tonumber(state, i)))
+            }
+            _ => return Err(bad_arg()),
+        };
+        argv.push(b);
+    }
+    Ok(argv)
+}
+
+fn no_args() -> CallError {
+    CallError::Script("Please specify at least one argument for this redis lib call".into())
+}
+
+fn bad_arg() -> CallError {
+    CallError::Script("Lua redis lib command arguments must be strings or integers".into())
+}
+
+const NOT_IN_RUN: &str = "redis.call is only available while a script runs";
+const REENTERED: &str = "redis.call cannot be re-entered";
+
+fn command(
+    lua: &Lua,
+    rt: &RunCtx,
+    raise_t: &Table,
+    args: &MultiValue,
+    pcall: bool,
+) -> mlua::Result<MultiValue> {
+    if let Some(a) = rt.abort.borrow().as_ref() {
+        return Err(mlua::Error::RuntimeError(a.message().into()));
+    }
+    let Some(current) = rt.current.get() else {
+        return Err(mlua::Error::RuntimeError(NOT_IN_RUN.into()));
+    };
+    // SAFETY: only `RunCtx::enter` (in `run`) sets `current`, to a
+    // `RefCell<Active>` that outlives the guard which puts the previous value back.
+    let active = unsafe { current.cast::<RefCell<Active<'_>>>().as_ref() };
+    let outcome = {
+        let Ok(mut guard) = active.try_borrow_mut() else {
+            return Err(mlua::Error::RuntimeError(REENTERED.into()));
+        };
+        let Active { ctx, host } = &mut *guard;
+        match value_args(args) {
+            Ok(argv) => ctx.check_and_run(&mut **host, argv),
+            Err(e) => Err(e),
+        }
+    };
+    match outcome {
+        Ok(reply) => {
+            let is_err = reply.is_error();
+            let v = reply_to_lua(lua, &reply, rt.resp.get())?;
+            if is_err && !pcall {
+                raise(raise_t, v)
+            } else {
+                Ok(MultiValue::from_vec(vec![v]))
+            }
+        }
+        Err(CallError::Script(text)) => {
+            let v = error_table(lua, &text)?;
+            if pcall {
+                Ok(MultiValue::from_vec(vec![v]))
+            } else {
+                raise(raise_t, v)
+            }
+        }
+        Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
+    }
+}
+
 impl CallCtx<'_> {
-    fn check_and_run(&mut self, host: &mut dyn Host, args: Vec<Value>) -> Result<Reply, CallError> {
-        if args.is_empty() {
-            return Err(CallError::Script(
-                "Please specify at least one argument for this redis lib call".into(),
-            ));
-        }
-        let mut argv = Vec::with_capacity(args.len());
-        for a in &args {
-            let b = match a {
-                Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
-                Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
-                Value::Number(n) => Bytes::from(shards::args::format_double(*n)),
-                _ => {
-                    return Err(CallError::Script(
-                        "Lua redis lib command arguments must be strings or integers".into(),
-                    ))
-                }
-            };
-            argv.push(b);
-        }
+    fn check_and_run(&mut self, host: &mut dyn Host, argv: Vec<Bytes>) -> Result<Reply, CallError> {
         let Some(cmd) = shards::lookup(&argv[0]) else {
             return Err(CallError::Script(
                 "Unknown Redis command called from script".into(),
@@ -336,21 +550,41 @@ impl CallCtx<'_> {
     }
 }
 
-/// Runs `func(keys, args)` in `vm` as `spec` describes, with `host` serving commands.
+/// The call's arguments as command arguments (strings, numbers as `%.17g`).
+fn value_args(args: &MultiValue) -> Result<Vec<Bytes>, CallError> {
+    if args.is_empty() {
+        return Err(no_args());
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(match a {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Integer(i) => Bytes::from(shards::args::format_double(*i as f64)),
+            Value::Number(n) => Bytes::from(shards::args::format_double(*n)),
+            _ => return Err(bad_arg()),
+        });
+    }
+    Ok(argv)
+}
+
+/// Runs `func` in `vm` as `spec` describes, with `host` serving commands: `spec.keys`
+/// and `args` are the `KEYS` and `ARGV` globals (`as_globals`, EVAL) or the
+/// function's two arguments (FCALL).
 pub(crate) fn run(
     vm: &Vm,
     func: &Function,
-    keys: Value,
-    args: Value,
+    args: &[Bytes],
+    as_globals: bool,
     spec: &RunSpec<'_>,
     host: &mut dyn Host,
 ) -> Outcome {
     let rt = &vm.rt;
     rt.resp.set(2);
     *rt.abort.borrow_mut() = None;
-    rt.start.set(Instant::now());
+    let now = Instant::now();
+    rt.start.set(now);
     rt.active.set(true);
-    rt.control.begin(spec.name, spec.is_function);
+    rt.control.begin(spec.name, spec.is_function, now);
 
     let slots = (!spec.flags.legacy && !spec.flags.allow_cross_slot_keys).then(|| {
         let mut s: Vec<u16> = spec.keys.iter().map(|k| shards::key_slot(k)).collect();
@@ -358,61 +592,29 @@ pub(crate) fn run(
         s.dedup();
         s
     });
-    let ctx = CallCtx {
-        spec,
-        control: &rt.control,
-        slots,
-    };
-    let raise_t = vm.raise.clone();
-    let shared = std::cell::RefCell::new((ctx, host));
-    let command = |lua: &Lua, args: MultiValue, pcall: bool| -> mlua::Result<MultiValue> {
-        if let Some(a) = rt.abort.borrow().as_ref() {
-            return Err(mlua::Error::RuntimeError(a.message().into()));
-        }
-        let outcome = {
-            let mut guard = shared.borrow_mut();
-            let (ctx, host) = &mut *guard;
-            ctx.check_and_run(&mut **host, args.into_iter().collect())
-        };
-        match outcome {
-            Ok(reply) => {
-                let is_err = reply.is_error();
-                let v = reply_to_lua(lua, &reply, rt.resp.get())?;
-                if is_err && !pcall {
-                    raise(&raise_t, v)
-                } else {
-                    Ok(MultiValue::from_vec(vec![v]))
-                }
-            }
-            Err(CallError::Script(text)) => {
-                let v = error_table(lua, &text)?;
-                if pcall {
-                    Ok(MultiValue::from_vec(vec![v]))
-                } else {
-                    raise(&raise_t, v)
-                }
-            }
-            Err(CallError::Abort(a)) => Err(rt.abort_with(a)),
-        }
-    };
-    let result = vm.lua.scope(|scope| {
-        let call = scope.create_function(|lua, args: MultiValue| command(lua, args, false))?;
-        let pcall = scope.create_function(|lua, args: MultiValue| command(lua, args, true))?;
-        vm.internal.raw_set("call", call)?;
-        vm.internal.raw_set("pcall", pcall)?;
-        let out = vm.run(func, keys, args);
-        vm.internal.raw_set("call", Value::Nil)?;
-        vm.internal.raw_set("pcall", Value::Nil)?;
-        let (ok, value) = out?;
-        Ok(if ok {
-            Ok(lua_to_reply(&value, rt.resp.get()))
-        } else {
-            Err(error_reply(&value, spec))
-        })
+    let active = RefCell::new(Active {
+        ctx: CallCtx {
+            spec,
+            control: &rt.control,
+            slots,
+        },
+        host,
     });
+    let result =
+        {
+            let _entered = rt.enter(&active);
+            vm.run_script(func, spec.keys, args, as_globals)
+                .map(|(ok, value, reply)| {
+                    if ok {
+                        Ok(reply
+                            .unwrap_or_else(|| lua_to_reply(&value, rt.resp.get(), &vm.reply_keys)))
+                    } else {
+                        Err(error_reply(&value, spec))
+                    }
+                })
+        };
     rt.active.set(false);
     rt.control.end();
-    vm.scrub();
     let abort = rt.abort.borrow_mut().take();
     match abort {
         Some(Abort::NeedKeys(keys)) => Outcome::NeedKeys(keys),

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use mlua::{Function, Value};
 use shards::{CmdError, Reply};
 
-use crate::engine::{run, string_array, Engine, RunSpec};
+use crate::engine::{run, Engine, RunSpec};
 use crate::flags::{parse_library_shebang, valid_name, ScriptFlags};
 use crate::vm::{Abort, RunCtx, LOAD_TIMEOUT};
 use crate::{Host, Outcome, RunOpts};
@@ -274,7 +274,7 @@ impl Engine {
         self.libraries.clear();
         self.functions.clear();
         self.func_vm = crate::vm::Vm::new(self.control.clone(), true, self.log.clone());
-        let _ = self.func_vm.lua.set_memory_limit(self.memory_limit);
+        self.func_vm.set_memory_limit(self.memory_limit);
     }
 
     /// FUNCTION LIST (`pattern`: LIBRARYNAME, `with_code`: WITHCODE).
@@ -432,11 +432,6 @@ impl Engine {
         if let Some(refused) = crate::pre_run_check(f.flags, &opts) {
             return Outcome::Reply(refused);
         }
-        let vm = &self.func_vm;
-        let (k, a) = match (string_array(&vm.lua, keys), string_array(&vm.lua, args)) {
-            (Ok(k), Ok(a)) => (k, a),
-            (Err(e), _) | (_, Err(e)) => return Outcome::Reply(err(format!("ERR {e}"))),
-        };
         let spec = RunSpec {
             name: &f.name,
             is_function: true,
@@ -445,7 +440,7 @@ impl Engine {
             oom: opts.oom,
             keys,
         };
-        run(vm, &f.callback, k, a, &spec, host)
+        run(&self.func_vm, &f.callback, args, false, &spec, host)
     }
 }
 

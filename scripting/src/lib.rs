@@ -8,7 +8,8 @@
 //!   [`ScriptRef::Sha`] (EVALSHA); `RunOpts::read_only` for the `_RO` variants.
 //!   SCRIPT LOAD / EXISTS / FLUSH: [`Engine::script_load`], [`Engine::script_exists`],
 //!   [`Engine::script_flush`]; [`Engine::script_body`] and [`Engine::script_flags`]
-//!   (shebang flags, for the server's pre-run checks and for broadcasting).
+//!   (shebang flags, for the server's pre-run checks and for broadcasting);
+//!   [`Engine::cached_sha`] finds a cached body's SHA-1 without computing it.
 //! - Functions: [`Engine::function_load`], [`Engine::function_delete`],
 //!   [`Engine::function_flush`], [`Engine::function_list`], [`Engine::function_dump`],
 //!   [`Engine::function_restore`] ([`RestorePolicy`]), [`Engine::function_stats`],

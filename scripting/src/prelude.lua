@@ -15,6 +15,8 @@ local real_of = setmetatable({}, { __mode = "k" })
 -- The engine's encoders look through proxies with it.
 I.real_of = real_of
 local proxies = {}
+-- The engine checks them for raw writes after a run (see I.scrub).
+I.proxies = proxies
 
 local function ro_error()
   error("Attempt to modify a readonly table", 2)

@@ -73,7 +73,6 @@ fn log_fn(lua: &Lua, rt: &Rc<RunCtx>, raise_t: &Table, wrap: &Function) -> mlua:
 /// The runtime `redis` table (before protection).
 pub(crate) fn runtime_table(
     lua: &Lua,
-    internal: &Table,
     rt: &Rc<RunCtx>,
     raise_t: &Table,
     wrap: &Function,
@@ -88,11 +87,11 @@ pub(crate) fn runtime_table(
 
     t.raw_set(
         "call",
-        crate::vm::indirect_c(lua, "call", raise_t, internal)?,
+        crate::engine::command_fn(lua, rt, raise_t, wrap, false)?,
     )?;
     t.raw_set(
         "pcall",
-        crate::vm::indirect_c(lua, "pcall", raise_t, internal)?,
+        crate::engine::command_fn(lua, rt, raise_t, wrap, true)?,
     )?;
 
     let f = lua.create_function(|lua, args: MultiValue| {

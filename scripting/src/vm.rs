@@ -3,6 +3,8 @@
 //! EVAL scripts and one for function libraries.
 
 use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use mlua::{
     chunk::ChunkMode, ffi, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue,
     StdLib, Table, Value, VmState,
 };
+use shards::Reply;
 
 use crate::control::ScriptControl;
 use crate::libs;
@@ -73,9 +76,40 @@ pub(crate) struct RunCtx {
     pub log: RefCell<LogSink>,
     /// Functions registered by the library being loaded.
     pub registered: RefCell<Vec<crate::functions::Registered>>,
+    /// The run in progress, as `redis.call` / `redis.pcall` reach it (the engine's
+    /// per-run call state, type-erased); `None` between runs. Only [`RunCtx::enter`]
+    /// sets it, and its guard puts the previous value back, on unwinding too.
+    pub current: Cell<Option<NonNull<()>>>,
+    /// `redis.call` may take its raw-API path: the state has no memory cap, so
+    /// pushing a reply cannot fail (see `engine::command_fn`).
+    pub fast_calls: Cell<bool>,
+}
+
+/// While alive, `rt.current` points at the run state it was made with.
+pub(crate) struct Entered<'r, 'a> {
+    rt: &'r RunCtx,
+    prev: Option<NonNull<()>>,
+    _run: PhantomData<&'a ()>,
+}
+
+impl Drop for Entered<'_, '_> {
+    fn drop(&mut self) {
+        self.rt.current.set(self.prev);
+    }
 }
 
 impl RunCtx {
+    /// Makes `run` the state `redis.call` reaches until the guard drops. The guard
+    /// borrows `run`, so the pointer cannot outlive it.
+    pub(crate) fn enter<'r, 'a, T>(&'r self, run: &'a T) -> Entered<'r, 'a> {
+        let prev = self.current.replace(Some(NonNull::from(run).cast()));
+        Entered {
+            rt: self,
+            prev,
+            _run: PhantomData,
+        }
+    }
+
     pub(crate) fn abort_with(&self, a: Abort) -> mlua::Error {
         let msg = a.message();
         *self.abort.borrow_mut() = Some(a);
@@ -86,34 +120,28 @@ impl RunCtx {
 pub(crate) struct Vm {
     pub lua: Lua,
     pub rt: Rc<RunCtx>,
-    /// The prelude's table of internals (run, check, set_backing, the per-run `cmd`).
-    pub internal: Table,
+    /// The prelude's list of protected tables (nonempty after a run: scrub them).
+    proxies: Table,
     /// The runtime globals behind the protected `_G`.
     pub backing: Table,
     /// Globals while a function library loads.
     pub load_backing: Option<Table>,
-    pub raise: Table,
+    pub reply_keys: crate::convert::ReplyKeys,
+    /// Names the raw run path needs, as a sequence: the reply field names
+    /// ([`crate::convert::REPLY_KEY_NAMES`]), then `KEYS` and `ARGV`.
+    names: Table,
     handler: Function,
     scrub: Function,
     set_backing: Function,
 }
 
-/// The C side of sandboxed functions: calls upvalue 1 (or, for the indirect form,
-/// the function stored under upvalue 1's key in upvalue 3's table) with the arguments,
-/// and raises the error value when it answers with the sentinel (upvalue 2). Being C
-/// functions, these keep the caller's frame on tail calls, so errors point at the
-/// user's line as Redis's C helpers do.
+/// The C side of sandboxed functions: calls upvalue 1 with the arguments, and raises
+/// the error value when it answers with the sentinel (upvalue 2). Being C functions,
+/// these keep the caller's frame on tail calls, so errors point at the user's line as
+/// Redis's C helpers do.
 unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
     let n = ffi::lua_gettop(state);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    finish_checked(state, n)
-}
-
-unsafe extern "C-unwind" fn checked_indirect(state: *mut ffi::lua_State) -> c_int {
-    let n = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_rawget(state, ffi::lua_upvalueindex(3));
     ffi::lua_insert(state, 1);
     finish_checked(state, n)
 }
@@ -134,21 +162,6 @@ pub(crate) fn wrap_c(lua: &Lua, raw: Function, raise: &Table) -> mlua::Result<Fu
     unsafe {
         lua.exec_raw((raw, raise.clone()), |state| {
             ffi::lua_pushcclosure(state, checked_call, 2);
-        })
-    }
-}
-
-/// A C closure that calls whatever `table[key]` holds at call time (the per-run
-/// `redis.call` / `redis.pcall`).
-pub(crate) fn indirect_c(
-    lua: &Lua,
-    key: &str,
-    raise: &Table,
-    table: &Table,
-) -> mlua::Result<Function> {
-    unsafe {
-        lua.exec_raw((key, raise.clone(), table.clone()), |state| {
-            ffi::lua_pushcclosure(state, checked_indirect, 3);
         })
     }
 }
@@ -238,6 +251,8 @@ impl Vm {
             rand: Rand48::new(),
             log: RefCell::new(log),
             registered: RefCell::new(Vec::new()),
+            current: Cell::new(None),
+            fast_calls: Cell::new(true),
         });
 
         let raise_t = lua.create_table()?;
@@ -321,7 +336,7 @@ impl Vm {
         backing.raw_set("bit", protect_lib(libs::bit::table(&ctx)?)?)?;
         backing.raw_set("struct", protect_lib(libs::structlib::table(&ctx)?)?)?;
 
-        let redis = crate::redis_api::runtime_table(&lua, &internal, &rt, &raise_t, &wrap)?;
+        let redis = crate::redis_api::runtime_table(&lua, &rt, &raise_t, &wrap)?;
         backing.raw_set("redis", protect_lib(redis)?)?;
         backing.raw_set(
             "__redis__err__handler",
@@ -351,16 +366,23 @@ impl Vm {
             move |_lua, _debug| hook(&hook_rt),
         )?;
 
+        let reply_keys = crate::convert::ReplyKeys::new(&lua)?;
+        let names = lua.create_sequence_from(
+            crate::convert::REPLY_KEY_NAMES
+                .into_iter()
+                .chain(["KEYS", "ARGV"]),
+        )?;
         Ok(Vm {
             handler: internal.raw_get("handler")?,
             scrub: internal.raw_get("scrub")?,
+            proxies: internal.raw_get("proxies")?,
             set_backing,
             lua,
             rt,
-            internal,
             backing,
             load_backing,
-            raise: raise_t,
+            reply_keys,
+            names,
         })
     }
 
@@ -394,6 +416,103 @@ impl Vm {
         }
     }
 
+    /// Runs a script or function under the error handler in one trip into Lua:
+    /// `keys` and `args` become the `KEYS` / `ARGV` globals for the run
+    /// (`as_globals`, EVAL) or the function's two arguments (FCALL); then the
+    /// protected tables are checked for raw writes and scrubbed only when one was
+    /// made. `Ok(value)` or `Err(error table)`, as [`Vm::run`]; on success the reply
+    /// too when the raw converter could make it (the value is nil then).
+    pub(crate) fn run_script(
+        &self,
+        f: &Function,
+        keys: &[Bytes],
+        args: &[Bytes],
+        as_globals: bool,
+    ) -> mlua::Result<(bool, Value, Option<Reply>)> {
+        let fast = self.rt.fast_calls.get();
+        let rt = &*self.rt;
+        let mut reply = None;
+        let out = &mut reply;
+        // Only borrowed data is captured, and nothing that can raise runs while the
+        // reply is being built: an error raised inside (out of memory) may skip this
+        // closure's frame.
+        let (ok, value, dirty) = unsafe {
+            self.lua.exec_raw::<(bool, Value, bool)>(
+                (&self.backing, &self.proxies, &self.names, &self.handler, f),
+                |state| {
+                    // 1: backing globals, 2: proxies, 3: names,
+                    // 4: handler, 5: the function.
+                    let nargs = if as_globals {
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME);
+                        push_array(state, keys);
+                        ffi::lua_rawset(state, 1);
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME + 1);
+                        push_array(state, args);
+                        ffi::lua_rawset(state, 1);
+                        0
+                    } else {
+                        push_array(state, keys);
+                        push_array(state, args);
+                        2
+                    };
+                    let status = ffi::lua_pcall(state, nargs, 1, 4);
+                    // 5: the value or the error table.
+                    if as_globals {
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME);
+                        ffi::lua_pushnil(state);
+                        ffi::lua_rawset(state, 1);
+                        ffi::lua_rawgeti_(state, 3, KEYS_NAME + 1);
+                        ffi::lua_pushnil(state);
+                        ffi::lua_rawset(state, 1);
+                    }
+                    let mut dirty = false;
+                    let n = ffi::lua_objlen(state, 2) as c_int;
+                    for i in 1..=n {
+                        ffi::lua_rawgeti_(state, 2, i);
+                        ffi::lua_pushnil(state);
+                        if ffi::lua_next(state, -2) != 0 {
+                            dirty = true;
+                            ffi::lua_settop(state, 5);
+                            break;
+                        }
+                        ffi::lua_settop(state, 5);
+                    }
+                    if status == 0 && fast && ffi::lua_checkstack(state, 12) != 0 {
+                        if ffi::lua_type(state, 5) == ffi::LUA_TTABLE {
+                            let names = crate::convert::REPLY_KEY_NAMES.len() as c_int;
+                            for k in 1..=names {
+                                ffi::lua_rawgeti_(state, 3, k);
+                            }
+                        }
+                        *out = crate::convert::stack_to_reply(state, 5, rt.resp.get(), 6, 0);
+                        ffi::lua_settop(state, 5);
+                        if out.is_some() {
+                            ffi::lua_pushnil(state);
+                            ffi::lua_replace(state, 5);
+                        }
+                    }
+                    ffi::lua_pushboolean(state, (status == 0) as c_int);
+                    ffi::lua_replace(state, 1);
+                    ffi::lua_replace(state, 2);
+                    ffi::lua_pushboolean(state, dirty as c_int);
+                    ffi::lua_replace(state, 3);
+                    ffi::lua_settop(state, 3);
+                },
+            )?
+        };
+        if dirty {
+            self.scrub();
+        }
+        Ok((ok, value, reply))
+    }
+
+    /// Caps the state's memory (0: no cap).
+    pub(crate) fn set_memory_limit(&self, bytes: usize) {
+        let _ = self.lua.set_memory_limit(bytes);
+        self.rt.fast_calls.set(bytes == 0);
+    }
+
+    /// Removes whatever a run stored into the protected tables (see the prelude).
     pub(crate) fn scrub(&self) {
         let _ = self.scrub.call::<()>(());
     }
@@ -419,6 +538,19 @@ impl Vm {
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => other.to_string(),
             })
+    }
+}
+
+/// Where `KEYS` (then `ARGV`) sits in [`Vm`]'s `names`.
+const KEYS_NAME: c_int = crate::convert::REPLY_KEY_NAMES.len() as c_int + 1;
+
+/// Pushes a new table holding `items` as strings at 1..n. Raises only on memory
+/// errors (nothing to drop here).
+unsafe fn push_array(state: *mut ffi::lua_State, items: &[Bytes]) {
+    ffi::lua_createtable(state, items.len() as c_int, 0);
+    for (i, it) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, it.as_ptr().cast(), it.len());
+        ffi::lua_rawseti_(state, -2, i as c_int + 1);
     }
 }
 

@@ -30,6 +30,15 @@ fn eval_caches_its_body_for_evalsha() {
         &mut b.h,
     );
     assert_eq!(r, Outcome::Reply(Reply::Int(42)));
+    let upper = sha.to_uppercase();
+    let r = b.e.eval(
+        ScriptRef::Sha(upper.as_bytes()),
+        &[],
+        &[],
+        RunOpts::default(),
+        &mut b.h,
+    );
+    assert_eq!(r, Outcome::Reply(Reply::Int(42)));
     assert_eq!(b.e.script_body(sha.as_bytes()).unwrap(), body.as_bytes());
 }
 
@@ -326,4 +335,136 @@ mod need_keys {
         let r = b.e.fcall(b"f", &[], &[], RunOpts::default(), &mut b.h);
         assert_eq!(r, Outcome::NeedKeys(bytes(&["far"])));
     }
+}
+
+/// `redis.call` reaches the run through a pointer set for the run only.
+mod run_context {
+    use super::*;
+    use crate::Host;
+    use bytes::Bytes;
+    use shards::CommandSpec;
+
+    struct PanickingHost;
+
+    impl Host for PanickingHost {
+        fn call(&mut self, _: &'static CommandSpec, _: Vec<Bytes>) -> Reply {
+            panic!("host failure");
+        }
+    }
+
+    #[test]
+    fn redis_call_outside_a_run_fails_cleanly() {
+        let b = Bench::new();
+        let vm = &b.e.eval_vm;
+        assert!(vm.rt.current.get().is_none());
+        let r = vm
+            .lua
+            .load("return redis.call('ping')")
+            .call::<mlua::Value>(());
+        let e = r.expect_err("no run in progress").to_string();
+        assert!(e.contains("only available while a script runs"), "{e}");
+    }
+
+    #[test]
+    fn a_panicking_host_leaves_no_run_behind() {
+        let mut b = Bench::new();
+        let body = "return redis.call('get', 'k')";
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            b.e.eval(
+                ScriptRef::Body(body.as_bytes()),
+                &[],
+                &[],
+                RunOpts::default(),
+                &mut PanickingHost,
+            )
+        }));
+        // mlua catches the panic; whether it resumes here or becomes an error reply,
+        // the run's context is gone.
+        if let Ok(out) = r {
+            assert!(matches!(out, Outcome::Reply(Reply::Error(_))), "{out:?}");
+        }
+        assert!(b.e.eval_vm.rt.current.get().is_none());
+        b.h.cmd(&["set", "k", "v"]);
+        assert_eq!(b.eval(body), bulk("v"));
+    }
+
+    #[test]
+    fn keys_and_argv_are_fresh_every_run() {
+        let mut b = Bench::new();
+        let body = "KEYS[2] = 'x' setmetatable(ARGV, {__index = function() return 'y' end}) \
+                    return {#KEYS, #ARGV, tostring(ARGV[3])}";
+        let want = Reply::Array(vec![Reply::Int(2), Reply::Int(1), bulk("y")]);
+        assert_eq!(b.eval_with(body, &["a"], &["b"]), want);
+        let body = "return {#KEYS, #ARGV, tostring(ARGV[3]), tostring(getmetatable(ARGV))}";
+        let want = Reply::Array(vec![Reply::Int(1), Reply::Int(0), bulk("nil"), bulk("nil")]);
+        assert_eq!(b.eval_with(body, &["a"], &[]), want);
+    }
+}
+
+/// The raw-API paths (`redis.call` replies, the script's reply) agree with the mlua
+/// ones, which a state with a memory cap takes.
+#[test]
+fn raw_and_mlua_conversions_agree() {
+    let scripts = [
+        "return 'x'",
+        "return {1, 2.5, -3.7, 1e300, 0/0, true, false, 'a', {1, {2, {3}}}}",
+        "return nil",
+        "return {1, nil, 3}",
+        "return {err = 'ERR boom\\r\\nx'}",
+        "return {ok = 'OK'}",
+        "return {ok = 'PONG'}",
+        "return {double = 3.25}",
+        "return {big_number = '123456789012345678901234567890'}",
+        "return {err = 5, ok = 6, 7}",
+        "return {[1.5] = 'x', 'a', 'b'}",
+        "return {[true] = 1, 5}",
+        "return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}",
+        "local t = {1, 2} t.err = 'E boom' return t",
+        "local t = {1, 2, 3, 4, 5, 6, 7, 8, 9} t.ok = 'late' return t",
+        "return redis.error_reply('MY err')",
+        "return redis.status_reply('fine')",
+        "local t = {} local c = t for i = 1, 300 do c[1] = {} c = c[1] end return t",
+        "redis.setresp(3) return {map = {a = 1}, set = {b = true}, true, false}",
+        "redis.setresp(3) return {verbatim_string = {format = 'txt', string = 'v'}}",
+        "return {verbatim_string = {format = 'txt'}, 1}",
+        "redis.setresp(3) return {double = 1.5, 2}",
+        "redis.call('set', 'k', 'v') redis.call('hset', 'h', 'f', 'v', 'g', 'w') \
+         redis.call('zadd', 'z', 1.5, 'm', 2, 'n') \
+         return {redis.call('get', 'k'), redis.call('get', 'nope'), redis.call('hgetall', 'h'), \
+         redis.call('zrange', 'z', 0, -1, 'withscores'), redis.call('zscore', 'z', 'm'), \
+         redis.call('set', 'k', 'w'), redis.call('ping'), redis.pcall('incr', 'h'), \
+         redis.pcall('nosuch'), redis.pcall(), redis.pcall('get', {}), redis.call('exists', 'k', 'h', 12)}",
+        "redis.setresp(3) redis.call('hset', 'h', 'f', 'v') \
+         return {redis.call('hgetall', 'h'), redis.call('get', 'nope'), redis.call('zscore', 'z', 'm')}",
+        "return redis.call('get', 'h')",
+        "local ok, e = pcall(redis.call, 'get', 'h') return {tostring(ok), e}",
+        "return redis.pcall('incr', 'h')",
+    ];
+    let mut fast = Bench::new();
+    let mut slow = Bench::new();
+    slow.e.set_memory_limit(1 << 30);
+    assert!(fast.e.eval_vm.rt.fast_calls.get());
+    assert!(!slow.e.eval_vm.rt.fast_calls.get());
+    for body in scripts {
+        let a = fast.eval(body);
+        let b = slow.eval(body);
+        assert_eq!(a, b, "{body}");
+    }
+}
+
+#[test]
+fn eval_of_a_cached_body_survives_script_flush() {
+    let mut b = Bench::new();
+    let body = "return 'once'";
+    assert_eq!(b.eval(body), bulk("once"));
+    assert_eq!(b.eval(body), bulk("once"));
+    b.e.script_flush();
+    assert_eq!(b.e.script_count(), 0);
+    assert_eq!(b.eval(body), bulk("once"));
+    assert_eq!(b.e.script_count(), 1);
+    assert!(b
+        .e
+        .script_exists(crate::sha1_hex(body.as_bytes()).as_bytes()));
+    assert_eq!(b.eval("return 'twice'"), bulk("twice"));
+    assert_eq!(b.e.script_count(), 2);
 }
