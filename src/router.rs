@@ -130,24 +130,26 @@ impl<'a> Batch<'a> {
             ks.now()
         };
         self.client.info.borrow_mut().last_ms = now;
+        let specs: Vec<Option<&'static CommandSpec>> =
+            cmds.iter().map(|args| shards::lookup(&args[0])).collect();
         if cmds.len() > 1 {
-            self.prefetch(&cmds);
+            self.prefetch(&cmds, &specs);
         }
         let mut flow = Flow::Continue;
-        let mut cmds = cmds.into_iter();
-        while let Some(args) = cmds.next() {
+        let mut cmds = cmds.into_iter().zip(specs);
+        while let Some((args, spec)) = cmds.next() {
             if self.client.killed.get() {
                 flow = Flow::Close;
                 break;
             }
-            match self.dispatch(args).await {
+            match self.dispatch(args, spec).await {
                 Flow::Continue => {}
                 Flow::Close => {
                     flow = Flow::Close;
                     break;
                 }
                 Flow::Block(mut blocked) => {
-                    blocked.rest = cmds.collect();
+                    blocked.rest = cmds.map(|(args, _)| args).collect();
                     flow = Flow::Block(blocked);
                     break;
                 }
@@ -160,15 +162,22 @@ impl<'a> Batch<'a> {
 
     /// Starts loading the hash buckets, then the first nodes, of every local key in the
     /// batch, so the lookups that follow find them in cache.
-    fn prefetch(&self, cmds: &[Vec<Bytes>]) {
+    fn prefetch(&self, cmds: &[Vec<Bytes>], specs: &[Option<&'static CommandSpec>]) {
         let ks = self.shard.ks.borrow();
         let db = self.client.info.borrow().db;
+        // The first key of each command (not, say, EVAL's script body).
+        let keys: Vec<&Bytes> = cmds
+            .iter()
+            .zip(specs)
+            .filter_map(|(args, spec)| {
+                let pos = spec.as_ref()?.key_positions(args).next()?;
+                let key = &args[pos];
+                (self.shard.slots.owner_of_key(key) == self.shard.id).then_some(key)
+            })
+            .collect();
         for stage in 0..2 {
-            for args in cmds {
-                let Some(key) = args.get(1) else { continue };
-                if self.shard.slots.owner_of_key(key) == self.shard.id {
-                    ks.prefetch(db, key, stage);
-                }
+            for key in &keys {
+                ks.prefetch(db, key, stage);
             }
         }
     }
@@ -204,8 +213,8 @@ impl<'a> Batch<'a> {
         self.push(Slot::Done(r));
     }
 
-    async fn dispatch(&mut self, args: Vec<Bytes>) -> Flow {
-        let spec = match shards::lookup(&args[0]) {
+    async fn dispatch(&mut self, args: Vec<Bytes>, spec: Option<&'static CommandSpec>) -> Flow {
+        let spec = match spec {
             Some(spec) => spec,
             None => {
                 self.refuse_in_multi();

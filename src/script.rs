@@ -363,15 +363,19 @@ async fn prepare(
         }
         _ => {
             let body = args[1].clone();
-            let mut sha = scripting::sha1_hex(&body);
-            if !engine(shard).script_exists(sha.as_bytes()) {
-                sha = engine(shard).script_load(&body)?;
-                // EVAL caches the script everywhere, as SCRIPT LOAD does.
-                for s in (0..shard.nshards).filter(|&s| s != shard.id) {
-                    let change = Change::ScriptLoad(body.clone());
-                    drop(shard.send(s, Work::Admin(AdminReq::Script(change))));
+            let cached = engine(shard).cached_sha(&body).map(str::to_owned);
+            let sha = match cached {
+                Some(sha) => sha,
+                None => {
+                    let sha = engine(shard).script_load(&body)?;
+                    // EVAL caches the script everywhere, as SCRIPT LOAD does.
+                    for s in (0..shard.nshards).filter(|&s| s != shard.id) {
+                        let change = Change::ScriptLoad(body.clone());
+                        drop(shard.send(s, Work::Admin(AdminReq::Script(change))));
+                    }
+                    sha
                 }
-            }
+            };
             Call::Eval { sha, body }
         }
     };
