@@ -97,28 +97,33 @@ pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
     }
+    format_g(d, 17)
+}
+
+/// C's `printf("%.{prec}g", d)` (Lua's `tostring` and cjson use 14 digits).
+pub fn format_g(d: f64, prec: usize) -> String {
+    let prec = prec.max(1);
+    if d.is_nan() {
+        return if d.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
     if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+        return if d > 0.0 { "inf" } else { "-inf" }.into();
     }
     if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    // 17 significant digits in scientific form gives the exact decimal exponent.
-    let sci = format!("{d:.16e}");
+    // `prec` significant digits in scientific form give the exact decimal exponent.
+    let sci = format!("{:.*e}", prec - 1, d);
     let (mantissa, exp) = sci
         .split_once('e')
         .expect("scientific form has an exponent");
     let exp: i32 = exp.parse().expect("exponent is an integer");
-    if !(-4..17).contains(&exp) {
+    if exp < -4 || exp >= prec as i32 {
         let m = trim_zeros(mantissa.to_string());
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{m}e{sign}{:02}", exp.abs());
     }
-    let decimals = (16 - exp).max(0) as usize;
+    let decimals = (prec as i32 - 1 - exp).max(0) as usize;
     trim_zeros(format!("{d:.decimals$}"))
 }
 
