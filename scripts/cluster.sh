@@ -3,19 +3,8 @@
 # shards (4 cluster nodes) driven by redis-cli -c, redis-py's RedisCluster (from PyPI),
 # `redis-cli --cluster check` and `redis-benchmark --cluster`; INFO must show that no
 # command crossed cores. Every server is started on loopback and stopped by its PID.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
-BIN=${CORECACHE_BIN:-target/debug/corecache}
-[ -x "$BIN" ] || cargo build --quiet
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 passed=0
 

@@ -3,19 +3,8 @@
 # redis-server on free loopback ports, drives corecache with redis-cli and
 # redis-benchmark, replays the compatibility scripts against both servers, and stops
 # both by PID. Needs Debian's redis-server and redis-tools (.ci/run installs them).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
-BIN=${CORECACHE_BIN:-target/debug/corecache}
-[ -x "$BIN" ] || cargo build --quiet
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
