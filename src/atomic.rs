@@ -6,9 +6,14 @@
 //! can never wait for each other in a cycle. A held shard runs only its holder's work
 //! (`Work::Txn` of that transaction); everything else sent to it, and its own
 //! connections' commands, wait in arrival order until the release. Ordinary commands
-//! pay nothing but a look at their own shard's `held_by` cell.
+//! pay nothing but a look at their own shard's `held_by` cell and lock table.
 //!
-//! Every hold also bumps the shard's *hold epoch*. A multi-key read spread over shards
+//! Work done in one message per shard (`run_parts`) locks only its keys instead
+//! (`Work::LockRun`): the shard's other clients go on. Lock requests and holds wait for
+//! each other when they conflict and are both taken in ascending shard order.
+//!
+//! Every hold, and every transaction step on a shard, also bumps the shard's *hold
+//! epoch*. A multi-key read spread over shards
 //! (MGET, EXISTS) does not hold anything: it reads each shard's epoch together with its
 //! part, and checks afterwards that no shard was held since. A transaction can only have
 //! been half visible to that read if it held one of the read's shards after the read
@@ -73,10 +78,13 @@ where
 }
 
 /// Runs one message of ops on each of several shards as one isolated step, in one
-/// round trip per shard: in ascending order, each shard but the last is held and runs
-/// its ops in the same message (`Work::HoldRun`); the last one runs its ops in one go
-/// without a hold (nothing else can interleave with a single message); then the holds
-/// are released. `work` is sorted by shard. Returns each shard's outputs.
+/// round trip per shard: in ascending order, each shard but the last locks the keys of
+/// its ops and runs them in the same message (`Work::LockRun`: work touching those
+/// keys waits, the rest of the shard's clients go on); the last one runs its ops in one
+/// go without locking (nothing else can interleave with a single message); then the
+/// locks are released. Lock requests wait for conflicting locks and are taken in
+/// ascending shard order like holds, so they cannot wait in a cycle. `work` is sorted
+/// by shard. Returns each shard's outputs.
 pub async fn run_parts(
     shard: &Rc<Shard>,
     work: Vec<(ShardId, Vec<ShardOp>)>,
@@ -88,7 +96,7 @@ pub async fn run_parts(
     for (i, (s, ops)) in work.into_iter().enumerate() {
         let msg = if i < last {
             held.push(s);
-            Work::HoldRun(txn, ops)
+            Work::LockRun(txn, ops)
         } else {
             Work::Txn(txn, ops)
         };

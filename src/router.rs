@@ -269,9 +269,11 @@ impl<'a> Batch<'a> {
                     if !self.checks.is_empty() || !self.writes.is_empty() {
                         self.settle().await;
                     }
-                    if !self.shard.passes_gate(None) {
+                    let db = self.client.info.borrow().db;
+                    if self.shard.must_wait(spec, db, &args) {
                         self.flush().await;
-                        self.shard.wait_gate(None).await;
+                        let shard = self.shard;
+                        shard.wait_until(|| !shard.must_wait(spec, db, &args)).await;
                     }
                     self.queue_whole(spec, self.shard.id, args);
                     return Flow::Continue;
@@ -295,10 +297,13 @@ impl<'a> Batch<'a> {
                 self.settle().await;
             }
         }
-        // A shard held by a transaction runs nothing else until it is released.
-        if !self.shard.passes_gate(None) {
+        // A shard held by a transaction runs nothing else until it is released; keys a
+        // transaction locked are not touched until then.
+        let db = self.client.info.borrow().db;
+        if self.shard.must_wait(spec, db, &args) {
             self.flush().await;
-            self.shard.wait_gate(None).await;
+            let shard = self.shard;
+            shard.wait_until(|| !shard.must_wait(spec, db, &args)).await;
         }
         if spec.has(flags::BLOCKING) {
             return self.blocking(spec, args).await;

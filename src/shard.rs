@@ -12,7 +12,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use glommio::channels::channel_mesh::Senders;
-use shards::cmd::flags;
+use shards::cmd::{flags, CommandSpec};
 use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::{Keyspace, Reply, ShardId, SlotMap};
 
@@ -26,8 +26,9 @@ pub enum Work {
     Ops(Vec<ShardOp>),
     /// Ops of a transaction: a shard held by that transaction runs them (and only them).
     Txn(TxnId, Vec<ShardOp>),
-    /// Hold the shard for the transaction (as `AdminReq::Hold`), then run the ops.
-    HoldRun(TxnId, Vec<ShardOp>),
+    /// Lock the keys of the ops for the transaction (other work touching them waits
+    /// until `AdminReq::Release`), then run the ops.
+    LockRun(TxnId, Vec<ShardOp>),
     /// A whole transaction whose keys all live on this shard: runs in one go unless the
     /// watcher saw a write (then `WorkDone::Aborted`).
     Exec(Option<WatcherId>, Vec<ShardOp>),
@@ -182,6 +183,9 @@ pub struct Shard {
     next_txn: Cell<u64>,
     /// Holds this shard has seen (see `atomic`).
     hold_epoch: Cell<u64>,
+    /// Keys locked by transactions (`Work::LockRun`) until their release: work that
+    /// touches them waits, everything else runs.
+    key_locks: RefCell<HashMap<(usize, Bytes), TxnId>>,
     /// Inside a transaction's or a script's run (see `as_one_unit`), and the keys
     /// written meanwhile whose blocked clients wait to be served.
     in_unit: Cell<bool>,
@@ -225,6 +229,7 @@ impl Shard {
             gate: RefCell::new(Vec::new()),
             next_txn: Cell::new(1),
             hold_epoch: Cell::new(0),
+            key_locks: RefCell::new(HashMap::new()),
             in_unit: Cell::new(false),
             wake_later: RefCell::new(Vec::new()),
             scripts: RefCell::new(None),
@@ -235,7 +240,7 @@ impl Shard {
     /// waits for the answer.
     pub async fn call(self: &Rc<Self>, to: ShardId, work: Work) -> WorkDone {
         if to == self.id {
-            self.wait_gate(work_txn(&work)).await;
+            self.wait_until(|| self.can_run(&work)).await;
             return self.run_work(work);
         }
         self.send(to, work).await.expect("shard answered")
@@ -248,7 +253,7 @@ impl Shard {
         to: ShardId,
         work: Work,
     ) -> impl std::future::Future<Output = WorkDone> {
-        let ready = to == self.id && self.passes_gate(work_txn(&work));
+        let ready = to == self.id && self.can_run(&work);
         let pending = if ready {
             Ok(Ok(self.run_work(work)))
         } else if to == self.id {
@@ -261,7 +266,7 @@ impl Shard {
             match pending {
                 Ok(Ok(done)) => done,
                 Ok(Err(work)) => {
-                    me.wait_gate(work_txn(&work)).await;
+                    me.wait_until(|| me.can_run(&work)).await;
                     me.run_work(work)
                 }
                 Err(rx) => rx.await.expect("shard answered"),
@@ -269,7 +274,8 @@ impl Shard {
         }
     }
 
-    /// Whether work of `txn` (None: ordinary work) may run here now.
+    /// Whether work of `txn` (None: ordinary work) may run here now as far as a
+    /// whole-shard hold goes (see `AdminReq::Hold`).
     pub fn passes_gate(&self, txn: Option<TxnId>) -> bool {
         match self.held_by.get() {
             None => true,
@@ -277,10 +283,48 @@ impl Shard {
         }
     }
 
-    /// Waits until work of `txn` may run on this shard (see `AdminReq::Hold`).
-    pub async fn wait_gate(&self, txn: Option<TxnId>) {
+    /// Whether `work` may run here now: no other transaction holds the shard or a key
+    /// it touches. Releases always run.
+    pub fn can_run(&self, work: &Work) -> bool {
+        if let Work::Admin(AdminReq::Release(_)) = work {
+            return true;
+        }
+        let txn = work_txn(work);
+        self.passes_gate(txn) && !self.conflicts(work, txn)
+    }
+
+    /// Whether a command of a local client must wait (see `can_run`).
+    pub fn must_wait(&self, spec: &CommandSpec, db: usize, args: &[Bytes]) -> bool {
+        if !self.passes_gate(None) {
+            return true;
+        }
+        let locks = self.key_locks.borrow();
+        !locks.is_empty() && cmd_conflicts(&locks, spec, db, args, None)
+    }
+
+    /// Whether `work` touches keys locked by a transaction other than `txn`.
+    fn conflicts(&self, work: &Work, txn: Option<TxnId>) -> bool {
+        let locks = self.key_locks.borrow();
+        if locks.is_empty() {
+            return false;
+        }
+        let other = |t: &TxnId| Some(*t) != txn;
+        match work {
+            Work::Ops(ops) | Work::Txn(_, ops) | Work::LockRun(_, ops) | Work::Exec(_, ops) => {
+                ops.iter().any(|op| op_conflicts(&locks, op, txn))
+            }
+            // A script may touch undeclared keys: it waits for every lock.
+            Work::Script(..) => locks.values().any(other),
+            // A whole-shard hold waits for every key lock of others.
+            Work::Admin(AdminReq::Hold(..)) => locks.values().any(other),
+            Work::Admin(_) => false,
+        }
+    }
+
+    /// Waits until `ready()` holds; re-checked whenever a hold or lock is released.
+    pub async fn wait_until(&self, ready: impl Fn() -> bool) {
         std::future::poll_fn(|cx| {
-            if self.passes_gate(txn) {
+            if ready() {
                 std::task::Poll::Ready(())
             } else {
                 self.gate.borrow_mut().push(cx.waker().clone());
@@ -297,9 +341,10 @@ impl Shard {
         TxnId { home: self.id, id }
     }
 
-    /// Whether this shard is held by a transaction (active expiry pauses meanwhile).
+    /// Whether this shard is held, or has keys locked, by a transaction (active expiry
+    /// pauses meanwhile).
     pub fn is_held(&self) -> bool {
-        self.held_by.get().is_some()
+        self.held_by.get().is_some() || !self.key_locks.borrow().is_empty()
     }
 
     /// Queues `work` for shard `to` and returns the receiver of its answer. Several
@@ -353,21 +398,24 @@ impl Shard {
 
     /// Runs work on this shard's own keyspace.
     pub fn run_work(self: &Rc<Self>, work: Work) -> WorkDone {
-        let hold = matches!(work, Work::HoldRun(..));
+        let lock = matches!(work, Work::LockRun(..));
         match work {
             Work::Ops(ops) => {
                 self.ks.borrow_mut().tick();
                 WorkDone::Ops(ops.into_iter().map(|op| self.apply(op)).collect())
             }
-            Work::Txn(txn, ops) | Work::HoldRun(txn, ops) => {
-                // A transaction's step on a shard it does not hold (the last shard of
-                // `atomic::run_parts`) counts like a hold: optimistic readers must see
-                // that something changed here (see `atomic`).
+            Work::Txn(txn, ops) | Work::LockRun(txn, ops) => {
+                // A transaction's step on a shard it does not hold counts like a hold:
+                // optimistic readers must see that something changed here (see
+                // `atomic`).
                 if self.held_by.get() != Some(txn) {
                     self.hold_epoch.set(self.hold_epoch.get() + 1);
                 }
-                if hold {
-                    self.held_by.set(Some(txn));
+                if lock {
+                    let mut locks = self.key_locks.borrow_mut();
+                    for (db, keys) in ops.iter().filter_map(op_keys) {
+                        locks.extend(keys.into_iter().map(|k| ((db, k), txn)));
+                    }
                 }
                 self.ks.borrow_mut().tick();
                 let outs = self.as_one_unit(|| ops.into_iter().map(|op| self.apply(op)).collect());
@@ -406,7 +454,7 @@ impl Shard {
             if !self.blocks.borrow().is_empty() {
                 // Blocked clients are served after a transaction or script, never in
                 // the middle of one (they would see, and change, its keys halfway).
-                if self.in_unit.get() || self.held_by.get().is_some() {
+                if self.in_unit.get() || self.is_held() {
                     let mut later = self.wake_later.borrow_mut();
                     later.extend(keys.into_iter().map(|k| (db, k)));
                 } else {
@@ -432,7 +480,7 @@ impl Shard {
     /// Serves the clients blocked on keys written while the shard was held or inside a
     /// unit.
     fn wake_deferred_blocked(self: &Rc<Self>) {
-        if self.in_unit.get() || self.held_by.get().is_some() {
+        if self.in_unit.get() || self.is_held() {
             return;
         }
         let later = std::mem::take(&mut *self.wake_later.borrow_mut());
@@ -581,8 +629,18 @@ impl Shard {
                 AdminResp::Count(dirty as usize)
             }
             AdminReq::Release(txn) => {
+                let mut released = false;
                 if self.held_by.get() == Some(txn) {
                     self.held_by.set(None);
+                    released = true;
+                }
+                {
+                    let mut locks = self.key_locks.borrow_mut();
+                    let before = locks.len();
+                    locks.retain(|_, t| *t != txn);
+                    released |= locks.len() != before;
+                }
+                if released {
                     self.wake_deferred_blocked();
                     self.release_deferred();
                 }
@@ -634,7 +692,7 @@ impl Shard {
                 for (ticket, work) in items {
                     // While held, only the holder's work runs; the rest waits, in order.
                     let txn = work_txn(&work);
-                    let wait = !self.passes_gate(txn)
+                    let wait = !self.can_run(&work)
                         || (txn.is_none() && !self.deferred.borrow().is_empty());
                     if wait {
                         self.deferred.borrow_mut().push_back((from, ticket, work));
@@ -663,8 +721,16 @@ impl Shard {
         for w in self.gate.borrow_mut().drain(..) {
             w.wake();
         }
-        // A deferred Hold may hold the shard again: then the rest keeps waiting.
-        while self.held_by.get().is_none() {
+        // In arrival order, as long as the first waiting piece may run now (a deferred
+        // Hold or LockRun may take the shard or keys again: the rest keeps waiting).
+        loop {
+            let runnable = match self.deferred.borrow().front() {
+                Some((_, _, work)) => self.can_run(work),
+                None => return,
+            };
+            if !runnable {
+                return;
+            }
             let Some((from, ticket, work)) = self.deferred.borrow_mut().pop_front() else {
                 return;
             };
@@ -693,11 +759,62 @@ impl Shard {
 /// The transaction a piece of work belongs to.
 fn work_txn(work: &Work) -> Option<TxnId> {
     match work {
-        Work::Txn(t, _) | Work::HoldRun(t, _) => Some(*t),
+        Work::Txn(t, _) | Work::LockRun(t, _) => Some(*t),
         Work::Script(t, _) => *t,
         Work::Admin(AdminReq::Hold(t, _)) | Work::Admin(AdminReq::Release(t)) => Some(*t),
         _ => None,
     }
+}
+
+/// The db and keys an op touches (none for keyless commands and `Epoch`).
+fn op_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
+    match op {
+        ShardOp::Cmd { spec, db, args, .. } => {
+            let keys: Vec<Bytes> = spec.key_positions(args).map(|p| args[p].clone()).collect();
+            (!keys.is_empty()).then_some((*db, keys))
+        }
+        ShardOp::PutEntry { db, key, .. }
+        | ShardOp::TakeEntry { db, key }
+        | ShardOp::GetEntry { db, key } => Some((*db, vec![key.clone()])),
+        ShardOp::Epoch => None,
+    }
+}
+
+type KeyLocks = HashMap<(usize, Bytes), TxnId>;
+
+/// Whether an op touches a key locked by a transaction other than `txn` (a keyless
+/// write, FLUSHALL say, conflicts with any lock of another).
+fn op_conflicts(locks: &KeyLocks, op: &ShardOp, txn: Option<TxnId>) -> bool {
+    match op {
+        ShardOp::Cmd { spec, db, args, .. } => cmd_conflicts(locks, spec, *db, args, txn),
+        ShardOp::PutEntry { db, key, .. }
+        | ShardOp::TakeEntry { db, key }
+        | ShardOp::GetEntry { db, key } => locked_by_other(locks, *db, key, txn),
+        ShardOp::Epoch => false,
+    }
+}
+
+fn cmd_conflicts(
+    locks: &KeyLocks,
+    spec: &CommandSpec,
+    db: usize,
+    args: &[Bytes],
+    txn: Option<TxnId>,
+) -> bool {
+    let mut keyless = true;
+    for pos in spec.key_positions(args) {
+        keyless = false;
+        if locked_by_other(locks, db, &args[pos], txn) {
+            return true;
+        }
+    }
+    keyless && spec.has(flags::WRITE) && locks.values().any(|t| Some(*t) != txn)
+}
+
+fn locked_by_other(locks: &KeyLocks, db: usize, key: &Bytes, txn: Option<TxnId>) -> bool {
+    locks
+        .get(&(db, key.clone()))
+        .is_some_and(|t| Some(*t) != txn)
 }
 
 /// The db and keys an op may have written (commands flagged write, stored entries).
