@@ -16,7 +16,7 @@ use shards::value::Value;
 use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
 use crate::router::run_spread;
-use crate::shard::{Shard, Work};
+use crate::shard::{Shard, Work, WorkDone};
 use crate::txn::TxnId;
 
 /// One op as ordinary work, or as a transaction's work.
@@ -248,6 +248,47 @@ impl Copies {
         for w in waiting {
             before.push(w.await.into_output().into_entry());
         }
+        Copies::new(shard, db, keys, before)
+    }
+
+    /// Fetches the entries of `keys` (distinct) and locks them for `txn`: one
+    /// `Work::LockRun` per owning shard, in ascending shard order (see `atomic`); the
+    /// shards are added to `locked`.
+    pub async fn fetch_locking(
+        shard: &Rc<Shard>,
+        txn: TxnId,
+        db: usize,
+        keys: Vec<Bytes>,
+        locked: &mut Vec<ShardId>,
+    ) -> Copies {
+        let mut owners: Vec<ShardId> = keys.iter().map(|k| owner(shard, k)).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let mut before: Vec<Option<Entry>> = vec![None; keys.len()];
+        for s in owners {
+            let mine: Vec<usize> = (0..keys.len())
+                .filter(|&i| owner(shard, &keys[i]) == s)
+                .collect();
+            let ops = mine
+                .iter()
+                .map(|&i| ShardOp::GetEntry {
+                    db,
+                    key: keys[i].clone(),
+                })
+                .collect();
+            if let WorkDone::Ops(outs) = shard.call(s, Work::LockRun(txn, ops)).await {
+                for (i, out) in mine.into_iter().zip(outs) {
+                    before[i] = out.into_entry();
+                }
+            }
+            if !locked.contains(&s) {
+                locked.push(s);
+            }
+        }
+        Copies::new(shard, db, keys, before)
+    }
+
+    fn new(shard: &Shard, db: usize, keys: Vec<Bytes>, before: Vec<Option<Entry>>) -> Copies {
         let mut copies = Copies {
             db,
             keys,
@@ -274,14 +315,24 @@ impl Copies {
         }
     }
 
-    /// Adds copies of more keys and resets the scratch keyspace to the entries as they
-    /// were fetched (a script that asked for more keys runs again from the start).
-    pub async fn add(&mut self, shard: &Rc<Shard>, txn: Option<TxnId>, more: Vec<Bytes>) {
+    /// Adds copies of more keys (locking them for `txn` when `locked` is given) and
+    /// resets the scratch keyspace to the entries as they were fetched (a script that
+    /// asked for more keys runs again from the start).
+    pub async fn add(
+        &mut self,
+        shard: &Rc<Shard>,
+        txn: TxnId,
+        more: Vec<Bytes>,
+        locked: Option<&mut Vec<ShardId>>,
+    ) {
         let more: Vec<Bytes> = more
             .into_iter()
             .filter(|k| !self.keys.contains(k))
             .collect();
-        let extra = Copies::fetch(shard, txn, self.db, more).await;
+        let extra = match locked {
+            Some(locked) => Copies::fetch_locking(shard, txn, self.db, more, locked).await,
+            None => Copies::fetch(shard, Some(txn), self.db, more).await,
+        };
         self.keys.extend(extra.keys);
         self.before.extend(extra.before);
         self.reset(shard);

@@ -9,14 +9,16 @@
 //! - Its declared keys all live on one shard (or it has none): it travels there as one
 //!   message and runs on that shard's engine against the live keyspace, like any other
 //!   command of that shard: nothing interleaves with it, no lock is needed.
-//! - Its keys span shards: the coordinator (the client's shard) holds those shards in
-//!   ascending order (`atomic::isolated`), copies the keys' entries into a scratch
-//!   keyspace, runs the script there on its own engine, and writes back what changed
-//!   before releasing.
+//! - Its keys span shards: the coordinator (the client's shard) locks and fetches the
+//!   keys, one `Work::LockRun` per shard in ascending shard order (see `atomic`),
+//!   copies their entries into a scratch keyspace, runs the script there on its own
+//!   engine, and writes back what changed before releasing. Only work on those keys
+//!   waits meanwhile.
 //! - A script that touches a key it did not declare: if the key lives where the script
 //!   runs, fine. If not, the engine stops the run (`Outcome::NeedKeys`, nothing is
-//!   written) and the coordinator runs it again with that key gathered too, under holds
-//!   that now include its shard. Scripts with a shebang and without the
+//!   written) and the coordinator runs it again with that key gathered and locked too
+//!   (when its shard comes after the ones locked so far; else it releases everything
+//!   and starts over in order). Scripts with a shebang and without the
 //!   `allow-cross-slot-keys` flag get Redis's error instead (the engine decides).
 //!
 //! A script past `busy-reply-threshold` makes every other client's commands answer
@@ -431,7 +433,7 @@ async fn run(shard: &Rc<Shard>, job: Job, txn: Option<TxnId>) -> Reply {
         // (and its own); it cannot take more without breaking the ascending order.
         let mut held = owners_of(shard, &keys);
         held.push(shard.id);
-        return match gathered(shard, txn, &job, keys, &mut held, false).await {
+        return match gathered(shard, txn, &job, keys, &mut held, Access::Held).await {
             Gathered::Done(r) => r,
             Gathered::Restart(_) => CmdError::other(
                 "ERR Script attempted to access a key on a shard this transaction does \
@@ -441,11 +443,10 @@ async fn run(shard: &Rc<Shard>, job: Job, txn: Option<TxnId>) -> Reply {
         };
     }
     loop {
-        let mut held = owners_of(shard, &keys);
+        let mut locked = Vec::new();
         let txn = shard.new_txn();
-        atomic::hold(shard, txn, &held, None).await;
-        let outcome = gathered(shard, txn, &job, keys, &mut held, true).await;
-        atomic::release(shard, txn, &held);
+        let outcome = gathered(shard, txn, &job, keys, &mut locked, Access::Lock).await;
+        atomic::release(shard, txn, &locked);
         match outcome {
             Gathered::Done(r) => return r,
             Gathered::Restart(more) => keys = more,
@@ -471,23 +472,37 @@ fn add_keys(keys: &mut Vec<Bytes>, more: Vec<Bytes>) {
 
 enum Gathered {
     Done(Reply),
-    /// The script needs keys of a shard below one already held: release everything
-    /// and start again with these keys.
+    /// The script needs keys of a shard at or below one already locked: release
+    /// everything and start again with these keys.
     Restart(Vec<Bytes>),
 }
 
-/// Runs a job on copies of `keys` while `txn` holds `held`; writes back what changed.
-/// A script that asks for more keys runs again with them: their shards are held on the
-/// way when that keeps the ascending order (`may_hold`), else the caller restarts.
+/// How a gathered script reaches its keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Inside EXEC: the transaction holds the shards already.
+    Held,
+    /// Lock each key (and fetch it) in one message per shard, ascending.
+    Lock,
+}
+
+/// Runs a job on copies of `keys` for `txn` and writes back what changed. With
+/// `Access::Lock` the keys are locked on the way (their shards go into `shards`); a
+/// script that asks for more keys runs again with them, locked too when their shards
+/// all come after the ones locked so far (the ascending order), else the caller
+/// releases and restarts. With `Access::Held` more keys must live on `shards`.
 async fn gathered(
     shard: &Rc<Shard>,
     txn: TxnId,
     job: &Job,
     keys: Vec<Bytes>,
-    held: &mut Vec<ShardId>,
-    may_hold: bool,
+    shards: &mut Vec<ShardId>,
+    access: Access,
 ) -> Gathered {
-    let mut copies = Copies::fetch(shard, Some(txn), job.db, keys).await;
+    let mut copies = match access {
+        Access::Held => Copies::fetch(shard, Some(txn), job.db, keys).await,
+        Access::Lock => Copies::fetch_locking(shard, txn, job.db, keys, shards).await,
+    };
     for _ in 0..MAX_RERUNS {
         let outcome = {
             let mut host = ScratchHost {
@@ -506,21 +521,19 @@ async fn gathered(
             }
             Outcome::NeedKeys(more) => more,
         };
-        let new: Vec<ShardId> = owners_of(shard, &more)
-            .into_iter()
-            .filter(|s| !held.contains(s))
-            .collect();
-        let top = held.iter().max().copied();
-        if !new.is_empty() {
-            if !may_hold || new.iter().any(|&s| top.is_some_and(|t| s < t)) {
-                let mut keys = copies.keys.clone();
-                add_keys(&mut keys, more);
-                return Gathered::Restart(keys);
-            }
-            atomic::hold(shard, txn, &new, None).await;
-            held.extend(new);
+        let owners = owners_of(shard, &more);
+        let top = shards.iter().max().copied();
+        let fits = match access {
+            Access::Held => owners.iter().all(|s| shards.contains(s)),
+            Access::Lock => owners.iter().all(|&s| top.is_none_or(|t| s > t)),
+        };
+        if !fits {
+            let mut keys = copies.keys.clone();
+            add_keys(&mut keys, more);
+            return Gathered::Restart(keys);
         }
-        copies.add(shard, Some(txn), more).await;
+        let locked = (access == Access::Lock).then_some(&mut *shards);
+        copies.add(shard, txn, more, locked).await;
     }
     Gathered::Done(
         CmdError::other("ERR Script keeps touching undeclared keys on other shards").into(),
