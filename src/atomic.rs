@@ -25,7 +25,7 @@ use std::future::Future;
 use std::rc::Rc;
 
 use shards::ops::ShardOp;
-use shards::ShardId;
+use shards::{CmdError, Reply, ShardId};
 
 use shards::ops::OpOutput;
 
@@ -106,4 +106,53 @@ pub async fn run_parts(
     }
     release(shard, txn, &held);
     outs
+}
+
+/// Ops grouped by shard for one isolated step, and where each one's answer will be.
+pub struct Parts {
+    ops: Vec<Vec<ShardOp>>,
+    answers: Vec<Vec<Option<Reply>>>,
+}
+
+/// Where an op's answer is: its shard and its index in that shard's message.
+pub type PartId = (ShardId, usize);
+
+impl Parts {
+    pub fn new(nshards: usize) -> Self {
+        Parts {
+            ops: (0..nshards).map(|_| Vec::new()).collect(),
+            answers: (0..nshards).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Adds an op for shard `owner`.
+    pub fn push(&mut self, owner: ShardId, op: ShardOp) -> PartId {
+        self.ops[owner].push(op);
+        (owner, self.ops[owner].len() - 1)
+    }
+
+    /// The messages to send: each shard with ops, in ascending order.
+    pub fn work(&mut self) -> Vec<(ShardId, Vec<ShardOp>)> {
+        self.ops
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, ops)| !ops.is_empty())
+            .map(|(s, ops)| (s, std::mem::take(ops)))
+            .collect()
+    }
+
+    /// Records the shards' answers.
+    pub fn answered(&mut self, outs: Vec<(ShardId, Vec<OpOutput>)>) {
+        for (s, o) in outs {
+            self.answers[s] = o.into_iter().map(|o| Some(o.into_reply())).collect();
+        }
+    }
+
+    /// The answer of one op.
+    pub fn take(&mut self, (s, i): PartId) -> Reply {
+        self.answers[s]
+            .get_mut(i)
+            .and_then(Option::take)
+            .unwrap_or_else(|| CmdError::other("ERR shard did not answer").into())
+    }
 }

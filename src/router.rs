@@ -269,12 +269,7 @@ impl<'a> Batch<'a> {
                     if !self.checks.is_empty() || !self.writes.is_empty() {
                         self.settle().await;
                     }
-                    let db = self.client.info.borrow().db;
-                    if self.shard.must_wait(spec, db, &args) {
-                        self.flush().await;
-                        let shard = self.shard;
-                        shard.wait_until(|| !shard.must_wait(spec, db, &args)).await;
-                    }
+                    self.wait_for_locks(spec, &args).await;
                     self.queue_whole(spec, self.shard.id, args);
                     return Flow::Continue;
                 }
@@ -297,14 +292,7 @@ impl<'a> Batch<'a> {
                 self.settle().await;
             }
         }
-        // A shard held by a transaction runs nothing else until it is released; keys a
-        // transaction locked are not touched until then.
-        let db = self.client.info.borrow().db;
-        if self.shard.must_wait(spec, db, &args) {
-            self.flush().await;
-            let shard = self.shard;
-            shard.wait_until(|| !shard.must_wait(spec, db, &args)).await;
-        }
+        self.wait_for_locks(spec, &args).await;
         if spec.has(flags::BLOCKING) {
             return self.blocking(spec, args).await;
         }
@@ -352,6 +340,18 @@ impl<'a> Batch<'a> {
                 self.reply(r);
                 Flow::Continue
             }
+        }
+    }
+
+    /// A shard held by a transaction runs nothing else until it is released, and keys a
+    /// transaction locked are not touched until then: wait (after sending what is
+    /// queued, which may be what the transaction waits for).
+    async fn wait_for_locks(&mut self, spec: &'static CommandSpec, args: &[Bytes]) {
+        let db = self.client.info.borrow().db;
+        if self.shard.must_wait(spec, db, args) {
+            self.flush().await;
+            let shard = self.shard;
+            shard.wait_until(|| !shard.must_wait(spec, db, args)).await;
         }
     }
 
@@ -580,43 +580,31 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|w| split_by_shard(shard, w.spec, &w.args))
             .collect();
-        let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
-        let mut where_: Vec<Vec<(ShardId, usize, Vec<usize>)>> = Vec::new();
+        let mut parts = atomic::Parts::new(shard.nshards);
+        let mut where_: Vec<Vec<(atomic::PartId, Vec<usize>)>> = Vec::new();
         for (w, groups) in writes.iter().zip(split) {
-            let mut parts = Vec::with_capacity(groups.len());
+            let mut mine = Vec::with_capacity(groups.len());
             for (owner, positions, args) in groups {
-                parts.push((owner, per_shard[owner].len(), positions));
-                per_shard[owner].push(ShardOp::Cmd {
+                let op = ShardOp::Cmd {
                     spec: w.spec,
                     db: w.db,
                     touch: w.touch,
                     args,
-                });
+                };
+                mine.push((parts.push(owner, op), positions));
             }
-            where_.push(parts);
+            where_.push(mine);
         }
-        let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
-            .into_iter()
-            .enumerate()
-            .filter(|(_, ops)| !ops.is_empty())
-            .collect();
-        let mut outs: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
-        for (s, ops) in atomic::run_parts(shard, work).await {
-            outs[s] = ops.into_iter().map(|o| Some(o.into_reply())).collect();
-        }
+        let work = parts.work();
+        parts.answered(atomic::run_parts(shard, work).await);
         let mut replies = Vec::with_capacity(writes.len());
-        for (w, parts) in writes.iter().zip(where_) {
-            let nkeys = parts.iter().map(|p| p.2.len()).sum();
-            let parts = parts
+        for (w, mine) in writes.iter().zip(where_) {
+            let nkeys = mine.iter().map(|p| p.1.len()).sum();
+            let answers = mine
                 .into_iter()
-                .map(|(s, i, pos)| {
-                    let r = outs[s][i].take().unwrap_or_else(|| {
-                        Reply::Error(CmdError::other("ERR shard did not answer"))
-                    });
-                    (r, pos)
-                })
+                .map(|(id, pos)| (parts.take(id), pos))
                 .collect();
-            replies.push((w.pending, merge_positional(w.merge, nkeys, parts)));
+            replies.push((w.pending, merge_positional(w.merge, nkeys, answers)));
         }
         for (pending, r) in replies {
             self.pending[pending].slot = Slot::Done(r);

@@ -292,26 +292,22 @@ async fn exec_spread(
     state: &MultiState,
 ) -> Option<Reply> {
     let (db, touch) = client.db_touch();
-    let mut per_shard: Vec<Vec<ShardOp>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    let mut parts = atomic::Parts::new(shard.nshards);
     let mut place = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
         if matches!(spec.route, Route::Server(_) | Route::Broadcast(_)) {
             return None;
         }
         let owner = single_owner(shard, spec, args)?;
-        place.push((owner, per_shard[owner].len()));
-        per_shard[owner].push(ShardOp::Cmd {
+        let op = ShardOp::Cmd {
             spec,
             db,
             touch,
             args: args.clone(),
-        });
+        };
+        place.push(parts.push(owner, op));
     }
-    let work: Vec<(ShardId, Vec<ShardOp>)> = per_shard
-        .into_iter()
-        .enumerate()
-        .filter(|(_, ops)| !ops.is_empty())
-        .collect();
+    let work = parts.work();
     let outs = match watcher {
         None => atomic::run_parts(shard, work).await,
         Some(w) => {
@@ -334,19 +330,11 @@ async fn exec_spread(
             outs
         }
     };
-    let mut by_shard: Vec<Vec<Option<Reply>>> = (0..shard.nshards).map(|_| Vec::new()).collect();
-    for (s, o) in outs {
-        by_shard[s] = o.into_iter().map(|o| Some(o.into_reply())).collect();
-    }
+    parts.answered(outs);
     let replies = place
         .into_iter()
         .zip(&state.queued)
-        .map(|((s, i), (spec, _))| {
-            let reply = by_shard[s][i]
-                .take()
-                .unwrap_or_else(|| CmdError::other("ERR shard did not answer").into());
-            exec_reply(spec, reply)
-        })
+        .map(|(id, (spec, _))| exec_reply(spec, parts.take(id)))
         .collect();
     Some(Reply::Array(replies))
 }
