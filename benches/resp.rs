@@ -5,12 +5,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use corecache::resp::{self, Limits};
+use corecache::base::resp::{self, Limits};
 use shards::Reply;
 
 // The server's allocator, so allocation costs are the ones the server pays.
 #[global_allocator]
-static GLOBAL: corecache::alloc::CountingAlloc = corecache::alloc::CountingAlloc;
+static GLOBAL: corecache::base::alloc::CountingAlloc = corecache::base::alloc::CountingAlloc;
 
 const LIMITS: Limits = Limits {
     proto_max_bulk_len: 512 * 1024 * 1024,

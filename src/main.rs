@@ -1,7 +1,8 @@
 //! corecache: a Redis-compatible, thread-per-core in-memory cache on io_uring.
 
 use clap::Parser;
-use corecache::{alloc, config, server};
+use corecache::base::{alloc, config};
+use corecache::server;
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;

@@ -14,9 +14,11 @@ use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 use shards::{Clock, Keyspace, SlotMap};
 
-use crate::config::{Config, Settings};
-use crate::shard::{Shard, ShardMsg};
-use crate::{cluster, conn, log};
+use crate::base::config::{Config, Settings};
+use crate::base::log;
+use crate::commands::cluster;
+use crate::net::conn;
+use crate::runtime::shard::{Shard, ShardMsg};
 
 static PORT: OnceLock<u16> = OnceLock::new();
 static BIND: OnceLock<String> = OnceLock::new();

@@ -3,9 +3,13 @@
 //! and the cross-shard coordinators of SCAN and RANDOMKEY.
 
 mod client;
+pub mod cluster;
 mod command;
 mod config;
 mod info;
+pub mod migrate;
+pub mod script;
+pub mod txn;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,10 +21,9 @@ use shards::cmd::{CommandSpec, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
-use crate::clients::{ClientHandle, ReplyMode};
-use crate::router::Flow;
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::{script, txn};
+use crate::net::router::Flow;
+use crate::runtime::clients::{ClientHandle, ReplyMode};
+use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 pub use config::apply_setting;
 
@@ -79,10 +82,11 @@ pub async fn run(
         ServerCmd::Discard => Ok(txn::discard(shard, client).await),
         ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
-        ServerCmd::Cluster => crate::cluster::cluster(shard, client, &args).await,
-        ServerCmd::ClusterFlag => crate::cluster::connection_flag(client, spec.name),
+        ServerCmd::Cluster => crate::commands::cluster::cluster(shard, client, &args).await,
+        ServerCmd::ClusterFlag => crate::commands::cluster::connection_flag(client, spec.name),
         ServerCmd::Migrate => {
-            crate::migrate::run(shard, client, &args, crate::cluster::enabled()).await
+            crate::commands::migrate::run(shard, client, &args, crate::commands::cluster::enabled())
+                .await
         }
         ServerCmd::Eval => Ok(script::eval(shard, client, spec, args, None).await),
         ServerCmd::Script => Ok(script::script(shard, args).await),
@@ -102,7 +106,7 @@ fn ping(client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 fn select(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
     let db = parse_i64(&args[1])?;
-    if crate::cluster::enabled() && db != 0 {
+    if crate::commands::cluster::enabled() && db != 0 {
         return Err(CmdError::NotAllowedWithSelect);
     }
     let dbs = shard.ks.borrow().db_count() as i64;
@@ -199,7 +203,7 @@ fn hello(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, 
         (s("id"), Reply::Int(info.id as i64)),
         (
             s("mode"),
-            s(if crate::cluster::enabled() {
+            s(if crate::commands::cluster::enabled() {
                 "cluster"
             } else {
                 "standalone"

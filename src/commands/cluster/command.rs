@@ -12,9 +12,9 @@ use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::redirect::node_ip;
 use super::{enabled, with, Request, Response, State, Update};
-use crate::admin::all_shards;
-use crate::clients::ClientHandle;
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::commands::all_shards;
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
 

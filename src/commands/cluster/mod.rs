@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use shards::{ShardId, Slot};
 
-use crate::shard::Shard;
+use crate::runtime::shard::Shard;
 
 pub use command::{cluster, connection_flag};
 pub use redirect::{check, Verdict};
@@ -320,7 +320,7 @@ fn apply(shard: &Shard, u: Update) {
         // One shard of the process keeps the nodes file.
         if assigned && shard.id == 0 {
             if let Err(e) = topology::save(st) {
-                crate::log::warning(&format!("cannot save {}: {e}", st.nodes_file));
+                crate::base::log::warning(&format!("cannot save {}: {e}", st.nodes_file));
             }
         }
     });

@@ -29,8 +29,8 @@ use shards::{CmdError, Reply, ShardId};
 
 use shards::ops::OpOutput;
 
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-use crate::txn::{TxnId, WatcherId};
+use crate::commands::txn::{TxnId, WatcherId};
+use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 /// Holds `involved` (sorted, deduplicated) for `txn`, in ascending order. Returns
 /// whether a key watched by `watcher` was written since WATCH on any of them.

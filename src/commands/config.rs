@@ -8,8 +8,8 @@ use shards::glob::glob_match;
 use shards::{CmdError, Reply};
 
 use super::all_shards;
-use crate::config::Settings;
-use crate::shard::{AdminReq, Shard};
+use crate::base::config::Settings;
+use crate::runtime::shard::{AdminReq, Shard};
 
 /// Parameters CONFIG GET knows, in the order it lists them.
 const PARAMS: &[&str] = &[
@@ -66,7 +66,9 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "appendonly" => s.appendonly.clone(),
         "loglevel" => s.loglevel.clone(),
         "io-threads" => "1".into(),
-        "busy-reply-threshold" | "lua-time-limit" => crate::script::busy_threshold().to_string(),
+        "busy-reply-threshold" | "lua-time-limit" => {
+            crate::commands::script::busy_threshold().to_string()
+        }
         _ => String::new(),
     }
 }
@@ -174,7 +176,9 @@ pub fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "maxmemory-policy" => s.maxmemory_policy = value.to_ascii_lowercase(),
         "save" => s.save = value.to_string(),
         "appendonly" => s.appendonly = value.to_ascii_lowercase(),
-        "busy-reply-threshold" | "lua-time-limit" => crate::script::set_busy_threshold(num()),
+        "busy-reply-threshold" | "lua-time-limit" => {
+            crate::commands::script::set_busy_threshold(num())
+        }
         _ => {}
     }
 }

@@ -11,10 +11,13 @@ use shards::cmd::{flags, CommandSpec, Cross, Merge, Route, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
-use crate::clients::{ClientHandle, ReplyMode};
-use crate::shard::{Shard, Work, WorkDone};
-use crate::txn::TxnId;
-use crate::{admin, atomic, blocking, cross, resp, script, txn};
+use crate::base::resp;
+use crate::commands::txn::TxnId;
+use crate::commands::{self as admin, script, txn};
+use crate::coord::{atomic, cross};
+use crate::runtime::blocking;
+use crate::runtime::clients::{ClientHandle, ReplyMode};
+use crate::runtime::shard::{Shard, Work, WorkDone};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
 const CONTAINERS: &[&str] = &[
@@ -253,10 +256,10 @@ impl<'a> Batch<'a> {
                 return Flow::Continue;
             }
         }
-        if crate::cluster::enabled() {
-            match crate::cluster::check(self.shard, self.client, spec, &args) {
-                crate::cluster::Verdict::Pass => {}
-                crate::cluster::Verdict::Refuse(r) => {
+        if crate::commands::cluster::enabled() {
+            match crate::commands::cluster::check(self.shard, self.client, spec, &args) {
+                crate::commands::cluster::Verdict::Pass => {}
+                crate::commands::cluster::Verdict::Refuse(r) => {
                     self.refuse_in_multi();
                     if matches!(spec.route, Route::Server(ServerCmd::Exec)) {
                         // A refused EXEC discards the transaction, WATCHes included.
@@ -265,7 +268,7 @@ impl<'a> Batch<'a> {
                     self.reply(r);
                     return Flow::Continue;
                 }
-                crate::cluster::Verdict::Here => {
+                crate::commands::cluster::Verdict::Here => {
                     if !self.checks.is_empty() || !self.writes.is_empty() {
                         self.settle().await;
                     }

@@ -16,10 +16,10 @@ use shards::cmd::{flags, CommandSpec};
 use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::{Keyspace, Reply, ShardId, SlotMap};
 
-use crate::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
-use crate::clients::{ClientRegistry, KillFilter};
-use crate::config::Settings;
-use crate::txn::{TxnId, WatchRegistry, WatcherId};
+use crate::base::config::Settings;
+use crate::commands::txn::{TxnId, WatchRegistry, WatcherId};
+use crate::runtime::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
+use crate::runtime::clients::{ClientRegistry, KillFilter};
 
 /// Work sent to a shard.
 pub enum Work {
@@ -35,7 +35,7 @@ pub enum Work {
     Admin(AdminReq),
     /// A script or function whose keys live here (see `script`); inside EXEC, as the
     /// transaction's work.
-    Script(Option<TxnId>, Box<crate::script::Job>),
+    Script(Option<TxnId>, Box<crate::commands::script::Job>),
 }
 
 /// A shard's answer.
@@ -46,7 +46,7 @@ pub enum WorkDone {
     Aborted,
     /// A script's outcome, and the job back (to run again elsewhere if it needs keys
     /// of other shards).
-    Script(scripting::Outcome, Box<crate::script::Job>),
+    Script(scripting::Outcome, Box<crate::commands::script::Job>),
 }
 
 impl WorkDone {
@@ -90,9 +90,9 @@ pub enum AdminReq {
     ResetStats,
     SetActiveExpire(bool),
     /// Cluster mode: a slot-map change to apply, or a question about a slot's keys.
-    Cluster(crate::cluster::Request),
+    Cluster(crate::commands::cluster::Request),
     /// A script or function library change, applied on every shard.
-    Script(crate::script::Change),
+    Script(crate::commands::script::Change),
 }
 
 pub enum AdminResp {
@@ -100,7 +100,7 @@ pub enum AdminResp {
     Lines(Vec<String>),
     Count(usize),
     Done,
-    Cluster(crate::cluster::Response),
+    Cluster(crate::commands::cluster::Response),
     Reply(Reply),
 }
 
@@ -432,7 +432,8 @@ impl Shard {
             }
             Work::Admin(req) => WorkDone::Admin(self.run_admin(req)),
             Work::Script(_, job) => {
-                let (outcome, job) = self.as_one_unit(|| crate::script::run_here(self, job));
+                let (outcome, job) =
+                    self.as_one_unit(|| crate::commands::script::run_here(self, job));
                 WorkDone::Script(outcome, job)
             }
         }
@@ -579,7 +580,7 @@ impl Shard {
                 let mut ks = self.ks.borrow_mut();
                 for (k, v) in pairs {
                     if !ks.config.set(&k, &v) {
-                        crate::admin::apply_setting(&mut s, &k, &v);
+                        crate::commands::apply_setting(&mut s, &k, &v);
                     }
                 }
                 AdminResp::Done
@@ -646,12 +647,16 @@ impl Shard {
                 }
                 AdminResp::Done
             }
-            AdminReq::Script(change) => AdminResp::Reply(crate::script::apply_change(self, change)),
+            AdminReq::Script(change) => {
+                AdminResp::Reply(crate::commands::script::apply_change(self, change))
+            }
             AdminReq::SetActiveExpire(on) => {
                 self.settings.borrow_mut().active_expire = on;
                 AdminResp::Done
             }
-            AdminReq::Cluster(req) => AdminResp::Cluster(crate::cluster::on_request(self, req)),
+            AdminReq::Cluster(req) => {
+                AdminResp::Cluster(crate::commands::cluster::on_request(self, req))
+            }
         }
     }
 
@@ -665,7 +670,7 @@ impl Shard {
             id: self.id,
             cpu: self.cpu,
             db_keys,
-            used_memory: crate::alloc::thread_used(),
+            used_memory: crate::base::alloc::thread_used(),
             clients: self.clients.borrow().len(),
             blocked_clients: self.blocked_clients(),
             stats: *self.stats.borrow(),
@@ -674,8 +679,8 @@ impl Shard {
             expired_keys: ks.stats.expired_keys,
             cpu_user_us: user,
             cpu_sys_us: sys,
-            slots: if crate::cluster::enabled() {
-                crate::cluster::with(|st| st.ranges_of(st.me))
+            slots: if crate::commands::cluster::enabled() {
+                crate::commands::cluster::with(|st| st.ranges_of(st.me))
             } else {
                 self.slots.ranges_of(self.id)
             },

@@ -15,9 +15,9 @@ use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::value::Value;
 use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
-use crate::router::run_spread;
-use crate::shard::{Shard, Work, WorkDone};
-use crate::txn::TxnId;
+use crate::commands::txn::TxnId;
+use crate::net::router::run_spread;
+use crate::runtime::shard::{Shard, Work, WorkDone};
 
 /// One op as ordinary work, or as a transaction's work.
 pub fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {

@@ -18,10 +18,12 @@ use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
-use crate::clients::ClientHandle;
-use crate::router::{merge_positional, single_owner};
-use crate::shard::{AdminReq, Shard, Work, WorkDone};
-use crate::{admin, atomic, blocking, cross, script};
+use crate::commands::{self as admin, script};
+use crate::coord::{atomic, cross};
+use crate::net::router::{merge_positional, single_owner};
+use crate::runtime::blocking;
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::{AdminReq, Shard, Work, WorkDone};
 
 /// A transaction, unique across shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use shards::{key_slot, Slot};
 
-use crate::shard::Shard;
+use crate::runtime::shard::Shard;
 
 const IDLE: Duration = Duration::from_secs(30);
 

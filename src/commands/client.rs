@@ -7,8 +7,8 @@ use shards::args::{eq_ic, parse_i64};
 use shards::{CmdError, Reply};
 
 use super::all_shards;
-use crate::clients::{ClientHandle, KillFilter, ReplyMode};
-use crate::shard::{AdminReq, AdminResp, Shard};
+use crate::runtime::clients::{ClientHandle, KillFilter, ReplyMode};
+use crate::runtime::shard::{AdminReq, AdminResp, Shard};
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

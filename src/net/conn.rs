@@ -11,11 +11,11 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use glommio::net::TcpStream;
 use shards::{Reply, ShardId};
 
-use crate::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
-use crate::clients::ClientHandle;
-use crate::resp::{self, Limits};
-use crate::router::{attempt, single_owner, Batch, Blocked, Flow};
-use crate::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::base::resp::{self, Limits};
+use crate::net::router::{attempt, single_owner, Batch, Blocked, Flow};
+use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -70,7 +70,7 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
         now,
     );
     if node_port {
-        client.cluster.set(crate::cluster::ConnState {
+        client.cluster.set(crate::commands::cluster::ConnState {
             node_port,
             ..Default::default()
         });
@@ -84,7 +84,7 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
         fresh: false,
     };
     run(&shard, &client, &mut io).await;
-    crate::txn::unwatch(&shard, &client).await;
+    crate::commands::txn::unwatch(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
     let _ = io.stream.close().await;
@@ -129,7 +129,7 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
             resp::encode_error_line(&mut io.out, &e.message());
         }
         if io.input.len() > query_limit {
-            crate::log::warning(&format!(
+            crate::base::log::warning(&format!(
                 "closing client id={}: query buffer over client-query-buffer-limit",
                 client.info.borrow().id
             ));

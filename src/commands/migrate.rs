@@ -20,9 +20,9 @@ use shards::ops::ShardOp;
 use shards::rdb;
 use shards::{CmdError, Entry, Reply};
 
-use crate::clients::ClientHandle;
-use crate::cross;
-use crate::shard::Shard;
+use crate::coord::cross;
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::Shard;
 
 /// The options of one MIGRATE.
 #[derive(Debug, Default)]
@@ -98,7 +98,7 @@ pub async fn run(
 ) -> Result<Reply, CmdError> {
     let req = parse(args)?;
     // Cluster mode: writes to these keys wait (TRYAGAIN) until they are gone from here.
-    let _in_flight = crate::cluster::InFlight::new(&req.keys);
+    let _in_flight = crate::commands::cluster::InFlight::new(&req.keys);
     let db = client.info.borrow().db;
 
     let mut found: Vec<(Bytes, Entry)> = Vec::new();

@@ -15,8 +15,8 @@ use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::{with, State};
-use crate::clients::ClientHandle;
-use crate::shard::Shard;
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::Shard;
 
 /// What the router does with a command in cluster mode.
 pub enum Verdict {

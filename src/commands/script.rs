@@ -37,11 +37,12 @@ use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::{run_op, ShardOp};
 use shards::{CmdError, Keyspace, Reply, ShardId};
 
-use crate::clients::ClientHandle;
-use crate::cross::Copies;
-use crate::shard::{AdminReq, Shard, Work, WorkDone};
-use crate::txn::TxnId;
-use crate::{atomic, blocking};
+use crate::commands::txn::TxnId;
+use crate::coord::atomic;
+use crate::coord::cross::Copies;
+use crate::runtime::blocking;
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::{AdminReq, Shard, Work, WorkDone};
 
 /// How many times a script runs again with more keys gathered before giving up (each
 /// run finds at least one more key).
@@ -211,7 +212,7 @@ fn script_command(
             _ => Reply::Bulk(args[1].to_vec()),
         },
         Route::Server(ServerCmd::Echo) => Reply::Bulk(args[1].to_vec()),
-        Route::Server(ServerCmd::Time) => crate::admin::time(),
+        Route::Server(ServerCmd::Time) => crate::commands::time(),
         Route::Server(ServerCmd::Select) => match shards::args::parse_i64(&args[1]) {
             Ok(n) if (0..dbs as i64).contains(&n) => {
                 *db = n as usize;
@@ -381,7 +382,8 @@ async fn prepare(
             Call::Eval { sha, body }
         }
     };
-    if crate::cluster::enabled() && call_flags(shard, &call).is_some_and(|f| f.no_cluster) {
+    if crate::commands::cluster::enabled() && call_flags(shard, &call).is_some_and(|f| f.no_cluster)
+    {
         return Err(CmdError::other(
             "ERR Can not run script on cluster, 'no-cluster' flag is set.",
         )

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use shards::ShardId;
 
-use crate::txn::{MultiState, WatchState};
+use crate::commands::txn::{MultiState, WatchState};
 
 /// CLIENT REPLY mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct ClientHandle {
     /// Between MULTI and EXEC/DISCARD.
     pub multi: RefCell<Option<MultiState>>,
     pub watch: RefCell<WatchState>,
-    pub cluster: Cell<crate::cluster::ConnState>,
+    pub cluster: Cell<crate::commands::cluster::ConnState>,
 }
 
 impl ClientHandle {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use shards::{CmdError, Reply};
 
 use super::{all_shards, REDIS_VERSION};
-use crate::clients::ClientHandle;
-use crate::shard::{AdminReq, AdminResp, Shard, ShardReport};
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::{AdminReq, AdminResp, Shard, ShardReport};
 
 const DEFAULT: &[&str] = &[
     "server",
@@ -119,7 +119,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
              tcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\
              hz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\nshards:{}\r\n",
             env!("CARGO_PKG_VERSION"),
-            if crate::cluster::enabled() { "cluster" } else { "standalone" },
+            if crate::commands::cluster::enabled() { "cluster" } else { "standalone" },
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
@@ -195,7 +195,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
         "cluster" => write!(
             out,
             "# Cluster\r\ncluster_enabled:{}\r\n",
-            crate::cluster::enabled() as u8
+            crate::commands::cluster::enabled() as u8
         ),
         "keyspace" => {
             let _ = write!(out, "# Keyspace\r\n");

@@ -1,0 +1,4 @@
+//! The top layer: client connections and the router of their read batches.
+
+pub mod conn;
+pub mod router;
