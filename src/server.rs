@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -19,18 +19,6 @@ use crate::base::log;
 use crate::commands::cluster;
 use crate::net::conn;
 use crate::runtime::shard::{Shard, ShardMsg};
-
-static PORT: OnceLock<u16> = OnceLock::new();
-static BIND: OnceLock<String> = OnceLock::new();
-
-/// The port clients connect to.
-pub fn public_port() -> u16 {
-    PORT.get().copied().unwrap_or(0)
-}
-
-pub fn bind_addr() -> String {
-    BIND.get().cloned().unwrap_or_default()
-}
 
 /// io_uring needs this much locked memory per executor (glommio refuses less).
 const MIN_MEMLOCK: u64 = 512 * 1024;
@@ -120,8 +108,7 @@ pub fn run(config: Config) -> Result<(), String> {
         .ok_or_else(|| format!("corecache: no address for --bind {}", config.bind))?;
     let (fds, port) =
         bind_listeners(addr, n).map_err(|e| format!("corecache: cannot listen on {addr}: {e}"))?;
-    let _ = PORT.set(port);
-    let _ = BIND.set(config.bind.clone());
+    crate::base::config::set_public_addr(&config.bind, port);
     log::set_level(&config.loglevel);
 
     let started_ms = shards::clock::system_ms();

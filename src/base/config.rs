@@ -1,6 +1,25 @@
 //! Command-line configuration and the runtime settings CONFIG GET/SET expose.
 
+use std::sync::OnceLock;
+
 use clap::Parser;
+
+static PUBLIC: OnceLock<(String, u16)> = OnceLock::new();
+
+/// Records the address clients connect to (once, at start-up).
+pub fn set_public_addr(bind: &str, port: u16) {
+    let _ = PUBLIC.set((bind.to_string(), port));
+}
+
+/// The port clients connect to.
+pub fn public_port() -> u16 {
+    PUBLIC.get().map_or(0, |p| p.1)
+}
+
+/// The address the public port is bound to.
+pub fn bind_addr() -> String {
+    PUBLIC.get().map(|p| p.0.clone()).unwrap_or_default()
+}
 
 #[derive(Parser, Debug, Clone)]
 #[command(

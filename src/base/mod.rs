@@ -3,5 +3,6 @@
 
 pub mod alloc;
 pub mod config;
+pub mod ids;
 pub mod log;
 pub mod resp;

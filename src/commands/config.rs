@@ -52,7 +52,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
     let s = shard.settings.borrow();
     match name {
         "bind" => shard_bind(shard),
-        "port" => crate::server::public_port().to_string(),
+        "port" => crate::base::config::public_port().to_string(),
         "databases" => shard.ks.borrow().db_count().to_string(),
         "maxclients" => s.maxclients.to_string(),
         "requirepass" => s.requirepass.clone(),
@@ -74,7 +74,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
 }
 
 fn shard_bind(_shard: &Shard) -> String {
-    crate::server::bind_addr()
+    crate::base::config::bind_addr()
 }
 
 /// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.

@@ -123,7 +123,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
-            crate::server::public_port(),
+            crate::base::config::public_port(),
             now * 1000,
             uptime / 86400,
             settings.hz,

@@ -21,7 +21,6 @@ use shards::cmd::{CommandSpec, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
-use crate::net::router::Flow;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
@@ -29,6 +28,14 @@ pub use config::apply_setting;
 
 /// Version reported to clients (HELLO, INFO): the Redis version whose behaviour we follow.
 pub const REDIS_VERSION: &str = "7.2.4";
+
+/// What the connection does after a server command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    /// QUIT: close the connection once the reply is out.
+    Close,
+}
 
 /// Whether a server command can run without first flushing the batch's queued work:
 /// it neither reads the keyspace nor depends on earlier commands having run.
@@ -55,9 +62,9 @@ pub async fn run(
     spec: &'static CommandSpec,
     cmd: ServerCmd,
     args: Vec<Bytes>,
-) -> (Reply, Flow) {
+) -> (Reply, After) {
     let reply = match cmd {
-        ServerCmd::Quit => return (Reply::Ok, Flow::Close),
+        ServerCmd::Quit => return (Reply::Ok, After::Close),
         ServerCmd::Ping => ping(client, &args),
         ServerCmd::Echo => Ok(Reply::Bulk(args[1].to_vec())),
         ServerCmd::Select => select(shard, client, &args),
@@ -92,7 +99,7 @@ pub async fn run(
         ServerCmd::Script => Ok(script::script(shard, args).await),
         ServerCmd::Function => Ok(script::function(shard, args).await),
     };
-    (reply.unwrap_or_else(Reply::Error), Flow::Continue)
+    (reply.unwrap_or_else(Reply::Error), After::Continue)
 }
 
 fn ping(client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {

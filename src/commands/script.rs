@@ -37,7 +37,7 @@ use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::{run_op, ShardOp};
 use shards::{CmdError, Keyspace, Reply, ShardId};
 
-use crate::commands::txn::TxnId;
+use crate::base::ids::TxnId;
 use crate::coord::atomic;
 use crate::coord::cross::Copies;
 use crate::runtime::blocking;

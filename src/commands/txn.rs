@@ -10,7 +10,7 @@
 //! watcher dirty there, and the Hold step of EXEC reports it, so the check and the
 //! execution happen under the same hold.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -18,102 +18,13 @@ use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
+use crate::base::ids::{TxnId, WatcherId};
 use crate::commands::{self as admin, script};
+use crate::coord::spread::{merge_positional, single_owner};
 use crate::coord::{atomic, cross};
-use crate::net::router::{merge_positional, single_owner};
 use crate::runtime::blocking;
-use crate::runtime::clients::ClientHandle;
+use crate::runtime::clients::{ClientHandle, MultiState};
 use crate::runtime::shard::{AdminReq, Shard, Work, WorkDone};
-
-/// A transaction, unique across shards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TxnId {
-    pub home: ShardId,
-    pub id: u64,
-}
-
-/// A client watching keys (client ids are unique across shards).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WatcherId(pub u64);
-
-/// The watched keys of one shard, and which watchers saw a write since they watched.
-#[derive(Default)]
-pub struct WatchRegistry {
-    by_key: HashMap<(usize, Bytes), HashSet<WatcherId>>,
-    keys_of: HashMap<WatcherId, Vec<(usize, Bytes)>>,
-    dirty: HashSet<WatcherId>,
-    /// For each watcher, the deadlines its keys had when watched: a key that has
-    /// expired since counts as modified (Redis 6.0.9+).
-    deadlines: HashMap<WatcherId, Vec<u64>>,
-}
-
-impl WatchRegistry {
-    pub fn is_empty(&self) -> bool {
-        self.keys_of.is_empty()
-    }
-
-    /// Registers keys; `deadlines` are the keys' expiry times (0: none) right now.
-    pub fn watch(&mut self, w: WatcherId, db: usize, keys: Vec<Bytes>, deadlines: Vec<u64>) {
-        self.deadlines
-            .entry(w)
-            .or_default()
-            .extend(deadlines.into_iter().filter(|&d| d != 0));
-        for k in keys {
-            self.by_key.entry((db, k.clone())).or_default().insert(w);
-            self.keys_of.entry(w).or_default().push((db, k));
-        }
-    }
-
-    pub fn unwatch(&mut self, w: WatcherId) {
-        for slot in self.keys_of.remove(&w).unwrap_or_default() {
-            if let Some(set) = self.by_key.get_mut(&slot) {
-                set.remove(&w);
-                if set.is_empty() {
-                    self.by_key.remove(&slot);
-                }
-            }
-        }
-        self.dirty.remove(&w);
-        self.deadlines.remove(&w);
-    }
-
-    /// Marks the watchers of written keys dirty. A write without keys (FLUSHDB,
-    /// FLUSHALL, SWAPDB) marks every watcher.
-    pub fn touch(&mut self, db: usize, keys: &[Bytes]) {
-        if keys.is_empty() {
-            self.dirty.extend(self.keys_of.keys().copied());
-            return;
-        }
-        for k in keys {
-            if let Some(set) = self.by_key.get(&(db, k.clone())) {
-                self.dirty.extend(set.iter().copied());
-            }
-        }
-    }
-
-    /// Whether a key of `w` was written, or expired, since it was watched.
-    pub fn is_dirty(&self, w: WatcherId, now: u64) -> bool {
-        self.dirty.contains(&w)
-            || self
-                .deadlines
-                .get(&w)
-                .is_some_and(|ds| ds.iter().any(|&d| d <= now))
-    }
-}
-
-/// A client between MULTI and EXEC.
-#[derive(Default)]
-pub struct MultiState {
-    pub queued: Vec<(&'static CommandSpec, Vec<Bytes>)>,
-    /// A command was refused while queueing: EXEC aborts.
-    pub dirty: bool,
-}
-
-/// What a client watches: the shards it registered with.
-#[derive(Default)]
-pub struct WatchState {
-    pub shards: Vec<ShardId>,
-}
 
 /// Commands that act at once even inside MULTI.
 pub fn runs_inside_multi(name: &str) -> bool {

@@ -17,7 +17,7 @@
 //! (MGET, EXISTS) does not hold anything: it reads each shard's epoch together with its
 //! part, and checks afterwards that no shard was held since. A transaction can only have
 //! been half visible to that read if it held one of the read's shards after the read
-//! passed there (see `router::Batch::settle`), so an unchanged epoch everywhere proves
+//! passed there (see `net::router::Batch::settle`), so an unchanged epoch everywhere proves
 //! the read saw every transaction entirely or not at all; otherwise it runs again under
 //! holds.
 
@@ -29,7 +29,7 @@ use shards::{CmdError, Reply, ShardId};
 
 use shards::ops::OpOutput;
 
-use crate::commands::txn::{TxnId, WatcherId};
+use crate::base::ids::{TxnId, WatcherId};
 use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
 
 /// Holds `involved` (sorted, deduplicated) for `txn`, in ascending order. Returns

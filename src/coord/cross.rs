@@ -15,17 +15,10 @@ use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::value::Value;
 use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 
-use crate::commands::txn::TxnId;
-use crate::net::router::run_spread;
+use crate::base::ids::TxnId;
+use crate::coord::atomic;
+use crate::coord::spread::{owners, run_spread, single_owner};
 use crate::runtime::shard::{Shard, Work, WorkDone};
-
-/// One op as ordinary work, or as a transaction's work.
-pub fn ops_work(txn: Option<TxnId>, op: ShardOp) -> Work {
-    match txn {
-        Some(t) => Work::Txn(t, vec![op]),
-        None => Work::Ops(vec![op]),
-    }
-}
 
 pub async fn run(
     shard: &Rc<Shard>,
@@ -53,7 +46,7 @@ pub(crate) async fn op(
     to: ShardId,
     op: ShardOp,
 ) -> OpOutput {
-    shard.call(to, ops_work(txn, op)).await.into_output()
+    shard.call(to, Work::ops(txn, op)).await.into_output()
 }
 
 pub(crate) fn owner(shard: &Shard, key: &Bytes) -> ShardId {
@@ -220,6 +213,38 @@ pub async fn gather(
     reply
 }
 
+/// Runs one command once wherever its keys are (one shard, or gathered from several)
+/// and returns its reply. Blocking commands use it for their non-blocking attempts.
+pub async fn attempt(
+    shard: &Rc<Shard>,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    match single_owner(shard, spec, &args) {
+        Some(owner) => {
+            let op = ShardOp::Cmd {
+                spec,
+                db,
+                touch,
+                args,
+            };
+            shard
+                .send_or_run(owner, Work::Ops(vec![op]))
+                .await
+                .into_reply()
+        }
+        None => {
+            let involved = owners(shard, spec, &args);
+            atomic::isolated(shard, involved, |txn| {
+                run(shard, Some(txn), Cross::Gather, spec, db, touch, args)
+            })
+            .await
+        }
+    }
+}
+
 /// Copies of some keys' entries in a scratch keyspace, and the entries as they were.
 pub struct Copies {
     pub db: usize,
@@ -242,7 +267,7 @@ impl Copies {
                 db,
                 key: key.clone(),
             };
-            waiting.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+            waiting.push(shard.send_or_run(owner(shard, key), Work::ops(txn, op)));
         }
         let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
         for w in waiting {
@@ -370,7 +395,7 @@ impl Copies {
                     key: key.clone(),
                 },
             };
-            writes.push(shard.send_or_run(owner(shard, key), ops_work(txn, op)));
+            writes.push(shard.send_or_run(owner(shard, key), Work::ops(txn, op)));
         }
         for w in writes {
             w.await;

@@ -12,7 +12,9 @@ use glommio::net::TcpStream;
 use shards::{Reply, ShardId};
 
 use crate::base::resp::{self, Limits};
-use crate::net::router::{attempt, single_owner, Batch, Blocked, Flow};
+use crate::coord::cross::attempt;
+use crate::coord::spread::single_owner;
+use crate::net::router::{Batch, Blocked, Flow};
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
@@ -70,7 +72,7 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
         now,
     );
     if node_port {
-        client.cluster.set(crate::commands::cluster::ConnState {
+        client.cluster.set(crate::runtime::clients::ClusterFlags {
             node_port,
             ..Default::default()
         });

@@ -16,14 +16,9 @@ use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use shards::cmd::CommandSpec;
-use shards::{CmdError, Reply, ShardId};
+use shards::{CmdError, Reply};
 
-/// Identifies a waiter across shards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WaiterId {
-    pub home: ShardId,
-    pub id: u64,
-}
+pub use crate::base::ids::WaiterId;
 
 /// What a shard keeps about a waiter registered on some of its keys.
 #[derive(Clone)]
@@ -115,6 +110,7 @@ pub fn found_nothing(reply: &Reply) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shards::ShardId;
 
     fn waiter(home: ShardId, id: u64, keys: &[&str]) -> Waiter {
         Waiter {

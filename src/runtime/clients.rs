@@ -10,7 +10,34 @@ use std::rc::Rc;
 
 use shards::ShardId;
 
-use crate::commands::txn::{MultiState, WatchState};
+use bytes::Bytes;
+use shards::cmd::CommandSpec;
+
+/// A client between MULTI and EXEC.
+#[derive(Default)]
+pub struct MultiState {
+    pub queued: Vec<(&'static CommandSpec, Vec<Bytes>)>,
+    /// A command was refused while queueing: EXEC aborts.
+    pub dirty: bool,
+}
+
+/// What a client watches: the shards it registered with.
+#[derive(Default)]
+pub struct WatchState {
+    pub shards: Vec<ShardId>,
+}
+
+/// A connection's cluster-mode state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClusterFlags {
+    /// Accepted on the shard's own node port (not the public port): the connection
+    /// talks to that node only.
+    pub node_port: bool,
+    /// ASKING was sent: the next command may use a slot this node is importing.
+    pub asking: bool,
+    /// READONLY was sent (accepted; there are no replicas to read from).
+    pub readonly: bool,
+}
 
 /// CLIENT REPLY mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +118,7 @@ pub struct ClientHandle {
     /// Between MULTI and EXEC/DISCARD.
     pub multi: RefCell<Option<MultiState>>,
     pub watch: RefCell<WatchState>,
-    pub cluster: Cell<crate::commands::cluster::ConnState>,
+    pub cluster: Cell<ClusterFlags>,
 }
 
 impl ClientHandle {

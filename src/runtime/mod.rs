@@ -4,3 +4,4 @@
 pub mod blocking;
 pub mod clients;
 pub mod shard;
+pub mod watch;

@@ -17,9 +17,10 @@ use shards::ops::{run_op, OpOutput, ShardOp};
 use shards::{Keyspace, Reply, ShardId, SlotMap};
 
 use crate::base::config::Settings;
-use crate::commands::txn::{TxnId, WatchRegistry, WatcherId};
+use crate::base::ids::{TxnId, WatcherId};
 use crate::runtime::blocking::{found_nothing, BlockEvent, BlockRegistry, Waiter, WaiterId};
 use crate::runtime::clients::{ClientRegistry, KillFilter};
+use crate::runtime::watch::WatchRegistry;
 
 /// Work sent to a shard.
 pub enum Work {
@@ -36,6 +37,16 @@ pub enum Work {
     /// A script or function whose keys live here (see `script`); inside EXEC, as the
     /// transaction's work.
     Script(Option<TxnId>, Box<crate::commands::script::Job>),
+}
+
+impl Work {
+    /// One op as ordinary work, or as a transaction's work.
+    pub fn ops(txn: Option<TxnId>, op: ShardOp) -> Work {
+        match txn {
+            Some(t) => Work::Txn(t, vec![op]),
+            None => Work::Ops(vec![op]),
+        }
+    }
 }
 
 /// A shard's answer.

@@ -42,18 +42,6 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-/// A connection's cluster state.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConnState {
-    /// Accepted on the shard's own node port (not the public port): the connection
-    /// talks to that node only.
-    pub node_port: bool,
-    /// ASKING was sent: the next command may use a slot this node is importing.
-    pub asking: bool,
-    /// READONLY was sent (accepted; there are no replicas to read from).
-    pub readonly: bool,
-}
-
 /// A cluster node: one shard of this or another process.
 #[derive(Debug, Clone)]
 pub struct Node {

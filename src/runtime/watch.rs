@@ -1,0 +1,74 @@
+//! WATCH on one shard: which clients watch which of its keys, and which of them saw a
+//! write (or an expiry) since. EXEC asks every shard it holds whether its client is
+//! dirty there, under the same hold that runs the transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+
+pub use crate::base::ids::WatcherId;
+
+/// The watched keys of one shard, and which watchers saw a write since they watched.
+#[derive(Default)]
+pub struct WatchRegistry {
+    by_key: HashMap<(usize, Bytes), HashSet<WatcherId>>,
+    keys_of: HashMap<WatcherId, Vec<(usize, Bytes)>>,
+    dirty: HashSet<WatcherId>,
+    /// For each watcher, the deadlines its keys had when watched: a key that has
+    /// expired since counts as modified (Redis 6.0.9+).
+    deadlines: HashMap<WatcherId, Vec<u64>>,
+}
+
+impl WatchRegistry {
+    pub fn is_empty(&self) -> bool {
+        self.keys_of.is_empty()
+    }
+
+    /// Registers keys; `deadlines` are the keys' expiry times (0: none) right now.
+    pub fn watch(&mut self, w: WatcherId, db: usize, keys: Vec<Bytes>, deadlines: Vec<u64>) {
+        self.deadlines
+            .entry(w)
+            .or_default()
+            .extend(deadlines.into_iter().filter(|&d| d != 0));
+        for k in keys {
+            self.by_key.entry((db, k.clone())).or_default().insert(w);
+            self.keys_of.entry(w).or_default().push((db, k));
+        }
+    }
+
+    pub fn unwatch(&mut self, w: WatcherId) {
+        for slot in self.keys_of.remove(&w).unwrap_or_default() {
+            if let Some(set) = self.by_key.get_mut(&slot) {
+                set.remove(&w);
+                if set.is_empty() {
+                    self.by_key.remove(&slot);
+                }
+            }
+        }
+        self.dirty.remove(&w);
+        self.deadlines.remove(&w);
+    }
+
+    /// Marks the watchers of written keys dirty. A write without keys (FLUSHDB,
+    /// FLUSHALL, SWAPDB) marks every watcher.
+    pub fn touch(&mut self, db: usize, keys: &[Bytes]) {
+        if keys.is_empty() {
+            self.dirty.extend(self.keys_of.keys().copied());
+            return;
+        }
+        for k in keys {
+            if let Some(set) = self.by_key.get(&(db, k.clone())) {
+                self.dirty.extend(set.iter().copied());
+            }
+        }
+    }
+
+    /// Whether a key of `w` was written, or expired, since it was watched.
+    pub fn is_dirty(&self, w: WatcherId, now: u64) -> bool {
+        self.dirty.contains(&w)
+            || self
+                .deadlines
+                .get(&w)
+                .is_some_and(|ds| ds.iter().any(|&d| d <= now))
+    }
+}
