@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 use shards::{Clock, Keyspace, SlotMap};
@@ -18,7 +17,9 @@ use crate::base::config::{Config, Settings};
 use crate::base::log;
 use crate::commands::cluster;
 use crate::net::conn;
-use crate::runtime::shard::{Shard, ShardMsg};
+use crate::runtime::exec;
+use crate::runtime::mailbox::Mailbox;
+use crate::runtime::shard::{Shard, ShardPostbox};
 
 /// io_uring needs this much locked memory per executor (glommio refuses less).
 const MIN_MEMLOCK: u64 = 512 * 1024;
@@ -118,7 +119,7 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         (SlotMap::contiguous(n), None)
     };
-    let mesh = (n > 1).then(|| MeshBuilder::<ShardMsg, _>::full(n, 4096));
+    let post = ShardPostbox::new(n);
     let connections = Arc::new(AtomicUsize::new(0));
     let fds = Arc::new(fds);
     let mut handles = Vec::with_capacity(n);
@@ -128,9 +129,9 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Fixed(cpu)
         };
-        let (cfg, mesh, fds, slots, conns, cl) = (
+        let (cfg, post, fds, slots, conns, cl) = (
             config.clone(),
-            mesh.clone(),
+            post.clone(),
             fds.clone(),
             slots.clone(),
             connections.clone(),
@@ -140,7 +141,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
             .spawn(move || async move {
-                shard_main(cfg, cpu, mesh, fds, slots, conns, started_ms, cl).await;
+                shard_main(i, cfg, cpu, post, fds, slots, conns, started_ms, cl).await;
             })
             .map_err(|e| format!("corecache: cannot start shard {i} on CPU {cpu}: {e}"))?;
         handles.push(handle);
@@ -264,53 +265,32 @@ fn setup_cluster(
 
 #[allow(clippy::too_many_arguments)]
 async fn shard_main(
+    id: usize,
     config: Config,
     cpu: usize,
-    mesh: Option<MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>>,
+    post: Arc<ShardPostbox>,
     fds: Arc<Vec<RawFd>>,
     slots: SlotMap,
     connections: Arc<AtomicUsize>,
     started_ms: u64,
     cluster_start: Option<ClusterStart>,
 ) {
-    let (senders, receivers) = match mesh {
-        Some(m) => match m.join().await {
-            Ok((s, r)) => (Some(s), Some(r)),
-            Err(_) => {
-                log::warning("corecache: could not join the shard mesh");
-                return;
-            }
-        },
-        None => (None, None),
-    };
-    let id = senders.as_ref().map_or(0, |s| s.peer_id());
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
         cluster::install(c.state.clone(), id);
     }
     let ks = Keyspace::new(config.databases, Clock::System);
     let settings = Settings::from_config(&config);
-    let shard = Rc::new(Shard::new(
-        id, cpu, slots, ks, settings, senders, started_ms,
-    ));
+    let mail = Mailbox::new(id, post.clone());
+    let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
 
-    if let Some(mut receivers) = receivers {
-        for (_peer, stream) in receivers.streams() {
-            let shard = shard.clone();
-            glommio::spawn_local(async move {
-                while let Some(msg) = stream.recv().await {
-                    shard.on_message(msg);
-                }
-            })
-            .detach();
-        }
-    }
-    glommio::spawn_local(expiry_loop(shard.clone())).detach();
+    exec::spawn(read_inbox(shard.clone(), post));
+    exec::spawn(expiry_loop(shard.clone()));
 
     if let Some(c) = cluster_start {
         // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
         let node = unsafe { TcpListener::from_raw_fd(c.fds[id]) };
-        glommio::spawn_local(accept_loop(shard.clone(), node, connections.clone(), true)).detach();
+        exec::spawn(accept_loop(shard.clone(), node, connections.clone(), true));
     }
     // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
     let listener = unsafe { TcpListener::from_raw_fd(fds[id]) };
@@ -329,7 +309,7 @@ async fn accept_loop(
             Ok(s) => s,
             Err(e) => {
                 log::warning(&format!("accept failed: {e}"));
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                exec::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
@@ -337,15 +317,30 @@ async fn accept_loop(
         if connections.fetch_add(1, Ordering::Relaxed) >= max {
             connections.fetch_sub(1, Ordering::Relaxed);
             shard.stats.borrow_mut().rejected_connections += 1;
-            glommio::spawn_local(conn::reject(stream)).detach();
+            exec::spawn(conn::reject(stream));
             continue;
         }
         let (shard, connections) = (shard.clone(), connections.clone());
-        glommio::spawn_local(async move {
+        exec::spawn(async move {
             conn::serve(shard, stream, node_port).await;
             connections.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// Reads the shard's inbox for as long as the shard runs (when no network ring of its
+/// own reads it).
+async fn read_inbox(shard: Rc<Shard>, post: Arc<ShardPostbox>) {
+    loop {
+        let msg = std::future::poll_fn(|cx| {
+            post.register(shard.id, cx.waker());
+            match post.take(shard.id) {
+                Some(m) => std::task::Poll::Ready(m),
+                None => std::task::Poll::Pending,
+            }
         })
-        .detach();
+        .await;
+        shard.on_message(msg);
     }
 }
 
@@ -354,7 +349,7 @@ async fn accept_loop(
 async fn expiry_loop(shard: Rc<Shard>) {
     loop {
         let hz = shard.settings.borrow().hz.max(1);
-        glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        exec::sleep(Duration::from_millis(1000 / hz)).await;
         // A shard held by a transaction changes nothing until it is released.
         if !shard.settings.borrow().active_expire || shard.is_held() {
             continue;

@@ -6,9 +6,8 @@ use bytes::Bytes;
 use shards::args::{eq_ic, parse_i64};
 use shards::{CmdError, Reply};
 
-use super::all_shards;
 use crate::runtime::clients::{ClientHandle, KillFilter, ReplyMode};
-use crate::runtime::shard::{AdminReq, AdminResp, Shard};
+use crate::runtime::shard::Shard;
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -180,10 +179,15 @@ async fn list(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
         }
     }
     let mut lines = Vec::new();
-    for r in all_shards(shard, || AdminReq::ClientList { ids: ids.clone() }).await {
-        if let AdminResp::Lines(l) = r {
-            lines.extend(l);
-        }
+    let now = shards::clock::system_ms();
+    let per_shard = shard
+        .run_everywhere(|| {
+            let ids = ids.clone();
+            move |s: &Rc<Shard>| s.clients.borrow().list_lines(ids.as_deref(), now)
+        })
+        .await;
+    for l in per_shard {
+        lines.extend(l);
     }
     lines.sort_by_key(|l| {
         l.split_whitespace()
@@ -257,9 +261,12 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
 }
 
 async fn kill_everywhere(shard: &Rc<Shard>, f: KillFilter) -> usize {
-    all_shards(shard, || AdminReq::ClientKill(f.clone()))
+    shard
+        .run_everywhere(|| {
+            let f = f.clone();
+            move |s: &Rc<Shard>| s.clients.borrow_mut().kill(&f)
+        })
         .await
         .into_iter()
-        .map(|r| if let AdminResp::Count(n) = r { n } else { 0 })
         .sum()
 }

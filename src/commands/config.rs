@@ -7,9 +7,8 @@ use shards::config::EngineConfig;
 use shards::glob::glob_match;
 use shards::{CmdError, Reply};
 
-use super::all_shards;
 use crate::base::config::Settings;
-use crate::runtime::shard::{AdminReq, Shard};
+use crate::runtime::shard::{ServerStats, Shard};
 
 /// Parameters CONFIG GET knows, in the order it lists them.
 const PARAMS: &[&str] = &[
@@ -161,7 +160,7 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
 }
 
 /// Applies a validated CONFIG SET pair to one shard's settings.
-pub fn apply_setting(s: &mut Settings, name: &str, value: &str) {
+fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     let mem = || parse_memory(value).unwrap_or(0);
     let num = || value.parse::<u64>().unwrap_or(0);
     match name {
@@ -181,6 +180,23 @@ pub fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         }
         _ => {}
     }
+}
+
+/// Applies validated CONFIG SET pairs to one shard.
+fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
+    let mut s = shard.settings.borrow_mut();
+    let mut ks = shard.ks.borrow_mut();
+    for (k, v) in pairs {
+        if !ks.config.set(&k, &v) {
+            apply_setting(&mut s, &k, &v);
+        }
+    }
+}
+
+/// CONFIG RESETSTAT on one shard.
+fn reset_stats(shard: &Rc<Shard>) {
+    *shard.stats.borrow_mut() = ServerStats::default();
+    shard.ks.borrow_mut().stats = Default::default();
 }
 
 pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
@@ -213,11 +229,16 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 validate(&name, &value)?;
                 pairs.push((name, value));
             }
-            all_shards(shard, || AdminReq::ConfigSet(pairs.clone())).await;
+            shard
+                .run_everywhere(|| {
+                    let pairs = pairs.clone();
+                    move |s: &Rc<Shard>| apply_all(s, pairs)
+                })
+                .await;
             Ok(Reply::Ok)
         }
         "resetstat" if args.len() == 2 => {
-            all_shards(shard, || AdminReq::ResetStats).await;
+            shard.run_everywhere(|| reset_stats).await;
             Ok(Reply::Ok)
         }
         "rewrite" if args.len() == 2 => Err(CmdError::other(

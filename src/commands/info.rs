@@ -5,11 +5,59 @@ use std::fmt::Write;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::{CmdError, Reply};
+use shards::{CmdError, Reply, ShardId};
 
-use super::{all_shards, REDIS_VERSION};
+use super::REDIS_VERSION;
 use crate::runtime::clients::ClientHandle;
-use crate::runtime::shard::{AdminReq, AdminResp, Shard, ShardReport};
+use crate::runtime::shard::{thread_cpu_us, ServerStats, Shard};
+
+/// What a shard tells INFO about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ShardReport {
+    pub id: ShardId,
+    pub cpu: usize,
+    pub db_keys: Vec<(usize, usize)>,
+    pub used_memory: isize,
+    pub clients: usize,
+    pub blocked_clients: usize,
+    pub stats: ServerStats,
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    pub cpu_user_us: u64,
+    pub cpu_sys_us: u64,
+    pub slots: Vec<(u16, u16)>,
+}
+
+impl ShardReport {
+    /// The report of the shard this runs on.
+    pub fn of(shard: &Rc<Shard>) -> ShardReport {
+        let ks = shard.ks.borrow();
+        let db_keys = (0..ks.db_count())
+            .map(|db| (ks.len(db), ks.db(db).expires_len()))
+            .collect();
+        let (user, sys) = thread_cpu_us();
+        ShardReport {
+            id: shard.id,
+            cpu: shard.cpu,
+            db_keys,
+            used_memory: crate::base::alloc::thread_used(),
+            clients: shard.clients.borrow().len(),
+            blocked_clients: shard.blocked_clients(),
+            stats: *shard.stats.borrow(),
+            hits: ks.stats.hits,
+            misses: ks.stats.misses,
+            expired_keys: ks.stats.expired_keys,
+            cpu_user_us: user,
+            cpu_sys_us: sys,
+            slots: if crate::commands::cluster::enabled() {
+                crate::commands::cluster::with(|st| st.ranges_of(st.me))
+            } else {
+                shard.slots.ranges_of(shard.id)
+            },
+        }
+    }
+}
 
 const DEFAULT: &[&str] = &[
     "server",
@@ -42,15 +90,7 @@ pub async fn run(
     {
         wanted = DEFAULT.iter().map(|s| s.to_string()).collect();
     }
-    let mut reports: Vec<ShardReport> = all_shards(shard, || AdminReq::Report)
-        .await
-        .into_iter()
-        .filter_map(|r| match r {
-            AdminResp::Report(r) => Some(*r),
-            _ => None,
-        })
-        .collect();
-    reports.sort_by_key(|r| r.id);
+    let mut reports: Vec<ShardReport> = shard.run_everywhere(|| ShardReport::of).await;
     if client.cluster.get().node_port {
         reports.retain(|r| r.id == shard.id);
     }

@@ -22,9 +22,8 @@ use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
 use crate::runtime::clients::{ClientHandle, ReplyMode};
-use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
-
-pub use config::apply_setting;
+use crate::runtime::shard::Shard;
+use crate::runtime::work::Work;
 
 /// Version reported to clients (HELLO, INFO): the Redis version whose behaviour we follow.
 pub const REDIS_VERSION: &str = "7.2.4";
@@ -248,13 +247,15 @@ async fn debug(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     if eq_ic(sub, "SLEEP") && args.len() == 3 {
         let secs = parse_f64(&args[2])?;
         if secs > 0.0 {
-            glommio::timer::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
+            crate::runtime::exec::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
         }
         return Ok(Reply::Ok);
     }
     if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
         let on = parse_i64(&args[2])? != 0;
-        all_shards(shard, || AdminReq::SetActiveExpire(on)).await;
+        shard
+            .run_everywhere(|| move |s: &Rc<Shard>| s.settings.borrow_mut().active_expire = on)
+            .await;
         return Ok(Reply::Ok);
     }
     if eq_ic(sub, "HELP") {
@@ -277,24 +278,6 @@ async fn debug(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
         sub: String::from_utf8_lossy(sub).into_owned(),
         cmd: "debug".into(),
     })
-}
-
-/// Sends an admin request to every shard (this one inline) and collects the answers.
-pub async fn all_shards(shard: &Rc<Shard>, req: impl Fn() -> AdminReq) -> Vec<AdminResp> {
-    let mut waiting = Vec::new();
-    for s in (0..shard.nshards).filter(|&s| s != shard.id) {
-        waiting.push(shard.send(s, Work::Admin(req())));
-    }
-    let mut out = Vec::new();
-    if let WorkDone::Admin(r) = shard.run_work(Work::Admin(req())) {
-        out.push(r);
-    }
-    for rx in waiting {
-        if let Ok(WorkDone::Admin(r)) = rx.await {
-            out.push(r);
-        }
-    }
-    out
 }
 
 /// SCAN over all shards: the global cursor is `local_cursor * nshards + shard`. A call

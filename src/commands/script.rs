@@ -26,7 +26,7 @@
 //! another shard stop it. A client of the very shard that runs the script waits, since
 //! that shard's thread is inside the script.
 
-use std::cell::RefMut;
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -42,7 +42,8 @@ use crate::coord::atomic;
 use crate::coord::cross::Copies;
 use crate::runtime::blocking;
 use crate::runtime::clients::ClientHandle;
-use crate::runtime::shard::{AdminReq, Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work};
 
 /// How many times a script runs again with more keys gathered before giving up (each
 /// run finds at least one more key).
@@ -91,14 +92,18 @@ pub fn busy_threshold() -> u64 {
     BUSY_THRESHOLD_MS.load(Ordering::Relaxed)
 }
 
-/// This shard's engine, created on first use.
-fn engine(shard: &Shard) -> RefMut<'_, Engine> {
-    let mut slot = shard.scripts.borrow_mut();
-    if slot.is_none() {
-        let control = controls(shard.nshards)[shard.id].clone();
-        *slot = Some(Engine::new(control));
-    }
-    RefMut::map(slot, |e| e.as_mut().expect("just created"))
+thread_local! {
+    /// This shard's engine (one executor per thread), created on first use.
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this shard's engine.
+fn with_engine<R>(shard: &Shard, f: impl FnOnce(&mut Engine) -> R) -> R {
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let e = slot.get_or_insert_with(|| Engine::new(controls(shard.nshards)[shard.id].clone()));
+        f(e)
+    })
 }
 
 /// What to run: an EVAL script (its body travels along, for a shard that has not seen
@@ -136,8 +141,7 @@ pub enum Change {
 /// Applies a change to this shard's engine (the answer of the first shard is the
 /// command's reply).
 pub fn apply_change(shard: &Shard, change: Change) -> Reply {
-    let mut e = engine(shard);
-    match change {
+    with_engine(shard, |e| match change {
         Change::ScriptLoad(body) => match e.script_load(&body) {
             Ok(sha) => Reply::Bulk(sha.into_bytes()),
             Err(r) => r,
@@ -156,11 +160,17 @@ pub fn apply_change(shard: &Shard, change: Change) -> Reply {
             Reply::Ok
         }
         Change::FunctionRestore { payload, policy } => e.function_restore(&payload, policy),
-    }
+    })
 }
 
-/// Runs a job on this shard against its live keyspace (`Work::Script`), and hands the
-/// job back.
+/// Work that applies a change on a shard.
+fn change_work(change: Change) -> Work {
+    Work::Admin(Box::new(move |s: &Rc<Shard>| {
+        Box::new(apply_change(s, change)) as Answer
+    }))
+}
+
+/// Runs a job on this shard against its live keyspace, and hands the job back.
 pub fn run_here(shard: &Rc<Shard>, job: Box<Job>) -> (Outcome, Box<Job>) {
     let outcome = run_job_here(shard, &job);
     (outcome, job)
@@ -173,7 +183,7 @@ fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
         nshards: shard.nshards,
     };
     shard.ks.borrow_mut().tick();
-    run_engine(&mut engine(shard), job, &mut host)
+    with_engine(shard, |e| run_engine(e, job, &mut host))
 }
 
 /// Runs a job's script or function on an engine (loading an EVAL body the engine has
@@ -323,7 +333,7 @@ async fn prepare(
     args: &[Bytes],
 ) -> Result<Job, Reply> {
     let fcall = matches!(spec.name, "fcall" | "fcall_ro");
-    if fcall && engine(shard).function_flags(&args[1]).is_none() {
+    if fcall && with_engine(shard, |e| e.function_flags(&args[1]).is_none()) {
         return Err(CmdError::other("ERR Function not found").into());
     }
     let numkeys = shards::args::parse_i64(&args[2]).map_err(Reply::from)?;
@@ -352,7 +362,7 @@ async fn prepare(
         },
         "evalsha" | "evalsha_ro" => {
             let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-            match engine(shard).script_body(sha.as_bytes()) {
+            match with_engine(shard, |e| e.script_body(sha.as_bytes())) {
                 Some(body) => Call::Eval {
                     sha,
                     body: Bytes::from(body),
@@ -366,15 +376,15 @@ async fn prepare(
         }
         _ => {
             let body = args[1].clone();
-            let cached = engine(shard).cached_sha(&body).map(str::to_owned);
+            let cached = with_engine(shard, |e| e.cached_sha(&body).map(str::to_owned));
             let sha = match cached {
                 Some(sha) => sha,
                 None => {
-                    let sha = engine(shard).script_load(&body)?;
+                    let sha = with_engine(shard, |e| e.script_load(&body))?;
                     // EVAL caches the script everywhere, as SCRIPT LOAD does.
                     for s in (0..shard.nshards).filter(|&s| s != shard.id) {
                         let change = Change::ScriptLoad(body.clone());
-                        drop(shard.send(s, Work::Admin(AdminReq::Script(change))));
+                        drop(shard.send(s, change_work(change)));
                     }
                     sha
                 }
@@ -400,11 +410,10 @@ async fn prepare(
 
 /// The shebang or registration flags of what `call` runs.
 fn call_flags(shard: &Shard, call: &Call) -> Option<scripting::ScriptFlags> {
-    let e = engine(shard);
-    match call {
+    with_engine(shard, |e| match call {
         Call::Eval { sha, .. } => e.script_flags(sha.as_bytes()),
         Call::Fcall { name } => e.function_flags(name),
-    }
+    })
 }
 
 /// Runs a job where its keys are (see the module comment).
@@ -418,8 +427,16 @@ async fn run(shard: &Rc<Shard>, job: Job, txn: Option<TxnId>) -> Reply {
     };
     let mut job = job;
     if let Some(owner) = owner {
-        let done = shard.call(owner, Work::Script(txn, Box::new(job))).await;
-        let WorkDone::Script(outcome, returned) = done else {
+        let boxed = Box::new(job);
+        let work = Work::Keyed(
+            txn,
+            Box::new(move |s: &Rc<Shard>| Box::new(run_here(s, boxed)) as Answer),
+        );
+        let Some((outcome, returned)) = shard
+            .call(owner, work)
+            .await
+            .into_answer::<(Outcome, Box<Job>)>()
+        else {
             return CmdError::other("ERR shard did not answer").into();
         };
         match outcome {
@@ -514,7 +531,7 @@ async fn gathered(
                 db: job.db,
                 nshards: shard.nshards,
             };
-            run_engine(&mut engine(shard), job, &mut host)
+            with_engine(shard, |e| run_engine(e, job, &mut host))
         };
         let more = match outcome {
             Outcome::Reply(r) => {
@@ -550,7 +567,7 @@ async fn everywhere(shard: &Rc<Shard>, make: impl Fn() -> Change) -> Reply {
     }
     let waiting: Vec<_> = (0..shard.nshards)
         .filter(|&s| s != shard.id)
-        .map(|s| shard.send(s, Work::Admin(AdminReq::Script(make()))))
+        .map(|s| shard.send(s, change_work(make())))
         .collect();
     for w in waiting {
         let _ = w.await;
@@ -595,8 +612,7 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             let body = args[2].clone();
             everywhere(shard, || Change::ScriptLoad(body.clone())).await
         }
-        ("EXISTS", n) if n >= 3 => {
-            let e = engine(shard);
+        ("EXISTS", n) if n >= 3 => with_engine(shard, |e| {
             Reply::Array(
                 args[2..]
                     .iter()
@@ -606,7 +622,7 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
                     })
                     .collect(),
             )
-        }
+        }),
         ("FLUSH", 2) | ("FLUSH", 3) => {
             if let Some(mode) = args.get(2) {
                 if !mode.eq_ignore_ascii_case(b"ASYNC") && !mode.eq_ignore_ascii_case(b"SYNC") {
@@ -702,9 +718,9 @@ pub async fn function(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
                     .into();
                 }
             }
-            engine(shard).function_list(pattern.as_deref(), with_code)
+            with_engine(shard, |e| e.function_list(pattern.as_deref(), with_code))
         }
-        "DUMP" if n == 2 => Reply::Bulk(engine(shard).function_dump()),
+        "DUMP" if n == 2 => Reply::Bulk(with_engine(shard, |e| e.function_dump())),
         "RESTORE" if n == 3 || n == 4 => {
             let payload = args[2].clone();
             let policy = match args.get(3).map(|p| p.to_ascii_uppercase()) {
@@ -722,7 +738,7 @@ pub async fn function(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             })
             .await
         }
-        "STATS" if n == 2 => engine(shard).function_stats(),
+        "STATS" if n == 2 => with_engine(shard, |e| e.function_stats()),
         "KILL" if n == 2 => kill(shard, true),
         "HELP" if n == 2 => help(&[
             "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -24,7 +24,8 @@ use crate::coord::spread::{merge_positional, single_owner};
 use crate::coord::{atomic, cross};
 use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, MultiState};
-use crate::runtime::shard::{AdminReq, Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Work, WorkDone};
 
 /// Commands that act at once even inside MULTI.
 pub fn runs_inside_multi(name: &str) -> bool {
@@ -65,9 +66,7 @@ pub async fn watch(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> 
             .push(key.clone());
     }
     for (owner, keys) in by_shard {
-        shard
-            .call(owner, Work::Admin(AdminReq::Watch(me, db, keys)))
-            .await;
+        shard.call(owner, Work::Watch(me, db, keys)).await;
         let mut w = client.watch.borrow_mut();
         if !w.shards.contains(&owner) {
             w.shards.push(owner);
@@ -81,7 +80,7 @@ pub async fn unwatch(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
     let me = WatcherId(client.info.borrow().id);
     let shards = std::mem::take(&mut client.watch.borrow_mut().shards);
     for owner in shards {
-        shard.call(owner, Work::Admin(AdminReq::Unwatch(me))).await;
+        shard.call(owner, Work::Unwatch(me)).await;
     }
     Reply::Ok
 }

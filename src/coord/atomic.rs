@@ -30,7 +30,8 @@ use shards::{CmdError, Reply, ShardId};
 use shards::ops::OpOutput;
 
 use crate::base::ids::{TxnId, WatcherId};
-use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Work, WorkDone};
 
 /// Holds `involved` (sorted, deduplicated) for `txn`, in ascending order. Returns
 /// whether a key watched by `watcher` was written since WATCH on any of them.
@@ -43,10 +44,7 @@ pub async fn hold(
     debug_assert!(involved.windows(2).all(|w| w[0] < w[1]));
     let mut dirty = false;
     for &s in involved {
-        if let WorkDone::Admin(AdminResp::Count(1)) = shard
-            .call(s, Work::Admin(AdminReq::Hold(txn, watcher)))
-            .await
-        {
+        if let WorkDone::Count(1) = shard.call(s, Work::Hold(txn, watcher)).await {
             dirty = true;
         }
     }
@@ -58,7 +56,7 @@ pub async fn hold(
 /// on the same channel.
 pub fn release(shard: &Rc<Shard>, txn: TxnId, involved: &[ShardId]) {
     for &s in involved {
-        drop(shard.send_or_run(s, Work::Admin(AdminReq::Release(txn))));
+        drop(shard.send_or_run(s, Work::Release(txn)));
     }
 }
 

@@ -18,7 +18,8 @@ use shards::{Clock, CmdError, Entry, Keyspace, Reply, ShardId};
 use crate::base::ids::TxnId;
 use crate::coord::atomic;
 use crate::coord::spread::{owners, run_spread, single_owner};
-use crate::runtime::shard::{Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Work, WorkDone};
 
 pub async fn run(
     shard: &Rc<Shard>,

@@ -10,7 +10,8 @@ use shards::ops::ShardOp;
 use shards::{Reply, ShardId};
 
 use crate::base::ids::TxnId;
-use crate::runtime::shard::{Shard, Work};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::Work;
 
 /// The shard owning every key of the command, if one shard does (keyless: local).
 pub fn single_owner(shard: &Shard, spec: &CommandSpec, args: &[Bytes]) -> Option<ShardId> {

@@ -17,7 +17,8 @@ use crate::coord::spread::single_owner;
 use crate::net::router::{Batch, Blocked, Flow};
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
 use crate::runtime::clients::ClientHandle;
-use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Work, WorkDone};
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -180,7 +181,7 @@ async fn wait_blocked(
         let timer = async {
             match deadline {
                 Some(d) => {
-                    glommio::timer::sleep(d.saturating_duration_since(Instant::now())).await;
+                    crate::runtime::exec::sleep(d.saturating_duration_since(Instant::now())).await;
                     Wake::Timeout
                 }
                 None => std::future::pending().await,
@@ -253,7 +254,7 @@ async fn register(shard: &Rc<Shard>, who: WaiterId, b: &Blocked) -> Vec<ShardId>
             local,
             keys: keys.clone(),
         };
-        acks.push(shard.send_or_run(*owner, Work::Admin(AdminReq::Block(waiter))));
+        acks.push(shard.send_or_run(*owner, Work::Block(waiter)));
     }
     for ack in acks {
         ack.await;
@@ -265,11 +266,11 @@ async fn register(shard: &Rc<Shard>, who: WaiterId, b: &Blocked) -> Vec<ShardId>
 async fn unregister(shard: &Rc<Shard>, who: WaiterId, owners: &[ShardId]) -> bool {
     let mut acks = Vec::new();
     for &owner in owners {
-        acks.push(shard.send_or_run(owner, Work::Admin(AdminReq::Unblock(who))));
+        acks.push(shard.send_or_run(owner, Work::Unblock(who)));
     }
     let mut all_registered = true;
     for ack in acks {
-        if let WorkDone::Admin(AdminResp::Count(0)) = ack.await {
+        if let WorkDone::Count(0) = ack.await {
             all_registered = false;
         }
     }

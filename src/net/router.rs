@@ -20,7 +20,8 @@ use crate::coord::spread::{
 use crate::coord::{atomic, cross};
 use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
-use crate::runtime::shard::{Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Work, WorkDone};
 
 /// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
 const CONTAINERS: &[&str] = &[

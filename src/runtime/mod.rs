@@ -1,7 +1,12 @@
 //! The shard runtime: one shard's state, its mailbox to the other shards, the gate of
-//! holds and key locks, blocked clients, watched keys and connected clients.
+//! holds and key locks, blocked clients, watched keys, connected clients, and how its
+//! tasks and timers run.
 
 pub mod blocking;
 pub mod clients;
+pub mod exec;
+pub mod gate;
+pub mod mailbox;
 pub mod shard;
 pub mod watch;
+pub mod work;

@@ -11,10 +11,9 @@ use shards::slot::SLOTS;
 use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::redirect::node_ip;
-use super::{enabled, with, Request, Response, State, Update};
-use crate::commands::all_shards;
+use super::{enabled, on_request, with, Request, Response, State, Update};
 use crate::runtime::clients::ClientHandle;
-use crate::runtime::shard::{AdminReq, AdminResp, Shard, Work, WorkDone};
+use crate::runtime::shard::Shard;
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
 
@@ -256,7 +255,12 @@ fn parse_slot(a: &[u8]) -> Result<Slot, CmdError> {
 
 /// Applies a change on every shard of this process; answers once all have it.
 async fn update(shard: &Rc<Shard>, u: Update) {
-    all_shards(shard, || AdminReq::Cluster(Request::Update(u.clone()))).await;
+    shard
+        .run_everywhere(|| {
+            let u = u.clone();
+            move |s: &Rc<Shard>| on_request(s, Request::Update(u))
+        })
+        .await;
 }
 
 /// Runs a slot request on the shard holding that slot's keys for this connection: the
@@ -271,13 +275,9 @@ async fn ask_owner(shard: &Rc<Shard>, client: &ClientHandle, req: Request) -> Re
     } else {
         shard.slots.owner(slot)
     };
-    match shard
-        .call(target, Work::Admin(AdminReq::Cluster(req)))
+    shard
+        .run_on(target, move |s: &Rc<Shard>| on_request(s, req))
         .await
-    {
-        WorkDone::Admin(AdminResp::Cluster(r)) => r,
-        _ => Response::Done,
-    }
 }
 
 /// ADDSLOTS (`add`) or DELSLOTS for this node.
@@ -341,11 +341,10 @@ async fn setslot(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     } else if eq_ic(action, "NODE") {
         let to = target.ok_or_else(|| other(format!("ERR Unknown node {id_text}")))?;
         if owner == Some(me) && to != me {
-            let held = shard.call(
-                shard.id,
-                Work::Admin(AdminReq::Cluster(Request::CountKeysInSlot(slot))),
-            );
-            if let WorkDone::Admin(AdminResp::Cluster(Response::Count(n))) = held.await {
+            let held = shard.run_on(shard.id, move |s: &Rc<Shard>| {
+                on_request(s, Request::CountKeysInSlot(slot))
+            });
+            if let Response::Count(n) = held.await {
                 if n > 0 {
                     return Err(other(format!(
                         "ERR Can't assign hashslot {slot} to a different node while I still \

@@ -41,7 +41,7 @@ fn with_slot<R>(shard: &Rc<Shard>, slot: Slot, f: impl FnOnce(&[Bytes]) -> R) ->
                     .or_default()
                     .push(Bytes::copy_from_slice(k));
             });
-            glommio::spawn_local(drop_when_idle(shard.clone())).detach();
+            crate::runtime::exec::spawn(drop_when_idle(shard.clone()));
             Index {
                 slots,
                 last_used: Instant::now(),
@@ -68,7 +68,7 @@ fn absorb_new_keys(index: &mut Index, new: &mut Vec<Box<[u8]>>) {
 /// the index once nobody asked for a while.
 async fn drop_when_idle(shard: Rc<Shard>) {
     loop {
-        glommio::timer::sleep(Duration::from_secs(2)).await;
+        crate::runtime::exec::sleep(Duration::from_secs(2)).await;
         let mut ks = shard.ks.borrow_mut();
         let done = INDEX.with(|cell| {
             let mut cell = cell.borrow_mut();

@@ -1,0 +1,250 @@
+//! The gate of one shard: what keeps cross-shard work atomic. A transaction may *hold*
+//! the whole shard (only its own work runs until it releases) or *lock* some keys (work
+//! touching them waits, the rest goes on). Work that may not pass waits here: remote
+//! work in arrival order, local tasks as parked wakers woken at every release. The
+//! *epoch* counts holds and transaction steps, so an optimistic multi-shard read can
+//! tell afterwards whether a transaction came by (see `coord::atomic`).
+//!
+//! Plain synchronous code: the shard wraps it in a `RefCell` and decides what runs.
+
+use std::collections::{HashMap, VecDeque};
+use std::task::Waker;
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec};
+
+use crate::base::ids::TxnId;
+
+pub struct Gate<D> {
+    held_by: Option<TxnId>,
+    locks: HashMap<(usize, Bytes), TxnId>,
+    deferred: VecDeque<D>,
+    parked: Vec<Waker>,
+    epoch: u64,
+}
+
+impl<D> Default for Gate<D> {
+    fn default() -> Self {
+        Gate {
+            held_by: None,
+            locks: HashMap::new(),
+            deferred: VecDeque::new(),
+            parked: Vec::new(),
+            epoch: 0,
+        }
+    }
+}
+
+impl<D> Gate<D> {
+    /// Whether work of `txn` (`None`: ordinary work) passes a whole-shard hold.
+    pub fn passes(&self, txn: Option<TxnId>) -> bool {
+        match self.held_by {
+            None => true,
+            Some(holder) => Some(holder) == txn,
+        }
+    }
+
+    /// Whether a transaction holds the shard or has keys locked on it.
+    pub fn is_busy(&self) -> bool {
+        self.held_by.is_some() || !self.locks.is_empty()
+    }
+
+    pub fn holder(&self) -> Option<TxnId> {
+        self.held_by
+    }
+
+    /// Holds and transaction steps seen so far.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Holds the shard for `txn`.
+    pub fn hold(&mut self, txn: TxnId) {
+        self.held_by = Some(txn);
+        self.epoch += 1;
+    }
+
+    /// A step of `txn` runs here: unless `txn` holds the shard (its hold counted
+    /// already), it counts like a hold for optimistic readers.
+    pub fn step(&mut self, txn: TxnId) {
+        if self.held_by != Some(txn) {
+            self.epoch += 1;
+        }
+    }
+
+    /// Locks `keys` of `db` for `txn` until its release.
+    pub fn lock(&mut self, txn: TxnId, db: usize, keys: impl IntoIterator<Item = Bytes>) {
+        self.locks.extend(keys.into_iter().map(|k| ((db, k), txn)));
+    }
+
+    /// Ends the hold and the key locks of `txn`; whether there was any.
+    pub fn release(&mut self, txn: TxnId) -> bool {
+        let mut released = false;
+        if self.held_by == Some(txn) {
+            self.held_by = None;
+            released = true;
+        }
+        let before = self.locks.len();
+        self.locks.retain(|_, t| *t != txn);
+        released || self.locks.len() != before
+    }
+
+    /// Whether `key` of `db` is locked by a transaction other than `txn`.
+    pub fn locked_by_other(&self, db: usize, key: &Bytes, txn: Option<TxnId>) -> bool {
+        !self.locks.is_empty()
+            && self
+                .locks
+                .get(&(db, key.clone()))
+                .is_some_and(|t| Some(*t) != txn)
+    }
+
+    /// Whether any transaction other than `txn` has keys locked here.
+    pub fn others_have_locks(&self, txn: Option<TxnId>) -> bool {
+        self.locks.values().any(|t| Some(*t) != txn)
+    }
+
+    /// Whether a command of `txn` conflicts with another transaction's key locks: it
+    /// touches a locked key, or it writes without naming keys (FLUSHALL, SWAPDB) while
+    /// any key is locked.
+    pub fn cmd_conflicts(
+        &self,
+        spec: &CommandSpec,
+        db: usize,
+        args: &[Bytes],
+        txn: Option<TxnId>,
+    ) -> bool {
+        if self.locks.is_empty() {
+            return false;
+        }
+        let mut keyless = true;
+        for pos in spec.key_positions(args) {
+            keyless = false;
+            if self.locked_by_other(db, &args[pos], txn) {
+                return true;
+            }
+        }
+        keyless && spec.has(flags::WRITE) && self.others_have_locks(txn)
+    }
+
+    /// Remote work that must wait; it runs in arrival order after a release.
+    pub fn defer(&mut self, d: D) {
+        self.deferred.push_back(d);
+    }
+
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// The oldest waiting work.
+    pub fn first_deferred(&self) -> Option<&D> {
+        self.deferred.front()
+    }
+
+    pub fn take_first_deferred(&mut self) -> Option<D> {
+        self.deferred.pop_front()
+    }
+
+    /// A local task waits for a release.
+    pub fn park(&mut self, waker: Waker) {
+        self.parked.push(waker);
+    }
+
+    /// The parked tasks, to wake after a release.
+    pub fn take_parked(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.parked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txn(id: u64) -> TxnId {
+        TxnId { home: 0, id }
+    }
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn cmd(parts: &[&str]) -> (&'static CommandSpec, Vec<Bytes>) {
+        let spec = shards::lookup(parts[0].as_bytes()).expect("command");
+        (spec, parts.iter().map(|p| b(p)).collect())
+    }
+
+    #[test]
+    fn a_hold_lets_only_its_holder_through_until_released() {
+        let mut g: Gate<()> = Gate::default();
+        assert!(g.passes(None) && !g.is_busy());
+        g.hold(txn(1));
+        assert!(g.passes(Some(txn(1))));
+        assert!(!g.passes(None) && !g.passes(Some(txn(2))));
+        assert!(!g.release(txn(2)));
+        assert!(g.release(txn(1)));
+        assert!(g.passes(None) && !g.is_busy());
+    }
+
+    #[test]
+    fn holds_and_foreign_steps_advance_the_epoch() {
+        let mut g: Gate<()> = Gate::default();
+        g.hold(txn(1));
+        g.step(txn(1));
+        assert_eq!(g.epoch(), 1, "a holder's own step was counted by its hold");
+        g.step(txn(2));
+        assert_eq!(g.epoch(), 2);
+        g.release(txn(1));
+        g.release(txn(2));
+        assert_eq!(g.epoch(), 2, "releases do not count");
+    }
+
+    #[test]
+    fn key_locks_stop_only_work_on_those_keys_of_other_transactions() {
+        let mut g: Gate<()> = Gate::default();
+        g.lock(txn(1), 0, [b("a"), b("b")]);
+        assert!(g.is_busy() && g.passes(None));
+        let (get_a, a) = cmd(&["get", "a"]);
+        let (get_c, c) = cmd(&["get", "c"]);
+        assert!(g.cmd_conflicts(get_a, 0, &a, None));
+        assert!(!g.cmd_conflicts(get_a, 0, &a, Some(txn(1))));
+        assert!(!g.cmd_conflicts(get_a, 1, &a, None), "another db");
+        assert!(!g.cmd_conflicts(get_c, 0, &c, None));
+        let (mset, m) = cmd(&["mset", "c", "1", "b", "2"]);
+        assert!(g.cmd_conflicts(mset, 0, &m, None));
+        assert!(g.release(txn(1)));
+        assert!(!g.cmd_conflicts(get_a, 0, &a, None) && !g.is_busy());
+    }
+
+    #[test]
+    fn a_keyless_write_waits_for_any_lock_but_a_keyless_read_does_not() {
+        let mut g: Gate<()> = Gate::default();
+        g.lock(txn(1), 0, [b("a")]);
+        let (flush, f) = cmd(&["flushall"]);
+        let (dbsize, d) = cmd(&["dbsize"]);
+        assert!(g.cmd_conflicts(flush, 0, &f, None));
+        assert!(!g.cmd_conflicts(flush, 0, &f, Some(txn(1))));
+        assert!(!g.cmd_conflicts(dbsize, 0, &d, None));
+        assert!(g.others_have_locks(Some(txn(2))));
+        assert!(!g.others_have_locks(Some(txn(1))));
+    }
+
+    #[test]
+    fn deferred_work_leaves_in_arrival_order() {
+        let mut g: Gate<u32> = Gate::default();
+        assert!(!g.has_deferred());
+        for i in 1..=3 {
+            g.defer(i);
+        }
+        assert_eq!(g.first_deferred(), Some(&1));
+        let order: Vec<u32> = std::iter::from_fn(|| g.take_first_deferred()).collect();
+        assert_eq!(order, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn parked_tasks_are_handed_back_once() {
+        let mut g: Gate<()> = Gate::default();
+        g.park(std::task::Waker::noop().clone());
+        g.park(std::task::Waker::noop().clone());
+        assert_eq!(g.take_parked().len(), 2);
+        assert!(g.take_parked().is_empty());
+    }
+}
