@@ -9,7 +9,10 @@ mod config;
 mod info;
 pub mod migrate;
 pub mod script;
+pub mod table;
 pub mod txn;
+
+pub use table::ServerCmd;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use shards::args::{eq_ic, parse_f64, parse_i64};
 use shards::cmd::keys;
-use shards::cmd::{CommandSpec, ServerCmd};
+use shards::cmd::CommandSpec;
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
@@ -36,32 +39,19 @@ pub enum After {
     Close,
 }
 
-/// Whether a server command can run without first flushing the batch's queued work:
-/// it neither reads the keyspace nor depends on earlier commands having run.
-pub fn is_inline(cmd: ServerCmd, _args: &[Bytes]) -> bool {
-    matches!(
-        cmd,
-        ServerCmd::Ping
-            | ServerCmd::Echo
-            | ServerCmd::Select
-            | ServerCmd::Time
-            | ServerCmd::LastSave
-            | ServerCmd::Command
-            | ServerCmd::Hello
-            | ServerCmd::Auth
-            | ServerCmd::Client
-            | ServerCmd::Multi
-            | ServerCmd::ClusterFlag
-    )
-}
-
+/// Runs a command the engine routes to the server (`Route::Server`).
 pub async fn run(
     shard: &Rc<Shard>,
     client: &Rc<ClientHandle>,
     spec: &'static CommandSpec,
-    cmd: ServerCmd,
     args: Vec<Bytes>,
 ) -> (Reply, After) {
+    let Some(cmd) = table::server_cmd(spec) else {
+        return (
+            CmdError::other("ERR command not routable").into(),
+            After::Continue,
+        );
+    };
     let reply = match cmd {
         ServerCmd::Quit => return (Reply::Ok, After::Close),
         ServerCmd::Ping => ping(client, &args),
@@ -89,12 +79,16 @@ pub async fn run(
         ServerCmd::Watch => Ok(txn::watch(shard, client, &args).await),
         ServerCmd::Unwatch => Ok(txn::unwatch(shard, client).await),
         ServerCmd::Cluster => crate::commands::cluster::cluster(shard, client, &args).await,
-        ServerCmd::ClusterFlag => crate::commands::cluster::connection_flag(client, spec.name),
+        ServerCmd::ReadOnly | ServerCmd::ReadWrite | ServerCmd::Asking => {
+            crate::commands::cluster::connection_flag(client, cmd)
+        }
         ServerCmd::Migrate => {
             crate::commands::migrate::run(shard, client, &args, crate::commands::cluster::enabled())
                 .await
         }
-        ServerCmd::Eval => Ok(script::eval(shard, client, spec, args, None).await),
+        ServerCmd::Eval { .. } | ServerCmd::Fcall => {
+            Ok(script::eval(shard, client, spec, cmd, args, None).await)
+        }
         ServerCmd::Script => Ok(script::script(shard, args).await),
         ServerCmd::Function => Ok(script::function(shard, args).await),
     };

@@ -33,11 +33,12 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use scripting::{Engine, Host, Outcome, RestorePolicy, RunOpts, ScriptControl, ScriptRef};
-use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
+use shards::cmd::{flags, CommandSpec, Route};
 use shards::ops::{run_op, ShardOp};
 use shards::{CmdError, Keyspace, Reply, ShardId};
 
 use crate::base::ids::TxnId;
+use crate::commands::table::{server_cmd, ServerCmd};
 use crate::coord::atomic;
 use crate::coord::cross::Copies;
 use crate::runtime::blocking;
@@ -75,8 +76,8 @@ pub fn allowed_while_busy(spec: &CommandSpec, args: &[Bytes]) -> bool {
         return true;
     }
     matches!(
-        spec.route,
-        Route::Server(ServerCmd::Script | ServerCmd::Function)
+        server_cmd(spec),
+        Some(ServerCmd::Script | ServerCmd::Function)
     ) && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"KILL"))
 }
 
@@ -216,14 +217,14 @@ fn script_command(
     nshards: usize,
     run: impl FnOnce(ShardOp) -> Reply,
 ) -> Reply {
-    match spec.route {
-        Route::Server(ServerCmd::Ping) => match args.len() {
+    match (spec.route, server_cmd(spec)) {
+        (_, Some(ServerCmd::Ping)) => match args.len() {
             1 => Reply::Status("PONG".into()),
             _ => Reply::Bulk(args[1].to_vec()),
         },
-        Route::Server(ServerCmd::Echo) => Reply::Bulk(args[1].to_vec()),
-        Route::Server(ServerCmd::Time) => crate::commands::time(),
-        Route::Server(ServerCmd::Select) => match shards::args::parse_i64(&args[1]) {
+        (_, Some(ServerCmd::Echo)) => Reply::Bulk(args[1].to_vec()),
+        (_, Some(ServerCmd::Time)) => crate::commands::time(),
+        (_, Some(ServerCmd::Select)) => match shards::args::parse_i64(&args[1]) {
             Ok(n) if (0..dbs as i64).contains(&n) => {
                 *db = n as usize;
                 Reply::Ok
@@ -231,13 +232,13 @@ fn script_command(
             Ok(_) => CmdError::DbIndexOutOfRange.into(),
             Err(e) => e.into(),
         },
-        Route::Broadcast(_) if nshards == 1 => run(ShardOp::Cmd {
+        (Route::Broadcast(_), _) if nshards == 1 => run(ShardOp::Cmd {
             spec,
             db: *db,
             touch: true,
             args,
         }),
-        Route::Server(_) | Route::Broadcast(_) => CmdError::other(format!(
+        (Route::Server | Route::Broadcast(_), _) => CmdError::other(format!(
             "ERR '{}' is not supported in scripts by this server",
             spec.name
         ))
@@ -292,7 +293,7 @@ struct ScratchHost<'a> {
 
 impl Host for ScratchHost<'_> {
     fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
-        if matches!(spec.route, Route::Server(ServerCmd::Select)) {
+        if server_cmd(spec) == Some(ServerCmd::Select) {
             return CmdError::other(
                 "ERR SELECT is not supported in scripts whose keys span shards",
             )
@@ -316,10 +317,11 @@ pub async fn eval(
     shard: &Rc<Shard>,
     client: &ClientHandle,
     spec: &'static CommandSpec,
+    cmd: ServerCmd,
     args: Vec<Bytes>,
     txn: Option<TxnId>,
 ) -> Reply {
-    match prepare(shard, client, spec, &args).await {
+    match prepare(shard, client, spec, cmd, &args).await {
         Ok(job) => run(shard, job, txn).await,
         Err(e) => e,
     }
@@ -330,9 +332,10 @@ async fn prepare(
     shard: &Rc<Shard>,
     client: &ClientHandle,
     spec: &'static CommandSpec,
+    cmd: ServerCmd,
     args: &[Bytes],
 ) -> Result<Job, Reply> {
-    let fcall = matches!(spec.name, "fcall" | "fcall_ro");
+    let fcall = cmd == ServerCmd::Fcall;
     if fcall && with_engine(shard, |e| e.function_flags(&args[1]).is_none()) {
         return Err(CmdError::other("ERR Function not found").into());
     }
@@ -352,15 +355,15 @@ async fn prepare(
     };
     // maxmemory is not enforced yet, so no run is out of memory (`oom`).
     let opts = RunOpts {
-        read_only: spec.name.ends_with("_ro"),
+        read_only: spec.has(flags::READONLY),
         resp,
         ..RunOpts::default()
     };
-    let call = match spec.name {
+    let call = match cmd {
         _ if fcall => Call::Fcall {
             name: args[1].clone(),
         },
-        "evalsha" | "evalsha_ro" => {
+        ServerCmd::Eval { sha: true } => {
             let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
             match with_engine(shard, |e| e.script_body(sha.as_bytes())) {
                 Some(body) => Call::Eval {

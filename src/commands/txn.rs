@@ -14,11 +14,12 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
+use shards::cmd::{flags, CommandSpec, Route};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
 use crate::base::ids::{TxnId, WatcherId};
+use crate::commands::table::{server_cmd, ServerCmd};
 use crate::commands::{self as admin, script};
 use crate::coord::spread::{merge_positional, single_owner};
 use crate::coord::{atomic, cross};
@@ -26,14 +27,6 @@ use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, MultiState};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
-
-/// Commands that act at once even inside MULTI.
-pub fn runs_inside_multi(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
-}
 
 pub fn multi(client: &ClientHandle) -> Reply {
     let mut m = client.multi.borrow_mut();
@@ -103,13 +96,13 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         match spec.route {
             Route::Broadcast(_) => involved.extend(0..shard.nshards),
             // A script's declared keys decide where it runs.
-            Route::Server(ServerCmd::Eval) => {
+            Route::Server if is_script(spec) => {
                 for pos in spec.key_positions(args) {
                     involved.push(shard.slots.owner_of_key(&args[pos]));
                 }
                 involved.push(shard.id);
             }
-            Route::Server(_) => {}
+            Route::Server => {}
             _ => {
                 let mut keyless = true;
                 for pos in spec.key_positions(args) {
@@ -166,7 +159,7 @@ async fn exec_on_one_shard(
     let (db, touch) = client.db_touch();
     let mut ops = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
-        if matches!(spec.route, Route::Server(_) | Route::Broadcast(_))
+        if matches!(spec.route, Route::Server | Route::Broadcast(_))
             || single_owner(shard, spec, args) != Some(owner)
         {
             return None;
@@ -207,7 +200,7 @@ async fn exec_spread(
     let mut parts = atomic::Parts::new(shard.nshards);
     let mut place = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
-        if matches!(spec.route, Route::Server(_) | Route::Broadcast(_)) {
+        if matches!(spec.route, Route::Server | Route::Broadcast(_)) {
             return None;
         }
         let owner = single_owner(shard, spec, args)?;
@@ -251,6 +244,14 @@ async fn exec_spread(
     Some(Reply::Array(replies))
 }
 
+/// EVAL, EVALSHA, FCALL ... (their declared keys decide where they run).
+fn is_script(spec: &CommandSpec) -> bool {
+    matches!(
+        server_cmd(spec),
+        Some(ServerCmd::Eval { .. } | ServerCmd::Fcall)
+    )
+}
+
 /// Inside a transaction blocking commands do not block (as in Redis).
 fn exec_reply(spec: &CommandSpec, reply: Reply) -> Reply {
     if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
@@ -276,8 +277,12 @@ async fn run_one(
         args,
     };
     match spec.route {
-        Route::Server(ServerCmd::Eval) => script::eval(shard, client, spec, args, Some(txn)).await,
-        Route::Server(cmd) => admin::run(shard, client, spec, cmd, args).await.0,
+        Route::Server => match server_cmd(spec) {
+            Some(cmd @ (ServerCmd::Eval { .. } | ServerCmd::Fcall)) => {
+                script::eval(shard, client, spec, cmd, args, Some(txn)).await
+            }
+            _ => admin::run(shard, client, spec, args).await.0,
+        },
         Route::Broadcast(merge) => {
             let mut parts = Vec::new();
             for s in 0..shard.nshards {

@@ -7,11 +7,12 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Merge, Route, ServerCmd};
+use shards::cmd::{flags, CommandSpec, Merge, Route};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
 use crate::base::resp;
+use crate::commands::table::{server_cmd, server_row, ServerCmd};
 use crate::commands::{self as admin, script, txn};
 use crate::coord::cross::attempt;
 use crate::coord::spread::{
@@ -22,11 +23,6 @@ use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
-
-/// Commands with subcommands; CLIENT LIST shows them as `name|sub`.
-const CONTAINERS: &[&str] = &[
-    "client", "config", "object", "command", "debug", "script", "function",
-];
 
 /// What the connection does after a batch.
 pub enum Flow {
@@ -237,7 +233,7 @@ impl<'a> Batch<'a> {
             let mut info = self.client.info.borrow_mut();
             info.last_cmd.clear();
             info.last_cmd.push_str(spec.name);
-            if CONTAINERS.contains(&spec.name) && args.len() > 1 {
+            if spec.has(flags::CONTAINER) && args.len() > 1 {
                 info.last_cmd.push('|');
                 info.last_cmd
                     .push_str(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
@@ -265,7 +261,7 @@ impl<'a> Batch<'a> {
                 crate::commands::cluster::Verdict::Pass => {}
                 crate::commands::cluster::Verdict::Refuse(r) => {
                     self.refuse_in_multi();
-                    if matches!(spec.route, Route::Server(ServerCmd::Exec)) {
+                    if server_cmd(spec) == Some(ServerCmd::Exec) {
                         // A refused EXEC discards the transaction, WATCHes included.
                         txn::unwatch(self.shard, self.client).await;
                     }
@@ -282,7 +278,8 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        if !txn::runs_inside_multi(spec.name) && self.client.multi.borrow().is_some() {
+        let now_in_multi = server_row(spec).is_some_and(|r| r.now_in_multi);
+        if !now_in_multi && self.client.multi.borrow().is_some() {
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {
                 m.queued.push((spec, args));
             }
@@ -304,7 +301,7 @@ impl<'a> Batch<'a> {
             return self.blocking(spec, args).await;
         }
         match spec.route {
-            Route::Server(cmd) => self.server(spec, cmd, args).await,
+            Route::Server => self.server(spec, args).await,
             Route::Local => {
                 self.keyed(spec, args);
                 Flow::Continue
@@ -635,16 +632,11 @@ impl<'a> Batch<'a> {
         }
     }
 
-    async fn server(
-        &mut self,
-        spec: &'static CommandSpec,
-        cmd: ServerCmd,
-        args: Vec<Bytes>,
-    ) -> Flow {
-        if !admin::is_inline(cmd, &args) {
+    async fn server(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Flow {
+        if !server_row(spec).is_some_and(|r| r.inline) {
             self.flush().await;
         }
-        let (reply, after) = admin::run(self.shard, self.client, spec, cmd, args).await;
+        let (reply, after) = admin::run(self.shard, self.client, spec, args).await;
         self.reply(reply);
         match after {
             admin::After::Continue => Flow::Continue,

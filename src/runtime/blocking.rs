@@ -95,9 +95,10 @@ impl BlockRegistry {
 
 /// The timeout argument of a blocking command, in ms (`None`: wait forever).
 pub fn timeout_of(spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u64>, CmdError> {
-    let pos = match spec.name {
-        "blmpop" | "bzmpop" => 1,
-        _ => args.len() - 1,
+    let pos = if spec.has(shards::cmd::flags::TIMEOUT_FIRST) {
+        1
+    } else {
+        args.len() - 1
     };
     shards::cmd::lists::timeout_arg(&args[pos])
 }

@@ -97,41 +97,6 @@ pub enum Cross {
     Gather,
 }
 
-/// Commands served by the server itself (connection state, introspection, or a
-/// coordination over every shard).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerCmd {
-    Ping,
-    Echo,
-    Quit,
-    Reset,
-    Hello,
-    Select,
-    Auth,
-    Client,
-    Info,
-    Config,
-    Time,
-    LastSave,
-    Debug,
-    Command,
-    Scan,
-    RandomKey,
-    Multi,
-    Exec,
-    Discard,
-    Watch,
-    Unwatch,
-    Cluster,
-    /// READONLY, READWRITE, ASKING: cluster connection flags.
-    ClusterFlag,
-    Migrate,
-    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO.
-    Eval,
-    Script,
-    Function,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// Runs on the shard that owns its key(s); keyless commands run locally.
@@ -143,8 +108,9 @@ pub enum Route {
     Cross(Cross),
     /// Runs on every shard; replies merge.
     Broadcast(Merge),
-    /// Served by the server; `handler`, when present, is the per-shard part.
-    Server(ServerCmd),
+    /// Served by the server (connection state, introspection, coordination over every
+    /// shard); `handler`, when present, is the per-shard part.
+    Server,
 }
 
 pub mod flags {
@@ -163,6 +129,17 @@ pub mod flags {
     pub const MOVABLEKEYS: u32 = 1 << 12;
     /// Accepted from a client that sent ASKING for a slot being imported (cluster mode).
     pub const ASKING: u32 = 1 << 13;
+    /// Has subcommands (CLIENT LIST shows `name|sub`). Not shown by COMMAND INFO.
+    pub const CONTAINER: u32 = 1 << 14;
+    /// A blocking command whose timeout is its first argument (BLMPOP, BZMPOP), not its
+    /// last. Not shown by COMMAND INFO.
+    pub const TIMEOUT_FIRST: u32 = 1 << 15;
+    /// Works across databases (MOVE, SWAPDB): refused in cluster mode, which has only
+    /// db 0. Not shown by COMMAND INFO.
+    pub const OTHER_DB: u32 = 1 << 16;
+    /// Takes a DB option naming another database (COPY): refused with it in cluster
+    /// mode. Not shown by COMMAND INFO.
+    pub const DB_OPTION: u32 = 1 << 17;
 
     /// Flag names as COMMAND INFO reports them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -342,6 +319,17 @@ fn table_index() -> &'static Index {
     INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
+/// The row number of `spec` in `COMMANDS`, for tables that extend the rows.
+pub fn index_of(spec: &CommandSpec) -> usize {
+    let offset = (spec as *const CommandSpec as usize).wrapping_sub(COMMANDS.as_ptr() as usize);
+    let i = offset / std::mem::size_of::<CommandSpec>();
+    assert!(
+        i < COMMANDS.len() && std::ptr::eq(&COMMANDS[i], spec),
+        "a row of COMMANDS"
+    );
+    i
+}
+
 /// Finds a command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     let mut buf = [0u8; 32];
@@ -366,9 +354,10 @@ mod tests {
             assert_eq!(c.name, c.name.to_ascii_lowercase());
             assert!(lookup(c.name.to_ascii_uppercase().as_bytes()).is_some());
             match c.route {
-                Route::Server(_) => {}
+                Route::Server => {}
                 _ => assert!(c.handler.is_some(), "{} has no handler", c.name),
             }
+            assert_eq!(COMMANDS[index_of(c)].name, c.name);
             if matches!(c.route, Route::Split(_)) {
                 assert!(
                     c.first_key > 0 && c.last_key < 0,

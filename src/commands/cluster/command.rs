@@ -12,6 +12,7 @@ use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::redirect::node_ip;
 use super::{enabled, on_request, with, Request, Response, State, Update};
+use crate::commands::ServerCmd;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
 
@@ -94,14 +95,14 @@ fn other(msg: impl Into<String>) -> CmdError {
 }
 
 /// READONLY, READWRITE, ASKING.
-pub fn connection_flag(client: &ClientHandle, name: &str) -> Result<Reply, CmdError> {
+pub fn connection_flag(client: &ClientHandle, cmd: ServerCmd) -> Result<Reply, CmdError> {
     if !enabled() {
         return Err(other(DISABLED));
     }
     let mut c = client.cluster.get();
-    match name {
-        "asking" => c.asking = true,
-        "readonly" => c.readonly = true,
+    match cmd {
+        ServerCmd::Asking => c.asking = true,
+        ServerCmd::ReadOnly => c.readonly = true,
         _ => c.readonly = false,
     }
     client.cluster.set(c);

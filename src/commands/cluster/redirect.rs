@@ -11,10 +11,11 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Route, ServerCmd};
+use shards::cmd::{flags, CommandSpec, Route};
 use shards::{key_slot, CmdError, Reply, Slot};
 
 use super::{with, State};
+use crate::commands::table::{server_cmd, ServerCmd};
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
 
@@ -54,7 +55,7 @@ fn slot_of(
         }
         Ok(())
     };
-    if matches!(spec.route, Route::Server(ServerCmd::Exec)) {
+    if server_cmd(spec) == Some(ServerCmd::Exec) {
         if let Some(m) = client.multi.borrow().as_ref() {
             for (qspec, qargs) in &m.queued {
                 visit(qspec, qargs)?;
@@ -77,11 +78,11 @@ pub fn check(
     let in_multi = client.multi.borrow().is_some();
     let asking = conn.asking || spec.has(flags::ASKING);
     // ASKING covers the next command only (the whole transaction inside MULTI).
-    if conn.asking && spec.name != "asking" && !in_multi {
+    if conn.asking && server_cmd(spec) != Some(ServerCmd::Asking) && !in_multi {
         conn.asking = false;
         client.cluster.set(conn);
     }
-    let is_exec = matches!(spec.route, Route::Server(ServerCmd::Exec));
+    let is_exec = server_cmd(spec) == Some(ServerCmd::Exec);
     let (slot, nkeys) = match slot_of(client, spec, args) {
         Ok(found) => found,
         Err(()) => {
@@ -124,26 +125,28 @@ fn keyless(node_scope: bool, spec: &CommandSpec, args: &[Bytes]) -> Verdict {
     if !matches!(v, Verdict::Pass) || !node_scope {
         return v;
     }
-    match spec.route {
-        Route::Broadcast(_) | Route::Server(ServerCmd::Scan | ServerCmd::RandomKey)
-            if spec.handler.is_some() =>
-        {
-            Verdict::Here
-        }
-        _ => Verdict::Pass,
+    let keyspace_wide = matches!(spec.route, Route::Broadcast(_))
+        || matches!(
+            server_cmd(spec),
+            Some(ServerCmd::Scan | ServerCmd::RandomKey)
+        );
+    if keyspace_wide && spec.handler.is_some() {
+        Verdict::Here
+    } else {
+        Verdict::Pass
     }
 }
 
 /// Only database 0 exists in cluster mode.
 fn db_rules(spec: &CommandSpec, args: &[Bytes]) -> Verdict {
-    match spec.name {
-        "move" => err("ERR MOVE is not allowed in cluster mode".into()),
-        "swapdb" => err("ERR SWAPDB is not allowed in cluster mode".into()),
-        "copy" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"db")) => {
-            err("ERR Copying to another database is not allowed in cluster mode".into())
-        }
-        _ => Verdict::Pass,
+    if spec.has(flags::OTHER_DB) {
+        let name = spec.name.to_ascii_uppercase();
+        return err(format!("ERR {name} is not allowed in cluster mode"));
     }
+    if spec.has(flags::DB_OPTION) && args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"db")) {
+        return err("ERR Copying to another database is not allowed in cluster mode".into());
+    }
+    Verdict::Pass
 }
 
 /// A command on the public port: this process's slots are served here.
@@ -181,7 +184,7 @@ fn on_node(
         let Some(&to) = st.migrating.get(&(me, slot)) else {
             return Verdict::Pass;
         };
-        if spec.name == "migrate" {
+        if server_cmd(spec) == Some(ServerCmd::Migrate) {
             return Verdict::Pass;
         }
         if spec.has(flags::WRITE) && spec.key_positions(args).any(|p| super::in_flight(&args[p])) {
