@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,8 @@ use shards::{Clock, Keyspace, SlotMap};
 use crate::base::config::{Config, Settings};
 use crate::base::log;
 use crate::commands::cluster;
-use crate::net::conn;
+use crate::net::listener;
+use crate::runtime::driver::{Driver, DriverConfig, Hooks};
 use crate::runtime::exec;
 use crate::runtime::mailbox::Mailbox;
 use crate::runtime::shard::{Shard, ShardPostbox};
@@ -284,48 +285,54 @@ async fn shard_main(
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
 
-    exec::spawn(read_inbox(shard.clone(), post));
     exec::spawn(expiry_loop(shard.clone()));
-
-    if let Some(c) = cluster_start {
-        // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
-        let node = unsafe { TcpListener::from_raw_fd(c.fds[id]) };
-        exec::spawn(accept_loop(shard.clone(), node, connections.clone(), true));
-    }
-    // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
-    let listener = unsafe { TcpListener::from_raw_fd(fds[id]) };
-    accept_loop(shard, listener, connections, false).await;
-}
-
-/// Accepts clients on one listener for as long as the shard runs.
-async fn accept_loop(
-    shard: Rc<Shard>,
-    listener: TcpListener,
-    connections: Arc<AtomicUsize>,
-    node_port: bool,
-) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok(s) => s,
+    let node_fd = cluster_start.as_ref().map(|c| c.fds[id]);
+    if config.uring_engine() {
+        let driver = match Driver::new(DriverConfig::default()) {
+            Ok(d) => d,
             Err(e) => {
-                log::warning(&format!("accept failed: {e}"));
-                exec::sleep(Duration::from_millis(10)).await;
-                continue;
+                log::warning(&format!(
+                    "corecache: shard {id} cannot set up its io_uring ({e}); \
+                     try --io-engine glommio"
+                ));
+                std::process::exit(1);
             }
         };
-        let max = shard.settings.borrow().maxclients;
-        if connections.fetch_add(1, Ordering::Relaxed) >= max {
-            connections.fetch_sub(1, Ordering::Relaxed);
-            shard.stats.borrow_mut().rejected_connections += 1;
-            exec::spawn(conn::reject(stream));
-            continue;
-        }
-        let (shard, connections) = (shard.clone(), connections.clone());
-        exec::spawn(async move {
-            conn::serve(shard, stream, node_port).await;
-            connections.fetch_sub(1, Ordering::Relaxed);
+        post.set_ring(id, driver.ring_fd());
+        shard.set_doorbell(driver.clone());
+        let (reader, poster) = (shard.clone(), shard.clone());
+        driver.set_hooks(Hooks {
+            read_inbox: Some(Box::new(move || {
+                let mut any = false;
+                while let Some(msg) = post.take(reader.id) {
+                    reader.on_message(msg);
+                    any = true;
+                }
+                any
+            })),
+            post_mail: Some(Box::new(move || poster.flush_mail())),
         });
+        if let Some(fd) = node_fd {
+            listener::listen_on_driver(&driver, shard.clone(), fd, connections.clone(), true);
+        }
+        listener::listen_on_driver(&driver, shard, fds[id], connections, false);
+        driver.run().await;
+        return;
     }
+    exec::spawn(read_inbox(shard.clone(), post));
+    if let Some(fd) = node_fd {
+        // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
+        let node = unsafe { TcpListener::from_raw_fd(fd) };
+        exec::spawn(listener::accept_loop(
+            shard.clone(),
+            node,
+            connections.clone(),
+            true,
+        ));
+    }
+    // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
+    let public = unsafe { TcpListener::from_raw_fd(fds[id]) };
+    listener::accept_loop(shard, public, connections, false).await;
 }
 
 /// Reads the shard's inbox for as long as the shard runs (when no network ring of its

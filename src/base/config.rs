@@ -76,6 +76,11 @@ pub struct Config {
     #[arg(long, default_value_t = 256)]
     pub io_memory_kib: usize,
 
+    /// Network path: `uring` (each shard's own io_uring: multishot receive, one system
+    /// call per loop) or `glommio` (glommio's TcpStream, the earlier path).
+    #[arg(long, default_value = "uring", value_parser = ["uring", "glommio"])]
+    pub io_engine: String,
+
     /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).
     #[arg(long)]
     pub no_pin: bool,
@@ -153,6 +158,11 @@ pub fn allowed_cpus() -> Vec<usize> {
 impl Config {
     pub fn cluster_enabled(&self) -> bool {
         self.cluster_mode == "yes"
+    }
+
+    /// Whether shards run the network driver (else glommio's streams).
+    pub fn uring_engine(&self) -> bool {
+        self.io_engine == "uring"
     }
 
     /// The CPU each shard runs on (repeated round-robin when there are more shards

@@ -2,19 +2,18 @@
 //! the whole batch, write all its replies at once. A blocking command that finds no
 //! data parks the connection here until it is served, times out, or the client leaves.
 
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use glommio::net::TcpStream;
+use futures_lite::StreamExt;
 use shards::{Reply, ShardId};
 
 use crate::base::resp::{self, Limits};
 use crate::coord::cross::attempt;
 use crate::coord::spread::single_owner;
 use crate::net::router::{Batch, Blocked, Flow};
+use crate::net::transport::Transport;
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
@@ -22,18 +21,17 @@ use crate::runtime::work::{Work, WorkDone};
 
 const READ_CHUNK: usize = 16 * 1024;
 
-pub async fn reject(mut stream: TcpStream) {
-    let _ = stream
-        .write_all(b"-ERR max number of clients reached\r\n")
-        .await;
-    let _ = stream.close().await;
+/// Answers a client over `maxclients` and closes its connection.
+pub async fn reject(mut t: Transport) {
+    let mut msg = b"-ERR max number of clients reached\r\n".to_vec();
+    t.write(&mut msg).await;
+    t.close().await;
 }
 
 /// A connection's buffers.
 struct Io {
-    stream: TcpStream,
+    t: Transport,
     input: BytesMut,
-    chunk: Vec<u8>,
     out: Vec<u8>,
     /// Input arrived that has not been parsed yet (read while blocked).
     fresh: bool,
@@ -41,14 +39,9 @@ struct Io {
 
 impl Io {
     async fn read_more(&mut self) -> usize {
-        match self.stream.read(&mut self.chunk).await {
-            Ok(n) => {
-                self.input.extend_from_slice(&self.chunk[..n]);
-                self.fresh = n > 0;
-                n
-            }
-            Err(_) => 0,
-        }
+        let n = self.t.read(&mut self.input).await;
+        self.fresh = n > 0;
+        n
     }
 
     async fn flush(&mut self, shard: &Shard) -> bool {
@@ -56,22 +49,17 @@ impl Io {
             return true;
         }
         shard.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
-        let ok = self.stream.write_all(&self.out).await.is_ok();
-        self.out.clear();
-        ok
+        self.t.write(&mut self.out).await
     }
 }
 
 /// Serves one client. `node_port`: accepted on the shard's cluster node port.
-pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
-    let _ = stream.set_nodelay(true);
+pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
     let now = shards::clock::system_ms();
-    let client = shard.clients.borrow_mut().register(
-        stream.as_raw_fd(),
-        stream.peer_addr().ok(),
-        stream.local_addr().ok(),
-        now,
-    );
+    let client = shard
+        .clients
+        .borrow_mut()
+        .register(t.fd(), t.peer_addr(), t.local_addr(), now);
     if node_port {
         client.cluster.set(crate::runtime::clients::ClusterFlags {
             node_port,
@@ -80,9 +68,8 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
     }
     shard.stats.borrow_mut().connections += 1;
     let mut io = Io {
-        stream,
+        t,
         input: BytesMut::with_capacity(READ_CHUNK),
-        chunk: vec![0u8; READ_CHUNK],
         out: Vec::with_capacity(READ_CHUNK),
         fresh: false,
     };
@@ -90,7 +77,7 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream, node_port: bool) {
     crate::commands::txn::unwatch(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
-    let _ = io.stream.close().await;
+    io.t.close().await;
 }
 
 async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {

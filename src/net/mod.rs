@@ -1,4 +1,6 @@
 //! The top layer: client connections and the router of their read batches.
 
 pub mod conn;
+pub mod listener;
 pub mod router;
+pub mod transport;

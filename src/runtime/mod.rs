@@ -4,6 +4,7 @@
 
 pub mod blocking;
 pub mod clients;
+pub mod driver;
 pub mod exec;
 pub mod gate;
 pub mod mailbox;

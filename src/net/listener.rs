@@ -1,0 +1,67 @@
+//! Listening sockets: the public port (one SO_REUSEPORT socket per shard, so the kernel
+//! spreads connections over shards) and, in cluster mode, each shard's node port. Every
+//! accepted connection becomes a task of the shard that accepted it, unless the process
+//! is at `maxclients`.
+
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use glommio::net::TcpListener;
+
+use crate::base::log;
+use crate::net::conn;
+use crate::net::transport::Transport;
+use crate::runtime::driver::Driver;
+use crate::runtime::exec;
+use crate::runtime::shard::Shard;
+
+/// Accepts on `fd` through the shard's network driver.
+pub fn listen_on_driver(
+    driver: &Driver,
+    shard: Rc<Shard>,
+    fd: RawFd,
+    connections: Arc<AtomicUsize>,
+    node_port: bool,
+) {
+    driver.listen(
+        fd,
+        Rc::new(move |sock| admit(&shard, &connections, Transport::Uring(sock), node_port)),
+    );
+}
+
+/// Accepts on a glommio listener for as long as the shard runs.
+pub async fn accept_loop(
+    shard: Rc<Shard>,
+    listener: TcpListener,
+    connections: Arc<AtomicUsize>,
+    node_port: bool,
+) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => admit(&shard, &connections, Transport::stream(stream), node_port),
+            Err(e) => {
+                log::warning(&format!("accept failed: {e}"));
+                exec::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Serves a new connection, or turns it away at `maxclients`.
+fn admit(shard: &Rc<Shard>, connections: &Arc<AtomicUsize>, t: Transport, node_port: bool) {
+    let max = shard.settings.borrow().maxclients;
+    if connections.fetch_add(1, Ordering::Relaxed) >= max {
+        connections.fetch_sub(1, Ordering::Relaxed);
+        shard.stats.borrow_mut().rejected_connections += 1;
+        exec::spawn(conn::reject(t));
+        return;
+    }
+    let (shard, connections) = (shard.clone(), connections.clone());
+    exec::spawn(async move {
+        conn::serve(shard, t, node_port).await;
+        connections.fetch_sub(1, Ordering::Relaxed);
+    });
+}

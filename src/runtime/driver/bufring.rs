@@ -1,0 +1,110 @@
+//! The provided-buffer ring multishot receives pick their buffers from: `count`
+//! buffers of `size` bytes in one allocation, and the ring of descriptors the kernel
+//! reads them from (page-aligned, as the kernel requires). A buffer goes back to the
+//! ring as soon as its bytes are copied out; the new tail is published to the kernel
+//! once per loop, before the driver enters the ring.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use io_uring::types::BufRingEntry;
+use io_uring::IoUring;
+
+pub struct BufRing {
+    ring: *mut BufRingEntry,
+    ring_layout: Layout,
+    bufs: *mut u8,
+    bufs_layout: Layout,
+    size: usize,
+    count: u16,
+    /// Our copy of the tail; the kernel sees it after `publish`.
+    tail: u16,
+    dirty: bool,
+}
+
+impl BufRing {
+    /// Allocates and registers a ring of `count` (a power of two) buffers of `size`
+    /// bytes as buffer group `group`.
+    pub fn new(ring: &IoUring, group: u16, count: u16, size: usize) -> std::io::Result<BufRing> {
+        assert!(count.is_power_of_two());
+        let page = 4096;
+        let ring_layout = Layout::from_size_align(
+            (count as usize * std::mem::size_of::<BufRingEntry>()).max(page),
+            page,
+        )
+        .expect("layout");
+        let bufs_layout = Layout::from_size_align(size * count as usize, page).expect("layout");
+        // SAFETY: both layouts have non-zero sizes.
+        let (entries, bufs) = unsafe { (alloc_zeroed(ring_layout), alloc_zeroed(bufs_layout)) };
+        assert!(!entries.is_null() && !bufs.is_null(), "out of memory");
+        let mut me = BufRing {
+            ring: entries.cast(),
+            ring_layout,
+            bufs,
+            bufs_layout,
+            size,
+            count,
+            tail: 0,
+            dirty: false,
+        };
+        // SAFETY: the ring memory stays allocated until `drop`, which unregisters first
+        // (the io_uring is dropped with the driver, after this).
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(me.ring as u64, count, group, 0)?;
+        }
+        for bid in 0..count {
+            me.give_back(bid);
+        }
+        me.publish();
+        Ok(me)
+    }
+
+    /// The bytes the kernel put in buffer `bid`.
+    pub fn bytes(&self, bid: u16, len: usize) -> &[u8] {
+        assert!(bid < self.count && len <= self.size);
+        // SAFETY: `bid` names a buffer inside the allocation; the kernel wrote `len`
+        // bytes there and does not touch it until it is given back.
+        unsafe { std::slice::from_raw_parts(self.bufs.add(bid as usize * self.size), len) }
+    }
+
+    /// Returns buffer `bid` to the ring (visible to the kernel after `publish`).
+    pub fn give_back(&mut self, bid: u16) {
+        let mask = self.count - 1;
+        // SAFETY: the index is masked into the ring; the entry is ours until the tail
+        // passes it.
+        unsafe {
+            let entry = &mut *self.ring.add((self.tail & mask) as usize);
+            entry.set_addr(self.bufs.add(bid as usize * self.size) as u64);
+            entry.set_len(self.size as u32);
+            entry.set_bid(bid);
+        }
+        self.tail = self.tail.wrapping_add(1);
+        self.dirty = true;
+    }
+
+    /// Publishes the buffers given back since the last call.
+    pub fn publish(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        // SAFETY: the tail field overlays the first entry's reserved field; the kernel
+        // reads it with acquire semantics.
+        unsafe {
+            let tail = BufRingEntry::tail(self.ring) as *const AtomicU16;
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for BufRing {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with these layouts. The driver unregisters the
+        // group before it drops this (see `Driver::drop`).
+        unsafe {
+            dealloc(self.ring.cast(), self.ring_layout);
+            dealloc(self.bufs, self.bufs_layout);
+        }
+    }
+}
