@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::{arg, run, Ctx};
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -14,167 +14,157 @@ use crate::value::{Str, Value};
 const PROTO_MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
 
 /// SETBIT key offset value
-pub fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let offset = bit_offset(arg(args, 2)?, None)?;
-        let bit_err = || CmdError::other("ERR bit is not an integer or out of range");
-        let on = parse_i64_opt(arg(args, 3)?).ok_or_else(bit_err)?;
-        if on & !1 != 0 {
-            return Err(bit_err());
-        }
-        let buf = grow_str(ctx, key, offset)?;
-        let (byte, mask) = ((offset >> 3) as usize, 0x80u8 >> (offset & 7));
-        let old = buf[byte] & mask != 0;
-        if on == 1 {
-            buf[byte] |= mask;
-        } else {
-            buf[byte] &= !mask;
-        }
-        Ok(Reply::Int(old as i64))
-    })
+pub fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let offset = bit_offset(arg(args, 2)?, None)?;
+    let bit_err = || CmdError::other("ERR bit is not an integer or out of range");
+    let on = parse_i64_opt(arg(args, 3)?).ok_or_else(bit_err)?;
+    if on & !1 != 0 {
+        return Err(bit_err());
+    }
+    let buf = grow_str(ctx, key, offset)?;
+    let (byte, mask) = ((offset >> 3) as usize, 0x80u8 >> (offset & 7));
+    let old = buf[byte] & mask != 0;
+    if on == 1 {
+        buf[byte] |= mask;
+    } else {
+        buf[byte] &= !mask;
+    }
+    Ok(Reply::Int(old as i64))
 }
 
 /// GETBIT key offset
-pub fn getbit(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let offset = bit_offset(arg(args, 2)?, None)?;
-        let bit = read_str(ctx, key)?.is_some_and(|s| {
-            s.with_bytes(|b| {
-                b.get((offset >> 3) as usize)
-                    .is_some_and(|&byte| byte & (0x80 >> (offset & 7)) != 0)
-            })
-        });
-        Ok(Reply::Int(bit as i64))
-    })
+pub fn getbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let offset = bit_offset(arg(args, 2)?, None)?;
+    let bit = read_str(ctx, key)?.is_some_and(|s| {
+        s.with_bytes(|b| {
+            b.get((offset >> 3) as usize)
+                .is_some_and(|&byte| byte & (0x80 >> (offset & 7)) != 0)
+        })
+    });
+    Ok(Reply::Int(bit as i64))
 }
 
 /// BITCOUNT key [start end [BYTE | BIT]]. Redis 7.0 looks the key up before parsing
 /// the range, so a missing key answers 0 whatever follows.
-pub fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let Some(s) = read_str(ctx, key)? else {
-            return Ok(Reply::Int(0));
-        };
-        let (start, end, unit) = match args.len() {
-            2 => (0, -1, Unit::Byte),
-            4 | 5 => {
-                let start = parse_i64(&args[2])?;
-                let end = parse_i64(&args[3])?;
-                // An empty negative range answers before the unit is looked at.
-                if start < 0 && end < 0 && start > end {
-                    return Ok(Reply::Int(0));
-                }
-                let unit = match args.get(4) {
-                    Some(u) => parse_unit(u)?,
-                    None => Unit::Byte,
-                };
-                (start, end, unit)
+pub fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let Some(s) = read_str(ctx, key)? else {
+        return Ok(Reply::Int(0));
+    };
+    let (start, end, unit) = match args.len() {
+        2 => (0, -1, Unit::Byte),
+        4 | 5 => {
+            let start = parse_i64(&args[2])?;
+            let end = parse_i64(&args[3])?;
+            // An empty negative range answers before the unit is looked at.
+            if start < 0 && end < 0 && start > end {
+                return Ok(Reply::Int(0));
             }
-            _ => return Err(CmdError::Syntax),
-        };
-        let count = s.with_bytes(|b| {
-            let Some((first, last)) = bit_range(b.len(), start, end, unit) else {
-                return 0;
+            let unit = match args.get(4) {
+                Some(u) => parse_unit(u)?,
+                None => Unit::Byte,
             };
-            count_bits(b, first, last)
-        });
-        Ok(Reply::Int(count as i64))
-    })
+            (start, end, unit)
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let count = s.with_bytes(|b| {
+        let Some((first, last)) = bit_range(b.len(), start, end, unit) else {
+            return 0;
+        };
+        count_bits(b, first, last)
+    });
+    Ok(Reply::Int(count as i64))
 }
 
 /// BITPOS key bit [start [end [BYTE | BIT]]]
-pub fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let bit = parse_i64(arg(args, 2)?)?;
-        if bit != 0 && bit != 1 {
-            return Err(CmdError::other("ERR The bit argument must be 1 or 0."));
-        }
-        let want = bit == 1;
-        let Some(s) = read_str(ctx, key)? else {
-            // A missing key is an endless run of zeroes.
-            return Ok(Reply::Int(if want { -1 } else { 0 }));
-        };
-        let (start, end, unit) = match args.len() {
-            3 => (0, None, Unit::Byte),
-            4..=6 => {
-                let start = parse_i64(&args[3])?;
-                let unit = match args.get(5) {
-                    Some(u) => parse_unit(u)?,
-                    None => Unit::Byte,
-                };
-                let end = match args.get(4) {
-                    Some(e) => Some(parse_i64(e)?),
-                    None => None,
-                };
-                (start, end, unit)
-            }
-            _ => return Err(CmdError::Syntax),
-        };
-        let pos = s.with_bytes(|b| {
-            let Some((first, last)) = bit_range(b.len(), start, end.unwrap_or(-1), unit) else {
-                return -1;
+pub fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let bit = parse_i64(arg(args, 2)?)?;
+    if bit != 0 && bit != 1 {
+        return Err(CmdError::other("ERR The bit argument must be 1 or 0."));
+    }
+    let want = bit == 1;
+    let Some(s) = read_str(ctx, key)? else {
+        // A missing key is an endless run of zeroes.
+        return Ok(Reply::Int(if want { -1 } else { 0 }));
+    };
+    let (start, end, unit) = match args.len() {
+        3 => (0, None, Unit::Byte),
+        4..=6 => {
+            let start = parse_i64(&args[3])?;
+            let unit = match args.get(5) {
+                Some(u) => parse_unit(u)?,
+                None => Unit::Byte,
             };
-            match find_bit(b, first, last, want) {
-                Some(p) => p as i64,
-                // Without an explicit end the string continues with zeroes.
-                None if !want && end.is_none() => last as i64 + 1,
-                None => -1,
-            }
-        });
-        Ok(Reply::Int(pos))
-    })
+            let end = match args.get(4) {
+                Some(e) => Some(parse_i64(e)?),
+                None => None,
+            };
+            (start, end, unit)
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let pos = s.with_bytes(|b| {
+        let Some((first, last)) = bit_range(b.len(), start, end.unwrap_or(-1), unit) else {
+            return -1;
+        };
+        match find_bit(b, first, last, want) {
+            Some(p) => p as i64,
+            // Without an explicit end the string continues with zeroes.
+            None if !want && end.is_none() => last as i64 + 1,
+            None => -1,
+        }
+    });
+    Ok(Reply::Int(pos))
 }
 
 /// BITOP AND | OR | XOR | NOT destkey key [key ...]
-pub fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let op = arg(args, 1)?;
-        let dest = arg(args, 2)?;
-        let op = if eq_ic(op, "and") {
-            BitOp::And
-        } else if eq_ic(op, "or") {
-            BitOp::Or
-        } else if eq_ic(op, "xor") {
-            BitOp::Xor
-        } else if eq_ic(op, "not") {
-            BitOp::Not
-        } else {
-            return Err(CmdError::Syntax);
-        };
-        let keys = args.get(3..).unwrap_or_default();
-        if op == BitOp::Not && keys.len() != 1 {
-            return Err(CmdError::other(
-                "ERR BITOP NOT must be called with a single source key.",
-            ));
-        }
-        let mut sources = Vec::with_capacity(keys.len());
-        for key in keys {
-            sources.push(read_str(ctx, key)?.map(|s| s.to_vec()).unwrap_or_default());
-        }
-        let result = bit_operation(op, &sources);
-        let len = result.len();
-        if len > 0 {
-            ctx.ks.set(ctx.db, dest, Value::Str(Str::Raw(result)), 0);
-        } else {
-            ctx.ks.remove(ctx.db, dest);
-        }
-        Ok(Reply::Int(len as i64))
-    })
+pub fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let op = arg(args, 1)?;
+    let dest = arg(args, 2)?;
+    let op = if eq_ic(op, "and") {
+        BitOp::And
+    } else if eq_ic(op, "or") {
+        BitOp::Or
+    } else if eq_ic(op, "xor") {
+        BitOp::Xor
+    } else if eq_ic(op, "not") {
+        BitOp::Not
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let keys = args.get(3..).unwrap_or_default();
+    if op == BitOp::Not && keys.len() != 1 {
+        return Err(CmdError::other(
+            "ERR BITOP NOT must be called with a single source key.",
+        ));
+    }
+    let mut sources = Vec::with_capacity(keys.len());
+    for key in keys {
+        sources.push(read_str(ctx, key)?.map(|s| s.to_vec()).unwrap_or_default());
+    }
+    let result = bit_operation(op, &sources);
+    let len = result.len();
+    if len > 0 {
+        ctx.ks.set(ctx.db, dest, Value::Str(Str::Raw(result)), 0);
+    } else {
+        ctx.ks.remove(ctx.db, dest);
+    }
+    Ok(Reply::Int(len as i64))
 }
 
 /// BITFIELD key [GET type offset | SET type offset value | INCRBY type offset incr |
 /// OVERFLOW WRAP|SAT|FAIL] ...
-pub fn bitfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| bitfield_generic(ctx, args, false))
+pub fn bitfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bitfield_generic(ctx, args, false)
 }
 
 /// BITFIELD_RO key [GET type offset] ...
-pub fn bitfield_ro(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| bitfield_generic(ctx, args, true))
+pub fn bitfield_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bitfield_generic(ctx, args, true)
 }
 
 // ---- Shared helpers ----

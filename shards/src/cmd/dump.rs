@@ -4,20 +4,18 @@
 
 use bytes::Bytes;
 
-use super::{arg, run, Ctx};
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::rdb;
 use crate::reply::Reply;
 
-pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        Ok(match ctx.ks.read(ctx.db, key, ctx.touch) {
-            Some(e) => Reply::Bulk(rdb::dump_payload(&e.value)),
-            None => Reply::Nil,
-        })
+pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    Ok(match ctx.ks.read(ctx.db, key, ctx.touch) {
+        Some(e) => Reply::Bulk(rdb::dump_payload(&e.value)),
+        None => Reply::Nil,
     })
 }
 
@@ -67,54 +65,52 @@ fn parse_restore_opts(args: &[Bytes]) -> CmdResult<RestoreOpts> {
 }
 
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
-pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let opts = parse_restore_opts(args)?;
-        let key = arg(args, 1)?;
-        let db = ctx.db;
-        if !opts.replace && ctx.ks.lookup(db, key).is_some() {
-            return Err(CmdError::other("BUSYKEY Target key name already exists."));
-        }
-        let ttl = parse_i64(arg(args, 2)?)?;
-        if ttl < 0 {
-            return Err(CmdError::other("ERR Invalid TTL value, must be >= 0"));
-        }
-        let payload = arg(args, 3)?;
-        if !rdb::payload_ok(payload) {
-            return Err(CmdError::other(
-                "ERR DUMP payload version or checksum are wrong",
-            ));
-        }
-        let value = rdb::load_payload(payload, &ctx.ks.config)
-            .map_err(|_| CmdError::other("ERR Bad data format"))?;
-        if opts.replace {
-            ctx.ks.remove(db, key);
-        }
-        let now = ctx.ks.now();
-        let expire_at = match ttl {
-            0 => 0,
-            t if opts.absttl => t as u64,
-            t => now.saturating_add(t as u64),
-        };
-        // A deadline already past leaves the key deleted, as in Redis.
-        if expire_at != 0 && expire_at <= now {
-            return Ok(Reply::Ok);
-        }
-        let now_secs = (now / 1000) as i64;
-        let access =
-            opts.idle_secs
-                .map_or(now_secs, |idle| now_secs.saturating_sub(idle).max(0)) as u32;
-        ctx.ks.put_entry(
-            db,
-            key,
-            Entry {
-                value,
-                expire_at,
-                access,
-            },
-        );
-        Ok(Reply::Ok)
-    })
+pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let opts = parse_restore_opts(args)?;
+    let key = arg(args, 1)?;
+    let db = ctx.db;
+    if !opts.replace && ctx.ks.lookup(db, key).is_some() {
+        return Err(CmdError::other("BUSYKEY Target key name already exists."));
+    }
+    let ttl = parse_i64(arg(args, 2)?)?;
+    if ttl < 0 {
+        return Err(CmdError::other("ERR Invalid TTL value, must be >= 0"));
+    }
+    let payload = arg(args, 3)?;
+    if !rdb::payload_ok(payload) {
+        return Err(CmdError::other(
+            "ERR DUMP payload version or checksum are wrong",
+        ));
+    }
+    let value = rdb::load_payload(payload, &ctx.ks.config)
+        .map_err(|_| CmdError::other("ERR Bad data format"))?;
+    if opts.replace {
+        ctx.ks.remove(db, key);
+    }
+    let now = ctx.ks.now();
+    let expire_at = match ttl {
+        0 => 0,
+        t if opts.absttl => t as u64,
+        t => now.saturating_add(t as u64),
+    };
+    // A deadline already past leaves the key deleted, as in Redis.
+    if expire_at != 0 && expire_at <= now {
+        return Ok(Reply::Ok);
+    }
+    let now_secs = (now / 1000) as i64;
+    let access = opts
+        .idle_secs
+        .map_or(now_secs, |idle| now_secs.saturating_sub(idle).max(0)) as u32;
+    ctx.ks.put_entry(
+        db,
+        key,
+        Entry {
+            value,
+            expire_at,
+            access,
+        },
+    );
+    Ok(Reply::Ok)
 }
 
 #[cfg(test)]
@@ -151,7 +147,7 @@ mod tests {
             db: 0,
             touch: true,
         };
-        restore(&mut ctx, &all)
+        restore(&mut ctx, &all).into()
     }
 
     fn err(r: Reply) -> String {

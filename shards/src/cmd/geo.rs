@@ -721,11 +721,7 @@ fn distance_reply(d: f64) -> Reply {
 // Commands ---------------------------------------------------------------------------
 
 /// GEOADD key [NX|XX] [CH] longitude latitude member ...: a ZADD of geohash scores.
-pub fn geoadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    geoadd_impl(ctx, args).unwrap_or_else(Reply::Error)
-}
-
-fn geoadd_impl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn geoadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let mut flags = ZaddFlags::default();
     let mut idx = 2;
@@ -748,66 +744,57 @@ fn geoadd_impl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         let bits = encode_score(lon, lat).ok_or(CmdError::Syntax)?;
         pairs.push((bits as f64, &t[2][..]));
     }
-    Ok(zadd_apply(ctx, key, flags, &pairs))
+    zadd_apply(ctx, key, flags, &pairs)
 }
 
-pub fn geodist(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let to_meter = match args.len() {
-            0..=4 => 1.0,
-            5 => parse_unit(&args[4])?,
-            _ => return Err(CmdError::Syntax),
-        };
-        let Some(zs) = read_zset(ctx, arg(args, 1)?)? else {
-            return Ok(Reply::Nil);
-        };
-        let (Some(a), Some(b)) = (zs.score(arg(args, 2)?), zs.score(arg(args, 3)?)) else {
-            return Ok(Reply::Nil);
-        };
-        let (lon1, lat1) = decode_score(a);
-        let (lon2, lat2) = decode_score(b);
-        Ok(distance_reply(distance(lon1, lat1, lon2, lat2) / to_meter))
-    })()
-    .unwrap_or_else(Reply::Error)
+pub fn geodist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let to_meter = match args.len() {
+        0..=4 => 1.0,
+        5 => parse_unit(&args[4])?,
+        _ => return Err(CmdError::Syntax),
+    };
+    let Some(zs) = read_zset(ctx, arg(args, 1)?)? else {
+        return Ok(Reply::Nil);
+    };
+    let (Some(a), Some(b)) = (zs.score(arg(args, 2)?), zs.score(arg(args, 3)?)) else {
+        return Ok(Reply::Nil);
+    };
+    let (lon1, lat1) = decode_score(a);
+    let (lon2, lat2) = decode_score(b);
+    Ok(distance_reply(distance(lon1, lat1, lon2, lat2) / to_meter))
 }
 
-pub fn geohash(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let zs = read_zset(ctx, arg(args, 1)?)?;
-        Ok(Reply::Array(
-            args[2..]
-                .iter()
-                .map(|m| match zs.and_then(|z| z.score(m)) {
-                    Some(s) => Reply::Bulk(geohash_string(s)),
-                    None => Reply::Nil,
-                })
-                .collect(),
-        ))
-    })()
-    .unwrap_or_else(Reply::Error)
+pub fn geohash(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let zs = read_zset(ctx, arg(args, 1)?)?;
+    Ok(Reply::Array(
+        args[2..]
+            .iter()
+            .map(|m| match zs.and_then(|z| z.score(m)) {
+                Some(s) => Reply::Bulk(geohash_string(s)),
+                None => Reply::Nil,
+            })
+            .collect(),
+    ))
 }
 
 /// GEOPOS: each position as [longitude, latitude] strings, or a null array.
-pub fn geopos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let zs = read_zset(ctx, arg(args, 1)?)?;
-        Ok(Reply::Array(
-            args[2..]
-                .iter()
-                .map(|m| match zs.and_then(|z| z.score(m)) {
-                    Some(s) => {
-                        let (lon, lat) = decode_score(s);
-                        Reply::Array(vec![
-                            Reply::DoubleText(human_double(lon)),
-                            Reply::DoubleText(human_double(lat)),
-                        ])
-                    }
-                    None => Reply::NilArray,
-                })
-                .collect(),
-        ))
-    })()
-    .unwrap_or_else(Reply::Error)
+pub fn geopos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let zs = read_zset(ctx, arg(args, 1)?)?;
+    Ok(Reply::Array(
+        args[2..]
+            .iter()
+            .map(|m| match zs.and_then(|z| z.score(m)) {
+                Some(s) => {
+                    let (lon, lat) = decode_score(s);
+                    Reply::Array(vec![
+                        Reply::DoubleText(human_double(lon)),
+                        Reply::DoubleText(human_double(lat)),
+                    ])
+                }
+                None => Reply::NilArray,
+            })
+            .collect(),
+    ))
 }
 
 /// Which command family is parsing.
@@ -1030,28 +1017,28 @@ fn radius_generic(ctx: &mut Ctx, args: &[Bytes], kind: Kind, no_store: bool) -> 
     ))
 }
 
-pub fn geosearch(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::Search, true).unwrap_or_else(Reply::Error)
+pub fn geosearch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::Search, true)
 }
 
-pub fn geosearchstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::SearchStore, false).unwrap_or_else(Reply::Error)
+pub fn geosearchstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::SearchStore, false)
 }
 
-pub fn georadius(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::RadiusCoords, false).unwrap_or_else(Reply::Error)
+pub fn georadius(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::RadiusCoords, false)
 }
 
-pub fn georadiusbymember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::RadiusMember, false).unwrap_or_else(Reply::Error)
+pub fn georadiusbymember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::RadiusMember, false)
 }
 
-pub fn georadius_ro(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::RadiusCoords, true).unwrap_or_else(Reply::Error)
+pub fn georadius_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::RadiusCoords, true)
 }
 
-pub fn georadiusbymember_ro(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    radius_generic(ctx, args, Kind::RadiusMember, true).unwrap_or_else(Reply::Error)
+pub fn georadiusbymember_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    radius_generic(ctx, args, Kind::RadiusMember, true)
 }
 
 #[cfg(test)]
@@ -1680,7 +1667,7 @@ mod tests {
     #[test]
     fn count_orders_ties_like_redis_partial_sort() {
         let mut e = Env::new();
-        crate::cmd::zsets::zadd(
+        let _ = crate::cmd::zsets::zadd(
             &mut Ctx {
                 ks: &mut e.ks,
                 db: 0,

@@ -21,10 +21,6 @@ pub(crate) const MAX_RANDOM_REPLY: u64 = 1 << 24;
 // ---------------------------------------------------------------------------------------
 // Shared helpers (also used by the set commands).
 
-pub(crate) fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
-
 /// Redis names commands in errors by their lower-case name.
 pub(crate) fn command_name(args: &[Bytes]) -> String {
     args.first()
@@ -157,211 +153,183 @@ fn update_hash<R>(
 // Commands.
 
 /// HSET key field value [field value ...]; also HMSET, which replies +OK.
-pub fn hset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let pairs = rest(args, 2);
-        if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
-            return Err(CmdError::WrongArity(command_name(args)));
+pub fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let pairs = rest(args, 2);
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity(command_name(args)));
+    }
+    let added = update_hash(ctx, key, |h, lim| {
+        Ok(pairs
+            .chunks_exact(2)
+            .filter(|p| h.insert(&p[0], &p[1], lim))
+            .count())
+    })?;
+    Ok(if eq_ic(&args[0], "hmset") {
+        Reply::Ok
+    } else {
+        Reply::Int(added as i64)
+    })
+}
+
+pub fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field, value) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+    let set = update_hash(ctx, key, |h, lim| {
+        Ok(!h.contains(field) && h.insert(field, value, lim))
+    })?;
+    Ok(Reply::Int(set as i64))
+}
+
+pub fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field) = (arg(args, 1)?, arg(args, 2)?);
+    let h = read_hash(ctx, key)?;
+    Ok(Reply::bulk_or_nil(h.and_then(|h| h.get(field))))
+}
+
+pub fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let h = read_hash(ctx, key)?;
+    Ok(Reply::Array(
+        rest(args, 2)
+            .iter()
+            .map(|f| Reply::bulk_or_nil(h.as_ref().and_then(|h| h.get(f))))
+            .collect(),
+    ))
+}
+
+pub fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let Some(h) = hash_of(lookup_write(ctx, key))? else {
+        return Ok(Reply::Int(0));
+    };
+    let mut removed = 0;
+    for f in rest(args, 2) {
+        if h.remove(f) {
+            removed += 1;
+            if h.is_empty() {
+                break;
+            }
         }
-        let added = update_hash(ctx, key, |h, lim| {
-            Ok(pairs
-                .chunks_exact(2)
-                .filter(|p| h.insert(&p[0], &p[1], lim))
-                .count())
-        })?;
-        Ok(if eq_ic(&args[0], "hmset") {
-            Reply::Ok
-        } else {
-            Reply::Int(added as i64)
-        })
-    })
+    }
+    if h.is_empty() {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(Reply::Int(removed))
 }
 
-pub fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field, value) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-        let set = update_hash(ctx, key, |h, lim| {
-            Ok(!h.contains(field) && h.insert(field, value, lim))
-        })?;
-        Ok(Reply::Int(set as i64))
-    })
+pub fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let h = read_hash(ctx, arg(args, 1)?)?;
+    Ok(Reply::Int(h.map_or(0, |h| h.len() as i64)))
 }
 
-pub fn hget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field) = (arg(args, 1)?, arg(args, 2)?);
-        let h = read_hash(ctx, key)?;
-        Ok(Reply::bulk_or_nil(h.and_then(|h| h.get(field))))
-    })
+pub fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field) = (arg(args, 1)?, arg(args, 2)?);
+    let h = read_hash(ctx, key)?;
+    let len = h.and_then(|h| h.get(field)).map_or(0, |v| v.len());
+    Ok(Reply::Int(len as i64))
 }
 
-pub fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let h = read_hash(ctx, key)?;
-        Ok(Reply::Array(
-            rest(args, 2)
-                .iter()
-                .map(|f| Reply::bulk_or_nil(h.as_ref().and_then(|h| h.get(f))))
-                .collect(),
-        ))
-    })
+pub fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field) = (arg(args, 1)?, arg(args, 2)?);
+    let h = read_hash(ctx, key)?;
+    Ok(Reply::Int(h.is_some_and(|h| h.contains(field)) as i64))
 }
 
-pub fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let Some(h) = hash_of(lookup_write(ctx, key))? else {
-            return Ok(Reply::Int(0));
+pub fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let h = read_hash(ctx, arg(args, 1)?)?;
+    Ok(Reply::Array(h.map_or_else(Vec::new, |h| {
+        h.iter().map(|(f, _)| Reply::bulk(f)).collect()
+    })))
+}
+
+pub fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let h = read_hash(ctx, arg(args, 1)?)?;
+    Ok(Reply::Array(h.map_or_else(Vec::new, |h| {
+        h.iter().map(|(_, v)| Reply::bulk(v)).collect()
+    })))
+}
+
+pub fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let h = read_hash(ctx, arg(args, 1)?)?;
+    Ok(Reply::Map(h.map_or_else(Vec::new, |h| {
+        h.iter()
+            .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
+            .collect()
+    })))
+}
+
+pub fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field) = (arg(args, 1)?, arg(args, 2)?);
+    let incr = parse_i64(arg(args, 3)?)?;
+    let value = update_hash(ctx, key, |h, lim| {
+        let cur = match h.get(field) {
+            None => 0,
+            Some(v) => parse_i64_opt(v)
+                .ok_or_else(|| CmdError::other("ERR hash value is not an integer"))?,
         };
-        let mut removed = 0;
-        for f in rest(args, 2) {
-            if h.remove(f) {
-                removed += 1;
-                if h.is_empty() {
-                    break;
-                }
+        let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
+        h.insert(field, new.to_string().as_bytes(), lim);
+        Ok(new)
+    })?;
+    Ok(Reply::Int(value))
+}
+
+pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, field, incr) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+    // The increment alone: not a float, or infinite (0 + inf is).
+    match longdouble::add(b"0", incr) {
+        Err(CmdError::NanOrInfinity) => {
+            return Err(CmdError::other("ERR value is NaN or Infinity"))
+        }
+        Err(_) => return Err(CmdError::NotFloat),
+        Ok(_) => {}
+    }
+    let value = update_hash(ctx, key, |h, lim| {
+        let sum = match longdouble::add(h.get(field).unwrap_or(b"0"), incr) {
+            Err(CmdError::NotFloat) => {
+                return Err(CmdError::other("ERR hash value is not a float"))
             }
-        }
-        if h.is_empty() {
-            ctx.ks.remove(ctx.db, key);
-        }
-        Ok(Reply::Int(removed))
-    })
-}
-
-pub fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let h = read_hash(ctx, arg(args, 1)?)?;
-        Ok(Reply::Int(h.map_or(0, |h| h.len() as i64)))
-    })
-}
-
-pub fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field) = (arg(args, 1)?, arg(args, 2)?);
-        let h = read_hash(ctx, key)?;
-        let len = h.and_then(|h| h.get(field)).map_or(0, |v| v.len());
-        Ok(Reply::Int(len as i64))
-    })
-}
-
-pub fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field) = (arg(args, 1)?, arg(args, 2)?);
-        let h = read_hash(ctx, key)?;
-        Ok(Reply::Int(h.is_some_and(|h| h.contains(field)) as i64))
-    })
-}
-
-pub fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let h = read_hash(ctx, arg(args, 1)?)?;
-        Ok(Reply::Array(h.map_or_else(Vec::new, |h| {
-            h.iter().map(|(f, _)| Reply::bulk(f)).collect()
-        })))
-    })
-}
-
-pub fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let h = read_hash(ctx, arg(args, 1)?)?;
-        Ok(Reply::Array(h.map_or_else(Vec::new, |h| {
-            h.iter().map(|(_, v)| Reply::bulk(v)).collect()
-        })))
-    })
-}
-
-pub fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let h = read_hash(ctx, arg(args, 1)?)?;
-        Ok(Reply::Map(h.map_or_else(Vec::new, |h| {
-            h.iter()
-                .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
-                .collect()
-        })))
-    })
-}
-
-pub fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field) = (arg(args, 1)?, arg(args, 2)?);
-        let incr = parse_i64(arg(args, 3)?)?;
-        let value = update_hash(ctx, key, |h, lim| {
-            let cur = match h.get(field) {
-                None => 0,
-                Some(v) => parse_i64_opt(v)
-                    .ok_or_else(|| CmdError::other("ERR hash value is not an integer"))?,
-            };
-            let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
-            h.insert(field, new.to_string().as_bytes(), lim);
-            Ok(new)
-        })?;
-        Ok(Reply::Int(value))
-    })
-}
-
-pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, field, incr) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-        // The increment alone: not a float, or infinite (0 + inf is).
-        match longdouble::add(b"0", incr) {
-            Err(CmdError::NanOrInfinity) => {
-                return Err(CmdError::other("ERR value is NaN or Infinity"))
-            }
-            Err(_) => return Err(CmdError::NotFloat),
-            Ok(_) => {}
-        }
-        let value = update_hash(ctx, key, |h, lim| {
-            let sum = match longdouble::add(h.get(field).unwrap_or(b"0"), incr) {
-                Err(CmdError::NotFloat) => {
-                    return Err(CmdError::other("ERR hash value is not a float"))
-                }
-                r => r?,
-            };
-            h.insert(field, &sum, lim);
-            Ok(sum)
-        })?;
-        Ok(Reply::Bulk(value))
-    })
+            r => r?,
+        };
+        h.insert(field, &sum, lim);
+        Ok(sum)
+    })?;
+    Ok(Reply::Bulk(value))
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]
-pub fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let mut rng = Rng::new(ctx.ks.rand());
-        if args.len() < 3 {
-            let h = read_hash(ctx, key)?;
-            return Ok(Reply::bulk_or_nil(
-                h.and_then(|h| h.random(&mut rng)).map(|(f, _)| f),
-            ));
-        }
-        let count = random_count(&args[2])?;
-        let with_values = match args.len() {
-            3 => false,
-            4 if eq_ic(&args[3], "withvalues") => true,
-            _ => return Err(CmdError::Syntax),
-        };
-        // Redis 7.0 refuses what would overflow the doubled reply length.
-        if with_values && count < -(i64::MAX / 2) {
-            return Err(CmdError::other("ERR value is out of range"));
-        }
-        let Some(h) = read_hash(ctx, key)? else {
-            return Ok(Reply::Array(Vec::new()));
-        };
-        let picked = random_fields(h, count, &mut rng)?;
-        Ok(if with_values {
-            Reply::Pairs(
-                picked
-                    .into_iter()
-                    .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
-                    .collect(),
-            )
-        } else {
-            Reply::Array(picked.into_iter().map(|(f, _)| Reply::bulk(f)).collect())
-        })
+pub fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let mut rng = Rng::new(ctx.ks.rand());
+    if args.len() < 3 {
+        let h = read_hash(ctx, key)?;
+        return Ok(Reply::bulk_or_nil(
+            h.and_then(|h| h.random(&mut rng)).map(|(f, _)| f),
+        ));
+    }
+    let count = random_count(&args[2])?;
+    let with_values = match args.len() {
+        3 => false,
+        4 if eq_ic(&args[3], "withvalues") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    // Redis 7.0 refuses what would overflow the doubled reply length.
+    if with_values && count < -(i64::MAX / 2) {
+        return Err(CmdError::other("ERR value is out of range"));
+    }
+    let Some(h) = read_hash(ctx, key)? else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let picked = random_fields(h, count, &mut rng)?;
+    Ok(if with_values {
+        Reply::Pairs(
+            picked
+                .into_iter()
+                .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
+                .collect(),
+        )
+    } else {
+        Reply::Array(picked.into_iter().map(|(f, _)| Reply::bulk(f)).collect())
     })
 }
 
@@ -413,24 +381,22 @@ fn random_fields<'h>(
 }
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
-pub fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let cursor =
-            parse_cursor(arg(args, 2)?).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
-        let Some(h) = read_hash(ctx, key)? else {
-            return Ok(scan_reply(0, Vec::new()));
-        };
-        let opts = ScanOpts::parse(rest(args, 3))?;
-        let mut items = Vec::new();
-        let next = h.scan(cursor, opts.count, |f, v| {
-            if opts.matches(f) {
-                items.push(Reply::bulk(f));
-                items.push(Reply::bulk(v));
-            }
-        });
-        Ok(scan_reply(next, items))
-    })
+pub fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let cursor =
+        parse_cursor(arg(args, 2)?).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
+    let Some(h) = read_hash(ctx, key)? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
+    let opts = ScanOpts::parse(rest(args, 3))?;
+    let mut items = Vec::new();
+    let next = h.scan(cursor, opts.count, |f, v| {
+        if opts.matches(f) {
+            items.push(Reply::bulk(f));
+            items.push(Reply::bulk(v));
+        }
+    });
+    Ok(scan_reply(next, items))
 }
 
 #[cfg(test)]

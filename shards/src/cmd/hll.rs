@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 
-use super::{arg, run, Ctx};
+use super::{arg, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::value::{Str, Value};
@@ -46,114 +46,108 @@ const HASH_SEED: u64 = 0xadc8_3b19;
 const ALPHA_INF: f64 = 0.721347520444481703680;
 
 /// PFADD key [element ...]
-pub fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let db = ctx.db;
-        let created = match ctx.ks.lookup(db, key) {
-            None => true,
-            Some(e) => {
-                check_hll(&e.value)?;
-                false
-            }
-        };
-        if created {
-            ctx.ks.set(db, key, Value::Str(Str::Raw(empty_sparse())), 0);
+pub fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let db = ctx.db;
+    let created = match ctx.ks.lookup(db, key) {
+        None => true,
+        Some(e) => {
+            check_hll(&e.value)?;
+            false
         }
-        let buf = hll_buf(ctx, key)?;
-        let mut updated = created;
-        for ele in args.get(2..).unwrap_or_default() {
-            match add(buf, ele) {
-                Ok(changed) => updated |= changed,
-                // Like Redis: earlier registers stay written, the cache is not touched.
-                Err(Corrupt) => return Err(corrupt_err()),
-            }
+    };
+    if created {
+        ctx.ks.set(db, key, Value::Str(Str::Raw(empty_sparse())), 0);
+    }
+    let buf = hll_buf(ctx, key)?;
+    let mut updated = created;
+    for ele in args.get(2..).unwrap_or_default() {
+        match add(buf, ele) {
+            Ok(changed) => updated |= changed,
+            // Like Redis: earlier registers stay written, the cache is not touched.
+            Err(Corrupt) => return Err(corrupt_err()),
         }
-        if updated {
-            invalidate_cache(buf);
-        }
-        Ok(Reply::Int(updated as i64))
-    })
+    }
+    if updated {
+        invalidate_cache(buf);
+    }
+    Ok(Reply::Int(updated as i64))
 }
 
 /// PFCOUNT key [key ...]: one key answers from (and refreshes) the cached
 /// cardinality; several keys estimate their union without caching anything.
-pub fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (db, touch) = (ctx.db, ctx.touch);
-        if args.len() > 2 {
-            let mut max = vec![0u8; REGISTERS];
-            for key in &args[1..] {
-                let Some(e) = ctx.ks.read(db, key, touch) else {
-                    continue;
-                };
-                let s = hll_str(&mut e.value)?;
-                s.with_bytes(|b| merge_into(&mut max, b))
-                    .map_err(|_| corrupt_err())?;
-            }
-            let mut histo = [0u64; 64];
-            for &r in &max {
-                histo[r as usize] += 1;
-            }
-            return Ok(Reply::Int(estimate(&histo) as i64));
-        }
-        let key = arg(args, 1)?;
-        let Some(e) = ctx.ks.read(db, key, touch) else {
-            return Ok(Reply::Int(0));
-        };
-        let buf = hll_str(&mut e.value)?.make_raw();
-        if buf[CARD_AT + 7] & 0x80 == 0 {
-            let card = u64::from_le_bytes(buf[CARD_AT..HDR].try_into().unwrap_or_default());
-            return Ok(Reply::Int(card as i64));
-        }
-        let histo = histogram(buf).map_err(|_| corrupt_err())?;
-        let card = estimate(&histo);
-        buf[CARD_AT..HDR].copy_from_slice(&card.to_le_bytes());
-        Ok(Reply::Int(card as i64))
-    })
-}
-
-/// PFMERGE destkey [sourcekey ...]: the destination is also a source. The result is
-/// dense if any input was dense, else sparse (Redis 7.0).
-pub fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let dest = arg(args, 1)?;
-        let (db, touch) = (ctx.db, ctx.touch);
+pub fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (db, touch) = (ctx.db, ctx.touch);
+    if args.len() > 2 {
         let mut max = vec![0u8; REGISTERS];
-        let mut use_dense = false;
         for key in &args[1..] {
             let Some(e) = ctx.ks.read(db, key, touch) else {
                 continue;
             };
             let s = hll_str(&mut e.value)?;
-            s.with_bytes(|b| {
-                use_dense |= b[ENCODING_AT] == DENSE;
-                merge_into(&mut max, b)
-            })
-            .map_err(|_| corrupt_err())?;
+            s.with_bytes(|b| merge_into(&mut max, b))
+                .map_err(|_| corrupt_err())?;
         }
-        if ctx.ks.lookup(db, dest).is_none() {
-            ctx.ks
-                .set(db, dest, Value::Str(Str::Raw(empty_sparse())), 0);
+        let mut histo = [0u64; 64];
+        for &r in &max {
+            histo[r as usize] += 1;
         }
-        let buf = hll_buf(ctx, dest)?;
-        if use_dense {
-            sparse_to_dense(buf).map_err(|_| corrupt_err())?;
+        return Ok(Reply::Int(estimate(&histo) as i64));
+    }
+    let key = arg(args, 1)?;
+    let Some(e) = ctx.ks.read(db, key, touch) else {
+        return Ok(Reply::Int(0));
+    };
+    let buf = hll_str(&mut e.value)?.make_raw();
+    if buf[CARD_AT + 7] & 0x80 == 0 {
+        let card = u64::from_le_bytes(buf[CARD_AT..HDR].try_into().unwrap_or_default());
+        return Ok(Reply::Int(card as i64));
+    }
+    let histo = histogram(buf).map_err(|_| corrupt_err())?;
+    let card = estimate(&histo);
+    buf[CARD_AT..HDR].copy_from_slice(&card.to_le_bytes());
+    Ok(Reply::Int(card as i64))
+}
+
+/// PFMERGE destkey [sourcekey ...]: the destination is also a source. The result is
+/// dense if any input was dense, else sparse (Redis 7.0).
+pub fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let dest = arg(args, 1)?;
+    let (db, touch) = (ctx.db, ctx.touch);
+    let mut max = vec![0u8; REGISTERS];
+    let mut use_dense = false;
+    for key in &args[1..] {
+        let Some(e) = ctx.ks.read(db, key, touch) else {
+            continue;
+        };
+        let s = hll_str(&mut e.value)?;
+        s.with_bytes(|b| {
+            use_dense |= b[ENCODING_AT] == DENSE;
+            merge_into(&mut max, b)
+        })
+        .map_err(|_| corrupt_err())?;
+    }
+    if ctx.ks.lookup(db, dest).is_none() {
+        ctx.ks
+            .set(db, dest, Value::Str(Str::Raw(empty_sparse())), 0);
+    }
+    let buf = hll_buf(ctx, dest)?;
+    if use_dense {
+        sparse_to_dense(buf).map_err(|_| corrupt_err())?;
+    }
+    for (i, &m) in max.iter().enumerate() {
+        if m == 0 {
+            continue;
         }
-        for (i, &m) in max.iter().enumerate() {
-            if m == 0 {
-                continue;
-            }
-            if buf[ENCODING_AT] == DENSE {
-                dense_set(&mut buf[HDR..], i, m);
-            } else {
-                // The destination was validated as a source: this cannot fail.
-                let _ = sparse_set(buf, i, m);
-            }
+        if buf[ENCODING_AT] == DENSE {
+            dense_set(&mut buf[HDR..], i, m);
+        } else {
+            // The destination was validated as a source: this cannot fail.
+            let _ = sparse_set(buf, i, m);
         }
-        invalidate_cache(buf);
-        Ok(Reply::Ok)
-    })
+    }
+    invalidate_cache(buf);
+    Ok(Reply::Ok)
 }
 
 // ---- Command helpers ----

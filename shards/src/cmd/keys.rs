@@ -74,40 +74,36 @@ fn parse_db_index(b: &[u8], db_count: usize) -> CmdResult<usize> {
 // DEL / UNLINK / EXISTS / TOUCH / TYPE.
 
 /// DEL and UNLINK: string values are cheap to free, so UNLINK needs no background work.
-pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db;
     let removed = rest(args, 1)
         .iter()
         .filter(|k| ctx.ks.remove(db, k).is_some())
         .count();
-    Reply::Int(removed as i64)
+    Ok(Reply::Int(removed as i64))
 }
 
 /// Counts every occurrence, so `EXISTS a a` is 2. A read without touching the key.
-pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db;
     let found = rest(args, 1)
         .iter()
         .filter(|k| ctx.ks.read(db, k, false).is_some())
         .count();
-    Reply::Int(found as i64)
+    Ok(Reply::Int(found as i64))
 }
 
 /// TOUCH refreshes access times even under CLIENT NO-TOUCH: that is its whole purpose.
-pub fn touch(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.db;
     let found = rest(args, 1)
         .iter()
         .filter(|k| ctx.ks.read(db, k, true).is_some())
         .count();
-    Reply::Int(found as i64)
+    Ok(Reply::Int(found as i64))
 }
 
-pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    type_name(ctx, args).into()
-}
-
-fn type_name(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let name = ctx
         .ks
@@ -129,40 +125,40 @@ struct ExpireKind {
     relative: bool,
 }
 
-pub fn expire(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn expire(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let kind = ExpireKind {
         name: "expire",
         millis: false,
         relative: true,
     };
-    set_timeout(ctx, args, kind).into()
+    set_timeout(ctx, args, kind)
 }
 
-pub fn pexpire(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn pexpire(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let kind = ExpireKind {
         name: "pexpire",
         millis: true,
         relative: true,
     };
-    set_timeout(ctx, args, kind).into()
+    set_timeout(ctx, args, kind)
 }
 
-pub fn expireat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn expireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let kind = ExpireKind {
         name: "expireat",
         millis: false,
         relative: false,
     };
-    set_timeout(ctx, args, kind).into()
+    set_timeout(ctx, args, kind)
 }
 
-pub fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let kind = ExpireKind {
         name: "pexpireat",
         millis: true,
         relative: false,
     };
-    set_timeout(ctx, args, kind).into()
+    set_timeout(ctx, args, kind)
 }
 
 /// The NX / XX / GT / LT conditions of the EXPIRE family.
@@ -258,20 +254,20 @@ fn set_timeout(ctx: &mut Ctx, args: &[Bytes], kind: ExpireKind) -> CmdResult<Rep
     Ok(Reply::Int(1))
 }
 
-pub fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    time_to_live(ctx, args, false, false).into()
+pub fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    time_to_live(ctx, args, false, false)
 }
 
-pub fn pttl(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    time_to_live(ctx, args, true, false).into()
+pub fn pttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    time_to_live(ctx, args, true, false)
 }
 
-pub fn expiretime(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    time_to_live(ctx, args, false, true).into()
+pub fn expiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    time_to_live(ctx, args, false, true)
 }
 
-pub fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    time_to_live(ctx, args, true, true).into()
+pub fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    time_to_live(ctx, args, true, true)
 }
 
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 missing, -1 no TTL. Second resolutions round to
@@ -298,11 +294,7 @@ fn time_to_live(ctx: &mut Ctx, args: &[Bytes], millis: bool, absolute: bool) -> 
     }))
 }
 
-pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    remove_timeout(ctx, args).into()
-}
-
-fn remove_timeout(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     if lookup_for_write(ctx, key).is_none() {
         return Ok(Reply::Int(0));
@@ -313,12 +305,12 @@ fn remove_timeout(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 // ---------------------------------------------------------------------------------------
 // RENAME / RENAMENX / COPY / MOVE.
 
-pub fn rename(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    rename_key(ctx, args, false).into()
+pub fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    rename_key(ctx, args, false)
 }
 
-pub fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    rename_key(ctx, args, true).into()
+pub fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    rename_key(ctx, args, true)
 }
 
 /// Moves the entry itself, so the TTL and access time travel with it.
@@ -340,10 +332,6 @@ fn rename_key(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
     let entry = ctx.ks.remove(ctx.db, src).ok_or(CmdError::NoSuchKey)?;
     ctx.ks.put_entry(ctx.db, dst, entry);
     Ok(done)
-}
-
-pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    copy_key(ctx, args).into()
 }
 
 /// COPY's options: the target db and whether to overwrite.
@@ -369,7 +357,7 @@ impl CopyTarget {
     }
 }
 
-fn copy_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
     let target = CopyTarget::parse(rest(args, 3), ctx.db, ctx.ks.db_count())?;
     if target.db == ctx.db && src == dst {
@@ -398,12 +386,8 @@ pub fn parse_copy_options(args: &[Bytes], db: usize, db_count: usize) -> CmdResu
     Ok((target.db, target.replace))
 }
 
-pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    move_key(ctx, args).into()
-}
-
 /// Moves the entry itself, so the TTL and access time travel with it.
-fn move_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let target = parse_db_index(arg(args, 2)?, ctx.ks.db_count())?;
     if target == ctx.db {
@@ -420,11 +404,7 @@ fn move_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 // ---------------------------------------------------------------------------------------
 // KEYS / SCAN / RANDOMKEY / DBSIZE.
 
-pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    matching_keys(ctx, args).into()
-}
-
-fn matching_keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let pattern = arg(args, 1)?;
     let all = pattern == b"*";
     let mut found = Vec::new();
@@ -434,12 +414,6 @@ fn matching_keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     });
     Ok(Reply::Array(found))
-}
-
-/// One shard's SCAN step: `["scan", cursor, options...]`, answered with the next
-/// shard-local cursor and the keys of this step. The server runs the cursor over shards.
-pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    scan_step(ctx, args).into()
 }
 
 /// SCAN's MATCH / TYPE / COUNT options.
@@ -512,7 +486,9 @@ pub fn parse_cursor(b: &[u8]) -> Option<u64> {
     Some(if negative { v.wrapping_neg() } else { v })
 }
 
-fn scan_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+/// One shard's SCAN step: `["scan", cursor, options...]`, answered with the next
+/// shard-local cursor and the keys of this step. The server runs the cursor over shards.
+pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let cursor =
         parse_cursor(arg(args, 1)?).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
     let filter = ScanFilter::parse(rest(args, 2))?;
@@ -529,13 +505,13 @@ fn scan_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// This shard's candidate; the server picks among shards.
-pub fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-    Reply::bulk_or_nil(ctx.ks.random_key(ctx.db))
+pub fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::bulk_or_nil(ctx.ks.random_key(ctx.db)))
 }
 
 /// Like Redis, counts expired keys not reclaimed yet.
-pub fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-    Reply::Int(ctx.ks.len(ctx.db) as i64)
+pub fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.ks.len(ctx.db) as i64))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,27 +550,19 @@ fn dispose(content: Vec<DbContent>, lazy: bool) -> Option<JoinHandle<()>> {
         .ok()
 }
 
-pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    match flush_is_async(args) {
-        Ok(lazy) => {
-            dispose(vec![ctx.ks.flush_db(ctx.db)], lazy);
-            Reply::Ok
-        }
-        Err(e) => e.into(),
-    }
+pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let lazy = flush_is_async(args)?;
+    dispose(vec![ctx.ks.flush_db(ctx.db)], lazy);
+    Ok(Reply::Ok)
 }
 
-pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    match flush_is_async(args) {
-        Ok(lazy) => {
-            let content = (0..ctx.ks.db_count())
-                .map(|db| ctx.ks.flush_db(db))
-                .collect();
-            dispose(content, lazy);
-            Reply::Ok
-        }
-        Err(e) => e.into(),
-    }
+pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let lazy = flush_is_async(args)?;
+    let content = (0..ctx.ks.db_count())
+        .map(|db| ctx.ks.flush_db(db))
+        .collect();
+    dispose(content, lazy);
+    Ok(Reply::Ok)
 }
 
 /// A SWAPDB index: anything that is not a C int gets the command's own message.
@@ -605,11 +573,7 @@ fn parse_swap_index(b: &[u8], msg: &str) -> CmdResult<i64> {
         .ok_or_else(|| CmdError::other(msg))
 }
 
-pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    swap_dbs(ctx, args).into()
-}
-
-fn swap_dbs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let a = parse_swap_index(arg(args, 1)?, "ERR invalid first DB index")?;
     let b = parse_swap_index(arg(args, 2)?, "ERR invalid second DB index")?;
     let count = ctx.ks.db_count();
@@ -678,11 +642,7 @@ const OBJECT_HELP: &[&str] = &[
     "    Show this list of subcommands.",
 ];
 
-pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    object_info(ctx, args).into()
-}
-
-fn object_info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let given = arg(args, 1)?;
     let (sub, name) = ObjectSub::find(given).ok_or_else(|| unknown_object_sub(given))?;
     if args.len() != sub.arity() {
@@ -766,7 +726,7 @@ mod tests {
                 db: self.db,
                 touch: self.touch,
             };
-            handler(&mut ctx, &args)
+            handler(&mut ctx, &args).into()
         }
 
         fn set(&mut self, key: &str, value: &str) {

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::{arg, run, Ctx};
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_f64, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -160,48 +160,46 @@ fn parse_hex_float(s: &[u8]) -> Option<f64> {
 }
 
 /// LPUSH/RPUSH/LPUSHX/RPUSHX.
-fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let vals = args.get(2..).unwrap_or(&[]);
-        if vals.is_empty() {
-            return Err(CmdError::WrongArity(name(args)));
+fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let vals = args.get(2..).unwrap_or(&[]);
+    if vals.is_empty() {
+        return Err(CmdError::WrongArity(name(args)));
+    }
+    let fill = fill(ctx);
+    let add_bytes: usize = vals.iter().map(|v| v.len()).sum();
+    let fill_list = |l: &mut List| {
+        l.try_grow(fill, add_bytes, vals.len());
+        for v in vals {
+            l.push(end, v);
         }
-        let fill = fill(ctx);
-        let add_bytes: usize = vals.iter().map(|v| v.len()).sum();
-        let fill_list = |l: &mut List| {
-            l.try_grow(fill, add_bytes, vals.len());
-            for v in vals {
-                l.push(end, v);
-            }
-            l.len() as i64
-        };
-        match list_mut(ctx, key)? {
-            Some(l) => Ok(Reply::Int(fill_list(l))),
-            None if only_existing => Ok(Reply::Int(0)),
-            None => {
-                let mut l = List::new();
-                let n = fill_list(&mut l);
-                ctx.ks.set(ctx.db, key, Value::List(l), 0);
-                Ok(Reply::Int(n))
-            }
+        l.len() as i64
+    };
+    match list_mut(ctx, key)? {
+        Some(l) => Ok(Reply::Int(fill_list(l))),
+        None if only_existing => Ok(Reply::Int(0)),
+        None => {
+            let mut l = List::new();
+            let n = fill_list(&mut l);
+            ctx.ks.set(ctx.db, key, Value::List(l), 0);
+            Ok(Reply::Int(n))
         }
-    })
+    }
 }
 
-pub fn lpush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn lpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     push_generic(ctx, args, End::Head, false)
 }
 
-pub fn rpush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn rpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     push_generic(ctx, args, End::Tail, false)
 }
 
-pub fn lpushx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn lpushx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     push_generic(ctx, args, End::Head, true)
 }
 
-pub fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     push_generic(ctx, args, End::Tail, true)
 }
 
@@ -224,54 +222,50 @@ fn pop_many(l: &mut List, end: End, n: usize) -> Vec<Reply> {
 }
 
 /// LPOP/RPOP key [count].
-fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        if args.len() > 3 {
-            return Err(CmdError::WrongArity(name(args)));
-        }
-        let count = match args.get(2) {
-            Some(a) => match parse_i64_opt(a) {
-                Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(err("ERR value is out of range, must be positive")),
-            },
-            None => None,
-        };
-        let fill = fill(ctx);
-        let Some(l) = list_mut(ctx, key)? else {
-            return Ok(if count.is_some() {
-                Reply::NilArray
-            } else {
-                Reply::Nil
-            });
-        };
-        let reply = match count {
-            Some(0) => return Ok(Reply::Array(vec![])),
-            None => Reply::bulk_or_nil(l.pop(end)),
-            Some(n) => Reply::Array(pop_many(l, end, n.min(usize::MAX as u64) as usize)),
-        };
-        if settle(l, fill) {
-            ctx.ks.remove(ctx.db, key);
-        }
-        Ok(reply)
-    })
+fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    if args.len() > 3 {
+        return Err(CmdError::WrongArity(name(args)));
+    }
+    let count = match args.get(2) {
+        Some(a) => match parse_i64_opt(a) {
+            Some(n) if n >= 0 => Some(n as u64),
+            _ => return Err(err("ERR value is out of range, must be positive")),
+        },
+        None => None,
+    };
+    let fill = fill(ctx);
+    let Some(l) = list_mut(ctx, key)? else {
+        return Ok(if count.is_some() {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
+    };
+    let reply = match count {
+        Some(0) => return Ok(Reply::Array(vec![])),
+        None => Reply::bulk_or_nil(l.pop(end)),
+        Some(n) => Reply::Array(pop_many(l, end, n.min(usize::MAX as u64) as usize)),
+    };
+    if settle(l, fill) {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(reply)
 }
 
-pub fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     pop_generic(ctx, args, End::Head)
 }
 
-pub fn rpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn rpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     pop_generic(ctx, args, End::Tail)
 }
 
-pub fn llen(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        Ok(Reply::Int(
-            list_read(ctx, key)?.map_or(0, |l| l.len() as i64),
-        ))
-    })
+pub fn llen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    Ok(Reply::Int(
+        list_read(ctx, key)?.map_or(0, |l| l.len() as i64),
+    ))
 }
 
 /// Redis's start/stop normalisation: (first position, count), or None when empty.
@@ -291,219 +285,205 @@ fn norm_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((start as usize, (end - start + 1) as usize))
 }
 
-pub fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let start = parse_i64(arg(args, 2)?)?;
-        let end = parse_i64(arg(args, 3)?)?;
-        let Some(l) = list_read(ctx, key)? else {
-            return Ok(Reply::Array(vec![]));
-        };
-        Ok(Reply::Array(match norm_range(start, end, l.len()) {
-            Some((first, n)) => l.range(first, n).map(bulk).collect(),
-            None => vec![],
-        }))
-    })
+pub fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let start = parse_i64(arg(args, 2)?)?;
+    let end = parse_i64(arg(args, 3)?)?;
+    let Some(l) = list_read(ctx, key)? else {
+        return Ok(Reply::Array(vec![]));
+    };
+    Ok(Reply::Array(match norm_range(start, end, l.len()) {
+        Some((first, n)) => l.range(first, n).map(bulk).collect(),
+        None => vec![],
+    }))
 }
 
-pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let Some(l) = list_read(ctx, key)? else {
-            return Ok(Reply::Nil);
-        };
-        let index = parse_i64(arg(args, 2)?)?;
-        Ok(Reply::bulk_or_nil(l.get(index)))
-    })
+pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let Some(l) = list_read(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
+    let index = parse_i64(arg(args, 2)?)?;
+    Ok(Reply::bulk_or_nil(l.get(index)))
 }
 
-pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let fill = fill(ctx);
-        let Some(l) = list_mut(ctx, key)? else {
-            return Err(CmdError::NoSuchKey);
-        };
-        let index = parse_i64(arg(args, 2)?)?;
-        let value = arg(args, 3)?;
-        l.try_grow(fill, value.len(), 1);
-        if l.set(index, value) {
-            l.try_shrink(fill);
-            Ok(Reply::Ok)
-        } else {
-            Err(err("ERR index out of range"))
-        }
-    })
+pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let fill = fill(ctx);
+    let Some(l) = list_mut(ctx, key)? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let index = parse_i64(arg(args, 2)?)?;
+    let value = arg(args, 3)?;
+    l.try_grow(fill, value.len(), 1);
+    if l.set(index, value) {
+        l.try_shrink(fill);
+        Ok(Reply::Ok)
+    } else {
+        Err(err("ERR index out of range"))
+    }
 }
 
 /// LINSERT key BEFORE|AFTER pivot element
-pub fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let place = arg(args, 2)?;
-        let after = if eq_ic(place, "after") {
-            true
-        } else if eq_ic(place, "before") {
-            false
-        } else {
-            return Err(CmdError::Syntax);
-        };
-        let (pivot, value) = (arg(args, 3)?, arg(args, 4)?);
-        let fill = fill(ctx);
-        let Some(l) = list_mut(ctx, key)? else {
-            return Ok(Reply::Int(0));
-        };
-        // As Redis: the conversion is decided before the pivot is searched for.
-        l.try_grow(fill, value.len(), 1);
-        Ok(Reply::Int(if l.insert(pivot, value, after) {
-            l.len() as i64
-        } else {
-            -1
-        }))
-    })
+pub fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let place = arg(args, 2)?;
+    let after = if eq_ic(place, "after") {
+        true
+    } else if eq_ic(place, "before") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let (pivot, value) = (arg(args, 3)?, arg(args, 4)?);
+    let fill = fill(ctx);
+    let Some(l) = list_mut(ctx, key)? else {
+        return Ok(Reply::Int(0));
+    };
+    // As Redis: the conversion is decided before the pivot is searched for.
+    l.try_grow(fill, value.len(), 1);
+    Ok(Reply::Int(if l.insert(pivot, value, after) {
+        l.len() as i64
+    } else {
+        -1
+    }))
 }
 
 /// LREM key count element
-pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let count = parse_i64(arg(args, 2)?)?;
-        let value = arg(args, 3)?;
-        let fill = fill(ctx);
-        let Some(l) = list_mut(ctx, key)? else {
-            return Ok(Reply::Int(0));
-        };
-        let removed = l.remove(value, count);
-        if l.is_empty() {
-            ctx.ks.remove(ctx.db, key);
-        } else if removed > 0 {
-            l.try_shrink(fill);
-        }
-        Ok(Reply::Int(removed as i64))
-    })
+pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let count = parse_i64(arg(args, 2)?)?;
+    let value = arg(args, 3)?;
+    let fill = fill(ctx);
+    let Some(l) = list_mut(ctx, key)? else {
+        return Ok(Reply::Int(0));
+    };
+    let removed = l.remove(value, count);
+    if l.is_empty() {
+        ctx.ks.remove(ctx.db, key);
+    } else if removed > 0 {
+        l.try_shrink(fill);
+    }
+    Ok(Reply::Int(removed as i64))
 }
 
 /// LTRIM key start stop
-pub fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let start = parse_i64(arg(args, 2)?)?;
-        let end = parse_i64(arg(args, 3)?)?;
-        let fill = fill(ctx);
-        let Some(l) = list_mut(ctx, key)? else {
-            return Ok(Reply::Ok);
-        };
-        let len = l.len();
-        let (ltrim, rtrim) = match norm_range(start, end, len) {
-            Some((first, n)) => (first, len - first - n),
-            None => (len, 0),
-        };
-        l.trim(ltrim, rtrim);
-        if settle(l, fill) {
-            ctx.ks.remove(ctx.db, key);
-        }
-        Ok(Reply::Ok)
-    })
+pub fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let start = parse_i64(arg(args, 2)?)?;
+    let end = parse_i64(arg(args, 3)?)?;
+    let fill = fill(ctx);
+    let Some(l) = list_mut(ctx, key)? else {
+        return Ok(Reply::Ok);
+    };
+    let len = l.len();
+    let (ltrim, rtrim) = match norm_range(start, end, len) {
+        Some((first, n)) => (first, len - first - n),
+        None => (len, 0),
+    };
+    l.trim(ltrim, rtrim);
+    if settle(l, fill) {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(Reply::Ok)
 }
 
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
-pub fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let value = arg(args, 2)?;
-        let mut rank: i64 = 1;
-        let mut count: Option<i64> = None;
-        let mut maxlen: i64 = 0;
-        let mut j = 3;
-        while j < args.len() {
-            let opt = &args[j][..];
-            let more = j + 1 < args.len();
-            if eq_ic(opt, "rank") && more {
-                j += 1;
-                rank = parse_i64(&args[j])?;
-                if rank == 0 {
-                    return Err(err(
-                        "ERR RANK can't be zero: use 1 to start from the first match, 2 from \
-                         the second ... or use negative to start from the end of the list",
-                    ));
-                }
-            } else if eq_ic(opt, "count") && more {
-                j += 1;
-                count = Some(
-                    parse_i64_opt(&args[j])
-                        .filter(|&n| n >= 0)
-                        .ok_or_else(|| err("ERR COUNT can't be negative"))?,
-                );
-            } else if eq_ic(opt, "maxlen") && more {
-                j += 1;
-                maxlen = parse_i64_opt(&args[j])
-                    .filter(|&n| n >= 0)
-                    .ok_or_else(|| err("ERR MAXLEN can't be negative"))?;
-            } else {
-                return Err(CmdError::Syntax);
-            }
+pub fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let value = arg(args, 2)?;
+    let mut rank: i64 = 1;
+    let mut count: Option<i64> = None;
+    let mut maxlen: i64 = 0;
+    let mut j = 3;
+    while j < args.len() {
+        let opt = &args[j][..];
+        let more = j + 1 < args.len();
+        if eq_ic(opt, "rank") && more {
             j += 1;
+            rank = parse_i64(&args[j])?;
+            if rank == 0 {
+                return Err(err(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from \
+                     the second ... or use negative to start from the end of the list",
+                ));
+            }
+        } else if eq_ic(opt, "count") && more {
+            j += 1;
+            count = Some(
+                parse_i64_opt(&args[j])
+                    .filter(|&n| n >= 0)
+                    .ok_or_else(|| err("ERR COUNT can't be negative"))?,
+            );
+        } else if eq_ic(opt, "maxlen") && more {
+            j += 1;
+            maxlen = parse_i64_opt(&args[j])
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| err("ERR MAXLEN can't be negative"))?;
+        } else {
+            return Err(CmdError::Syntax);
         }
-        // A negative rank searches from the tail. Like Redis 7.0 (which negates a C
-        // long), the most negative rank stays negative and so matches from the first hit.
-        let from_tail = rank < 0;
-        if from_tail {
-            rank = rank.wrapping_neg();
-        }
-        let Some(l) = list_read(ctx, key)? else {
-            return Ok(if count.is_some() {
-                Reply::Array(vec![])
-            } else {
-                Reply::Nil
-            });
-        };
-        let len = l.len() as i64;
-        let mut found: Vec<Reply> = Vec::new();
-        let mut matches: i64 = 0;
-        let mut match_index: i64 = -1;
-        let mut scan = |e: &[u8], index: i64| -> bool {
-            // Returns true to stop.
-            if e == value {
-                matches += 1;
-                match_index = if from_tail { len - index - 1 } else { index };
-                if matches >= rank {
-                    match count {
-                        Some(c) => {
-                            found.push(Reply::Int(match_index));
-                            if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c {
-                                return true;
-                            }
+        j += 1;
+    }
+    // A negative rank searches from the tail. Like Redis 7.0 (which negates a C
+    // long), the most negative rank stays negative and so matches from the first hit.
+    let from_tail = rank < 0;
+    if from_tail {
+        rank = rank.wrapping_neg();
+    }
+    let Some(l) = list_read(ctx, key)? else {
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
+    };
+    let len = l.len() as i64;
+    let mut found: Vec<Reply> = Vec::new();
+    let mut matches: i64 = 0;
+    let mut match_index: i64 = -1;
+    let mut scan = |e: &[u8], index: i64| -> bool {
+        // Returns true to stop.
+        if e == value {
+            matches += 1;
+            match_index = if from_tail { len - index - 1 } else { index };
+            if matches >= rank {
+                match count {
+                    Some(c) => {
+                        found.push(Reply::Int(match_index));
+                        if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c {
+                            return true;
                         }
-                        None => return true,
                     }
-                }
-            }
-            match_index = -1;
-            false
-        };
-        let limit = if maxlen == 0 {
-            usize::MAX
-        } else {
-            maxlen as usize
-        };
-        if from_tail {
-            for (i, e) in l.iter().rev().take(limit).enumerate() {
-                if scan(e, i as i64) {
-                    break;
-                }
-            }
-        } else {
-            for (i, e) in l.iter().take(limit).enumerate() {
-                if scan(e, i as i64) {
-                    break;
+                    None => return true,
                 }
             }
         }
-        Ok(match count {
-            Some(_) => Reply::Array(found),
-            None if match_index != -1 => Reply::Int(match_index),
-            None => Reply::Nil,
-        })
+        match_index = -1;
+        false
+    };
+    let limit = if maxlen == 0 {
+        usize::MAX
+    } else {
+        maxlen as usize
+    };
+    if from_tail {
+        for (i, e) in l.iter().rev().take(limit).enumerate() {
+            if scan(e, i as i64) {
+                break;
+            }
+        }
+    } else {
+        for (i, e) in l.iter().take(limit).enumerate() {
+            if scan(e, i as i64) {
+                break;
+            }
+        }
+    }
+    Ok(match count {
+        Some(_) => Reply::Array(found),
+        None if match_index != -1 => Reply::Int(match_index),
+        None => Reply::Nil,
     })
 }
 
@@ -573,20 +553,16 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
-pub fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
-        let from = where_arg(arg(args, 3)?)?;
-        let to = where_arg(arg(args, 4)?)?;
-        lmove_generic(ctx, src, dst, from, to)
-    })
+pub fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
+    let from = where_arg(arg(args, 3)?)?;
+    let to = where_arg(arg(args, 4)?)?;
+    lmove_generic(ctx, src, dst, from, to)
 }
 
-pub fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
-        lmove_generic(ctx, src, dst, End::Tail, End::Head)
-    })
+pub fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
+    lmove_generic(ctx, src, dst, End::Tail, End::Head)
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` from `args[at]`: (keys, end, count).
@@ -637,42 +613,38 @@ fn mpop_exec(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> CmdResult
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
-pub fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (keys, end, count) = mpop_args(args, 1)?;
-        mpop_exec(ctx, keys, end, count)
-    })
+pub fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, end, count) = mpop_args(args, 1)?;
+    mpop_exec(ctx, keys, end, count)
 }
 
 /// BLPOP/BRPOP key [key ...] timeout
-fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> Reply {
-    run(|| {
-        if args.len() < 3 {
-            return Err(CmdError::WrongArity(name(args)));
+fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
+    if args.len() < 3 {
+        return Err(CmdError::WrongArity(name(args)));
+    }
+    timeout_arg(&args[args.len() - 1])?;
+    let fill = fill(ctx);
+    for key in &args[1..args.len() - 1] {
+        let Some(l) = list_mut(ctx, key)? else {
+            continue;
+        };
+        let Some(v) = l.pop(end) else {
+            continue;
+        };
+        if settle(l, fill) {
+            ctx.ks.remove(ctx.db, key);
         }
-        timeout_arg(&args[args.len() - 1])?;
-        let fill = fill(ctx);
-        for key in &args[1..args.len() - 1] {
-            let Some(l) = list_mut(ctx, key)? else {
-                continue;
-            };
-            let Some(v) = l.pop(end) else {
-                continue;
-            };
-            if settle(l, fill) {
-                ctx.ks.remove(ctx.db, key);
-            }
-            return Ok(Reply::Array(vec![bulk(key), Reply::Bulk(v)]));
-        }
-        Ok(Reply::NilArray)
-    })
+        return Ok(Reply::Array(vec![bulk(key), Reply::Bulk(v)]));
+    }
+    Ok(Reply::NilArray)
 }
 
-pub fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     bpop_generic(ctx, args, End::Head)
 }
 
-pub fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     bpop_generic(ctx, args, End::Tail)
 }
 
@@ -685,32 +657,26 @@ fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> 
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
-pub fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
-        let from = where_arg(arg(args, 3)?)?;
-        let to = where_arg(arg(args, 4)?)?;
-        timeout_arg(arg(args, 5)?)?;
-        blmove_generic(ctx, src, dst, from, to)
-    })
+pub fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
+    let from = where_arg(arg(args, 3)?)?;
+    let to = where_arg(arg(args, 4)?)?;
+    timeout_arg(arg(args, 5)?)?;
+    blmove_generic(ctx, src, dst, from, to)
 }
 
 /// BRPOPLPUSH source destination timeout
-pub fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
-        timeout_arg(arg(args, 3)?)?;
-        blmove_generic(ctx, src, dst, End::Tail, End::Head)
-    })
+pub fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
+    timeout_arg(arg(args, 3)?)?;
+    blmove_generic(ctx, src, dst, End::Tail, End::Head)
 }
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
-pub fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (keys, end, count) = mpop_args(args, 2)?;
-        timeout_arg(arg(args, 1)?)?;
-        mpop_exec(ctx, keys, end, count)
-    })
+pub fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, end, count) = mpop_args(args, 2)?;
+    timeout_arg(arg(args, 1)?)?;
+    mpop_exec(ctx, keys, end, count)
 }
 
 #[cfg(test)]
@@ -759,7 +725,7 @@ mod tests {
                 db: 0,
                 touch: true,
             };
-            h(&mut ctx, &args)
+            h(&mut ctx, &args).into()
         }
 
         fn encoding(&mut self, key: &str) -> &'static str {

@@ -35,8 +35,10 @@ pub struct Ctx<'a> {
     pub touch: bool,
 }
 
-/// A per-shard handler. `args[0]` is the command name as the client sent it.
-pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+/// A per-shard handler. `args[0]` is the command name as the client sent it. A failure
+/// is a typed `Err`; `ops::run_op` turns it into the error reply (replies that merely
+/// contain errors, such as an array with an error element, are `Ok`).
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult<Reply>;
 
 /// Runs handler `h` on db 0 of `ks` with string arguments (unit tests of the command
 /// modules).
@@ -51,12 +53,7 @@ pub(crate) fn call_for_test(ks: &mut Keyspace, h: Handler, args: &[&str]) -> Rep
         db: 0,
         touch: true,
     };
-    h(&mut ctx, &args)
-}
-
-/// Runs a handler body written with `?`, turning its error into an error reply.
-pub(crate) fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
+    h(&mut ctx, &args).into()
 }
 
 /// Argument `i`. The server checks arity from the table, but a short argument vector

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::hashes::{
-    arg, lookup_write, random_count, rest, run, scan_reply, ScanOpts, MAX_RANDOM_REPLY,
+    arg, lookup_write, random_count, rest, scan_reply, ScanOpts, MAX_RANDOM_REPLY,
 };
 use super::keys::parse_cursor;
 use super::Ctx;
@@ -187,321 +187,287 @@ fn store(ctx: &mut Ctx, dest: &[u8], result: Set) -> Reply {
 // ---------------------------------------------------------------------------------------
 // Commands.
 
-pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let members = rest(args, 2);
-        let first = arg(args, 2)?;
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let added = match set_of(lookup_write(ctx, key))? {
-            Some(s) => members.iter().filter(|m| s.add(m, lim)).count(),
-            None => {
-                let mut s = Set::for_members(first, members.len(), lim);
-                let n = members.iter().filter(|m| s.add(m, lim)).count();
-                ctx.ks.set(ctx.db, key, Value::Set(s), 0);
-                n
-            }
-        };
-        Ok(Reply::Int(added as i64))
-    })
+pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let members = rest(args, 2);
+    let first = arg(args, 2)?;
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let added = match set_of(lookup_write(ctx, key))? {
+        Some(s) => members.iter().filter(|m| s.add(m, lim)).count(),
+        None => {
+            let mut s = Set::for_members(first, members.len(), lim);
+            let n = members.iter().filter(|m| s.add(m, lim)).count();
+            ctx.ks.set(ctx.db, key, Value::Set(s), 0);
+            n
+        }
+    };
+    Ok(Reply::Int(added as i64))
 }
 
-pub fn srem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let Some(s) = set_of(lookup_write(ctx, key))? else {
-            return Ok(Reply::Int(0));
-        };
-        let mut removed = 0;
-        for m in rest(args, 2) {
-            if s.remove(m) {
-                removed += 1;
-                if s.is_empty() {
-                    break;
-                }
+pub fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let Some(s) = set_of(lookup_write(ctx, key))? else {
+        return Ok(Reply::Int(0));
+    };
+    let mut removed = 0;
+    for m in rest(args, 2) {
+        if s.remove(m) {
+            removed += 1;
+            if s.is_empty() {
+                break;
             }
         }
-        if s.is_empty() {
-            ctx.ks.remove(ctx.db, key);
-        }
-        Ok(Reply::Int(removed))
-    })
+    }
+    if s.is_empty() {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(Reply::Int(removed))
 }
 
-pub fn scard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let s = read_set(ctx, arg(args, 1)?)?;
-        Ok(Reply::Int(s.map_or(0, |s| s.len() as i64)))
-    })
+pub fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let s = read_set(ctx, arg(args, 1)?)?;
+    Ok(Reply::Int(s.map_or(0, |s| s.len() as i64)))
 }
 
-pub fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, member) = (arg(args, 1)?, arg(args, 2)?);
-        let s = read_set(ctx, key)?;
-        Ok(Reply::Int(s.is_some_and(|s| s.contains(member)) as i64))
-    })
+pub fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, member) = (arg(args, 1)?, arg(args, 2)?);
+    let s = read_set(ctx, key)?;
+    Ok(Reply::Int(s.is_some_and(|s| s.contains(member)) as i64))
 }
 
-pub fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let s = read_set(ctx, arg(args, 1)?)?;
-        Ok(Reply::Array(
-            rest(args, 2)
-                .iter()
-                .map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64))
-                .collect(),
-        ))
-    })
+pub fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let s = read_set(ctx, arg(args, 1)?)?;
+    Ok(Reply::Array(
+        rest(args, 2)
+            .iter()
+            .map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64))
+            .collect(),
+    ))
 }
 
-pub fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let s = read_set(ctx, arg(args, 1)?)?;
-        Ok(Reply::Set(s.map_or_else(Vec::new, |s| {
-            s.iter().map(member_reply).collect()
-        })))
-    })
+pub fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let s = read_set(ctx, arg(args, 1)?)?;
+    Ok(Reply::Set(s.map_or_else(Vec::new, |s| {
+        s.iter().map(member_reply).collect()
+    })))
 }
 
 /// SPOP key [count]
-pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let mut rng = Rng::new(ctx.ks.rand());
-        let count = match args.len() {
-            0..=2 => None,
-            3 => match parse_i64(&args[2]) {
-                Ok(n) if n >= 0 => Some(n as u64),
-                _ => {
-                    return Err(CmdError::other(
-                        "ERR value is out of range, must be positive",
-                    ))
-                }
-            },
-            _ => return Err(CmdError::Syntax),
-        };
-        let Some(s) = set_of(lookup_write(ctx, key))? else {
-            return Ok(match count {
-                None => Reply::Nil,
-                Some(_) => Reply::Set(Vec::new()),
-            });
-        };
-        let reply = match count {
-            None => Reply::bulk_or_nil(s.pop_random(&mut rng)),
-            Some(0) => Reply::Set(Vec::new()),
-            Some(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX);
-                Reply::Set(bulks(s.pop_many(n, &mut rng)))
+pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let mut rng = Rng::new(ctx.ks.rand());
+    let count = match args.len() {
+        0..=2 => None,
+        3 => match parse_i64(&args[2]) {
+            Ok(n) if n >= 0 => Some(n as u64),
+            _ => {
+                return Err(CmdError::other(
+                    "ERR value is out of range, must be positive",
+                ))
             }
-        };
-        if s.is_empty() {
-            ctx.ks.remove(ctx.db, key);
+        },
+        _ => return Err(CmdError::Syntax),
+    };
+    let Some(s) = set_of(lookup_write(ctx, key))? else {
+        return Ok(match count {
+            None => Reply::Nil,
+            Some(_) => Reply::Set(Vec::new()),
+        });
+    };
+    let reply = match count {
+        None => Reply::bulk_or_nil(s.pop_random(&mut rng)),
+        Some(0) => Reply::Set(Vec::new()),
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            Reply::Set(bulks(s.pop_many(n, &mut rng)))
         }
-        Ok(reply)
-    })
+    };
+    if s.is_empty() {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(reply)
 }
 
 /// SRANDMEMBER key [count]: a negative count may repeat members; a positive one gives
 /// distinct members, the whole set when it is not smaller.
-pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let mut rng = Rng::new(ctx.ks.rand());
-        let count = match args.len() {
-            0..=2 => None,
-            3 => Some(random_count(&args[2])?),
-            _ => return Err(CmdError::Syntax),
-        };
-        let s = read_set(ctx, key)?;
-        let Some(count) = count else {
-            return Ok(Reply::bulk_or_nil(
-                s.and_then(|s| s.random(&mut rng)).map(|m| m.to_vec()),
-            ));
-        };
-        let Some(s) = s else {
-            return Ok(Reply::Array(Vec::new()));
-        };
-        let picked = if count < 0 {
-            let n = count.unsigned_abs();
-            if n > MAX_RANDOM_REPLY {
-                return Err(CmdError::other("ERR value is out of range"));
-            }
-            s.random_with_repeats(n as usize, &mut rng)
-        } else {
-            let n = usize::try_from(count).unwrap_or(usize::MAX);
-            s.random_distinct(n, &mut rng)
-        };
-        Ok(Reply::Array(bulks(picked)))
-    })
+pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let mut rng = Rng::new(ctx.ks.rand());
+    let count = match args.len() {
+        0..=2 => None,
+        3 => Some(random_count(&args[2])?),
+        _ => return Err(CmdError::Syntax),
+    };
+    let s = read_set(ctx, key)?;
+    let Some(count) = count else {
+        return Ok(Reply::bulk_or_nil(
+            s.and_then(|s| s.random(&mut rng)).map(|m| m.to_vec()),
+        ));
+    };
+    let Some(s) = s else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let picked = if count < 0 {
+        let n = count.unsigned_abs();
+        if n > MAX_RANDOM_REPLY {
+            return Err(CmdError::other("ERR value is out of range"));
+        }
+        s.random_with_repeats(n as usize, &mut rng)
+    } else {
+        let n = usize::try_from(count).unwrap_or(usize::MAX);
+        s.random_distinct(n, &mut rng)
+    };
+    Ok(Reply::Array(bulks(picked)))
 }
 
 /// SMOVE source destination member
-pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (src, dst, member) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-        let is_set = |e: &mut Entry| matches!(e.value, Value::Set(_));
-        let src_is_set = lookup_write(ctx, src).map(is_set);
-        let dst_is_set = lookup_write(ctx, dst).map(is_set);
-        match src_is_set {
-            None => return Ok(Reply::Int(0)),
-            Some(false) => return Err(CmdError::WrongType),
-            Some(true) => {}
+pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (src, dst, member) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+    let is_set = |e: &mut Entry| matches!(e.value, Value::Set(_));
+    let src_is_set = lookup_write(ctx, src).map(is_set);
+    let dst_is_set = lookup_write(ctx, dst).map(is_set);
+    match src_is_set {
+        None => return Ok(Reply::Int(0)),
+        Some(false) => return Err(CmdError::WrongType),
+        Some(true) => {}
+    }
+    if dst_is_set == Some(false) {
+        return Err(CmdError::WrongType);
+    }
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let Some(s) = set_of(ctx.ks.lookup(ctx.db, src))? else {
+        return Ok(Reply::Int(0));
+    };
+    if src == dst {
+        return Ok(Reply::Int(s.contains(member) as i64));
+    }
+    if !s.remove(member) {
+        return Ok(Reply::Int(0));
+    }
+    if s.is_empty() {
+        ctx.ks.remove(ctx.db, src);
+    }
+    match set_of(ctx.ks.lookup(ctx.db, dst))? {
+        Some(d) => {
+            d.add(member, lim);
         }
-        if dst_is_set == Some(false) {
-            return Err(CmdError::WrongType);
+        None => {
+            let mut d = Set::for_members(member, 1, lim);
+            d.add(member, lim);
+            ctx.ks.set(ctx.db, dst, Value::Set(d), 0);
         }
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let Some(s) = set_of(ctx.ks.lookup(ctx.db, src))? else {
-            return Ok(Reply::Int(0));
-        };
-        if src == dst {
-            return Ok(Reply::Int(s.contains(member) as i64));
-        }
-        if !s.remove(member) {
-            return Ok(Reply::Int(0));
-        }
-        if s.is_empty() {
-            ctx.ks.remove(ctx.db, src);
-        }
-        match set_of(ctx.ks.lookup(ctx.db, dst))? {
-            Some(d) => {
-                d.add(member, lim);
-            }
-            None => {
-                let mut d = Set::for_members(member, 1, lim);
-                d.add(member, lim);
-                ctx.ks.set(ctx.db, dst, Value::Set(d), 0);
-            }
-        }
-        Ok(Reply::Int(1))
-    })
+    }
+    Ok(Reply::Int(1))
 }
 
-pub fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
-        let mut out = Vec::new();
-        intersect(&src.sets(), |m| {
-            out.push(member_reply(m));
-            true
-        });
-        Ok(Reply::Set(out))
-    })
+pub fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
+    let mut out = Vec::new();
+    intersect(&src.sets(), |m| {
+        out.push(member_reply(m));
+        true
+    });
+    Ok(Reply::Set(out))
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]
-pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let numkeys = match parse_i64(arg(args, 1)?) {
-            Ok(n) if n >= 1 => n as u64,
-            _ => return Err(CmdError::other("ERR numkeys should be greater than 0")),
-        };
-        let available = args.len().saturating_sub(2) as u64;
-        if numkeys > available {
-            return Err(CmdError::other(
-                "ERR Number of keys can't be greater than number of args",
-            ));
+pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let numkeys = match parse_i64(arg(args, 1)?) {
+        Ok(n) if n >= 1 => n as u64,
+        _ => return Err(CmdError::other("ERR numkeys should be greater than 0")),
+    };
+    let available = args.len().saturating_sub(2) as u64;
+    if numkeys > available {
+        return Err(CmdError::other(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let end = 2 + numkeys as usize;
+    let mut limit = 0u64;
+    let mut i = end;
+    while i < args.len() {
+        if crate::args::eq_ic(&args[i], "limit") && i + 1 < args.len() {
+            limit = match parse_i64(&args[i + 1]) {
+                Ok(n) if n >= 0 => n as u64,
+                _ => return Err(CmdError::other("ERR LIMIT can't be negative")),
+            };
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
         }
-        let end = 2 + numkeys as usize;
-        let mut limit = 0u64;
-        let mut i = end;
-        while i < args.len() {
-            if crate::args::eq_ic(&args[i], "limit") && i + 1 < args.len() {
-                limit = match parse_i64(&args[i + 1]) {
-                    Ok(n) if n >= 0 => n as u64,
-                    _ => return Err(CmdError::other("ERR LIMIT can't be negative")),
-                };
-                i += 2;
-            } else {
-                return Err(CmdError::Syntax);
-            }
-        }
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, &args[2..end])?;
-        let mut n = 0u64;
-        intersect(&src.sets(), |_| {
-            n += 1;
-            limit == 0 || n < limit
-        });
-        Ok(Reply::Int(n as i64))
-    })
+    }
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, &args[2..end])?;
+    let mut n = 0u64;
+    intersect(&src.sets(), |_| {
+        n += 1;
+        limit == 0 || n < limit
+    });
+    Ok(Reply::Int(n as i64))
 }
 
-pub fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let dest = arg(args, 1)?;
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
-        let mut out = Set::default();
-        intersect(&src.sets(), |m| {
-            out.add_member(m, lim);
-            true
-        });
-        drop(src);
-        Ok(store(ctx, dest, out))
-    })
+pub fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let dest = arg(args, 1)?;
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
+    let mut out = Set::default();
+    intersect(&src.sets(), |m| {
+        out.add_member(m, lim);
+        true
+    });
+    drop(src);
+    Ok(store(ctx, dest, out))
 }
 
-pub fn sunion(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
-        let out = union(&src.sets(), lim);
-        Ok(Reply::Set(out.iter().map(member_reply).collect()))
-    })
+pub fn sunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
+    let out = union(&src.sets(), lim);
+    Ok(Reply::Set(out.iter().map(member_reply).collect()))
 }
 
-pub fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let dest = arg(args, 1)?;
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
-        let out = union(&src.sets(), lim);
-        drop(src);
-        Ok(store(ctx, dest, out))
-    })
+pub fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let dest = arg(args, 1)?;
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
+    let out = union(&src.sets(), lim);
+    drop(src);
+    Ok(store(ctx, dest, out))
 }
 
-pub fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
-        let out = difference(&src.sets(), lim);
-        Ok(Reply::Set(out.iter().map(member_reply).collect()))
-    })
+pub fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 1))?;
+    let out = difference(&src.sets(), lim);
+    Ok(Reply::Set(out.iter().map(member_reply).collect()))
 }
 
-pub fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let dest = arg(args, 1)?;
-        let lim = SetLimits::from_config(&ctx.ks.config);
-        let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
-        let out = difference(&src.sets(), lim);
-        drop(src);
-        Ok(store(ctx, dest, out))
-    })
+pub fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let dest = arg(args, 1)?;
+    let lim = SetLimits::from_config(&ctx.ks.config);
+    let src = Sources::gather(ctx.ks, ctx.db, ctx.touch, rest(args, 2))?;
+    let out = difference(&src.sets(), lim);
+    drop(src);
+    Ok(store(ctx, dest, out))
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
-pub fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let cursor =
-            parse_cursor(arg(args, 2)?).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
-        let Some(s) = read_set(ctx, key)? else {
-            return Ok(scan_reply(0, Vec::new()));
-        };
-        let opts = ScanOpts::parse(rest(args, 3))?;
-        let mut items = Vec::new();
-        let next = s.scan(cursor, opts.count, |m| {
-            m.with_bytes(|b| {
-                if opts.matches(b) {
-                    items.push(Reply::bulk(b));
-                }
-            })
-        });
-        Ok(scan_reply(next, items))
-    })
+pub fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let cursor =
+        parse_cursor(arg(args, 2)?).ok_or_else(|| CmdError::other("ERR invalid cursor"))?;
+    let Some(s) = read_set(ctx, key)? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
+    let opts = ScanOpts::parse(rest(args, 3))?;
+    let mut items = Vec::new();
+    let next = s.scan(cursor, opts.count, |m| {
+        m.with_bytes(|b| {
+            if opts.matches(b) {
+                items.push(Reply::bulk(b));
+            }
+        })
+    });
+    Ok(scan_reply(next, items))
 }
 
 #[cfg(test)]

@@ -19,13 +19,13 @@ use crate::value::Value;
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
 /// [STORE destination]
-pub fn sort(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    sort_generic(ctx, args, false).into()
+pub fn sort(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    sort_generic(ctx, args, false)
 }
 
 /// SORT_RO: SORT without STORE.
-pub fn sort_ro(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    sort_generic(ctx, args, true).into()
+pub fn sort_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    sort_generic(ctx, args, true)
 }
 
 fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Reply> {
@@ -527,7 +527,7 @@ mod tests {
                 db: 0,
                 touch: true,
             };
-            h(&mut ctx, &args)
+            h(&mut ctx, &args).into()
         }
 
         fn set(&mut self, key: &str, v: &str) {

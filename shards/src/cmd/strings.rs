@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{arg, run, Ctx};
+use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64, ArgCursor};
 use crate::clock::Millis;
 use crate::error::{CmdError, CmdResult};
@@ -14,277 +14,248 @@ use crate::value::{Str, Value, EMBSTR_MAX};
 /// Redis's default `proto-max-bulk-len`: the largest string a command may build.
 const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
 
-pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| Ok(read_bytes(ctx, arg(args, 1)?)?.map_or(Reply::Nil, Reply::Bulk)))
+pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    Ok(read_bytes(ctx, arg(args, 1)?)?.map_or(Reply::Nil, Reply::Bulk))
 }
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]
-pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, value) = (arg(args, 1)?, arg(args, 2)?);
-        let opts = parse_ext(args, 3, ExtCmd::Set)?;
-        let ttl = match opts.ttl {
-            Some(TtlOpt::Expire(e)) => NewTtl::At(deadline(e, ctx.ks.now(), "set")?),
-            Some(TtlOpt::Keep) => NewTtl::Keep,
-            // PERSIST is never parsed for SET.
-            Some(TtlOpt::Persist) | None => NewTtl::Clear,
-        };
-        let outcome = set_generic(ctx, key, value, opts.cond, opts.get, ttl)?;
-        Ok(if opts.get {
-            Reply::bulk_or_nil(outcome.old)
-        } else if outcome.stored {
-            Reply::Ok
-        } else {
-            Reply::Nil
-        })
+pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, value) = (arg(args, 1)?, arg(args, 2)?);
+    let opts = parse_ext(args, 3, ExtCmd::Set)?;
+    let ttl = match opts.ttl {
+        Some(TtlOpt::Expire(e)) => NewTtl::At(deadline(e, ctx.ks.now(), "set")?),
+        Some(TtlOpt::Keep) => NewTtl::Keep,
+        // PERSIST is never parsed for SET.
+        Some(TtlOpt::Persist) | None => NewTtl::Clear,
+    };
+    let outcome = set_generic(ctx, key, value, opts.cond, opts.get, ttl)?;
+    Ok(if opts.get {
+        Reply::bulk_or_nil(outcome.old)
+    } else if outcome.stored {
+        Reply::Ok
+    } else {
+        Reply::Nil
     })
 }
 
-pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, value) = (arg(args, 1)?, arg(args, 2)?);
-        let outcome = set_generic(ctx, key, value, Cond::Nx, false, NewTtl::Clear)?;
-        Ok(Reply::Int(outcome.stored as i64))
-    })
+pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, value) = (arg(args, 1)?, arg(args, 2)?);
+    let outcome = set_generic(ctx, key, value, Cond::Nx, false, NewTtl::Clear)?;
+    Ok(Reply::Int(outcome.stored as i64))
 }
 
-pub fn setex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     set_with_ttl(ctx, args, ExpireKind::Ex, "setex")
 }
 
-pub fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     set_with_ttl(ctx, args, ExpireKind::Px, "psetex")
 }
 
-pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, value) = (arg(args, 1)?, arg(args, 2)?);
-        let old = read_bytes(ctx, key)?;
-        ctx.ks
-            .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
-        Ok(Reply::bulk_or_nil(old))
-    })
+pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, value) = (arg(args, 1)?, arg(args, 2)?);
+    let old = read_bytes(ctx, key)?;
+    ctx.ks
+        .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
+    Ok(Reply::bulk_or_nil(old))
 }
 
-pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let old = read_bytes(ctx, key)?;
-        if old.is_some() {
-            ctx.ks.remove(ctx.db, key);
-        }
-        Ok(Reply::bulk_or_nil(old))
-    })
+pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let old = read_bytes(ctx, key)?;
+    if old.is_some() {
+        ctx.ks.remove(ctx.db, key);
+    }
+    Ok(Reply::bulk_or_nil(old))
 }
 
 /// GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]
-pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let opts = parse_ext(args, 2, ExtCmd::Getex)?;
-        // A missing key answers nil before the expire value is even validated.
-        let Some(value) = read_bytes(ctx, key)? else {
-            return Ok(Reply::Nil);
-        };
-        match opts.ttl {
-            Some(TtlOpt::Persist) => {
-                ctx.ks.persist(ctx.db, key);
-            }
-            Some(TtlOpt::Expire(e)) => {
-                let at = deadline(e, ctx.ks.now(), "getex")?;
-                // A deadline already passed (EXAT/PXAT) deletes the key.
-                ctx.ks.set_expire(ctx.db, key, at);
-            }
-            // KEEPTTL is never parsed for GETEX.
-            Some(TtlOpt::Keep) | None => {}
+pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let opts = parse_ext(args, 2, ExtCmd::Getex)?;
+    // A missing key answers nil before the expire value is even validated.
+    let Some(value) = read_bytes(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
+    match opts.ttl {
+        Some(TtlOpt::Persist) => {
+            ctx.ks.persist(ctx.db, key);
         }
-        Ok(Reply::Bulk(value))
-    })
+        Some(TtlOpt::Expire(e)) => {
+            let at = deadline(e, ctx.ks.now(), "getex")?;
+            // A deadline already passed (EXAT/PXAT) deletes the key.
+            ctx.ks.set_expire(ctx.db, key, at);
+        }
+        // KEEPTTL is never parsed for GETEX.
+        Some(TtlOpt::Keep) | None => {}
+    }
+    Ok(Reply::Bulk(value))
 }
 
-pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let values = args.iter().skip(1).map(|key| match read_bytes(ctx, key) {
         Ok(Some(v)) => Reply::Bulk(v),
         // Non-string values read as nil rather than failing the whole MGET.
         Ok(None) | Err(_) => Reply::Nil,
     });
-    Reply::Array(values.collect())
+    Ok(Reply::Array(values.collect()))
 }
 
-pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        for (key, value) in pairs(args, "mset")? {
-            ctx.ks
-                .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
-        }
-        Ok(Reply::Ok)
-    })
+pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    for (key, value) in pairs(args, "mset")? {
+        ctx.ks
+            .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
+    }
+    Ok(Reply::Ok)
 }
 
-pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let pairs = pairs(args, "msetnx")?;
-        if pairs.iter().any(|(key, _)| ctx.ks.exists(ctx.db, key)) {
-            return Ok(Reply::Int(0));
-        }
-        for (key, value) in pairs {
-            ctx.ks
-                .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
-        }
-        Ok(Reply::Int(1))
-    })
+pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let pairs = pairs(args, "msetnx")?;
+    if pairs.iter().any(|(key, _)| ctx.ks.exists(ctx.db, key)) {
+        return Ok(Reply::Int(0));
+    }
+    for (key, value) in pairs {
+        ctx.ks
+            .set(ctx.db, key, Value::Str(Str::from_bytes(value)), 0);
+    }
+    Ok(Reply::Int(1))
 }
 
-pub fn incr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| incr_by(ctx, arg(args, 1)?, 1))
+pub fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, arg(args, 1)?, 1)
 }
 
-pub fn decr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| incr_by(ctx, arg(args, 1)?, -1))
+pub fn decr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, arg(args, 1)?, -1)
 }
 
-pub fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let delta = parse_i64(arg(args, 2)?)?;
-        incr_by(ctx, key, delta)
-    })
+pub fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let delta = parse_i64(arg(args, 2)?)?;
+    incr_by(ctx, key, delta)
 }
 
-pub fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let delta = parse_i64(arg(args, 2)?)?;
-        // Negating i64::MIN is impossible; Redis 7 has a dedicated message for it.
-        let negated = delta
-            .checked_neg()
-            .ok_or_else(|| CmdError::other("ERR decrement would overflow"))?;
-        incr_by(ctx, key, negated)
-    })
+pub fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let delta = parse_i64(arg(args, 2)?)?;
+    // Negating i64::MIN is impossible; Redis 7 has a dedicated message for it.
+    let negated = delta
+        .checked_neg()
+        .ok_or_else(|| CmdError::other("ERR decrement would overflow"))?;
+    incr_by(ctx, key, negated)
 }
 
-pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, incr) = (arg(args, 1)?, arg(args, 2)?);
-        let db = ctx.db;
-        let slot = write_str(ctx, key)?;
-        let current = slot.as_ref().map_or_else(|| b"0".to_vec(), |s| s.to_vec());
-        let text = longdouble::add(&current, incr)?;
-        // Redis stores the formatted text as a plain string, never int-encoded.
-        let stored = plain_str(&text);
-        match slot {
-            Some(s) => *s = stored,
-            None => ctx.ks.set(db, key, Value::Str(stored), 0),
-        }
-        Ok(Reply::Bulk(text))
-    })
+pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, incr) = (arg(args, 1)?, arg(args, 2)?);
+    let db = ctx.db;
+    let slot = write_str(ctx, key)?;
+    let current = slot.as_ref().map_or_else(|| b"0".to_vec(), |s| s.to_vec());
+    let text = longdouble::add(&current, incr)?;
+    // Redis stores the formatted text as a plain string, never int-encoded.
+    let stored = plain_str(&text);
+    match slot {
+        Some(s) => *s = stored,
+        None => ctx.ks.set(db, key, Value::Str(stored), 0),
+    }
+    Ok(Reply::Bulk(text))
 }
 
-pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, tail) = (arg(args, 1)?, arg(args, 2)?);
-        let db = ctx.db;
-        if let Some(s) = write_str(ctx, key)? {
-            check_len(s.len() as u64, tail.len())?;
-            let buf = s.make_raw();
-            buf.extend_from_slice(tail);
-            return Ok(Reply::Int(buf.len() as i64));
-        }
-        ctx.ks.set(db, key, Value::Str(Str::from_bytes(tail)), 0);
-        Ok(Reply::Int(tail.len() as i64))
-    })
+pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, tail) = (arg(args, 1)?, arg(args, 2)?);
+    let db = ctx.db;
+    if let Some(s) = write_str(ctx, key)? {
+        check_len(s.len() as u64, tail.len())?;
+        let buf = s.make_raw();
+        buf.extend_from_slice(tail);
+        return Ok(Reply::Int(buf.len() as i64));
+    }
+    ctx.ks.set(db, key, Value::Str(Str::from_bytes(tail)), 0);
+    Ok(Reply::Int(tail.len() as i64))
 }
 
-pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let len = read_str(ctx, arg(args, 1)?)?.map_or(0, |s| s.len());
-        Ok(Reply::Int(len as i64))
-    })
+pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let len = read_str(ctx, arg(args, 1)?)?.map_or(0, |s| s.len());
+    Ok(Reply::Int(len as i64))
 }
 
 /// GETRANGE and SUBSTR.
-pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let key = arg(args, 1)?;
-        let start = parse_i64(arg(args, 2)?)?;
-        let end = parse_i64(arg(args, 3)?)?;
-        let Some(s) = read_str(ctx, key)? else {
-            return Ok(Reply::bulk(""));
-        };
-        Ok(s.with_bytes(|b| Reply::bulk(substring(b, start, end))))
-    })
+pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let start = parse_i64(arg(args, 2)?)?;
+    let end = parse_i64(arg(args, 3)?)?;
+    let Some(s) = read_str(ctx, key)? else {
+        return Ok(Reply::bulk(""));
+    };
+    Ok(s.with_bytes(|b| Reply::bulk(substring(b, start, end))))
 }
 
-pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        let (key, value) = (arg(args, 1)?, arg(args, 3)?);
-        let offset = parse_i64(arg(args, 2)?)?;
-        let offset = usize::try_from(offset).map_err(|_| CmdError::OffsetOutOfRange)?;
-        let db = ctx.db;
-        match write_str(ctx, key)? {
-            Some(s) if value.is_empty() => Ok(Reply::Int(s.len() as i64)),
-            Some(s) => {
-                check_len(offset as u64, value.len())?;
-                Ok(Reply::Int(overwrite(s.make_raw(), offset, value) as i64))
-            }
-            // Writing nothing to a missing key must not create it.
-            None if value.is_empty() => Ok(Reply::Int(0)),
-            None => {
-                check_len(offset as u64, value.len())?;
-                // Sized exactly up front so the zero padding is never copied.
-                let mut buf = vec![0; offset + value.len()];
-                let len = overwrite(&mut buf, offset, value);
-                ctx.ks.set(db, key, Value::Str(Str::Raw(buf)), 0);
-                Ok(Reply::Int(len as i64))
-            }
+pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (key, value) = (arg(args, 1)?, arg(args, 3)?);
+    let offset = parse_i64(arg(args, 2)?)?;
+    let offset = usize::try_from(offset).map_err(|_| CmdError::OffsetOutOfRange)?;
+    let db = ctx.db;
+    match write_str(ctx, key)? {
+        Some(s) if value.is_empty() => Ok(Reply::Int(s.len() as i64)),
+        Some(s) => {
+            check_len(offset as u64, value.len())?;
+            Ok(Reply::Int(overwrite(s.make_raw(), offset, value) as i64))
         }
-    })
+        // Writing nothing to a missing key must not create it.
+        None if value.is_empty() => Ok(Reply::Int(0)),
+        None => {
+            check_len(offset as u64, value.len())?;
+            // Sized exactly up front so the zero padding is never copied.
+            let mut buf = vec![0; offset + value.len()];
+            let len = overwrite(&mut buf, offset, value);
+            ctx.ks.set(db, key, Value::Str(Str::Raw(buf)), 0);
+            Ok(Reply::Int(len as i64))
+        }
+    }
 }
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
-pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    run(|| {
-        // Both keys are read before the type check, as Redis does.
-        let a = read_bytes(ctx, arg(args, 1)?);
-        let b = read_bytes(ctx, arg(args, 2)?);
-        match (a, b) {
-            (Ok(a), Ok(b)) => Ok(lcs_reply(
-                &a.unwrap_or_default(),
-                &b.unwrap_or_default(),
-                args,
-            )),
-            _ => Err(CmdError::other(
-                "ERR The specified keys must contain string values",
-            )),
-        }
-    })
+pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    // Both keys are read before the type check, as Redis does.
+    let a = read_bytes(ctx, arg(args, 1)?);
+    let b = read_bytes(ctx, arg(args, 2)?);
+    match (a, b) {
+        (Ok(a), Ok(b)) => lcs_of(&a.unwrap_or_default(), &b.unwrap_or_default(), args),
+        _ => Err(CmdError::other(
+            "ERR The specified keys must contain string values",
+        )),
+    }
 }
 
 /// The LCS reply for two string values (missing keys as empty strings), given the full
-/// LCS arguments. Used directly by the server when the keys live on different shards.
+/// LCS arguments, errors as error replies. Used directly by the server when the keys live
+/// on different shards.
 pub fn lcs_reply(a: &[u8], b: &[u8], args: &[Bytes]) -> Reply {
-    run(|| {
-        let opts = LcsOpts::parse(args)?;
-        check_lcs_size(a.len(), b.len())?;
-        let table = LcsTable::build(a, b);
-        if opts.len {
-            return Ok(Reply::Int(table.total() as i64));
-        }
-        let walk = table.walk(a, b);
-        if !opts.idx {
-            return Ok(Reply::Bulk(walk.common));
-        }
-        let matches = walk
-            .runs
-            .iter()
-            .filter(|r| r.len() >= opts.min_len)
-            .map(|r| r.reply(opts.with_len))
-            .collect();
-        Ok(Reply::Map(vec![
-            (Reply::bulk("matches"), Reply::Array(matches)),
-            (Reply::bulk("len"), Reply::Int(table.total() as i64)),
-        ]))
-    })
+    lcs_of(a, b, args).into()
+}
+
+/// The LCS of two string values (missing keys as empty strings), given the full LCS
+/// arguments.
+fn lcs_of(a: &[u8], b: &[u8], args: &[Bytes]) -> CmdResult<Reply> {
+    let opts = LcsOpts::parse(args)?;
+    check_lcs_size(a.len(), b.len())?;
+    let table = LcsTable::build(a, b);
+    if opts.len {
+        return Ok(Reply::Int(table.total() as i64));
+    }
+    let walk = table.walk(a, b);
+    if !opts.idx {
+        return Ok(Reply::Bulk(walk.common));
+    }
+    let matches = walk
+        .runs
+        .iter()
+        .filter(|r| r.len() >= opts.min_len)
+        .map(|r| r.reply(opts.with_len))
+        .collect();
+    Ok(Reply::Map(vec![
+        (Reply::bulk("matches"), Reply::Array(matches)),
+        (Reply::bulk("len"), Reply::Int(table.total() as i64)),
+    ]))
 }
 
 // ---- Shared helpers ----
@@ -518,13 +489,11 @@ fn deadline(expire: Expire, now: Millis, cmd: &str) -> CmdResult<Millis> {
 }
 
 /// SETEX / PSETEX: key, TTL number, value.
-fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], kind: ExpireKind, cmd: &str) -> Reply {
-    run(|| {
-        let (key, raw, value) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-        let at = deadline(Expire { kind, raw }, ctx.ks.now(), cmd)?;
-        set_generic(ctx, key, value, Cond::Always, false, NewTtl::At(at))?;
-        Ok(Reply::Ok)
-    })
+fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], kind: ExpireKind, cmd: &str) -> CmdResult<Reply> {
+    let (key, raw, value) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+    let at = deadline(Expire { kind, raw }, ctx.ks.now(), cmd)?;
+    set_generic(ctx, key, value, Cond::Always, false, NewTtl::At(at))?;
+    Ok(Reply::Ok)
 }
 
 /// The common core of SET, SETNX, SETEX and PSETEX. With `get`, a non-string old value
@@ -752,7 +721,7 @@ mod tests {
                 db: 0,
                 touch: self.touch,
             };
-            h(&mut ctx, &args)
+            h(&mut ctx, &args).into()
         }
 
         fn advance(&self, ms: Millis) {

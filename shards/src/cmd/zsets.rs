@@ -113,12 +113,12 @@ pub struct ZaddFlags {
     pub incr: bool,
 }
 
-pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zadd_parse(ctx, args, false).into()
+pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zadd_parse(ctx, args, false)
 }
 
-pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zadd_parse(ctx, args, true).into()
+pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zadd_parse(ctx, args, true)
 }
 
 fn zadd_parse(ctx: &mut Ctx, args: &[Bytes], zincrby: bool) -> CmdResult<Reply> {
@@ -165,30 +165,35 @@ fn zadd_parse(ctx: &mut Ctx, args: &[Bytes], zincrby: bool) -> CmdResult<Reply> 
         .chunks(2)
         .map(|p| Ok((parse_score(&p[0])?, &p[1][..])))
         .collect::<CmdResult<Vec<(f64, &[u8])>>>()?;
-    Ok(zadd_apply(ctx, key, flags, &pairs))
+    zadd_apply(ctx, key, flags, &pairs)
 }
 
 /// Applies parsed ZADD pairs (score, member) to `key` (GEOADD calls this too) and
 /// builds ZADD's reply. Pairs before a NaN error stay applied, as in Redis.
-pub fn zadd_apply(ctx: &mut Ctx, key: &[u8], flags: ZaddFlags, pairs: &[(f64, &[u8])]) -> Reply {
+pub fn zadd_apply(
+    ctx: &mut Ctx,
+    key: &[u8],
+    flags: ZaddFlags,
+    pairs: &[(f64, &[u8])],
+) -> CmdResult<Reply> {
     let config = ctx.ks.config.clone();
     let zs = match ctx.ks.lookup(ctx.db, key) {
         Some(e) => match &mut e.value {
             Value::ZSet(z) => z,
-            _ => return Reply::Error(CmdError::WrongType),
+            _ => return Err(CmdError::WrongType),
         },
         None => {
             if flags.xx {
-                return if flags.incr {
+                return Ok(if flags.incr {
                     Reply::Nil
                 } else {
                     Reply::Int(0)
-                };
+                });
             }
             ctx.ks.set(ctx.db, key, Value::ZSet(ZSet::new()), 0);
             match ctx.ks.lookup(ctx.db, key).map(|e| &mut e.value) {
                 Some(Value::ZSet(z)) => z,
-                _ => return Reply::Error(other("ERR internal error")),
+                _ => return Err(other("ERR internal error")),
             }
         }
     };
@@ -221,9 +226,9 @@ pub fn zadd_apply(ctx: &mut Ctx, key: &[u8], flags: ZaddFlags, pairs: &[(f64, &[
     }
     drop_if_empty(ctx, key);
     if let Some(e) = error {
-        return Reply::Error(e);
+        return Err(e);
     }
-    if flags.incr {
+    Ok(if flags.incr {
         if processed > 0 {
             Reply::Double(last)
         } else {
@@ -231,7 +236,7 @@ pub fn zadd_apply(ctx: &mut Ctx, key: &[u8], flags: ZaddFlags, pairs: &[(f64, &[
         }
     } else {
         Reply::Int(if flags.ch { added + updated } else { added })
-    }
+    })
 }
 
 enum Outcome {
@@ -278,57 +283,45 @@ fn zadd_one(
 
 // Simple reads and removals ----------------------------------------------------------
 
-pub fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let key = arg(args, 1)?;
-        let Some(zs) = write_zset(ctx, key)? else {
-            return Ok(Reply::Int(0));
-        };
-        let removed = args[2..].iter().filter(|m| zs.remove(m).is_some()).count();
-        drop_if_empty(ctx, key);
-        Ok(Reply::Int(removed as i64))
-    })()
-    .into()
+pub fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let key = arg(args, 1)?;
+    let Some(zs) = write_zset(ctx, key)? else {
+        return Ok(Reply::Int(0));
+    };
+    let removed = args[2..].iter().filter(|m| zs.remove(m).is_some()).count();
+    drop_if_empty(ctx, key);
+    Ok(Reply::Int(removed as i64))
 }
 
-pub fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| z.len());
-        Ok(Reply::Int(n as i64))
-    })()
-    .into()
+pub fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| z.len());
+    Ok(Reply::Int(n as i64))
 }
 
-pub fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let member = arg(args, 2)?;
-        let score = read_zset(ctx, arg(args, 1)?)?.and_then(|z| z.score(member));
-        Ok(score.map_or(Reply::Nil, Reply::Double))
-    })()
-    .into()
+pub fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let member = arg(args, 2)?;
+    let score = read_zset(ctx, arg(args, 1)?)?.and_then(|z| z.score(member));
+    Ok(score.map_or(Reply::Nil, Reply::Double))
 }
 
-pub fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let zs = read_zset(ctx, arg(args, 1)?)?;
-        let out = args[2..]
-            .iter()
-            .map(|m| {
-                zs.and_then(|z| z.score(m))
-                    .map_or(Reply::Nil, Reply::Double)
-            })
-            .collect();
-        Ok(Reply::Array(out))
-    })()
-    .into()
+pub fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let zs = read_zset(ctx, arg(args, 1)?)?;
+    let out = args[2..]
+        .iter()
+        .map(|m| {
+            zs.and_then(|z| z.score(m))
+                .map_or(Reply::Nil, Reply::Double)
+        })
+        .collect();
+    Ok(Reply::Array(out))
 }
 
-pub fn zrank(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    rank_generic(ctx, args, false).into()
+pub fn zrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    rank_generic(ctx, args, false)
 }
 
-pub fn zrevrank(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    rank_generic(ctx, args, true).into()
+pub fn zrevrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    rank_generic(ctx, args, true)
 }
 
 /// Redis 7.0's ZRANK takes exactly a key and a member (WITHSCORE came in 7.2).
@@ -576,28 +569,22 @@ fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((start as usize, end as usize))
 }
 
-pub fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let range = ScoreRange::parse(arg(args, 2)?, arg(args, 3)?)?;
-        let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| {
-            let (s, e) = range.ranks(z);
-            e - s
-        });
-        Ok(Reply::Int(n as i64))
-    })()
-    .into()
+pub fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let range = ScoreRange::parse(arg(args, 2)?, arg(args, 3)?)?;
+    let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| {
+        let (s, e) = range.ranks(z);
+        e - s
+    });
+    Ok(Reply::Int(n as i64))
 }
 
-pub fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let range = LexRange::parse(arg(args, 2)?, arg(args, 3)?)?;
-        let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| {
-            let (s, e) = range.ranks(z);
-            e - s
-        });
-        Ok(Reply::Int(n as i64))
-    })()
-    .into()
+pub fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let range = LexRange::parse(arg(args, 2)?, arg(args, 3)?)?;
+    let n = read_zset(ctx, arg(args, 1)?)?.map_or(0, |z| {
+        let (s, e) = range.ranks(z);
+        e - s
+    });
+    Ok(Reply::Int(n as i64))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -723,35 +710,35 @@ fn apply_limit(start: usize, end: usize, offset: i64, limit: i64, rev: bool) -> 
     }
 }
 
-pub fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, None, None).into()
+pub fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, None, None)
 }
 
-pub fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(dst) = args.get(1) else {
-        return CmdError::Syntax.into();
+        return Err(CmdError::Syntax);
     };
-    zrange_generic(ctx, args, 2, Some(dst), None, None).into()
+    zrange_generic(ctx, args, 2, Some(dst), None, None)
 }
 
-pub fn zrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, Some(RangeBy::Score), Some(false)).into()
+pub fn zrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, Some(RangeBy::Score), Some(false))
 }
 
-pub fn zrevrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, Some(RangeBy::Score), Some(true)).into()
+pub fn zrevrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, Some(RangeBy::Score), Some(true))
 }
 
-pub fn zrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, Some(RangeBy::Lex), Some(false)).into()
+pub fn zrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, Some(RangeBy::Lex), Some(false))
 }
 
-pub fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, Some(RangeBy::Lex), Some(true)).into()
+pub fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, Some(RangeBy::Lex), Some(true))
 }
 
-pub fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrange_generic(ctx, args, 1, None, Some(RangeBy::Rank), Some(true)).into()
+pub fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zrange_generic(ctx, args, 1, None, Some(RangeBy::Rank), Some(true))
 }
 
 fn zremrange(ctx: &mut Ctx, args: &[Bytes], by: RangeBy) -> CmdResult<Reply> {
@@ -780,16 +767,16 @@ fn zremrange(ctx: &mut Ctx, args: &[Bytes], by: RangeBy) -> CmdResult<Reply> {
     Ok(Reply::Int(removed as i64))
 }
 
-pub fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zremrange(ctx, args, RangeBy::Rank).into()
+pub fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zremrange(ctx, args, RangeBy::Rank)
 }
 
-pub fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zremrange(ctx, args, RangeBy::Score).into()
+pub fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zremrange(ctx, args, RangeBy::Score)
 }
 
-pub fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zremrange(ctx, args, RangeBy::Lex).into()
+pub fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zremrange(ctx, args, RangeBy::Lex)
 }
 
 /// The key popped from and its (member, score) pairs.
@@ -861,12 +848,12 @@ fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult<Reply> {
     })
 }
 
-pub fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zpop(ctx, args, false).into()
+pub fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zpop(ctx, args, false)
 }
 
-pub fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zpop(ctx, args, true).into()
+pub fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    zpop(ctx, args, true)
 }
 
 /// ZMPOP / BZMPOP arguments from the numkeys index: (keys, max, count).
@@ -910,12 +897,9 @@ fn mpop_reply(found: Option<Popped>) -> Reply {
     }
 }
 
-pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let (keys, max, count) = parse_mpop(args, 1)?;
-        Ok(mpop_reply(pop_first(ctx, keys, max, count)?))
-    })()
-    .into()
+pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, max, count) = parse_mpop(args, 1)?;
+    Ok(mpop_reply(pop_first(ctx, keys, max, count)?))
 }
 
 /// A blocking command's timeout in ms, with Redis 7.0's checks: a float of seconds;
@@ -952,32 +936,25 @@ fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult<Reply> {
 
 /// Non-blocking attempt of BZPOPMIN: pops from the first non-empty key, else NilArray
 /// (the server then blocks).
-pub fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    bzpop(ctx, args, false).into()
+pub fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bzpop(ctx, args, false)
 }
 
-pub fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    bzpop(ctx, args, true).into()
+pub fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    bzpop(ctx, args, true)
 }
 
 /// Non-blocking attempt of BZMPOP. The timeout is checked after the other arguments,
 /// as Redis does.
-pub fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let (keys, max, count) = parse_mpop(args, 2)?;
-        parse_timeout(arg(args, 1)?)?;
-        Ok(mpop_reply(pop_first(ctx, keys, max, count)?))
-    })()
-    .into()
+pub fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let (keys, max, count) = parse_mpop(args, 2)?;
+    parse_timeout(arg(args, 1)?)?;
+    Ok(mpop_reply(pop_first(ctx, keys, max, count)?))
 }
 
 // ZRANDMEMBER ------------------------------------------------------------------------
 
-pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zrandmember_impl(ctx, args).into()
-}
-
-fn zrandmember_impl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let Some(count_arg) = args.get(2) else {
         let r = ctx.ks.rand();
@@ -1303,46 +1280,39 @@ fn setop_command(ctx: &mut Ctx, args: &[Bytes], op: SetOp, store: bool) -> CmdRe
     Ok(elems_reply(&elems, p.withscores))
 }
 
-pub fn zunion(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Union, false).into()
+pub fn zunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Union, false)
 }
 
-pub fn zinter(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Inter, false).into()
+pub fn zinter(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Inter, false)
 }
 
-pub fn zdiff(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Diff, false).into()
+pub fn zdiff(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Diff, false)
 }
 
-pub fn zunionstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Union, true).into()
+pub fn zunionstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Union, true)
 }
 
-pub fn zinterstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Inter, true).into()
+pub fn zinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Inter, true)
 }
 
-pub fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    setop_command(ctx, args, SetOp::Diff, true).into()
+pub fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    setop_command(ctx, args, SetOp::Diff, true)
 }
 
-pub fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    (|| {
-        let p = setop_parse(ctx, args, 1, SetOp::Inter, false, true)?;
-        let (_, n) = setop_compute(ctx, &p, SetOp::Inter, true);
-        Ok(Reply::Int(n as i64))
-    })()
-    .into()
+pub fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let p = setop_parse(ctx, args, 1, SetOp::Inter, false, true)?;
+    let (_, n) = setop_compute(ctx, &p, SetOp::Inter, true);
+    Ok(Reply::Int(n as i64))
 }
 
 // ZSCAN ------------------------------------------------------------------------------
 
-pub fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    zscan_impl(ctx, args).into()
-}
-
-fn zscan_impl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+pub fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(arg(args, 2)?).ok_or_else(|| other("ERR invalid cursor"))?;
     let Some(zs) = read_zset(ctx, arg(args, 1)?)? else {
         return Ok(Reply::Array(vec![
