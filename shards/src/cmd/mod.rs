@@ -13,6 +13,8 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 mod table;
+#[cfg(test)]
+pub(crate) mod test_env;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -39,22 +41,6 @@ pub struct Ctx<'a> {
 /// is a typed `Err`; `ops::run_op` turns it into the error reply (replies that merely
 /// contain errors, such as an array with an error element, are `Ok`).
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult<Reply>;
-
-/// Runs handler `h` on db 0 of `ks` with string arguments (unit tests of the command
-/// modules).
-#[cfg(test)]
-pub(crate) fn call_for_test(ks: &mut Keyspace, h: Handler, args: &[&str]) -> Reply {
-    let args: Vec<Bytes> = args
-        .iter()
-        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-        .collect();
-    let mut ctx = Ctx {
-        ks,
-        db: 0,
-        touch: true,
-    };
-    h(&mut ctx, &args).into()
-}
 
 /// Argument `i`. The server checks arity from the table, but a short argument vector
 /// must give Redis's arity error, never a panic.

@@ -1,58 +1,8 @@
 //! Unit tests of the bitmap commands (`cmd::bitmaps`).
 
 use super::*;
-use crate::clock::{Clock, Millis};
-use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
+use crate::cmd::test_env::{Env, Rng, T0};
 use crate::types::list::List;
-
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
-impl Env {
-    fn new() -> Env {
-        let (clock, _now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
-    fn set(&mut self, key: &str, b: &[u8]) {
-        self.ks
-            .set(0, key.as_bytes(), Value::Str(Str::from_bytes(b)), 0);
-    }
-
-    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
-        match &self.ks.lookup(0, key.as_bytes())?.value {
-            Value::Str(s) => Some(s.to_vec()),
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        match &self.ks.lookup(0, key.as_bytes()).unwrap().value {
-            Value::Str(s) => s.encoding(),
-            _ => "not a string",
-        }
-    }
-
-    fn expire_at(&mut self, key: &str) -> Millis {
-        self.ks.lookup(0, key.as_bytes()).unwrap().expire_at
-    }
-
-    /// Runs `cmd` with the words of `line` as arguments.
-    fn run(&mut self, h: Handler, line: &str) -> Reply {
-        let words: Vec<&str> = line.split(' ').collect();
-        self.call(h, &words)
-    }
-}
 
 fn int(n: i64) -> Reply {
     Reply::Int(n)
@@ -125,7 +75,7 @@ fn bit_writes_keep_ttl() {
     env.ks.set_expire(0, b"k", T0 + 100_000);
     env.run(setbit, "SETBIT k 100 1");
     env.run(bitfield, "BITFIELD k SET u8 8 1");
-    assert_eq!(env.expire_at("k"), T0 + 100_000);
+    assert_eq!(env.expire_at("k"), Some(T0 + 100_000));
 }
 
 #[test]
@@ -364,7 +314,7 @@ fn bitop_replaces_dest_and_clears_its_ttl() {
     assert_eq!(env.run(bitop, "BITOP OR d n"), int(2));
     assert_eq!(env.get("d").unwrap(), b"12");
     assert_eq!(env.encoding("d"), "raw");
-    assert_eq!(env.expire_at("d"), 0);
+    assert_eq!(env.expire_at("d"), Some(0));
     env.ks.set(0, b"l", Value::List(List::default()), 0);
     assert_eq!(env.run(bitop, "BITOP OR l n"), int(2));
     assert_eq!(env.get("l").unwrap(), b"12");
@@ -639,25 +589,6 @@ impl Model {
         for j in 0..bits {
             self.bits[offset + j] = (v >> (bits - 1 - j)) & 1 == 1;
         }
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
     }
 }
 

@@ -1,29 +1,14 @@
 //! Unit tests of the geo commands (`cmd::geo`).
 
 use super::*;
-use crate::clock::Clock;
+use crate::cmd::test_env::Env;
 use crate::cmd::zsets::{zrange, zscore};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
 
 // Expected values below were read from redis-server 7.0.15.
 
-struct Env {
-    ks: Keyspace,
-}
-
 impl Env {
-    fn new() -> Env {
-        let (clock, _) = Clock::manual(1_700_000_000_000);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
+    /// A keyspace with the geo set "Sicily": Palermo and Catania.
     fn sicily() -> Env {
         let mut e = Env::new();
         let r = e.call(
@@ -639,12 +624,8 @@ fn search_errors_use_redis_texts() {
 #[test]
 fn count_orders_ties_like_redis_partial_sort() {
     let mut e = Env::new();
-    let _ = crate::cmd::zsets::zadd(
-        &mut Ctx {
-            ks: &mut e.ks,
-            db: 0,
-            touch: true,
-        },
+    e.call(
+        crate::cmd::zsets::zadd,
         &[
             "zadd",
             "t",
@@ -664,8 +645,7 @@ fn count_orders_ties_like_redis_partial_sort() {
             "g",
             "2887198726373",
             "h",
-        ]
-        .map(|s| Bytes::copy_from_slice(s.as_bytes())),
+        ],
     );
     let q = |e: &mut Env, extra: &[&str]| {
         let mut args = vec!["geosearch", "t", "FROMMEMBER", "c", "BYRADIUS", "200", "km"];

@@ -3,48 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::clock::{Clock, Millis};
+use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
-use crate::value::Str;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
+/// What the hash tests check beside the commands.
 impl Env {
-    fn new() -> Env {
-        let (clock, _now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
     fn hash(&mut self, key: &str) -> Option<Hash> {
         match &self.ks.lookup(0, key.as_bytes())?.value {
             Value::Hash(h) => Some(h.clone()),
             other => panic!("not a hash: {other:?}"),
         }
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        let config = self.ks.config.clone();
-        self.ks
-            .lookup(0, key.as_bytes())
-            .unwrap()
-            .value
-            .encoding(&config)
-    }
-
-    fn set_string(&mut self, key: &str) {
-        self.ks
-            .set(0, key.as_bytes(), Value::Str(Str::from_bytes(b"x")), 0);
     }
 }
 
@@ -218,7 +186,7 @@ fn hdel_counts_removed_fields_and_deletes_the_emptied_key() {
 #[test]
 fn every_command_rejects_a_non_hash_key() {
     let mut env = Env::new();
-    env.set_string("s");
+    env.set("s", "x");
     let wrong = Reply::Error(CmdError::WrongType);
     let cases: &[(Handler, &[&str])] = &[
         (hset, &["hset", "s", "a", "1"]),
@@ -468,7 +436,7 @@ fn hrandfield_missing_key_with_count_is_an_empty_array() {
 fn hrandfield_argument_errors_match_redis() {
     let mut env = Env::new();
     env.call(hset, &["hset", "h", "a", "1"]);
-    env.set_string("s");
+    env.set("s", "x");
     let range = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
     assert_eq!(
         env.call(hrandfield, &["hrandfield", "h", "-9223372036854775808"]),

@@ -1,54 +1,21 @@
 //! Unit tests of the HyperLogLog commands (`cmd::hll`).
 
 use super::*;
-use crate::clock::{Clock, Millis};
-use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
+use crate::cmd::test_env::{Env, T0};
 use crate::types::list::List;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
+/// What the HyperLogLog tests set up and check beside the commands.
 impl Env {
-    fn new() -> Env {
-        let (clock, _now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
     /// PFADD of many elements given as owned strings.
     fn add_all(&mut self, key: &str, elems: impl IntoIterator<Item = String>) -> Reply {
         let mut args = vec!["PFADD".to_string(), key.to_string()];
         args.extend(elems);
-        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        self.call(pfadd, &refs)
+        self.command(&args)
     }
 
-    fn get(&mut self, key: &str) -> Vec<u8> {
-        match &self.ks.lookup(0, key.as_bytes()).unwrap().value {
-            Value::Str(s) => s.to_vec(),
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    fn set_bytes(&mut self, key: &str, b: &[u8]) {
-        self.ks
-            .set(0, key.as_bytes(), Value::Str(Str::from_bytes(b)), 0);
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        match &self.ks.lookup(0, key.as_bytes()).unwrap().value {
-            Value::Str(s) => s.encoding(),
-            _ => "not a string",
-        }
+    /// The string at `key`, which must exist.
+    fn hll(&mut self, key: &str) -> Vec<u8> {
+        self.get(key).expect("a string")
     }
 }
 
@@ -101,7 +68,7 @@ const AZ_SPARSE: &str = "48594c4c01000000000000000000008044458c42268040898846e89
 fn pfadd_writes_redis_sparse_bytes() {
     let mut env = Env::new();
     assert_eq!(env.add_all("h", letters()), Reply::Int(1));
-    assert_eq!(env.get("h"), hex(AZ_SPARSE));
+    assert_eq!(env.hll("h"), hex(AZ_SPARSE));
     assert_eq!(env.encoding("h"), "raw");
 }
 
@@ -112,7 +79,7 @@ fn pfcount_caches_cardinality_in_header() {
     assert_eq!(env.call(pfcount, &["PFCOUNT", "h"]), Reply::Int(25));
     let mut expect = hex(AZ_SPARSE);
     expect[8..16].copy_from_slice(&[25, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(env.get("h"), expect);
+    assert_eq!(env.hll("h"), expect);
 }
 
 #[test]
@@ -120,7 +87,7 @@ fn pfcount_answers_from_a_valid_cache() {
     let mut env = Env::new();
     let mut v = hex(AZ_SPARSE);
     v[8..16].copy_from_slice(&[7, 1, 0, 0, 0, 0, 0, 0]);
-    env.set_bytes("h", &v);
+    env.set("h", &v);
     assert_eq!(env.call(pfcount, &["PFCOUNT", "h"]), Reply::Int(263));
 }
 
@@ -128,10 +95,10 @@ fn pfcount_answers_from_a_valid_cache() {
 fn pfadd_without_elements_creates_empty_hll() {
     let mut env = Env::new();
     assert_eq!(env.call(pfadd, &["PFADD", "e"]), Reply::Int(1));
-    assert_eq!(env.get("e"), hex("48594c4c0100000000000000000000807fff"));
+    assert_eq!(env.hll("e"), hex("48594c4c0100000000000000000000807fff"));
     assert_eq!(env.call(pfadd, &["PFADD", "e"]), Reply::Int(0));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "e"]), Reply::Int(0));
-    assert_eq!(env.get("e"), hex("48594c4c0100000000000000000000007fff"));
+    assert_eq!(env.hll("e"), hex("48594c4c0100000000000000000000007fff"));
 }
 
 #[test]
@@ -203,15 +170,15 @@ fn incremental_adds_match_redis_bytes_across_promotion() {
     let mut next = expected.iter().peekable();
     for i in 1..=20000u32 {
         env.call(pfadd, &["PFADD", "n", &i.to_string()]);
-        let dense = env.get("n")[ENCODING_AT] == DENSE;
+        let dense = env.hll("n")[ENCODING_AT] == DENSE;
         assert_eq!(dense, i >= 1649, "encoding after {i} adds");
         if let Some(&&(n, len, before, count, after)) = next.peek() {
             if n == i {
                 next.next();
-                let b = env.get("n");
+                let b = env.hll("n");
                 assert_eq!((b.len(), fnv(&b)), (len, before), "bytes after {i} adds");
                 assert_eq!(env.call(pfcount, &["PFCOUNT", "n"]), Reply::Int(count));
-                assert_eq!(fnv(&env.get("n")), after, "bytes after count at {i}");
+                assert_eq!(fnv(&env.hll("n")), after, "bytes after count at {i}");
             }
         }
     }
@@ -237,7 +204,7 @@ fn pfcount_of_several_keys_estimates_the_union() {
     env.add_all("s1", numbers(1, 300));
     env.add_all("s2", numbers(200, 500));
     env.add_all("d1", numbers(1, 5000));
-    let s1 = env.get("s1");
+    let s1 = env.hll("s1");
     assert_eq!(env.call(pfcount, &["PFCOUNT", "s1", "s2"]), Reply::Int(503));
     assert_eq!(
         env.call(pfcount, &["PFCOUNT", "az", "d1"]),
@@ -248,7 +215,7 @@ fn pfcount_of_several_keys_estimates_the_union() {
         Reply::Int(302)
     );
     // The union is not cached in any key.
-    assert_eq!(env.get("s1"), s1);
+    assert_eq!(env.hll("s1"), s1);
 }
 
 #[test]
@@ -257,7 +224,7 @@ fn pfmerge_of_sparse_inputs_stays_sparse() {
     env.add_all("s1", numbers(1, 300));
     env.add_all("s2", numbers(200, 500));
     assert_eq!(env.call(pfmerge, &["PFMERGE", "m1", "s1", "s2"]), Reply::Ok);
-    let b = env.get("m1");
+    let b = env.hll("m1");
     assert_eq!((b.len(), fnv(&b)), (1061, 0x55859586ccc816ab));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "m1"]), Reply::Int(503));
 }
@@ -268,7 +235,7 @@ fn pfmerge_with_a_dense_input_is_dense() {
     env.add_all("s1", numbers(1, 300));
     env.add_all("d1", numbers(1, 5000));
     assert_eq!(env.call(pfmerge, &["PFMERGE", "m2", "s1", "d1"]), Reply::Ok);
-    let b = env.get("m2");
+    let b = env.hll("m2");
     assert_eq!((b.len(), fnv(&b)), (DENSE_SIZE, 0xeaf7ec3d6aad4de3));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "m2"]), Reply::Int(4985));
 }
@@ -277,7 +244,7 @@ fn pfmerge_with_a_dense_input_is_dense() {
 fn pfmerge_without_sources_creates_empty_hll() {
     let mut env = Env::new();
     assert_eq!(env.call(pfmerge, &["PFMERGE", "m3"]), Reply::Ok);
-    assert_eq!(env.get("m3"), hex("48594c4c0100000000000000000000807fff"));
+    assert_eq!(env.hll("m3"), hex("48594c4c0100000000000000000000807fff"));
 }
 
 #[test]
@@ -287,7 +254,7 @@ fn pfmerge_into_existing_dest_includes_its_registers() {
     assert_eq!(env.call(pfmerge, &["PFMERGE", "m4", "az"]), Reply::Ok);
     env.add_all("az", letters());
     assert_eq!(env.call(pfmerge, &["PFMERGE", "m4", "az"]), Reply::Ok);
-    assert_eq!(env.get("m4"), hex(AZ_SPARSE));
+    assert_eq!(env.hll("m4"), hex(AZ_SPARSE));
 }
 
 #[test]
@@ -313,13 +280,13 @@ fn pfadd_keeps_ttl() {
 fn copied_value_stays_a_valid_hll() {
     let mut env = Env::new();
     env.add_all("h", numbers(1, 100));
-    let small = env.get("h");
-    env.set_bytes("copy", &small);
+    let small = env.hll("h");
+    env.set("copy", &small);
     assert_eq!(env.call(pfcount, &["PFCOUNT", "copy"]), Reply::Int(100));
     assert_eq!(env.call(pfadd, &["PFADD", "copy", "101"]), Reply::Int(1));
     env.add_all("d", numbers(1, 5000));
-    let dense = env.get("d");
-    env.set_bytes("dcopy", &dense);
+    let dense = env.hll("d");
+    env.set("dcopy", &dense);
     assert_eq!(env.call(pfcount, &["PFCOUNT", "dcopy"]), Reply::Int(4985));
     assert_eq!(env.call(pfadd, &["PFADD", "dcopy", "1"]), Reply::Int(0));
 }
@@ -327,7 +294,7 @@ fn copied_value_stays_a_valid_hll() {
 #[test]
 fn embstr_hll_becomes_raw_when_counted() {
     let mut env = Env::new();
-    env.set_bytes("sp", &hex("48594c4c0100000000000000000000007fff"));
+    env.set("sp", &hex("48594c4c0100000000000000000000007fff"));
     assert_eq!(env.encoding("sp"), "embstr");
     assert_eq!(env.call(pfcount, &["PFCOUNT", "sp"]), Reply::Int(0));
     assert_eq!(env.encoding("sp"), "raw");
@@ -348,13 +315,13 @@ fn non_string_keys_are_wrongtype() {
 #[test]
 fn strings_that_are_not_hlls_are_refused() {
     let mut env = Env::new();
-    env.set_bytes("int", b"123");
-    env.set_bytes("short", b"HYLL");
-    env.set_bytes("magic", b"HYLX\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xff");
-    env.set_bytes("enc", b"HYLLxxxxxxxxxxxxxxxxxxx");
+    env.set("int", b"123");
+    env.set("short", b"HYLL");
+    env.set("magic", b"HYLX\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xff");
+    env.set("enc", b"HYLLxxxxxxxxxxxxxxxxxxx");
     let mut dense = b"HYLL".to_vec();
     dense.resize(DENSE_SIZE - 1, 0);
-    env.set_bytes("dense", &dense);
+    env.set("dense", &dense);
     for key in ["int", "short", "magic", "enc", "dense"] {
         assert_eq!(env.call(pfadd, &["PFADD", key, "a"]), not_hll(), "{key}");
         assert_eq!(env.call(pfcount, &["PFCOUNT", key]), not_hll(), "{key}");
@@ -368,7 +335,7 @@ fn strings_that_are_not_hlls_are_refused() {
 #[test]
 fn corrupted_sparse_hll_is_invalidobj() {
     let mut env = Env::new();
-    env.set_bytes("c", &sparse_with(&[]));
+    env.set("c", &sparse_with(&[]));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "c"]), corrupt());
     assert_eq!(env.call(pfadd, &["PFADD", "c", "a"]), corrupt());
     assert_eq!(env.call(pfcount, &["PFCOUNT", "c", "c"]), corrupt());
@@ -380,7 +347,7 @@ fn corrupted_sparse_hll_is_invalidobj() {
 fn sparse_runs_past_the_last_register_are_corrupt() {
     let mut env = Env::new();
     // XZERO(16384) then VAL: Redis 7.0.15 refuses the extra run when merging.
-    env.set_bytes("a", &sparse_with(&[0x7f, 0xff, 0x80]));
+    env.set("a", &sparse_with(&[0x7f, 0xff, 0x80]));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "a"]), corrupt());
     assert_eq!(env.call(pfcount, &["PFCOUNT", "a", "zz"]), corrupt());
     assert_eq!(env.call(pfmerge, &["PFMERGE", "d", "a"]), corrupt());
@@ -392,11 +359,11 @@ fn sparse_runs_past_the_last_register_are_corrupt() {
 fn pfadd_edits_sparse_hll_covering_too_many_registers() {
     // XZERO(16384) + ZERO(1): PFADD only needs the opcode it edits, as in Redis.
     let mut env = Env::new();
-    env.set_bytes("c2", &sparse_with(&[0x7f, 0xff, 0x00]));
+    env.set("c2", &sparse_with(&[0x7f, 0xff, 0x00]));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "c2"]), corrupt());
     assert_eq!(env.call(pfadd, &["PFADD", "c2", "a"]), Reply::Int(1));
     assert_eq!(
-        env.get("c2"),
+        env.hll("c2"),
         sparse_with(&[0x71, 0xa6, 0x84, 0x4e, 0x57, 0x00])
     );
 }
@@ -406,11 +373,11 @@ fn pfadd_to_dense_string_sets_registers() {
     let mut env = Env::new();
     let mut d = b"HYLL".to_vec();
     d.resize(DENSE_SIZE, 0);
-    env.set_bytes("d", &d);
+    env.set("d", &d);
     assert_eq!(env.call(pfcount, &["PFCOUNT", "d"]), Reply::Int(0));
     assert_eq!(env.call(pfadd, &["PFADD", "d", "a"]), Reply::Int(1));
     assert_eq!(env.call(pfcount, &["PFCOUNT", "d"]), Reply::Int(1));
-    assert_eq!(env.get("d").len(), DENSE_SIZE);
+    assert_eq!(env.hll("d").len(), DENSE_SIZE);
 }
 
 #[test]
@@ -474,5 +441,5 @@ fn pfadd_sets_the_register_the_element_hashes_to() {
     assert_eq!(sparse_set(&mut buf, index, count), Ok(true));
     let mut env = Env::new();
     env.call(pfadd, &["PFADD", "a", "a"]);
-    assert_eq!(env.get("a"), buf);
+    assert_eq!(env.hll("a"), buf);
 }

@@ -1,62 +1,19 @@
 //! Unit tests of the keyspace commands (`cmd::keys`).
 
-use std::cell::Cell;
 use std::collections::HashSet;
-use std::rc::Rc;
 
 use super::*;
-use crate::clock::Clock;
+use crate::cmd::test_env::{Env as Shard, T0 as START};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
 
-const START: Millis = 1_700_000_000_000;
-
-/// A 16-db keyspace on a manual clock, and the client state a handler sees.
-struct Shard {
-    ks: Keyspace,
-    clock: Rc<Cell<Millis>>,
-    db: usize,
-    touch: bool,
-}
-
+/// What the keyspace tests set up and check in a given db.
 impl Shard {
-    fn new() -> Self {
-        let (clock, handle) = Clock::manual(START);
-        Shard {
-            ks: Keyspace::new(16, clock),
-            clock: handle,
-            db: 0,
-            touch: true,
-        }
-    }
-
-    fn call(&mut self, handler: Handler, args: &[&str]) -> Reply {
-        let args: Vec<Bytes> = args
-            .iter()
-            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-            .collect();
-        let mut ctx = Ctx {
-            ks: &mut self.ks,
-            db: self.db,
-            touch: self.touch,
-        };
-        handler(&mut ctx, &args).into()
-    }
-
-    fn set(&mut self, key: &str, value: &str) {
-        self.set_in(self.db, key, value, 0);
-    }
-
     fn set_in(&mut self, db: usize, key: &str, value: &str, expire_at: Millis) {
         let v = Value::Str(Str::from_bytes(value.as_bytes()));
         self.ks.set(db, key.as_bytes(), v, expire_at);
     }
 
-    fn advance(&self, ms: Millis) {
-        self.clock.set(self.clock.get() + ms);
-    }
-
-    fn expire_at(&mut self, db: usize, key: &str) -> Option<Millis> {
+    fn expire_at_in(&mut self, db: usize, key: &str) -> Option<Millis> {
         self.ks.lookup(db, key.as_bytes()).map(|e| e.expire_at)
     }
 
@@ -172,9 +129,9 @@ fn expire_sets_a_relative_deadline_in_seconds() {
     let mut s = Shard::new();
     s.set("a", "1");
     assert_eq!(s.call(expire, &["expire", "a", "100"]), int(1));
-    assert_eq!(s.expire_at(0, "a"), Some(START + 100_000));
+    assert_eq!(s.expire_at_in(0, "a"), Some(START + 100_000));
     assert_eq!(s.call(pexpire, &["pexpire", "a", "1500"]), int(1));
-    assert_eq!(s.expire_at(0, "a"), Some(START + 1_500));
+    assert_eq!(s.expire_at_in(0, "a"), Some(START + 1_500));
 }
 
 #[test]
@@ -183,10 +140,10 @@ fn expireat_and_pexpireat_take_unix_times() {
     s.set("a", "1");
     let secs = (START / 1000 + 60).to_string();
     assert_eq!(s.call(expireat, &["expireat", "a", &secs]), int(1));
-    assert_eq!(s.expire_at(0, "a"), Some(START + 60_000));
+    assert_eq!(s.expire_at_in(0, "a"), Some(START + 60_000));
     let ms = (START + 1234).to_string();
     assert_eq!(s.call(pexpireat, &["pexpireat", "a", &ms]), int(1));
-    assert_eq!(s.expire_at(0, "a"), Some(START + 1234));
+    assert_eq!(s.expire_at_in(0, "a"), Some(START + 1234));
 }
 
 #[test]
@@ -250,7 +207,11 @@ fn expire_options_follow_the_nx_xx_gt_lt_matrix() {
         } else {
             at
         };
-        assert_eq!(s.expire_at(0, "k"), Some(want), "{args:?} on {current:?}");
+        assert_eq!(
+            s.expire_at_in(0, "k"),
+            Some(want),
+            "{args:?} on {current:?}"
+        );
     }
 }
 
@@ -273,7 +234,7 @@ fn expire_rejects_incompatible_options() {
     }
     let gtlt = other("ERR GT and LT options at the same time are not compatible");
     assert_eq!(s.call(pexpire, &["pexpire", "k", "10", "GT", "lt"]), gtlt);
-    assert_eq!(s.expire_at(0, "k"), Some(0));
+    assert_eq!(s.expire_at_in(0, "k"), Some(0));
 }
 
 #[test]
@@ -326,7 +287,7 @@ fn expire_overflow_is_an_invalid_expire_time_naming_the_command() {
         s.call(pexpireat, &["pexpireat", "k", "9223372036854775807"]),
         int(1)
     );
-    assert_eq!(s.expire_at(0, "k"), Some(i64::MAX as u64));
+    assert_eq!(s.expire_at_in(0, "k"), Some(i64::MAX as u64));
 }
 
 #[test]
@@ -491,7 +452,7 @@ fn copy_to_another_db_keeps_the_ttl() {
         int(1)
     );
     assert_eq!(s.value(3, "a"), Some(b"v".to_vec()));
-    assert_eq!(s.expire_at(3, "a"), Some(START + 4_000));
+    assert_eq!(s.expire_at_in(3, "a"), Some(START + 4_000));
     assert_eq!(s.value(0, "a"), Some(b"v".to_vec()));
 }
 
@@ -540,7 +501,7 @@ fn move_carries_the_key_and_its_ttl_to_another_db() {
     assert_eq!(s.call(move_, &["move", "k", "5"]), int(1));
     assert_eq!(s.value(0, "k"), None);
     assert_eq!(s.value(5, "k"), Some(b"v".to_vec()));
-    assert_eq!(s.expire_at(5, "k"), Some(START + 8_000));
+    assert_eq!(s.expire_at_in(5, "k"), Some(START + 8_000));
     assert_eq!(s.ks.db(0).expires_len(), 0);
     assert_eq!(s.ks.db(5).expires_len(), 1);
 }
@@ -834,7 +795,7 @@ fn swapdb_exchanges_two_dbs() {
     s.set_in(3, "three", "v", 0);
     assert_eq!(s.call(swapdb, &["swapdb", "0", "3"]), Reply::Ok);
     assert_eq!(s.value(0, "three"), Some(b"v".to_vec()));
-    assert_eq!(s.expire_at(3, "zero"), Some(START + 5_000));
+    assert_eq!(s.expire_at_in(3, "zero"), Some(START + 5_000));
     assert_eq!(s.value(0, "zero"), None);
     assert_eq!(s.call(swapdb, &["swapdb", "2", "2"]), Reply::Ok);
 }

@@ -1,59 +1,17 @@
 //! Unit tests of the list commands (`cmd::lists`).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 use super::*;
-use crate::clock::{Clock, Millis};
+use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
-use crate::value::Str;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-    _now: Rc<Cell<Millis>>,
-}
-
+/// What the list tests set up and check beside the commands.
 impl Env {
-    fn new() -> Env {
-        let (clock, now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-            _now: now,
-        }
-    }
-
     fn with_fill(fill: i64) -> Env {
         let mut e = Env::new();
         e.ks.config.list_max_listpack_size = fill;
         e
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.call_bytes(h, &args)
-    }
-
-    fn call_bytes(&mut self, h: Handler, args: &[&[u8]]) -> Reply {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        let mut ctx = Ctx {
-            ks: &mut self.ks,
-            db: 0,
-            touch: true,
-        };
-        h(&mut ctx, &args).into()
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        let config = self.ks.config.clone();
-        self.ks
-            .lookup(0, key.as_bytes())
-            .expect("key exists")
-            .value
-            .encoding(&config)
     }
 
     fn list(&mut self, key: &str) -> Option<List> {
@@ -65,15 +23,6 @@ impl Env {
 
     fn nodes(&mut self, key: &str) -> usize {
         self.list(key).expect("list").nodes()
-    }
-
-    fn exists(&mut self, key: &str) -> bool {
-        self.ks.exists(0, key.as_bytes())
-    }
-
-    fn set_string(&mut self, key: &str) {
-        self.ks
-            .set(0, key.as_bytes(), Value::Str(Str::from_bytes(b"x")), 0);
     }
 }
 
@@ -121,7 +70,7 @@ fn pushx_only_pushes_onto_existing_lists() {
 #[test]
 fn every_command_refuses_a_non_list() {
     let mut e = Env::new();
-    e.set_string("s");
+    e.set("s", "x");
     e.call(rpush, &["rpush", "l", "a"]);
     let wrong = Reply::Error(CmdError::WrongType);
     let cases: Vec<(Handler, Vec<&str>)> = vec![
@@ -182,7 +131,7 @@ fn pop_with_count_replies_an_array() {
 #[test]
 fn pop_count_must_be_a_non_negative_integer() {
     let mut e = Env::new();
-    e.set_string("s");
+    e.set("s", "x");
     let msg = "ERR value is out of range, must be positive";
     assert_eq!(e.call(lpop, &["lpop", "l", "-1"]), error(msg));
     assert_eq!(e.call(rpop, &["rpop", "l", "abc"]), error(msg));
@@ -520,7 +469,7 @@ fn blocking_pops_take_from_the_first_list_with_data() {
 #[test]
 fn blocking_moves_reply_nil_without_data() {
     let mut e = Env::new();
-    e.set_string("s");
+    e.set("s", "x");
     assert_eq!(
         e.call(blmove, &["blmove", "x", "y", "left", "left", "0"]),
         Reply::Nil
@@ -1084,11 +1033,7 @@ fn model_run(fill: i64, long: usize, seed: u64, ops: usize) {
                 Reply::Int(m.len() as i64),
             ),
         };
-        let h = crate::cmd::lookup(&args[0])
-            .and_then(|c| c.handler)
-            .expect("known");
-        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let got = e.call_bytes(h, &argv);
+        let got = e.command(&args);
         let shown: Vec<String> = args
             .iter()
             .map(|a| String::from_utf8_lossy(&a[..a.len().min(12)]).into_owned())

@@ -3,28 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::clock::{Clock, Millis};
+use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
-use crate::value::Str;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
+/// What the set tests check beside the commands.
 impl Env {
-    fn new() -> Env {
-        let (clock, _now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
     /// The members of `key`, sorted (empty when the key is missing).
     fn members(&mut self, key: &str) -> Vec<String> {
         match self.ks.lookup(0, key.as_bytes()).map(|e| &e.value) {
@@ -47,24 +30,6 @@ impl Env {
             Value::Set(s) => s.repr_name(),
             other => panic!("not a set: {other:?}"),
         }
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        let config = self.ks.config.clone();
-        self.ks
-            .lookup(0, key.as_bytes())
-            .unwrap()
-            .value
-            .encoding(&config)
-    }
-
-    fn set_string(&mut self, key: &str) {
-        self.ks
-            .set(0, key.as_bytes(), Value::Str(Str::from_bytes(b"x")), 0);
-    }
-
-    fn exists(&mut self, key: &str) -> bool {
-        self.ks.exists(0, key.as_bytes())
     }
 }
 
@@ -172,7 +137,7 @@ fn smembers_is_a_set_reply_sorted_for_an_intset() {
 #[test]
 fn every_command_rejects_a_non_set_key() {
     let mut env = Env::new();
-    env.set_string("str");
+    env.set("str", "x");
     env.call(sadd, &["sadd", "s", "a"]);
     let wrong = Reply::Error(CmdError::WrongType);
     let cases: &[(Handler, &[&str])] = &[
@@ -327,7 +292,7 @@ fn srandmember_negative_count_may_repeat() {
 #[test]
 fn srandmember_edge_cases_match_redis() {
     let mut env = Env::new();
-    env.set_string("str");
+    env.set("str", "x");
     env.call(sadd, &["sadd", "s", "a"]);
     assert_eq!(env.call(srandmember, &["srandmember", "nokey"]), Reply::Nil);
     assert_eq!(env.call(srandmember, &["srandmember", "s"]), bulk("a"));
@@ -404,7 +369,7 @@ fn smove_same_source_and_destination_only_checks_membership() {
 #[test]
 fn smove_from_a_missing_key_is_zero_before_type_checks() {
     let mut env = Env::new();
-    env.set_string("str");
+    env.set("str", "x");
     assert_eq!(
         env.call(smove, &["smove", "nokey", "str", "a"]),
         Reply::Int(0)
@@ -493,7 +458,7 @@ fn sdiff_takes_both_strategies_to_the_same_result() {
 fn store_variants_overwrite_the_destination_and_reply_its_size() {
     let mut env = Env::new();
     three_sets(&mut env);
-    env.set_string("d");
+    env.set("d", "x");
     env.ks.set_expire(0, b"d", T0 + 1000);
     assert_eq!(
         env.call(sinterstore, &["sinterstore", "d", "a", "b"]),
@@ -601,7 +566,7 @@ fn sintercard_counts_up_to_the_limit() {
 #[test]
 fn sintercard_argument_errors_match_redis() {
     let mut env = Env::new();
-    env.set_string("str");
+    env.set("str", "x");
     let numkeys = other("ERR numkeys should be greater than 0");
     assert_eq!(env.call(sintercard, &["sintercard", "0", "a"]), numkeys);
     assert_eq!(env.call(sintercard, &["sintercard", "-1", "a"]), numkeys);

@@ -1,47 +1,11 @@
 //! Unit tests of SORT and SORT_RO (`cmd::sort`).
 
 use super::*;
-use crate::clock::{Clock, Millis};
-use crate::cmd::Handler;
+use crate::cmd::test_env::{Env, Rng, T0};
 use crate::types::hash::Hash;
-use crate::value::Str;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
+/// Runs the sorting core directly.
 impl Env {
-    fn new() -> Env {
-        let (clock, _now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
-    fn call(&mut self, h: Handler, line: &str) -> Reply {
-        let args: Vec<Bytes> = line
-            .split(' ')
-            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-            .collect();
-        let mut ctx = Ctx {
-            ks: &mut self.ks,
-            db: 0,
-            touch: true,
-        };
-        h(&mut ctx, &args).into()
-    }
-
-    fn set(&mut self, key: &str, v: &str) {
-        self.ks.set(
-            0,
-            key.as_bytes(),
-            Value::Str(Str::from_bytes(v.as_bytes())),
-            0,
-        );
-    }
-
     /// Runs the sorting core on `elems` with the options of `options` (the words
     /// after the key), resolving patterns against this keyspace.
     fn sort_core(
@@ -97,20 +61,20 @@ fn option_errors_come_before_the_type_check() {
     let mut env = Env::new();
     env.set("str", "hello");
     assert_eq!(
-        env.call(sort, "SORT str LIMIT x y"),
+        env.run(sort, "SORT str LIMIT x y"),
         err(CmdError::NotInteger)
     );
     assert_eq!(
-        env.call(sort, "SORT str LIMIT 0 y"),
+        env.run(sort, "SORT str LIMIT 0 y"),
         err(CmdError::NotInteger)
     );
-    assert_eq!(env.call(sort, "SORT str foo"), err(CmdError::Syntax));
-    assert_eq!(env.call(sort, "SORT nokey LIMIT 0"), err(CmdError::Syntax));
-    assert_eq!(env.call(sort, "SORT nokey STORE"), err(CmdError::Syntax));
-    assert_eq!(env.call(sort, "SORT nokey BY"), err(CmdError::Syntax));
-    assert_eq!(env.call(sort, "SORT nokey GET"), err(CmdError::Syntax));
+    assert_eq!(env.run(sort, "SORT str foo"), err(CmdError::Syntax));
+    assert_eq!(env.run(sort, "SORT nokey LIMIT 0"), err(CmdError::Syntax));
+    assert_eq!(env.run(sort, "SORT nokey STORE"), err(CmdError::Syntax));
+    assert_eq!(env.run(sort, "SORT nokey BY"), err(CmdError::Syntax));
+    assert_eq!(env.run(sort, "SORT nokey GET"), err(CmdError::Syntax));
     assert_eq!(
-        env.call(sort_ro, "SORT_RO nokey STORE d"),
+        env.run(sort_ro, "SORT_RO nokey STORE d"),
         err(CmdError::Syntax)
     );
 }
@@ -119,21 +83,21 @@ fn option_errors_come_before_the_type_check() {
 fn sorting_a_string_is_wrongtype() {
     let mut env = Env::new();
     env.set("str", "hello");
-    assert_eq!(env.call(sort, "SORT str"), err(CmdError::WrongType));
+    assert_eq!(env.run(sort, "SORT str"), err(CmdError::WrongType));
     assert_eq!(
-        env.call(sort_ro, "SORT_RO str ALPHA"),
+        env.run(sort_ro, "SORT_RO str ALPHA"),
         err(CmdError::WrongType)
     );
-    assert_eq!(env.call(sort, "SORT str STORE d"), err(CmdError::WrongType));
+    assert_eq!(env.run(sort, "SORT str STORE d"), err(CmdError::WrongType));
     assert!(!env.ks.exists(0, b"d"));
 }
 
 #[test]
 fn missing_key_sorts_as_empty_list() {
     let mut env = Env::new();
-    assert_eq!(env.call(sort, "SORT nokey"), Reply::Array(vec![]));
+    assert_eq!(env.run(sort, "SORT nokey"), Reply::Array(vec![]));
     assert_eq!(
-        env.call(sort_ro, "SORT_RO nokey BY w_* GET # LIMIT 0 10 DESC ALPHA"),
+        env.run(sort_ro, "SORT_RO nokey BY w_* GET # LIMIT 0 10 DESC ALPHA"),
         Reply::Array(vec![])
     );
 }
@@ -142,7 +106,7 @@ fn missing_key_sorts_as_empty_list() {
 fn store_of_empty_result_deletes_dest() {
     let mut env = Env::new();
     env.set("d", "x");
-    assert_eq!(env.call(sort, "SORT nokey STORE d"), Reply::Int(0));
+    assert_eq!(env.run(sort, "SORT nokey STORE d"), Reply::Int(0));
     assert!(!env.ks.exists(0, b"d"));
 }
 
@@ -509,21 +473,6 @@ fn pattern_lookups_count_keyspace_hits_and_misses() {
 }
 
 // ---- Model-based property test ----
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[test]
 fn random_sorts_match_a_simple_model() {

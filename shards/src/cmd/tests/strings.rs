@@ -1,67 +1,8 @@
 //! Unit tests of the string commands (`cmd::strings`).
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use super::*;
-use crate::clock::Clock;
+use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
-
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-    now: Rc<Cell<Millis>>,
-    touch: bool,
-}
-
-impl Env {
-    fn new() -> Env {
-        let (clock, now) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-            now,
-            touch: true,
-        }
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.call_bytes(h, &args)
-    }
-
-    fn call_bytes(&mut self, h: Handler, args: &[&[u8]]) -> Reply {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        let mut ctx = Ctx {
-            ks: &mut self.ks,
-            db: 0,
-            touch: self.touch,
-        };
-        h(&mut ctx, &args).into()
-    }
-
-    fn advance(&self, ms: Millis) {
-        self.now.set(self.now.get() + ms);
-    }
-
-    fn expire_at(&mut self, key: &str) -> Option<Millis> {
-        self.ks.lookup(0, key.as_bytes()).map(|e| e.expire_at)
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        let config = self.ks.config.clone();
-        self.ks
-            .lookup(0, key.as_bytes())
-            .unwrap()
-            .value
-            .encoding(&config)
-    }
-
-    fn exists(&mut self, key: &str) -> bool {
-        self.ks.exists(0, key.as_bytes())
-    }
-}
 
 fn bulk(s: &str) -> Reply {
     Reply::bulk(s)

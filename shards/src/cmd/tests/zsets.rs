@@ -3,45 +3,17 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::clock::{Clock, Millis};
+use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
-use crate::keyspace::Keyspace;
 
-const T0: Millis = 1_700_000_000_000;
-
-struct Env {
-    ks: Keyspace,
-}
-
+/// What the sorted set tests set up and check beside the commands.
 impl Env {
-    fn new() -> Env {
-        let (clock, _) = Clock::manual(T0);
-        Env {
-            ks: Keyspace::new(16, clock),
-        }
-    }
-
     /// Small thresholds so both encodings get exercised.
     fn small(entries: usize, value: usize) -> Env {
         let mut e = Env::new();
         e.ks.config.zset_max_listpack_entries = entries;
         e.ks.config.zset_max_listpack_value = value;
         e
-    }
-
-    fn call(&mut self, h: Handler, args: &[&str]) -> Reply {
-        crate::cmd::call_for_test(&mut self.ks, h, args)
-    }
-
-    fn encoding(&mut self, key: &str) -> &'static str {
-        let config = self.ks.config.clone();
-        self.ks
-            .lookup(0, key.as_bytes())
-            .map_or("none", |e| e.value.encoding(&config))
-    }
-
-    fn exists(&mut self, key: &str) -> bool {
-        self.ks.exists(0, key.as_bytes())
     }
 
     fn zset(&mut self, key: &str) -> ZSet {
