@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::range::rank_bounds;
 use super::*;
 use crate::cmd::test_env::{Env, T0};
 use crate::cmd::Handler;
