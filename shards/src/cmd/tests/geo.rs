@@ -1,5 +1,6 @@
 //! Unit tests of the geo commands (`cmd::geo`).
 
+use super::geohash::{deinterleave, interleave};
 use super::*;
 use crate::cmd::test_env::Env;
 use crate::cmd::zsets::{zrange, zscore};
