@@ -72,12 +72,14 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             // A handler bug must cost one error reply, never the shard: the executor
             // thread serves every other client of this core.
             let run = std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args));
-            OpOutput::Reply(contained(run).unwrap_or_else(|_| {
-                Reply::Error(CmdError::other(format!(
+            OpOutput::Reply(match contained(run) {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => Reply::Error(e),
+                Err(_) => Reply::Error(CmdError::other(format!(
                     "ERR internal error while running '{}'",
                     spec.name
-                )))
-            }))
+                ))),
+            })
         }
         ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
         ShardOp::Epoch => OpOutput::Reply(Reply::Nil),
@@ -132,5 +134,22 @@ mod tests {
         std::panic::set_hook(hook);
         assert!(r.is_err());
         assert!(!panic_is_contained());
+    }
+
+    #[test]
+    fn run_op_answers_a_handler_error_as_an_error_reply() {
+        let (clock, _now) = crate::Clock::manual(1_000);
+        let mut ks = Keyspace::new(1, clock);
+        let op = |args: &[&str]| ShardOp::Cmd {
+            spec: crate::cmd::lookup(args[0].as_bytes()).unwrap(),
+            db: 0,
+            touch: true,
+            args: args.iter().map(|a| Bytes::from(a.to_string())).collect(),
+        };
+        let reply = run_op(&mut ks, op(&["incr", "k"])).into_reply();
+        assert_eq!(reply, Reply::Int(1));
+        run_op(&mut ks, op(&["lpush", "l", "x"]));
+        let reply = run_op(&mut ks, op(&["incr", "l"])).into_reply();
+        assert_eq!(reply, Reply::Error(CmdError::WrongType));
     }
 }

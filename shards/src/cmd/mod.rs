@@ -13,6 +13,8 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 mod table;
+#[cfg(test)]
+pub(crate) mod test_env;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -35,29 +37,10 @@ pub struct Ctx<'a> {
     pub touch: bool,
 }
 
-/// A per-shard handler. `args[0]` is the command name as the client sent it.
-pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
-
-/// Runs handler `h` on db 0 of `ks` with string arguments (unit tests of the command
-/// modules).
-#[cfg(test)]
-pub(crate) fn call_for_test(ks: &mut Keyspace, h: Handler, args: &[&str]) -> Reply {
-    let args: Vec<Bytes> = args
-        .iter()
-        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-        .collect();
-    let mut ctx = Ctx {
-        ks,
-        db: 0,
-        touch: true,
-    };
-    h(&mut ctx, &args)
-}
-
-/// Runs a handler body written with `?`, turning its error into an error reply.
-pub(crate) fn run(f: impl FnOnce() -> CmdResult<Reply>) -> Reply {
-    f().into()
-}
+/// A per-shard handler. `args[0]` is the command name as the client sent it. A failure
+/// is a typed `Err`; `ops::run_op` turns it into the error reply (replies that merely
+/// contain errors, such as an array with an error element, are `Ok`).
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult<Reply>;
 
 /// Argument `i`. The server checks arity from the table, but a short argument vector
 /// must give Redis's arity error, never a panic.
