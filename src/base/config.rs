@@ -78,7 +78,7 @@ pub struct Config {
 
     /// Network path: `uring` (each shard's own io_uring: multishot receive, one system
     /// call per loop) or `glommio` (glommio's TcpStream, the earlier path).
-    #[arg(long, default_value = "uring", value_parser = ["uring", "glommio"])]
+    #[arg(long, env = "CORECACHE_IO_ENGINE", default_value = "uring", value_parser = ["uring", "glommio"])]
     pub io_engine: String,
 
     /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).

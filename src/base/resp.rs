@@ -443,6 +443,26 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
 }
 
 /// Encodes an error line for a protocol error.
+/// About how many bytes `reply` takes encoded (for output limits, not for framing).
+pub fn approx_len(reply: &Reply) -> usize {
+    const SMALL: usize = 16;
+    match reply {
+        Reply::Bulk(b) => b.len() + SMALL,
+        Reply::Status(s) | Reply::DoubleText(s) | Reply::Verbatim(s) => s.len() + SMALL,
+        Reply::Array(items) | Reply::Set(items) => {
+            SMALL + items.iter().map(approx_len).sum::<usize>()
+        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            SMALL
+                + pairs
+                    .iter()
+                    .map(|(a, b)| approx_len(a) + approx_len(b))
+                    .sum::<usize>()
+        }
+        _ => SMALL,
+    }
+}
+
 pub fn encode_error_line(out: &mut Vec<u8>, msg: &str) {
     line(out, b'-', msg.as_bytes());
 }

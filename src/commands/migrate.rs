@@ -111,6 +111,9 @@ pub async fn run(
         return Ok(Reply::Status("NOKEY".into()));
     }
 
+    // The connection to the target is one of glommio's: while it is in use, the
+    // network driver lets glommio's loop poll it.
+    let _glommio_io = crate::runtime::exec::ForeignIo::begin();
     let mut stream = connect(&args[1], &args[2], req.timeout).await?;
 
     let now = shard.ks.borrow().now();

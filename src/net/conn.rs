@@ -97,6 +97,12 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
         while !cmds.is_empty() {
             match Batch::new(shard, client).run(cmds, &mut io.out).await {
                 Flow::Continue => break,
+                Flow::Pause(rest) => {
+                    if !io.flush(shard).await {
+                        return;
+                    }
+                    cmds = rest;
+                }
                 Flow::Close => {
                     close = true;
                     break;

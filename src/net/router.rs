@@ -24,10 +24,20 @@ use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
 
+/// Replies of one batch beyond this many bytes pause the batch (`Flow::Pause`).
+const PAUSE_AT: usize = 1 << 20;
+/// Ops queued for other shards before the batch sends them and looks at the size of
+/// their answers.
+const REMOTE_CHUNK: usize = 64;
+
 /// What the connection does after a batch.
 pub enum Flow {
     Continue,
     Close,
+    /// The replies so far are large: send them, then run the rest of the batch (so a
+    /// client that pipelines many big reads while not reading its replies holds a
+    /// bounded amount of the server's memory).
+    Pause(Vec<Vec<Bytes>>),
     /// A blocking command found no data: the connection waits (see `conn`), then runs
     /// the rest of the batch.
     Block(Box<Blocked>),
@@ -108,6 +118,10 @@ pub struct Batch<'a> {
     writes: Vec<SpreadWrite>,
     /// A script was past its busy threshold when the batch started.
     script_busy: bool,
+    /// About how many bytes the replies so far take.
+    out_bytes: usize,
+    /// Ops queued for other shards since the last flush.
+    remote_queued: usize,
 }
 
 impl<'a> Batch<'a> {
@@ -122,6 +136,8 @@ impl<'a> Batch<'a> {
             checks: Vec::new(),
             writes: Vec::new(),
             script_busy: script::busy_error(shard).is_some(),
+            out_bytes: 0,
+            remote_queued: 0,
         }
     }
 
@@ -146,7 +162,7 @@ impl<'a> Batch<'a> {
                 break;
             }
             match self.dispatch(args, spec).await {
-                Flow::Continue => {}
+                Flow::Continue | Flow::Pause(_) => {}
                 Flow::Close => {
                     flow = Flow::Close;
                     break;
@@ -156,6 +172,13 @@ impl<'a> Batch<'a> {
                     flow = Flow::Block(blocked);
                     break;
                 }
+            }
+            if self.remote_queued >= REMOTE_CHUNK {
+                self.flush().await;
+            }
+            if self.out_bytes > PAUSE_AT && cmds.len() > 0 {
+                flow = Flow::Pause(cmds.map(|(args, _)| args).collect());
+                break;
             }
         }
         self.settle().await;
@@ -213,6 +236,7 @@ impl<'a> Batch<'a> {
     }
 
     fn reply(&mut self, r: Reply) {
+        self.out_bytes += resp::approx_len(&r);
         self.push(Slot::Done(r));
     }
 
@@ -447,11 +471,13 @@ impl<'a> Batch<'a> {
 
     fn place(&mut self, owner: ShardId, op: ShardOp) -> Part {
         if owner == self.shard.id {
-            let out = self.shard.apply(op);
-            Part::Local(out.into_reply())
+            let reply = self.shard.apply(op).into_reply();
+            self.out_bytes += resp::approx_len(&reply);
+            Part::Local(reply)
         } else {
             let idx = self.answers[owner].len() + self.queued[owner].len();
             self.queued[owner].push(op);
+            self.remote_queued += 1;
             Part::Remote(owner, idx)
         }
     }
@@ -617,6 +643,7 @@ impl<'a> Batch<'a> {
 
     /// Sends every queued op batch (one message per shard) and collects the answers.
     pub async fn flush(&mut self) {
+        self.remote_queued = 0;
         let mut waiting = Vec::new();
         for s in 0..self.queued.len() {
             if self.queued[s].is_empty() {
@@ -627,7 +654,11 @@ impl<'a> Batch<'a> {
         }
         for (s, rx) in waiting {
             if let Ok(WorkDone::Ops(outs)) = rx.await {
-                self.answers[s].extend(outs.into_iter().map(|o| Some(o.into_reply())));
+                for o in outs {
+                    let reply = o.into_reply();
+                    self.out_bytes += resp::approx_len(&reply);
+                    self.answers[s].push(Some(reply));
+                }
             }
         }
     }

@@ -83,6 +83,21 @@ impl Server {
         Raw::connect(self.port)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("server status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS")
+    }
+
     /// Whether the server process is still alive.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()

@@ -32,7 +32,7 @@ use crate::runtime::mailbox::Doorbell;
 use bufring::BufRing;
 use enter::RingHandle;
 pub use socket::Socket;
-use socket::{SockState, PAUSE_INPUT};
+use socket::{recycle, SockState, PAUSE_INPUT};
 use timers::Timers;
 
 /// Kinds of completion, in the top byte of `user_data`.
@@ -490,7 +490,7 @@ impl Driver {
                 return;
             }
             let mut sending = st.sending.borrow_mut();
-            sending.clear();
+            recycle(&mut sending);
             std::mem::swap(&mut *out, &mut *sending);
         }
         st.sent.set(0);
@@ -533,7 +533,7 @@ impl Driver {
                 self.push_send(&st);
                 return;
             }
-            st.sending.borrow_mut().clear();
+            recycle(&mut st.sending.borrow_mut());
             st.sent.set(0);
             self.start_send(&st);
         }

@@ -19,6 +19,19 @@ use super::Driver;
 /// the task has read it.
 pub const PAUSE_INPUT: usize = 1 << 20;
 
+/// Output buffers keep at most this much memory between replies (a huge reply's
+/// buffer is given back once it is sent).
+pub const KEEP_CAPACITY: usize = 256 << 10;
+
+/// Empties `buf`, giving its memory back when it grew large.
+pub fn recycle(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_CAPACITY {
+        *buf = Vec::new();
+    } else {
+        buf.clear();
+    }
+}
+
 pub struct SockState {
     pub slot: u32,
     pub gen: u32,
@@ -166,9 +179,10 @@ impl Socket {
             let mut out = st.out.borrow_mut();
             if out.is_empty() {
                 std::mem::swap(&mut *out, data);
+                recycle(data);
             } else {
                 out.extend_from_slice(data);
-                data.clear();
+                recycle(data);
             }
         }
         self.driver.queue_send(st);
