@@ -300,7 +300,7 @@ async fn shard_main(
         };
         post.set_ring(id, driver.ring_fd());
         shard.set_doorbell(driver.clone());
-        let (reader, poster) = (shard.clone(), shard.clone());
+        let (reader, poster, parker) = (shard.clone(), shard.clone(), post.clone());
         driver.set_hooks(Hooks {
             read_inbox: Some(Box::new(move || {
                 let mut any = false;
@@ -311,6 +311,14 @@ async fn shard_main(
                 any
             })),
             post_mail: Some(Box::new(move || poster.flush_mail())),
+            park: Some(Box::new(move |parking| {
+                if parking {
+                    parker.park(id)
+                } else {
+                    parker.unpark(id);
+                    true
+                }
+            })),
         });
         if let Some(fd) = node_fd {
             listener::listen_on_driver(&driver, shard.clone(), fd, connections.clone(), true);

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, Merge, Route};
+use shards::cmd::{flags, CommandSpec, KeyScheme, Merge, Route};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
@@ -122,6 +122,10 @@ pub struct Batch<'a> {
     out_bytes: usize,
     /// Ops queued for other shards since the last flush.
     remote_queued: usize,
+    /// The owner of the current command's first key, when the batch knows it already.
+    first_owner: Option<ShardId>,
+    /// A server command ran in this batch.
+    ran_server: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -138,6 +142,8 @@ impl<'a> Batch<'a> {
             script_busy: script::busy_error(shard).is_some(),
             out_bytes: 0,
             remote_queued: 0,
+            first_owner: None,
+            ran_server: false,
         }
     }
 
@@ -151,12 +157,18 @@ impl<'a> Batch<'a> {
         self.client.info.borrow_mut().last_ms = now;
         let specs: Vec<Option<&'static CommandSpec>> =
             cmds.iter().map(|args| shards::lookup(&args[0])).collect();
-        if cmds.len() > 1 {
-            self.prefetch(&cmds, &specs);
+        let mut owners = if cmds.len() > 1 {
+            self.prefetch(&cmds, &specs)
+        } else {
+            Vec::new()
         }
+        .into_iter();
         let mut flow = Flow::Continue;
         let mut cmds = cmds.into_iter().zip(specs);
         while let Some((args, spec)) = cmds.next() {
+            // A server command may have moved slots (CLUSTER SETSLOT): from then on the
+            // batch hashes keys again.
+            self.first_owner = owners.next().flatten().filter(|_| !self.ran_server);
             if self.client.killed.get() {
                 flow = Flow::Close;
                 break;
@@ -187,25 +199,36 @@ impl<'a> Batch<'a> {
     }
 
     /// Starts loading the hash buckets, then the first nodes, of every local key in the
-    /// batch, so the lookups that follow find them in cache.
-    fn prefetch(&self, cmds: &[Vec<Bytes>], specs: &[Option<&'static CommandSpec>]) {
+    /// batch, so the lookups that follow find them in cache. Returns the owner of each
+    /// command's first key (not, say, EVAL's script body), so routing needs not hash it
+    /// again.
+    fn prefetch(
+        &self,
+        cmds: &[Vec<Bytes>],
+        specs: &[Option<&'static CommandSpec>],
+    ) -> Vec<Option<ShardId>> {
         let ks = self.shard.ks.borrow();
         let db = self.client.info.borrow().db;
-        // The first key of each command (not, say, EVAL's script body).
-        let keys: Vec<&Bytes> = cmds
+        let mut local = Vec::with_capacity(cmds.len());
+        let owners = cmds
             .iter()
             .zip(specs)
-            .filter_map(|(args, spec)| {
+            .map(|(args, spec)| {
                 let pos = spec.as_ref()?.key_positions(args).next()?;
                 let key = &args[pos];
-                (self.shard.slots.owner_of_key(key) == self.shard.id).then_some(key)
+                let owner = self.shard.slots.owner_of_key(key);
+                if owner == self.shard.id {
+                    local.push(key);
+                }
+                Some(owner)
             })
             .collect();
         for stage in 0..2 {
-            for key in &keys {
+            for key in &local {
                 ks.prefetch(db, key, stage);
             }
         }
+        owners
     }
 
     /// The protocol of the next reply and whether CLIENT REPLY suppresses it.
@@ -440,6 +463,12 @@ impl<'a> Batch<'a> {
     }
 
     fn keyed(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
+        let one_key = spec.first_key > 0
+            && spec.first_key == spec.last_key
+            && matches!(spec.keys, KeyScheme::Range);
+        if let (true, Some(owner)) = (one_key, self.first_owner) {
+            return self.queue_whole(spec, owner, args);
+        }
         let owner = self.single_owner(spec, &args).unwrap_or_else(|| {
             // A single-key row never spans shards; route by its first key regardless.
             let first = spec.key_positions(&args).next().unwrap_or(0);
@@ -664,6 +693,7 @@ impl<'a> Batch<'a> {
     }
 
     async fn server(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Flow {
+        self.ran_server = true;
         if !server_row(spec).is_some_and(|r| r.inline) {
             self.flush().await;
         }

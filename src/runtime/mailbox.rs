@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -29,6 +29,9 @@ struct Inbox<Q, A> {
     waker: AtomicWaker,
     /// The owner's network ring (-1: none; it reads its inbox in a task).
     ring_fd: AtomicI32,
+    /// The owner waits in its ring: a post must ring it. Awake, it reads its inbox
+    /// before it next waits, so no doorbell is needed.
+    parked: AtomicBool,
 }
 
 /// Every shard's inbox, shared by all shards of the process.
@@ -44,6 +47,7 @@ impl<Q, A> Postbox<Q, A> {
                     queue: SegQueue::new(),
                     waker: AtomicWaker::new(),
                     ring_fd: AtomicI32::new(-1),
+                    parked: AtomicBool::new(false),
                 })
                 .collect(),
         })
@@ -72,6 +76,30 @@ impl<Q, A> Postbox<Q, A> {
     /// Wakes the task reading `to`'s inbox.
     fn wake(&self, to: ShardId) {
         self.inboxes[to].waker.wake();
+    }
+
+    /// Shard `me` is about to wait in its ring: from now on posts ring it. Returns
+    /// false if mail arrived meanwhile (then it must not wait).
+    pub fn park(&self, me: ShardId) -> bool {
+        let inbox = &self.inboxes[me];
+        inbox.parked.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `Mailbox::flush`: either the poster sees `parked`,
+        // or this sees its message.
+        fence(Ordering::SeqCst);
+        if inbox.queue.is_empty() {
+            return true;
+        }
+        inbox.parked.store(false, Ordering::Relaxed);
+        false
+    }
+
+    /// Shard `me` is awake again.
+    pub fn unpark(&self, me: ShardId) {
+        self.inboxes[me].parked.store(false, Ordering::Relaxed);
+    }
+
+    fn is_parked(&self, to: ShardId) -> bool {
+        self.inboxes[to].parked.load(Ordering::SeqCst)
     }
 
     /// The next message for `me`.
@@ -171,12 +199,14 @@ impl<Q, A> Mailbox<Q, A> {
                 );
                 sent += 1;
             }
-            let rung = match (bell, self.post.ring_of(to)) {
-                (Some(bell), Some(fd)) => bell.ring(fd),
-                _ => false,
-            };
-            if !rung {
-                self.post.wake(to);
+            match (bell, self.post.ring_of(to)) {
+                (Some(bell), Some(fd)) => {
+                    fence(Ordering::SeqCst);
+                    if self.post.is_parked(to) && !bell.ring(fd) {
+                        self.post.wake(to);
+                    }
+                }
+                _ => self.post.wake(to),
             }
         }
         sent
@@ -251,19 +281,29 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_with_a_ring_is_rung_there() {
+    fn a_peer_waiting_in_its_ring_is_rung_there_an_awake_one_is_not() {
         let post: Arc<Postbox<u8, u8>> = Postbox::new(3);
         post.set_ring(1, 17);
         let a = Mailbox::new(0, post.clone());
+        let bell = Bell(RefCell::new(Vec::new()));
+        let _r0 = a.request(1, 0);
+        a.flush(Some(&bell));
+        assert!(
+            bell.0.borrow().is_empty(),
+            "awake: it reads its inbox anyway"
+        );
+        assert!(!post.park(1), "mail is waiting: it must not wait");
+        post.take(1);
+        assert!(post.park(1));
         let _r1 = a.request(1, 1);
         let _r2 = a.request(2, 2);
-        let bell = Bell(RefCell::new(Vec::new()));
         a.flush(Some(&bell));
         assert_eq!(
             *bell.0.borrow(),
             vec![17],
             "shard 2 has no ring: its task is woken"
         );
+        post.unpark(1);
         assert_eq!(post.ring_of(1), Some(17));
         assert_eq!(post.ring_of(2), None);
     }

@@ -98,6 +98,9 @@ pub struct Hooks {
     pub read_inbox: Option<Box<dyn Fn() -> bool>>,
     /// Posts the outboxes (before the driver waits).
     pub post_mail: Option<Box<dyn Fn()>>,
+    /// The driver is about to wait (`true`; returns false if mail arrived, then it
+    /// does not wait) or is awake again (`false`).
+    pub park: Option<Box<dyn Fn(bool) -> bool>>,
 }
 
 /// Counters for INFO and tests.
@@ -250,12 +253,25 @@ impl Driver {
                 continue;
             }
             self.submit_all();
+            if !self.park(true) {
+                self.enter(false, None);
+                continue;
+            }
             let deadline = self.timers.borrow_mut().next();
             let wait = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()))
                 .unwrap_or(self.max_wait)
                 .min(self.max_wait);
             self.enter(true, Some(wait));
+            self.park(false);
+        }
+    }
+
+    /// Tells the shard the driver waits (or no longer does); see `Hooks::park`.
+    fn park(&self, parking: bool) -> bool {
+        match &self.hooks.borrow().park {
+            Some(park) => park(parking),
+            None => true,
         }
     }
 
