@@ -288,7 +288,11 @@ async fn shard_main(
     exec::spawn(expiry_loop(shard.clone()));
     let node_fd = cluster_start.as_ref().map(|c| c.fds[id]);
     if config.uring_engine() {
-        let driver = match Driver::new(DriverConfig::default()) {
+        let driver_config = DriverConfig {
+            idle_spin: Duration::from_micros(config.idle_spin_us),
+            ..DriverConfig::default()
+        };
+        let driver = match Driver::new(driver_config) {
             Ok(d) => d,
             Err(e) => {
                 log::warning(&format!(
@@ -300,7 +304,13 @@ async fn shard_main(
         };
         post.set_ring(id, driver.ring_fd());
         shard.set_doorbell(driver.clone());
-        let (reader, poster, parker) = (shard.clone(), shard.clone(), post.clone());
+        let (reader, poster, parker, peeker, asker) = (
+            shard.clone(),
+            shard.clone(),
+            post.clone(),
+            post.clone(),
+            shard.clone(),
+        );
         driver.set_hooks(Hooks {
             read_inbox: Some(Box::new(move || {
                 let mut any = false;
@@ -319,6 +329,8 @@ async fn shard_main(
                     true
                 }
             })),
+            has_mail: Some(Box::new(move || peeker.has_mail(id))),
+            awaiting_answers: Some(Box::new(move || asker.mailbox().awaiting_answers())),
         });
         if let Some(fd) = node_fd {
             listener::listen_on_driver(&driver, shard.clone(), fd, connections.clone(), true);

@@ -81,6 +81,13 @@ pub struct Config {
     #[arg(long, env = "CORECACHE_IO_ENGINE", default_value = "uring", value_parser = ["uring", "glommio"])]
     pub io_engine: String,
 
+    /// With `--io-engine uring`: microseconds an idle shard polls for work before it
+    /// sleeps. Polling answers peers and clients sooner (waking a sleeping core costs
+    /// tens of microseconds on virtual machines) but keeps the core busy; for cores
+    /// dedicated to corecache. 0: never poll.
+    #[arg(long, env = "CORECACHE_IDLE_SPIN_US", default_value_t = 0)]
+    pub idle_spin_us: u64,
+
     /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).
     #[arg(long)]
     pub no_pin: bool,

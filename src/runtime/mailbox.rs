@@ -93,6 +93,11 @@ impl<Q, A> Postbox<Q, A> {
         false
     }
 
+    /// Whether mail waits for shard `me`.
+    pub fn has_mail(&self, me: ShardId) -> bool {
+        !self.inboxes[me].queue.is_empty()
+    }
+
     /// Shard `me` is awake again.
     pub fn unpark(&self, me: ShardId) {
         self.inboxes[me].parked.store(false, Ordering::Relaxed);
@@ -210,6 +215,11 @@ impl<Q, A> Mailbox<Q, A> {
             }
         }
         sent
+    }
+
+    /// Whether some request of this shard waits for its answer.
+    pub fn awaiting_answers(&self) -> bool {
+        !self.pending.borrow().is_empty()
     }
 
     /// Hands answers that arrived to the tasks waiting for them.
