@@ -148,11 +148,12 @@ pub fn run(config: Config) -> Result<(), String> {
         handles.push(handle);
     }
     log::notice(&format!(
-        "corecache {} ready: {n} shards on {}:{port} (CPUs {:?}), pid {}",
+        "corecache {} ready: {n} shards on {}:{port} (CPUs {:?}), pid {}, io engine {}",
         env!("CARGO_PKG_VERSION"),
         config.bind,
         cpus,
-        std::process::id()
+        std::process::id(),
+        config.io_engine
     ));
     if let Some(c) = &cluster_start {
         log::notice(&format!(

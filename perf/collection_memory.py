@@ -4,7 +4,7 @@ sets and sorted sets into a fresh instance of each server and compares used memo
 (INFO used_memory) and RSS per element, for small collections (compact encodings) and
 large ones (hash tables, skiplists ...).
 
-    python3 perf/collections.py [--corecache-bin PATH] [--scale 1.0] [--no-readme]
+    python3 perf/collection_memory.py [--corecache-bin PATH] [--scale 1.0] [--no-readme]
 
 Uses perf/bench.py's server management (free ports, stop by PID) and writes
 perf/results/collections-<UTC>.json and a table into perf/README.md."""
@@ -136,7 +136,7 @@ def main() -> int:
             f"{cc['rss_per_element']:.1f} | {rr:.2f}x |"
         )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    command = "python3 perf/collections.py " + " ".join(sys.argv[1:])
+    command = "python3 perf/collection_memory.py " + " ".join(sys.argv[1:])
     block = "\n".join([
         f"Command: `{command.strip()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"commit {bench.command_output(['git', 'rev-parse', '--short', 'HEAD']) or '?'})",
