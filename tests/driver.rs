@@ -158,60 +158,73 @@ fn a_64_mib_value_goes_in_and_comes_back_whole() {
 }
 
 #[test]
-fn a_client_that_does_not_read_stalls_alone_and_memory_stays_bounded() {
-    const REPLIES: usize = 1024;
+fn clients_that_do_not_read_stall_alone_and_memory_stays_bounded() {
+    // Eight clients pipeline 128 reads of a 1 MiB value each (1 GiB of replies in
+    // all) and read nothing. Half read a key of one shard, half of the other, so whatever
+    // shard serves each connection, some read their own shard's key and some another
+    // shard's (whose answers come back in chunks).
+    const CLIENTS: usize = 8;
+    const READS: usize = 128;
     let s = Server::start(2);
     let value = vec![b'x'; 1 << 20];
-    q::<()>(
-        &mut s.conn(),
-        &["SET", "mb", std::str::from_utf8(&value).unwrap()],
-    );
+    let keys = keys_on_every_shard(2);
+    for k in &keys {
+        q::<()>(
+            &mut s.conn(),
+            &["SET", k, std::str::from_utf8(&value).unwrap()],
+        );
+    }
     let before = s.rss_kib();
-    let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    slow.set_nodelay(true).unwrap();
-    // 1 GiB of replies asked for, none read yet.
-    let writer = {
-        let mut w = slow.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let get = resp(&[b"GET", b"mb"]);
-            for _ in 0..REPLIES {
-                if w.write_all(&get).is_err() {
-                    return;
-                }
-            }
-        })
-    };
+    let mut slow = Vec::new();
+    let mut writers = Vec::new();
+    for c in 0..CLIENTS {
+        let conn = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        let mut w = conn.try_clone().unwrap();
+        let key = keys[c % 2].clone();
+        // In one write, so the server finds long batches in its input.
+        writers.push(std::thread::spawn(move || {
+            let gets: Vec<u8> = (0..READS)
+                .flat_map(|_| resp(&[b"GET", key.as_bytes()]))
+                .collect();
+            let _ = w.write_all(&gets);
+        }));
+        slow.push(conn);
+    }
     std::thread::sleep(Duration::from_millis(1500));
     let grown = s.rss_kib().saturating_sub(before);
     assert!(
-        grown < 256 * 1024,
-        "RSS grew by {grown} KiB for a client that does not read"
+        grown < 128 * 1024,
+        "RSS grew by {grown} KiB for {CLIENTS} clients that do not read"
     );
     // Everybody else is served meanwhile.
     let mut other = s.conn();
     for i in 0..100 {
         q::<()>(&mut other, &["SET", &format!("other:{i}"), "v"]);
     }
-    // Once the client reads, every reply arrives, whole and in order.
-    slow.set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut header = String::new();
+    // Once the clients read, every reply arrives, whole and in order.
     let mut buf = vec![0u8; value.len() + 2];
-    for i in 0..REPLIES {
-        header.clear();
-        loop {
-            let mut b = [0u8; 1];
-            slow.read_exact(&mut b).expect("reply header");
-            header.push(b[0] as char);
-            if header.ends_with("\r\n") {
-                break;
+    for (c, conn) in slow.iter_mut().enumerate() {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        for i in 0..READS {
+            let mut header = String::new();
+            while !header.ends_with("\r\n") {
+                let mut b = [0u8; 1];
+                conn.read_exact(&mut b).expect("reply header");
+                header.push(b[0] as char);
             }
+            assert_eq!(
+                header,
+                format!("${}\r\n", value.len()),
+                "client {c} reply {i}"
+            );
+            conn.read_exact(&mut buf).expect("reply payload");
+            assert!(buf[..value.len()].iter().all(|&b| b == b'x'));
         }
-        assert_eq!(header, format!("${}\r\n", value.len()), "reply {i}");
-        slow.read_exact(&mut buf).expect("reply payload");
-        assert!(buf[..value.len()].iter().all(|&b| b == b'x'));
     }
-    writer.join().unwrap();
+    for w in writers {
+        w.join().unwrap();
+    }
 }
 
 #[test]

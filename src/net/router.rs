@@ -27,8 +27,11 @@ use crate::runtime::work::{Work, WorkDone};
 /// Replies of one batch beyond this many bytes pause the batch (`Flow::Pause`).
 const PAUSE_AT: usize = 1 << 20;
 /// Ops queued for other shards before the batch sends them and looks at the size of
-/// their answers.
+/// their answers: at most this many, fewer while answers are large (so a pipeline of
+/// big remote reads copies about `PAUSE_AT` bytes before the batch pauses).
 const REMOTE_CHUNK: usize = 64;
+/// The chunk while this client's answer sizes are not known yet.
+const REMOTE_CHUNK_FIRST: usize = 4;
 
 /// What the connection does after a batch.
 pub enum Flow {
@@ -185,7 +188,7 @@ impl<'a> Batch<'a> {
                     break;
                 }
             }
-            if self.remote_queued >= REMOTE_CHUNK {
+            if self.remote_queued >= self.remote_chunk() {
                 self.flush().await;
             }
             if self.out_bytes > PAUSE_AT && cmds.len() > 0 {
@@ -671,6 +674,14 @@ impl<'a> Batch<'a> {
     }
 
     /// Sends every queued op batch (one message per shard) and collects the answers.
+    /// How many remote ops to queue before sending them (see `REMOTE_CHUNK`).
+    fn remote_chunk(&self) -> usize {
+        match self.client.remote_answer_bytes.get() {
+            0 => REMOTE_CHUNK_FIRST,
+            size => (PAUSE_AT / size).clamp(1, REMOTE_CHUNK),
+        }
+    }
+
     pub async fn flush(&mut self) {
         self.remote_queued = 0;
         let mut waiting = Vec::new();
@@ -681,14 +692,20 @@ impl<'a> Batch<'a> {
             let ops = std::mem::take(&mut self.queued[s]);
             waiting.push((s, self.shard.send(s, Work::Ops(ops))));
         }
+        let (mut bytes, mut count) = (0, 0);
         for (s, rx) in waiting {
             if let Ok(WorkDone::Ops(outs)) = rx.await {
                 for o in outs {
                     let reply = o.into_reply();
-                    self.out_bytes += resp::approx_len(&reply);
+                    bytes += resp::approx_len(&reply);
+                    count += 1;
                     self.answers[s].push(Some(reply));
                 }
             }
+        }
+        self.out_bytes += bytes;
+        if count > 0 {
+            self.client.remote_answer_bytes.set((bytes / count).max(1));
         }
     }
 

@@ -119,6 +119,9 @@ pub struct ClientHandle {
     pub multi: RefCell<Option<MultiState>>,
     pub watch: RefCell<WatchState>,
     pub cluster: Cell<ClusterFlags>,
+    /// About how many bytes another shard's answer to this client took lately (0: not
+    /// seen yet); the router sizes its chunks of remote ops by it.
+    pub remote_answer_bytes: Cell<usize>,
 }
 
 impl ClientHandle {
@@ -207,6 +210,7 @@ impl ClientRegistry {
                 qbuf: 0,
             }),
             killed: Cell::new(false),
+            remote_answer_bytes: Cell::new(0),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),
