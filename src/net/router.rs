@@ -704,8 +704,8 @@ impl<'a> Batch<'a> {
             }
         }
         self.out_bytes += bytes;
-        if count > 0 {
-            self.client.remote_answer_bytes.set((bytes / count).max(1));
+        if let Some(each) = bytes.checked_div(count) {
+            self.client.remote_answer_bytes.set(each.max(1));
         }
     }
 
