@@ -75,6 +75,8 @@ class Servers:
         self.work = work
         self.ports: dict[str, int] = {}
         self.bench_port: dict[str, int] = {}
+        # The processes whose CPU time counts for each server.
+        self.pids: dict[str, list[int]] = {}
         # redis-server standalone, and a cluster of `threads` redis-server processes
         # (as many cores as corecache's shards get).
         def redis(extra: list[str]) -> int:
@@ -86,6 +88,7 @@ class Servers:
             return port
 
         self.ports["redis plain"] = self.bench_port["redis plain"] = redis([])
+        self.pids["redis plain"] = [self.procs[-1].pid]
         nodes = [
             redis(["--cluster-enabled", "yes",
                    "--cluster-config-file", str(work / f"redis-nodes-{i}.conf")])
@@ -103,6 +106,7 @@ class Servers:
         else:
             raise SystemExit("the redis-server cluster did not form")
         self.ports["redis cluster"] = self.bench_port["redis cluster"] = nodes[0]
+        self.pids["redis cluster"] = [p.pid for p in self.procs[1:]]
         # corecache, plain and cluster mode.
         for name, extra in (
             ("cc plain", []),
@@ -124,6 +128,7 @@ class Servers:
             wait_ping(port)
             self.ports[name] = port
             self.bench_port[name] = port
+            self.pids[name] = [self.procs[-1].pid]
         # Cluster clients start from a node port (they would from the public one too).
         slots = cli(self.ports["cc cluster"], "cluster", "slots").split()
         self.bench_port["cc cluster"] = int(slots[3])
@@ -140,6 +145,16 @@ class Servers:
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (all threads), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def bench(port: int, cluster: bool, test: str, pipeline: int, requests: int) -> float:
@@ -177,6 +192,7 @@ def main() -> int:
     names = ["redis plain", "redis cluster", "cc plain", "cc cluster"]
     cases = [(t, p) for p in (1, 16) for t in ("set", "get")]
     results: dict[str, dict[str, list[float]]] = {}
+    cpu_us: dict[str, dict[str, list[float]]] = {}
     forwarded: dict[str, dict[str, int]] = {n: {"requests": 0, "forwarded": 0}
                                            for n in ("cc plain", "cc cluster")}
     try:
@@ -188,15 +204,18 @@ def main() -> int:
                 for name in order:
                     before = info_int(servers.ports[name], "forwarded_commands") \
                         if name in forwarded else 0
+                    cpu0 = cpu_seconds(servers.pids[name])
                     rps = bench(servers.bench_port[name], "cluster" in name, test,
                                 pipeline, n)
+                    cpu = (cpu_seconds(servers.pids[name]) - cpu0) / n * 1e6
+                    cpu_us.setdefault(key, {}).setdefault(name, []).append(cpu)
                     if name in forwarded:
                         after = info_int(servers.ports[name], "forwarded_commands")
                         forwarded[name]["requests"] += n
                         forwarded[name]["forwarded"] += after - before
                     results.setdefault(key, {}).setdefault(name, []).append(rps)
-                    print(f"round {rnd + 1} {key:8} {name:14} {rps:>12,.0f} rps",
-                          file=sys.stderr)
+                    print(f"round {rnd + 1} {key:8} {name:14} {rps:>12,.0f} rps "
+                          f"{cpu:6.2f} µs CPU/req", file=sys.stderr)
     finally:
         servers.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -212,6 +231,20 @@ def main() -> int:
             f"| {k} | {row['redis plain']:,.0f} | {row['redis cluster']:,.0f} | "
             f"{row['cc plain']:,.0f} | {row['cc cluster']:,.0f} | "
             f"{row['cc cluster'] / row['cc plain']:.2f}x | "
+            f"{row['cc cluster'] / row['redis plain']:.2f}x | "
+            f"{row['cc cluster'] / row['redis cluster']:.2f}x |"
+        )
+    cmed = {k: {n: statistics.median(v) for n, v in row.items()} for k, row in cpu_us.items()}
+    lines += [
+        "",
+        "| test | server CPU µs/req: redis plain | redis --cluster | cc plain | cc --cluster | "
+        "cc cluster / redis plain | cc cluster / redis cluster |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for k, row in cmed.items():
+        lines.append(
+            f"| {k} | {row['redis plain']:.2f} | {row['redis cluster']:.2f} | "
+            f"{row['cc plain']:.2f} | {row['cc cluster']:.2f} | "
             f"{row['cc cluster'] / row['redis plain']:.2f}x | "
             f"{row['cc cluster'] / row['redis cluster']:.2f}x |"
         )
@@ -231,6 +264,8 @@ def main() -> int:
         "rounds": a.rounds,
         "results": results,
         "median": med,
+        "cpu_us_per_request": cpu_us,
+        "cpu_median": cmed,
         "forwarded": forwarded,
     }, indent=1))
     print(f"\nraw results: {out}", file=sys.stderr)

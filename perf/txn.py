@@ -4,7 +4,7 @@ batches, MULTI / INCR a / INCR b / EXEC, the same two INCRs in one EVAL script, 
 MSET a b, with `a` and `b` on one shard (a hash tag) and, for corecache, on two
 different shards.
 
-    python3 perf/txn.py [--corecache-bin PATH] [--seconds 3] [--clients 4]
+    python3 perf/txn.py [--corecache-bin PATH] [--seconds 3] [--clients 4] [--idle-spin-us N]
 
 Uses perf/bench.py's server management; prints a Markdown table and writes
 perf/results/txn-<UTC>.json."""
@@ -12,6 +12,7 @@ perf/results/txn-<UTC>.json."""
 import argparse
 import json
 import multiprocessing as mp
+import os
 import socket
 import sys
 import tempfile
@@ -79,7 +80,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--idle-spin-us", type=int, default=None,
+                    help="corecache's --idle-spin-us (polling before a shard sleeps)")
     args = ap.parse_args()
+    if args.idle_spin_us is not None:
+        os.environ["CORECACHE_IDLE_SPIN_US"] = str(args.idle_spin_us)
     bench.ensure_redis_tools()
     binary = args.corecache_bin or bench.build_corecache()
     workdir = Path(tempfile.mkdtemp(prefix="corecache-txn-"))

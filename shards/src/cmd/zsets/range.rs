@@ -217,16 +217,7 @@ fn zrange_generic(
     if rev && by != RangeBy::Rank {
         std::mem::swap(&mut lo, &mut hi);
     }
-    enum Spec {
-        Rank(i64, i64),
-        Score(ScoreRange),
-        Lex(LexRange),
-    }
-    let spec = match by {
-        RangeBy::Rank => Spec::Rank(parse_i64(lo)?, parse_i64(hi)?),
-        RangeBy::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
-        RangeBy::Lex => Spec::Lex(LexRange::parse(lo, hi)?),
-    };
+    let spec = Spec::parse(by, lo, hi)?;
     let Some(zs) = read_zset(ctx, key)? else {
         if let Some(dst) = store {
             store_result(ctx, dst, Vec::new());
@@ -313,19 +304,27 @@ pub fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     zrange_generic(ctx, args, 1, None, Some(RangeBy::Rank), Some(true))
 }
 
+/// A parsed range of a sorted set: by rank, by score or by lexicographic order.
+enum Spec {
+    Rank(i64, i64),
+    Score(ScoreRange),
+    Lex(LexRange),
+}
+
+impl Spec {
+    fn parse(by: RangeBy, lo: &[u8], hi: &[u8]) -> CmdResult<Spec> {
+        Ok(match by {
+            RangeBy::Rank => Spec::Rank(parse_i64(lo)?, parse_i64(hi)?),
+            RangeBy::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
+            RangeBy::Lex => Spec::Lex(LexRange::parse(lo, hi)?),
+        })
+    }
+}
+
 fn zremrange(ctx: &mut Ctx, args: &[Bytes], by: RangeBy) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let (lo, hi) = (arg(args, 2)?, arg(args, 3)?);
-    enum Spec {
-        Rank(i64, i64),
-        Score(ScoreRange),
-        Lex(LexRange),
-    }
-    let spec = match by {
-        RangeBy::Rank => Spec::Rank(parse_i64(lo)?, parse_i64(hi)?),
-        RangeBy::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
-        RangeBy::Lex => Spec::Lex(LexRange::parse(lo, hi)?),
-    };
+    let spec = Spec::parse(by, lo, hi)?;
     let Some(zs) = write_zset(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
