@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use corecache::runtime::driver::{Driver, DriverConfig, Hooks};
 use corecache::runtime::exec;
 use corecache::runtime::mailbox::{Mailbox, Msg, Postbox};
+use corecache::runtime::sleep::sleep;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use hdrhistogram::Histogram;
@@ -223,7 +224,7 @@ async fn mailbox_side(side: Side, spin: Option<Duration>) -> Option<(Histogram<u
     };
     if i == 1 {
         while !done.load(Ordering::Acquire) {
-            exec::sleep(Duration::from_millis(5)).await;
+            sleep(Duration::from_millis(5)).await;
         }
         if let Some(d) = &driver {
             d.stop();

@@ -21,6 +21,7 @@ use crate::runtime::driver::{Driver, DriverConfig, Hooks};
 use crate::runtime::exec;
 use crate::runtime::mailbox::Mailbox;
 use crate::runtime::shard::{Shard, ShardPostbox};
+use crate::runtime::sleep::sleep;
 
 /// io_uring needs this much locked memory per executor (glommio refuses less).
 const MIN_MEMLOCK: u64 = 512 * 1024;
@@ -377,7 +378,7 @@ async fn read_inbox(shard: Rc<Shard>, post: Arc<ShardPostbox>) {
 async fn expiry_loop(shard: Rc<Shard>) {
     loop {
         let hz = shard.settings.borrow().hz.max(1);
-        exec::sleep(Duration::from_millis(1000 / hz)).await;
+        sleep(Duration::from_millis(1000 / hz)).await;
         // A shard held by a transaction changes nothing until it is released.
         if !shard.settings.borrow().active_expire || shard.is_held() {
             continue;

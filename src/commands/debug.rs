@@ -14,7 +14,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     if eq_ic(sub, "SLEEP") && args.len() == 3 {
         let secs = parse_f64(&args[2])?;
         if secs > 0.0 {
-            crate::runtime::exec::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
+            crate::runtime::sleep::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
         }
         return Ok(Reply::Ok);
     }

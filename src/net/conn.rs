@@ -174,7 +174,7 @@ async fn wait_blocked(
         let timer = async {
             match deadline {
                 Some(d) => {
-                    crate::runtime::exec::sleep(d.saturating_duration_since(Instant::now())).await;
+                    crate::runtime::sleep::sleep(d.saturating_duration_since(Instant::now())).await;
                     Wake::Timeout
                 }
                 None => std::future::pending().await,

@@ -17,6 +17,7 @@ use crate::net::transport::Transport;
 use crate::runtime::driver::Driver;
 use crate::runtime::exec;
 use crate::runtime::shard::Shard;
+use crate::runtime::sleep::sleep;
 
 /// Accepts on `fd` through the shard's network driver.
 pub fn listen_on_driver(
@@ -44,7 +45,7 @@ pub async fn accept_loop(
             Ok(stream) => admit(&shard, &connections, Transport::stream(stream), node_port),
             Err(e) => {
                 log::warning(&format!("accept failed: {e}"));
-                exec::sleep(Duration::from_millis(10)).await;
+                sleep(Duration::from_millis(10)).await;
             }
         }
     }

@@ -1,15 +1,13 @@
-//! How a shard runs its tasks and timers. Every task of the server is spawned here
-//! (never with `glommio::spawn_local` directly), so the runtime can tell whether any
-//! task ran since it last looked, and every sleep goes through `sleep`.
+//! How a shard runs its tasks. Every task of the server is spawned here (never with
+//! `glommio::spawn_local` directly), so the runtime can tell whether any task ran since
+//! it last looked; every sleep goes through `runtime::sleep`.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
-use crate::runtime::driver::{self, Driver};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 thread_local! {
     /// Polls of spawned tasks on this thread so far.
@@ -69,38 +67,4 @@ pub fn foreign_io() -> bool {
 /// Sleeps on glommio's timer (lets glommio's loop poll its rings meanwhile).
 pub async fn glommio_sleep(d: Duration) {
     glommio::timer::sleep(d).await;
-}
-
-/// Waits `d`: on the network driver's timers when the shard has a driver, else on
-/// glommio's.
-pub async fn sleep(d: Duration) {
-    let Some(driver) = driver::current() else {
-        return glommio::timer::sleep(d).await;
-    };
-    let at = Instant::now() + d;
-    let mut id = None;
-    let guard = CancelOnDrop(&driver, &mut id);
-    std::future::poll_fn(|cx| match *guard.1 {
-        None => {
-            *guard.1 = Some(guard.0.add_timer(at, cx.waker().clone()));
-            Poll::Pending
-        }
-        Some(t) if guard.0.timer_fired(t) => Poll::Ready(()),
-        Some(t) => {
-            guard.0.update_timer(t, cx.waker());
-            Poll::Pending
-        }
-    })
-    .await;
-}
-
-/// Cancels a driver timer when its sleep is dropped early.
-struct CancelOnDrop<'a>(&'a Rc<Driver>, &'a mut Option<u64>);
-
-impl Drop for CancelOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(t) = *self.1 {
-            self.0.cancel_timer(t);
-        }
-    }
 }

@@ -9,5 +9,6 @@ pub mod exec;
 pub mod gate;
 pub mod mailbox;
 pub mod shard;
+pub mod sleep;
 pub mod watch;
 pub mod work;

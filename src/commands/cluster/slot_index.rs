@@ -68,7 +68,7 @@ fn absorb_new_keys(index: &mut Index, new: &mut Vec<Box<[u8]>>) {
 /// the index once nobody asked for a while.
 async fn drop_when_idle(shard: Rc<Shard>) {
     loop {
-        crate::runtime::exec::sleep(Duration::from_secs(2)).await;
+        crate::runtime::sleep::sleep(Duration::from_secs(2)).await;
         let mut ks = shard.ks.borrow_mut();
         let done = INDEX.with(|cell| {
             let mut cell = cell.borrow_mut();

@@ -672,7 +672,7 @@ impl Driver {
         self.free.borrow_mut().push(st.slot);
     }
 
-    /// Registers a timer; see `exec::sleep`.
+    /// Registers a timer; see `runtime::sleep`.
     pub fn add_timer(&self, at: Instant, waker: std::task::Waker) -> u64 {
         self.timers.borrow_mut().add(at, waker)
     }
