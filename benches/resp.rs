@@ -10,7 +10,7 @@ use shards::Reply;
 
 // The server's allocator, so allocation costs are the ones the server pays.
 #[global_allocator]
-static GLOBAL: corecache::base::alloc::CountingAlloc = corecache::base::alloc::CountingAlloc;
+static GLOBAL: shards::alloc::CountingAlloc = shards::alloc::CountingAlloc;
 
 const LIMITS: Limits = Limits {
     proto_max_bulk_len: 512 * 1024 * 1024,

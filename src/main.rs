@@ -1,8 +1,9 @@
 //! corecache: a Redis-compatible, thread-per-core in-memory cache on io_uring.
 
 use clap::Parser;
-use corecache::base::{alloc, config};
+use corecache::base::config;
 use corecache::server;
+use shards::alloc;
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;

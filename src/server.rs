@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
+use shards::evict::Usage;
 use shards::{Clock, Keyspace, SlotMap};
 
 use crate::base::config::{Config, Settings};
@@ -123,6 +124,7 @@ pub fn run(config: Config) -> Result<(), String> {
     };
     let post = ShardPostbox::new(n);
     let connections = Arc::new(AtomicUsize::new(0));
+    let usage = Arc::new(Usage::new(n));
     let fds = Arc::new(fds);
     let mut handles = Vec::with_capacity(n);
     for (i, &cpu) in cpus.iter().enumerate() {
@@ -131,19 +133,26 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Fixed(cpu)
         };
-        let (cfg, post, fds, slots, conns, cl) = (
+        let (cfg, post, fds, slots, conns, cl, usage) = (
             config.clone(),
             post.clone(),
             fds.clone(),
             slots.clone(),
             connections.clone(),
             cluster_start.clone(),
+            usage.clone(),
         );
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
             .spawn(move || async move {
-                shard_main(i, cfg, cpu, post, fds, slots, conns, started_ms, cl).await;
+                let shared = Shared {
+                    post,
+                    fds,
+                    connections: conns,
+                    usage,
+                };
+                shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
             .map_err(|e| format!("corecache: cannot start shard {i} on CPU {cpu}: {e}"))?;
         handles.push(handle);
@@ -266,26 +275,44 @@ fn setup_cluster(
     Ok((SlotMap::from_owners(&owners, n), start))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every shard of the process shares.
+struct Shared {
+    post: Arc<ShardPostbox>,
+    /// The listeners' fds.
+    fds: Arc<Vec<RawFd>>,
+    connections: Arc<AtomicUsize>,
+    /// Every shard's memory measure (maxmemory).
+    usage: Arc<Usage>,
+}
+
 async fn shard_main(
     id: usize,
     config: Config,
     cpu: usize,
-    post: Arc<ShardPostbox>,
-    fds: Arc<Vec<RawFd>>,
+    shared: Shared,
     slots: SlotMap,
-    connections: Arc<AtomicUsize>,
     started_ms: u64,
     cluster_start: Option<ClusterStart>,
 ) {
+    let Shared {
+        post,
+        fds,
+        connections,
+        usage,
+    } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
         cluster::install(c.state.clone(), id);
     }
-    let ks = Keyspace::new(config.databases, Clock::System);
+    let mut ks = Keyspace::new(config.databases, Clock::System);
+    ks.budget.usage = usage;
+    ks.budget.me = id;
+    // Checked when the command line was parsed.
+    let _ = ks.config.set("maxmemory-policy", &config.maxmemory_policy);
     let settings = Settings::from_config(&config);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
+    shard.set_maxmemory(config.maxmemory);
 
     exec::spawn(expiry_loop(shard.clone()));
     let node_fd = cluster_start.as_ref().map(|c| c.fds[id]);
@@ -305,6 +332,7 @@ async fn shard_main(
             }
         };
         post.set_ring(id, driver.ring_fd());
+        shard.ks.borrow_mut().budget.not_counted = driver.buffer_bytes() as u64;
         shard.set_doorbell(driver.clone());
         let (reader, poster, parker, peeker, asker) = (
             shard.clone(),
@@ -380,7 +408,12 @@ async fn expiry_loop(shard: Rc<Shard>) {
         let hz = shard.settings.borrow().hz.max(1);
         sleep(Duration::from_millis(1000 / hz)).await;
         // A shard held by a transaction changes nothing until it is released.
-        if !shard.settings.borrow().active_expire || shard.is_held() {
+        if shard.is_held() {
+            continue;
+        }
+        // Eviction that ran out of time before a command goes on here.
+        shard.evict_to_budget();
+        if !shard.settings.borrow().active_expire {
             continue;
         }
         let start = Instant::now();

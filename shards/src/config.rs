@@ -1,5 +1,7 @@
 //! Engine settings CONFIG GET/SET reach: the size thresholds at which collections leave
-//! their compact encodings (Redis's names and defaults).
+//! their compact encodings, and how keys are evicted (Redis's names and defaults).
+
+use crate::evict::Policy;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
@@ -12,6 +14,11 @@ pub struct EngineConfig {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    pub maxmemory_policy: Policy,
+    pub maxmemory_samples: usize,
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
 }
 
 impl Default for EngineConfig {
@@ -25,6 +32,11 @@ impl Default for EngineConfig {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            maxmemory_policy: Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
         }
     }
 }
@@ -40,6 +52,11 @@ impl EngineConfig {
         "set-max-listpack-value",
         "zset-max-listpack-entries",
         "zset-max-listpack-value",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "lfu-log-factor",
+        "lfu-decay-time",
     ];
 
     /// Redis 6 names that Redis 7 still accepts as aliases.
@@ -68,48 +85,61 @@ impl EngineConfig {
             "set-max-listpack-value" => self.set_max_listpack_value.to_string(),
             "zset-max-listpack-entries" => self.zset_max_listpack_entries.to_string(),
             "zset-max-listpack-value" => self.zset_max_listpack_value.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.name().to_string(),
+            "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity.to_string(),
+            "lfu-log-factor" => self.lfu_log_factor.to_string(),
+            "lfu-decay-time" => self.lfu_decay_time.to_string(),
             _ => return None,
         })
     }
 
-    /// Sets a parameter; false when the name is unknown or the value does not parse.
-    pub fn set(&mut self, name: &str, value: &str) -> bool {
-        let n = || value.parse::<usize>().ok();
+    /// Sets a parameter; the error says why the value was refused, in the words CONFIG
+    /// SET uses after "argument ... - " (an unknown name: "unknown parameter").
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let int = |min: i64, max: i64| -> Result<i64, String> {
+            let v = value
+                .parse::<i64>()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if (min..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ))
+            }
+        };
+        let count = || int(0, i64::from(i32::MAX)).map(|v| v as usize);
         match Self::canonical(name) {
-            "list-max-listpack-size" => match value.parse::<i64>() {
-                Ok(v) if v != 0 && v >= -5 => self.list_max_listpack_size = v,
-                _ => return false,
-            },
-            "hash-max-listpack-entries" => match n() {
-                Some(v) => self.hash_max_listpack_entries = v,
-                None => return false,
-            },
-            "hash-max-listpack-value" => match n() {
-                Some(v) => self.hash_max_listpack_value = v,
-                None => return false,
-            },
-            "set-max-intset-entries" => match n() {
-                Some(v) => self.set_max_intset_entries = v,
-                None => return false,
-            },
-            "set-max-listpack-entries" => match n() {
-                Some(v) => self.set_max_listpack_entries = v,
-                None => return false,
-            },
-            "set-max-listpack-value" => match n() {
-                Some(v) => self.set_max_listpack_value = v,
-                None => return false,
-            },
-            "zset-max-listpack-entries" => match n() {
-                Some(v) => self.zset_max_listpack_entries = v,
-                None => return false,
-            },
-            "zset-max-listpack-value" => match n() {
-                Some(v) => self.zset_max_listpack_value = v,
-                None => return false,
-            },
-            _ => return false,
+            "list-max-listpack-size" => {
+                let v = int(i64::from(i32::MIN), i64::from(i32::MAX))?;
+                if v == 0 || v < -5 {
+                    return Err("argument must be positive or between -5 and -1".into());
+                }
+                self.list_max_listpack_size = v;
+            }
+            "hash-max-listpack-entries" => self.hash_max_listpack_entries = count()?,
+            "hash-max-listpack-value" => self.hash_max_listpack_value = count()?,
+            "set-max-intset-entries" => self.set_max_intset_entries = count()?,
+            "set-max-listpack-entries" => self.set_max_listpack_entries = count()?,
+            "set-max-listpack-value" => self.set_max_listpack_value = count()?,
+            "zset-max-listpack-entries" => self.zset_max_listpack_entries = count()?,
+            "zset-max-listpack-value" => self.zset_max_listpack_value = count()?,
+            "maxmemory-policy" => {
+                self.maxmemory_policy = Policy::parse(value).ok_or_else(|| {
+                    let names: Vec<_> = Policy::ALL.iter().map(|(_, n)| *n).collect();
+                    format!(
+                        "argument(s) must be one of the following: {}",
+                        names.join(", ")
+                    )
+                })?
+            }
+            "maxmemory-samples" => self.maxmemory_samples = int(1, 64)? as usize,
+            "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity = int(0, 100)? as u32,
+            "lfu-log-factor" => self.lfu_log_factor = count()? as u32,
+            "lfu-decay-time" => self.lfu_decay_time = count()? as u32,
+            _ => return Err("unknown parameter".into()),
         }
-        true
+        Ok(())
     }
 }

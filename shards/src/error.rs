@@ -12,6 +12,8 @@ pub enum CmdError {
     Overflow,
     NanOrInfinity,
     NoSuchKey,
+    /// A command that may grow memory while the shard is over its budget.
+    OutOfMemory,
     /// `invalid expire time in '<cmd>' command`
     InvalidExpire(String),
     WrongArity(String),
@@ -46,6 +48,9 @@ impl CmdError {
             CmdError::Overflow => "ERR increment or decrement would overflow".into(),
             CmdError::NanOrInfinity => "ERR increment would produce NaN or Infinity".into(),
             CmdError::NoSuchKey => "ERR no such key".into(),
+            CmdError::OutOfMemory => {
+                "OOM command not allowed when used memory > 'maxmemory'.".into()
+            }
             CmdError::InvalidExpire(cmd) => format!("ERR invalid expire time in '{cmd}' command"),
             CmdError::WrongArity(cmd) => {
                 format!("ERR wrong number of arguments for '{cmd}' command")

@@ -5,6 +5,7 @@
 use crate::clock::{Clock, Millis};
 use crate::config::EngineConfig;
 use crate::dict::Dict;
+use crate::evict::{access, Budget};
 use crate::smallbytes::SmallBytes;
 use crate::value::Value;
 
@@ -63,6 +64,7 @@ pub struct KeyspaceStats {
     pub misses: u64,
     pub expired_keys: u64,
     pub expire_cycles: u64,
+    pub evicted_keys: u64,
 }
 
 /// Result of one active-expiry cycle.
@@ -85,6 +87,8 @@ pub struct Keyspace {
     /// Keys created in db 0 while tracking is on (cluster mode keeps its per-slot key
     /// index for CLUSTER GETKEYSINSLOT up to date with them).
     new_keys: Option<Vec<Box<[u8]>>>,
+    /// The shard's memory budget and its eviction state (`evict`).
+    pub budget: Budget,
 }
 
 impl Keyspace {
@@ -98,6 +102,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
             new_keys: None,
+            budget: Budget::default(),
         }
     }
 
@@ -142,12 +147,14 @@ impl Keyspace {
     /// time unless `touch` is false (CLIENT NO-TOUCH).
     pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
         let now = self.now();
+        let lfu = self.lfu_if_selected();
+        let r = if touch { self.unit_random() } else { 0.0 };
         let stats = &mut self.stats;
         match lookup_in(&mut self.dbs[db], stats, now, key) {
             Some(e) => {
                 stats.hits += 1;
                 if touch {
-                    e.access = (now / 1000) as u32;
+                    e.access = access::touched(e.access, now, lfu, r);
                 }
                 Some(e)
             }
@@ -166,6 +173,61 @@ impl Keyspace {
         }
     }
 
+    /// `lookup` for a write command: refreshes the access time unless `touch` is false
+    /// (CLIENT NO-TOUCH), without counting a keyspace hit or miss, as Redis's write
+    /// lookups do.
+    pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+        let now = self.now();
+        let lfu = self.lfu_if_selected();
+        let r = if touch { self.unit_random() } else { 0.0 };
+        let e = lookup_in(&mut self.dbs[db], &mut self.stats, now, key)?;
+        if touch {
+            e.access = access::touched(e.access, now, lfu, r);
+        }
+        Some(e)
+    }
+
+    /// The entry as it is, without expiring it or touching it (eviction's sampling).
+    pub fn peek_entry(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        self.dbs.get(db)?.main.get(key)
+    }
+
+    /// A random key of `db`, among those with a TTL when `volatile`.
+    pub fn random_key_of(&mut self, db: usize, volatile: bool) -> Option<Box<[u8]>> {
+        let d = self.dbs.get(db)?;
+        let rng = &mut self.rng;
+        if volatile {
+            d.expires.random(|| next_rand(rng)).map(|(k, _)| k.into())
+        } else {
+            d.main.random(|| next_rand(rng)).map(|(k, _)| k.into())
+        }
+    }
+
+    /// The LFU settings when an LFU policy is selected.
+    pub fn lfu_if_selected(&self) -> Option<access::LfuParams> {
+        self.config
+            .maxmemory_policy
+            .is_lfu()
+            .then(|| self.lfu_params())
+    }
+
+    pub fn lfu_params(&self) -> access::LfuParams {
+        access::LfuParams {
+            log_factor: self.config.lfu_log_factor,
+            decay_minutes: self.config.lfu_decay_time,
+        }
+    }
+
+    /// The access word of an entry created now.
+    pub fn fresh_access(&self) -> u32 {
+        access::fresh(self.now(), self.config.maxmemory_policy.is_lfu())
+    }
+
+    /// Uniform in [0, 1).
+    fn unit_random(&mut self) -> f64 {
+        (self.rand() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.lookup(db, key).is_some()
     }
@@ -173,7 +235,7 @@ impl Keyspace {
     /// Stores `value` under `key`, replacing any previous value and TTL.
     /// `expire_at` 0 means no TTL.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, expire_at: Millis) {
-        let access = (self.now() / 1000) as u32;
+        let access = self.fresh_access();
         self.put_entry(
             db,
             key,
@@ -185,8 +247,12 @@ impl Keyspace {
         );
     }
 
-    /// Stores a whole entry (value and TTL as given).
-    pub fn put_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
+    /// Stores a whole entry (value and TTL as given; an access word of 0, an entry made
+    /// with `Entry::new`, becomes a fresh one).
+    pub fn put_entry(&mut self, db: usize, key: &[u8], mut entry: Entry) {
+        if entry.access == 0 {
+            entry.access = self.fresh_access();
+        }
         let now = self.now();
         let d = &mut self.dbs[db];
         let has_ttl = entry.expire_at != 0;

@@ -2,12 +2,14 @@
 //! command table and its handlers. Synchronous and socket-free: the server feeds it
 //! parsed commands and encodes its typed replies.
 
+pub mod alloc;
 pub mod args;
 pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dict;
 pub mod error;
+pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
@@ -18,6 +20,11 @@ pub mod slot;
 pub mod smallbytes;
 pub mod types;
 pub mod value;
+
+// The tests measure memory as the server does (eviction's tests need real bytes).
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 pub use bytes::Bytes;
 pub use clock::{Clock, Millis};

@@ -72,6 +72,16 @@ pub struct Config {
     #[arg(long, default_value_t = 1024 * 1024 * 1024)]
     pub client_query_buffer_limit: usize,
 
+    /// Memory budget of the whole process for keys and values (split evenly between
+    /// shards), with Redis's units: `100mb`, `2gb`, plain bytes. 0: no limit.
+    #[arg(long, default_value = "0", value_parser = parse_memory_arg)]
+    pub maxmemory: u64,
+
+    /// What to evict at the budget: noeviction, allkeys-lru, allkeys-lfu,
+    /// allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl.
+    #[arg(long, default_value = "noeviction", value_parser = parse_policy_arg)]
+    pub maxmemory_policy: String,
+
     /// Memory each executor registers with io_uring, in KiB (counted against memlock).
     #[arg(long, default_value_t = 256)]
     pub io_memory_kib: usize,
@@ -117,6 +127,35 @@ pub struct Config {
     /// Without it, this process alone owns all 16384 slots.
     #[arg(long)]
     pub cluster_config: Option<String>,
+}
+
+/// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.
+pub fn parse_memory(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("k", 1000),
+        ("mb", 1024 * 1024),
+        ("m", 1_000_000),
+        ("gb", 1024 * 1024 * 1024),
+        ("g", 1_000_000_000),
+    ];
+    for (suffix, mul) in units.iter().rev() {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            return num.parse::<u64>().ok()?.checked_mul(*mul);
+        }
+    }
+    lower.parse().ok()
+}
+
+fn parse_memory_arg(v: &str) -> Result<u64, String> {
+    parse_memory(v).ok_or_else(|| format!("'{v}' is not a memory size (e.g. 100mb)"))
+}
+
+fn parse_policy_arg(v: &str) -> Result<String, String> {
+    shards::evict::Policy::parse(v)
+        .map(|p| p.name().to_string())
+        .ok_or_else(|| format!("'{v}' is not a maxmemory policy"))
 }
 
 /// A list of CPU ids.
@@ -196,7 +235,6 @@ pub struct Settings {
     pub timeout: u64,
     pub hz: u64,
     pub maxmemory: u64,
-    pub maxmemory_policy: String,
     pub save: String,
     pub appendonly: String,
     pub active_expire: bool,
@@ -212,8 +250,7 @@ impl Settings {
             client_query_buffer_limit: c.client_query_buffer_limit,
             timeout: 0,
             hz: 10,
-            maxmemory: 0,
-            maxmemory_policy: "noeviction".into(),
+            maxmemory: c.maxmemory,
             save: String::new(),
             appendonly: "no".into(),
             active_expire: true,

@@ -1,7 +1,7 @@
 //! The bottom layer: what every other layer uses and that knows nothing of shards at
-//! work: configuration, the RESP codec, the counting allocator, logging.
+//! work: configuration, the RESP codec, logging. (The counting allocator is the
+//! engine's, `shards::alloc`: eviction measures with it.)
 
-pub mod alloc;
 pub mod config;
 pub mod ids;
 pub mod log;

@@ -7,7 +7,7 @@ use shards::config::EngineConfig;
 use shards::glob::glob_match;
 use shards::{CmdError, Reply};
 
-use crate::base::config::Settings;
+use crate::base::config::{parse_memory, Settings};
 use crate::runtime::shard::{ServerStats, Shard};
 
 /// Parameters CONFIG GET knows, in the order it lists them.
@@ -22,7 +22,6 @@ const PARAMS: &[&str] = &[
     "timeout",
     "hz",
     "maxmemory",
-    "maxmemory-policy",
     "save",
     "appendonly",
     "loglevel",
@@ -32,17 +31,6 @@ const PARAMS: &[&str] = &[
 ];
 
 const IMMUTABLE: &[&str] = &["bind", "port", "databases", "io-threads"];
-
-const POLICIES: &[&str] = &[
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-];
 
 fn value_of(shard: &Shard, name: &str) -> String {
     if let Some(v) = shard.ks.borrow().config.get(name) {
@@ -60,7 +48,6 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "timeout" => s.timeout.to_string(),
         "hz" => s.hz.to_string(),
         "maxmemory" => s.maxmemory.to_string(),
-        "maxmemory-policy" => s.maxmemory_policy.clone(),
         "save" => s.save.clone(),
         "appendonly" => s.appendonly.clone(),
         "loglevel" => s.loglevel.clone(),
@@ -76,25 +63,6 @@ fn shard_bind(_shard: &Shard) -> String {
     crate::base::config::bind_addr()
 }
 
-/// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.
-fn parse_memory(v: &str) -> Option<u64> {
-    let lower = v.to_ascii_lowercase();
-    let units: [(&str, u64); 6] = [
-        ("kb", 1024),
-        ("k", 1000),
-        ("mb", 1024 * 1024),
-        ("m", 1_000_000),
-        ("gb", 1024 * 1024 * 1024),
-        ("g", 1_000_000_000),
-    ];
-    for (suffix, mul) in units.iter().rev() {
-        if let Some(num) = lower.strip_suffix(suffix) {
-            return num.parse::<u64>().ok()?.checked_mul(*mul);
-        }
-    }
-    lower.parse().ok()
-}
-
 /// Checks a CONFIG SET pair; the error names the argument as Redis does.
 fn validate(name: &str, value: &str) -> Result<(), CmdError> {
     let fail = |why: &str| {
@@ -106,11 +74,9 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
         return Err(fail("can't set immutable config"));
     }
     if EngineConfig::knows(name) {
-        return if EngineConfig::default().set(name, value) {
-            Ok(())
-        } else {
-            Err(fail("argument couldn't be parsed into an integer"))
-        };
+        return EngineConfig::default()
+            .set(name, value)
+            .map_err(|why| fail(&why));
     }
     let lower = value.to_ascii_lowercase();
     let one_of = |allowed: &[&str]| {
@@ -150,7 +116,6 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
             }
             Ok(())
         }
-        "maxmemory-policy" => one_of(POLICIES),
         "appendonly" if lower != "yes" && lower != "no" => {
             Err(fail("argument must be 'yes' or 'no'"))
         }
@@ -172,7 +137,6 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),
         "maxmemory" => s.maxmemory = mem(),
-        "maxmemory-policy" => s.maxmemory_policy = value.to_ascii_lowercase(),
         "save" => s.save = value.to_string(),
         "appendonly" => s.appendonly = value.to_ascii_lowercase(),
         "busy-reply-threshold" | "lua-time-limit" => {
@@ -184,12 +148,20 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
 
 /// Applies validated CONFIG SET pairs to one shard.
 fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
-    let mut s = shard.settings.borrow_mut();
-    let mut ks = shard.ks.borrow_mut();
-    for (k, v) in pairs {
-        if !ks.config.set(&k, &v) {
-            apply_setting(&mut s, &k, &v);
+    {
+        let mut s = shard.settings.borrow_mut();
+        let mut ks = shard.ks.borrow_mut();
+        for (k, v) in &pairs {
+            if EngineConfig::knows(k) {
+                // Validated before it was sent to the shards.
+                let _ = ks.config.set(k, v);
+            } else {
+                apply_setting(&mut s, k, v);
+            }
         }
+    }
+    if pairs.iter().any(|(k, _)| k == "maxmemory") {
+        shard.set_maxmemory(shard.settings.borrow().maxmemory);
     }
 }
 
@@ -229,12 +201,20 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 validate(&name, &value)?;
                 pairs.push((name, value));
             }
+            let lowers_memory = pairs.iter().any(|(k, _)| k == "maxmemory");
             shard
                 .run_everywhere(|| {
                     let pairs = pairs.clone();
                     move |s: &Rc<Shard>| apply_all(s, pairs)
                 })
                 .await;
+            // Once every shard knows the limit (and published its measure), each evicts
+            // its keys down to it.
+            if lowers_memory {
+                shard
+                    .run_everywhere(|| |s: &Rc<Shard>| s.evict_to_budget())
+                    .await;
+            }
             Ok(Reply::Ok)
         }
         "resetstat" if args.len() == 2 => {

@@ -18,12 +18,14 @@ pub struct ShardReport {
     pub cpu: usize,
     pub db_keys: Vec<(usize, usize)>,
     pub used_memory: isize,
+    pub not_counted_for_evict: u64,
     pub clients: usize,
     pub blocked_clients: usize,
     pub stats: ServerStats,
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
     pub cpu_user_us: u64,
     pub cpu_sys_us: u64,
     pub slots: Vec<(u16, u16)>,
@@ -41,13 +43,15 @@ impl ShardReport {
             id: shard.id,
             cpu: shard.cpu,
             db_keys,
-            used_memory: crate::base::alloc::thread_used(),
+            used_memory: ks.budget.meter.used() as isize,
+            not_counted_for_evict: ks.budget.not_counted,
             clients: shard.clients.borrow().len(),
             blocked_clients: shard.blocked_clients(),
             stats: *shard.stats.borrow(),
             hits: ks.stats.hits,
             misses: ks.stats.misses,
             expired_keys: ks.stats.expired_keys,
+            evicted_keys: ks.stats.evicted_keys,
             cpu_user_us: user,
             cpu_sys_us: sys,
             slots: if crate::commands::cluster::enabled() {
@@ -184,13 +188,15 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
                  used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n\
-                 maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\n",
+                 maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:{}\r\n\
+                 mem_allocator:libc\r\n",
                 human(used),
                 human(rss),
                 settings.maxmemory,
                 human(settings.maxmemory as i64),
-                settings.maxmemory_policy,
+                shard.ks.borrow().config.maxmemory_policy.name(),
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+                reports.iter().map(|r| r.not_counted_for_evict).sum::<u64>(),
             )
         }
         "persistence" => write!(
@@ -203,7 +209,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             out,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
-             rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
+             rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
              keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
              forward_messages:{}\r\noptimistic_read_retries:{}\r\n\
              cluster_node_port_forwards:{}\r\n",
@@ -213,6 +219,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             sum(|r| r.stats.net_output_bytes),
             sum(|r| r.stats.rejected_connections),
             sum(|r| r.expired_keys),
+            sum(|r| r.evicted_keys),
             sum(|r| r.hits),
             sum(|r| r.misses),
             sum(|r| r.stats.error_replies),

@@ -353,11 +353,15 @@ async fn prepare(
         let info = client.info.borrow();
         (info.db, info.resp)
     };
-    // maxmemory is not enforced yet, so no run is out of memory (`oom`).
+    // Redis's rule for scripts: one that starts while the process is over maxmemory
+    // (after evicting what the policy allows) may not run a command that grows memory
+    // before it has written.
+    let _ = shard.make_room(None);
+    let oom = shard.ks.borrow().budget.over();
     let opts = RunOpts {
         read_only: spec.has(flags::READONLY),
         resp,
-        ..RunOpts::default()
+        oom,
     };
     let call = match cmd {
         _ if fcall => Call::Fcall {

@@ -8,6 +8,7 @@ pub mod driver;
 pub mod exec;
 pub mod gate;
 pub mod mailbox;
+pub mod memory;
 pub mod shard;
 pub mod sleep;
 pub mod watch;

@@ -72,7 +72,7 @@ pub struct Shard {
     home_waiters: RefCell<HashMap<u64, mpsc::UnboundedSender<BlockEvent>>>,
     next_waiter: Cell<u64>,
     /// WATCHed keys on this shard.
-    watches: RefCell<WatchRegistry>,
+    pub(crate) watches: RefCell<WatchRegistry>,
     /// Inside a transaction's or a script's run (see `as_one_unit`), and the keys
     /// written meanwhile whose blocked clients wait to be served.
     in_unit: Cell<bool>,
@@ -240,6 +240,11 @@ impl Shard {
         TxnId { home: self.id, id }
     }
 
+    /// Whether a transaction's or a script's commands are running (`as_one_unit`).
+    pub fn in_unit(&self) -> bool {
+        self.in_unit.get()
+    }
+
     /// Whether this shard is held, or has keys locked, by a transaction (active expiry
     /// pauses meanwhile).
     pub fn is_held(&self) -> bool {
@@ -363,8 +368,16 @@ impl Shard {
     /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
     /// op wrote.
     pub fn apply(self: &Rc<Self>, op: ShardOp) -> OpOutput {
-        if let ShardOp::Epoch = op {
-            return OpOutput::Reply(Reply::Int(self.gate.borrow().epoch() as i64));
+        match &op {
+            ShardOp::Epoch => {
+                return OpOutput::Reply(Reply::Int(self.gate.borrow().epoch() as i64));
+            }
+            ShardOp::Cmd { spec, .. } => {
+                if let Err(e) = self.make_room(Some(spec)) {
+                    return OpOutput::Reply(Reply::Error(e));
+                }
+            }
+            _ => {}
         }
         if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
             return run_op(&mut self.ks.borrow_mut(), op);

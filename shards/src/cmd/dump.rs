@@ -7,6 +7,7 @@ use bytes::Bytes;
 use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64};
 use crate::error::{CmdError, CmdResult};
+use crate::evict::access;
 use crate::keyspace::Entry;
 use crate::rdb;
 use crate::reply::Reply;
@@ -25,13 +26,13 @@ struct RestoreOpts {
     replace: bool,
     absttl: bool,
     idle_secs: Option<i64>,
+    freq: Option<u8>,
 }
 
 /// Options from argument 4 on. As in Redis, IDLETIME and FREQ exclude each other (the
-/// second one is a syntax error). FREQ is checked and ignored: we keep no LFU counters.
+/// second one is a syntax error); IDLETIME counts under an LRU policy, FREQ under LFU.
 fn parse_restore_opts(args: &[Bytes]) -> CmdResult<RestoreOpts> {
     let mut o = RestoreOpts::default();
-    let mut freq = false;
     let mut j = 4;
     while j < args.len() {
         let more = args.len() - j - 1;
@@ -40,7 +41,7 @@ fn parse_restore_opts(args: &[Bytes]) -> CmdResult<RestoreOpts> {
             o.replace = true;
         } else if eq_ic(a, "ABSTTL") {
             o.absttl = true;
-        } else if eq_ic(a, "IDLETIME") && more >= 1 && !freq {
+        } else if eq_ic(a, "IDLETIME") && more >= 1 && o.freq.is_none() {
             let idle = parse_i64(&args[j + 1])?;
             if idle < 0 {
                 return Err(CmdError::other("ERR Invalid IDLETIME value, must be >= 0"));
@@ -54,7 +55,7 @@ fn parse_restore_opts(args: &[Bytes]) -> CmdResult<RestoreOpts> {
                     "ERR Invalid FREQ value, must be >= 0 and <= 255",
                 ));
             }
-            freq = true;
+            o.freq = Some(f as u8);
             j += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -97,10 +98,11 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if expire_at != 0 && expire_at <= now {
         return Ok(Reply::Ok);
     }
-    let now_secs = (now / 1000) as i64;
-    let access = opts
-        .idle_secs
-        .map_or(now_secs, |idle| now_secs.saturating_sub(idle).max(0)) as u32;
+    let access = match (ctx.ks.lfu_if_selected(), opts.freq, opts.idle_secs) {
+        (Some(_), Some(f), _) => access::lfu_word(f, now),
+        (None, _, Some(idle)) => access::lru_idle_since(now, idle as u64),
+        _ => ctx.ks.fresh_access(),
+    };
     ctx.ks.put_entry(
         db,
         key,

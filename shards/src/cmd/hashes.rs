@@ -40,16 +40,9 @@ pub(crate) fn rest(args: &[Bytes], from: usize) -> &[Bytes] {
     args.get(from..).unwrap_or(&[])
 }
 
-/// Looks `key` up for a write: refreshes the access time (unless NO-TOUCH) without
-/// counting a keyspace hit or miss, as Redis's write lookups do.
+/// Looks `key` up for a write (see `Keyspace::write_lookup`).
 pub(crate) fn lookup_write<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Option<&'a mut Entry> {
-    let now = (ctx.ks.now() / 1000) as u32;
-    let touch = ctx.touch;
-    let e = ctx.ks.lookup(ctx.db, key)?;
-    if touch {
-        e.access = now;
-    }
-    Some(e)
+    ctx.ks.write_lookup(ctx.db, key, ctx.touch)
 }
 
 /// The COUNT and MATCH options of HSCAN / SSCAN (TYPE is SCAN's only).

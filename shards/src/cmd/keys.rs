@@ -13,6 +13,7 @@ use crate::args::{eq_ic, parse_i64, ArgCursor};
 use crate::clock::Millis;
 use crate::dict::Dict;
 use crate::error::{CmdError, CmdResult};
+use crate::evict::{access, Meter};
 use crate::glob::glob_match;
 use crate::keyspace::Entry;
 use crate::reply::Reply;
@@ -38,25 +39,14 @@ fn error_text(b: &[u8]) -> String {
     String::from_utf8_lossy(c_str(b)).replace(['\r', '\n'], " ")
 }
 
-fn now_secs(ctx: &Ctx) -> u32 {
-    (ctx.ks.now() / 1000) as u32
-}
-
 /// Deadlines are compared with client-given signed values, as Redis does.
 fn signed(ms: Millis) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-/// Looks `key` up for a write. Redis refreshes the access time on write lookups too
-/// (unless the client is in NO-TOUCH mode), and does not count them as hits or misses.
+/// Looks `key` up for a write (see `Keyspace::write_lookup`).
 fn lookup_for_write<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Option<&'a mut Entry> {
-    let now = now_secs(ctx);
-    let touch = ctx.touch;
-    let entry = ctx.ks.lookup(ctx.db, key)?;
-    if touch {
-        entry.access = now;
-    }
-    Some(entry)
+    ctx.ks.write_lookup(ctx.db, key, ctx.touch)
 }
 
 /// A DB index argument of COPY/MOVE: it must fit a C int (else "not an integer"), then be
@@ -363,15 +353,15 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if target.db == ctx.db && src == dst {
         return Err(CmdError::SameObject);
     }
-    let now = now_secs(ctx);
     let Some(original) = ctx.ks.read(ctx.db, src, ctx.touch) else {
         return Ok(Reply::Int(0));
     };
-    // The copy is a new object: same value and deadline, but just created.
+    // The copy is a new object: same value and deadline, but just created (an access
+    // word of 0 is made fresh when stored).
     let duplicate = Entry {
         value: original.value.clone(),
         expire_at: original.expire_at,
-        access: now,
+        access: 0,
     };
     if ctx.ks.lookup(target.db, dst).is_some() && !target.replace {
         return Ok(Reply::Int(0));
@@ -535,8 +525,9 @@ fn flush_is_async(args: &[Bytes]) -> CmdResult<bool> {
 }
 
 /// Frees flushed content: inline for SYNC, else on a short-lived thread so the shard
-/// keeps serving while a large keyspace is torn down. Returns that thread, for tests.
-fn dispose(content: Vec<DbContent>, lazy: bool) -> Option<JoinHandle<()>> {
+/// keeps serving while a large keyspace is torn down (the shard's meter is credited
+/// with what that thread frees). Returns that thread, for tests.
+fn dispose(content: Vec<DbContent>, lazy: bool, meter: &Meter) -> Option<JoinHandle<()>> {
     let keys: usize = content.iter().map(|(main, _)| main.len()).sum();
     if !lazy || keys < LAZY_FREE_MIN_KEYS {
         drop(content);
@@ -546,13 +537,17 @@ fn dispose(content: Vec<DbContent>, lazy: bool) -> Option<JoinHandle<()>> {
     // slower, but still correct.
     std::thread::Builder::new()
         .name("lazyfree".into())
-        .spawn(move || drop(content))
+        .spawn({
+            let meter = meter.clone();
+            move || meter.free_elsewhere(|| drop(content))
+        })
         .ok()
 }
 
 pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let lazy = flush_is_async(args)?;
-    dispose(vec![ctx.ks.flush_db(ctx.db)], lazy);
+    let meter = ctx.ks.budget.meter.clone();
+    dispose(vec![ctx.ks.flush_db(ctx.db)], lazy, &meter);
     Ok(Reply::Ok)
 }
 
@@ -561,7 +556,8 @@ pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let content = (0..ctx.ks.db_count())
         .map(|db| ctx.ks.flush_db(db))
         .collect();
-    dispose(content, lazy);
+    let meter = ctx.ks.budget.meter.clone();
+    dispose(content, lazy, &meter);
     Ok(Reply::Ok)
 }
 
@@ -628,6 +624,10 @@ const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, acc
      not tracked. Please note that when switching between policies at runtime LRU and LFU \
      data will take some time to adjust.";
 
+const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. \
+     Please note that when switching between policies at runtime LRU and LFU data will take \
+     some time to adjust.";
+
 const OBJECT_HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -652,18 +652,23 @@ pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         let lines = OBJECT_HELP.iter().map(|l| Reply::status(*l)).collect();
         return Ok(Reply::Array(lines));
     }
-    let now = now_secs(ctx);
+    let now = ctx.ks.now();
     let config = ctx.ks.config.clone();
+    let lfu = ctx.ks.lfu_if_selected();
     // Introspection must not make the key look recently used.
     let Some(entry) = ctx.ks.read(ctx.db, arg(args, 2)?, false) else {
         return Ok(Reply::Nil);
     };
-    Ok(match sub {
-        ObjectSub::Encoding => Reply::bulk(entry.value.encoding(&config)),
-        ObjectSub::RefCount => Reply::Int(refcount(&entry.value)),
-        ObjectSub::IdleTime => Reply::Int(i64::from(now.saturating_sub(entry.access))),
-        ObjectSub::Freq => return Err(CmdError::other(LFU_NOT_SELECTED)),
-        ObjectSub::Help => unreachable!("answered above"),
+    Ok(match (sub, lfu) {
+        (ObjectSub::Encoding, _) => Reply::bulk(entry.value.encoding(&config)),
+        (ObjectSub::RefCount, _) => Reply::Int(refcount(&entry.value)),
+        (ObjectSub::IdleTime, None) => Reply::Int(access::idle_secs(entry.access, now) as i64),
+        (ObjectSub::IdleTime, Some(_)) => return Err(CmdError::other(LFU_SELECTED)),
+        (ObjectSub::Freq, Some(p)) => {
+            Reply::Int(i64::from(access::lfu_counter(entry.access, now, p)))
+        }
+        (ObjectSub::Freq, None) => return Err(CmdError::other(LFU_NOT_SELECTED)),
+        (ObjectSub::Help, _) => unreachable!("answered above"),
     })
 }
 

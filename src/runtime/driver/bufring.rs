@@ -23,6 +23,11 @@ pub struct BufRing {
 }
 
 impl BufRing {
+    /// The heap bytes the ring and its buffers take.
+    pub fn bytes_held(&self) -> usize {
+        self.ring_layout.size() + self.bufs_layout.size()
+    }
+
     /// Allocates and registers a ring of `count` (a power of two) buffers of `size`
     /// bytes as buffer group `group`.
     pub fn new(ring: &IoUring, group: u16, count: u16, size: usize) -> std::io::Result<BufRing> {

@@ -195,6 +195,11 @@ impl Driver {
         Ok(driver)
     }
 
+    /// The heap bytes of the receive buffers (held whatever the load).
+    pub fn buffer_bytes(&self) -> usize {
+        self.bufs.borrow().bytes_held()
+    }
+
     /// The ring's fd, for peers' doorbells.
     pub fn ring_fd(&self) -> RawFd {
         self.ring.borrow().as_raw_fd()

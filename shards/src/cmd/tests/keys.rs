@@ -752,7 +752,7 @@ fn flush_async_frees_large_content_on_another_thread() {
         s.set(&format!("k{i}"), "v");
     }
     let content = vec![s.ks.flush_db(0)];
-    let worker = dispose(content, true).expect("freed in the background");
+    let worker = dispose(content, true, &Meter::default()).expect("freed in the background");
     assert_ne!(worker.thread().id(), std::thread::current().id());
     worker.join().unwrap();
 }
@@ -763,9 +763,9 @@ fn flush_frees_sync_or_small_content_inline() {
     for i in 0..1_000 {
         s.set(&format!("k{i}"), "v");
     }
-    assert!(dispose(vec![s.ks.flush_db(0)], false).is_none());
+    assert!(dispose(vec![s.ks.flush_db(0)], false, &Meter::default()).is_none());
     s.set("one", "v");
-    assert!(dispose(vec![s.ks.flush_db(0)], true).is_none());
+    assert!(dispose(vec![s.ks.flush_db(0)], true, &Meter::default()).is_none());
 }
 
 #[test]

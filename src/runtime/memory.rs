@@ -1,0 +1,72 @@
+//! `maxmemory` on a shard: setting it, and evicting this shard's keys before commands
+//! run (as Redis does before each command) while the process is over it. The policies,
+//! and the shared measure of every shard's memory, are the engine's (`shards::evict`).
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec};
+use shards::evict::Room;
+use shards::CmdError;
+
+use crate::runtime::shard::Shard;
+
+impl Shard {
+    /// Sets the process's `maxmemory` as this shard sees it (0: no limit), and
+    /// publishes the shard's measure so the others' first check sees it.
+    pub fn set_maxmemory(&self, maxmemory: u64) {
+        let mut ks = self.ks.borrow_mut();
+        ks.budget.limit = maxmemory;
+        ks.budget.over();
+    }
+
+    /// Evicts what the policy allows until the shard fits its budget. Before a command
+    /// that may grow memory (`denyoom`) the answer is the OOM error when nothing more
+    /// can go, unless the command runs inside a transaction or script (those were
+    /// admitted as a whole; stopping halfway would break their atomicity).
+    pub fn make_room(self: &Rc<Self>, spec: Option<&CommandSpec>) -> Result<(), CmdError> {
+        let mut gone = Vec::new();
+        let room = {
+            let mut ks = self.ks.borrow_mut();
+            if ks.budget.limit == 0 {
+                return Ok(());
+            }
+            ks.make_room(&mut gone)
+        };
+        if !gone.is_empty() {
+            self.forget_evicted(gone);
+        }
+        let denyoom = spec.is_some_and(|s| s.has(flags::DENYOOM));
+        if room == Room::Full && denyoom && !self.in_unit() && !self.is_held() {
+            return Err(CmdError::OutOfMemory);
+        }
+        Ok(())
+    }
+
+    /// Evicts until the shard fits or nothing more may go (CONFIG SET maxmemory, the
+    /// periodic task).
+    pub fn evict_to_budget(self: &Rc<Self>) {
+        loop {
+            let mut gone = Vec::new();
+            let room = self.ks.borrow_mut().make_room(&mut gone);
+            let done = room != Room::Evicting || gone.is_empty();
+            if !gone.is_empty() {
+                self.forget_evicted(gone);
+            }
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// An evicted key is a modified key: WATCHers of it fail their EXEC.
+    fn forget_evicted(&self, gone: Vec<(usize, Box<[u8]>)>) {
+        let mut watches = self.watches.borrow_mut();
+        if watches.is_empty() {
+            return;
+        }
+        for (db, key) in gone {
+            watches.touch(db, &[Bytes::from(key.into_vec())]);
+        }
+    }
+}
