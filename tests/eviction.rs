@@ -169,6 +169,16 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
         ]));
         let line = raw.read_line();
         assert!(line.starts_with("-OOM command not allowed"), "{line}");
+        // Inside MULTI every command is refused over the limit, and EXEC aborts.
+        raw.send(&resp(&[b"MULTI"]));
+        assert_eq!(raw.read_line(), "+OK\r\n");
+        raw.send(&resp(&[b"SET", b"in-multi", b"v"]));
+        assert!(raw.read_line().starts_with("-OOM command not allowed"));
+        raw.send(&resp(&[b"EXEC"]));
+        assert_eq!(
+            raw.read_line(),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
         let present: Vec<String> = (0..30_000)
             .map(|i| format!("key:{i}"))
             .filter(|k| q::<bool>(&mut c, &["EXISTS", k]))

@@ -356,8 +356,7 @@ async fn prepare(
     // Redis's rule for scripts: one that starts while the process is over maxmemory
     // (after evicting what the policy allows) may not run a command that grows memory
     // before it has written.
-    let _ = shard.make_room(None);
-    let oom = shard.ks.borrow().budget.over();
+    let oom = shard.out_of_memory();
     let opts = RunOpts {
         read_only: spec.has(flags::READONLY),
         resp,

@@ -89,6 +89,21 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         return CmdError::other("EXECABORT Transaction discarded because of previous errors.")
             .into();
     }
+    // As Redis: over maxmemory, a transaction with a command that grows memory is
+    // refused whole.
+    if state
+        .queued
+        .iter()
+        .any(|(spec, _)| spec.has(flags::DENYOOM))
+        && shard.out_of_memory()
+    {
+        unwatch(shard, client).await;
+        return CmdError::other(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            CmdError::OutOfMemory.message()
+        ))
+        .into();
+    }
     let watcher =
         (!client.watch.borrow().shards.is_empty()).then(|| WatcherId(client.info.borrow().id));
     let mut involved: Vec<ShardId> = client.watch.borrow().shards.clone();

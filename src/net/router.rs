@@ -330,6 +330,13 @@ impl<'a> Batch<'a> {
         }
         let now_in_multi = server_row(spec).is_some_and(|r| r.now_in_multi);
         if !now_in_multi && self.client.multi.borrow().is_some() {
+            // Queueing takes memory too: over maxmemory, Redis refuses every command
+            // inside MULTI (and EXEC then aborts).
+            if self.shard.out_of_memory() {
+                self.refuse_in_multi();
+                self.reply(CmdError::OutOfMemory.into());
+                return Flow::Continue;
+            }
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {
                 m.queued.push((spec, args));
             }

@@ -25,22 +25,33 @@ impl Shard {
     /// can go, unless the command runs inside a transaction or script (those were
     /// admitted as a whole; stopping halfway would break their atomicity).
     pub fn make_room(self: &Rc<Self>, spec: Option<&CommandSpec>) -> Result<(), CmdError> {
+        let room = self.room();
+        let denyoom = spec.is_some_and(|s| s.has(flags::DENYOOM));
+        if room == Room::Full && denyoom && !self.in_unit() && !self.is_held() {
+            return Err(CmdError::OutOfMemory);
+        }
+        Ok(())
+    }
+
+    /// Evicts what it may and tells whether the process is still over maxmemory with
+    /// nothing left to evict (commands that grow memory would get OOM).
+    pub fn out_of_memory(self: &Rc<Self>) -> bool {
+        self.room() == Room::Full
+    }
+
+    fn room(self: &Rc<Self>) -> Room {
         let mut gone = Vec::new();
         let room = {
             let mut ks = self.ks.borrow_mut();
             if ks.budget.limit == 0 {
-                return Ok(());
+                return Room::Fits;
             }
             ks.make_room(&mut gone)
         };
         if !gone.is_empty() {
             self.forget_evicted(gone);
         }
-        let denyoom = spec.is_some_and(|s| s.has(flags::DENYOOM));
-        if room == Room::Full && denyoom && !self.in_unit() && !self.is_held() {
-            return Err(CmdError::OutOfMemory);
-        }
-        Ok(())
+        room
     }
 
     /// Evicts until the shard fits or nothing more may go (CONFIG SET maxmemory, the

@@ -58,7 +58,8 @@ pub fn lfu_word(counter: u8, now: Millis) -> u32 {
 
 /// The counter of an LFU word after the decay its idle minutes call for.
 pub fn lfu_counter(access: u32, now: Millis, p: LfuParams) -> u8 {
-    let last = access >> 8;
+    // Masked: a word written under an LRU policy (after a switch) has more bits.
+    let last = (access >> 8) & 0xFFFF;
     let counter = (access & 0xFF) as u8;
     let now = minutes(now);
     // The minute clock wraps every 2^16 minutes (about 45 days).

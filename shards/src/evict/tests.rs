@@ -186,6 +186,9 @@ fn lfu_counter_grows_logarithmically_and_decays_per_idle_minute() {
     assert_eq!(access::lfu_counter(word, T0 + 3 * 60_000, p), c - 3);
     assert_eq!(access::lfu_counter(word, T0 + 1000 * 60_000, p), 0);
     assert_eq!(access::lfu_increment(255, 10, 0.0), 255);
+    // A word written under LRU, read after a switch to LFU: any counter, no panic.
+    let _ = access::lfu_counter(u32::MAX, T0, p);
+    let _ = access::lfu_counter(access::lru_clock(T0), T0, p);
     assert_eq!(
         access::lfu_increment(LFU_INIT_VAL - 1, 10, 0.99),
         LFU_INIT_VAL
