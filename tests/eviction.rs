@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{q, resp, Server, SHARD_COUNTS};
+use shards::evict::Policy;
 
 const VALUE: usize = 1000;
 
@@ -74,15 +75,7 @@ fn start(shards: usize, room: u64, policy: &str) -> (Server, u64) {
 #[test]
 fn every_evicting_policy_holds_the_budget() {
     for n in SHARD_COUNTS {
-        for policy in [
-            "allkeys-lru",
-            "allkeys-lfu",
-            "allkeys-random",
-            "volatile-lru",
-            "volatile-lfu",
-            "volatile-random",
-            "volatile-ttl",
-        ] {
+        for policy in Policy::evicting() {
             let (s, limit) = start(n, 8 << 20, policy);
             let mut c = s.conn();
             // 20 MB of values into 8 MB of room.

@@ -52,6 +52,14 @@ impl Policy {
             .map_or("noeviction", |(_, n)| n)
     }
 
+    /// The names of the policies that evict (all but noeviction).
+    pub fn evicting() -> impl Iterator<Item = &'static str> {
+        Self::ALL
+            .iter()
+            .filter(|(p, _)| *p != Policy::NoEviction)
+            .map(|(_, n)| *n)
+    }
+
     pub fn is_lfu(self) -> bool {
         matches!(self, Policy::VolatileLfu | Policy::AllkeysLfu)
     }

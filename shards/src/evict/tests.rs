@@ -47,15 +47,7 @@ fn over_by(env: &Env) -> i64 {
 
 #[test]
 fn every_evicting_policy_keeps_the_shard_near_its_budget() {
-    for policy in [
-        "allkeys-lru",
-        "allkeys-lfu",
-        "allkeys-random",
-        "volatile-lru",
-        "volatile-lfu",
-        "volatile-random",
-        "volatile-ttl",
-    ] {
+    for policy in Policy::evicting() {
         let mut env = env_with(policy, 200 * 1024);
         let refused = fill(&mut env, "k", 2000, true);
         assert_eq!(refused, 0, "{policy}: nothing refused while keys can go");
