@@ -365,10 +365,12 @@ async fn shard_main(
         if let Some(fd) = node_fd {
             listener::listen_on_driver(&driver, shard.clone(), fd, connections.clone(), true);
         }
+        crate::commands::memory::note_startup(&shard);
         listener::listen_on_driver(&driver, shard, fds[id], connections, false);
         driver.run().await;
         return;
     }
+    crate::commands::memory::note_startup(&shard);
     exec::spawn(read_inbox(shard.clone(), post));
     if let Some(fd) = node_fd {
         // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
@@ -413,6 +415,7 @@ async fn expiry_loop(shard: Rc<Shard>) {
         }
         // Eviction that ran out of time before a command goes on here.
         shard.evict_to_budget();
+        crate::commands::memory::note_peak(&shard);
         if !shard.settings.borrow().active_expire {
             continue;
         }

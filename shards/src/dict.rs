@@ -33,6 +33,9 @@ impl<V> Default for Dict<V> {
 }
 
 impl<V> Dict<V> {
+    /// Bytes of one entry's node (key inline up to its small size, value, link).
+    pub const NODE_BYTES: usize = std::mem::size_of::<Node<V>>();
+
     pub fn new() -> Self {
         Dict {
             buckets: Vec::new(),

@@ -55,6 +55,18 @@ impl Db {
     pub fn expires_len(&self) -> usize {
         self.expires.len()
     }
+
+    /// Bytes the tables spend on structure rather than keys and values (MEMORY STATS'
+    /// `overhead.hashtable.*`): the bucket arrays and each node's link, for the main
+    /// table and the expiry index.
+    pub fn overhead(&self) -> (usize, usize) {
+        let link = std::mem::size_of::<usize>();
+        let of = |buckets: usize, len: usize| buckets * link + len * link;
+        (
+            of(self.main.bucket_count(), self.main.len()),
+            of(self.expires.bucket_count(), self.expires.len()),
+        )
+    }
 }
 
 /// Counters a shard reports in INFO stats.
@@ -185,6 +197,24 @@ impl Keyspace {
             e.access = access::touched(e.access, now, lfu, r);
         }
         Some(e)
+    }
+
+    /// The bytes `key` and its value take (MEMORY USAGE): its node in the table, the key
+    /// and value on the heap, and its place in the expiry index when it has a TTL.
+    /// `None` when the key does not exist (or just expired).
+    pub fn usage_of(&mut self, db: usize, key: &[u8]) -> Option<usize> {
+        let e = self.lookup(db, key)?;
+        let mut bytes = Dict::<Entry>::NODE_BYTES + e.value.heap_size();
+        if key.len() > crate::smallbytes::INLINE {
+            bytes += key.len();
+        }
+        if e.expire_at != 0 {
+            bytes += Dict::<()>::NODE_BYTES;
+            if key.len() > crate::smallbytes::INLINE {
+                bytes += key.len();
+            }
+        }
+        Some(bytes)
     }
 
     /// The entry as it is, without expiring it or touching it (eviction's sampling).

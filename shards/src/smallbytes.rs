@@ -5,7 +5,8 @@
 use std::fmt;
 use std::ops::Deref;
 
-const INLINE: usize = 22;
+/// The longest byte string kept inline (no heap allocation).
+pub const INLINE: usize = 22;
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum SmallBytes {

@@ -121,7 +121,7 @@ fn human(bytes: i64) -> String {
     }
 }
 
-fn rss_bytes() -> i64 {
+pub(crate) fn rss_bytes() -> i64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: i64 = statm
         .split_whitespace()

@@ -6,8 +6,9 @@ mod command;
 mod config;
 mod connection;
 mod debug;
-mod info;
+pub(crate) mod info;
 mod keyspace;
+pub mod memory;
 pub mod migrate;
 pub mod script;
 pub mod table;
@@ -64,6 +65,7 @@ pub async fn run(
         }
         ServerCmd::Client => client::run(shard, client, &args).await,
         ServerCmd::Info => info::run(shard, client, &args).await,
+        ServerCmd::Memory => memory::run(shard, client, spec, args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),
         ServerCmd::Time => Ok(connection::time()),

@@ -175,6 +175,11 @@ impl ClientRegistry {
         self.clients.len()
     }
 
+    /// Bytes of unparsed input the clients hold (as of their last read).
+    pub fn input_bytes(&self) -> usize {
+        self.clients.values().map(|c| c.info.borrow().qbuf).sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }

@@ -9,6 +9,7 @@ pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod sets;
 pub mod sort;
 pub mod strings;

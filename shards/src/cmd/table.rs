@@ -2,8 +2,8 @@
 
 use super::flags::*;
 use super::{
-    bitmaps, dump, geo, hashes, hll, keys, lists, sets, sort, strings, zsets, CommandSpec, Cross,
-    KeyScheme, Merge, Route,
+    bitmaps, dump, geo, hashes, hll, keys, lists, memory, sets, sort, strings, zsets, CommandSpec,
+    Cross, KeyScheme, Merge, Route,
 };
 
 macro_rules! row {
@@ -283,6 +283,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("auth", -2, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Authenticates the connection."),
     row!("client", -2, NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, SLOW_CONN, "connection", Server, None, "A container for client connection commands."),
     row!("info", -1, LOADING | STALE, NOKEYS, &["@slow", "@dangerous"], "server", Server, None, "Returns information and statistics about the server."),
+    row!("memory", -2, CONTAINER, NOKEYS, &["@slow"], "server", Server, Some(memory::usage), "A container for memory diagnostics commands."),
     row!("config", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, ADMIN_SLOW, "server", Server, None, "A container for server configuration commands."),
     row!("time", 1, LOADING | STALE | FAST, NOKEYS, &["@fast"], "server", Server, None, "Returns the server time."),
     row!("lastsave", 1, LOADING | STALE | FAST, NOKEYS, &["@fast", "@admin", "@dangerous"], "server", Server, None, "Returns the Unix timestamp of the last successful save to disk."),
