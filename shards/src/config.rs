@@ -127,6 +127,7 @@ impl EngineConfig {
             "zset-max-listpack-value" => self.zset_max_listpack_value = count()?,
             "maxmemory-policy" => {
                 self.maxmemory_policy = Policy::parse(value).ok_or_else(|| {
+                    // Redis's list, as Redis words it (allkeys-tinylfu is ours).
                     let names: Vec<_> = Policy::ALL.iter().map(|(_, n)| *n).collect();
                     format!(
                         "argument(s) must be one of the following: {}",

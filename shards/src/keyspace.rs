@@ -5,7 +5,8 @@
 use crate::clock::{Clock, Millis};
 use crate::config::EngineConfig;
 use crate::dict::Dict;
-use crate::evict::{access, Budget};
+use crate::evict::sketch::Sketch;
+use crate::evict::{access, Budget, Policy};
 use crate::smallbytes::SmallBytes;
 use crate::value::Value;
 
@@ -101,6 +102,8 @@ pub struct Keyspace {
     new_keys: Option<Vec<Box<[u8]>>>,
     /// The shard's memory budget and its eviction state (`evict`).
     pub budget: Budget,
+    /// Access frequencies for `allkeys-tinylfu` (empty under other policies).
+    pub sketch: Sketch,
 }
 
 impl Keyspace {
@@ -115,6 +118,7 @@ impl Keyspace {
             rng: 0x9e37_79b9_7f4a_7c15,
             new_keys: None,
             budget: Budget::default(),
+            sketch: Sketch::default(),
         }
     }
 
@@ -158,6 +162,9 @@ impl Keyspace {
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
     /// time unless `touch` is false (CLIENT NO-TOUCH).
     pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+        if touch && self.config.maxmemory_policy == Policy::AllkeysTinyLfu {
+            self.sketch.add(key);
+        }
         let now = self.now();
         let lfu = self.lfu_if_selected();
         let r = if touch { self.unit_random() } else { 0.0 };
@@ -189,6 +196,9 @@ impl Keyspace {
     /// (CLIENT NO-TOUCH), without counting a keyspace hit or miss, as Redis's write
     /// lookups do.
     pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+        if touch && self.config.maxmemory_policy == Policy::AllkeysTinyLfu {
+            self.sketch.add(key);
+        }
         let now = self.now();
         let lfu = self.lfu_if_selected();
         let r = if touch { self.unit_random() } else { 0.0 };
@@ -253,6 +263,16 @@ impl Keyspace {
         access::fresh(self.now(), self.config.maxmemory_policy.is_lfu())
     }
 
+    /// The access word of `key` created now: under allkeys-tinylfu its LFU counter
+    /// starts from what the sketch remembers of the key.
+    fn fresh_access_of(&self, key: &[u8]) -> u32 {
+        if self.config.maxmemory_policy != Policy::AllkeysTinyLfu {
+            return self.fresh_access();
+        }
+        let counter = access::LFU_INIT_VAL.saturating_add(self.sketch.estimate(key));
+        access::lfu_word(counter, self.now())
+    }
+
     /// Uniform in [0, 1).
     fn unit_random(&mut self) -> f64 {
         (self.rand() >> 11) as f64 / (1u64 << 53) as f64
@@ -265,7 +285,7 @@ impl Keyspace {
     /// Stores `value` under `key`, replacing any previous value and TTL.
     /// `expire_at` 0 means no TTL.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, expire_at: Millis) {
-        let access = self.fresh_access();
+        let access = self.fresh_access_of(key);
         self.put_entry(
             db,
             key,
@@ -281,7 +301,7 @@ impl Keyspace {
     /// with `Entry::new`, becomes a fresh one).
     pub fn put_entry(&mut self, db: usize, key: &[u8], mut entry: Entry) {
         if entry.access == 0 {
-            entry.access = self.fresh_access();
+            entry.access = self.fresh_access_of(key);
         }
         let now = self.now();
         let d = &mut self.dbs[db];

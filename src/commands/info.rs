@@ -43,7 +43,9 @@ impl ShardReport {
             id: shard.id,
             cpu: shard.cpu,
             db_keys,
-            used_memory: ks.budget.meter.used() as isize,
+            // Signed: a shard that frees what others allocated goes below zero; only
+            // the sum over shards is exact.
+            used_memory: ks.budget.meter.tally() as isize,
             not_counted_for_evict: ks.budget.not_counted,
             clients: shard.clients.borrow().len(),
             blocked_clients: shard.blocked_clients(),

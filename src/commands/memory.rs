@@ -107,7 +107,8 @@ pub async fn run(
 /// What one shard reports for MEMORY STATS.
 struct ShardMemory {
     id: usize,
-    used: u64,
+    /// The shard's tally (see `Meter::tally`): right only in sum over shards.
+    used: i64,
     startup: u64,
     peak: u64,
     not_counted: u64,
@@ -136,7 +137,7 @@ async fn gather(shard: &Rc<Shard>) -> Vec<ShardMemory> {
                 }
                 ShardMemory {
                     id: s.id,
-                    used: ks.budget.meter.used(),
+                    used: ks.budget.meter.tally(),
                     startup: STARTUP.with(Cell::get),
                     peak,
                     not_counted: ks.budget.not_counted,
@@ -155,7 +156,7 @@ async fn gather(shard: &Rc<Shard>) -> Vec<ShardMemory> {
 async fn stats(shard: &Rc<Shard>) -> Reply {
     let all = gather(shard).await;
     let sum = |f: &dyn Fn(&ShardMemory) -> u64| all.iter().map(f).sum::<u64>();
-    let total = sum(&|m| m.used);
+    let total = all.iter().map(|m| m.used).sum::<i64>().max(0) as u64;
     let startup = sum(&|m| m.startup);
     let peak = sum(&|m| m.peak).max(total);
     let clients = sum(&|m| m.clients_input);
@@ -228,7 +229,7 @@ async fn stats(shard: &Rc<Shard>) -> Reply {
 
 /// MEMORY DOCTOR: looks for the problems the figures can show.
 fn doctor(all: &[ShardMemory]) -> String {
-    let total: u64 = all.iter().map(|m| m.used).sum();
+    let total = all.iter().map(|m| m.used).sum::<i64>().max(0) as u64;
     let startup: u64 = all.iter().map(|m| m.startup).sum();
     let peak: u64 = all.iter().map(|m| m.peak).sum::<u64>().max(total);
     let rss = crate::commands::info::rss_bytes().max(0) as u64;
@@ -254,14 +255,14 @@ fn doctor(all: &[ShardMemory]) -> String {
              pages back."
         ));
     }
-    let busiest = all.iter().max_by_key(|m| m.used);
-    let idle = all.iter().min_by_key(|m| m.used);
-    if let (Some(b), Some(i)) = (busiest, idle) {
-        if all.len() > 1 && b.used > 2 * i.used.max(1 << 20) {
+    let fullest = all.iter().max_by_key(|m| m.keys);
+    let emptiest = all.iter().min_by_key(|m| m.keys);
+    if let (Some(f), Some(e)) = (fullest, emptiest) {
+        if all.len() > 1 && f.keys > 2 * e.keys.max(1000) {
             issues.push(format!(
-                "Uneven shards: shard {} uses {} bytes, shard {} only {}. A few hot or big \
-                 keys (or hash tags) may keep one core busier than the others.",
-                b.id, b.used, i.id, i.used
+                "Uneven shards: shard {} holds {} keys, shard {} only {}. Hash tags that \
+                 put many keys in one slot keep one core busier than the others.",
+                f.id, f.keys, e.id, e.keys
             ));
         }
     }
@@ -284,8 +285,9 @@ fn malloc_stats(all: &[ShardMemory]) -> String {
     );
     for m in all {
         out.push_str(&format!(
-            "shard {}: live heap {} bytes, peak {} bytes, at start-up {} bytes, receive \
-             buffers {} bytes\n",
+            "shard {}: heap tally {} bytes (bytes it frees for other shards count \
+             against it: only the sum is exact), peak {} bytes, at start-up {} bytes, \
+             receive buffers {} bytes\n",
             m.id, m.used, m.peak, m.startup, m.not_counted
         ));
     }

@@ -4,8 +4,9 @@
 //! the shard uses.
 
 pub mod access;
+pub mod sketch;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,11 @@ pub enum Policy {
     AllkeysLfu,
     AllkeysRandom,
     NoEviction,
+    /// Beyond Redis: allkeys-lfu whose new keys start from what a TinyLFU sketch
+    /// (`sketch`) remembers of them. Redis's LFU starts every new key at the same
+    /// counter, so a popular key that was evicted comes back as a stranger; the sketch
+    /// counts accesses of keys in memory or not, so it comes back with its history.
+    AllkeysTinyLfu,
 }
 
 impl Policy {
@@ -38,9 +44,13 @@ impl Policy {
         (Policy::NoEviction, "noeviction"),
     ];
 
+    /// The policies corecache adds to Redis's.
+    pub const EXTRA: [(Policy, &'static str); 1] = [(Policy::AllkeysTinyLfu, "allkeys-tinylfu")];
+
     pub fn parse(name: &str) -> Option<Policy> {
         Self::ALL
             .iter()
+            .chain(&Self::EXTRA)
             .find(|(_, n)| n.eq_ignore_ascii_case(name))
             .map(|(p, _)| *p)
     }
@@ -48,6 +58,7 @@ impl Policy {
     pub fn name(self) -> &'static str {
         Self::ALL
             .iter()
+            .chain(&Self::EXTRA)
             .find(|(p, _)| *p == self)
             .map_or("noeviction", |(_, n)| n)
     }
@@ -56,12 +67,16 @@ impl Policy {
     pub fn evicting() -> impl Iterator<Item = &'static str> {
         Self::ALL
             .iter()
+            .chain(&Self::EXTRA)
             .filter(|(p, _)| *p != Policy::NoEviction)
             .map(|(_, n)| *n)
     }
 
     pub fn is_lfu(self) -> bool {
-        matches!(self, Policy::VolatileLfu | Policy::AllkeysLfu)
+        matches!(
+            self,
+            Policy::VolatileLfu | Policy::AllkeysLfu | Policy::AllkeysTinyLfu
+        )
     }
 
     /// Only keys with a TTL may go.
@@ -105,8 +120,13 @@ impl Meter {
     }
 
     pub fn used(&self) -> u64 {
-        let used = (self.thread_used)() - self.freed_elsewhere.load(Ordering::Relaxed);
-        used.max(0) as u64
+        self.tally().max(0) as u64
+    }
+
+    /// The tally itself, which goes below zero on a thread that frees more of other
+    /// threads' allocations than it allocates (only the sum over threads is exact).
+    pub fn tally(&self) -> i64 {
+        ((self.thread_used)() - self.freed_elsewhere.load(Ordering::Relaxed)) as i64
     }
 
     /// Runs `free` on the calling thread (another than the shard's) and credits the
@@ -123,7 +143,9 @@ impl Meter {
 /// is over `maxmemory`. Per-thread tallies are only right in sum: a value allocated on
 /// one shard may be freed on another (a command's arguments, a reply), which moves
 /// bytes between tallies. So the budget is checked on the sum, and each shard evicts
-/// its own keys (no hop) while the sum is over.
+/// its own keys (no hop) while the sum is over and it holds at least its share of the
+/// evictable keys (or the sum is far over): otherwise the shard that serves the
+/// connections would evict all its keys while its peers kept theirs.
 pub struct Usage {
     slots: Box<[UsageSlot]>,
 }
@@ -133,19 +155,14 @@ pub struct Usage {
 struct UsageSlot {
     used: AtomicI64,
     not_counted: AtomicU64,
-    /// The shard had keys its policy may evict when it last looked.
-    evictable: AtomicBool,
+    /// Keys the shard's policy may evict, when it last looked.
+    keys: AtomicU64,
 }
 
 impl Usage {
     pub fn new(shards: usize) -> Usage {
         Usage {
-            slots: (0..shards.max(1))
-                .map(|_| UsageSlot {
-                    evictable: AtomicBool::new(true),
-                    ..UsageSlot::default()
-                })
-                .collect(),
+            slots: (0..shards.max(1)).map(|_| UsageSlot::default()).collect(),
         }
     }
 
@@ -163,7 +180,26 @@ impl Usage {
         self.slots
             .iter()
             .enumerate()
-            .any(|(i, s)| i != me && s.evictable.load(Ordering::Relaxed))
+            .any(|(i, s)| i != me && s.keys.load(Ordering::Relaxed) > 0)
+    }
+
+    /// Whether shard `me`, with `mine` evictable keys, should evict now: it holds at
+    /// least an even share of the evictable keys, or the process is over `limit` by
+    /// more than 1/32 (then every shard helps).
+    fn my_turn(&self, me: usize, mine: u64, limit: u64) -> bool {
+        let total: u64 = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i == me {
+                    mine
+                } else {
+                    s.keys.load(Ordering::Relaxed)
+                }
+            })
+            .sum();
+        mine * self.slots.len() as u64 >= total || self.counted() > limit + limit / 32
     }
 }
 
@@ -228,15 +264,15 @@ impl Budget {
             return false;
         }
         let slot = &self.usage.slots[self.me];
-        slot.used.store(self.meter.used() as i64, Ordering::Relaxed);
+        slot.used.store(self.meter.tally(), Ordering::Relaxed);
         slot.not_counted.store(self.not_counted, Ordering::Relaxed);
         self.usage.counted() > self.limit
     }
 
-    fn set_evictable(&self, yes: bool) {
+    fn set_evictable(&self, keys: u64) {
         self.usage.slots[self.me]
-            .evictable
-            .store(yes, Ordering::Relaxed);
+            .keys
+            .store(keys, Ordering::Relaxed);
     }
 }
 
@@ -258,20 +294,40 @@ impl Keyspace {
     /// Evicts keys as the policy says until the shard is within its budget; reports the
     /// evicted keys (db, key) to `gone` (WATCH and others must hear of them).
     pub fn make_room(&mut self, gone: &mut Vec<(usize, Box<[u8]>)>) -> Room {
+        let policy = self.config.maxmemory_policy;
+        // The keys this shard's policy may evict, for the other shards' sake.
+        let mut mine: u64 = if policy == Policy::NoEviction {
+            0
+        } else {
+            (0..self.db_count())
+                .map(|db| {
+                    let d = self.db(db);
+                    if policy.is_volatile() {
+                        d.expires_len()
+                    } else {
+                        d.len()
+                    }
+                })
+                .sum::<usize>() as u64
+        };
+        self.budget.set_evictable(mine);
         if !self.budget.over() {
             return Room::Fits;
         }
-        let policy = self.config.maxmemory_policy;
         if policy == Policy::NoEviction {
             return Room::Full;
         }
-        self.budget.set_evictable(true);
         let started = Instant::now();
         let limit = time_limit(self.config.maxmemory_eviction_tenacity);
         let mut evicted = 0u64;
         while self.budget.over() {
+            let budget = &self.budget;
+            if !budget.usage.my_turn(budget.me, mine, budget.limit) {
+                // A shard with more keys evicts on its next command or tick.
+                return Room::Evicting;
+            }
             let Some((db, key)) = self.pick_victim(policy) else {
-                self.budget.set_evictable(false);
+                self.budget.set_evictable(0);
                 // Other shards still have keys to give: they evict on their next
                 // command or tick; this write goes ahead meanwhile.
                 return if self.budget.usage.others_evictable(self.budget.me) {
@@ -284,6 +340,8 @@ impl Keyspace {
             self.stats.evicted_keys += 1;
             gone.push((db, key));
             evicted += 1;
+            mine = mine.saturating_sub(1);
+            self.budget.set_evictable(mine);
             // Reading the clock costs; look at it every 16 keys.
             if evicted.is_multiple_of(16) && limit.is_some_and(|l| started.elapsed() > l) {
                 return if self.budget.over() {
@@ -308,6 +366,10 @@ impl Keyspace {
                 }
             }
             return None;
+        }
+        if policy == Policy::AllkeysTinyLfu {
+            let keys = (0..dbs).map(|db| self.len(db)).sum();
+            self.sketch.fit(keys);
         }
         let samples = self.config.maxmemory_samples.max(1);
         for db in 0..dbs {

@@ -207,3 +207,41 @@ fn a_lazy_free_is_credited_to_the_shard() {
     // Less what starting the thread took on this one.
     assert!(before - meter.used() >= (1 << 20) - (64 << 10));
 }
+
+#[test]
+fn the_sketch_counts_recent_accesses_and_forgets_old_ones() {
+    let mut s = super::sketch::Sketch::default();
+    assert_eq!(s.estimate(b"k"), 0);
+    for _ in 0..5 {
+        s.add(b"k");
+    }
+    assert_eq!(s.estimate(b"k"), 5);
+    for _ in 0..100 {
+        s.add(b"hot");
+    }
+    assert_eq!(s.estimate(b"hot"), super::sketch::MAX_ESTIMATE);
+    assert!(s.estimate(b"never") <= 1, "collisions stay rare");
+    // Ten additions per counter later, every count has been halved at least once.
+    for i in 0..(10u32 << 12) {
+        s.add(&i.to_le_bytes());
+    }
+    assert!(s.estimate(b"hot") <= super::sketch::MAX_ESTIMATE / 2 + 1);
+}
+
+#[test]
+fn tinylfu_keeps_frequent_keys_through_a_scan() {
+    let mut env = env_with("allkeys-tinylfu", 400 * 1024);
+    fill(&mut env, "hot", 100, false);
+    for _ in 0..5 {
+        for h in 0..100 {
+            env.ks.read(0, format!("hot{h}").as_bytes(), true);
+        }
+    }
+    // A scan of one-off keys, each looked up (a miss) and then written.
+    for i in 0..2000 {
+        env.ks.read(0, format!("scan{i}").as_bytes(), true);
+        fill(&mut env, &format!("scan{i}:"), 1, false);
+    }
+    let hot = (0..100).filter(|h| env.exists(&format!("hot{h}"))).count();
+    assert!(hot >= 95, "only {hot} of 100 frequent keys kept");
+}
