@@ -264,12 +264,16 @@ impl Keyspace {
     }
 
     /// The access word of `key` created now: under allkeys-tinylfu its LFU counter
-    /// starts from what the sketch remembers of the key.
+    /// starts from what the sketch remembers of the key (on the counter's logarithmic
+    /// scale: a key the sketch saw 15 times starts one above a stranger).
     fn fresh_access_of(&self, key: &[u8]) -> u32 {
         if self.config.maxmemory_policy != Policy::AllkeysTinyLfu {
             return self.fresh_access();
         }
-        let counter = access::LFU_INIT_VAL.saturating_add(self.sketch.estimate(key));
+        let counter = access::lfu_counter_for_hits(
+            self.sketch.estimate(key),
+            self.config.lfu_log_factor,
+        );
         access::lfu_word(counter, self.now())
     }
 

@@ -87,6 +87,14 @@ pub fn lfu_increment(counter: u8, log_factor: u32, r: f64) -> u8 {
     }
 }
 
+/// The counter that about `hits` accesses reach from `LFU_INIT_VAL` (going from c to
+/// c + 1 takes about (c - LFU_INIT_VAL) * log_factor + 1 hits, so h hits climb about
+/// sqrt(2 h / log_factor) steps).
+pub fn lfu_counter_for_hits(hits: u8, log_factor: u32) -> u8 {
+    let steps = (2.0 * f64::from(hits) / f64::from(log_factor.max(1))).sqrt();
+    LFU_INIT_VAL.saturating_add(steps as u8)
+}
+
 /// The word after an access at `now`; `r` uniform in [0, 1) (only LFU uses it).
 pub fn touched(access: u32, now: Millis, lfu: Option<LfuParams>, r: f64) -> u32 {
     match lfu {
