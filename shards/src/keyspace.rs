@@ -227,6 +227,18 @@ impl Keyspace {
         Some(bytes)
     }
 
+    /// Moves up to `buckets` buckets of each resizing table (main and expiry index, every
+    /// database), so resizes finish on an idle shard too (Redis's active rehashing);
+    /// true while some resize is still in progress.
+    pub fn rehash(&mut self, buckets: usize) -> bool {
+        let mut busy = false;
+        for d in &mut self.dbs {
+            busy |= d.main.step(buckets);
+            busy |= d.expires.step(buckets);
+        }
+        busy
+    }
+
     /// The entry as it is, without expiring it or touching it (eviction's sampling).
     pub fn peek_entry(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         self.dbs.get(db)?.main.get(key)
@@ -270,10 +282,8 @@ impl Keyspace {
         if self.config.maxmemory_policy != Policy::AllkeysTinyLfu {
             return self.fresh_access();
         }
-        let counter = access::lfu_counter_for_hits(
-            self.sketch.estimate(key),
-            self.config.lfu_log_factor,
-        );
+        let counter =
+            access::lfu_counter_for_hits(self.sketch.estimate(key), self.config.lfu_log_factor);
         access::lfu_word(counter, self.now())
     }
 
