@@ -15,10 +15,16 @@ pub enum Str {
     Int(i64),
     /// Short strings written whole; up to 22 bytes live inline.
     Emb(SmallBytes),
-    Raw(Vec<u8>),
+    /// Boxed so a `Str` (and with it every key's entry) stays three words.
+    Raw(Box<Vec<u8>>),
 }
 
 impl Str {
+    /// A raw (modifiable) string.
+    pub fn raw(v: Vec<u8>) -> Str {
+        Str::Raw(Box::new(v))
+    }
+
     /// Builds a string value with the encoding Redis would pick for a whole write.
     pub fn from_bytes(b: &[u8]) -> Str {
         if let Some(i) = parse_i64_opt(b) {
@@ -27,7 +33,7 @@ impl Str {
         if b.len() <= EMBSTR_MAX {
             Str::Emb(SmallBytes::new(b))
         } else {
-            Str::Raw(b.to_vec())
+            Str::raw(b.to_vec())
         }
     }
 
@@ -35,7 +41,7 @@ impl Str {
         if v.len() <= EMBSTR_MAX || parse_i64_opt(&v).is_some() {
             Str::from_bytes(&v)
         } else {
-            Str::Raw(v)
+            Str::raw(v)
         }
     }
 
@@ -44,7 +50,7 @@ impl Str {
         match self {
             Str::Int(i) => i.to_string().into_bytes(),
             Str::Emb(b) => b.to_vec(),
-            Str::Raw(v) => v.clone(),
+            Str::Raw(v) => v.to_vec(),
         }
     }
 
@@ -84,7 +90,7 @@ impl Str {
     /// A mutable raw buffer, converting the value to `raw` encoding first.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, Str::Raw(_)) {
-            *self = Str::Raw(self.to_vec());
+            *self = Str::raw(self.to_vec());
         }
         match self {
             Str::Raw(v) => v,

@@ -149,7 +149,7 @@ pub fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let result = bit_operation(op, &sources);
     let len = result.len();
     if len > 0 {
-        ctx.ks.set(ctx.db, dest, Value::Str(Str::Raw(result)), 0);
+        ctx.ks.set(ctx.db, dest, Value::Str(Str::raw(result)), 0);
     } else {
         ctx.ks.remove(ctx.db, dest);
     }
@@ -189,7 +189,7 @@ fn grow_str<'c>(ctx: &'c mut Ctx, key: &[u8], max_bit: u64) -> CmdResult<&'c mut
         Some(_) => return Err(CmdError::WrongType),
     };
     if !exists {
-        ctx.ks.set(db, key, Value::Str(Str::Raw(vec![0; need])), 0);
+        ctx.ks.set(db, key, Value::Str(Str::raw(vec![0; need])), 0);
     }
     match ctx.ks.lookup(db, key).map(|e| &mut e.value) {
         Some(Value::Str(s)) => {

@@ -57,7 +57,7 @@ pub fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
     };
     if created {
-        ctx.ks.set(db, key, Value::Str(Str::Raw(empty_sparse())), 0);
+        ctx.ks.set(db, key, Value::Str(Str::raw(empty_sparse())), 0);
     }
     let buf = hll_buf(ctx, key)?;
     let mut updated = created;
@@ -129,7 +129,7 @@ pub fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     if ctx.ks.lookup(db, dest).is_none() {
         ctx.ks
-            .set(db, dest, Value::Str(Str::Raw(empty_sparse())), 0);
+            .set(db, dest, Value::Str(Str::raw(empty_sparse())), 0);
     }
     let buf = hll_buf(ctx, dest)?;
     if use_dense {

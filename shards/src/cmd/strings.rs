@@ -207,7 +207,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             // Sized exactly up front so the zero padding is never copied.
             let mut buf = vec![0; offset + value.len()];
             let len = overwrite(&mut buf, offset, value);
-            ctx.ks.set(db, key, Value::Str(Str::Raw(buf)), 0);
+            ctx.ks.set(db, key, Value::Str(Str::raw(buf)), 0);
             Ok(Reply::Int(len as i64))
         }
     }
@@ -301,7 +301,7 @@ fn plain_str(b: &[u8]) -> Str {
     if b.len() <= EMBSTR_MAX {
         Str::Emb(b.into())
     } else {
-        Str::Raw(b.to_vec())
+        Str::raw(b.to_vec())
     }
 }
 

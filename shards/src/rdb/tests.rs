@@ -187,7 +187,7 @@ fn strings_round_trip_in_every_encoding() {
         string(&[b'z'; 44]),
         string(&[b'z'; 5000]),
         string(&long_raw),
-        Value::Str(Str::Raw(b"12".to_vec())),
+        Value::Str(Str::raw(b"12".to_vec())),
     ] {
         let back = round_trip(&v);
         let (Value::Str(a), Value::Str(b)) = (&v, &back) else {
