@@ -316,6 +316,15 @@ def load_strings(port: int, key_fmt: str, count: int, value: bytes, batch: int =
 # --------------------------------------------------------------------- servers
 
 
+def write_results(prefix: str, data: dict) -> Path:
+    """Writes a side benchmark's raw results to perf/results/<prefix>-<UTC>.json."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = Path(__file__).resolve().parent / "results" / f"{prefix}-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2))
+    return out
+
+
 class Server:
     """A server process we started ourselves (never daemonized), stopped by PID."""
 

@@ -14,7 +14,6 @@ perf/results/eviction-<UTC>.json."""
 import argparse
 import bisect
 import itertools
-import json
 import random
 import subprocess
 import sys
@@ -170,10 +169,8 @@ def main() -> int:
         lines.append(f"| ratio corecache / redis | {rate_rows[1][1] / rate_rows[0][1]:.2f}x | "
                      f"{rate_rows[1][2] / rate_rows[0][2]:.2f}x |")
     print("\n".join(lines))
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out = Path(__file__).resolve().parent / "results" / f"eviction-{stamp}.json"
-    out.write_text(json.dumps({"command": command, "hit_ratio": hit_rows, "set_rate": rate_rows},
-                              indent=2))
+    bench.write_results("eviction",
+                        {"command": command, "hit_ratio": hit_rows, "set_rate": rate_rows})
     return 0
 
 

@@ -9,7 +9,6 @@ Uses perf/bench.py's server management; prints a Markdown table and writes
 perf/results/growth-<UTC>.json."""
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -85,9 +84,7 @@ def main() -> int:
         lines.append(f"| {r['server']} | {r['seconds']:.1f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.1f} |")
     print("\n".join(lines))
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out = Path(__file__).resolve().parent / "results" / f"growth-{stamp}.json"
-    out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
+    bench.write_results("growth", {"command": command, "rows": rows})
     return 0
 
 

@@ -10,7 +10,6 @@ Uses perf/bench.py's server management; prints a Markdown table and writes
 perf/results/txn-<UTC>.json."""
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import socket
@@ -122,9 +121,7 @@ def main() -> int:
     for kind, server, keys, tps in rows:
         lines.append(f"| {kind} | {server} | {keys} | {tps:,.0f} | {tps / base[kind]:.2f}x |")
     print("\n".join(lines))
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out = Path(__file__).resolve().parent / "results" / f"txn-{stamp}.json"
-    out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
+    bench.write_results("txn", {"command": command, "rows": rows})
     return 0
 
 
