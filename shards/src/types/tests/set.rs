@@ -218,7 +218,9 @@ fn integers_format_like_redis() {
 fn values_stay_small() {
     // Sets do not make every `Value` larger: a `Value` stays four words, so a key's
     // node in the table (key, value, TTL, access word, link) fits 80 bytes.
-    assert!(std::mem::size_of::<Set>() <= 32);
-    assert!(std::mem::size_of::<crate::value::Value>() <= 32);
-    assert!(crate::dict::Dict::<crate::keyspace::Entry>::NODE_BYTES <= 80);
+    const {
+        assert!(std::mem::size_of::<Set>() <= 32);
+        assert!(std::mem::size_of::<crate::value::Value>() <= 32);
+        assert!(crate::dict::Dict::<crate::keyspace::Entry>::NODE_BYTES <= 80);
+    }
 }
