@@ -418,7 +418,8 @@ async fn expiry_loop(shard: Rc<Shard>) {
         // Resizes of the key tables move on while the shard is idle (about a
         // millisecond's worth per tick at most).
         shard.ks.borrow_mut().rehash(1000);
-        crate::commands::memory::note_peak(&shard);
+        // Every shard's measure stays current for the others (and the peak).
+        shard.ks.borrow().budget.publish();
         if !shard.settings.borrow().active_expire {
             continue;
         }

@@ -688,19 +688,8 @@ mod tests {
                 .unwrap();
             assert_eq!(k, &key(*v)[..]);
         }
-        let mut seen = HashSet::new();
-        let mut cursor = 0;
-        loop {
-            cursor = d.scan(cursor, 10, |k, _| {
-                seen.insert(k.to_vec());
-            });
-            // Keep the table changing under the scan: grow, then shrink.
-            d.step(3);
-            if cursor == 0 {
-                break;
-            }
-        }
-        assert_eq!(seen.len(), 1025);
+        // The resize moves on between the scan's calls.
+        assert_eq!(scan_while_resizing(&mut d, 10, 3).len(), 1025);
     }
 
     #[test]
@@ -715,17 +704,22 @@ mod tests {
             d.remove(&key(i));
         }
         assert!(d.is_resizing());
+        assert_eq!(scan_while_resizing(&mut d, 5, 1).len(), 100);
+    }
+
+    /// A whole SCAN, `count` per call, moving `step` buckets of a resize in progress
+    /// between calls; the distinct keys it returned.
+    fn scan_while_resizing(d: &mut Dict<u32>, count: usize, step: usize) -> HashSet<Vec<u8>> {
         let mut seen = HashSet::new();
         let mut cursor = 0;
         loop {
-            cursor = d.scan(cursor, 5, |k, _| {
+            cursor = d.scan(cursor, count, |k, _| {
                 seen.insert(k.to_vec());
             });
-            d.step(1);
+            d.step(step);
             if cursor == 0 {
-                break;
+                return seen;
             }
         }
-        assert_eq!(seen.len(), 100);
     }
 }

@@ -162,17 +162,13 @@ impl Keyspace {
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
     /// time unless `touch` is false (CLIENT NO-TOUCH).
     pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
-        if touch && self.config.maxmemory_policy == Policy::AllkeysTinyLfu {
-            self.sketch.add(key);
-        }
         let now = self.now();
-        let lfu = self.lfu_if_selected();
-        let r = if touch { self.unit_random() } else { 0.0 };
+        let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;
         match lookup_in(&mut self.dbs[db], stats, now, key) {
             Some(e) => {
                 stats.hits += 1;
-                if touch {
+                if let Some((lfu, r)) = access {
                     e.access = access::touched(e.access, now, lfu, r);
                 }
                 Some(e)
@@ -196,17 +192,29 @@ impl Keyspace {
     /// (CLIENT NO-TOUCH), without counting a keyspace hit or miss, as Redis's write
     /// lookups do.
     pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
-        if touch && self.config.maxmemory_policy == Policy::AllkeysTinyLfu {
-            self.sketch.add(key);
-        }
         let now = self.now();
-        let lfu = self.lfu_if_selected();
-        let r = if touch { self.unit_random() } else { 0.0 };
+        let access = touch.then(|| self.access_update(key));
         let e = lookup_in(&mut self.dbs[db], &mut self.stats, now, key)?;
-        if touch {
+        if let Some((lfu, r)) = access {
             e.access = access::touched(e.access, now, lfu, r);
         }
         Some(e)
+    }
+
+    /// What an access of `key` needs before the lookup borrows the table: the sketch
+    /// counts it (allkeys-tinylfu), and an LFU policy's parameters with the random draw
+    /// of its counter's increment.
+    fn access_update(&mut self, key: &[u8]) -> (Option<access::LfuParams>, f64) {
+        if self.config.maxmemory_policy == Policy::AllkeysTinyLfu {
+            self.sketch.add(key);
+        }
+        let lfu = self.lfu_if_selected();
+        let r = if lfu.is_some() {
+            self.unit_random()
+        } else {
+            0.0
+        };
+        (lfu, r)
     }
 
     /// The bytes `key` and its value take (MEMORY USAGE): its node in the table, the key

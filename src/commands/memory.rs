@@ -15,26 +15,15 @@ use crate::runtime::shard::Shard;
 use crate::runtime::work::Work;
 
 thread_local! {
-    /// This shard's used memory once it was ready, and the most it has used since.
+    /// This shard's used memory once it was ready.
     static STARTUP: Cell<u64> = const { Cell::new(0) };
-    static PEAK: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Notes this shard's used memory at start-up.
 pub fn note_startup(shard: &Shard) {
-    let used = shard.ks.borrow().budget.meter.used();
-    STARTUP.with(|c| c.set(used));
-    PEAK.with(|c| c.set(used));
-}
-
-/// Keeps this shard's peak up to date (the periodic task calls it, and STATS).
-pub fn note_peak(shard: &Shard) -> u64 {
-    let used = shard.ks.borrow().budget.meter.used();
-    PEAK.with(|c| {
-        let peak = c.get().max(used);
-        c.set(peak);
-        peak
-    })
+    let ks = shard.ks.borrow();
+    STARTUP.with(|c| c.set(ks.budget.meter.used()));
+    ks.budget.publish();
 }
 
 const HELP: &[&str] = &[
@@ -110,6 +99,7 @@ struct ShardMemory {
     /// The shard's tally (see `Meter::tally`): right only in sum over shards.
     used: i64,
     startup: u64,
+    /// The process's peak (the same on every shard).
     peak: u64,
     not_counted: u64,
     clients_input: u64,
@@ -122,8 +112,8 @@ async fn gather(shard: &Rc<Shard>) -> Vec<ShardMemory> {
     shard
         .run_everywhere(|| {
             |s: &Rc<Shard>| {
-                let peak = note_peak(s);
                 let ks = s.ks.borrow();
+                ks.budget.publish();
                 let mut dbs = Vec::new();
                 let mut keys = 0;
                 for db in 0..ks.db_count() {
@@ -139,7 +129,7 @@ async fn gather(shard: &Rc<Shard>) -> Vec<ShardMemory> {
                     id: s.id,
                     used: ks.budget.meter.tally(),
                     startup: STARTUP.with(Cell::get),
-                    peak,
+                    peak: ks.budget.usage.peak(),
                     not_counted: ks.budget.not_counted,
                     clients_input: s.clients.borrow().input_bytes() as u64,
                     keys,
@@ -158,7 +148,7 @@ async fn stats(shard: &Rc<Shard>) -> Reply {
     let sum = |f: &dyn Fn(&ShardMemory) -> u64| all.iter().map(f).sum::<u64>();
     let total = all.iter().map(|m| m.used).sum::<i64>().max(0) as u64;
     let startup = sum(&|m| m.startup);
-    let peak = sum(&|m| m.peak).max(total);
+    let peak = process_peak(&all).max(total);
     let clients = sum(&|m| m.clients_input);
     let keys = sum(&|m| m.keys);
     let mut per_db: Vec<(usize, u64, u64)> = Vec::new();
@@ -227,11 +217,16 @@ async fn stats(shard: &Rc<Shard>) -> Reply {
     Reply::Map(out)
 }
 
+/// The process's peak of used memory (every shard reports the same figure).
+fn process_peak(all: &[ShardMemory]) -> u64 {
+    all.iter().map(|m| m.peak).max().unwrap_or(0)
+}
+
 /// MEMORY DOCTOR: looks for the problems the figures can show.
 fn doctor(all: &[ShardMemory]) -> String {
     let total = all.iter().map(|m| m.used).sum::<i64>().max(0) as u64;
     let startup: u64 = all.iter().map(|m| m.startup).sum();
-    let peak: u64 = all.iter().map(|m| m.peak).sum::<u64>().max(total);
+    let peak = process_peak(all).max(total);
     let rss = crate::commands::info::rss_bytes().max(0) as u64;
     if total.saturating_sub(startup) < 5 << 20 {
         return "This instance holds very little data (under 5 MB), too little for these \
@@ -280,15 +275,17 @@ fn doctor(all: &[ShardMemory]) -> String {
 
 /// MEMORY MALLOC-STATS: what the counting allocator knows, per shard.
 fn malloc_stats(all: &[ShardMemory]) -> String {
-    let mut out = String::from(
-        "Allocator: mimalloc, counted per thread by corecache's counting allocator.\n",
+    let peak = process_peak(all);
+    let mut out = format!(
+        "Allocator: mimalloc, counted per thread by corecache's counting allocator.\n\
+         Peak of the process: {peak} bytes.\n"
     );
     for m in all {
         out.push_str(&format!(
             "shard {}: heap tally {} bytes (bytes it frees for other shards count \
-             against it: only the sum is exact), peak {} bytes, at start-up {} bytes, \
-             receive buffers {} bytes\n",
-            m.id, m.used, m.peak, m.startup, m.not_counted
+             against it: only the sum is exact), at start-up {} bytes, receive buffers \
+             {} bytes\n",
+            m.id, m.used, m.startup, m.not_counted
         ));
     }
     out

@@ -17,7 +17,7 @@ impl Shard {
     pub fn set_maxmemory(&self, maxmemory: u64) {
         let mut ks = self.ks.borrow_mut();
         ks.budget.limit = maxmemory;
-        ks.budget.over();
+        ks.budget.publish();
     }
 
     /// Evicts what the policy allows until the shard fits its budget. Before a command

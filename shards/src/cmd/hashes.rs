@@ -40,11 +40,6 @@ pub(crate) fn rest(args: &[Bytes], from: usize) -> &[Bytes] {
     args.get(from..).unwrap_or(&[])
 }
 
-/// Looks `key` up for a write (see `Keyspace::write_lookup`).
-pub(crate) fn lookup_write<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Option<&'a mut Entry> {
-    ctx.ks.write_lookup(ctx.db, key, ctx.touch)
-}
-
 /// The COUNT and MATCH options of HSCAN / SSCAN (TYPE is SCAN's only).
 pub(crate) struct ScanOpts<'a> {
     pub count: usize,
@@ -123,7 +118,7 @@ fn update_hash<R>(
     f: impl FnOnce(&mut Hash, HashLimits) -> CmdResult<R>,
 ) -> CmdResult<R> {
     let lim = HashLimits::from_config(&ctx.ks.config);
-    match hash_of(lookup_write(ctx, key))? {
+    match hash_of(ctx.lookup_write(key))? {
         Some(h) => {
             let r = f(h, lim);
             if h.is_empty() {
@@ -192,7 +187,7 @@ pub fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 pub fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
-    let Some(h) = hash_of(lookup_write(ctx, key))? else {
+    let Some(h) = hash_of(ctx.lookup_write(key))? else {
         return Ok(Reply::Int(0));
     };
     let mut removed = 0;

@@ -44,11 +44,6 @@ fn signed(ms: Millis) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-/// Looks `key` up for a write (see `Keyspace::write_lookup`).
-fn lookup_for_write<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Option<&'a mut Entry> {
-    ctx.ks.write_lookup(ctx.db, key, ctx.touch)
-}
-
 /// A DB index argument of COPY/MOVE: it must fit a C int (else "not an integer"), then be
 /// in range.
 fn parse_db_index(b: &[u8], db_count: usize) -> CmdResult<usize> {
@@ -231,7 +226,7 @@ fn set_timeout(ctx: &mut Ctx, args: &[Bytes], kind: ExpireKind) -> CmdResult<Rep
     // Redis reports option errors before a bad time argument.
     let cond = ExpireCond::parse(rest(args, 3))?;
     let when = deadline(parse_i64(time)?, kind, ctx.ks.now())?;
-    let Some(entry) = lookup_for_write(ctx, key) else {
+    let Some(entry) = ctx.lookup_write(key) else {
         return Ok(Reply::Int(0));
     };
     let current = (entry.expire_at != 0).then(|| signed(entry.expire_at));
@@ -286,7 +281,7 @@ fn time_to_live(ctx: &mut Ctx, args: &[Bytes], millis: bool, absolute: bool) -> 
 
 pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
-    if lookup_for_write(ctx, key).is_none() {
+    if ctx.lookup_write(key).is_none() {
         return Ok(Reply::Int(0));
     }
     Ok(Reply::Int(ctx.ks.persist(ctx.db, key) as i64))
@@ -307,7 +302,7 @@ pub fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 fn rename_key(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult<Reply> {
     let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
     let done = if nx { Reply::Int(1) } else { Reply::Ok };
-    if lookup_for_write(ctx, src).is_none() {
+    if ctx.lookup_write(src).is_none() {
         return Err(CmdError::NoSuchKey);
     }
     if src == dst {
@@ -383,7 +378,7 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if target == ctx.db {
         return Err(CmdError::SameObject);
     }
-    if lookup_for_write(ctx, key).is_none() || ctx.ks.lookup(target, key).is_some() {
+    if ctx.lookup_write(key).is_none() || ctx.ks.lookup(target, key).is_some() {
         return Ok(Reply::Int(0));
     }
     let entry = ctx.ks.remove(ctx.db, key).ok_or(CmdError::NoSuchKey)?;

@@ -38,6 +38,13 @@ pub struct Ctx<'a> {
     pub touch: bool,
 }
 
+impl Ctx<'_> {
+    /// Looks `key` up for a write (see `Keyspace::write_lookup`).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::keyspace::Entry> {
+        self.ks.write_lookup(self.db, key, self.touch)
+    }
+}
+
 /// A per-shard handler. `args[0]` is the command name as the client sent it. A failure
 /// is a typed `Err`; `ops::run_op` turns it into the error reply (replies that merely
 /// contain errors, such as an array with an error element, are `Ok`).

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::hashes::{
-    arg, lookup_write, random_count, rest, scan_reply, ScanOpts, MAX_RANDOM_REPLY,
-};
+use super::hashes::{arg, random_count, rest, scan_reply, ScanOpts, MAX_RANDOM_REPLY};
 use super::keys::parse_cursor;
 use super::Ctx;
 use crate::args::parse_i64;
@@ -192,7 +190,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let members = rest(args, 2);
     let first = arg(args, 2)?;
     let lim = SetLimits::from_config(&ctx.ks.config);
-    let added = match set_of(lookup_write(ctx, key))? {
+    let added = match set_of(ctx.lookup_write(key))? {
         Some(s) => members.iter().filter(|m| s.add(m, lim)).count(),
         None => {
             let mut s = Set::for_members(first, members.len(), lim);
@@ -206,7 +204,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 pub fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
-    let Some(s) = set_of(lookup_write(ctx, key))? else {
+    let Some(s) = set_of(ctx.lookup_write(key))? else {
         return Ok(Reply::Int(0));
     };
     let mut removed = 0;
@@ -268,7 +266,7 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         },
         _ => return Err(CmdError::Syntax),
     };
-    let Some(s) = set_of(lookup_write(ctx, key))? else {
+    let Some(s) = set_of(ctx.lookup_write(key))? else {
         return Ok(match count {
             None => Reply::Nil,
             Some(_) => Reply::Set(Vec::new()),
@@ -324,8 +322,8 @@ pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (src, dst, member) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
     let is_set = |e: &mut Entry| matches!(e.value, Value::Set(_));
-    let src_is_set = lookup_write(ctx, src).map(is_set);
-    let dst_is_set = lookup_write(ctx, dst).map(is_set);
+    let src_is_set = ctx.lookup_write(src).map(is_set);
+    let dst_is_set = ctx.lookup_write(dst).map(is_set);
     match src_is_set {
         None => return Ok(Reply::Int(0)),
         Some(false) => return Err(CmdError::WrongType),

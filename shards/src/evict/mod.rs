@@ -148,6 +148,8 @@ impl Meter {
 /// connections would evict all its keys while its peers kept theirs.
 pub struct Usage {
     slots: Box<[UsageSlot]>,
+    /// The largest sum of the shards' tallies seen when one published (MEMORY STATS).
+    peak: AtomicI64,
 }
 
 #[repr(align(64))]
@@ -163,7 +165,13 @@ impl Usage {
     pub fn new(shards: usize) -> Usage {
         Usage {
             slots: (0..shards.max(1)).map(|_| UsageSlot::default()).collect(),
+            peak: AtomicI64::new(0),
         }
+    }
+
+    /// The largest total of used memory seen so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed).max(0) as u64
     }
 
     /// The bytes of the whole process that count against `maxmemory`.
@@ -258,14 +266,26 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// Publishes this shard's measure for the others (and the process's peak).
+    pub fn publish(&self) {
+        let slot = &self.usage.slots[self.me];
+        slot.used.store(self.meter.tally(), Ordering::Relaxed);
+        slot.not_counted.store(self.not_counted, Ordering::Relaxed);
+        let total = self
+            .usage
+            .slots
+            .iter()
+            .map(|s| s.used.load(Ordering::Relaxed))
+            .sum();
+        self.usage.peak.fetch_max(total, Ordering::Relaxed);
+    }
+
     /// Publishes this shard's measure and tells whether the process is over the limit.
     pub fn over(&self) -> bool {
         if self.limit == 0 {
             return false;
         }
-        let slot = &self.usage.slots[self.me];
-        slot.used.store(self.meter.tally(), Ordering::Relaxed);
-        slot.not_counted.store(self.not_counted, Ordering::Relaxed);
+        self.publish();
         self.usage.counted() > self.limit
     }
 

@@ -11,7 +11,6 @@ const MIN_WIDTH: usize = 1 << 12;
 const MAX_WIDTH: usize = 1 << 22;
 /// The largest estimate.
 pub const MAX_ESTIMATE: u8 = 15;
-const MAX: u8 = MAX_ESTIMATE;
 
 pub struct Sketch {
     counters: Vec<u8>,
@@ -65,7 +64,7 @@ impl Sketch {
         let least = slots.iter().map(|&s| self.counters[s]).min().unwrap_or(0);
         // Conservative update: only the counters at the minimum grow.
         for s in slots {
-            if self.counters[s] == least && least < MAX {
+            if self.counters[s] == least && least < MAX_ESTIMATE {
                 self.counters[s] += 1;
             }
         }

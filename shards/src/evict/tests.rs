@@ -41,6 +41,20 @@ fn fill(env: &mut Env, prefix: &str, n: usize, ttl: bool) -> usize {
     refused
 }
 
+/// Reads `hot0`..`hot99` `times` times each (touching them).
+fn read_hot(env: &mut Env, times: usize) {
+    for _ in 0..times {
+        for h in 0..100 {
+            env.ks.read(0, format!("hot{h}").as_bytes(), true);
+        }
+    }
+}
+
+/// How many of `hot0`..`hot99` are still there.
+fn hot_kept(env: &mut Env) -> usize {
+    (0..100).filter(|h| env.exists(&format!("hot{h}"))).count()
+}
+
 fn over_by(env: &Env) -> i64 {
     env.ks.budget.meter.used() as i64 - env.ks.budget.limit as i64
 }
@@ -116,13 +130,11 @@ fn lru_keeps_a_hot_set_while_a_scan_passes() {
         // A second passes now and then, so idle times differ.
         if i % 100 == 0 {
             env.advance(1000);
-            for h in 0..100 {
-                env.ks.read(0, format!("hot{h}").as_bytes(), true);
-            }
+            read_hot(&mut env, 1);
         }
         fill(&mut env, &format!("scan{i}:"), 1, false);
     }
-    let hot = (0..100).filter(|h| env.exists(&format!("hot{h}"))).count();
+    let hot = hot_kept(&mut env);
     assert!(hot >= 90, "only {hot} of 100 hot keys kept");
 }
 
@@ -130,13 +142,9 @@ fn lru_keeps_a_hot_set_while_a_scan_passes() {
 fn lfu_keeps_the_frequently_read_keys() {
     let mut env = env_with("allkeys-lfu", 400 * 1024);
     fill(&mut env, "hot", 100, false);
-    for _ in 0..50 {
-        for h in 0..100 {
-            env.ks.read(0, format!("hot{h}").as_bytes(), true);
-        }
-    }
+    read_hot(&mut env, 50);
     fill(&mut env, "cold", 2000, false);
-    let hot = (0..100).filter(|h| env.exists(&format!("hot{h}"))).count();
+    let hot = hot_kept(&mut env);
     assert!(hot >= 90, "only {hot} of 100 frequent keys kept");
 }
 
@@ -232,16 +240,12 @@ fn the_sketch_counts_recent_accesses_and_forgets_old_ones() {
 fn tinylfu_keeps_frequent_keys_through_a_scan() {
     let mut env = env_with("allkeys-tinylfu", 400 * 1024);
     fill(&mut env, "hot", 100, false);
-    for _ in 0..5 {
-        for h in 0..100 {
-            env.ks.read(0, format!("hot{h}").as_bytes(), true);
-        }
-    }
+    read_hot(&mut env, 5);
     // A scan of one-off keys, each looked up (a miss) and then written.
     for i in 0..2000 {
         env.ks.read(0, format!("scan{i}").as_bytes(), true);
         fill(&mut env, &format!("scan{i}:"), 1, false);
     }
-    let hot = (0..100).filter(|h| env.exists(&format!("hot{h}"))).count();
+    let hot = hot_kept(&mut env);
     assert!(hot >= 95, "only {hot} of 100 frequent keys kept");
 }
