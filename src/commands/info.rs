@@ -191,7 +191,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
                  used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n\
                  maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:{}\r\n\
-                 mem_allocator:libc\r\n",
+                 mem_allocator:mimalloc\r\n",
                 human(used),
                 human(rss),
                 settings.maxmemory,
