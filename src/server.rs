@@ -429,8 +429,11 @@ async fn expiry_loop(shard: Rc<Shard>) {
             ks.tick();
             let cycle = ks.active_expire_cycle(200);
             drop(ks);
-            if cycle.expired * 4 < cycle.sampled.max(1)
-                || start.elapsed() > Duration::from_millis(1)
+            // Go on while expired keys are dense among the TTL keys met, or while too
+            // few TTL keys were met to tell (they may be sparse in the table).
+            let dense = cycle.expired * 4 >= cycle.sampled;
+            let unsure = cycle.sampled < 20;
+            if cycle.looked == 0 || !(dense || unsure) || start.elapsed() > Duration::from_millis(1)
             {
                 break;
             }

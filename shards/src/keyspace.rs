@@ -1,16 +1,19 @@
-//! One shard's keyspace: its logical databases, each a dict of entries plus an index of
-//! the keys that carry a TTL. Expiry is lazy on access and active in bounded cycles
-//! driven by the server. Synchronous and socket-free; time comes from `Clock`.
+//! One shard's keyspace: its logical databases, each a dict of entries. An entry's node
+//! holds the key, the value, the access word (in the node's meta word) and, only for
+//! keys with a TTL, the expiry time (the node's extension): there is no second index of
+//! TTL keys. Expiry is lazy on access and active in bounded cycles driven by the
+//! server, which walk the table. Synchronous and socket-free; time comes from `Clock`.
 
 use crate::clock::{Clock, Millis};
 use crate::config::EngineConfig;
-use crate::dict::Dict;
+use crate::dict::{Dict, Node};
 use crate::evict::sketch::Sketch;
 use crate::evict::{access, Budget, Policy};
 use crate::smallbytes::SmallBytes;
 use crate::value::Value;
 
-/// A stored key's value and metadata.
+/// A key's value and metadata taken out of the table (or about to go in): moved
+/// between shards, returned by `remove`, built by COPY and RESTORE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
@@ -35,12 +38,45 @@ impl Entry {
     }
 }
 
+/// A key's entry where it lives: its node in the table. The value is `value()` /
+/// `value_mut()`; TTL changes go through `Keyspace` (`set_expire`, `persist`), which
+/// keeps the count of TTL keys.
+pub type Stored = Node<Value>;
+
+impl Node<Value> {
+    /// Absolute expiry in ms since the epoch; 0 means no TTL.
+    #[inline]
+    pub fn expire_at(&self) -> Millis {
+        self.ext().unwrap_or(0)
+    }
+
+    /// Last access (LRU clock or LFU counter with its time; see `evict::access`).
+    #[inline]
+    pub fn access(&self) -> u32 {
+        self.meta()
+    }
+
+    #[inline]
+    pub fn is_expired(&self, now: Millis) -> bool {
+        self.ext().is_some_and(|at| at <= now)
+    }
+
+    /// A copy of the entry (value, TTL, access word).
+    pub fn to_entry(&self) -> Entry {
+        Entry {
+            value: self.value().clone(),
+            expire_at: self.expire_at(),
+            access: self.access(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Db {
-    main: Dict<Entry>,
-    /// Keys with a TTL; the value lives in the entry, this is only the index that
-    /// active expiry walks.
-    expires: Dict<()>,
+    main: Dict<Value>,
+    /// How many keys of `main` carry a TTL (INFO keyspace's `expires`).
+    volatile: usize,
+    /// Where active expiry and volatile sampling go on walking `main`.
     expire_cursor: u64,
 }
 
@@ -54,18 +90,18 @@ impl Db {
     }
 
     pub fn expires_len(&self) -> usize {
-        self.expires.len()
+        self.volatile
     }
 
-    /// Bytes the tables spend on structure rather than keys and values (MEMORY STATS'
-    /// `overhead.hashtable.*`): the bucket arrays and each node's link, for the main
-    /// table and the expiry index.
+    /// Bytes the table spends on structure rather than keys and values (MEMORY STATS'
+    /// `overhead.hashtable.*`): the bucket arrays and each node's link, meta word and
+    /// key length; and what TTLs add (their 8 bytes in the node: there is no index).
     pub fn overhead(&self) -> (usize, usize) {
-        let link = std::mem::size_of::<usize>();
-        let of = |buckets: usize, len: usize| buckets * link + len * link;
+        let word = std::mem::size_of::<usize>();
+        let per_node = word + std::mem::size_of::<u32>() + std::mem::size_of::<u16>();
         (
-            of(self.main.bucket_count(), self.main.len()),
-            of(self.expires.bucket_count(), self.expires.len()),
+            self.main.bucket_count() * word + self.main.len() * per_node,
+            self.volatile * std::mem::size_of::<u64>(),
         )
     }
 }
@@ -83,6 +119,9 @@ pub struct KeyspaceStats {
 /// Result of one active-expiry cycle.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct ExpireCycle {
+    /// Keys looked at (with or without a TTL).
+    pub looked: usize,
+    /// Keys with a TTL among them.
     pub sampled: usize,
     pub expired: usize,
 }
@@ -154,14 +193,14 @@ impl Keyspace {
     }
 
     /// The live entry for `key`, expiring it first if its TTL has passed.
-    pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+    pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Stored> {
         let now = self.now();
         lookup_in(&mut self.dbs[db], &mut self.stats, now, key)
     }
 
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
     /// time unless `touch` is false (CLIENT NO-TOUCH).
-    pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+    pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Stored> {
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;
@@ -169,7 +208,8 @@ impl Keyspace {
             Some(e) => {
                 stats.hits += 1;
                 if let Some((lfu, r)) = access {
-                    e.access = access::touched(e.access, now, lfu, r);
+                    let a = e.meta_mut();
+                    *a = access::touched(*a, now, lfu, r);
                 }
                 Some(e)
             }
@@ -191,12 +231,13 @@ impl Keyspace {
     /// `lookup` for a write command: refreshes the access time unless `touch` is false
     /// (CLIENT NO-TOUCH), without counting a keyspace hit or miss, as Redis's write
     /// lookups do.
-    pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
+    pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Stored> {
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let e = lookup_in(&mut self.dbs[db], &mut self.stats, now, key)?;
         if let Some((lfu, r)) = access {
-            e.access = access::touched(e.access, now, lfu, r);
+            let a = e.meta_mut();
+            *a = access::touched(*a, now, lfu, r);
         }
         Some(e)
     }
@@ -217,50 +258,66 @@ impl Keyspace {
         (lfu, r)
     }
 
-    /// The bytes `key` and its value take (MEMORY USAGE): its node in the table, the key
-    /// and value on the heap, and its place in the expiry index when it has a TTL.
+    /// The bytes `key` and its value take (MEMORY USAGE): its node in the table (key
+    /// inline, and the TTL when it has one) and what the value owns on the heap.
     /// `None` when the key does not exist (or just expired).
     pub fn usage_of(&mut self, db: usize, key: &[u8]) -> Option<usize> {
         let e = self.lookup(db, key)?;
-        let mut bytes = Dict::<Entry>::NODE_BYTES + e.value.heap_size();
-        if key.len() > crate::smallbytes::INLINE {
-            bytes += key.len();
-        }
-        if e.expire_at != 0 {
-            bytes += Dict::<()>::NODE_BYTES;
-            if key.len() > crate::smallbytes::INLINE {
-                bytes += key.len();
-            }
-        }
-        Some(bytes)
+        Some(e.bytes() + e.value().heap_size())
     }
 
-    /// Moves up to `buckets` buckets of each resizing table (main and expiry index, every
-    /// database), so resizes finish on an idle shard too (Redis's active rehashing);
-    /// true while some resize is still in progress.
+    /// Moves up to `buckets` buckets of each resizing table (every database), so
+    /// resizes finish on an idle shard too (Redis's active rehashing); true while some
+    /// resize is still in progress.
     pub fn rehash(&mut self, buckets: usize) -> bool {
         let mut busy = false;
         for d in &mut self.dbs {
             busy |= d.main.step(buckets);
-            busy |= d.expires.step(buckets);
         }
         busy
     }
 
     /// The entry as it is, without expiring it or touching it (eviction's sampling).
-    pub fn peek_entry(&self, db: usize, key: &[u8]) -> Option<&Entry> {
-        self.dbs.get(db)?.main.get(key)
+    pub fn peek_entry(&self, db: usize, key: &[u8]) -> Option<&Stored> {
+        self.dbs.get(db)?.main.node(key)
     }
 
-    /// A random key of `db`, among those with a TTL when `volatile`.
+    /// A random key of `db`, among those with a TTL when `volatile`. Without an index
+    /// of TTL keys, volatile picks sample the table a few times and then walk it from
+    /// where the last walk stopped, so a few TTL keys among many are still found.
     pub fn random_key_of(&mut self, db: usize, volatile: bool) -> Option<Box<[u8]>> {
-        let d = self.dbs.get(db)?;
+        const TRIES: usize = 16;
+        const WALK: usize = 256;
+        let d = self.dbs.get_mut(db)?;
         let rng = &mut self.rng;
-        if volatile {
-            d.expires.random(|| next_rand(rng)).map(|(k, _)| k.into())
-        } else {
-            d.main.random(|| next_rand(rng)).map(|(k, _)| k.into())
+        if !volatile {
+            return d.main.random(|| next_rand(rng)).map(|(k, _)| k.into());
         }
+        if d.volatile == 0 {
+            return None;
+        }
+        for _ in 0..TRIES {
+            match d.main.random_node(|| next_rand(rng)) {
+                Some(n) if n.has_ext() => return Some(n.key().into()),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+        let mut found: Option<Box<[u8]>> = None;
+        let mut cursor = d.expire_cursor;
+        // Bounded: `volatile > 0` means a whole pass finds one.
+        for _ in 0..d.main.len().div_ceil(WALK) + 1 {
+            cursor = d.main.scan_nodes(cursor, WALK, |n| {
+                if found.is_none() && n.has_ext() {
+                    found = Some(n.key().into());
+                }
+            });
+            if found.is_some() {
+                break;
+            }
+        }
+        d.expire_cursor = cursor;
+        found
     }
 
     /// The LFU settings when an LFU policy is selected.
@@ -328,16 +385,13 @@ impl Keyspace {
         let now = self.now();
         let d = &mut self.dbs[db];
         let has_ttl = entry.expire_at != 0;
-        let old = d.main.insert(key, entry);
-        let created = old.as_ref().is_none_or(|o| o.is_expired(now));
-        let had_ttl = old.is_some_and(|o| o.expire_at != 0);
-        match (had_ttl, has_ttl) {
-            (false, true) => d.expires.insert_new(key, ()),
-            (true, false) => {
-                d.expires.remove(key);
-            }
-            _ => {}
-        }
+        let ext = has_ttl.then_some(entry.expire_at);
+        let old = d.main.insert_full(key, entry.value, entry.access, ext);
+        let created = old
+            .as_ref()
+            .is_none_or(|o| o.ext.is_some_and(|at| at <= now));
+        let had_ttl = old.is_some_and(|o| o.ext.is_some());
+        d.volatile = d.volatile + usize::from(has_ttl) - usize::from(had_ttl);
         if created && db == 0 {
             if let Some(log) = self.new_keys.as_mut() {
                 log.push(key.into());
@@ -360,16 +414,16 @@ impl Keyspace {
 
     /// Replaces the value of `key` keeping its TTL if it has a live one.
     pub fn set_keep_ttl(&mut self, db: usize, key: &[u8], value: Value) {
-        let ttl = self.lookup(db, key).map_or(0, |e| e.expire_at);
+        let ttl = self.lookup(db, key).map_or(0, |e| e.expire_at());
         self.set(db, key, value, ttl);
     }
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let now = self.now();
         let d = &mut self.dbs[db];
-        let (_, e) = d.main.remove(key)?;
+        let e = entry_of(d.main.remove(key)?);
         if e.expire_at != 0 {
-            d.expires.remove(key);
+            d.volatile -= 1;
         }
         if e.is_expired(now) {
             self.stats.expired_keys += 1;
@@ -389,10 +443,10 @@ impl Keyspace {
             self.remove(db, key);
             return true;
         }
-        let had = e.expire_at != 0;
-        e.expire_at = at;
+        let had = e.has_ext();
+        e.set_ext(Some(at));
         if !had {
-            self.dbs[db].expires.insert_new(key, ());
+            self.dbs[db].volatile += 1;
         }
         true
     }
@@ -402,11 +456,11 @@ impl Keyspace {
         let Some(e) = self.lookup(db, key) else {
             return false;
         };
-        if e.expire_at == 0 {
+        if !e.has_ext() {
             return false;
         }
-        e.expire_at = 0;
-        self.dbs[db].expires.remove(key);
+        e.set_ext(None);
+        self.dbs[db].volatile -= 1;
         true
     }
 
@@ -420,10 +474,11 @@ impl Keyspace {
     }
 
     /// Empties `db`, returning its content so the caller may drop it elsewhere.
-    pub fn flush_db(&mut self, db: usize) -> (Dict<Entry>, Dict<()>) {
+    pub fn flush_db(&mut self, db: usize) -> Dict<Value> {
         let d = &mut self.dbs[db];
         d.expire_cursor = 0;
-        (d.main.take(), d.expires.take())
+        d.volatile = 0;
+        d.main.take()
     }
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
@@ -436,22 +491,22 @@ impl Keyspace {
         db: usize,
         cursor: u64,
         count: usize,
-        mut visit: impl FnMut(&[u8], &Entry),
+        mut visit: impl FnMut(&[u8], &Stored),
     ) -> u64 {
         let now = self.now();
-        self.dbs[db].main.scan(cursor, count, |k, e| {
+        self.dbs[db].main.scan_nodes(cursor, count, |e| {
             if !e.is_expired(now) {
-                visit(k, e)
+                visit(e.key(), e)
             }
         })
     }
 
     /// All live keys of `db`, in table order, passed to `visit`.
-    pub fn for_each_key(&self, db: usize, mut visit: impl FnMut(&[u8], &Entry)) {
+    pub fn for_each_key(&self, db: usize, mut visit: impl FnMut(&[u8], &Stored)) {
         let now = self.now();
-        for (k, e) in self.dbs[db].main.iter() {
+        for e in self.dbs[db].main.nodes() {
             if !e.is_expired(now) {
-                visit(k, e);
+                visit(e.key(), e);
             }
         }
     }
@@ -462,8 +517,8 @@ impl Keyspace {
         for _ in 0..100 {
             let mut rng = self.rng;
             let (k, expired) = {
-                let (k, e) = self.dbs[db].main.random(|| next_rand(&mut rng))?;
-                (k.to_vec(), e.is_expired(now))
+                let e = self.dbs[db].main.random_node(|| next_rand(&mut rng))?;
+                (e.key().to_vec(), e.is_expired(now))
             };
             self.rng = rng;
             if !expired {
@@ -474,38 +529,45 @@ impl Keyspace {
         None
     }
 
-    /// One active-expiry cycle: walks the TTL index of each db with a persistent cursor,
-    /// at most `budget` keys in all, deleting expired keys. Like Redis, it keeps going on
-    /// a db while more than 10% of the sampled keys were expired.
+    /// One active-expiry cycle: walks each db's table with a persistent cursor, looking
+    /// at at most `budget` keys in all, deleting expired keys. `sampled` counts the TTL
+    /// keys met. Like Redis, it keeps going on a db while more than 10% of the TTL
+    /// keys met were expired (and, the table holding other keys too, while it has met
+    /// fewer than 20 TTL keys this cycle).
     pub fn active_expire_cycle(&mut self, budget: usize) -> ExpireCycle {
         const SAMPLE: usize = 20;
         let now = self.now();
         let mut total = ExpireCycle::default();
         self.stats.expire_cycles += 1;
         for db in 0..self.dbs.len() {
+            let mut met = 0;
             loop {
-                if total.sampled >= budget || self.dbs[db].expires.is_empty() {
+                if total.looked >= budget || self.dbs[db].volatile == 0 {
                     break;
                 }
                 let d = &mut self.dbs[db];
                 let mut dead: Vec<SmallBytes> = Vec::new();
-                let mut sampled = 0;
-                let main = &d.main;
-                d.expire_cursor = d.expires.scan(d.expire_cursor, SAMPLE, |k, _| {
-                    sampled += 1;
-                    if main.get(k).is_some_and(|e| e.is_expired(now)) {
-                        dead.push(k.into());
+                let (mut looked, mut sampled) = (0, 0);
+                d.expire_cursor = d.main.scan_nodes(d.expire_cursor, SAMPLE, |n| {
+                    looked += 1;
+                    if let Some(at) = n.ext() {
+                        sampled += 1;
+                        if at <= now {
+                            dead.push(n.key().into());
+                        }
                     }
                 });
                 let wrapped = d.expire_cursor == 0;
                 for k in &dead {
                     d.main.remove(k);
-                    d.expires.remove(k);
                 }
+                d.volatile -= dead.len();
                 self.stats.expired_keys += dead.len() as u64;
+                met += sampled;
+                total.looked += looked;
                 total.sampled += sampled;
                 total.expired += dead.len();
-                if wrapped || dead.len() * 10 <= sampled {
+                if wrapped || (met >= SAMPLE && dead.len() * 10 <= sampled) {
                     break;
                 }
             }
@@ -519,15 +581,23 @@ fn lookup_in<'a>(
     stats: &mut KeyspaceStats,
     now: Millis,
     key: &[u8],
-) -> Option<&'a mut Entry> {
+) -> Option<&'a mut Stored> {
     match d.main.get_mut_unless(key, |e| e.is_expired(now)) {
         Ok(e) => Some(e),
         Err(None) => None,
         Err(Some(_)) => {
-            d.expires.remove(key);
+            d.volatile -= 1;
             stats.expired_keys += 1;
             None
         }
+    }
+}
+
+fn entry_of(r: crate::dict::Removed<Value>) -> Entry {
+    Entry {
+        value: r.value,
+        expire_at: r.ext.unwrap_or(0),
+        access: r.meta,
     }
 }
 
@@ -616,6 +686,59 @@ mod tests {
         assert!(!ks.persist(0, b"k"));
         assert!(ks.set_expire(0, b"k", 5));
         assert!(!ks.exists(0, b"k"));
+    }
+
+    #[test]
+    fn ttl_count_follows_every_change() {
+        let (clock, now) = Clock::manual(1_000);
+        let mut ks = Keyspace::new(2, clock);
+        ks.set(0, b"a", s("1"), 5_000);
+        ks.set(0, b"b", s("1"), 0);
+        ks.set(0, b"a", s("2"), 6_000); // TTL replaced, still one
+        assert_eq!(ks.db(0).expires_len(), 1);
+        assert!(ks.set_expire(0, b"b", 7_000));
+        assert_eq!(ks.lookup(0, b"b").unwrap().expire_at(), 7_000);
+        assert_eq!(ks.db(0).expires_len(), 2);
+        ks.set_keep_ttl(0, b"b", s("kept"));
+        assert_eq!(ks.lookup(0, b"b").unwrap().expire_at(), 7_000);
+        assert!(ks.persist(0, b"a"));
+        assert_eq!(ks.db(0).expires_len(), 1);
+        assert_eq!(ks.remove(0, b"b").map(|e| e.expire_at), Some(7_000));
+        assert_eq!(ks.db(0).expires_len(), 0);
+        ks.set(0, b"c", s("1"), 2_000);
+        now.set(2_000);
+        assert!(!ks.exists(0, b"c")); // lazy expiry
+        assert_eq!(ks.db(0).expires_len(), 0);
+        ks.set(0, b"d", s("1"), 9_000);
+        drop(ks.flush_db(0));
+        assert_eq!((ks.len(0), ks.db(0).expires_len()), (0, 0));
+    }
+
+    #[test]
+    fn sparse_ttl_keys_are_found_and_expired_without_an_index() {
+        let (clock, now) = Clock::manual(1_000);
+        let mut ks = Keyspace::new(1, clock);
+        for i in 0..20_000 {
+            ks.set(0, format!("plain:{i}").as_bytes(), s("v"), 0);
+        }
+        let volatile: Vec<Vec<u8>> = (0..5).map(|i| format!("ttl:{i}").into_bytes()).collect();
+        for k in &volatile {
+            ks.set(0, k, s("v"), 50_000);
+        }
+        for _ in 0..50 {
+            let k = ks.random_key_of(0, true).expect("a TTL key exists");
+            assert!(volatile.contains(&k.to_vec()), "{:?}", k);
+        }
+        now.set(60_000);
+        // Each cycle looks at about 200 keys: a pass over the table reclaims all five.
+        let mut cycles = 0;
+        while ks.db(0).expires_len() > 0 {
+            ks.active_expire_cycle(200);
+            cycles += 1;
+            assert!(cycles <= 20_005 / 200 + 5, "{cycles} cycles");
+        }
+        assert_eq!(ks.len(0), 20_000);
+        assert_eq!(ks.random_key_of(0, true), None);
     }
 
     #[test]

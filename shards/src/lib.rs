@@ -30,6 +30,6 @@ pub use bytes::Bytes;
 pub use clock::{Clock, Millis};
 pub use cmd::{lookup, CommandSpec, Ctx, Route};
 pub use error::{CmdError, CmdResult};
-pub use keyspace::{Entry, Keyspace};
+pub use keyspace::{Entry, Keyspace, Stored};
 pub use reply::Reply;
 pub use slot::{key_slot, ShardId, Slot, SlotMap};

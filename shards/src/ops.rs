@@ -83,7 +83,7 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
         }
         ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
         ShardOp::Epoch => OpOutput::Reply(Reply::Nil),
-        ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.clone())),
+        ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.to_entry())),
         ShardOp::PutEntry {
             db,
             key,

@@ -111,19 +111,20 @@ impl Str {
         match self {
             Str::Int(_) => 0,
             Str::Emb(b) => b.heap_size(),
-            Str::Raw(v) => v.capacity(),
+            Str::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
         }
     }
 }
 
-/// A value of any Redis type.
+/// A value of any Redis type. Collections are boxed so a `Value` stays three words
+/// (a string's inline bytes): it sits in every key's node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
-    List(List),
-    Hash(Hash),
-    Set(Set),
-    ZSet(ZSet),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -151,10 +152,11 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
-            Value::List(v) => v.heap_size(),
-            Value::Hash(v) => v.heap_size(),
-            Value::Set(v) => v.heap_size(),
-            Value::ZSet(v) => v.heap_size(),
+            // Each collection's box too.
+            Value::List(v) => std::mem::size_of::<List>() + v.heap_size(),
+            Value::Hash(v) => std::mem::size_of::<Hash>() + v.heap_size(),
+            Value::Set(v) => std::mem::size_of::<Set>() + v.heap_size(),
+            Value::ZSet(v) => std::mem::size_of::<ZSet>() + v.heap_size(),
         }
     }
 }

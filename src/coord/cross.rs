@@ -375,7 +375,7 @@ impl Copies {
         } = self;
         let mut writes = Vec::new();
         for (key, old) in keys.iter().zip(before) {
-            let new = scratch.lookup(db, key).cloned();
+            let new = scratch.lookup(db, key).map(|e| e.to_entry());
             let same = match (&old, &new) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.value == b.value && a.expire_at == b.expire_at,

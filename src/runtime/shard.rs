@@ -319,7 +319,7 @@ impl Shard {
                     let mut ks = self.ks.borrow_mut();
                     ks.tick();
                     keys.iter()
-                        .map(|k| ks.lookup(db, k).map_or(0, |e| e.expire_at))
+                        .map(|k| ks.lookup(db, k).map_or(0, |e| e.expire_at()))
                         .collect()
                 };
                 self.watches.borrow_mut().watch(w, db, keys, deadlines);

@@ -171,7 +171,7 @@ pub fn bitfield_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 
 /// A string looked up for reading; WRONGTYPE for other kinds of values.
 fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Str>> {
-    match ctx.ks.read(ctx.db, key, ctx.touch).map(|e| &mut e.value) {
+    match ctx.ks.read(ctx.db, key, ctx.touch).map(|e| e.value_mut()) {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => Err(CmdError::WrongType),
@@ -185,13 +185,13 @@ fn grow_str<'c>(ctx: &'c mut Ctx, key: &[u8], max_bit: u64) -> CmdResult<&'c mut
     let need = (max_bit >> 3) as usize + 1;
     let exists = match ctx.ks.lookup(db, key) {
         None => false,
-        Some(e) if matches!(e.value, Value::Str(_)) => true,
+        Some(e) if matches!(e.value(), Value::Str(_)) => true,
         Some(_) => return Err(CmdError::WrongType),
     };
     if !exists {
         ctx.ks.set(db, key, Value::Str(Str::raw(vec![0; need])), 0);
     }
-    match ctx.ks.lookup(db, key).map(|e| &mut e.value) {
+    match ctx.ks.lookup(db, key).map(|e| e.value_mut()) {
         Some(Value::Str(s)) => {
             let buf = s.make_raw();
             if buf.len() < need {

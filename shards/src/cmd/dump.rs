@@ -15,7 +15,7 @@ use crate::reply::Reply;
 pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     Ok(match ctx.ks.read(ctx.db, key, ctx.touch) {
-        Some(e) => Reply::Bulk(rdb::dump_payload(&e.value)),
+        Some(e) => Reply::Bulk(rdb::dump_payload(e.value())),
         None => Reply::Nil,
     })
 }

@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::args::{eq_ic, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
-use crate::keyspace::Entry;
+use crate::keyspace::Stored;
 use crate::longdouble;
 use crate::reply::Reply;
 use crate::types::hash::{partial_shuffle, Hash, HashLimits, Rng};
@@ -97,8 +97,8 @@ pub(crate) fn random_count(b: &[u8]) -> CmdResult<i64> {
 // ---------------------------------------------------------------------------------------
 // Hash lookups.
 
-fn hash_of(entry: Option<&mut Entry>) -> CmdResult<Option<&mut Hash>> {
-    match entry.map(|e| &mut e.value) {
+fn hash_of(entry: Option<&mut Stored>) -> CmdResult<Option<&mut Hash>> {
+    match entry.map(|e| e.value_mut()) {
         None => Ok(None),
         Some(Value::Hash(h)) => Ok(Some(h)),
         Some(_) => Err(CmdError::WrongType),
@@ -130,7 +130,7 @@ fn update_hash<R>(
             let mut h = Hash::default();
             let r = f(&mut h, lim)?;
             if !h.is_empty() {
-                ctx.ks.set(ctx.db, key, Value::Hash(h), 0);
+                ctx.ks.set(ctx.db, key, Value::Hash(Box::new(h)), 0);
             }
             Ok(r)
         }

@@ -52,7 +52,7 @@ pub fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let created = match ctx.ks.lookup(db, key) {
         None => true,
         Some(e) => {
-            check_hll(&e.value)?;
+            check_hll(e.value())?;
             false
         }
     };
@@ -84,7 +84,7 @@ pub fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             let Some(e) = ctx.ks.read(db, key, touch) else {
                 continue;
             };
-            let s = hll_str(&mut e.value)?;
+            let s = hll_str(e.value_mut())?;
             s.with_bytes(|b| merge_into(&mut max, b))
                 .map_err(|_| corrupt_err())?;
         }
@@ -98,7 +98,7 @@ pub fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let Some(e) = ctx.ks.read(db, key, touch) else {
         return Ok(Reply::Int(0));
     };
-    let buf = hll_str(&mut e.value)?.make_raw();
+    let buf = hll_str(e.value_mut())?.make_raw();
     if buf[CARD_AT + 7] & 0x80 == 0 {
         let card = u64::from_le_bytes(buf[CARD_AT..HDR].try_into().unwrap_or_default());
         return Ok(Reply::Int(card as i64));
@@ -120,7 +120,7 @@ pub fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         let Some(e) = ctx.ks.read(db, key, touch) else {
             continue;
         };
-        let s = hll_str(&mut e.value)?;
+        let s = hll_str(e.value_mut())?;
         s.with_bytes(|b| {
             use_dense |= b[ENCODING_AT] == DENSE;
             merge_into(&mut max, b)
@@ -187,7 +187,7 @@ fn hll_str(v: &mut Value) -> CmdResult<&mut Str> {
 /// The raw buffer of the (already validated or just created) HLL at `key`.
 fn hll_buf<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<&'c mut Vec<u8>> {
     match ctx.ks.lookup(ctx.db, key) {
-        Some(e) => Ok(hll_str(&mut e.value)?.make_raw()),
+        Some(e) => Ok(hll_str(e.value_mut())?.make_raw()),
         None => Err(CmdError::NoSuchKey),
     }
 }

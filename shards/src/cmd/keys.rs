@@ -15,7 +15,7 @@ use crate::dict::Dict;
 use crate::error::{CmdError, CmdResult};
 use crate::evict::{access, Meter};
 use crate::glob::glob_match;
-use crate::keyspace::Entry;
+use crate::keyspace::{Entry, Stored};
 use crate::reply::Reply;
 use crate::value::{Str, Value};
 
@@ -93,7 +93,7 @@ pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let name = ctx
         .ks
         .read(ctx.db, key, false)
-        .map_or("none", |e| e.value.type_name());
+        .map_or("none", |e| e.value().type_name());
     Ok(Reply::status(name))
 }
 
@@ -229,7 +229,7 @@ fn set_timeout(ctx: &mut Ctx, args: &[Bytes], kind: ExpireKind) -> CmdResult<Rep
     let Some(entry) = ctx.lookup_write(key) else {
         return Ok(Reply::Int(0));
     };
-    let current = (entry.expire_at != 0).then(|| signed(entry.expire_at));
+    let current = (entry.expire_at() != 0).then(|| signed(entry.expire_at()));
     if !cond.allows(current, when) {
         return Ok(Reply::Int(0));
     }
@@ -263,13 +263,13 @@ fn time_to_live(ctx: &mut Ctx, args: &[Bytes], millis: bool, absolute: bool) -> 
     let Some(entry) = ctx.ks.read(ctx.db, key, false) else {
         return Ok(Reply::Int(-2));
     };
-    if entry.expire_at == 0 {
+    if entry.expire_at() == 0 {
         return Ok(Reply::Int(-1));
     }
     let ms = if absolute {
-        entry.expire_at
+        entry.expire_at()
     } else {
-        entry.expire_at.saturating_sub(now)
+        entry.expire_at().saturating_sub(now)
     };
     let ms = signed(ms);
     Ok(Reply::Int(if millis {
@@ -354,8 +354,8 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     // The copy is a new object: same value and deadline, but just created (an access
     // word of 0 is made fresh when stored).
     let duplicate = Entry {
-        value: original.value.clone(),
-        expire_at: original.expire_at,
+        value: original.value().clone(),
+        expire_at: original.expire_at(),
         access: 0,
     };
     if ctx.ks.lookup(target.db, dst).is_some() && !target.replace {
@@ -439,11 +439,11 @@ impl<'a> ScanFilter<'a> {
     }
 
     /// Redis compares type names case-insensitively; an unknown name matches nothing.
-    fn accepts(&self, key: &[u8], entry: &Entry) -> bool {
+    fn accepts(&self, key: &[u8], entry: &Stored) -> bool {
         self.pattern.is_none_or(|p| glob_match(p, key))
             && self
                 .type_name
-                .is_none_or(|t| eq_ic(t, entry.value.type_name()))
+                .is_none_or(|t| eq_ic(t, entry.value().type_name()))
     }
 }
 
@@ -503,7 +503,7 @@ pub fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult<Reply> {
 // FLUSHDB / FLUSHALL / SWAPDB.
 
 /// What `Keyspace::flush_db` hands back for one db.
-type DbContent = (Dict<Entry>, Dict<()>);
+type DbContent = Dict<Value>;
 
 /// Below this many keys, freeing inline costs less than starting a thread.
 const LAZY_FREE_MIN_KEYS: usize = 64;
@@ -523,7 +523,7 @@ fn flush_is_async(args: &[Bytes]) -> CmdResult<bool> {
 /// keeps serving while a large keyspace is torn down (the shard's meter is credited
 /// with what that thread frees). Returns that thread, for tests.
 fn dispose(content: Vec<DbContent>, lazy: bool, meter: &Meter) -> Option<JoinHandle<()>> {
-    let keys: usize = content.iter().map(|(main, _)| main.len()).sum();
+    let keys: usize = content.iter().map(Dict::len).sum();
     if !lazy || keys < LAZY_FREE_MIN_KEYS {
         drop(content);
         return None;
@@ -655,12 +655,12 @@ pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Nil);
     };
     Ok(match (sub, lfu) {
-        (ObjectSub::Encoding, _) => Reply::bulk(entry.value.encoding(&config)),
-        (ObjectSub::RefCount, _) => Reply::Int(refcount(&entry.value)),
-        (ObjectSub::IdleTime, None) => Reply::Int(access::idle_secs(entry.access, now) as i64),
+        (ObjectSub::Encoding, _) => Reply::bulk(entry.value().encoding(&config)),
+        (ObjectSub::RefCount, _) => Reply::Int(refcount(entry.value())),
+        (ObjectSub::IdleTime, None) => Reply::Int(access::idle_secs(entry.access(), now) as i64),
         (ObjectSub::IdleTime, Some(_)) => return Err(CmdError::other(LFU_SELECTED)),
         (ObjectSub::Freq, Some(p)) => {
-            Reply::Int(i64::from(access::lfu_counter(entry.access, now, p)))
+            Reply::Int(i64::from(access::lfu_counter(entry.access(), now, p)))
         }
         (ObjectSub::Freq, None) => return Err(CmdError::other(LFU_NOT_SELECTED)),
         (ObjectSub::Help, _) => unreachable!("answered above"),

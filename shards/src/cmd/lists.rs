@@ -39,7 +39,7 @@ fn bulk(e: &[u8]) -> Reply {
 fn list_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut List>> {
     match ctx.ks.lookup(ctx.db, key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
+        Some(e) => match e.value_mut() {
             Value::List(l) => Ok(Some(l)),
             _ => Err(CmdError::WrongType),
         },
@@ -50,7 +50,7 @@ fn list_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut List>>
 fn list_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c List>> {
     match ctx.ks.read(ctx.db, key, ctx.touch) {
         None => Ok(None),
-        Some(e) => match &e.value {
+        Some(e) => match e.value() {
             Value::List(l) => Ok(Some(l)),
             _ => Err(CmdError::WrongType),
         },
@@ -181,7 +181,7 @@ fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) ->
         None => {
             let mut l = List::new();
             let n = fill_list(&mut l);
-            ctx.ks.set(ctx.db, key, Value::List(l), 0);
+            ctx.ks.set(ctx.db, key, Value::List(Box::new(l)), 0);
             Ok(Reply::Int(n))
         }
     }
@@ -510,7 +510,7 @@ fn push_to(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End, add_bytes: usize) -> C
             let mut l = List::new();
             l.try_grow(fill, add_bytes, 1);
             l.push(end, v);
-            ctx.ks.set(ctx.db, key, Value::List(l), 0);
+            ctx.ks.set(ctx.db, key, Value::List(Box::new(l)), 0);
         }
     }
     Ok(())

@@ -40,7 +40,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Looks `key` up for a write (see `Keyspace::write_lookup`).
-    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::keyspace::Entry> {
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::keyspace::Stored> {
         self.ks.write_lookup(self.db, key, self.touch)
     }
 }

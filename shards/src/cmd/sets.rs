@@ -9,7 +9,7 @@ use super::keys::parse_cursor;
 use super::Ctx;
 use crate::args::parse_i64;
 use crate::error::{CmdError, CmdResult};
-use crate::keyspace::{Entry, Keyspace};
+use crate::keyspace::{Keyspace, Stored};
 use crate::reply::Reply;
 use crate::types::hash::Rng;
 use crate::types::set::{Member, Set, SetLimits};
@@ -18,8 +18,8 @@ use crate::value::Value;
 // ---------------------------------------------------------------------------------------
 // Lookups.
 
-fn set_of(entry: Option<&mut Entry>) -> CmdResult<Option<&mut Set>> {
-    match entry.map(|e| &mut e.value) {
+fn set_of(entry: Option<&mut Stored>) -> CmdResult<Option<&mut Set>> {
+    match entry.map(|e| e.value_mut()) {
         None => Ok(None),
         Some(Value::Set(s)) => Ok(Some(s)),
         Some(_) => Err(CmdError::WrongType),
@@ -68,13 +68,13 @@ impl<'k> Sources<'k> {
                 src.slots.push(Some(i));
                 continue;
             }
-            match entry.map(|e| &mut e.value) {
+            match entry.map(|e| e.value_mut()) {
                 None => src.slots.push(None),
                 Some(Value::Set(s)) => {
                     let set = std::mem::take(s);
                     index.insert(k, src.taken.len());
                     src.slots.push(Some(src.taken.len()));
-                    src.taken.push((k.clone(), set));
+                    src.taken.push((k.clone(), *set));
                 }
                 Some(_) => return Err(CmdError::WrongType),
             }
@@ -94,12 +94,8 @@ impl<'k> Sources<'k> {
 impl Drop for Sources<'_> {
     fn drop(&mut self) {
         for (k, set) in self.taken.drain(..) {
-            if let Some(Entry {
-                value: Value::Set(slot),
-                ..
-            }) = self.ks.lookup(self.db, &k)
-            {
-                *slot = set;
+            if let Some(Value::Set(slot)) = self.ks.lookup(self.db, &k).map(|e| e.value_mut()) {
+                **slot = set;
             }
         }
     }
@@ -177,7 +173,7 @@ fn store(ctx: &mut Ctx, dest: &[u8], result: Set) -> Reply {
     if result.is_empty() {
         ctx.ks.remove(ctx.db, dest);
     } else {
-        ctx.ks.set(ctx.db, dest, Value::Set(result), 0);
+        ctx.ks.set(ctx.db, dest, Value::Set(Box::new(result)), 0);
     }
     Reply::Int(n)
 }
@@ -195,7 +191,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         None => {
             let mut s = Set::for_members(first, members.len(), lim);
             let n = members.iter().filter(|m| s.add(m, lim)).count();
-            ctx.ks.set(ctx.db, key, Value::Set(s), 0);
+            ctx.ks.set(ctx.db, key, Value::Set(Box::new(s)), 0);
             n
         }
     };
@@ -321,7 +317,7 @@ pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
 /// SMOVE source destination member
 pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let (src, dst, member) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-    let is_set = |e: &mut Entry| matches!(e.value, Value::Set(_));
+    let is_set = |e: &mut Stored| matches!(e.value(), Value::Set(_));
     let src_is_set = ctx.lookup_write(src).map(is_set);
     let dst_is_set = ctx.lookup_write(dst).map(is_set);
     match src_is_set {
@@ -352,7 +348,7 @@ pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         None => {
             let mut d = Set::for_members(member, 1, lim);
             d.add(member, lim);
-            ctx.ks.set(ctx.db, dst, Value::Set(d), 0);
+            ctx.ks.set(ctx.db, dst, Value::Set(Box::new(d)), 0);
         }
     }
     Ok(Reply::Int(1))

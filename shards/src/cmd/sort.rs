@@ -35,7 +35,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult<Repl
     let (kind, elems) = match ctx.ks.read(db, key, touch) {
         // A missing key sorts as an empty list.
         None => (Kind::List, Vec::new()),
-        Some(e) => collection_elements(&e.value)?,
+        Some(e) => collection_elements(e.value())?,
     };
     let rows = sort_elements(kind, elems, &opts, &mut |pattern: &[u8], elem: &[u8]| {
         lookup_by_pattern(ctx.ks, db, touch, pattern, elem)
@@ -463,7 +463,7 @@ fn lookup_by_pattern(
     key.extend_from_slice(elem);
     key.extend_from_slice(&pattern[star + 1..key_tail_end]);
     let entry = ks.read(db, &key, touch)?;
-    match (field, &entry.value) {
+    match (field, entry.value()) {
         (Some(field), value) => hash_field(value, field),
         (None, Value::Str(s)) => Some(s.to_vec()),
         (None, _) => None,
@@ -492,7 +492,7 @@ fn hash_field(value: &Value, field: &[u8]) -> Option<Vec<u8>> {
 
 /// The list SORT ... STORE writes.
 fn list_value(fill: i64, items: Vec<Vec<u8>>) -> Value {
-    Value::List(crate::types::list::List::build(fill, items))
+    Value::List(Box::new(crate::types::list::List::build(fill, items)))
 }
 
 #[cfg(test)]

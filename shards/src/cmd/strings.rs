@@ -6,7 +6,7 @@ use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_i64, ArgCursor};
 use crate::clock::Millis;
 use crate::error::{CmdError, CmdResult};
-use crate::keyspace::Entry;
+use crate::keyspace::Stored;
 use crate::longdouble;
 use crate::reply::Reply;
 use crate::value::{Str, Value, EMBSTR_MAX};
@@ -273,9 +273,9 @@ fn pairs<'a>(args: &'a [Bytes], name: &str) -> CmdResult<Vec<(&'a [u8], &'a [u8]
 }
 
 /// The string in an entry; WRONGTYPE for any other kind of value.
-fn string_of(entry: Option<&mut Entry>) -> CmdResult<Option<&mut Str>> {
+fn string_of(entry: Option<&mut Stored>) -> CmdResult<Option<&mut Str>> {
     #[allow(unreachable_patterns)]
-    match entry.map(|e| &mut e.value) {
+    match entry.map(|e| e.value_mut()) {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => Err(CmdError::WrongType),

@@ -83,7 +83,7 @@ impl Env {
         let config = self.ks.config.clone();
         self.ks
             .lookup(self.db, key.as_bytes())
-            .map_or("none", |e| e.value.encoding(&config))
+            .map_or("none", |e| e.value().encoding(&config))
     }
 
     /// Stores a string without a TTL.
@@ -94,7 +94,7 @@ impl Env {
 
     /// The string at `key` (None when missing; panics on another type).
     pub fn get(&mut self, key: &str) -> Option<Vec<u8>> {
-        match &self.ks.lookup(self.db, key.as_bytes())?.value {
+        match &self.ks.lookup(self.db, key.as_bytes())?.value() {
             Value::Str(s) => Some(s.to_vec()),
             other => panic!("not a string: {other:?}"),
         }
@@ -102,7 +102,9 @@ impl Env {
 
     /// The deadline of `key` (0: no TTL), None when missing.
     pub fn expire_at(&mut self, key: &str) -> Option<Millis> {
-        self.ks.lookup(self.db, key.as_bytes()).map(|e| e.expire_at)
+        self.ks
+            .lookup(self.db, key.as_bytes())
+            .map(|e| e.expire_at())
     }
 }
 

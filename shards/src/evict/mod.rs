@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock::Millis;
-use crate::keyspace::{Entry, Keyspace};
+use crate::keyspace::{Keyspace, Stored};
 
 /// `maxmemory-policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,7 +413,7 @@ impl Keyspace {
             let volatile_ok = !policy.is_volatile()
                 || self
                     .peek_entry(c.db, &c.key)
-                    .is_some_and(|e| e.expire_at != 0);
+                    .is_some_and(|e| e.expire_at() != 0);
             if !volatile_ok {
                 continue;
             }
@@ -451,11 +451,11 @@ impl Keyspace {
     }
 }
 
-fn victim_score(e: &Entry, now: Millis, policy: Policy, lfu: access::LfuParams) -> u64 {
+fn victim_score(e: &Stored, now: Millis, policy: Policy, lfu: access::LfuParams) -> u64 {
     match policy {
-        Policy::VolatileTtl => u64::MAX - e.expire_at,
-        p if p.is_lfu() => 255 - u64::from(access::lfu_counter(e.access, now, lfu)),
-        _ => access::idle_ms(e.access, now),
+        Policy::VolatileTtl => u64::MAX - e.expire_at(),
+        p if p.is_lfu() => 255 - u64::from(access::lfu_counter(e.access(), now, lfu)),
+        _ => access::idle_ms(e.access(), now),
     }
 }
 

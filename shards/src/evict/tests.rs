@@ -33,7 +33,7 @@ fn fill(env: &mut Env, prefix: &str, n: usize, ttl: bool) -> usize {
         env.set(&key, &"v".repeat(VALUE));
         if ttl {
             let at = T0 + 1_000_000 + i as u64;
-            env.ks.lookup(0, key.as_bytes()).unwrap().expire_at = at;
+            assert!(env.ks.set_expire(0, key.as_bytes(), at));
             let e = env.ks.remove(0, key.as_bytes()).unwrap();
             env.ks.put_entry(0, key.as_bytes(), e);
         }

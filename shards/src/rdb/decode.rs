@@ -255,10 +255,10 @@ fn list(items: Vec<Vec<u8>>, config: &EngineConfig) -> Decoded<Value> {
     if items.is_empty() {
         return bad("empty list");
     }
-    Ok(Value::List(List::build(
+    Ok(Value::List(Box::new(List::build(
         config.list_max_listpack_size,
         &items,
-    )))
+    ))))
 }
 
 fn set<'m>(
@@ -277,7 +277,7 @@ fn set<'m>(
             return bad("duplicate set member");
         }
     }
-    Ok(Value::Set(s))
+    Ok(Value::Set(Box::new(s)))
 }
 
 fn hash(flat: Vec<Vec<u8>>, config: &EngineConfig) -> Decoded<Value> {
@@ -291,7 +291,7 @@ fn hash(flat: Vec<Vec<u8>>, config: &EngineConfig) -> Decoded<Value> {
             return bad("duplicate hash field");
         }
     }
-    Ok(Value::Hash(h))
+    Ok(Value::Hash(Box::new(h)))
 }
 
 fn pairs_to_elems(flat: Vec<Vec<u8>>) -> Decoded<Vec<Elem>> {
@@ -316,5 +316,5 @@ fn zset(elems: Vec<Elem>, config: &EngineConfig) -> Decoded<Value> {
             return bad("duplicate sorted set member");
         }
     }
-    Ok(Value::ZSet(ZSet::from_elems(elems, config)))
+    Ok(Value::ZSet(Box::new(ZSet::from_elems(elems, config))))
 }

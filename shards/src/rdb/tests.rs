@@ -26,10 +26,10 @@ fn string(s: &[u8]) -> Value {
 }
 
 fn list(items: &[&str]) -> Value {
-    Value::List(List::build(
+    Value::List(Box::new(List::build(
         config().list_max_listpack_size,
         items.iter().map(|s| s.as_bytes()),
-    ))
+    )))
 }
 
 fn set_with(members: &[&str], lim: SetLimits) -> Value {
@@ -37,7 +37,7 @@ fn set_with(members: &[&str], lim: SetLimits) -> Value {
     for m in members {
         s.add(m.as_bytes(), lim);
     }
-    Value::Set(s)
+    Value::Set(Box::new(s))
 }
 
 fn set(members: &[&str]) -> Value {
@@ -49,7 +49,7 @@ fn hash_with(pairs: &[(&str, &str)], lim: HashLimits) -> Value {
     for (f, v) in pairs {
         h.insert(f.as_bytes(), v.as_bytes(), lim);
     }
-    Value::Hash(h)
+    Value::Hash(Box::new(h))
 }
 
 fn hash(pairs: &[(&str, &str)]) -> Value {
@@ -61,7 +61,7 @@ fn zset_with(elems: &[(&str, f64)], c: &EngineConfig) -> Value {
         .iter()
         .map(|(m, s)| Elem::new(m.as_bytes(), *s))
         .collect();
-    Value::ZSet(ZSet::from_elems(elems, c))
+    Value::ZSet(Box::new(ZSet::from_elems(elems, c)))
 }
 
 fn zset(elems: &[(&str, f64)]) -> Value {

@@ -363,13 +363,9 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.heap_size(),
             Hash::Table(d) => {
-                let node = std::mem::size_of::<SmallBytes>() * 2 + std::mem::size_of::<usize>();
                 std::mem::size_of::<Dict<SmallBytes>>()
-                    + d.bucket_count() * std::mem::size_of::<usize>()
-                    + d.len() * node
-                    + d.iter()
-                        .map(|(k, v)| key_heap(k) + v.heap_size())
-                        .sum::<usize>()
+                    + d.bytes()
+                    + d.iter().map(|(_, v)| v.heap_size()).sum::<usize>()
             }
         }
     }
@@ -496,14 +492,6 @@ impl Hash {
 }
 
 /// Heap bytes of a dict key: `SmallBytes` keeps up to 22 bytes inline.
-pub(crate) fn key_heap(k: &[u8]) -> usize {
-    if k.len() > 22 {
-        k.len()
-    } else {
-        0
-    }
-}
-
 pub enum HashIter<'a> {
     Listpack(LpIter<'a>),
     Table(dict::Iter<'a, SmallBytes>),

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use super::hash::{key_heap, partial_shuffle, Listpack, Rng};
+use super::hash::{partial_shuffle, Listpack, Rng};
 use crate::args::{fmt_i64, parse_i64_opt};
 use crate::config::EngineConfig;
 use crate::dict::{self, Dict};
@@ -181,15 +181,7 @@ impl Set {
         match self {
             Set::Ints(v) => v.capacity() * std::mem::size_of::<i64>(),
             Set::Listpack(lp) => lp.heap_size(),
-            Set::Table(d) => {
-                // A node: key, next pointer (the unit value takes no room).
-                let node = std::mem::size_of::<crate::smallbytes::SmallBytes>()
-                    + std::mem::size_of::<usize>();
-                std::mem::size_of::<Dict<()>>()
-                    + d.bucket_count() * std::mem::size_of::<usize>()
-                    + d.len() * node
-                    + d.iter().map(|(k, _)| key_heap(k)).sum::<usize>()
-            }
+            Set::Table(d) => std::mem::size_of::<Dict<()>>() + d.bytes(),
         }
     }
 

@@ -80,7 +80,7 @@ impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
             entries: 1024,
-            buffers: 512,
+            buffers: 128,
             buffer_size: 16 * 1024,
             fixed_files: 4096,
             max_wait: Duration::from_millis(100),

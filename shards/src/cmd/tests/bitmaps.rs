@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::cmd::test_env::{Env, Rng, T0};
-use crate::types::list::List;
 
 fn int(n: i64) -> Reply {
     Reply::Int(n)
@@ -96,7 +95,7 @@ fn getbit_reads_bits_and_zero_beyond() {
 #[test]
 fn non_strings_are_wrongtype() {
     let mut env = Env::new();
-    env.ks.set(0, b"l", Value::List(List::default()), 0);
+    env.ks.set(0, b"l", Value::List(Box::default()), 0);
     let wrong = err(CmdError::WrongType);
     assert_eq!(env.run(setbit, "SETBIT l 0 1"), wrong);
     assert_eq!(env.run(getbit, "GETBIT l 0"), wrong);
@@ -315,7 +314,7 @@ fn bitop_replaces_dest_and_clears_its_ttl() {
     assert_eq!(env.get("d").unwrap(), b"12");
     assert_eq!(env.encoding("d"), "raw");
     assert_eq!(env.expire_at("d"), Some(0));
-    env.ks.set(0, b"l", Value::List(List::default()), 0);
+    env.ks.set(0, b"l", Value::List(Box::default()), 0);
     assert_eq!(env.run(bitop, "BITOP OR l n"), int(2));
     assert_eq!(env.get("l").unwrap(), b"12");
 }

@@ -49,9 +49,9 @@ fn restore_recreates_value_and_ttl() {
         restore_with(&mut env, &["restore", "m", "5000"], &p),
         Reply::Ok
     );
-    assert_eq!(env.ks.lookup(0, b"m").unwrap().expire_at, 1_005_000);
-    let original = env.ks.lookup(0, b"l").unwrap().value.clone();
-    assert_eq!(env.ks.lookup(0, b"m").unwrap().value, original);
+    assert_eq!(env.ks.lookup(0, b"m").unwrap().expire_at(), 1_005_000);
+    let original = env.ks.lookup(0, b"l").unwrap().value().clone();
+    assert_eq!(env.ks.lookup(0, b"m").unwrap().value(), &original);
     env.now.set(1_005_000);
     assert!(env.ks.lookup(0, b"m").is_none());
 }
@@ -136,6 +136,6 @@ fn absttl_in_the_past_deletes_with_replace() {
     assert_eq!(restore_with(&mut env, &args, &p), Reply::Ok);
     let now = env.ks.now();
     let e = env.ks.lookup(0, b"k").unwrap();
-    assert_eq!(e.expire_at, 2_000_000);
-    assert_eq!(crate::evict::access::idle_secs(e.access, now), 100);
+    assert_eq!(e.expire_at(), 2_000_000);
+    assert_eq!(crate::evict::access::idle_secs(e.access(), now), 100);
 }

@@ -9,8 +9,8 @@ use crate::cmd::Handler;
 /// What the hash tests check beside the commands.
 impl Env {
     fn hash(&mut self, key: &str) -> Option<Hash> {
-        match &self.ks.lookup(0, key.as_bytes())?.value {
-            Value::Hash(h) => Some(h.clone()),
+        match &self.ks.lookup(0, key.as_bytes())?.value() {
+            Value::Hash(h) => Some(*h.clone()),
             other => panic!("not a hash: {other:?}"),
         }
     }
@@ -223,7 +223,7 @@ fn writes_keep_the_ttl() {
     env.call(hdel, &["hdel", "h", "a"]);
     env.call(hincrby, &["hincrby", "h", "b", "1"]);
     env.call(hincrbyfloat, &["hincrbyfloat", "h", "b", "1.5"]);
-    assert_eq!(env.ks.lookup(0, b"h").unwrap().expire_at, T0 + 10_000);
+    assert_eq!(env.ks.lookup(0, b"h").unwrap().expire_at(), T0 + 10_000);
     assert_eq!(env.call(hget, &["hget", "h", "b"]), bulk("4.5"));
 }
 

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::cmd::test_env::{Env, T0};
-use crate::types::list::List;
 
 /// What the HyperLogLog tests set up and check beside the commands.
 impl Env {
@@ -264,7 +263,7 @@ fn pfmerge_keeps_dest_ttl() {
     env.ks.set_expire(0, b"d", T0 + 10_000);
     env.add_all("s", numbers(1, 10));
     assert_eq!(env.call(pfmerge, &["PFMERGE", "d", "s"]), Reply::Ok);
-    assert_eq!(env.ks.lookup(0, b"d").unwrap().expire_at, T0 + 10_000);
+    assert_eq!(env.ks.lookup(0, b"d").unwrap().expire_at(), T0 + 10_000);
 }
 
 #[test]
@@ -273,7 +272,7 @@ fn pfadd_keeps_ttl() {
     env.add_all("h", letters());
     env.ks.set_expire(0, b"h", T0 + 10_000);
     assert_eq!(env.call(pfadd, &["PFADD", "h", "new"]), Reply::Int(1));
-    assert_eq!(env.ks.lookup(0, b"h").unwrap().expire_at, T0 + 10_000);
+    assert_eq!(env.ks.lookup(0, b"h").unwrap().expire_at(), T0 + 10_000);
 }
 
 #[test]
@@ -303,7 +302,7 @@ fn embstr_hll_becomes_raw_when_counted() {
 #[test]
 fn non_string_keys_are_wrongtype() {
     let mut env = Env::new();
-    env.ks.set(0, b"l", Value::List(List::default()), 0);
+    env.ks.set(0, b"l", Value::List(Box::default()), 0);
     let wrong = Reply::Error(CmdError::WrongType);
     assert_eq!(env.call(pfadd, &["PFADD", "l", "a"]), wrong);
     assert_eq!(env.call(pfcount, &["PFCOUNT", "l"]), wrong);

@@ -14,11 +14,11 @@ impl Shard {
     }
 
     fn expire_at_in(&mut self, db: usize, key: &str) -> Option<Millis> {
-        self.ks.lookup(db, key.as_bytes()).map(|e| e.expire_at)
+        self.ks.lookup(db, key.as_bytes()).map(|e| e.expire_at())
     }
 
     fn value(&mut self, db: usize, key: &str) -> Option<Vec<u8>> {
-        self.ks.lookup(db, key.as_bytes()).map(|e| match &e.value {
+        self.ks.lookup(db, key.as_bytes()).map(|e| match e.value() {
             Value::Str(s) => s.to_vec(),
             other => panic!("not a string: {other:?}"),
         })

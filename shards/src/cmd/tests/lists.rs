@@ -15,8 +15,8 @@ impl Env {
     }
 
     fn list(&mut self, key: &str) -> Option<List> {
-        match &self.ks.lookup(0, key.as_bytes())?.value {
-            Value::List(l) => Some(l.clone()),
+        match &self.ks.lookup(0, key.as_bytes())?.value() {
+            Value::List(l) => Some(*l.clone()),
             _ => panic!("{key} is not a list"),
         }
     }
@@ -148,7 +148,7 @@ fn modifications_keep_the_ttl() {
     let mut e = Env::new();
     e.call(rpush, &["rpush", "l", "a", "b", "c", "d"]);
     e.ks.set_expire(0, b"l", T0 + 10_000);
-    let ttl = |e: &mut Env| e.ks.lookup(0, b"l").map(|x| x.expire_at);
+    let ttl = |e: &mut Env| e.ks.lookup(0, b"l").map(|x| x.expire_at());
     e.call(lpush, &["lpush", "l", "z"]);
     e.call(lpop, &["lpop", "l"]);
     e.call(lset, &["lset", "l", "0", "q"]);

@@ -10,7 +10,7 @@ use crate::cmd::Handler;
 impl Env {
     /// The members of `key`, sorted (empty when the key is missing).
     fn members(&mut self, key: &str) -> Vec<String> {
-        match self.ks.lookup(0, key.as_bytes()).map(|e| &e.value) {
+        match self.ks.lookup(0, key.as_bytes()).map(|e| e.value()) {
             None => Vec::new(),
             Some(Value::Set(s)) => {
                 let mut v: Vec<String> = s
@@ -26,7 +26,7 @@ impl Env {
     }
 
     fn repr(&mut self, key: &str) -> &'static str {
-        match &self.ks.lookup(0, key.as_bytes()).unwrap().value {
+        match &self.ks.lookup(0, key.as_bytes()).unwrap().value() {
             Value::Set(s) => s.repr_name(),
             other => panic!("not a set: {other:?}"),
         }
@@ -187,8 +187,8 @@ fn writes_keep_the_ttl() {
     env.call(spop, &["spop", "s", "1"]);
     let left = env.members("s");
     env.call(smove, &["smove", "s", &left[0], "t"]);
-    assert_eq!(env.ks.lookup(0, b"s").unwrap().expire_at, T0 + 5_000);
-    assert_eq!(env.ks.lookup(0, b"t").unwrap().expire_at, T0 + 6_000);
+    assert_eq!(env.ks.lookup(0, b"s").unwrap().expire_at(), T0 + 5_000);
+    assert_eq!(env.ks.lookup(0, b"t").unwrap().expire_at(), T0 + 6_000);
 }
 
 // ---- SPOP ----
@@ -465,7 +465,7 @@ fn store_variants_overwrite_the_destination_and_reply_its_size() {
         Reply::Int(3)
     );
     assert_eq!(env.members("d"), strs(&["2", "3", "y"]));
-    assert_eq!(env.ks.lookup(0, b"d").unwrap().expire_at, 0);
+    assert_eq!(env.ks.lookup(0, b"d").unwrap().expire_at(), 0);
     assert_eq!(
         env.call(sunionstore, &["sunionstore", "d", "b", "c"]),
         Reply::Int(5)

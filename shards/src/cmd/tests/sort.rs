@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::cmd::test_env::{Env, Rng, T0};
-use crate::types::hash::Hash;
 
 /// Runs the sorting core directly.
 impl Env {
@@ -128,8 +127,8 @@ fn store_writes_a_list_replacing_dest_and_its_ttl() {
     let rows = vec![Some(b"a".to_vec()), None, Some(b"c".to_vec())];
     assert_eq!(finish(&mut ctx, &opts, rows), Reply::Int(3));
     let e = env.ks.lookup(0, b"d").unwrap();
-    assert_eq!(e.value.type_name(), "list");
-    assert_eq!(e.expire_at, 0);
+    assert_eq!(e.value().type_name(), "list");
+    assert_eq!(e.expire_at(), 0);
 }
 
 #[test]
@@ -433,7 +432,7 @@ fn get_patterns_fetch_per_element_rows() {
 fn get_without_star_or_of_non_strings_is_nil() {
     let mut env = Env::new();
     env.set("fixed", "v");
-    env.ks.set(0, b"h_1", Value::Hash(Hash::default()), 0);
+    env.ks.set(0, b"h_1", Value::Hash(Box::default()), 0);
     assert_eq!(
         env.sort_core(Kind::List, &["1"], "GET fixed GET h_* GET h_*->f GET #x"),
         Ok(vec![None, None, None, None])

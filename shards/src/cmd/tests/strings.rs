@@ -81,15 +81,15 @@ fn get_counts_keyspace_hits_and_misses() {
 fn get_without_touch_keeps_access_time() {
     let mut env = Env::new();
     env.call(set, &["SET", "k", "v"]);
-    let before = env.ks.lookup(0, b"k").unwrap().access;
+    let before = env.ks.lookup(0, b"k").unwrap().access();
     env.advance(10_000);
     env.touch = false;
     env.call(get, &["GET", "k"]);
-    assert_eq!(env.ks.lookup(0, b"k").unwrap().access, before);
+    assert_eq!(env.ks.lookup(0, b"k").unwrap().access(), before);
     env.touch = true;
     env.call(get, &["GET", "k"]);
     // The LRU clock counts 10 ms ticks.
-    assert_eq!(env.ks.lookup(0, b"k").unwrap().access, before + 1000);
+    assert_eq!(env.ks.lookup(0, b"k").unwrap().access(), before + 1000);
 }
 
 // ---- SET ----

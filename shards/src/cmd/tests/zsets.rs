@@ -18,8 +18,8 @@ impl Env {
     }
 
     fn zset(&mut self, key: &str) -> ZSet {
-        match self.ks.lookup(0, key.as_bytes()).map(|e| &e.value) {
-            Some(Value::ZSet(z)) => z.clone(),
+        match self.ks.lookup(0, key.as_bytes()).map(|e| e.value()) {
+            Some(Value::ZSet(z)) => *z.clone(),
             _ => ZSet::new(),
         }
     }
@@ -262,7 +262,10 @@ fn writes_keep_the_ttl() {
     e.call(zadd, &["zadd", "z", "4", "d"]);
     e.call(zrem, &["zrem", "z", "a"]);
     e.call(zincrby, &["zincrby", "z", "1", "b"]);
-    assert_eq!(e.ks.lookup(0, b"z").map(|x| x.expire_at), Some(T0 + 10_000));
+    assert_eq!(
+        e.ks.lookup(0, b"z").map(|x| x.expire_at()),
+        Some(T0 + 10_000)
+    );
 }
 
 #[test]
@@ -527,7 +530,7 @@ fn zrangestore_stores_replaces_and_deletes_on_empty() {
         e.call(zrange, &["zrange", "d", "0", "-1", "withscores"]),
         pairs(&[("b", 2.0), ("c", 3.0)])
     );
-    assert_eq!(e.ks.lookup(0, b"d").map(|x| x.expire_at), Some(0));
+    assert_eq!(e.ks.lookup(0, b"d").map(|x| x.expire_at()), Some(0));
     assert_eq!(
         e.call(zrangestore, &["zrangestore", "d", "z", "5", "9"]),
         Reply::Int(0)

@@ -87,7 +87,7 @@ pub fn zadd_apply(
 ) -> CmdResult<Reply> {
     let config = ctx.ks.config.clone();
     let zs = match ctx.ks.lookup(ctx.db, key) {
-        Some(e) => match &mut e.value {
+        Some(e) => match e.value_mut() {
             Value::ZSet(z) => z,
             _ => return Err(CmdError::WrongType),
         },
@@ -99,8 +99,9 @@ pub fn zadd_apply(
                     Reply::Int(0)
                 });
             }
-            ctx.ks.set(ctx.db, key, Value::ZSet(ZSet::new()), 0);
-            match ctx.ks.lookup(ctx.db, key).map(|e| &mut e.value) {
+            ctx.ks
+                .set(ctx.db, key, Value::ZSet(Box::new(ZSet::new())), 0);
+            match ctx.ks.lookup(ctx.db, key).map(|e| e.value_mut()) {
                 Some(Value::ZSet(z)) => z,
                 _ => return Err(other("ERR internal error")),
             }

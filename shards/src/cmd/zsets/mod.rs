@@ -57,7 +57,7 @@ fn other(msg: &str) -> CmdError {
 pub fn read_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> CmdResult<Option<&'a ZSet>> {
     match ctx.ks.read(ctx.db, key, ctx.touch) {
         None => Ok(None),
-        Some(e) => match &e.value {
+        Some(e) => match e.value() {
             Value::ZSet(z) => Ok(Some(z)),
             _ => Err(CmdError::WrongType),
         },
@@ -68,7 +68,7 @@ pub fn read_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> CmdResult<Option<&'a ZSet>
 pub fn write_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> CmdResult<Option<&'a mut ZSet>> {
     match ctx.ks.lookup(ctx.db, key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
+        Some(e) => match e.value_mut() {
             Value::ZSet(z) => Ok(Some(z)),
             _ => Err(CmdError::WrongType),
         },
@@ -78,7 +78,7 @@ pub fn write_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> CmdResult<Option<&'a mut 
 /// Deletes `key` if it holds an empty sorted set (Redis never keeps empty collections).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let empty = matches!(
-        ctx.ks.lookup(ctx.db, key).map(|e| &e.value),
+        ctx.ks.lookup(ctx.db, key).map(|e| e.value()),
         Some(Value::ZSet(z)) if z.is_empty()
     );
     if empty {
@@ -95,7 +95,7 @@ pub fn store_result(ctx: &mut Ctx, dst: &[u8], elems: Vec<Elem>) -> usize {
     }
     let z = ZSet::from_elems(elems, &ctx.ks.config);
     let n = z.len();
-    ctx.ks.set(ctx.db, dst, Value::ZSet(z), 0);
+    ctx.ks.set(ctx.db, dst, Value::ZSet(Box::new(z)), 0);
     n
 }
 

@@ -96,7 +96,7 @@ fn set_for_each(s: &Set, mut f: impl FnMut(&[u8])) {
 
 /// Looks an input up again (after the first, counted read).
 fn source<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Source<'a> {
-    match ctx.ks.lookup(ctx.db, key).map(|e| &e.value) {
+    match ctx.ks.lookup(ctx.db, key).map(|e| e.value()) {
         Some(Value::ZSet(z)) => Source::Z(z),
         Some(Value::Set(s)) => Source::S(s),
         _ => Source::Missing,
@@ -133,7 +133,7 @@ fn setop_parse<'a>(
     let setnum = setnum as usize;
     let keys = &args[first..first + setnum];
     for key in keys {
-        match ctx.ks.read(ctx.db, key, ctx.touch).map(|e| &e.value) {
+        match ctx.ks.read(ctx.db, key, ctx.touch).map(|e| e.value()) {
             None | Some(Value::ZSet(_)) | Some(Value::Set(_)) => {}
             Some(_) => return Err(CmdError::WrongType),
         }

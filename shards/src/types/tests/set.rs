@@ -216,11 +216,15 @@ fn integers_format_like_redis() {
 
 #[test]
 fn values_stay_small() {
-    // Sets do not make every `Value` larger: a `Value` stays four words, so a key's
-    // node in the table (key, value, TTL, access word, link) fits 80 bytes.
+    // Sets do not make every `Value` larger: a `Value` stays three words, so a key's
+    // node in the table (link, value, access word, key length, a 10-byte key) is 48
+    // bytes, one of the allocator's classes.
     const {
         assert!(std::mem::size_of::<Set>() <= 32);
-        assert!(std::mem::size_of::<crate::value::Value>() <= 32);
-        assert!(crate::dict::Dict::<crate::keyspace::Entry>::NODE_BYTES <= 80);
+        assert!(std::mem::size_of::<crate::value::Value>() <= 24);
     }
+    assert_eq!(
+        crate::dict::Dict::<crate::value::Value>::node_bytes(10, false),
+        48
+    );
 }

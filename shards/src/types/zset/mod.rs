@@ -74,8 +74,19 @@ pub enum ZSet {
 pub struct Sorted {
     dict: Dict<f64>,
     tree: tree::OrderTree,
-    /// Heap bytes of long members (counted once per copy), for `heap_size`.
+    /// Heap bytes that depend on the members: each member's dict node (member inline)
+    /// and the tree's copy of long members; see `member_bytes`.
     member_heap: usize,
+}
+
+/// What one member adds to `Sorted::member_heap`.
+fn member_bytes(member: &[u8]) -> usize {
+    let tree_copy = if member.len() > crate::smallbytes::INLINE {
+        member.len()
+    } else {
+        0
+    };
+    Dict::<f64>::node_bytes(member.len(), false) + tree_copy
 }
 
 impl Default for ZSet {
@@ -130,7 +141,7 @@ impl Sorted {
         let mut member_heap = 0;
         for e in &elems {
             dict.insert_new(&e.member, e.score);
-            member_heap += 2 * e.member.heap_size();
+            member_heap += member_bytes(&e.member);
         }
         Sorted {
             dict,
@@ -235,11 +246,8 @@ impl ZSet {
                     + v.iter().map(|e| e.member.heap_size()).sum::<usize>()
             }
             ZSet::Skiplist(s) => {
-                // Dict: bucket array plus one boxed node (key, value, next) per member.
-                let node = std::mem::size_of::<SmallBytes>() + 8 + 8;
                 std::mem::size_of::<Sorted>()
                     + s.dict.bucket_count() * 8
-                    + s.dict.len() * node
                     + s.tree.heap_size()
                     + s.member_heap
             }
@@ -304,7 +312,7 @@ impl ZSet {
             None => {
                 s.dict.insert_new(member, score);
                 let e = Elem::new(member, score);
-                s.member_heap += 2 * e.member.heap_size();
+                s.member_heap += member_bytes(&e.member);
                 s.tree.insert(e);
                 None
             }
@@ -327,8 +335,8 @@ impl ZSet {
                 Some(v.remove(pos).score)
             }
             ZSet::Skiplist(s) => {
-                let (k, score) = s.dict.remove(member)?;
-                s.member_heap -= 2 * k.heap_size();
+                let score = s.dict.remove(member)?.value;
+                s.member_heap -= member_bytes(member);
                 s.tree.remove(score, member);
                 Some(score)
             }
@@ -426,7 +434,7 @@ impl ZSet {
                     .collect();
                 for e in doomed {
                     s.dict.remove(&e.member);
-                    s.member_heap -= 2 * e.member.heap_size();
+                    s.member_heap -= member_bytes(&e.member);
                     s.tree.remove(e.score, &e.member);
                 }
             }
@@ -449,7 +457,7 @@ impl ZSet {
             ZSet::Skiplist(s) => {
                 let e = s.tree.select(rank)?.clone();
                 s.dict.remove(&e.member);
-                s.member_heap -= 2 * e.member.heap_size();
+                s.member_heap -= member_bytes(&e.member);
                 s.tree.remove(e.score, &e.member);
                 Some((e.member, e.score))
             }

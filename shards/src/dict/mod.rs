@@ -5,18 +5,18 @@
 //! even when the table grows or shrinks between calls. It also gives cheap random
 //! sampling (RANDOMKEY, SPOP, eviction) and exact control of the per-key layout.
 
-use crate::smallbytes::SmallBytes;
+mod node;
 
-struct Node<V> {
-    key: SmallBytes,
-    value: V,
-    next: Link<V>,
+use node::Link;
+pub use node::NodeBox as Node;
+
+/// What an unlinked element held: its value, its meta word and its extension.
+#[derive(Debug)]
+pub struct Removed<V> {
+    pub value: V,
+    pub meta: u32,
+    pub ext: Option<u64>,
 }
-
-type Link<V> = Option<Box<Node<V>>>;
-
-/// A key and value unlinked from the table.
-pub type Removed<V> = (SmallBytes, V);
 
 const MIN_BUCKETS: usize = 4;
 /// Buckets of the old table moved per operation while a resize is in progress (and
@@ -71,8 +71,11 @@ fn empty_buckets<V>(n: usize) -> Vec<Link<V>> {
 }
 
 impl<V> Dict<V> {
-    /// Bytes of one entry's node (key inline up to its small size, value, link).
-    pub const NODE_BYTES: usize = std::mem::size_of::<Node<V>>();
+    /// Bytes of the node of a key of `key_len` bytes (the key is inline), with or
+    /// without the 64-bit extension.
+    pub fn node_bytes(key_len: usize, ext: bool) -> usize {
+        node::block_bytes::<V>(key_len, ext)
+    }
 
     pub fn new() -> Self {
         Dict {
@@ -103,6 +106,13 @@ impl<V> Dict<V> {
     /// accounting and tests).
     pub fn bucket_count(&self) -> usize {
         self.buckets.len() + self.old.len()
+    }
+
+    /// Heap bytes of the table: its bucket arrays and every node (keys inline), but
+    /// not what values own beyond their node. Walks every node.
+    pub fn bytes(&self) -> usize {
+        self.bucket_count() * std::mem::size_of::<usize>()
+            + self.nodes().map(Node::bytes).sum::<usize>()
     }
 
     /// Whether a resize is in progress.
@@ -146,30 +156,39 @@ impl<V> Dict<V> {
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.node(key).map(Node::value)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        self.node_mut(key).map(Node::value_mut)
+    }
+
+    /// The node of `key`: its value with the meta word and extension.
+    pub fn node(&self, key: &[u8]) -> Option<&Node<V>> {
         if self.len == 0 {
             return None;
         }
         let mut link = self.bucket(self.locate(key));
         while let Some(node) = link {
-            if &*node.key == key {
-                return Some(&node.value);
+            if node.key() == key {
+                return Some(node);
             }
-            link = &node.next;
+            link = node.next();
         }
         None
     }
 
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+    pub fn node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
         if self.len == 0 {
             return None;
         }
         let at = self.locate(key);
         let mut link = self.bucket_mut(at);
         while let Some(node) = link {
-            if &*node.key == key {
-                return Some(&mut node.value);
+            if node.key() == key {
+                return Some(node);
             }
-            link = &mut node.next;
+            link = node.next_mut();
         }
         None
     }
@@ -187,7 +206,7 @@ impl<V> Dict<V> {
             0 => prefetch_read(bucket as *const Link<V> as *const u8),
             _ => {
                 if let Some(node) = bucket {
-                    prefetch_read(&**node as *const Node<V> as *const u8);
+                    prefetch_read(node.addr());
                 }
             }
         }
@@ -202,8 +221,8 @@ impl<V> Dict<V> {
     pub fn get_mut_unless(
         &mut self,
         key: &[u8],
-        stale: impl FnOnce(&V) -> bool,
-    ) -> Result<&mut V, Option<Removed<V>>> {
+        stale: impl FnOnce(&Node<V>) -> bool,
+    ) -> Result<&mut Node<V>, Option<Removed<V>>> {
         if self.len == 0 {
             return Err(None);
         }
@@ -213,8 +232,8 @@ impl<V> Dict<V> {
         let dead = loop {
             match link {
                 None => return Err(None),
-                Some(node) if &*node.key == key => break stale(&node.value),
-                Some(node) => link = &node.next,
+                Some(node) if node.key() == key => break stale(node),
+                Some(node) => link = node.next(),
             }
             depth += 1;
         };
@@ -223,35 +242,59 @@ impl<V> Dict<V> {
         }
         let mut link = self.bucket_mut(at);
         for _ in 0..depth {
-            link = &mut link.as_mut().expect("chain shorter than found").next;
+            link = link.as_mut().expect("chain shorter than found").next_mut();
         }
-        Ok(&mut link.as_mut().expect("found node vanished").value)
+        Ok(link.as_mut().expect("found node vanished"))
     }
 
     /// Inserts or replaces; returns the previous value. One hash, one chain walk.
+    /// A replaced element keeps its meta word and extension.
     pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
         self.step(MOVE_PER_OP);
-        if !self.buckets.is_empty() {
-            let at = self.locate(key);
-            let mut link = self.bucket_mut(at);
-            while let Some(node) = link {
-                if &*node.key == key {
-                    return Some(std::mem::replace(&mut node.value, value));
-                }
-                link = &mut node.next;
-            }
+        if let Some(node) = self.find_for_insert(key) {
+            return Some(std::mem::replace(node.value_mut(), value));
         }
-        self.put_new(key, value);
+        self.put_new(key, value, 0, None);
         None
+    }
+
+    /// Inserts or replaces the whole element (value, meta word, extension); returns
+    /// what a replaced element held.
+    pub fn insert_full(
+        &mut self,
+        key: &[u8],
+        value: V,
+        meta: u32,
+        ext: Option<u64>,
+    ) -> Option<Removed<V>> {
+        self.step(MOVE_PER_OP);
+        if let Some(node) = self.find_for_insert(key) {
+            let old = Removed {
+                value: std::mem::replace(node.value_mut(), value),
+                meta: std::mem::replace(node.meta_mut(), meta),
+                ext: node.ext(),
+            };
+            node.set_ext(ext);
+            return Some(old);
+        }
+        self.put_new(key, value, meta, ext);
+        None
+    }
+
+    fn find_for_insert(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        self.node_mut(key)
     }
 
     /// Inserts a key known to be absent.
     pub fn insert_new(&mut self, key: &[u8], value: V) {
         self.step(MOVE_PER_OP);
-        self.put_new(key, value);
+        self.put_new(key, value, 0, None);
     }
 
-    fn put_new(&mut self, key: &[u8], value: V) {
+    fn put_new(&mut self, key: &[u8], value: V, meta: u32, ext: Option<u64>) {
         if self.buckets.is_empty() {
             self.buckets = empty_buckets(MIN_BUCKETS);
         } else if self.len >= self.buckets.len() {
@@ -262,11 +305,7 @@ impl<V> Dict<V> {
         let at = self.locate(key);
         let bucket = self.bucket_mut(at);
         let next = bucket.take();
-        *bucket = Some(Box::new(Node {
-            key: SmallBytes::new(key),
-            value,
-            next,
-        }));
+        *bucket = Some(Node::new(key, value, meta, ext, next));
         self.len += 1;
     }
 
@@ -281,8 +320,8 @@ impl<V> Dict<V> {
         loop {
             match link {
                 None => return None,
-                Some(node) if &*node.key == key => break,
-                Some(node) => link = &node.next,
+                Some(node) if node.key() == key => break,
+                Some(node) => link = node.next(),
             }
             depth += 1;
         }
@@ -292,14 +331,14 @@ impl<V> Dict<V> {
     fn unlink_at(&mut self, at: (Table, usize), depth: usize) -> Option<Removed<V>> {
         let mut link = self.bucket_mut(at);
         for _ in 0..depth {
-            link = &mut link.as_mut()?.next;
+            link = link.as_mut()?.next_mut();
         }
-        let mut node = link.take()?;
-        *link = node.next.take();
+        let node = link.take()?;
+        let (value, meta, ext, next) = node.into_parts();
+        *link = next;
         self.len -= 1;
         self.maybe_shrink();
-        let Node { key, value, .. } = *node;
-        Some((key, value))
+        Some(Removed { value, meta, ext })
     }
 
     fn maybe_shrink(&mut self) {
@@ -337,9 +376,9 @@ impl<V> Dict<V> {
                 continue;
             }
             while let Some(mut node) = link {
-                link = node.next.take();
-                let i = (self.hasher.hash_one(&*node.key) as usize) & mask;
-                node.next = self.buckets[i].take();
+                link = node.next_mut().take();
+                let i = (self.hasher.hash_one(node.key()) as usize) & mask;
+                *node.next_mut() = self.buckets[i].take();
                 self.buckets[i] = Some(node);
             }
             left -= 1;
@@ -375,7 +414,17 @@ impl<V> Dict<V> {
     /// even if the table is resized in between. During a resize the cursor walks the
     /// smaller array and, for each of its buckets, every bucket of the larger array
     /// that its elements may have moved to (as Redis does).
-    pub fn scan(&self, mut cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &V)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &V)) -> u64 {
+        self.scan_nodes(cursor, count, |n| visit(n.key(), n.value()))
+    }
+
+    /// `scan` passing whole nodes (meta word and extension too).
+    pub fn scan_nodes(
+        &self,
+        mut cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&Node<V>),
+    ) -> u64 {
         if self.len == 0 {
             return 0;
         }
@@ -384,9 +433,9 @@ impl<V> Dict<V> {
             let mut link = link;
             let mut n = 0;
             while let Some(node) = link {
-                visit(&node.key, &node.value);
+                visit(node);
                 n += 1;
-                link = &node.next;
+                link = node.next();
             }
             n
         };
@@ -426,7 +475,12 @@ impl<V> Dict<V> {
 
     /// A random element: a random non-empty bucket (of either array during a resize),
     /// then a random node of its chain. `rand` yields uniformly distributed u64 values.
-    pub fn random(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+    pub fn random(&self, rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+        self.random_node(rand).map(|n| (n.key(), n.value()))
+    }
+
+    /// `random`, the whole node.
+    pub fn random_node(&self, mut rand: impl FnMut() -> u64) -> Option<&Node<V>> {
         if self.len == 0 {
             return None;
         }
@@ -446,17 +500,24 @@ impl<V> Dict<V> {
         let mut link = Some(head);
         while let Some(n) = link {
             chain_len += 1;
-            link = n.next.as_ref();
+            link = n.next().as_ref();
         }
         let mut node = head;
         for _ in 0..(rand() as usize % chain_len) {
-            node = node.next.as_ref().expect("within chain length");
+            node = node.next().as_ref().expect("within chain length");
         }
-        Some((&node.key, &node.value))
+        Some(node)
     }
 
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {
+            nodes: self.nodes(),
+        }
+    }
+
+    /// Every node, in table order.
+    pub fn nodes(&self) -> Nodes<'_, V> {
+        Nodes {
             arrays: [&self.old[self.moved.min(self.old.len())..], &self.buckets],
             array: 0,
             bucket: 0,
@@ -470,9 +531,10 @@ impl<V> Dict<V> {
         for bucket in self.old.iter_mut().chain(self.buckets.iter_mut()) {
             let mut chain = bucket.take();
             while let Some(mut node) = chain {
-                chain = node.next.take();
-                if keep(&node.key, &mut node.value) {
-                    node.next = bucket.take();
+                chain = node.next_mut().take();
+                let (key, value) = node.key_and_value_mut();
+                if keep(key, value) {
+                    *node.next_mut() = bucket.take();
                     *bucket = Some(node);
                 } else {
                     removed += 1;
@@ -498,7 +560,7 @@ fn prefetch_read(p: *const u8) {
 fn drop_chains<V>(buckets: Vec<Link<V>>) {
     for mut link in buckets {
         while let Some(mut node) = link {
-            link = node.next.take();
+            link = node.next_mut().take();
         }
     }
 }
@@ -511,6 +573,18 @@ impl<V> Drop for Dict<V> {
 }
 
 pub struct Iter<'a, V> {
+    nodes: Nodes<'a, V>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.nodes.next().map(|n| (n.key(), n.value()))
+    }
+}
+
+pub struct Nodes<'a, V> {
     /// The unmoved part of the old array, then the main array.
     arrays: [&'a [Link<V>]; 2],
     array: usize,
@@ -518,14 +592,14 @@ pub struct Iter<'a, V> {
     node: Option<&'a Node<V>>,
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
+impl<'a, V> Iterator for Nodes<'a, V> {
+    type Item = &'a Node<V>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(node) = self.node {
-                self.node = node.next.as_deref();
-                return Some((&node.key, &node.value));
+                self.node = node.next().as_ref();
+                return Some(node);
             }
             let arrays = self.arrays;
             let head = match arrays.get(self.array)?.get(self.bucket) {
@@ -537,189 +611,10 @@ impl<'a, V> Iterator for Iter<'a, V> {
                 }
             };
             self.bucket += 1;
-            self.node = head.as_deref();
+            self.node = head.as_ref();
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::{HashMap, HashSet};
-
-    fn key(i: u32) -> Vec<u8> {
-        format!("key:{i}").into_bytes()
-    }
-
-    #[test]
-    fn insert_get_remove_behave_like_a_map() {
-        let mut d = Dict::new();
-        let mut model = HashMap::new();
-        let mut x: u64 = 7;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let k = key((x % 3000) as u32);
-            match x % 5 {
-                0 | 1 => assert_eq!(d.insert(&k, x), model.insert(k.clone(), x)),
-                2 => assert_eq!(d.remove(&k).map(|(_, v)| v), model.remove(&k)),
-                _ => assert_eq!(d.get(&k), model.get(&k)),
-            }
-            assert_eq!(d.len(), model.len());
-        }
-        let all: HashMap<Vec<u8>, u64> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
-        assert_eq!(all, model);
-    }
-
-    #[test]
-    fn scan_visits_every_stable_element_across_resizes() {
-        let mut d = Dict::new();
-        for i in 0..1000 {
-            d.insert(&key(i), i);
-        }
-        let mut seen = HashSet::new();
-        let mut cursor = 0;
-        let mut round = 0;
-        loop {
-            cursor = d.scan(cursor, 10, |k, _| {
-                seen.insert(k.to_vec());
-            });
-            round += 1;
-            // Grow and shrink the table while the scan runs, with temporary keys only.
-            if round == 5 {
-                for i in 1000..5000 {
-                    d.insert(&key(i), i);
-                }
-            }
-            if round == 30 {
-                for i in 1000..5000 {
-                    d.remove(&key(i));
-                }
-            }
-            if cursor == 0 {
-                break;
-            }
-        }
-        for i in 0..1000 {
-            assert!(seen.contains(&key(i)), "missed {i}");
-        }
-    }
-
-    #[test]
-    fn get_mut_unless_unlinks_stale_values() {
-        let mut d = Dict::new();
-        for i in 0..50 {
-            d.insert(&key(i), i);
-        }
-        assert!(matches!(
-            d.get_mut_unless(&key(3), |v| *v == 3),
-            Err(Some((_, 3)))
-        ));
-        assert!(matches!(d.get_mut_unless(&key(3), |_| false), Err(None)));
-        *d.get_mut_unless(&key(4), |_| false).unwrap() = 40;
-        assert_eq!(d.get(&key(4)), Some(&40));
-        assert_eq!(d.len(), 49);
-    }
-
-    #[test]
-    fn random_returns_members_and_shrinks_after_deletes() {
-        let mut d = Dict::new();
-        for i in 0..4096 {
-            d.insert(&key(i), i);
-        }
-        for i in 0..4090 {
-            d.remove(&key(i));
-        }
-        // Shrinking is incremental too: let it finish.
-        while d.step(64) {}
-        assert!(
-            d.bucket_count() <= 64,
-            "{} buckets for {} keys",
-            d.bucket_count(),
-            d.len()
-        );
-        let mut x = 1u64;
-        for _ in 0..100 {
-            let (_, v) = d
-                .random(|| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    x >> 11
-                })
-                .unwrap();
-            assert!(*v >= 4090);
-        }
-        d.retain(|_, v| *v % 2 == 0);
-        assert_eq!(d.len(), 3);
-    }
-
-    #[test]
-    fn resizes_move_a_bucket_per_operation_and_lose_nothing() {
-        let mut d = Dict::new();
-        let mut resizing_seen = 0;
-        for i in 0..100_000u32 {
-            d.insert(&key(i), i);
-            if d.is_resizing() {
-                resizing_seen += 1;
-                // Everything is findable, wherever it lives right now.
-                let probe = i / 2;
-                assert_eq!(d.get(&key(probe)), Some(&probe));
-            }
-        }
-        assert!(
-            resizing_seen > 30_000,
-            "resizes spread over {resizing_seen} inserts"
-        );
-        assert_eq!(d.iter().count(), 100_000);
-        // Mid-resize: iteration, random sampling and SCAN see every element.
-        let mut d = Dict::new();
-        for i in 0..1025u32 {
-            d.insert(&key(i), i);
-        }
-        assert!(d.is_resizing());
-        assert_eq!(d.iter().count(), 1025);
-        let mut x = 9u64;
-        for _ in 0..100 {
-            let (k, v) = d
-                .random(|| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    x >> 11
-                })
-                .unwrap();
-            assert_eq!(k, &key(*v)[..]);
-        }
-        // The resize moves on between the scan's calls.
-        assert_eq!(scan_while_resizing(&mut d, 10, 3).len(), 1025);
-    }
-
-    #[test]
-    fn scan_survives_a_shrink_in_progress() {
-        let mut d = Dict::new();
-        for i in 0..4096u32 {
-            d.insert(&key(i), i);
-        }
-        while d.step(64) {}
-        // Delete most keys: a shrink starts; the survivors must all be scanned.
-        for i in 100..4096u32 {
-            d.remove(&key(i));
-        }
-        assert!(d.is_resizing());
-        assert_eq!(scan_while_resizing(&mut d, 5, 1).len(), 100);
-    }
-
-    /// A whole SCAN, `count` per call, moving `step` buckets of a resize in progress
-    /// between calls; the distinct keys it returned.
-    fn scan_while_resizing(d: &mut Dict<u32>, count: usize, step: usize) -> HashSet<Vec<u8>> {
-        let mut seen = HashSet::new();
-        let mut cursor = 0;
-        loop {
-            cursor = d.scan(cursor, count, |k, _| {
-                seen.insert(k.to_vec());
-            });
-            d.step(step);
-            if cursor == 0 {
-                return seen;
-            }
-        }
-    }
-}
+mod tests;
