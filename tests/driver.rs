@@ -296,3 +296,38 @@ fn ten_thousand_pipelined_commands_alternating_shards_come_back_in_order() {
         assert_eq!(got, expected, "{n} shards");
     }
 }
+
+/// Batches of pipelined commands well past the input a connection buffers before its
+/// receive pauses (1 MiB): every batch's replies come back. (A receive paused while
+/// its reader drained the input before the cancel completed once stayed paused for
+/// good, and the client waited forever.)
+#[test]
+fn batches_past_the_pause_threshold_are_all_answered() {
+    for n in SHARD_COUNTS {
+        let s = Server::start(n);
+        let mut raw = s.raw();
+        raw.stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let pairs: Vec<Vec<u8>> = (0..100)
+            .flat_map(|i| [format!("field:{i:06}"), format!("value:{i:06}")])
+            .map(String::into_bytes)
+            .collect();
+        for round in 0..6 {
+            let mut req = Vec::new();
+            let batch = 500;
+            for c in 0..batch {
+                let key = format!("h:{round}:{}", c % 20);
+                let mut args: Vec<&[u8]> = vec![b"HSET", key.as_bytes()];
+                args.extend(pairs.iter().map(Vec::as_slice));
+                req.extend(resp(&args));
+            }
+            assert!(req.len() > 1 << 20);
+            raw.send(&req);
+            let got = read_replies(&mut raw.stream, batch);
+            let added = got.iter().filter(|r| *r == "100").count();
+            assert_eq!(added, 20, "{n} shards, round {round}: {got:?}");
+            assert!(got.iter().all(|r| r == "100" || r == "0"));
+        }
+    }
+}

@@ -538,6 +538,10 @@ impl Driver {
                 st.wake_reader();
             }
         }
+        // The reader may have drained the input while the cancelled receive was still
+        // in flight (its `resume_recv` then saw the receive armed and did nothing):
+        // resume here, or nothing ever would.
+        self.resume_recv(&st);
         if st.closing.get() {
             self.advance_close(&st);
         }
