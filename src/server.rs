@@ -406,9 +406,20 @@ async fn read_inbox(shard: Rc<Shard>, post: Arc<ShardPostbox>) {
 /// Active expiry: `hz` times a second, sample TTL keys and delete expired ones, for at
 /// most about a millisecond per run so commands are not held up.
 async fn expiry_loop(shard: Rc<Shard>) {
+    let mut idle_purge = crate::runtime::memory::IdlePurge::default();
     loop {
         let hz = shard.settings.borrow().hz.max(1);
         sleep(Duration::from_millis(1000 / hz)).await;
+        let activity = {
+            let st = shard.stats.borrow();
+            (
+                st.commands + st.net_input_bytes + st.hop_messages,
+                shards::alloc::thread_used(),
+            )
+        };
+        if idle_purge.went_idle(activity) {
+            crate::runtime::memory::purge_freed();
+        }
         // A shard held by a transaction changes nothing until it is released.
         if shard.is_held() {
             continue;

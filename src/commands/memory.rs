@@ -77,7 +77,9 @@ pub async fn run(
         return Ok(Reply::Verbatim(malloc_stats(&gather(shard).await)));
     }
     if eq_ic(sub, "PURGE") && exactly_two {
-        shard.run_everywhere(|| |_: &Rc<Shard>| purge()).await;
+        shard
+            .run_everywhere(|| |_: &Rc<Shard>| crate::runtime::memory::purge_freed())
+            .await;
         return Ok(Reply::Ok);
     }
     let known = ["USAGE", "HELP", "STATS", "DOCTOR", "MALLOC-STATS", "PURGE"];
@@ -289,10 +291,4 @@ fn malloc_stats(all: &[ShardMemory]) -> String {
         ));
     }
     out
-}
-
-/// Gives this thread's free pages back to the system.
-fn purge() {
-    // SAFETY: mi_collect only walks this thread's own heap.
-    unsafe { libmimalloc_sys::mi_collect(true) }
 }

@@ -1,6 +1,7 @@
 //! `maxmemory` on a shard: setting it, and evicting this shard's keys before commands
 //! run (as Redis does before each command) while the process is over it. The policies,
 //! and the shared measure of every shard's memory, are the engine's (`shards::evict`).
+//! Also: giving freed memory back to the system when a shard goes idle.
 
 use std::rc::Rc;
 
@@ -79,5 +80,55 @@ impl Shard {
         for (db, key) in gone {
             watches.touch(db, &[Bytes::from(key.into_vec())]);
         }
+    }
+}
+
+/// Gives this thread's freed pages back to the system (MEMORY PURGE; an idle shard).
+pub fn purge_freed() {
+    // SAFETY: mi_collect only walks the calling thread's own heap.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
+/// Decides when an idle shard should give back what it freed while busy. mimalloc
+/// returns freed pages to the system only from inside later allocations, so a shard
+/// that goes quiet after a burst (a bulk load, a big pipeline) would keep that memory
+/// in its RSS for good; Redis's jemalloc purges in the background. Once per busy
+/// spell, on the first tick without activity, is cheap (a fraction of a millisecond)
+/// and never competes with commands.
+#[derive(Default)]
+pub struct IdlePurge {
+    last: Option<(u64, isize)>,
+    busy: bool,
+}
+
+impl IdlePurge {
+    /// Called every tick with a measure of activity (anything that changes when the
+    /// shard works); true when it is time to purge.
+    pub fn went_idle(&mut self, activity: (u64, isize)) -> bool {
+        let moved = self.last.is_some_and(|l| l != activity);
+        self.last = Some(activity);
+        if moved {
+            self.busy = true;
+            return false;
+        }
+        std::mem::take(&mut self.busy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdlePurge;
+
+    #[test]
+    fn purges_once_per_busy_spell_on_the_first_quiet_tick() {
+        let mut p = IdlePurge::default();
+        assert!(!p.went_idle((0, 0)));
+        assert!(!p.went_idle((0, 0)));
+        assert!(!p.went_idle((5, 100)));
+        assert!(!p.went_idle((9, 50)));
+        assert!(p.went_idle((9, 50)));
+        assert!(!p.went_idle((9, 50)));
+        assert!(!p.went_idle((9, 60)));
+        assert!(p.went_idle((9, 60)));
     }
 }
