@@ -105,7 +105,7 @@ fn write_list(out: &mut Vec<u8>, l: &List) {
 fn write_set(out: &mut Vec<u8>, s: &Set) {
     if let Set::Ints(members) = s {
         out.push(types::SET_INTSET);
-        write_string(out, &intset::encode(members));
+        write_string(out, &intset::encode(&members.to_vec()));
         return;
     }
     out.push(types::SET);

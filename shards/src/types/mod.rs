@@ -2,6 +2,7 @@
 //! for small sizes and a scalable one above Redis's configurable thresholds.
 
 pub mod hash;
+pub mod intset;
 pub mod list;
 pub mod set;
 pub mod zset;

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::hash::{partial_shuffle, Listpack, Rng};
+use super::intset::{IntIter, IntSet};
 use crate::args::{fmt_i64, parse_i64_opt};
 use crate::config::EngineConfig;
 use crate::dict::{self, Dict};
@@ -83,8 +84,8 @@ fn digits(v: i64) -> usize {
 }
 
 pub enum Set {
-    /// Sorted, distinct ("intset").
-    Ints(Vec<i64>),
+    /// Sorted, distinct, at the narrowest width ("intset").
+    Ints(IntSet),
     /// Insertion order ("listpack").
     Listpack(Listpack),
     /// "hashtable". Boxed so a `Value` stays small.
@@ -93,7 +94,7 @@ pub enum Set {
 
 impl Default for Set {
     fn default() -> Self {
-        Set::Ints(Vec::new())
+        Set::Ints(IntSet::default())
     }
 }
 
@@ -137,7 +138,7 @@ impl Set {
     /// `first` (Redis 7.2's choice of initial encoding).
     pub fn for_members(first: &[u8], size_hint: usize, lim: SetLimits) -> Set {
         if parse_i64_opt(first).is_some() && size_hint <= lim.intset_entries {
-            Set::Ints(Vec::with_capacity(size_hint))
+            Set::Ints(IntSet::with_capacity(size_hint))
         } else if size_hint <= lim.listpack_entries {
             Set::Listpack(Listpack::new())
         } else {
@@ -179,7 +180,7 @@ impl Set {
     /// Heap bytes owned (memory accounting).
     pub fn heap_size(&self) -> usize {
         match self {
-            Set::Ints(v) => v.capacity() * std::mem::size_of::<i64>(),
+            Set::Ints(v) => v.heap_size(),
             Set::Listpack(lp) => lp.heap_size(),
             Set::Table(d) => std::mem::size_of::<Dict<()>>() + d.bytes(),
         }
@@ -191,7 +192,7 @@ impl Set {
 
     pub fn contains_member(&self, m: Member) -> bool {
         match self {
-            Set::Ints(v) => m.as_int().is_some_and(|i| v.binary_search(&i).is_ok()),
+            Set::Ints(v) => m.as_int().is_some_and(|i| v.contains(i)),
             Set::Listpack(lp) => m.with_bytes(|b| lp.find(b).is_some()),
             Set::Table(d) => m.with_bytes(|b| d.contains_key(b)),
         }
@@ -222,15 +223,9 @@ impl Set {
         if let Set::Ints(v) = self {
             match m.as_int() {
                 Some(i) => {
-                    let Err(pos) = v.binary_search(&i) else {
+                    if !v.insert(i) {
                         return false;
-                    };
-                    // Grow by an eighth, not double: an insert moves the tail anyway,
-                    // and small sets stay tight (Redis reallocates per insert).
-                    if v.len() == v.capacity() {
-                        v.reserve_exact((v.len() / 8).max(1));
                     }
-                    v.insert(pos, i);
                     if v.len() > lim.intset_entries {
                         self.convert_to_table();
                     }
@@ -239,7 +234,7 @@ impl Set {
                 None => {
                     let n = v.len();
                     let widest = match (v.first(), v.last()) {
-                        (Some(&lo), Some(&hi)) => digits(lo).max(digits(hi)),
+                        (Some(lo), Some(hi)) => digits(lo).max(digits(hi)),
                         _ => 0,
                     };
                     if n < lim.listpack_entries
@@ -275,13 +270,7 @@ impl Set {
     /// Removes a member; true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
-            Set::Ints(v) => match parse_i64_opt(member).map(|i| v.binary_search(&i)) {
-                Some(Ok(pos)) => {
-                    v.remove(pos);
-                    true
-                }
-                _ => false,
-            },
+            Set::Ints(v) => parse_i64_opt(member).is_some_and(|i| v.remove(i)),
             Set::Listpack(lp) => lp.remove(member),
             Set::Table(d) => d.remove(member).is_some(),
         }
@@ -317,7 +306,7 @@ impl Set {
     /// A random member.
     pub fn random(&self, rng: &mut Rng) -> Option<Member<'_>> {
         match self {
-            Set::Ints(v) if !v.is_empty() => Some(Member::Int(v[rng.below(v.len())])),
+            Set::Ints(v) if !v.is_empty() => v.get(rng.below(v.len())).map(Member::Int),
             Set::Listpack(lp) if !lp.is_empty() => lp.get(rng.below(lp.len())).map(Member::Bytes),
             Set::Table(d) => d.random(|| rng.next_u64()).map(|(k, _)| Member::Bytes(k)),
             _ => None,
@@ -419,14 +408,10 @@ impl Set {
                     .iter()
                     .map(|&i| {
                         gone[i] = true;
-                        Member::Int(v[i]).to_vec()
+                        Member::Int(v.get(i).expect("index below the length")).to_vec()
                     })
                     .collect();
-                let mut i = 0;
-                v.retain(|_| {
-                    i += 1;
-                    !gone[i - 1]
-                });
+                v.retain_positions(|i| !gone[i]);
                 out
             }
             Set::Listpack(lp) => {
@@ -452,7 +437,7 @@ impl Set {
 }
 
 pub enum SetIter<'a> {
-    Ints(std::slice::Iter<'a, i64>),
+    Ints(IntIter<'a>),
     Listpack(super::hash::LpIter<'a>),
     Table(dict::Iter<'a, ()>),
 }
@@ -462,7 +447,7 @@ impl<'a> Iterator for SetIter<'a> {
 
     fn next(&mut self) -> Option<Member<'a>> {
         match self {
-            SetIter::Ints(it) => it.next().map(|&i| Member::Int(i)),
+            SetIter::Ints(it) => it.next().map(Member::Int),
             SetIter::Listpack(it) => it.next().map(|e| Member::Bytes(e.data)),
             SetIter::Table(it) => it.next().map(|(k, _)| Member::Bytes(k)),
         }

@@ -2,9 +2,10 @@
 //! (score, member).
 //!
 //! Two encodings, as in Redis:
-//! - `listpack`: one Vec of elements kept sorted, while the set has at most
-//!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value` bytes.
-//!   Every operation is a binary search or a linear scan plus a memmove: cheap at that size.
+//! - `listpack`: the entries packed in one byte buffer, in order (`packed`), while the
+//!   set has at most `zset-max-listpack-entries` members of at most
+//!   `zset-max-listpack-value` bytes. Every operation is a linear scan plus a memmove:
+//!   cheap at that size.
 //! - `skiplist`: a `Dict` member -> score (O(1) ZSCORE, SCAN cursors that survive
 //!   resizes) plus an order-statistic B+tree of (score, member) whose inner nodes keep
 //!   subtree sizes. Insert, remove, rank (ZRANK), select by rank (ZRANGE by index) and
@@ -66,7 +67,7 @@ fn listpack_score(score: f64) -> f64 {
 
 pub enum ZSet {
     /// Sorted by (score, member).
-    Listpack(Vec<Elem>),
+    Listpack(Packed),
     Skiplist(Box<Sorted>),
 }
 
@@ -91,7 +92,7 @@ fn member_bytes(member: &[u8]) -> usize {
 
 impl Default for ZSet {
     fn default() -> Self {
-        ZSet::Listpack(Vec::new())
+        ZSet::Listpack(Packed::default())
     }
 }
 
@@ -153,41 +154,18 @@ impl Sorted {
 
 /// Iterator over (member, score) pairs of a rank range.
 pub enum ZIter<'a> {
-    Listpack(ListpackIter<'a>),
+    Listpack(PackedIter<'a>),
     Tree(tree::Iter<'a>),
-}
-
-/// Forward or backward over a slice.
-pub struct ListpackIter<'a> {
-    slice: &'a [Elem],
-    rev: bool,
-}
-
-impl<'a> Iterator for ListpackIter<'a> {
-    type Item = &'a Elem;
-
-    fn next(&mut self) -> Option<&'a Elem> {
-        let (e, rest) = if self.rev {
-            let (last, rest) = self.slice.split_last()?;
-            (last, rest)
-        } else {
-            let (first, rest) = self.slice.split_first()?;
-            (first, rest)
-        };
-        self.slice = rest;
-        Some(e)
-    }
 }
 
 impl<'a> Iterator for ZIter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let e = match self {
-            ZIter::Listpack(it) => it.next()?,
-            ZIter::Tree(it) => it.next()?,
-        };
-        Some((&e.member, e.score))
+        match self {
+            ZIter::Listpack(it) => it.next(),
+            ZIter::Tree(it) => it.next().map(|e| (&e.member[..], e.score)),
+        }
     }
 }
 
@@ -208,7 +186,7 @@ impl ZSet {
             for e in &mut elems {
                 e.score = listpack_score(e.score);
             }
-            ZSet::Listpack(elems)
+            ZSet::Listpack(Packed::from_sorted(&elems))
         } else {
             ZSet::Skiplist(Box::new(Sorted::from_sorted(elems)))
         }
@@ -241,10 +219,7 @@ impl ZSet {
     /// node walk for the tree.
     pub fn heap_size(&self) -> usize {
         match self {
-            ZSet::Listpack(v) => {
-                v.capacity() * std::mem::size_of::<Elem>()
-                    + v.iter().map(|e| e.member.heap_size()).sum::<usize>()
-            }
+            ZSet::Listpack(p) => p.heap_size(),
             ZSet::Skiplist(s) => {
                 std::mem::size_of::<Sorted>()
                     + s.dict.bucket_count() * 8
@@ -256,7 +231,7 @@ impl ZSet {
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(v) => v.iter().find(|e| &*e.member == member).map(|e| e.score),
+            ZSet::Listpack(p) => p.find(member).map(|(_, s)| s),
             ZSet::Skiplist(s) => s.dict.get(member).copied(),
         }
     }
@@ -268,29 +243,19 @@ impl ZSet {
     /// Adds `member` or changes its score; returns the previous score. Converts to the
     /// skiplist encoding first when the new member would overflow the listpack limits.
     pub fn insert(&mut self, member: &[u8], score: f64, config: &EngineConfig) -> Option<f64> {
-        if let ZSet::Listpack(v) = self {
-            if let Some(pos) = v.iter().position(|e| &*e.member == member) {
-                let old = v[pos].score;
+        if let ZSet::Listpack(p) = self {
+            if let Some((_, old)) = p.find(member) {
                 let score = listpack_score(score);
                 if old != score {
-                    let e = v.remove(pos);
-                    let at = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
-                    v.insert(
-                        at,
-                        Elem {
-                            score,
-                            member: e.member,
-                        },
-                    );
+                    p.remove(member);
+                    p.insert(member, score);
                 }
                 return Some(old);
             }
-            if v.len() < config.zset_max_listpack_entries
+            if p.len() < config.zset_max_listpack_entries
                 && member.len() <= config.zset_max_listpack_value
             {
-                let score = listpack_score(score);
-                let at = v.partition_point(|x| x.cmp_to(score, member) == Ordering::Less);
-                v.insert(at, Elem::new(member, score));
+                p.insert(member, listpack_score(score));
                 return None;
             }
             self.convert_to_skiplist();
@@ -321,8 +286,8 @@ impl ZSet {
 
     /// Converts a listpack set to the skiplist encoding (no-op otherwise).
     pub fn convert_to_skiplist(&mut self) {
-        if let ZSet::Listpack(v) = self {
-            let elems = std::mem::take(v);
+        if let ZSet::Listpack(p) = self {
+            let elems = p.to_elems();
             *self = ZSet::Skiplist(Box::new(Sorted::from_sorted(elems)));
         }
     }
@@ -330,10 +295,7 @@ impl ZSet {
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(v) => {
-                let pos = v.iter().position(|e| &*e.member == member)?;
-                Some(v.remove(pos).score)
-            }
+            ZSet::Listpack(p) => p.remove(member),
             ZSet::Skiplist(s) => {
                 let score = s.dict.remove(member)?.value;
                 s.member_heap -= member_bytes(member);
@@ -346,7 +308,7 @@ impl ZSet {
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match self {
-            ZSet::Listpack(v) => v.iter().position(|e| &*e.member == member),
+            ZSet::Listpack(p) => p.find(member).map(|(r, _)| r),
             ZSet::Skiplist(s) => {
                 let score = *s.dict.get(member)?;
                 s.tree.rank(score, member)
@@ -356,11 +318,10 @@ impl ZSet {
 
     /// The element at ascending rank `rank`.
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
-        let e = match self {
-            ZSet::Listpack(v) => v.get(rank)?,
-            ZSet::Skiplist(s) => s.tree.select(rank)?,
-        };
-        Some((&e.member, e.score))
+        match self {
+            ZSet::Listpack(p) => p.get(rank),
+            ZSet::Skiplist(s) => s.tree.select(rank).map(|e| (&e.member[..], e.score)),
+        }
     }
 
     /// All elements in ascending order.
@@ -374,10 +335,7 @@ impl ZSet {
         let end = end.min(self.len());
         let start = start.min(end);
         match self {
-            ZSet::Listpack(v) => ZIter::Listpack(ListpackIter {
-                slice: &v[start..end],
-                rev,
-            }),
+            ZSet::Listpack(p) => ZIter::Listpack(p.range(start, end, rev)),
             ZSet::Skiplist(s) => {
                 let from = if rev { end.saturating_sub(1) } else { start };
                 ZIter::Tree(s.tree.iter_from(from, rev).limit(end - start))
@@ -396,17 +354,7 @@ impl ZSet {
         before_max: impl Fn(f64, &[u8]) -> bool,
     ) -> (usize, usize) {
         match self {
-            ZSet::Listpack(v) => {
-                let start = v
-                    .iter()
-                    .position(|e| after_min(e.score, &e.member))
-                    .unwrap_or(v.len());
-                let n = v[start..]
-                    .iter()
-                    .take_while(|e| before_max(e.score, &e.member))
-                    .count();
-                (start, start + n)
-            }
+            ZSet::Listpack(p) => p.range_ranks(after_min, before_max),
             ZSet::Skiplist(s) => {
                 let start = s.tree.count_while(|e| !after_min(e.score, &e.member));
                 let end = s.tree.count_while(|e| before_max(e.score, &e.member));
@@ -422,9 +370,7 @@ impl ZSet {
             return 0;
         }
         match self {
-            ZSet::Listpack(v) => {
-                v.drain(start..end);
-            }
+            ZSet::Listpack(p) => p.remove_ranks(start, end),
             ZSet::Skiplist(s) => {
                 let doomed: Vec<Elem> = s
                     .tree
@@ -450,9 +396,10 @@ impl ZSet {
         }
         let rank = if max { len - 1 } else { 0 };
         match self {
-            ZSet::Listpack(v) => {
-                let e = v.remove(rank);
-                Some((e.member, e.score))
+            ZSet::Listpack(p) => {
+                let (member, score) = p.get(rank).map(|(m, s)| (SmallBytes::new(m), s))?;
+                p.remove_ranks(rank, rank + 1);
+                Some((member, score))
             }
             ZSet::Skiplist(s) => {
                 let e = s.tree.select(rank)?.clone();
@@ -468,9 +415,9 @@ impl ZSet {
     /// follow the dict's reverse-binary cursor.
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], f64)) -> u64 {
         match self {
-            ZSet::Listpack(v) => {
-                for e in v {
-                    visit(&e.member, e.score);
+            ZSet::Listpack(p) => {
+                for (m, s) in p.iter() {
+                    visit(m, s);
                 }
                 0
             }
@@ -482,9 +429,11 @@ impl ZSet {
     #[cfg(test)]
     pub fn check(&self) {
         match self {
-            ZSet::Listpack(v) => {
-                for w in v.windows(2) {
-                    assert_eq!(w[0].cmp_to(w[1].score, &w[1].member), Ordering::Less);
+            ZSet::Listpack(p) => {
+                let all: Vec<_> = p.iter().collect();
+                assert_eq!(all.len(), p.len());
+                for w in all.windows(2) {
+                    assert_eq!(cmp_key(w[0].1, w[0].0, w[1].1, w[1].0), Ordering::Less);
                 }
             }
             ZSet::Skiplist(s) => {
@@ -507,6 +456,9 @@ impl ZSet {
 /// of the right one. Separators are copies and may outlive the element they were
 /// copied from: they stay valid bounds, which is all routing needs.
 pub mod tree;
+
+mod packed;
+use packed::{Packed, PackedIter};
 
 #[cfg(test)]
 mod tests {
