@@ -41,9 +41,9 @@ impl Entry {
 /// A key's entry where it lives: its node in the table. The value is `value()` /
 /// `value_mut()`; TTL changes go through `Keyspace` (`set_expire`, `persist`), which
 /// keeps the count of TTL keys.
-pub type Stored = Node<Value>;
+pub type Stored = Node<Value, u32>;
 
-impl Node<Value> {
+impl Node<Value, u32> {
     /// Absolute expiry in ms since the epoch; 0 means no TTL.
     #[inline]
     pub fn expire_at(&self) -> Millis {
@@ -73,7 +73,7 @@ impl Node<Value> {
 
 #[derive(Default)]
 pub struct Db {
-    main: Dict<Value>,
+    main: Dict<Value, u32>,
     /// How many keys of `main` carry a TTL (INFO keyspace's `expires`).
     volatile: usize,
     /// Where active expiry and volatile sampling go on walking `main`.
@@ -474,7 +474,7 @@ impl Keyspace {
     }
 
     /// Empties `db`, returning its content so the caller may drop it elsewhere.
-    pub fn flush_db(&mut self, db: usize) -> Dict<Value> {
+    pub fn flush_db(&mut self, db: usize) -> Dict<Value, u32> {
         let d = &mut self.dbs[db];
         d.expire_cursor = 0;
         d.volatile = 0;
@@ -593,7 +593,7 @@ fn lookup_in<'a>(
     }
 }
 
-fn entry_of(r: crate::dict::Removed<Value>) -> Entry {
+fn entry_of(r: crate::dict::Removed<Value, u32>) -> Entry {
     Entry {
         value: r.value,
         expire_at: r.ext.unwrap_or(0),

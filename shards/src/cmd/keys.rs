@@ -503,7 +503,7 @@ pub fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult<Reply> {
 // FLUSHDB / FLUSHALL / SWAPDB.
 
 /// What `Keyspace::flush_db` hands back for one db.
-type DbContent = Dict<Value>;
+type DbContent = Dict<Value, u32>;
 
 /// Below this many keys, freeing inline costs less than starting a thread.
 const LAZY_FREE_MIN_KEYS: usize = 64;

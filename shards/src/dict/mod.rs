@@ -12,9 +12,9 @@ pub use node::NodeBox as Node;
 
 /// What an unlinked element held: its value, its meta word and its extension.
 #[derive(Debug)]
-pub struct Removed<V> {
+pub struct Removed<V, M = ()> {
     pub value: V,
-    pub meta: u32,
+    pub meta: M,
     pub ext: Option<u64>,
 }
 
@@ -35,49 +35,18 @@ enum Table {
 /// into it, as Redis's incremental rehashing does, so no single command pays for moving
 /// millions of keys. While a resize is in progress an element lives in the old array
 /// if its bucket there has not been moved yet, else in the new one: one probe finds it.
-pub struct Dict<V> {
-    buckets: Vec<Link<V>>,
+pub struct Dict<V, M: Copy = ()> {
+    buckets: Vec<Link<V, M>>,
     /// The array being emptied into `buckets`; empty when no resize is in progress.
-    old: Vec<Link<V>>,
+    old: Vec<Link<V, M>>,
     /// Buckets of `old` below this index have been moved.
     moved: usize,
     len: usize,
     hasher: ahash::RandomState,
 }
 
-impl<V> Default for Dict<V> {
+impl<V, M: Copy + Default> Default for Dict<V, M> {
     fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A bucket array of `n` empty buckets, from zeroed memory (a fresh mapping for large
-/// arrays: nothing is written until buckets are used).
-fn empty_buckets<V>(n: usize) -> Vec<Link<V>> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let layout = std::alloc::Layout::array::<Link<V>>(n).expect("bucket array size");
-    // SAFETY: `Option<Box<_>>` is guaranteed to use the null pointer for `None`, so
-    // zeroed memory is `n` valid empty buckets; the allocation has the layout `Vec`
-    // expects for capacity `n`, and a null result is handled.
-    unsafe {
-        let p = std::alloc::alloc_zeroed(layout) as *mut Link<V>;
-        if p.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        Vec::from_raw_parts(p, n, n)
-    }
-}
-
-impl<V> Dict<V> {
-    /// Bytes of the node of a key of `key_len` bytes (the key is inline), with or
-    /// without the 64-bit extension.
-    pub fn node_bytes(key_len: usize, ext: bool) -> usize {
-        node::block_bytes::<V>(key_len, ext)
-    }
-
-    pub fn new() -> Self {
         Dict {
             buckets: Vec::new(),
             old: Vec::new(),
@@ -90,6 +59,40 @@ impl<V> Dict<V> {
                 0x082e_fa98_ec4e_6c89,
             ),
         }
+    }
+}
+
+impl<V> Dict<V> {
+    /// A dict without meta words (`Dict::default()` makes one with them).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A bucket array of `n` empty buckets, from zeroed memory (a fresh mapping for large
+/// arrays: nothing is written until buckets are used).
+fn empty_buckets<V, M: Copy>(n: usize) -> Vec<Link<V, M>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let layout = std::alloc::Layout::array::<Link<V, M>>(n).expect("bucket array size");
+    // SAFETY: `Option<Box<_>>` is guaranteed to use the null pointer for `None`, so
+    // zeroed memory is `n` valid empty buckets; the allocation has the layout `Vec`
+    // expects for capacity `n`, and a null result is handled.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut Link<V, M>;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Vec::from_raw_parts(p, n, n)
+    }
+}
+
+impl<V, M: Copy + Default> Dict<V, M> {
+    /// Bytes of the node of a key of `key_len` bytes (the key is inline), with or
+    /// without the 64-bit extension.
+    pub fn node_bytes(key_len: usize, ext: bool) -> usize {
+        node::block_bytes::<V, M>(key_len, ext)
     }
 
     #[inline]
@@ -140,7 +143,7 @@ impl<V> Dict<V> {
     }
 
     #[inline]
-    fn bucket(&self, (table, i): (Table, usize)) -> &Link<V> {
+    fn bucket(&self, (table, i): (Table, usize)) -> &Link<V, M> {
         match table {
             Table::Main => &self.buckets[i],
             Table::Old => &self.old[i],
@@ -148,7 +151,7 @@ impl<V> Dict<V> {
     }
 
     #[inline]
-    fn bucket_mut(&mut self, (table, i): (Table, usize)) -> &mut Link<V> {
+    fn bucket_mut(&mut self, (table, i): (Table, usize)) -> &mut Link<V, M> {
         match table {
             Table::Main => &mut self.buckets[i],
             Table::Old => &mut self.old[i],
@@ -164,7 +167,7 @@ impl<V> Dict<V> {
     }
 
     /// The node of `key`: its value with the meta word and extension.
-    pub fn node(&self, key: &[u8]) -> Option<&Node<V>> {
+    pub fn node(&self, key: &[u8]) -> Option<&Node<V, M>> {
         if self.len == 0 {
             return None;
         }
@@ -178,7 +181,7 @@ impl<V> Dict<V> {
         None
     }
 
-    pub fn node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
+    pub fn node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V, M>> {
         if self.len == 0 {
             return None;
         }
@@ -203,7 +206,7 @@ impl<V> Dict<V> {
         }
         let bucket = self.bucket(self.locate(key));
         match stage {
-            0 => prefetch_read(bucket as *const Link<V> as *const u8),
+            0 => prefetch_read(bucket as *const Link<V, M> as *const u8),
             _ => {
                 if let Some(node) = bucket {
                     prefetch_read(node.addr());
@@ -221,8 +224,8 @@ impl<V> Dict<V> {
     pub fn get_mut_unless(
         &mut self,
         key: &[u8],
-        stale: impl FnOnce(&Node<V>) -> bool,
-    ) -> Result<&mut Node<V>, Option<Removed<V>>> {
+        stale: impl FnOnce(&Node<V, M>) -> bool,
+    ) -> Result<&mut Node<V, M>, Option<Removed<V, M>>> {
         if self.len == 0 {
             return Err(None);
         }
@@ -254,7 +257,7 @@ impl<V> Dict<V> {
         if let Some(node) = self.find_for_insert(key) {
             return Some(std::mem::replace(node.value_mut(), value));
         }
-        self.put_new(key, value, 0, None);
+        self.put_new(key, value, M::default(), None);
         None
     }
 
@@ -264,9 +267,9 @@ impl<V> Dict<V> {
         &mut self,
         key: &[u8],
         value: V,
-        meta: u32,
+        meta: M,
         ext: Option<u64>,
-    ) -> Option<Removed<V>> {
+    ) -> Option<Removed<V, M>> {
         self.step(MOVE_PER_OP);
         if let Some(node) = self.find_for_insert(key) {
             let old = Removed {
@@ -281,7 +284,7 @@ impl<V> Dict<V> {
         None
     }
 
-    fn find_for_insert(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
+    fn find_for_insert(&mut self, key: &[u8]) -> Option<&mut Node<V, M>> {
         if self.buckets.is_empty() {
             return None;
         }
@@ -291,10 +294,10 @@ impl<V> Dict<V> {
     /// Inserts a key known to be absent.
     pub fn insert_new(&mut self, key: &[u8], value: V) {
         self.step(MOVE_PER_OP);
-        self.put_new(key, value, 0, None);
+        self.put_new(key, value, M::default(), None);
     }
 
-    fn put_new(&mut self, key: &[u8], value: V, meta: u32, ext: Option<u64>) {
+    fn put_new(&mut self, key: &[u8], value: V, meta: M, ext: Option<u64>) {
         if self.buckets.is_empty() {
             self.buckets = empty_buckets(MIN_BUCKETS);
         } else if self.len >= self.buckets.len() {
@@ -309,7 +312,7 @@ impl<V> Dict<V> {
         self.len += 1;
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<Removed<V>> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<Removed<V, M>> {
         if self.len == 0 {
             return None;
         }
@@ -328,7 +331,7 @@ impl<V> Dict<V> {
         self.unlink_at(at, depth)
     }
 
-    fn unlink_at(&mut self, at: (Table, usize), depth: usize) -> Option<Removed<V>> {
+    fn unlink_at(&mut self, at: (Table, usize), depth: usize) -> Option<Removed<V, M>> {
         let mut link = self.bucket_mut(at);
         for _ in 0..depth {
             link = link.as_mut()?.next_mut();
@@ -404,7 +407,7 @@ impl<V> Dict<V> {
     }
 
     /// Takes the whole content out, leaving an empty dict (for dropping elsewhere).
-    pub fn take(&mut self) -> Dict<V> {
+    pub fn take(&mut self) -> Dict<V, M> {
         std::mem::take(self)
     }
 
@@ -423,13 +426,13 @@ impl<V> Dict<V> {
         &self,
         mut cursor: u64,
         count: usize,
-        mut visit: impl FnMut(&Node<V>),
+        mut visit: impl FnMut(&Node<V, M>),
     ) -> u64 {
         if self.len == 0 {
             return 0;
         }
         let mut seen = 0;
-        let mut each = |link: &Link<V>| -> usize {
+        let mut each = |link: &Link<V, M>| -> usize {
             let mut link = link;
             let mut n = 0;
             while let Some(node) = link {
@@ -480,7 +483,7 @@ impl<V> Dict<V> {
     }
 
     /// `random`, the whole node.
-    pub fn random_node(&self, mut rand: impl FnMut() -> u64) -> Option<&Node<V>> {
+    pub fn random_node(&self, mut rand: impl FnMut() -> u64) -> Option<&Node<V, M>> {
         if self.len == 0 {
             return None;
         }
@@ -509,14 +512,14 @@ impl<V> Dict<V> {
         Some(node)
     }
 
-    pub fn iter(&self) -> Iter<'_, V> {
+    pub fn iter(&self) -> Iter<'_, V, M> {
         Iter {
             nodes: self.nodes(),
         }
     }
 
     /// Every node, in table order.
-    pub fn nodes(&self) -> Nodes<'_, V> {
+    pub fn nodes(&self) -> Nodes<'_, V, M> {
         Nodes {
             arrays: [&self.old[self.moved.min(self.old.len())..], &self.buckets],
             array: 0,
@@ -557,7 +560,7 @@ fn prefetch_read(p: *const u8) {
     let _ = p;
 }
 
-fn drop_chains<V>(buckets: Vec<Link<V>>) {
+fn drop_chains<V, M: Copy>(buckets: Vec<Link<V, M>>) {
     for mut link in buckets {
         while let Some(mut node) = link {
             link = node.next_mut().take();
@@ -565,18 +568,18 @@ fn drop_chains<V>(buckets: Vec<Link<V>>) {
     }
 }
 
-impl<V> Drop for Dict<V> {
+impl<V, M: Copy> Drop for Dict<V, M> {
     fn drop(&mut self) {
         drop_chains(std::mem::take(&mut self.buckets));
         drop_chains(std::mem::take(&mut self.old));
     }
 }
 
-pub struct Iter<'a, V> {
-    nodes: Nodes<'a, V>,
+pub struct Iter<'a, V, M: Copy = ()> {
+    nodes: Nodes<'a, V, M>,
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
+impl<'a, V, M: Copy> Iterator for Iter<'a, V, M> {
     type Item = (&'a [u8], &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -584,16 +587,16 @@ impl<'a, V> Iterator for Iter<'a, V> {
     }
 }
 
-pub struct Nodes<'a, V> {
+pub struct Nodes<'a, V, M: Copy = ()> {
     /// The unmoved part of the old array, then the main array.
-    arrays: [&'a [Link<V>]; 2],
+    arrays: [&'a [Link<V, M>]; 2],
     array: usize,
     bucket: usize,
-    node: Option<&'a Node<V>>,
+    node: Option<&'a Node<V, M>>,
 }
 
-impl<'a, V> Iterator for Nodes<'a, V> {
-    type Item = &'a Node<V>;
+impl<'a, V, M: Copy> Iterator for Nodes<'a, V, M> {
+    type Item = &'a Node<V, M>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {

@@ -1,15 +1,16 @@
-//! One element of a `Dict`: a single heap block holding the chain link, the value, a
-//! 32-bit word for the owner (the keyspace keeps its LRU/LFU clock there), the key's
+//! One element of a `Dict`: a single heap block holding the chain link, the value, an
+//! optional meta word `M` for the owner (the keyspace keeps its LRU/LFU clock there in
+//! a u32; collections use `()`, which takes no room), the key's
 //! bytes inline and, only when present, a 64-bit extension (the keyspace's expiry
 //! time). Packing everything into one block of exactly the bytes it needs is what
 //! makes a small key cost one allocation of 48 bytes rather than a fixed-size node
 //! plus a second index entry for its TTL.
 //!
-//! Layout (`Head<V>` is `#[repr(C)]`; the key starts right after `klen`, inside what
+//! Layout (`Head<V, M>` is `#[repr(C)]`; the key starts right after `klen`, inside what
 //! would be the struct's tail padding, so no reference to a whole `Head` is ever made):
 //!
 //! ```text
-//! next: Link<V> | value: V | meta: u32 | klen: u16 | [long length: u64] | key | [ext: u64]
+//! next: Link | value: V | meta: M | klen: u16 | [long length: u64] | key | [ext: u64]
 //! ```
 //!
 //! `klen`'s top bit says whether `ext` is present; its low 15 bits hold the key's
@@ -21,13 +22,13 @@ use std::marker::PhantomData;
 use std::mem::{align_of, offset_of, size_of};
 use std::ptr::{self, addr_of, addr_of_mut, NonNull};
 
-pub(super) type Link<V> = Option<NodeBox<V>>;
+pub(super) type Link<V, M> = Option<NodeBox<V, M>>;
 
 #[repr(C)]
-struct Head<V> {
-    next: Link<V>,
+struct Head<V, M: Copy> {
+    next: Link<V, M>,
     value: V,
-    meta: u32,
+    meta: M,
     klen: u16,
 }
 
@@ -35,46 +36,46 @@ const HAS_EXT: u16 = 0x8000;
 const LONG: u16 = 0x7fff;
 
 /// Owns one node block (like a `Box`, with a size that depends on the key).
-pub struct NodeBox<V> {
-    ptr: NonNull<Head<V>>,
-    _owns: PhantomData<V>,
+pub struct NodeBox<V, M: Copy> {
+    ptr: NonNull<Head<V, M>>,
+    _owns: PhantomData<(V, M)>,
 }
 
 // SAFETY: a node owns its value and its chain exactly as `Box<(V, Link<V>)>` would.
-unsafe impl<V: Send> Send for NodeBox<V> {}
+unsafe impl<V: Send, M: Copy + Send> Send for NodeBox<V, M> {}
 // SAFETY: shared access only hands out shared references.
-unsafe impl<V: Sync> Sync for NodeBox<V> {}
+unsafe impl<V: Sync, M: Copy + Sync> Sync for NodeBox<V, M> {}
 
 /// Where the key's bytes start: after `klen`, and after the long length if present.
 #[inline]
-fn key_offset<V>(long: bool) -> usize {
-    offset_of!(Head<V>, klen) + size_of::<u16>() + if long { size_of::<u64>() } else { 0 }
+fn key_offset<V, M: Copy>(long: bool) -> usize {
+    offset_of!(Head<V, M>, klen) + size_of::<u16>() + if long { size_of::<u64>() } else { 0 }
 }
 
 /// The block's layout for a key of `key_len` bytes, with or without the extension.
 /// Never smaller than `Head<V>` itself, so every field projection stays in bounds.
 #[inline]
-fn layout<V>(key_len: usize, ext: bool) -> Layout {
+fn layout<V, M: Copy>(key_len: usize, ext: bool) -> Layout {
     let long = key_len >= LONG as usize;
-    let size = key_offset::<V>(long) + key_len + if ext { size_of::<u64>() } else { 0 };
-    Layout::from_size_align(size.max(size_of::<Head<V>>()), align_of::<Head<V>>())
+    let size = key_offset::<V, M>(long) + key_len + if ext { size_of::<u64>() } else { 0 };
+    Layout::from_size_align(size.max(size_of::<Head<V, M>>()), align_of::<Head<V, M>>())
         .expect("node layout")
 }
 
 /// Bytes of the block for a key of `key_len` bytes (before the allocator's rounding).
-pub(super) fn block_bytes<V>(key_len: usize, ext: bool) -> usize {
-    layout::<V>(key_len, ext).size()
+pub(super) fn block_bytes<V, M: Copy>(key_len: usize, ext: bool) -> usize {
+    layout::<V, M>(key_len, ext).size()
 }
 
-impl<V> NodeBox<V> {
-    pub(super) fn new(key: &[u8], value: V, meta: u32, ext: Option<u64>, next: Link<V>) -> Self {
+impl<V, M: Copy> NodeBox<V, M> {
+    pub(super) fn new(key: &[u8], value: V, meta: M, ext: Option<u64>, next: Link<V, M>) -> Self {
         let long = key.len() >= LONG as usize;
-        let lay = layout::<V>(key.len(), ext.is_some());
+        let lay = layout::<V, M>(key.len(), ext.is_some());
         // SAFETY: the layout has a non-zero size (at least `Head<V>`, which holds a
         // pointer). Every field is written before the node is used; the key and the
         // optional fields lie inside the block by construction of `layout`.
         unsafe {
-            let raw = alloc::alloc(lay) as *mut Head<V>;
+            let raw = alloc::alloc(lay) as *mut Head<V, M>;
             let Some(p) = NonNull::new(raw) else {
                 alloc::handle_alloc_error(lay);
             };
@@ -89,10 +90,10 @@ impl<V> NodeBox<V> {
             addr_of_mut!((*h).klen).write(klen);
             let base = h as *mut u8;
             if long {
-                let at = base.add(key_offset::<V>(false)) as *mut u64;
+                let at = base.add(key_offset::<V, M>(false)) as *mut u64;
                 at.write_unaligned(key.len() as u64);
             }
-            let k = base.add(key_offset::<V>(long));
+            let k = base.add(key_offset::<V, M>(long));
             ptr::copy_nonoverlapping(key.as_ptr(), k, key.len());
             if let Some(x) = ext {
                 (k.add(key.len()) as *mut u64).write_unaligned(x);
@@ -115,8 +116,9 @@ impl<V> NodeBox<V> {
         let w = self.klen_word() & !HAS_EXT;
         if w == LONG {
             // SAFETY: a long key's length was written at this offset by `new`.
-            let n =
-                unsafe { (self.base().add(key_offset::<V>(false)) as *const u64).read_unaligned() };
+            let n = unsafe {
+                (self.base().add(key_offset::<V, M>(false)) as *const u64).read_unaligned()
+            };
             (n as usize, true)
         } else {
             (w as usize, false)
@@ -133,7 +135,7 @@ impl<V> NodeBox<V> {
         let (n, long) = self.key_len_and_long();
         // SAFETY: the key's `n` bytes were copied here by `new` and live as long as
         // the node, which `&self` borrows.
-        unsafe { std::slice::from_raw_parts(self.base().add(key_offset::<V>(long)), n) }
+        unsafe { std::slice::from_raw_parts(self.base().add(key_offset::<V, M>(long)), n) }
     }
 
     #[inline]
@@ -149,20 +151,20 @@ impl<V> NodeBox<V> {
     }
 
     #[inline]
-    pub fn meta(&self) -> u32 {
+    pub fn meta(&self) -> M {
         // SAFETY: initialised field of a live node.
         unsafe { addr_of!((*self.ptr.as_ptr()).meta).read() }
     }
 
     #[inline]
-    pub fn meta_mut(&mut self) -> &mut u32 {
+    pub fn meta_mut(&mut self) -> &mut M {
         // SAFETY: initialised field, exclusively borrowed through `&mut self`.
         unsafe { &mut *addr_of_mut!((*self.ptr.as_ptr()).meta) }
     }
 
     /// The value and the meta word, both mutable at once.
     #[inline]
-    pub fn value_and_meta_mut(&mut self) -> (&mut V, &mut u32) {
+    pub fn value_and_meta_mut(&mut self) -> (&mut V, &mut M) {
         let h = self.ptr.as_ptr();
         // SAFETY: two distinct initialised fields, exclusively borrowed via `&mut self`.
         unsafe {
@@ -181,20 +183,20 @@ impl<V> NodeBox<V> {
         // SAFETY: the key's bytes and the value are disjoint parts of the block.
         unsafe {
             (
-                std::slice::from_raw_parts(self.base().add(key_offset::<V>(long)), n),
+                std::slice::from_raw_parts(self.base().add(key_offset::<V, M>(long)), n),
                 &mut *addr_of_mut!((*h).value),
             )
         }
     }
 
     #[inline]
-    pub(super) fn next(&self) -> &Link<V> {
+    pub(super) fn next(&self) -> &Link<V, M> {
         // SAFETY: initialised field of a live node.
         unsafe { &*addr_of!((*self.ptr.as_ptr()).next) }
     }
 
     #[inline]
-    pub(super) fn next_mut(&mut self) -> &mut Link<V> {
+    pub(super) fn next_mut(&mut self) -> &mut Link<V, M> {
         // SAFETY: as `next`, exclusively through `&mut self`.
         unsafe { &mut *addr_of_mut!((*self.ptr.as_ptr()).next) }
     }
@@ -208,7 +210,7 @@ impl<V> NodeBox<V> {
     fn ext_ptr(&self) -> *mut u64 {
         let (n, long) = self.key_len_and_long();
         // SAFETY: stays inside the block when the extension is present (callers check).
-        unsafe { self.base().add(key_offset::<V>(long) + n) as *mut u64 }
+        unsafe { self.base().add(key_offset::<V, M>(long) + n) as *mut u64 }
     }
 
     #[inline]
@@ -231,12 +233,12 @@ impl<V> NodeBox<V> {
             return;
         }
         let (n, _) = self.key_len_and_long();
-        let old = layout::<V>(n, had);
-        let new = layout::<V>(n, ext.is_some());
+        let old = layout::<V, M>(n, had);
+        let new = layout::<V, M>(n, ext.is_some());
         // SAFETY: the block was allocated with `old`; `realloc` keeps the first
         // min(old, new) bytes (header and key), and only the extension differs.
         unsafe {
-            let raw = alloc::realloc(self.base(), old, new.size()) as *mut Head<V>;
+            let raw = alloc::realloc(self.base(), old, new.size()) as *mut Head<V, M>;
             let Some(p) = NonNull::new(raw) else {
                 alloc::handle_alloc_error(new);
             };
@@ -256,7 +258,7 @@ impl<V> NodeBox<V> {
 
     /// The block's requested size.
     pub fn bytes(&self) -> usize {
-        layout::<V>(self.key_len_and_long().0, self.has_ext()).size()
+        layout::<V, M>(self.key_len_and_long().0, self.has_ext()).size()
     }
 
     /// Where to prefetch the node from.
@@ -267,9 +269,9 @@ impl<V> NodeBox<V> {
 
     /// Takes the node apart: its value, meta word, extension and the rest of its
     /// chain; the block is freed.
-    pub(super) fn into_parts(self) -> (V, u32, Option<u64>, Link<V>) {
+    pub(super) fn into_parts(self) -> (V, M, Option<u64>, Link<V, M>) {
         let me = std::mem::ManuallyDrop::new(self);
-        let lay = layout::<V>(me.key_len_and_long().0, me.has_ext());
+        let lay = layout::<V, M>(me.key_len_and_long().0, me.has_ext());
         let h = me.ptr.as_ptr();
         // SAFETY: each initialised field is read out exactly once and the block is
         // freed with its layout; `ManuallyDrop` keeps `Drop` from running on it.
@@ -284,11 +286,11 @@ impl<V> NodeBox<V> {
     }
 }
 
-impl<V> Drop for NodeBox<V> {
+impl<V, M: Copy> Drop for NodeBox<V, M> {
     fn drop(&mut self) {
         // Chains are unlinked iteratively by the table; dropping one node drops the
         // rest of its chain, which is short.
-        let lay = layout::<V>(self.key_len_and_long().0, self.has_ext());
+        let lay = layout::<V, M>(self.key_len_and_long().0, self.has_ext());
         let h = self.ptr.as_ptr();
         // SAFETY: the fields are initialised and dropped once; then the block is freed
         // with the layout it was allocated with.
@@ -308,17 +310,19 @@ mod tests {
     fn blocks_are_as_small_as_their_key() {
         // A keyspace entry for "key:123456" without TTL: link, value, meta, length,
         // key = 48 bytes, one of the allocator's classes.
-        assert_eq!(block_bytes::<crate::value::Value>(10, false), 48);
-        assert_eq!(block_bytes::<crate::value::Value>(10, true), 56);
-        // A set member of 10 bytes: link, meta, length, key.
-        assert_eq!(block_bytes::<()>(10, false), 24);
+        assert_eq!(block_bytes::<crate::value::Value, u32>(10, false), 48);
+        assert_eq!(block_bytes::<crate::value::Value, u32>(10, true), 56);
+        // A set member of 13 bytes: link, length, key (no meta word).
+        assert_eq!(block_bytes::<(), ()>(13, false), 23);
+        // A sorted set's member of 13 bytes with its score: 31 bytes.
+        assert_eq!(block_bytes::<f64, ()>(13, false), 31);
     }
 
     #[test]
     fn keys_values_and_extensions_round_trip() {
         let long = vec![7u8; 40_000];
         for key in [&b""[..], b"k", b"a-key-of-some-length", &long] {
-            let mut n = NodeBox::new(key, String::from("v"), 5, None, None);
+            let mut n = NodeBox::<String, u32>::new(key, String::from("v"), 5, None, None);
             assert_eq!(n.key(), key);
             assert_eq!(n.ext(), None);
             n.set_ext(Some(u64::MAX - 1));

@@ -177,7 +177,7 @@ fn scan_while_resizing(d: &mut Dict<u32>, count: usize, step: usize) -> HashSet<
 
 #[test]
 fn meta_words_and_extensions_survive_resizes_and_replacement() {
-    let mut d: Dict<u32> = Dict::new();
+    let mut d: Dict<u32, u32> = Dict::default();
     for i in 0..5000u32 {
         let ext = (i % 3 == 0).then_some(u64::from(i) << 20);
         assert!(d.insert_full(&key(i), i, i + 1, ext).is_none());

@@ -82,6 +82,7 @@ impl IntSet {
     }
 
     /// The member at sorted position `i`.
+    #[allow(clippy::useless_conversion)] // the 64-bit arm converts to itself
     pub fn get(&self, i: usize) -> Option<i64> {
         each_width!(self, v => v.get(i).map(|&x| i64::from(x)))
     }

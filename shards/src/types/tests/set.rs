@@ -224,7 +224,7 @@ fn values_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
     }
     assert_eq!(
-        crate::dict::Dict::<crate::value::Value>::node_bytes(10, false),
+        crate::dict::Dict::<crate::value::Value, u32>::node_bytes(10, false),
         48
     );
 }

@@ -61,10 +61,7 @@ fn get_score(buf: &[u8], at: usize) -> (f64, usize) {
     }
     let (i, n) = match tag >> 2 {
         0 => (i32::from(buf[at] as i8), 1),
-        1 => (
-            i32::from(i16::from_le_bytes([buf[at], buf[at + 1]])),
-            2,
-        ),
+        1 => (i32::from(i16::from_le_bytes([buf[at], buf[at + 1]])), 2),
         _ => (
             i32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes")),
             4,
@@ -230,7 +227,10 @@ impl Packed {
                 offsets,
             }
         } else {
-            let at = self.entries().nth(start).map_or(self.buf.len(), |e| e.start);
+            let at = self
+                .entries()
+                .nth(start)
+                .map_or(self.buf.len(), |e| e.start);
             PackedIter::Fwd {
                 buf: &self.buf,
                 at,

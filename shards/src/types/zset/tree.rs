@@ -50,6 +50,9 @@ impl Node {
         match self {
             Node::Leaf(v) => {
                 let right = v.split_off(v.len() / 2);
+                // Both halves exact: a half that gets no more inserts (ascending
+                // loads) keeps no room it will never use.
+                v.shrink_to_fit();
                 let sep = v.last().expect("left half is not empty").clone();
                 (sep, Node::Leaf(right))
             }
@@ -68,6 +71,11 @@ impl Node {
         match self {
             Node::Leaf(v) => {
                 let pos = v.partition_point(|x| x.cmp_to(e.score, &e.member) == Ordering::Less);
+                if v.len() == v.capacity() {
+                    // Grow by a quarter up to the split size, not double.
+                    let room = (v.len() / 4).clamp(1, (LEAF_MAX + 1 - v.len()).max(1));
+                    v.reserve_exact(room);
+                }
                 v.insert(pos, e);
             }
             Node::Inner(n) => {
