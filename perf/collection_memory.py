@@ -4,13 +4,22 @@ sets and sorted sets into a fresh instance of each server and compares used memo
 (INFO used_memory) and RSS per element, for small collections (compact encodings) and
 large ones (hash tables, skiplists ...).
 
-    python3 perf/collection_memory.py [--corecache-bin PATH] [--scale 1.0] [--no-readme]
+    python3 perf/collection_memory.py [--corecache-bin PATH] [--scale 1.0] [--repeat 3] [--no-readme]
+
+Before each reading both servers are asked to give free memory back (MEMORY PURGE:
+jemalloc's purge in redis, every shard's mimalloc collect in corecache), so RSS counts
+what is held rather than when each allocator happens to return freed pages; each shape
+is measured on `--repeat` fresh servers and the median reported (RSS of a few MB of
+data moves by a megabyte between runs). Fixed costs that the first load touches stay
+in the numbers (corecache's receive buffers: 2 MiB per shard), which weigh at
+`--scale 1` (a few MB of data) and vanish at larger scales.
 
 Uses perf/bench.py's server management (free ports, stop by PID) and writes
 perf/results/collections-<UTC>.json and a table into perf/README.md."""
 
 import argparse
 import json
+import statistics
 import tempfile
 import sys
 import time
@@ -86,13 +95,21 @@ def encoding_of(port: int, shape: dict) -> str:
         return enc.decode() if isinstance(enc, bytes) else str(enc)
 
 
+def purge(server: bench.Server) -> None:
+    with bench.RespClient(server.port) as client:
+        client.call("MEMORY", "PURGE")
+    time.sleep(0.2)
+
+
 def measure(server: bench.Server, shape: dict) -> dict:
     server.start()
     try:
         time.sleep(0.3)
+        purge(server)
         used0, rss0 = server.used_memory(), server.rss_bytes()
         load(server.port, shape)
         time.sleep(0.5)
+        purge(server)
         used1, rss1 = server.used_memory(), server.rss_bytes()
         enc = encoding_of(server.port, shape)
     finally:
@@ -105,11 +122,21 @@ def measure(server: bench.Server, shape: dict) -> dict:
     }
 
 
+def median_of(n: int, run) -> dict:
+    """Runs `run` n times; each measure's median, and every raw run."""
+    runs = [run() for _ in range(max(1, n))]
+    out = {"encoding": runs[0]["encoding"], "runs": runs}
+    for key in ("used_per_element", "rss_per_element"):
+        out[key] = statistics.median(r[key] for r in runs)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corecache-bin", type=Path)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the key counts")
+    ap.add_argument("--repeat", type=int, default=3, help="fresh servers per shape (median)")
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
     bench.ensure_redis_tools()
@@ -117,8 +144,9 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="corecache-collections-"))
     rows = []
     for shape in shapes(args.scale):
-        redis = measure(bench.RedisServer(workdir), shape)
-        core = measure(bench.CorecacheServer(workdir, binary, args.threads), shape)
+        redis = median_of(args.repeat, lambda: measure(bench.RedisServer(workdir), shape))
+        core = median_of(args.repeat, lambda: measure(
+            bench.CorecacheServer(workdir, binary, args.threads), shape))
         rows.append({**shape, "redis": redis, "corecache": core})
         bench.log(f"{shape}: redis {redis} corecache {core}")
     lines = [

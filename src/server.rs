@@ -29,6 +29,19 @@ const MIN_MEMLOCK: u64 = 512 * 1024;
 
 /// Raises the memlock soft limit to the hard limit if needed; explains the fix if the
 /// limit is still too small for io_uring.
+/// Turns transparent huge pages off for the process (memory already in huge pages
+/// stays so; the shards allocate after this). Like Redis, a failure is not fatal.
+fn disable_thp() {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if r != 0 {
+        log::warning(&format!(
+            "could not disable transparent huge pages: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
 fn check_memlock() -> Result<(), String> {
     // SAFETY: plain getrlimit/setrlimit on a local struct.
     unsafe {
@@ -103,6 +116,9 @@ fn bind_node_listener(addr: SocketAddr) -> std::io::Result<(RawFd, u16)> {
 
 pub fn run(config: Config) -> Result<(), String> {
     check_memlock()?;
+    if config.disable_thp == "yes" {
+        disable_thp();
+    }
     let cpus = config.shard_cpus();
     let n = cpus.len();
     let addr = (config.bind.as_str(), config.port)

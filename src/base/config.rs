@@ -98,6 +98,12 @@ pub struct Config {
     #[arg(long, env = "CORECACHE_IDLE_SPIN_US", default_value_t = 0)]
     pub idle_spin_us: u64,
 
+    /// Keep transparent huge pages off for this process, as Redis's `disable-thp`
+    /// does: the allocator asks for huge pages on its arenas, and a 2 MiB page that a
+    /// few keys touch counts whole in RSS (and costs latency when the kernel merges).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub disable_thp: String,
+
     /// Do not pin shards to CPUs (useful with more shards than CPUs, in tests).
     #[arg(long)]
     pub no_pin: bool,

@@ -3,12 +3,21 @@
 //! reads them from (page-aligned, as the kernel requires). A buffer goes back to the
 //! ring as soon as its bytes are copied out; the new tail is published to the kernel
 //! once per loop, before the driver enters the ring.
+//!
+//! Only some of the buffers circulate at first (`INITIAL`): the kernel takes ring
+//! entries in order, so every buffer in circulation ends up touched, and a shard that
+//! never has more than a few receives in flight would otherwise still hold all of them
+//! in its RSS. When a receive finds the ring empty (ENOBUFS) more buffers join, up to
+//! `count`.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::types::BufRingEntry;
 use io_uring::IoUring;
+
+/// Buffers in circulation at first.
+const INITIAL: u16 = 16;
 
 pub struct BufRing {
     ring: *mut BufRingEntry,
@@ -17,6 +26,8 @@ pub struct BufRing {
     bufs_layout: Layout,
     size: usize,
     count: u16,
+    /// Buffers `0..active` circulate; the rest have never been handed out.
+    active: u16,
     /// Our copy of the tail; the kernel sees it after `publish`.
     tail: u16,
     dirty: bool,
@@ -49,6 +60,7 @@ impl BufRing {
             bufs_layout,
             size,
             count,
+            active: 0,
             tail: 0,
             dirty: false,
         };
@@ -58,11 +70,27 @@ impl BufRing {
             ring.submitter()
                 .register_buf_ring_with_flags(me.ring as u64, count, group, 0)?;
         }
-        for bid in 0..count {
-            me.give_back(bid);
-        }
-        me.publish();
+        me.grow();
         Ok(me)
+    }
+
+    /// Puts more buffers in circulation (the first call: `INITIAL`; then twice as
+    /// many, up to `count`); false when all already circulate.
+    pub fn grow(&mut self) -> bool {
+        let to = if self.active == 0 {
+            INITIAL.min(self.count)
+        } else {
+            self.active.saturating_mul(2).min(self.count)
+        };
+        if to == self.active {
+            return false;
+        }
+        for bid in self.active..to {
+            self.give_back(bid);
+        }
+        self.active = to;
+        self.publish();
+        true
     }
 
     /// The bytes the kernel put in buffer `bid`.

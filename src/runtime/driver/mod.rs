@@ -121,6 +121,8 @@ pub struct DriverStats {
     pub enters: u64,
     pub accepted: u64,
     pub recv_rearms: u64,
+    /// Times a receive found no buffer and more joined the ring.
+    pub recv_buffer_growths: u64,
     pub short_sends: u64,
 }
 
@@ -526,6 +528,9 @@ impl Driver {
             return;
         }
         st.recv_armed.set(false);
+        if res == -libc::ENOBUFS && self.bufs.borrow_mut().grow() {
+            self.count(|s| s.recv_buffer_growths += 1);
+        }
         let paused = st.recv_paused.get();
         match res {
             // Ended with data, or out of buffers: receive again.
