@@ -138,6 +138,8 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         (SlotMap::contiguous(n), None)
     };
+    let mut loaded = crate::commands::save::load_at_start(&config, &slots, n)?.into_iter();
+    crate::commands::save::install_signal_handlers();
     let post = ShardPostbox::new(n);
     let connections = Arc::new(AtomicUsize::new(0));
     let usage = Arc::new(Usage::new(n));
@@ -158,6 +160,7 @@ pub fn run(config: Config) -> Result<(), String> {
             cluster_start.clone(),
             usage.clone(),
         );
+        let keys = loaded.next().unwrap_or_default();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
@@ -167,6 +170,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     fds,
                     connections: conns,
                     usage,
+                    loaded: keys,
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -299,6 +303,8 @@ struct Shared {
     connections: Arc<AtomicUsize>,
     /// Every shard's memory measure (maxmemory).
     usage: Arc<Usage>,
+    /// This shard's keys from the RDB file read at start-up.
+    loaded: Vec<shards::rdb::file::Loaded>,
 }
 
 async fn shard_main(
@@ -315,6 +321,7 @@ async fn shard_main(
         fds,
         connections,
         usage,
+        loaded,
     } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
@@ -325,12 +332,16 @@ async fn shard_main(
     ks.budget.me = id;
     // Checked when the command line was parsed.
     let _ = ks.config.set("maxmemory-policy", &config.maxmemory_policy);
+    crate::commands::save::insert_loaded(&mut ks, loaded);
     let settings = Settings::from_config(&config);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_maxmemory(config.maxmemory);
 
     exec::spawn(expiry_loop(shard.clone()));
+    if id == 0 {
+        exec::spawn(crate::commands::save::persistence_loop(shard.clone()));
+    }
     let node_fd = cluster_start.as_ref().map(|c| c.fds[id]);
     if config.uring_engine() {
         let driver_config = DriverConfig {

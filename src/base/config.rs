@@ -98,6 +98,35 @@ pub struct Config {
     #[arg(long, env = "CORECACHE_IDLE_SPIN_US", default_value_t = 0)]
     pub idle_spin_us: u64,
 
+    /// Directory of the RDB file (and where it is loaded from at start-up).
+    #[arg(long, default_value = ".")]
+    pub dir: String,
+
+    /// Name of the RDB file in `--dir`.
+    #[arg(long, default_value = "dump.rdb")]
+    pub dbfilename: String,
+
+    /// Save points: "seconds changes" pairs (e.g. "3600 1 300 100 60 10000"); ""
+    /// saves only on SAVE, BGSAVE and SHUTDOWN SAVE. Off by default for now (Redis
+    /// defaults to "3600 1 300 100 60 10000"): a snapshot still pauses the shards while
+    /// they encode.
+    #[arg(long, default_value = "", value_parser = parse_save_arg)]
+    pub save: String,
+
+    /// Whether CONFIG SET may change protected settings (`dir`, `dbfilename`): `no`
+    /// (Redis 7's default), `yes`, or `local` (from loopback connections only, which
+    /// corecache treats as `yes`).
+    #[arg(long, default_value = "no", value_parser = ["yes", "no", "local"])]
+    pub enable_protected_configs: String,
+
+    /// LZF-compress strings in RDB files.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub rdbcompression: String,
+
+    /// Write (and check) the RDB file's CRC-64.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub rdbchecksum: String,
+
     /// Keep transparent huge pages off for this process, as Redis's `disable-thp`
     /// does: the allocator asks for huge pages on its arenas, and a 2 MiB page that a
     /// few keys touch counts whole in RSS (and costs latency when the kernel merges).
@@ -156,6 +185,18 @@ pub fn parse_memory(v: &str) -> Option<u64> {
 
 fn parse_memory_arg(v: &str) -> Result<u64, String> {
     parse_memory(v).ok_or_else(|| format!("'{v}' is not a memory size (e.g. 100mb)"))
+}
+
+/// A `save` value in its canonical form (pairs of non-negative integers separated by
+/// single spaces; "" for none), or None when it is not one.
+pub fn normalize_save(v: &str) -> Option<String> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    (words.len().is_multiple_of(2) && words.iter().all(|w| w.parse::<u64>().is_ok()))
+        .then(|| words.join(" "))
+}
+
+fn parse_save_arg(v: &str) -> Result<String, String> {
+    normalize_save(v).ok_or_else(|| "save points are pairs of seconds and changes".into())
 }
 
 fn parse_policy_arg(v: &str) -> Result<String, String> {
@@ -244,6 +285,12 @@ pub struct Settings {
     pub save: String,
     pub appendonly: String,
     pub active_expire: bool,
+    pub dir: String,
+    pub dbfilename: String,
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    pub protected_configs: bool,
 }
 
 impl Settings {
@@ -257,9 +304,15 @@ impl Settings {
             timeout: 0,
             hz: 10,
             maxmemory: c.maxmemory,
-            save: String::new(),
+            save: c.save.clone(),
             appendonly: "no".into(),
             active_expire: true,
+            dir: c.dir.clone(),
+            dbfilename: c.dbfilename.clone(),
+            rdbcompression: c.rdbcompression == "yes",
+            rdbchecksum: c.rdbchecksum == "yes",
+            stop_writes_on_bgsave_error: true,
+            protected_configs: c.enable_protected_configs != "no",
         }
     }
 }

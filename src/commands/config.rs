@@ -7,7 +7,7 @@ use shards::config::EngineConfig;
 use shards::glob::glob_match;
 use shards::{CmdError, Reply};
 
-use crate::base::config::{parse_memory, Settings};
+use crate::base::config::{normalize_save, parse_memory, Settings};
 use crate::runtime::shard::{ServerStats, Shard};
 
 /// Parameters CONFIG GET knows, in the order it lists them.
@@ -24,6 +24,11 @@ const PARAMS: &[&str] = &[
     "maxmemory",
     "save",
     "appendonly",
+    "dir",
+    "dbfilename",
+    "rdbcompression",
+    "rdbchecksum",
+    "stop-writes-on-bgsave-error",
     "loglevel",
     "io-threads",
     "busy-reply-threshold",
@@ -31,6 +36,9 @@ const PARAMS: &[&str] = &[
 ];
 
 const IMMUTABLE: &[&str] = &["bind", "port", "databases", "io-threads"];
+
+/// Settable only with `enable-protected-configs` (Redis 7).
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 fn value_of(shard: &Shard, name: &str) -> String {
     if let Some(v) = shard.ks.borrow().config.get(name) {
@@ -49,6 +57,13 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "hz" => s.hz.to_string(),
         "maxmemory" => s.maxmemory.to_string(),
         "save" => s.save.clone(),
+        "dir" => std::fs::canonicalize(&s.dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| s.dir.clone()),
+        "dbfilename" => s.dbfilename.clone(),
+        "rdbcompression" => yes_no(s.rdbcompression),
+        "rdbchecksum" => yes_no(s.rdbchecksum),
+        "stop-writes-on-bgsave-error" => yes_no(s.stop_writes_on_bgsave_error),
         "appendonly" => s.appendonly.clone(),
         "loglevel" => s.loglevel.clone(),
         "io-threads" => "1".into(),
@@ -59,12 +74,16 @@ fn value_of(shard: &Shard, name: &str) -> String {
     }
 }
 
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
 fn shard_bind(_shard: &Shard) -> String {
     crate::base::config::bind_addr()
 }
 
 /// Checks a CONFIG SET pair; the error names the argument as Redis does.
-fn validate(name: &str, value: &str) -> Result<(), CmdError> {
+fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError> {
     let fail = |why: &str| {
         CmdError::other(format!(
             "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
@@ -72,6 +91,9 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
     };
     if IMMUTABLE.contains(&name) {
         return Err(fail("can't set immutable config"));
+    }
+    if PROTECTED.contains(&name) && !protected_ok {
+        return Err(fail("can't set protected config"));
     }
     if EngineConfig::knows(name) {
         return EngineConfig::default()
@@ -116,8 +138,15 @@ fn validate(name: &str, value: &str) -> Result<(), CmdError> {
             }
             Ok(())
         }
-        "appendonly" if lower != "yes" && lower != "no" => {
+        "appendonly" | "rdbcompression" | "rdbchecksum" | "stop-writes-on-bgsave-error"
+            if lower != "yes" && lower != "no" =>
+        {
             Err(fail("argument must be 'yes' or 'no'"))
+        }
+        "save" if normalize_save(value).is_none() => Err(fail("Invalid save parameters")),
+        "dir" if !std::path::Path::new(value).is_dir() => Err(fail("No such file or directory")),
+        "dbfilename" if value.contains('/') || value.is_empty() => {
+            Err(fail("dbfilename can't be a path, just a filename"))
         }
         "loglevel" => one_of(&["debug", "verbose", "notice", "warning", "nothing"]),
         _ => Ok(()),
@@ -137,7 +166,14 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),
         "maxmemory" => s.maxmemory = mem(),
-        "save" => s.save = value.to_string(),
+        "save" => s.save = normalize_save(value).unwrap_or_default(),
+        "dir" => s.dir = value.to_string(),
+        "dbfilename" => s.dbfilename = value.to_string(),
+        "rdbcompression" => s.rdbcompression = value.eq_ignore_ascii_case("yes"),
+        "rdbchecksum" => s.rdbchecksum = value.eq_ignore_ascii_case("yes"),
+        "stop-writes-on-bgsave-error" => {
+            s.stop_writes_on_bgsave_error = value.eq_ignore_ascii_case("yes")
+        }
         "appendonly" => s.appendonly = value.to_ascii_lowercase(),
         "busy-reply-threshold" | "lua-time-limit" => {
             crate::commands::script::set_busy_threshold(num())
@@ -198,7 +234,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                         String::from_utf8_lossy(&pair[0])
                     )));
                 }
-                validate(&name, &value)?;
+                validate(&name, &value, shard.settings.borrow().protected_configs)?;
                 pairs.push((name, value));
             }
             let lowers_memory = pairs.iter().any(|(k, _)| k == "maxmemory");
@@ -267,9 +303,9 @@ mod tests {
 
     #[test]
     fn immutable_and_bad_values_are_refused() {
-        assert!(validate("port", "1").is_err());
-        assert!(validate("maxclients", "abc").is_err());
-        assert!(validate("maxmemory-policy", "allkeys-lru").is_ok());
-        assert!(validate("maxmemory-policy", "lru").is_err());
+        assert!(validate("port", "1", false).is_err());
+        assert!(validate("maxclients", "abc", false).is_err());
+        assert!(validate("maxmemory-policy", "allkeys-lru", false).is_ok());
+        assert!(validate("maxmemory-policy", "lru", false).is_err());
     }
 }

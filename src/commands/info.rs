@@ -201,12 +201,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
                 reports.iter().map(|r| r.not_counted_for_evict).sum::<u64>(),
             )
         }
-        "persistence" => write!(
-            out,
-            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n\
-             rdb_last_save_time:{}\r\naof_enabled:0\r\n",
-            shard.started_ms / 1000
-        ),
+        "persistence" => out.write_str(&crate::commands::save::info_section(sum(|r| r.stats.dirty))),
         "stats" => write!(
             out,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\

@@ -10,6 +10,7 @@ pub(crate) mod info;
 mod keyspace;
 pub mod memory;
 pub mod migrate;
+pub mod save;
 pub mod script;
 pub mod table;
 pub mod txn;
@@ -69,7 +70,10 @@ pub async fn run(
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),
         ServerCmd::Time => Ok(connection::time()),
-        ServerCmd::LastSave => Ok(Reply::Int((shard.started_ms / 1000) as i64)),
+        ServerCmd::LastSave => Ok(save::lastsave(shard)),
+        ServerCmd::Save => save::save(shard).await,
+        ServerCmd::BgSave => save::bgsave(shard, &args).await,
+        ServerCmd::Shutdown => save::shutdown(shard, &args).await,
         ServerCmd::Debug => debug::run(shard, &args).await,
         ServerCmd::Scan => keyspace::scan(shard, client, spec, args).await,
         ServerCmd::RandomKey => keyspace::randomkey(shard, client, spec, args).await,

@@ -26,6 +26,9 @@ use crate::runtime::work::{Answer, Work, WorkDone};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ServerStats {
     pub commands: u64,
+    /// Write commands run on this shard's keys (Redis's `dirty`: what save points and
+    /// `rdb_changes_since_last_save` count).
+    pub dirty: u64,
     pub connections: u64,
     pub rejected_connections: u64,
     pub net_input_bytes: u64,
@@ -378,6 +381,11 @@ impl Shard {
                 }
             }
             _ => {}
+        }
+        if let ShardOp::Cmd { spec, .. } = &op {
+            if spec.flags & shards::cmd::flags::WRITE != 0 {
+                self.stats.borrow_mut().dirty += 1;
+            }
         }
         if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
             return run_op(&mut self.ks.borrow_mut(), op);

@@ -21,10 +21,17 @@ impl Server {
         Server::start_with(shards, &[])
     }
 
+    /// Unless `extra` names a `--dir`, the server gets an empty directory of its own, so
+    /// no test loads (or leaves) a dump.rdb in the working directory.
     pub fn start_with(shards: usize, extra: &[&str]) -> Server {
         let threads = shards.to_string();
         let mut args = vec!["--bind", "127.0.0.1", "--port", "0", "--no-pin"];
         args.extend(["--threads", &threads]);
+        let dir = scratch_dir("server");
+        let dir = dir.to_str().expect("utf-8 temp path").to_string();
+        if !extra.contains(&"--dir") {
+            args.extend(["--dir", &dir]);
+        }
         args.extend(extra);
         Server::start_exact(&args)
     }
@@ -183,6 +190,17 @@ impl Raw {
 }
 
 /// A `redis::Cmd` from string arguments.
+/// A new empty directory under the system's temp dir, unique to this test process.
+pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("corecache-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    dir
+}
+
 pub fn cmd(args: &[&str]) -> redis::Cmd {
     let mut c = redis::cmd(args[0]);
     for a in &args[1..] {

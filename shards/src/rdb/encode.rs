@@ -22,6 +22,20 @@ pub fn write_len(out: &mut Vec<u8>, len: u64) {
     }
 }
 
+thread_local! {
+    /// `rdbcompression`: whether `write_string` may LZF-compress (on unless a file
+    /// writer turned it off for its encoding).
+    static COMPRESS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Runs `f` with LZF compression of strings on or off (`rdbcompression`).
+pub fn with_compression<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    let before = COMPRESS.with(|c| c.replace(on));
+    let out = f();
+    COMPRESS.with(|c| c.set(before));
+    out
+}
+
 /// A string: as an 8/16/32-bit integer when it is a short canonical integer, LZF
 /// compressed when longer than 20 bytes and that saves more than 4 bytes, else as is.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -32,7 +46,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
+    if s.len() > 20 && COMPRESS.with(|c| c.get()) {
         if let Some(packed) = lzf::compress(s, s.len() - 4) {
             out.push(0xc0 | types::ENC_LZF);
             write_len(out, packed.len() as u64);

@@ -9,13 +9,14 @@
 pub mod crc64;
 mod decode;
 mod encode;
+pub mod file;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
 pub mod ziplist;
 
 pub use decode::{read_object, read_value, DecodeError, Decoded, Reader};
-pub use encode::{write_len, write_object, write_string};
+pub use encode::{with_compression, write_len, write_object, write_string};
 
 use crate::config::EngineConfig;
 use crate::value::Value;

@@ -1,0 +1,483 @@
+//! RDB snapshots: SAVE, BGSAVE, LASTSAVE, `save` points, SHUTDOWN and SIGTERM, the
+//! file at start-up. The file is one stream in Redis's format (`shards::rdb::file`)
+//! whatever the number of shards.
+//!
+//! A snapshot holds every shard at once (a hold, as a cross-shard transaction takes)
+//! while each encodes its keys, so the file is the keyspace at one instant; the file
+//! is then written by a thread of its own, off the shards. SAVE answers after the
+//! file is on disk; BGSAVE answers at once. Encoding pauses the shards (in parallel,
+//! roughly a few hundred ms per million keys); a snapshot that copies entries before
+//! they change, instead of pausing, is the next step.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use bytes::Bytes;
+use shards::rdb::crc64::crc64;
+use shards::rdb::file::{self, Loaded, Written};
+use shards::{key_slot, CmdError, Reply, SlotMap};
+
+use crate::base::config::Config;
+use crate::base::log;
+use crate::coord::atomic::isolated;
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work};
+
+/// What INFO persistence and LASTSAVE report, for the whole process.
+#[derive(Debug)]
+pub struct SaveState {
+    pub last_save_unix: u64,
+    pub last_ok: bool,
+    pub in_progress: bool,
+    /// A BGSAVE SCHEDULE waiting for the one in progress.
+    pub scheduled: bool,
+    pub saves: u64,
+    pub last_bgsave_secs: i64,
+    pub current_started: Option<Instant>,
+    /// The sum of the shards' change counters when the last snapshot was taken.
+    pub dirty_at_save: u64,
+    pub loaded_keys: u64,
+    pub loaded_expired: u64,
+}
+
+pub static STATE: Mutex<SaveState> = Mutex::new(SaveState {
+    last_save_unix: 0,
+    last_ok: true,
+    in_progress: false,
+    scheduled: false,
+    saves: 0,
+    last_bgsave_secs: -1,
+    current_started: None,
+    dirty_at_save: 0,
+    loaded_keys: 0,
+    loaded_expired: 0,
+});
+
+/// Set by SIGTERM / SIGINT; the persistence loop shuts down when it sees it.
+static SHUTDOWN_ASKED: AtomicBool = AtomicBool::new(false);
+
+fn state() -> std::sync::MutexGuard<'static, SaveState> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where the file lives: `dir` / `dbfilename`.
+fn file_path(shard: &Shard) -> std::path::PathBuf {
+    let s = shard.settings.borrow();
+    std::path::Path::new(&s.dir).join(&s.dbfilename)
+}
+
+/// One shard's part: per database its encoded keys and counts; and its change counter.
+struct Part {
+    dbs: Vec<(Vec<u8>, Written)>,
+    dirty: u64,
+    /// The shard's heap tally (for the file's `used-mem`).
+    heap: i64,
+}
+
+fn encode_part(shard: &Rc<Shard>) -> Part {
+    let ks = shard.ks.borrow();
+    let compress = shard.settings.borrow().rdbcompression;
+    let dbs = shards::rdb::with_compression(compress, || {
+        (0..ks.db_count())
+            .map(|db| {
+                let mut out = Vec::new();
+                let w = file::write_keys(&mut out, &ks, db);
+                (out, w)
+            })
+            .collect()
+    });
+    Part {
+        dbs,
+        dirty: shard.stats.borrow().dirty,
+        heap: shards::alloc::thread_used() as i64,
+    }
+}
+
+/// Encodes every shard's keys at one instant; the whole file's bytes and the change
+/// counters' sum at that instant.
+async fn snapshot(shard: &Rc<Shard>) -> (Vec<u8>, u64) {
+    let all: Vec<usize> = (0..shard.nshards).collect();
+    let parts: Vec<Part> = isolated(shard, all.clone(), |txn| async move {
+        let mut parts = Vec::with_capacity(all.len());
+        for &s in &all {
+            let job = Box::new(|sh: &Rc<Shard>| Box::new(encode_part(sh)) as Answer);
+            let done = shard.call(s, Work::Keyed(Some(txn), job)).await;
+            parts.push(done.into_answer::<Part>().expect("a part"));
+        }
+        parts
+    })
+    .await;
+    let checksum = shard.settings.borrow().rdbchecksum;
+    let used: i64 = parts.iter().map(|p| p.heap).sum();
+    let mut out = Vec::new();
+    let now = shards::clock::system_ms();
+    file::write_header(
+        &mut out,
+        &[
+            ("redis-ver", "7.0.0".to_string()),
+            ("redis-bits", "64".to_string()),
+            ("ctime", (now / 1000).to_string()),
+            ("used-mem", used.max(0).to_string()),
+            ("aof-base", "0".to_string()),
+        ],
+    );
+    let dbs = parts.iter().map(|p| p.dbs.len()).max().unwrap_or(0);
+    for db in 0..dbs {
+        let (keys, expires) = parts
+            .iter()
+            .filter_map(|p| p.dbs.get(db))
+            .fold((0, 0), |(k, e), (_, w)| (k + w.keys, e + w.expires));
+        if keys == 0 {
+            continue;
+        }
+        file::write_db_start(&mut out, db, keys, expires);
+        for p in &parts {
+            if let Some((bytes, _)) = p.dbs.get(db) {
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+    let crc = if checksum { crc64(0, &out) } else { 0 };
+    file::write_footer(&mut out, crc, checksum);
+    let dirty = parts.iter().map(|p| p.dirty).sum();
+    (out, dirty)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, synced and
+/// renamed over the old file (as Redis does), on a thread of its own.
+async fn write_file(path: std::path::PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    std::thread::Builder::new()
+        .name("rdb-writer".into())
+        .spawn(move || {
+            let _ = tx.send(write_now(&path, &bytes));
+        })?;
+    rx.await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread died")))
+}
+
+fn write_now(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(())
+}
+
+/// Takes a snapshot and writes it; records the outcome. The caller set `in_progress`.
+async fn save_now(shard: &Rc<Shard>) -> Result<(), String> {
+    let started = Instant::now();
+    let (bytes, dirty) = snapshot(shard).await;
+    let path = file_path(shard);
+    let res = write_file(path.clone(), bytes).await;
+    let mut st = state();
+    st.in_progress = false;
+    st.current_started = None;
+    st.last_bgsave_secs = started.elapsed().as_secs() as i64;
+    match res {
+        Ok(()) => {
+            st.last_ok = true;
+            st.saves += 1;
+            st.last_save_unix = shards::clock::system_ms() / 1000;
+            st.dirty_at_save = dirty;
+            log::notice("DB saved on disk");
+            Ok(())
+        }
+        Err(e) => {
+            st.last_ok = false;
+            let msg = format!(
+                "Failed opening the temp RDB file or writing {}: {e}",
+                path.display()
+            );
+            log::warning(&msg);
+            Err(msg)
+        }
+    }
+}
+
+/// Claims the snapshot slot; false when one is already running.
+fn begin() -> bool {
+    let mut st = state();
+    if st.in_progress {
+        return false;
+    }
+    st.in_progress = true;
+    st.current_started = Some(Instant::now());
+    true
+}
+
+pub async fn save(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
+    if !begin() {
+        return Err(CmdError::other("ERR Background save already in progress"));
+    }
+    save_now(shard)
+        .await
+        .map(|_| Reply::Ok)
+        .map_err(|_| CmdError::other("ERR"))
+}
+
+pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let schedule = match args.get(1) {
+        None => false,
+        Some(a) if a.eq_ignore_ascii_case(b"schedule") && args.len() == 2 => true,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    if !begin() {
+        if schedule {
+            state().scheduled = true;
+            return Ok(Reply::status("Background saving scheduled"));
+        }
+        return Err(CmdError::other("ERR Background save already in progress"));
+    }
+    let sh = shard.clone();
+    crate::runtime::exec::spawn(async move {
+        let _ = save_now(&sh).await;
+    });
+    Ok(Reply::status("Background saving started"))
+}
+
+pub fn lastsave(shard: &Shard) -> Reply {
+    let t = state().last_save_unix;
+    Reply::Int(if t == 0 { shard.started_ms / 1000 } else { t } as i64)
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT].
+pub async fn shutdown(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let (mut nosave, mut save, mut force, mut abort) = (false, false, false, false);
+    for a in &args[1..] {
+        match a.to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" => {}
+            b"force" => force = true,
+            b"abort" => abort = true,
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    if (nosave && save) || (abort && (nosave || save || force || args.len() > 2)) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        return Err(CmdError::other("ERR No shutdown in progress."));
+    }
+    if finish(shard, save, nosave).await.is_err() && !force {
+        return Err(CmdError::other(
+            "ERR Errors trying to SHUTDOWN. Check logs.",
+        ));
+    }
+    std::process::exit(0);
+}
+
+/// Saves as SHUTDOWN would (when asked, or when save points are set and not NOSAVE).
+async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), String> {
+    log::notice("User requested shutdown...");
+    let points = !save_points(&shard.settings.borrow().save).is_empty();
+    if nosave || !(save || points) {
+        return Ok(());
+    }
+    log::notice("Saving the final RDB snapshot before exiting.");
+    // A background save in progress is replaced by this one.
+    {
+        let mut st = state();
+        st.in_progress = true;
+        st.current_started = Some(Instant::now());
+    }
+    save_now(shard).await
+}
+
+/// The sum of every shard's change counter.
+pub async fn total_dirty(shard: &Rc<Shard>) -> u64 {
+    shard
+        .run_everywhere(|| |sh: &Rc<Shard>| sh.stats.borrow().dirty)
+        .await
+        .iter()
+        .sum()
+}
+
+/// `save` points: (seconds, changes) pairs; empty when saving is off.
+pub fn save_points(spec: &str) -> Vec<(u64, u64)> {
+    let nums: Vec<u64> = spec
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    nums.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+}
+
+/// On SIGTERM and SIGINT: ask for a shutdown (the persistence loop carries it out).
+pub fn install_signal_handlers() {
+    extern "C" fn on_signal(_: libc::c_int) {
+        SHUTDOWN_ASKED.store(true, Ordering::SeqCst);
+    }
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+/// Runs on shard 0: carries out SIGTERM / SIGINT, starts a BGSAVE when a save point
+/// is reached, and one that BGSAVE SCHEDULE asked for.
+pub async fn persistence_loop(shard: Rc<Shard>) {
+    let mut last_check = Instant::now();
+    loop {
+        crate::runtime::sleep::sleep(std::time::Duration::from_millis(100)).await;
+        if SHUTDOWN_ASKED.load(Ordering::SeqCst) {
+            log::notice("Received SIGTERM scheduling shutdown...");
+            if finish(&shard, false, false).await.is_err() {
+                log::warning("Error trying to save the DB, can't exit.");
+                SHUTDOWN_ASKED.store(false, Ordering::SeqCst);
+                continue;
+            }
+            log::notice("Redis is now ready to exit, bye bye...");
+            std::process::exit(0);
+        }
+        if last_check.elapsed().as_secs() < 1 {
+            continue;
+        }
+        last_check = Instant::now();
+        let points = save_points(&shard.settings.borrow().save);
+        let (busy, scheduled) = {
+            let st = state();
+            (st.in_progress, st.scheduled)
+        };
+        let due = if busy {
+            false
+        } else if scheduled {
+            true
+        } else if points.is_empty() {
+            false
+        } else {
+            let dirty = total_dirty(&shard).await;
+            let st = state();
+            let changes = dirty.saturating_sub(st.dirty_at_save);
+            let since = (shards::clock::system_ms() / 1000).saturating_sub(st.last_save_unix);
+            points
+                .iter()
+                .any(|&(secs, n)| changes >= n.max(1) && since >= secs)
+        };
+        if due && begin() {
+            state().scheduled = false;
+            log::notice("Background saving started");
+            let _ = save_now(&shard).await;
+        }
+    }
+}
+
+/// Reads `dir`/`dbfilename` if it exists, before the shards start: every key goes to
+/// the list of the shard that owns its slot (each shard inserts its own, in parallel).
+/// A file that cannot be read is fatal, as in Redis.
+pub fn load_at_start(
+    config: &Config,
+    slots: &SlotMap,
+    shards: usize,
+) -> Result<Vec<Vec<Loaded>>, String> {
+    let mut per_shard: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
+    let now = shards::clock::system_ms();
+    {
+        let mut st = state();
+        st.last_save_unix = now / 1000;
+    }
+    let path = std::path::Path::new(&config.dir).join(&config.dbfilename);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(per_shard),
+        Err(e) => return Err(format!("corecache: cannot read {}: {e}", path.display())),
+    };
+    let started = Instant::now();
+    let engine = shards::config::EngineConfig::default();
+    let mut skipped = 0u64;
+    let info = file::read_file(&bytes, &engine, now, |l| {
+        if l.db >= config.databases {
+            skipped += 1;
+            return;
+        }
+        let owner = slots.owner(key_slot(&l.key));
+        match per_shard.get_mut(owner) {
+            Some(v) => v.push(l),
+            None => skipped += 1,
+        }
+    })
+    .map_err(|e| {
+        format!(
+            "corecache: short read or bad data loading {}: {} (refusing to start, as Redis does)",
+            path.display(),
+            e.0
+        )
+    })?;
+    if !info.functions.is_empty() {
+        log::warning(&format!(
+            "{} function libraries in {} were not loaded (not supported yet)",
+            info.functions.len(),
+            path.display()
+        ));
+    }
+    {
+        let mut st = state();
+        st.loaded_keys = info.keys - skipped;
+        st.loaded_expired = info.expired;
+    }
+    log::notice(&format!(
+        "DB loaded from disk: {:.3} seconds ({} keys, {} expired keys skipped{})",
+        started.elapsed().as_secs_f64(),
+        info.keys - skipped,
+        info.expired,
+        if skipped > 0 {
+            format!(", {skipped} keys of other databases or slots skipped")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(per_shard)
+}
+
+/// Inserts a shard's loaded keys into its keyspace (on the shard's own thread).
+pub fn insert_loaded(ks: &mut shards::Keyspace, loaded: Vec<Loaded>) {
+    let lfu = ks.config.maxmemory_policy.is_lfu();
+    for l in loaded {
+        let mut entry = l.entry;
+        if let (true, Some(f)) = (lfu, l.freq) {
+            entry.access = shards::evict::access::lfu_word(f, ks.now());
+        }
+        ks.put_entry(l.db, &l.key, entry);
+    }
+}
+
+/// The INFO persistence section, from the shards' change counters' sum.
+pub fn info_section(dirty_sum: u64) -> String {
+    let st = state();
+    let current = st
+        .current_started
+        .map_or(-1, |t| t.elapsed().as_secs() as i64);
+    format!(
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n\
+         current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n\
+         current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
+         rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\n\
+         rdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\n\
+         rdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
+         rdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\
+         aof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
+         aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
+         aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\n\
+         aof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n\
+         module_fork_last_cow_size:0\r\n",
+        dirty_sum.saturating_sub(st.dirty_at_save),
+        u8::from(st.in_progress),
+        st.last_save_unix,
+        if st.last_ok { "ok" } else { "err" },
+        st.last_bgsave_secs,
+        current,
+        st.saves,
+        st.loaded_expired,
+        st.loaded_keys,
+    )
+}

@@ -1,0 +1,326 @@
+//! RDB snapshots through real clients: SAVE / BGSAVE / LASTSAVE / SHUTDOWN, a restart
+//! that loads the file (with the same or another number of shards), and files that
+//! go both ways between corecache and Debian's redis-server.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::redis_server::RedisServer;
+use common::{err, q, scratch_dir, Server};
+
+/// Every key of every database, with its type, its contents in a canonical form and
+/// whether it has a TTL.
+type Content = BTreeMap<(i64, String), (String, Vec<String>, bool)>;
+
+fn content(c: &mut redis::Connection, dbs: i64) -> Content {
+    let mut out = Content::new();
+    for db in 0..dbs {
+        let _: () = q(c, &["SELECT", &db.to_string()]);
+        let keys: Vec<String> = q(c, &["KEYS", "*"]);
+        for k in keys {
+            let kind: String = q(c, &["TYPE", &k]);
+            let mut items: Vec<String> = match kind.as_str() {
+                "string" => vec![q(c, &["GET", &k])],
+                "list" => q(c, &["LRANGE", &k, "0", "-1"]),
+                "hash" => q(c, &["HGETALL", &k]),
+                "set" => q(c, &["SMEMBERS", &k]),
+                "zset" => q(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                other => panic!("unexpected type {other}"),
+            };
+            if matches!(kind.as_str(), "hash" | "set") {
+                if kind == "hash" {
+                    let mut pairs: Vec<String> = items
+                        .chunks(2)
+                        .map(|p| format!("{}={}", p[0], p[1]))
+                        .collect();
+                    pairs.sort();
+                    items = pairs;
+                } else {
+                    items.sort();
+                }
+            }
+            let ttl: i64 = q(c, &["PTTL", &k]);
+            out.insert((db, k), (kind, items, ttl > 0));
+        }
+    }
+    let _: () = q(c, &["SELECT", "0"]);
+    out
+}
+
+/// Keys of every type in both encodings, with and without TTLs, in three databases.
+fn fill(c: &mut redis::Connection) {
+    let long = "x".repeat(300);
+    for db in ["0", "5", "15"] {
+        let _: () = q(c, &["SELECT", db]);
+        let _: () = q(
+            c,
+            &["MSET", "int", "12345", "small", "hello", "long", &long],
+        );
+        let _: () = q(c, &["SET", "big-int", "9223372036854775807"]);
+        let _: () = q(c, &["SET", "with-ttl", "v", "EX", "100000"]);
+        let _: i64 = q(c, &["RPUSH", "list-small", "a", "1", "b"]);
+        for i in 0..300 {
+            let _: i64 = q(c, &["RPUSH", "list-big", &format!("item-{i}")]);
+            let _: i64 = q(c, &["HSET", "hash-big", &format!("f{i}"), &format!("v{i}")]);
+            let _: i64 = q(c, &["SADD", "set-big", &format!("m{i}")]);
+            let _: i64 = q(
+                c,
+                &[
+                    "ZADD",
+                    "zset-big",
+                    &format!("{}", i as f64 * 0.5),
+                    &format!("m{i}"),
+                ],
+            );
+            let _: i64 = q(c, &["SADD", "ints-big", &(i * 7).to_string()]);
+        }
+        let _: i64 = q(c, &["HSET", "hash-small", "f", "v", "n", "1"]);
+        let _: i64 = q(c, &["SADD", "ints", "1", "-5", "70000"]);
+        let _: i64 = q(c, &["SADD", "strs", "a", "b"]);
+        let _: i64 = q(
+            c,
+            &["ZADD", "zset-small", "1", "a", "-2.5", "b", "inf", "c"],
+        );
+        let _: bool = q(c, &["EXPIRE", "hash-small", "100000"]);
+    }
+    let _: () = q(c, &["SELECT", "0"]);
+}
+
+fn dump_path(dir: &Path) -> String {
+    dir.join("dump.rdb").to_str().unwrap().to_string()
+}
+
+fn start_in(dir: &Path, shards: usize) -> Server {
+    Server::start_with(shards, &["--dir", dir.to_str().unwrap()])
+}
+
+#[test]
+fn every_type_survives_a_restart_with_any_number_of_shards() {
+    for (before, after) in [(1, 1), (2, 4), (4, 2), (3, 1)] {
+        let dir = scratch_dir("restart");
+        let want = {
+            let s = start_in(&dir, before);
+            let mut c = s.conn();
+            fill(&mut c);
+            let want = content(&mut c, 16);
+            let _: () = q(&mut c, &["SAVE"]);
+            want
+        };
+        let s = start_in(&dir, after);
+        let mut c = s.conn();
+        assert_eq!(content(&mut c, 16), want, "{before} shards -> {after}");
+        let info: String = q(&mut c, &["INFO", "persistence"]);
+        assert!(info.contains("rdb_last_load_keys_loaded:"), "{info}");
+        // The encodings come back as the thresholds say.
+        let enc: String = q(&mut c, &["OBJECT", "ENCODING", "ints"]);
+        assert_eq!(enc, "intset");
+        let enc: String = q(&mut c, &["OBJECT", "ENCODING", "zset-big"]);
+        assert_eq!(enc, "skiplist");
+    }
+}
+
+#[test]
+fn keys_that_expired_while_down_do_not_come_back() {
+    let dir = scratch_dir("expired");
+    {
+        let s = start_in(&dir, 2);
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "short", "v", "PX", "800"]);
+        let _: () = q(&mut c, &["SET", "stays", "v"]);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    std::thread::sleep(Duration::from_millis(900));
+    let s = start_in(&dir, 2);
+    let mut c = s.conn();
+    let keys: Vec<String> = q(&mut c, &["KEYS", "*"]);
+    assert_eq!(keys, vec!["stays".to_string()]);
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_load_keys_expired:1"), "{info}");
+}
+
+#[test]
+fn bgsave_lastsave_and_changes_since_the_last_save() {
+    let dir = scratch_dir("bgsave");
+    let s = start_in(&dir, 2);
+    let mut c = s.conn();
+    let before: i64 = q(&mut c, &["LASTSAVE"]);
+    for i in 0..10 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_changes_since_last_save:10"), "{info}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let started: String = q(&mut c, &["BGSAVE"]);
+    assert_eq!(started, "Background saving started");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = q(&mut c, &["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:1") {
+            assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+            assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "BGSAVE did not finish: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after: i64 = q(&mut c, &["LASTSAVE"]);
+    assert!(after > before, "LASTSAVE {before} -> {after}");
+    assert!(Path::new(&dump_path(&dir)).exists());
+    assert_eq!(err(&mut c, &["BGSAVE", "NOW"]), "ERR syntax error");
+    // Saving into a directory that is gone fails and says so.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(err(&mut c, &["SAVE"]).trim(), "ERR");
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+}
+
+#[test]
+fn config_names_and_errors_match_redis() {
+    let s = Server::start(1);
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "dbfilename"]);
+    assert_eq!(got, vec!["dbfilename", "dump.rdb"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "save", "3600 1 300  100"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(got, vec!["save", "3600 1 300 100"]);
+    assert!(err(&mut c, &["CONFIG", "SET", "save", "3600"]).contains("Invalid save parameters"));
+    // Protected, as in Redis 7 unless enable-protected-configs allows them.
+    assert!(err(&mut c, &["CONFIG", "SET", "dir", "/tmp"]).contains("can't set protected config"));
+    assert!(err(&mut c, &["CONFIG", "SET", "dbfilename", "x.rdb"])
+        .contains("can't set protected config"));
+    let s = Server::start_with(1, &["--enable-protected-configs", "yes"]);
+    let mut c2 = s.conn();
+    assert!(err(&mut c2, &["CONFIG", "SET", "dbfilename", "a/b"]).contains("can't be a path"));
+    assert!(err(&mut c2, &["CONFIG", "SET", "dir", "/no/such/dir"])
+        .contains("No such file or directory"));
+    let _: () = q(&mut c2, &["CONFIG", "SET", "dbfilename", "other.rdb"]);
+    assert!(err(&mut c, &["CONFIG", "SET", "rdbcompression", "maybe"]).contains("'yes' or 'no'"));
+    assert_eq!(
+        err(&mut c, &["SHUTDOWN", "ABORT"]),
+        "ERR No shutdown in progress."
+    );
+    assert_eq!(
+        err(&mut c, &["SHUTDOWN", "SAVE", "NOSAVE"]),
+        "ERR syntax error"
+    );
+}
+
+#[test]
+fn shutdown_save_writes_the_file_and_ends_the_process() {
+    let dir = scratch_dir("shutdown");
+    let mut s = start_in(&dir, 2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "kept", "yes"]);
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.alive() {
+        assert!(Instant::now() < deadline, "still running after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = start_in(&dir, 1);
+    let got: String = q(&mut s.conn(), &["GET", "kept"]);
+    assert_eq!(got, "yes");
+}
+
+#[test]
+fn sigterm_saves_when_save_points_are_set() {
+    let dir = scratch_dir("sigterm");
+    let mut s = Server::start_with(2, &["--dir", dir.to_str().unwrap(), "--save", "3600 1"]);
+    let _: () = q(&mut s.conn(), &["SET", "kept", "yes"]);
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc_kill(s.pid() as i32, 15) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.alive() {
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = start_in(&dir, 2);
+    let got: String = q(&mut s.conn(), &["GET", "kept"]);
+    assert_eq!(got, "yes");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn files_go_both_ways_with_redis_server() {
+    // corecache -> redis-server.
+    let dir = scratch_dir("to-redis");
+    let want = {
+        let s = start_in(&dir, 2);
+        let mut c = s.conn();
+        fill(&mut c);
+        let want = content(&mut c, 16);
+        let _: () = q(&mut c, &["SAVE"]);
+        want
+    };
+    let checked = std::process::Command::new("redis-check-rdb")
+        .arg(dump_path(&dir))
+        .output();
+    if let Ok(out) = checked {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("RDB looks OK"),
+            "{text}"
+        );
+    }
+    let Some(redis) = RedisServer::start("files_go_both_ways", &["--dir", dir.to_str().unwrap()])
+    else {
+        return;
+    };
+    let mut rc = redis.conn();
+    assert_eq!(
+        content(&mut rc, 16),
+        want,
+        "redis-server read corecache's file"
+    );
+
+    // redis-server -> corecache: its own encodings (listpacks, quicklists, intsets,
+    // hashtables, skiplists), saved by itself.
+    std::fs::remove_file(dump_path(&dir)).unwrap();
+    let _: () = q(&mut rc, &["SAVE"]);
+    assert!(Path::new(&dump_path(&dir)).exists());
+    let s = start_in(&dir, 3);
+    assert_eq!(
+        content(&mut s.conn(), 16),
+        want,
+        "corecache read redis-server's file"
+    );
+}
+
+#[test]
+fn a_damaged_file_stops_the_start_with_a_message() {
+    let dir = scratch_dir("damaged");
+    {
+        let s = start_in(&dir, 1);
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "k", "v"]);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let path = dump_path(&dir);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 12] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corecache"))
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--threads",
+            "1",
+            "--no-pin",
+        ])
+        .args(["--dir", dir.to_str().unwrap()])
+        .output()
+        .expect("run corecache");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("dump.rdb"), "{text}");
+}
