@@ -172,9 +172,22 @@ fn bgsave_lastsave_and_changes_since_the_last_save() {
     assert_eq!(err(&mut c, &["BGSAVE", "NOW"]), "ERR syntax error");
     // Saving into a directory that is gone fails and says so.
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(err(&mut c, &["SAVE"]).trim(), "ERR");
+    let _: String = q(&mut c, &["BGSAVE"]);
+    wait_for_bgsave(&mut c);
     let info: String = q(&mut c, &["INFO", "persistence"]);
     assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+}
+
+fn wait_for_bgsave(c: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = q(c, &["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "BGSAVE did not finish: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -323,4 +336,50 @@ fn a_damaged_file_stops_the_start_with_a_message() {
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("dump.rdb"), "{text}");
+}
+
+#[test]
+fn debug_reload_saves_flushes_and_loads() {
+    let dir = scratch_dir("reload");
+    let s = start_in(&dir, 2);
+    let mut c = s.conn();
+    fill(&mut c);
+    let want = content(&mut c, 16);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    assert_eq!(content(&mut c, 16), want);
+}
+
+#[test]
+fn writes_are_refused_after_a_failed_save_with_save_points() {
+    let dir = scratch_dir("misconf");
+    let s = Server::start_with(2, &["--dir", dir.to_str().unwrap(), "--save", "3600 1"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A failed SAVE answers an error and changes nothing else (as in Redis) ...
+    assert_eq!(err(&mut c, &["SAVE"]).trim(), "ERR");
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    // ... a failed BGSAVE refuses writes until a save succeeds.
+    let _: String = q(&mut c, &["BGSAVE"]);
+    wait_for_bgsave(&mut c);
+    let refused = err(&mut c, &["SET", "k", "w"]);
+    assert!(
+        refused.starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{refused}"
+    );
+    let v: String = q(&mut c, &["GET", "k"]);
+    assert_eq!(v, "v");
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+    );
+    let _: () = q(&mut c, &["SET", "k", "w"]);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"],
+    );
+    assert!(err(&mut c, &["SET", "k", "x"]).starts_with("MISCONF"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _: () = q(&mut c, &["SAVE"]);
+    let _: () = q(&mut c, &["SET", "k", "x"]);
 }

@@ -1,4 +1,4 @@
-//! DEBUG: the subcommands tests use (SLEEP, SET-ACTIVE-EXPIRE) and HELP.
+//! DEBUG: the subcommands tests use (SLEEP, SET-ACTIVE-EXPIRE, RELOAD) and HELP.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -25,6 +25,9 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             .await;
         return Ok(Reply::Ok);
     }
+    if eq_ic(sub, "RELOAD") && args.len() == 2 {
+        return crate::commands::save::debug_reload(shard).await;
+    }
     if eq_ic(sub, "HELP") {
         return Ok(Reply::Array(
             [
@@ -33,6 +36,8 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "    Stop the connection for <seconds> (decimals allowed).",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Switch active expiry of keys off or on.",
+                "RELOAD",
+                "    Save the RDB on disk, empty the databases and load the file again.",
                 "HELP",
                 "    Print this help.",
             ]

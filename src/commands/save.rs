@@ -173,7 +173,10 @@ fn write_now(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Takes a snapshot and writes it; records the outcome. The caller set `in_progress`.
-async fn save_now(shard: &Rc<Shard>) -> Result<(), String> {
+/// As in Redis, a failed background save sets `rdb_last_bgsave_status:err` (and, with
+/// save points, refuses writes: MISCONF); a failed foreground one only answers an
+/// error; any success clears both.
+async fn save_now(shard: &Rc<Shard>, background: bool) -> Result<(), String> {
     let started = Instant::now();
     let (bytes, dirty) = snapshot(shard).await;
     let path = file_path(shard);
@@ -182,6 +185,9 @@ async fn save_now(shard: &Rc<Shard>) -> Result<(), String> {
     st.in_progress = false;
     st.current_started = None;
     st.last_bgsave_secs = started.elapsed().as_secs() as i64;
+    if res.is_ok() || background {
+        crate::runtime::misconf::record_save(res.is_ok());
+    }
     match res {
         Ok(()) => {
             st.last_ok = true;
@@ -192,7 +198,9 @@ async fn save_now(shard: &Rc<Shard>) -> Result<(), String> {
             Ok(())
         }
         Err(e) => {
-            st.last_ok = false;
+            if background {
+                st.last_ok = false;
+            }
             let msg = format!(
                 "Failed opening the temp RDB file or writing {}: {e}",
                 path.display()
@@ -218,7 +226,7 @@ pub async fn save(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
     if !begin() {
         return Err(CmdError::other("ERR Background save already in progress"));
     }
-    save_now(shard)
+    save_now(shard, false)
         .await
         .map(|_| Reply::Ok)
         .map_err(|_| CmdError::other("ERR"))
@@ -239,7 +247,7 @@ pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError
     }
     let sh = shard.clone();
     crate::runtime::exec::spawn(async move {
-        let _ = save_now(&sh).await;
+        let _ = save_now(&sh, true).await;
     });
     Ok(Reply::status("Background saving started"))
 }
@@ -247,6 +255,45 @@ pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError
 pub fn lastsave(shard: &Shard) -> Reply {
     let t = state().last_save_unix;
     Reply::Int(if t == 0 { shard.started_ms / 1000 } else { t } as i64)
+}
+
+/// DEBUG RELOAD: save, empty every database, load the file again (all shards held for
+/// the flush and the load, so no client sees a half-loaded keyspace).
+pub async fn debug_reload(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
+    if !begin() {
+        return Err(CmdError::other("ERR Background save already in progress"));
+    }
+    save_now(shard, false)
+        .await
+        .map_err(|_| CmdError::other("ERR Error trying to save the DB"))?;
+    let path = file_path(shard);
+    let bytes = std::fs::read(&path)
+        .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let config = shard.ks.borrow().config.clone();
+    let dbs = shard.ks.borrow().db_count();
+    let mut per: Vec<Vec<Loaded>> = (0..shard.nshards).map(|_| Vec::new()).collect();
+    file::read_file(&bytes, &config, shards::clock::system_ms(), |l| {
+        if l.db < dbs {
+            per[shard.slots.owner(key_slot(&l.key))].push(l);
+        }
+    })
+    .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let all: Vec<usize> = (0..shard.nshards).collect();
+    isolated(shard, all.clone(), |txn| async move {
+        for (s, keys) in all.into_iter().zip(per) {
+            let job = Box::new(move |sh: &Rc<Shard>| {
+                let mut ks = sh.ks.borrow_mut();
+                for db in 0..ks.db_count() {
+                    drop(ks.flush_db(db));
+                }
+                insert_loaded(&mut ks, keys);
+                Box::new(()) as Answer
+            });
+            shard.call(s, Work::Keyed(Some(txn), job)).await;
+        }
+    })
+    .await;
+    Ok(Reply::Ok)
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT].
@@ -290,7 +337,7 @@ async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), Strin
         st.in_progress = true;
         st.current_started = Some(Instant::now());
     }
-    save_now(shard).await
+    save_now(shard, false).await
 }
 
 /// The sum of every shard's change counter.
@@ -366,7 +413,7 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
         if due && begin() {
             state().scheduled = false;
             log::notice("Background saving started");
-            let _ = save_now(&shard).await;
+            let _ = save_now(&shard, true).await;
         }
     }
 }

@@ -26,6 +26,9 @@ impl Shard {
     /// can go, unless the command runs inside a transaction or script (those were
     /// admitted as a whole; stopping halfway would break their atomicity).
     pub fn make_room(self: &Rc<Self>, spec: Option<&CommandSpec>) -> Result<(), CmdError> {
+        if spec.is_some_and(|s| s.has(flags::WRITE)) {
+            crate::runtime::misconf::check_write(&self.settings.borrow())?;
+        }
         let room = self.room();
         let denyoom = spec.is_some_and(|s| s.has(flags::DENYOOM));
         if room == Room::Full && denyoom && !self.in_unit() && !self.is_held() {

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod gate;
 pub mod mailbox;
 pub mod memory;
+pub mod misconf;
 pub mod shard;
 pub mod sleep;
 pub mod watch;
