@@ -383,3 +383,60 @@ fn writes_are_refused_after_a_failed_save_with_save_points() {
     let _: () = q(&mut c, &["SAVE"]);
     let _: () = q(&mut c, &["SET", "k", "x"]);
 }
+
+/// Loads `n` keys `k:<i>` = "before" with pipelined MSETs.
+fn load(c: &mut redis::Connection, n: usize) {
+    for start in (0..n).step_by(1000) {
+        let mut cmd = redis::cmd("MSET");
+        for i in start..(start + 1000).min(n) {
+            cmd.arg(format!("k:{i}")).arg("before");
+        }
+        let _: () = cmd.query(c).unwrap();
+    }
+}
+
+#[test]
+fn bgsave_under_writes_is_the_keyspace_at_its_start() {
+    const N: usize = 300_000;
+    let dir = scratch_dir("bgsave-writes");
+    let s = start_in(&dir, 2);
+    let mut c = s.conn();
+    load(&mut c, N);
+    let started: String = q(&mut c, &["BGSAVE"]);
+    assert_eq!(started, "Background saving started");
+    // Overwrite, delete and add keys while the snapshot walks.
+    let mut w = s.conn();
+    let mut during = 0;
+    let mut i = 0usize;
+    loop {
+        let info: String = q(&mut c, &["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") {
+            break;
+        }
+        let mut p = redis::pipe();
+        for _ in 0..200 {
+            let k = format!("k:{}", (i * 7919) % N);
+            match i % 3 {
+                0 => p.cmd("SET").arg(&k).arg("after").ignore(),
+                1 => p.cmd("DEL").arg(&k).ignore(),
+                _ => p.cmd("SET").arg(format!("new:{i}")).arg("after").ignore(),
+            };
+            i += 1;
+        }
+        let _: () = p.query(&mut w).unwrap();
+        during += 200;
+    }
+    eprintln!("{during} writes overlapped the snapshot");
+    assert!(during > 0, "no write overlapped the snapshot");
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+    drop((c, w, s));
+    let s = start_in(&dir, 3);
+    let mut c = s.conn();
+    let n: usize = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, N, "{during} writes during the snapshot");
+    for i in (0..N).step_by(997) {
+        let v: String = q(&mut c, &["GET", &format!("k:{i}")]);
+        assert_eq!(v, "before");
+    }
+}

@@ -73,7 +73,7 @@ impl Node<Value, u32> {
 
 #[derive(Default)]
 pub struct Db {
-    main: Dict<Value, u32>,
+    pub(crate) main: Dict<Value, u32>,
     /// How many keys of `main` carry a TTL (INFO keyspace's `expires`).
     volatile: usize,
     /// Where active expiry and volatile sampling go on walking `main`.
@@ -127,7 +127,7 @@ pub struct ExpireCycle {
 }
 
 pub struct Keyspace {
-    dbs: Vec<Db>,
+    pub(crate) dbs: Vec<Db>,
     /// Collection encoding thresholds (CONFIG SET list-max-listpack-size ...).
     pub config: EngineConfig,
     clock: Clock,
@@ -143,6 +143,10 @@ pub struct Keyspace {
     pub budget: Budget,
     /// Access frequencies for `allkeys-tinylfu` (empty under other policies).
     pub sketch: Sketch,
+    /// A snapshot in progress or its result (`snapshot.rs`).
+    pub(crate) snapshot: Option<Box<crate::snapshot::Snapshot>>,
+    /// Every node's mark while no snapshot runs (see `snapshot.rs`).
+    pub(crate) mark_parity: bool,
 }
 
 impl Keyspace {
@@ -158,6 +162,8 @@ impl Keyspace {
             new_keys: None,
             budget: Budget::default(),
             sketch: Sketch::default(),
+            snapshot: None,
+            mark_parity: false,
         }
     }
 
@@ -194,6 +200,7 @@ impl Keyspace {
 
     /// The live entry for `key`, expiring it first if its TTL has passed.
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Stored> {
+        self.cow(db, key);
         let now = self.now();
         lookup_in(&mut self.dbs[db], &mut self.stats, now, key)
     }
@@ -201,6 +208,10 @@ impl Keyspace {
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
     /// time unless `touch` is false (CLIENT NO-TOUCH).
     pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Stored> {
+        if self.snapshot.is_some() {
+            // The lookup may expire the key.
+            self.cow(db, key);
+        }
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;
@@ -232,6 +243,7 @@ impl Keyspace {
     /// (CLIENT NO-TOUCH), without counting a keyspace hit or miss, as Redis's write
     /// lookups do.
     pub fn write_lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Stored> {
+        self.cow(db, key);
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let e = lookup_in(&mut self.dbs[db], &mut self.stats, now, key)?;
@@ -382,6 +394,7 @@ impl Keyspace {
         if entry.access == 0 {
             entry.access = self.fresh_access_of(key);
         }
+        self.cow(db, key);
         let now = self.now();
         let d = &mut self.dbs[db];
         let has_ttl = entry.expire_at != 0;
@@ -419,6 +432,7 @@ impl Keyspace {
     }
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        self.cow(db, key);
         let now = self.now();
         let d = &mut self.dbs[db];
         let e = entry_of(d.main.remove(key)?);
@@ -475,13 +489,18 @@ impl Keyspace {
 
     /// Empties `db`, returning its content so the caller may drop it elsewhere.
     pub fn flush_db(&mut self, db: usize) -> Dict<Value, u32> {
+        self.snapshot_finish_now();
+        let parity = self.mark_parity;
         let d = &mut self.dbs[db];
         d.expire_cursor = 0;
         d.volatile = 0;
-        d.main.take()
+        let old = d.main.take();
+        d.main.set_fresh_mark(parity);
+        old
     }
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.snapshot_finish_now();
         self.dbs.swap(a, b);
     }
 
@@ -559,8 +578,10 @@ impl Keyspace {
                 });
                 let wrapped = d.expire_cursor == 0;
                 for k in &dead {
-                    d.main.remove(k);
+                    self.cow(db, k);
+                    self.dbs[db].main.remove(k);
                 }
+                let d = &mut self.dbs[db];
                 d.volatile -= dead.len();
                 self.stats.expired_keys += dead.len() as u64;
                 met += sampled;

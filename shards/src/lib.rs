@@ -18,6 +18,7 @@ pub mod rdb;
 pub mod reply;
 pub mod slot;
 pub mod smallbytes;
+pub mod snapshot;
 pub mod types;
 pub mod value;
 

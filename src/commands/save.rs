@@ -3,11 +3,11 @@
 //! whatever the number of shards.
 //!
 //! A snapshot holds every shard at once (a hold, as a cross-shard transaction takes)
-//! while each encodes its keys, so the file is the keyspace at one instant; the file
-//! is then written by a thread of its own, off the shards. SAVE answers after the
-//! file is on disk; BGSAVE answers at once. Encoding pauses the shards (in parallel,
-//! roughly a few hundred ms per million keys); a snapshot that copies entries before
-//! they change, instead of pausing, is the next step.
+//! only while each starts its snapshot, so the file is the keyspace at one instant;
+//! then every shard walks its keys between commands, and a command about to change an
+//! entry not walked yet saves it first (`shards::snapshot`). The file is written by a
+//! thread of its own, off the shards. SAVE answers after the file is on disk; BGSAVE
+//! answers at once. Neither stops the shards.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,47 +68,80 @@ fn file_path(shard: &Shard) -> std::path::PathBuf {
     std::path::Path::new(&s.dir).join(&s.dbfilename)
 }
 
-/// One shard's part: per database its encoded keys and counts; and its change counter.
+/// One shard's part: per database its encoded keys and counts; its change counter at
+/// the snapshot's instant and its heap tally.
 struct Part {
     dbs: Vec<(Vec<u8>, Written)>,
     dirty: u64,
-    /// The shard's heap tally (for the file's `used-mem`).
     heap: i64,
 }
 
-fn encode_part(shard: &Rc<Shard>) -> Part {
-    let ks = shard.ks.borrow();
-    let compress = shard.settings.borrow().rdbcompression;
-    let dbs = shards::rdb::with_compression(compress, || {
-        (0..ks.db_count())
-            .map(|db| {
-                let mut out = Vec::new();
-                let w = file::write_keys(&mut out, &ks, db);
-                (out, w)
-            })
-            .collect()
-    });
-    Part {
-        dbs,
-        dirty: shard.stats.borrow().dirty,
-        heap: shards::alloc::thread_used() as i64,
-    }
+/// Entries the walker saves per step; between steps the shard serves its clients.
+const WALK_STEP: usize = 2048;
+
+/// Starts a shard's snapshot (the caller holds every shard) and returns its change
+/// counter at that instant.
+fn begin_part(shard: &Rc<Shard>) -> u64 {
+    shard.ks.borrow_mut().snapshot_begin();
+    shard.stats.borrow().dirty
 }
 
-/// Encodes every shard's keys at one instant; the whole file's bytes and the change
-/// counters' sum at that instant.
-async fn snapshot(shard: &Rc<Shard>) -> (Vec<u8>, u64) {
-    let all: Vec<usize> = (0..shard.nshards).collect();
-    let parts: Vec<Part> = isolated(shard, all.clone(), |txn| async move {
-        let mut parts = Vec::with_capacity(all.len());
-        for &s in &all {
-            let job = Box::new(|sh: &Rc<Shard>| Box::new(encode_part(sh)) as Answer);
-            let done = shard.call(s, Work::Keyed(Some(txn), job)).await;
-            parts.push(done.into_answer::<Part>().expect("a part"));
+/// Walks the shard's snapshot to its end between other work, then hands its part over.
+fn walk_part(shard: &Rc<Shard>, dirty: u64) -> futures_channel::oneshot::Receiver<Part> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let sh = shard.clone();
+    crate::runtime::exec::spawn(async move {
+        loop {
+            let done = sh.ks.borrow_mut().snapshot_step(WALK_STEP);
+            if done {
+                break;
+            }
+            crate::runtime::sleep::sleep(std::time::Duration::ZERO).await;
         }
-        parts
+        let snap = sh.ks.borrow_mut().snapshot_take();
+        let dbs = snap.map(|s| s.parts).unwrap_or_default();
+        let _ = tx.send(Part {
+            dbs,
+            dirty,
+            heap: shards::alloc::thread_used() as i64,
+        });
+    });
+    rx
+}
+
+/// Starts a snapshot of every shard at one instant: all shards are held for the moment
+/// each needs to start its snapshot. Returns each shard's change counter then.
+async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
+    let all: Vec<usize> = (0..shard.nshards).collect();
+    isolated(shard, all.clone(), |txn| async move {
+        let mut dirties = Vec::with_capacity(all.len());
+        for &s in &all {
+            let job = Box::new(|sh: &Rc<Shard>| Box::new(begin_part(sh)) as Answer);
+            let done = shard.call(s, Work::Keyed(Some(txn), job)).await;
+            dirties.push(done.into_answer::<u64>().expect("a counter"));
+        }
+        dirties
     })
-    .await;
+    .await
+}
+
+/// Lets every shard walk its started snapshot while it serves (an entry about to
+/// change is saved first); returns the whole file's bytes and the change counters' sum
+/// at the snapshot's instant.
+async fn finish_snapshot(shard: &Rc<Shard>, dirties: Vec<u64>) -> (Vec<u8>, u64) {
+    let mut waiting = Vec::with_capacity(dirties.len());
+    for (s, dirty) in dirties.into_iter().enumerate() {
+        let job = Box::new(move |sh: &Rc<Shard>| Box::new(walk_part(sh, dirty)) as Answer);
+        let rx = shard.call(s, Work::Admin(job)).await;
+        waiting.push(
+            rx.into_answer::<futures_channel::oneshot::Receiver<Part>>()
+                .expect("a receiver"),
+        );
+    }
+    let mut parts = Vec::with_capacity(waiting.len());
+    for rx in waiting {
+        parts.push(rx.await.expect("the walker finishes"));
+    }
     let checksum = shard.settings.borrow().rdbchecksum;
     let used: i64 = parts.iter().map(|p| p.heap).sum();
     let mut out = Vec::new();
@@ -133,9 +166,11 @@ async fn snapshot(shard: &Rc<Shard>) -> (Vec<u8>, u64) {
             continue;
         }
         file::write_db_start(&mut out, db, keys, expires);
-        for p in &parts {
-            if let Some((bytes, _)) = p.dbs.get(db) {
+        for p in &mut parts {
+            if let Some((bytes, _)) = p.dbs.get_mut(db) {
                 out.extend_from_slice(bytes);
+                // Give the part back as soon as it is copied.
+                *bytes = Vec::new();
             }
         }
     }
@@ -177,8 +212,18 @@ fn write_now(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// save points, refuses writes: MISCONF); a failed foreground one only answers an
 /// error; any success clears both.
 async fn save_now(shard: &Rc<Shard>, background: bool) -> Result<(), String> {
+    let dirties = start_snapshot(shard).await;
+    save_started(shard, dirties, background).await
+}
+
+/// `save_now` once the snapshot has started.
+async fn save_started(
+    shard: &Rc<Shard>,
+    dirties: Vec<u64>,
+    background: bool,
+) -> Result<(), String> {
     let started = Instant::now();
-    let (bytes, dirty) = snapshot(shard).await;
+    let (bytes, dirty) = finish_snapshot(shard, dirties).await;
     let path = file_path(shard);
     let res = write_file(path.clone(), bytes).await;
     let mut st = state();
@@ -245,9 +290,11 @@ pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError
         }
         return Err(CmdError::other("ERR Background save already in progress"));
     }
+    // The snapshot's instant comes before the reply, as a fork would.
+    let dirties = start_snapshot(shard).await;
     let sh = shard.clone();
     crate::runtime::exec::spawn(async move {
-        let _ = save_now(&sh, true).await;
+        let _ = save_started(&sh, dirties, true).await;
     });
     Ok(Reply::status("Background saving started"))
 }

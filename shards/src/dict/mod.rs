@@ -43,6 +43,8 @@ pub struct Dict<V, M: Copy = ()> {
     moved: usize,
     len: usize,
     hasher: ahash::RandomState,
+    /// The mark new nodes get (see `node::NodeBox::mark`).
+    fresh_mark: bool,
 }
 
 impl<V, M: Copy + Default> Default for Dict<V, M> {
@@ -52,6 +54,7 @@ impl<V, M: Copy + Default> Default for Dict<V, M> {
             old: Vec::new(),
             moved: 0,
             len: 0,
+            fresh_mark: false,
             hasher: ahash::RandomState::with_seeds(
                 0x243f_6a88_85a3_08d3,
                 0x1319_8a2e_0370_7344,
@@ -306,9 +309,10 @@ impl<V, M: Copy + Default> Dict<V, M> {
         // Where lookups will look: the old array while the key's bucket there has not
         // been moved yet (it moves with that bucket), else the main one.
         let at = self.locate(key);
+        let mark = self.fresh_mark;
         let bucket = self.bucket_mut(at);
         let next = bucket.take();
-        *bucket = Some(Node::new(key, value, meta, ext, next));
+        *bucket = Some(Node::new(key, value, meta, ext, mark, next));
         self.len += 1;
     }
 
@@ -411,29 +415,18 @@ impl<V, M: Copy + Default> Dict<V, M> {
         std::mem::take(self)
     }
 
-    /// Visits buckets following Redis's reverse-binary cursor until at least `count`
-    /// elements were visited or the table was covered; returns the next cursor (0: the
-    /// scan is complete). Elements present for the whole scan are visited at least once
-    /// even if the table is resized in between. During a resize the cursor walks the
-    /// smaller array and, for each of its buckets, every bucket of the larger array
-    /// that its elements may have moved to (as Redis does).
+    /// Visits elements following Redis's reverse-binary cursor (see `cursor_walk`).
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &V)) -> u64 {
         self.scan_nodes(cursor, count, |n| visit(n.key(), n.value()))
     }
 
     /// `scan` passing whole nodes (meta word and extension too).
-    pub fn scan_nodes(
-        &self,
-        mut cursor: u64,
-        count: usize,
-        mut visit: impl FnMut(&Node<V, M>),
-    ) -> u64 {
+    pub fn scan_nodes(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Node<V, M>)) -> u64 {
         if self.len == 0 {
             return 0;
         }
-        let mut seen = 0;
-        let mut each = |link: &Link<V, M>| -> usize {
-            let mut link = link;
+        cursor_walk(self.old.len(), self.buckets.len(), cursor, count, |at| {
+            let mut link = self.bucket(at);
             let mut n = 0;
             while let Some(node) = link {
                 visit(node);
@@ -441,39 +434,35 @@ impl<V, M: Copy + Default> Dict<V, M> {
                 link = node.next();
             }
             n
-        };
-        // Bound the number of empty buckets we step over so one call stays short.
-        let mut steps = count.saturating_mul(10).max(10);
-        let next = |c: u64, mask: u64| (c | !mask).reverse_bits().wrapping_add(1).reverse_bits();
-        loop {
-            if self.old.is_empty() {
-                let mask = (self.buckets.len() - 1) as u64;
-                seen += each(&self.buckets[(cursor & mask) as usize]);
-                cursor = next(cursor, mask);
-            } else {
-                let (small, large) = if self.old.len() <= self.buckets.len() {
-                    (&self.old, &self.buckets)
-                } else {
-                    (&self.buckets, &self.old)
-                };
-                let (m0, m1) = ((small.len() - 1) as u64, (large.len() - 1) as u64);
-                seen += each(&small[(cursor & m0) as usize]);
-                // Every bucket of the larger array whose low bits are the cursor's.
-                let mut v = cursor;
-                loop {
-                    seen += each(&large[(v & m1) as usize]);
-                    v = next(v, m1);
-                    if v & (m0 ^ m1) == 0 {
-                        break;
-                    }
-                }
-                cursor = next(cursor, m0);
-            }
-            steps -= 1;
-            if cursor == 0 || seen >= count || steps == 0 {
-                return cursor;
-            }
+        })
+    }
+
+    /// `scan_nodes` with each node mutable (a snapshot marks the nodes it saved).
+    pub fn scan_nodes_mut(
+        &mut self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&mut Node<V, M>),
+    ) -> u64 {
+        if self.len == 0 {
+            return 0;
         }
+        let (old, main) = (self.old.len(), self.buckets.len());
+        cursor_walk(old, main, cursor, count, |at| {
+            let mut link = self.bucket_mut(at);
+            let mut n = 0;
+            while let Some(node) = link {
+                visit(node);
+                n += 1;
+                link = node.next_mut();
+            }
+            n
+        })
+    }
+
+    /// The mark nodes inserted from now on get.
+    pub fn set_fresh_mark(&mut self, mark: bool) {
+        self.fresh_mark = mark;
     }
 
     /// A random element: a random non-empty bucket (of either array during a resize),
@@ -546,6 +535,55 @@ impl<V, M: Copy + Default> Dict<V, M> {
         }
         self.len -= removed;
         self.maybe_shrink();
+    }
+}
+
+/// Follows Redis's reverse-binary cursor over a table of `main` buckets (and, during a
+/// resize, `old` more), calling `each` with every bucket to visit (it returns how many
+/// elements it saw), until at least `count` elements were seen or the table was
+/// covered; returns the next cursor (0: the scan is complete). Elements present for the
+/// whole scan are visited at least once even if the table is resized in between: during
+/// a resize the cursor walks the smaller array and, for each of its buckets, every
+/// bucket of the larger array its elements may have moved to (as Redis does).
+fn cursor_walk(
+    old: usize,
+    main: usize,
+    mut cursor: u64,
+    count: usize,
+    mut each: impl FnMut((Table, usize)) -> usize,
+) -> u64 {
+    let mut seen = 0;
+    // Bound the number of empty buckets we step over so one call stays short.
+    let mut steps = count.saturating_mul(10).max(10);
+    let next = |c: u64, mask: u64| (c | !mask).reverse_bits().wrapping_add(1).reverse_bits();
+    loop {
+        if old == 0 {
+            let mask = (main - 1) as u64;
+            seen += each((Table::Main, (cursor & mask) as usize));
+            cursor = next(cursor, mask);
+        } else {
+            let ((small, s_len), (large, l_len)) = if old <= main {
+                ((Table::Old, old), (Table::Main, main))
+            } else {
+                ((Table::Main, main), (Table::Old, old))
+            };
+            let (m0, m1) = ((s_len - 1) as u64, (l_len - 1) as u64);
+            seen += each((small, (cursor & m0) as usize));
+            // Every bucket of the larger array whose low bits are the cursor's.
+            let mut v = cursor;
+            loop {
+                seen += each((large, (v & m1) as usize));
+                v = next(v, m1);
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+            cursor = next(cursor, m0);
+        }
+        steps -= 1;
+        if cursor == 0 || seen >= count || steps == 0 {
+            return cursor;
+        }
     }
 }
 

@@ -13,9 +13,10 @@
 //! next: Link | value: V | meta: M | klen: u16 | [long length: u64] | key | [ext: u64]
 //! ```
 //!
-//! `klen`'s top bit says whether `ext` is present; its low 15 bits hold the key's
-//! length, or `LONG` when the length (32 767 bytes or more) follows as a u64. The
-//! optional fields are read and written unaligned.
+//! `klen`'s top bit says whether `ext` is present, the next one is the node's *mark*
+//! (a snapshot in progress tells saved nodes from the others with it); its low 14 bits
+//! hold the key's length, or `LONG` when the length (16 383 bytes or more) follows as a
+//! u64. The optional fields are read and written unaligned.
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
@@ -33,7 +34,8 @@ struct Head<V, M: Copy> {
 }
 
 const HAS_EXT: u16 = 0x8000;
-const LONG: u16 = 0x7fff;
+const MARK: u16 = 0x4000;
+const LONG: u16 = 0x3fff;
 
 /// Owns one node block (like a `Box`, with a size that depends on the key).
 pub struct NodeBox<V, M: Copy> {
@@ -68,7 +70,14 @@ pub(super) fn block_bytes<V, M: Copy>(key_len: usize, ext: bool) -> usize {
 }
 
 impl<V, M: Copy> NodeBox<V, M> {
-    pub(super) fn new(key: &[u8], value: V, meta: M, ext: Option<u64>, next: Link<V, M>) -> Self {
+    pub(super) fn new(
+        key: &[u8],
+        value: V,
+        meta: M,
+        ext: Option<u64>,
+        mark: bool,
+        next: Link<V, M>,
+    ) -> Self {
         let long = key.len() >= LONG as usize;
         let lay = layout::<V, M>(key.len(), ext.is_some());
         // SAFETY: the layout has a non-zero size (at least `Head<V>`, which holds a
@@ -86,6 +95,9 @@ impl<V, M: Copy> NodeBox<V, M> {
             let mut klen = if long { LONG } else { key.len() as u16 };
             if ext.is_some() {
                 klen |= HAS_EXT;
+            }
+            if mark {
+                klen |= MARK;
             }
             addr_of_mut!((*h).klen).write(klen);
             let base = h as *mut u8;
@@ -113,7 +125,7 @@ impl<V, M: Copy> NodeBox<V, M> {
 
     #[inline]
     fn key_len_and_long(&self) -> (usize, bool) {
-        let w = self.klen_word() & !HAS_EXT;
+        let w = self.klen_word() & LONG;
         if w == LONG {
             // SAFETY: a long key's length was written at this offset by `new`.
             let n = unsafe {
@@ -199,6 +211,19 @@ impl<V, M: Copy> NodeBox<V, M> {
     pub(super) fn next_mut(&mut self) -> &mut Link<V, M> {
         // SAFETY: as `next`, exclusively through `&mut self`.
         unsafe { &mut *addr_of_mut!((*self.ptr.as_ptr()).next) }
+    }
+
+    /// The node's mark bit (see the module comment).
+    #[inline]
+    pub fn mark(&self) -> bool {
+        self.klen_word() & MARK != 0
+    }
+
+    pub fn set_mark(&mut self, on: bool) {
+        let w = self.klen_word();
+        let w = if on { w | MARK } else { w & !MARK };
+        // SAFETY: initialised field of a live node, written through `&mut self`.
+        unsafe { addr_of_mut!((*self.ptr.as_ptr()).klen).write(w) }
     }
 
     #[inline]
@@ -322,7 +347,7 @@ mod tests {
     fn keys_values_and_extensions_round_trip() {
         let long = vec![7u8; 40_000];
         for key in [&b""[..], b"k", b"a-key-of-some-length", &long] {
-            let mut n = NodeBox::<String, u32>::new(key, String::from("v"), 5, None, None);
+            let mut n = NodeBox::<String, u32>::new(key, String::from("v"), 5, None, false, None);
             assert_eq!(n.key(), key);
             assert_eq!(n.ext(), None);
             n.set_ext(Some(u64::MAX - 1));
@@ -331,9 +356,13 @@ mod tests {
             assert_eq!(n.ext(), Some(3));
             n.value_mut().push('w');
             *n.meta_mut() += 1;
+            n.set_mark(true);
             n.set_ext(None);
+            assert!(n.mark());
+            n.set_mark(false);
             assert_eq!((n.key(), n.value().as_str(), n.meta()), (key, "vw", 6));
-            let chained = NodeBox::new(b"x", String::from("y"), 0, Some(9), Some(n));
+            let chained = NodeBox::new(b"x", String::from("y"), 0, Some(9), true, Some(n));
+            assert!(chained.mark());
             let (v, m, e, next) = chained.into_parts();
             assert_eq!((v.as_str(), m, e), ("y", 0, Some(9)));
             assert_eq!(next.unwrap().key(), key);

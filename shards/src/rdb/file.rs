@@ -14,7 +14,7 @@ use super::decode::{read_value, DecodeError, Decoded, Reader};
 use super::encode::{write_len, write_object, write_string};
 use crate::config::EngineConfig;
 use crate::evict::{access, Policy};
-use crate::keyspace::{Entry, Keyspace};
+use crate::keyspace::{Entry, Keyspace, Stored};
 
 pub mod opcode {
     pub const FUNCTION2: u8 = 0xf5;
@@ -75,33 +75,61 @@ pub struct Written {
 /// The live keys of database `db` of a shard, one after another (no SELECTDB: the
 /// caller writes that once for all shards).
 pub fn write_keys(out: &mut Vec<u8>, ks: &Keyspace, db: usize) -> Written {
-    let now = ks.now();
-    let policy = ks.config.maxmemory_policy;
-    let lfu = ks.lfu_params();
+    let how = EntryFormat::of(ks);
     let mut w = Written::default();
     let mut scratch = Vec::new();
-    ks.for_each_key(db, |key, e| {
+    ks.for_each_key(db, |key, e| w.add(how.write(out, &mut scratch, key, e)));
+    w
+}
+
+impl Written {
+    /// Counts one key written (`ttl`: with an expiry time).
+    pub fn add(&mut self, ttl: bool) {
+        self.keys += 1;
+        self.expires += u64::from(ttl);
+    }
+}
+
+/// How a keyspace's entries are written: the time their idle time counts from and
+/// which access information the policy keeps.
+#[derive(Clone, Copy)]
+pub struct EntryFormat {
+    pub now: u64,
+    pub policy: Policy,
+    pub lfu: access::LfuParams,
+}
+
+impl EntryFormat {
+    pub fn of(ks: &Keyspace) -> EntryFormat {
+        EntryFormat {
+            now: ks.now(),
+            policy: ks.config.maxmemory_policy,
+            lfu: ks.lfu_params(),
+        }
+    }
+
+    /// One key: its expiry time, idle time or frequency, type, name and value. `scratch`
+    /// is a buffer to reuse. Returns whether it had a TTL.
+    pub fn write(&self, out: &mut Vec<u8>, scratch: &mut Vec<u8>, key: &[u8], e: &Stored) -> bool {
         let at = e.expire_at();
         if at != 0 {
             out.push(opcode::EXPIRETIME_MS);
             out.extend_from_slice(&at.to_le_bytes());
-            w.expires += 1;
         }
-        if policy.is_lfu() {
+        if self.policy.is_lfu() {
             out.push(opcode::FREQ);
-            out.push(access::lfu_counter(e.access(), now, lfu));
-        } else if matches!(policy, Policy::AllkeysLru | Policy::VolatileLru) {
+            out.push(access::lfu_counter(e.access(), self.now, self.lfu));
+        } else if matches!(self.policy, Policy::AllkeysLru | Policy::VolatileLru) {
             out.push(opcode::IDLE);
-            write_len(out, access::idle_ms(e.access(), now) / 1000);
+            write_len(out, access::idle_ms(e.access(), self.now) / 1000);
         }
         scratch.clear();
-        write_object(&mut scratch, e.value());
+        write_object(scratch, e.value());
         out.push(scratch[0]);
         write_string(out, key);
         out.extend_from_slice(&scratch[1..]);
-        w.keys += 1;
-    });
-    w
+        at != 0
+    }
 }
 
 /// What a file held besides its keys.
