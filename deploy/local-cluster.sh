@@ -52,7 +52,8 @@ case "${1:-}" in
       port=$((first + 100 * i))
       "$bin" --bind 127.0.0.1 --port "$port" --threads "$shards" --no-pin \
         --cluster-mode yes --cluster-config "$topo" \
-        --cluster-config-file "$dir/nodes-$port.conf" >/dev/null 2>"$dir/$port.log" &
+        --cluster-config-file "$dir/nodes-$port.conf" \
+        --dir "$dir" --dbfilename "dump-$port.rdb" >/dev/null 2>"$dir/$port.log" &
       echo $! >"$dir/$port.pid"
     done
     for i in $(seq 0 $((procs - 1))); do

@@ -433,7 +433,8 @@ class CorecacheServer(Server):
         self.threads = threads
 
     def start(self) -> None:
-        cmd = [str(self.binary), "--bind", HOST, "--port", "0", "--threads", str(self.threads)]
+        cmd = [str(self.binary), "--bind", HOST, "--port", "0", "--threads", str(self.threads),
+               "--save", "", "--dir", str(self.workdir)]
         log(f"starting {shlex.join(cmd)}")
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,

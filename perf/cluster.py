@@ -115,7 +115,8 @@ class Servers:
         ):
             log = work / f"{name.replace(' ', '-')}.log"
             self._spawn([binary, "--bind", "127.0.0.1", "--port", "0",
-                         "--threads", str(threads), *extra], stderr=open(log, "w"))
+                         "--threads", str(threads), "--save", "", "--dir", str(work), *extra],
+                        stderr=open(log, "w"))
             port = None
             for _ in range(200):
                 m = re.search(r" ready: .* on 127\.0\.0\.1:(\d+) ", log.read_text())

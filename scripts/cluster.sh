@@ -27,7 +27,7 @@ fi
 # Starts corecache in cluster mode; sets $port to its public port.
 start() {
   local log=$1; shift
-  "$BIN" --bind 127.0.0.1 --no-pin --cluster-mode yes "$@" >/dev/null 2>"$log" &
+  "$BIN" --bind 127.0.0.1 --no-pin --cluster-mode yes --save "" --dir "$work" "$@" >/dev/null 2>"$log" &
   pids+=($!)
   for _ in $(seq 100); do grep -q 'cluster mode: ' "$log" && break; sleep 0.1; done
   port=$(sed -n 's/.* ready: .* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")

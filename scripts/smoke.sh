@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$BIN" --bind 127.0.0.1 --port 0 --threads 2 --no-pin 2>"$work/cc.log" &
+"$BIN" --bind 127.0.0.1 --port 0 --threads 2 --no-pin --save "" --dir "$work" 2>"$work/cc.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q ' ready: ' "$work/cc.log" && break; sleep 0.1; done
 port=$(sed -n 's/.* ready: .* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$work/cc.log")

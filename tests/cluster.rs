@@ -629,6 +629,7 @@ fn three_processes_form_one_cluster_from_a_topology_file() {
         .collect();
     std::fs::write(&topo.0, format!("# three processes\n{lines}")).unwrap();
     let files: Vec<TempFile> = (0..3).map(|_| TempFile::new("nodes3")).collect();
+    let dir = common::scratch_dir("cluster3");
     let procs: Vec<Server> = (0..3u16)
         .map(|i| {
             let port = (base + 3 * i).to_string();
@@ -640,6 +641,10 @@ fn three_processes_form_one_cluster_from_a_topology_file() {
                 "--threads",
                 "2",
                 "--no-pin",
+                "--save",
+                "",
+                "--dir",
+                dir.to_str().unwrap(),
                 "--cluster-mode",
                 "yes",
                 "--cluster-config",

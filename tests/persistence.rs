@@ -196,6 +196,9 @@ fn config_names_and_errors_match_redis() {
     let mut c = s.conn();
     let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "dbfilename"]);
     assert_eq!(got, vec!["dbfilename", "dump.rdb"]);
+    // Redis's default save points.
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(got, vec!["save", "3600 1 300 100 60 10000"]);
     let _: () = q(&mut c, &["CONFIG", "SET", "save", "3600 1 300  100"]);
     let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
     assert_eq!(got, vec!["save", "3600 1 300 100"]);

@@ -106,11 +106,10 @@ pub struct Config {
     #[arg(long, default_value = "dump.rdb")]
     pub dbfilename: String,
 
-    /// Save points: "seconds changes" pairs (e.g. "3600 1 300 100 60 10000"); ""
-    /// saves only on SAVE, BGSAVE and SHUTDOWN SAVE. Off by default for now (Redis
-    /// defaults to "3600 1 300 100 60 10000"): a snapshot still pauses the shards while
-    /// they encode.
-    #[arg(long, default_value = "", value_parser = parse_save_arg)]
+    /// Save points: "seconds changes" pairs: a BGSAVE starts when at least `changes`
+    /// writes happened in the last `seconds`; "" saves only on SAVE, BGSAVE and
+    /// SHUTDOWN SAVE. Redis's default; with save points set, SIGTERM saves too.
+    #[arg(long, default_value = "3600 1 300 100 60 10000", value_parser = parse_save_arg)]
     pub save: String,
 
     /// Whether CONFIG SET may change protected settings (`dir`, `dbfilename`): `no`
