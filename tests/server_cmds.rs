@@ -419,12 +419,15 @@ fn config_get_reports_redis_parameters() {
     let mut c = s.conn();
     let get = |c: &mut Connection, p: &str| -> Vec<String> { q(c, &["CONFIG", "GET", p]) };
     assert_eq!(get(&mut c, "maxclients"), ["maxclients", "10000"]);
-    assert_eq!(get(&mut c, "save"), ["save", ""]);
+    assert_eq!(get(&mut c, "save"), ["save", "3600 1 300 100 60 10000"]);
     assert_eq!(get(&mut c, "appendonly"), ["appendonly", "no"]);
     assert_eq!(get(&mut c, "nosuchparam"), Vec::<String>::new());
     // Several at once, and patterns.
     let both = get_many(&mut c, &["CONFIG", "GET", "save", "appendonly"]);
-    assert_eq!(both.get("save").map(String::as_str), Some(""));
+    assert_eq!(
+        both.get("save").map(String::as_str),
+        Some("3600 1 300 100 60 10000")
+    );
     assert_eq!(both.get("appendonly").map(String::as_str), Some("no"));
     let pattern = get_many(&mut c, &["CONFIG", "GET", "max*"]);
     assert_eq!(pattern.get("maxclients").map(String::as_str), Some("10000"));
