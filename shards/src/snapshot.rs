@@ -123,6 +123,21 @@ impl Keyspace {
         None
     }
 
+    /// Takes the written bytes of every database whose buffer holds at least `min`
+    /// bytes (the server moves them to disk while the walk goes on, so a snapshot
+    /// never holds much memory); the counts stay.
+    pub fn snapshot_drain(&mut self, min: usize) -> Vec<(usize, Vec<u8>)> {
+        let Some(snap) = self.snapshot.as_mut() else {
+            return Vec::new();
+        };
+        snap.parts
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, (bytes, _))| !bytes.is_empty() && bytes.len() >= min)
+            .map(|(db, (bytes, _))| (db, std::mem::take(bytes)))
+            .collect()
+    }
+
     /// Whether a snapshot is walking.
     pub fn snapshot_running(&self) -> bool {
         self.snapshot.as_ref().is_some_and(|s| !s.is_done())

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod migrate;
 pub mod save;
 pub mod script;
+pub mod snapshot;
 pub mod table;
 pub mod txn;
 

@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
-use shards::rdb::crc64::crc64;
-use shards::rdb::file::{self, Loaded, Written};
+use shards::rdb::file::{self, Loaded};
 use shards::{key_slot, CmdError, Reply, SlotMap};
 
 use crate::base::config::Config;
 use crate::base::log;
+use crate::commands::snapshot::{finish_snapshot, start_snapshot, write_file};
 use crate::coord::atomic::isolated;
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Answer, Work};
@@ -68,145 +68,6 @@ fn file_path(shard: &Shard) -> std::path::PathBuf {
     std::path::Path::new(&s.dir).join(&s.dbfilename)
 }
 
-/// One shard's part: per database its encoded keys and counts; its change counter at
-/// the snapshot's instant and its heap tally.
-struct Part {
-    dbs: Vec<(Vec<u8>, Written)>,
-    dirty: u64,
-    heap: i64,
-}
-
-/// Entries the walker saves per step; between steps the shard serves its clients.
-const WALK_STEP: usize = 2048;
-
-/// Starts a shard's snapshot (the caller holds every shard) and returns its change
-/// counter at that instant.
-fn begin_part(shard: &Rc<Shard>) -> u64 {
-    shard.ks.borrow_mut().snapshot_begin();
-    shard.stats.borrow().dirty
-}
-
-/// Walks the shard's snapshot to its end between other work, then hands its part over.
-fn walk_part(shard: &Rc<Shard>, dirty: u64) -> futures_channel::oneshot::Receiver<Part> {
-    let (tx, rx) = futures_channel::oneshot::channel();
-    let sh = shard.clone();
-    crate::runtime::exec::spawn(async move {
-        loop {
-            let done = sh.ks.borrow_mut().snapshot_step(WALK_STEP);
-            if done {
-                break;
-            }
-            crate::runtime::sleep::sleep(std::time::Duration::ZERO).await;
-        }
-        let snap = sh.ks.borrow_mut().snapshot_take();
-        let dbs = snap.map(|s| s.parts).unwrap_or_default();
-        let _ = tx.send(Part {
-            dbs,
-            dirty,
-            heap: shards::alloc::thread_used() as i64,
-        });
-    });
-    rx
-}
-
-/// Starts a snapshot of every shard at one instant: all shards are held for the moment
-/// each needs to start its snapshot. Returns each shard's change counter then.
-async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
-    let all: Vec<usize> = (0..shard.nshards).collect();
-    isolated(shard, all.clone(), |txn| async move {
-        let mut dirties = Vec::with_capacity(all.len());
-        for &s in &all {
-            let job = Box::new(|sh: &Rc<Shard>| Box::new(begin_part(sh)) as Answer);
-            let done = shard.call(s, Work::Keyed(Some(txn), job)).await;
-            dirties.push(done.into_answer::<u64>().expect("a counter"));
-        }
-        dirties
-    })
-    .await
-}
-
-/// Lets every shard walk its started snapshot while it serves (an entry about to
-/// change is saved first); returns the whole file's bytes and the change counters' sum
-/// at the snapshot's instant.
-async fn finish_snapshot(shard: &Rc<Shard>, dirties: Vec<u64>) -> (Vec<u8>, u64) {
-    let mut waiting = Vec::with_capacity(dirties.len());
-    for (s, dirty) in dirties.into_iter().enumerate() {
-        let job = Box::new(move |sh: &Rc<Shard>| Box::new(walk_part(sh, dirty)) as Answer);
-        let rx = shard.call(s, Work::Admin(job)).await;
-        waiting.push(
-            rx.into_answer::<futures_channel::oneshot::Receiver<Part>>()
-                .expect("a receiver"),
-        );
-    }
-    let mut parts = Vec::with_capacity(waiting.len());
-    for rx in waiting {
-        parts.push(rx.await.expect("the walker finishes"));
-    }
-    let checksum = shard.settings.borrow().rdbchecksum;
-    let used: i64 = parts.iter().map(|p| p.heap).sum();
-    let mut out = Vec::new();
-    let now = shards::clock::system_ms();
-    file::write_header(
-        &mut out,
-        &[
-            ("redis-ver", "7.0.0".to_string()),
-            ("redis-bits", "64".to_string()),
-            ("ctime", (now / 1000).to_string()),
-            ("used-mem", used.max(0).to_string()),
-            ("aof-base", "0".to_string()),
-        ],
-    );
-    let dbs = parts.iter().map(|p| p.dbs.len()).max().unwrap_or(0);
-    for db in 0..dbs {
-        let (keys, expires) = parts
-            .iter()
-            .filter_map(|p| p.dbs.get(db))
-            .fold((0, 0), |(k, e), (_, w)| (k + w.keys, e + w.expires));
-        if keys == 0 {
-            continue;
-        }
-        file::write_db_start(&mut out, db, keys, expires);
-        for p in &mut parts {
-            if let Some((bytes, _)) = p.dbs.get_mut(db) {
-                out.extend_from_slice(bytes);
-                // Give the part back as soon as it is copied.
-                *bytes = Vec::new();
-            }
-        }
-    }
-    let crc = if checksum { crc64(0, &out) } else { 0 };
-    file::write_footer(&mut out, crc, checksum);
-    let dirty = parts.iter().map(|p| p.dirty).sum();
-    (out, dirty)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, synced and
-/// renamed over the old file (as Redis does), on a thread of its own.
-async fn write_file(path: std::path::PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
-    let (tx, rx) = futures_channel::oneshot::channel();
-    std::thread::Builder::new()
-        .name("rdb-writer".into())
-        .spawn(move || {
-            let _ = tx.send(write_now(&path, &bytes));
-        })?;
-    rx.await
-        .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread died")))
-}
-
-fn write_now(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
-    Ok(())
-}
-
 /// Takes a snapshot and writes it; records the outcome. The caller set `in_progress`.
 /// As in Redis, a failed background save sets `rdb_last_bgsave_status:err` (and, with
 /// save points, refuses writes: MISCONF); a failed foreground one only answers an
@@ -223,9 +84,16 @@ async fn save_started(
     background: bool,
 ) -> Result<(), String> {
     let started = Instant::now();
-    let (bytes, dirty) = finish_snapshot(shard, dirties).await;
     let path = file_path(shard);
-    let res = write_file(path.clone(), bytes).await;
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let checksum = shard.settings.borrow().rdbchecksum;
+    let (res, dirty) = match finish_snapshot(shard, &dir, dirties).await {
+        Ok((pieces, dirty)) => (write_file(path.clone(), pieces, checksum).await, dirty),
+        Err(e) => (Err(e), 0),
+    };
     let mut st = state();
     st.in_progress = false;
     st.current_started = None;

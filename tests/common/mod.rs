@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The directory `start_with` made for it, removed with it.
+    own_dir: Option<Scratch>,
 }
 
 impl Server {
@@ -27,13 +29,17 @@ impl Server {
         let threads = shards.to_string();
         let mut args = vec!["--bind", "127.0.0.1", "--port", "0", "--no-pin"];
         args.extend(["--threads", &threads]);
-        let dir = scratch_dir("server");
-        let dir = dir.to_str().expect("utf-8 temp path").to_string();
-        if !extra.contains(&"--dir") {
-            args.extend(["--dir", &dir]);
+        let own_dir = (!extra.contains(&"--dir")).then(|| scratch_dir("server"));
+        let dir = own_dir
+            .as_ref()
+            .map(|d| d.to_str().expect("utf-8 temp path").to_string());
+        if let Some(d) = &dir {
+            args.extend(["--dir", d]);
         }
         args.extend(extra);
-        Server::start_exact(&args)
+        let mut s = Server::start_exact(&args);
+        s.own_dir = own_dir;
+        s
     }
 
     /// Starts corecache with exactly these arguments.
@@ -71,7 +77,11 @@ impl Server {
                 }
             }
         });
-        Server { child, port }
+        Server {
+            child,
+            port,
+            own_dir: None,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -190,15 +200,41 @@ impl Raw {
 }
 
 /// A `redis::Cmd` from string arguments.
-/// A new empty directory under the system's temp dir, unique to this test process.
-pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+/// A new empty directory under the system's temp dir, unique to this test process;
+/// removed with everything in it when dropped.
+pub fn scratch_dir(tag: &str) -> Scratch {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corecache-test-{}-{tag}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "corecache-test-{}-{tag}-{n}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch dir");
-    dir
+    Scratch(dir)
+}
+
+/// A scratch directory (see `scratch_dir`).
+pub struct Scratch(pub std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn cmd(args: &[&str]) -> redis::Cmd {
