@@ -138,7 +138,9 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         (SlotMap::contiguous(n), None)
     };
-    let mut loaded = crate::commands::save::load_at_start(&config, &slots, n)?.into_iter();
+    let at_start = crate::commands::save::load_at_start(&config, &slots, n)?;
+    let functions = Arc::new(at_start.functions);
+    let mut loaded = at_start.keys.into_iter();
     crate::commands::save::install_signal_handlers();
     let post = ShardPostbox::new(n);
     let connections = Arc::new(AtomicUsize::new(0));
@@ -161,6 +163,7 @@ pub fn run(config: Config) -> Result<(), String> {
             usage.clone(),
         );
         let keys = loaded.next().unwrap_or_default();
+        let libraries = functions.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
@@ -171,6 +174,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     connections: conns,
                     usage,
                     loaded: keys,
+                    libraries,
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -305,6 +309,8 @@ struct Shared {
     usage: Arc<Usage>,
     /// This shard's keys from the RDB file read at start-up.
     loaded: Vec<shards::rdb::file::Loaded>,
+    /// The file's function libraries (every shard loads them).
+    libraries: Arc<Vec<Vec<u8>>>,
 }
 
 async fn shard_main(
@@ -322,6 +328,7 @@ async fn shard_main(
         connections,
         usage,
         loaded,
+        libraries,
     } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
@@ -338,6 +345,13 @@ async fn shard_main(
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_maxmemory(config.maxmemory);
 
+    for failed in crate::commands::script::load_libraries(&shard, &libraries) {
+        if id == 0 {
+            log::warning(&format!(
+                "a function library from the RDB file failed: {failed}"
+            ));
+        }
+    }
     exec::spawn(expiry_loop(shard.clone()));
     if id == 0 {
         exec::spawn(crate::commands::save::persistence_loop(shard.clone()));

@@ -443,3 +443,35 @@ fn bgsave_under_writes_is_the_keyspace_at_its_start() {
         assert_eq!(v, "before");
     }
 }
+
+#[test]
+fn function_libraries_are_saved_and_loaded_both_ways() {
+    let lib = "#!lua name=mylib\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)";
+    let dir = scratch_dir("functions");
+    {
+        let s = start_in(&dir, 2);
+        let mut c = s.conn();
+        let name: String = q(&mut c, &["FUNCTION", "LOAD", lib]);
+        assert_eq!(name, "mylib");
+        let _: () = q(&mut c, &["SET", "k", "v"]);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let s = start_in(&dir, 3);
+    let mut c = s.conn();
+    let got: String = q(&mut c, &["FCALL", "hello", "0", "you"]);
+    assert_eq!(got, "hi you");
+    drop((c, s));
+    // redis-server reads them from our file, and writes them back for us.
+    let Some(redis) = RedisServer::start("function_libraries", &["--dir", dir.to_str().unwrap()])
+    else {
+        return;
+    };
+    let mut rc = redis.conn();
+    let got: String = q(&mut rc, &["FCALL", "hello", "0", "redis"]);
+    assert_eq!(got, "hi redis");
+    let _: () = q(&mut rc, &["SAVE"]);
+    drop((rc, redis));
+    let s = start_in(&dir, 1);
+    let got: String = q(&mut s.conn(), &["FCALL", "hello", "0", "again"]);
+    assert_eq!(got, "hi again");
+}

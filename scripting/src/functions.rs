@@ -354,6 +354,14 @@ impl Engine {
         self.libraries.get(lib)?.functions.get(name)
     }
 
+    /// Every library's code, by library name (what an RDB file's FUNCTION2 records
+    /// hold).
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        let mut libs: Vec<_> = self.libraries.values().collect();
+        libs.sort_by(|a, b| a.name.cmp(&b.name));
+        libs.into_iter().map(|l| l.code.to_vec()).collect()
+    }
+
     /// FUNCTION DUMP: every library's code, in this crate's own payload format
     /// (magic, then length-prefixed codes, then an FNV-1a 64 checksum).
     pub fn function_dump(&self) -> Vec<u8> {

@@ -333,14 +333,17 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
     }
 }
 
+/// What start-up read from the RDB file: every shard's keys, and the function
+/// libraries' code (every shard loads them all).
+pub struct AtStart {
+    pub keys: Vec<Vec<Loaded>>,
+    pub functions: Vec<Vec<u8>>,
+}
+
 /// Reads `dir`/`dbfilename` if it exists, before the shards start: every key goes to
 /// the list of the shard that owns its slot (each shard inserts its own, in parallel).
 /// A file that cannot be read is fatal, as in Redis.
-pub fn load_at_start(
-    config: &Config,
-    slots: &SlotMap,
-    shards: usize,
-) -> Result<Vec<Vec<Loaded>>, String> {
+pub fn load_at_start(config: &Config, slots: &SlotMap, shards: usize) -> Result<AtStart, String> {
     let mut per_shard: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
     let now = shards::clock::system_ms();
     {
@@ -350,7 +353,12 @@ pub fn load_at_start(
     let path = std::path::Path::new(&config.dir).join(&config.dbfilename);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(per_shard),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(AtStart {
+                keys: per_shard,
+                functions: Vec::new(),
+            })
+        }
         Err(e) => return Err(format!("corecache: cannot read {}: {e}", path.display())),
     };
     let started = Instant::now();
@@ -374,13 +382,6 @@ pub fn load_at_start(
             e.0
         )
     })?;
-    if !info.functions.is_empty() {
-        log::warning(&format!(
-            "{} function libraries in {} were not loaded (not supported yet)",
-            info.functions.len(),
-            path.display()
-        ));
-    }
     {
         let mut st = state();
         st.loaded_keys = info.keys - skipped;
@@ -397,7 +398,10 @@ pub fn load_at_start(
             String::new()
         }
     ));
-    Ok(per_shard)
+    Ok(AtStart {
+        keys: per_shard,
+        functions: info.functions,
+    })
 }
 
 /// Inserts a shard's loaded keys into its keyspace (on the shard's own thread).

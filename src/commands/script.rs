@@ -164,6 +164,27 @@ pub fn apply_change(shard: &Shard, change: Change) -> Reply {
     })
 }
 
+/// The code of every function library of this shard (all shards hold the same).
+pub fn library_codes(shard: &Shard) -> Vec<Vec<u8>> {
+    with_engine(shard, |e| e.library_codes())
+}
+
+/// Loads libraries read from an RDB file into this shard's engine; the names of those
+/// that failed, with why.
+pub fn load_libraries(shard: &Shard, codes: &[Vec<u8>]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for code in codes {
+        let change = Change::FunctionLoad {
+            code: Bytes::copy_from_slice(code),
+            replace: false,
+        };
+        if let Reply::Error(e) = apply_change(shard, change) {
+            failed.push(e.to_string());
+        }
+    }
+    failed
+}
+
 /// Work that applies a change on a shard.
 fn change_work(change: Change) -> Work {
     Work::Admin(Box::new(move |s: &Rc<Shard>| {

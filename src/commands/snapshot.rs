@@ -224,6 +224,9 @@ pub async fn finish_snapshot(
             ("aof-base", "0".to_string()),
         ],
     );
+    for code in crate::commands::script::library_codes(shard) {
+        file::write_function(&mut header, &code);
+    }
     let mut pieces = vec![Piece::Bytes(header)];
     let mut listed = Vec::new();
     let dbs = parts.iter().map(|p| p.dbs.len()).max().unwrap_or(0);

@@ -206,10 +206,7 @@ pub fn scratch_dir(tag: &str) -> Scratch {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "corecache-test-{}-{tag}-{n}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("corecache-test-{}-{tag}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch dir");
     Scratch(dir)

@@ -42,6 +42,13 @@ pub fn write_header(out: &mut Vec<u8>, aux: &[(&str, String)]) {
     }
 }
 
+/// A function library's code (Redis 7's FUNCTION2 record, written after the
+/// auxiliary fields).
+pub fn write_function(out: &mut Vec<u8>, code: &[u8]) {
+    out.push(opcode::FUNCTION2);
+    write_string(out, code);
+}
+
 /// SELECTDB and RESIZEDB for a database holding `keys` keys, `expires` of them with
 /// a TTL.
 pub fn write_db_start(out: &mut Vec<u8>, db: usize, keys: u64, expires: u64) {
