@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """RDB snapshots, corecache against redis-server: time of SAVE and of BGSAVE for the
-same keys, and memory during a BGSAVE while a client overwrites keys as fast as it
-can (redis-server forks, and the child's copies of changed pages count; corecache
-copies entries before they change).
+same keys, the restart that loads the file, and memory during a BGSAVE while a client
+overwrites keys as fast as it can (redis-server forks, and the child's copies of
+changed pages count; corecache copies entries before they change).
 
     python3 perf/snapshot.py [--corecache-bin PATH] [--keys 1000000] [--threads 2]
 
@@ -107,9 +107,17 @@ def measure(server: bench.Server, keys: int) -> dict:
         writes = counter[0] - before
         stop.set()
         w.join()
+        # A restart that loads the file just written, timed until every key answers.
+        server.stop()
+        t0 = time.monotonic()
+        server.start()
+        while server.dbsize() < keys:
+            time.sleep(0.005)
+        load_s = time.monotonic() - t0
     finally:
         server.stop()
     out = {"keys": keys, "save_s": round(save_s, 3), "bgsave_s": round(bgsave_s, 3),
+           "load_s": round(load_s, 3),
            "pss_before": base, "pss_peak": peak, "peak_ratio": round(peak / base, 3),
            "writes_during_bgsave": writes,
            "writes_per_s_during_bgsave": round(writes / bgsave_s) if bgsave_s else None}
@@ -132,6 +140,7 @@ def main() -> int:
     rows = [
         ("SAVE, seconds", redis["save_s"], core["save_s"]),
         ("BGSAVE under writes, seconds", redis["bgsave_s"], core["bgsave_s"]),
+        ("restart loading the file, seconds to the last key", redis["load_s"], core["load_s"]),
         ("peak memory during BGSAVE / before (PSS)", redis["peak_ratio"], core["peak_ratio"]),
         ("SETs per second during BGSAVE (one pipelining client)",
          redis["writes_per_s_during_bgsave"], core["writes_per_s_during_bgsave"]),
