@@ -346,7 +346,16 @@ mod tests {
     #[test]
     fn keys_values_and_extensions_round_trip() {
         let long = vec![7u8; 40_000];
-        for key in [&b""[..], b"k", b"a-key-of-some-length", &long] {
+        let edge = vec![8u8; LONG as usize];
+        let below = vec![9u8; LONG as usize - 1];
+        for key in [
+            &b""[..],
+            b"k",
+            b"a-key-of-some-length",
+            &long,
+            &edge,
+            &below,
+        ] {
             let mut n = NodeBox::<String, u32>::new(key, String::from("v"), 5, None, false, None);
             assert_eq!(n.key(), key);
             assert_eq!(n.ext(), None);
