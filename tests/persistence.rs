@@ -475,3 +475,22 @@ fn function_libraries_are_saved_and_loaded_both_ways() {
     let got: String = q(&mut s.conn(), &["FCALL", "hello", "0", "again"]);
     assert_eq!(got, "hi again");
 }
+
+#[test]
+fn shutdown_during_a_bgsave_waits_for_it_and_saves_everything() {
+    const N: usize = 200_000;
+    let dir = scratch_dir("shutdown-bgsave");
+    let mut s = start_in(&dir, 2);
+    let mut c = s.conn();
+    load(&mut c, N);
+    let _: String = q(&mut c, &["BGSAVE"]);
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.alive() {
+        assert!(Instant::now() < deadline, "still running after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = start_in(&dir, 2);
+    let n: usize = q(&mut s.conn(), &["DBSIZE"]);
+    assert_eq!(n, N);
+}

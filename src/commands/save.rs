@@ -246,11 +246,10 @@ async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), Strin
         return Ok(());
     }
     log::notice("Saving the final RDB snapshot before exiting.");
-    // A background save in progress is replaced by this one.
-    {
-        let mut st = state();
-        st.in_progress = true;
-        st.current_started = Some(Instant::now());
+    // A background save in progress finishes first: two walks of one keyspace at
+    // once would each take the other's entries.
+    while !begin() {
+        crate::runtime::sleep::sleep(std::time::Duration::from_millis(10)).await;
     }
     save_now(shard, false).await
 }
