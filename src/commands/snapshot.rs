@@ -144,13 +144,24 @@ fn walk_part(shard: &Rc<Shard>, dir: PathBuf, dirty: u64) -> PartReceiver {
             }
             crate::runtime::sleep::sleep(std::time::Duration::ZERO).await;
         }
-        let snap = sh.ks.borrow_mut().snapshot_take();
-        let counts: Vec<Written> = snap
-            .map(|s| s.parts.iter().map(|(_, w)| *w).collect())
-            .unwrap_or_default();
-        let part = match spill {
-            Err(e) => Err(e),
-            Ok(Spill { tx: chunks, done }) => {
+        // Only one snapshot runs at a time (`save::begin`); had another taken this
+        // one's result, the file would silently miss keys: fail the save instead.
+        let counts: Option<Vec<Written>> = sh
+            .ks
+            .borrow_mut()
+            .snapshot_take()
+            .map(|s| s.parts.iter().map(|(_, w)| *w).collect());
+        let part = match (spill, counts) {
+            (Err(e), _) => Err(e),
+            (Ok(s), None) => {
+                drop(s.tx);
+                if let Ok(Ok(paths)) = s.done.await {
+                    remove_parts(paths.iter().flatten());
+                }
+                Err(std::io::Error::other("the shard's snapshot was lost"))
+            }
+            (Ok(s), Some(counts)) => {
+                let Spill { tx: chunks, done } = s;
                 drop(chunks);
                 match done.await {
                     Ok(Ok(paths)) => Ok(Part {
