@@ -466,7 +466,7 @@ async fn expiry_loop(shard: Rc<Shard>) {
             continue;
         }
         // Eviction that ran out of time before a command goes on here.
-        shard.evict_to_budget();
+        let _ = shard.evict_to_budget();
         // Resizes of the key tables move on while the shard is idle (about a
         // millisecond's worth per tick at most).
         shard.ks.borrow_mut().rehash(1000);

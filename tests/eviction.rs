@@ -203,6 +203,20 @@ fn lowering_maxmemory_at_run_time_evicts_down_to_it() {
         );
         let left: u64 = q(&mut c, &["DBSIZE"]);
         assert!(left < 10_000 && left > 0, "{n} shards: {left} keys left");
+        // Every shard gave its share: none emptied itself while the others kept
+        // theirs (keys spread evenly over slots, so shares are about equal).
+        let info: String = q(&mut c, &["INFO", "shards"]);
+        let per: Vec<u64> = info
+            .lines()
+            .filter_map(|l| l.split(",keys=").nth(1))
+            .map(|r| r.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(per.len(), n, "{info}");
+        let avg = left / n as u64;
+        assert!(
+            per.iter().all(|&k| k * 2 >= avg),
+            "{n} shards: uneven eviction {per:?}"
+        );
         let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
         assert_eq!(got, ["maxmemory", &limit.to_string()]);
     }

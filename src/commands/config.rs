@@ -244,12 +244,19 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                     move |s: &Rc<Shard>| apply_all(s, pairs)
                 })
                 .await;
-            // Once every shard knows the limit (and published its measure), each evicts
-            // its keys down to it.
+            // Once every shard knows the limit (and published its measure), they evict
+            // down to it in rounds: in each, a shard evicts while it holds about its
+            // share of the keys (so none empties itself while the others catch up),
+            // until a round finds nothing more to evict.
             if lowers_memory {
-                shard
-                    .run_everywhere(|| |s: &Rc<Shard>| s.evict_to_budget())
-                    .await;
+                loop {
+                    let evicted = shard
+                        .run_everywhere(|| |s: &Rc<Shard>| s.evict_to_budget())
+                        .await;
+                    if !evicted.contains(&true) {
+                        break;
+                    }
+                }
             }
             Ok(Reply::Ok)
         }

@@ -19,6 +19,7 @@ impl Shard {
         let mut ks = self.ks.borrow_mut();
         ks.budget.limit = maxmemory;
         ks.budget.publish();
+        ks.publish_evictable();
     }
 
     /// Evicts what the policy allows until the shard fits its budget. Before a command
@@ -58,18 +59,20 @@ impl Shard {
         room
     }
 
-    /// Evicts until the shard fits or nothing more may go (CONFIG SET maxmemory, the
-    /// periodic task).
-    pub fn evict_to_budget(self: &Rc<Self>) {
+    /// Evicts until the shard fits or nothing more may go, or it is another shard's turn
+    /// (CONFIG SET maxmemory, the periodic task); whether it evicted anything.
+    pub fn evict_to_budget(self: &Rc<Self>) -> bool {
+        let mut any = false;
         loop {
             let mut gone = Vec::new();
             let room = self.ks.borrow_mut().make_room(&mut gone);
             let done = room != Room::Evicting || gone.is_empty();
             if !gone.is_empty() {
+                any = true;
                 self.forget_evicted(gone);
             }
             if done {
-                return;
+                return any;
             }
         }
     }

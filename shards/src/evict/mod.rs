@@ -193,7 +193,9 @@ impl Usage {
 
     /// Whether shard `me`, with `mine` evictable keys, should evict now: it holds at
     /// least an even share of the evictable keys, or the process is over `limit` by
-    /// more than 1/32 (then every shard helps).
+    /// more than 1/32 and it holds at least 7/8 of an even share (then the shards near
+    /// the average help; one far below it does not empty itself while the others,
+    /// evicting in parallel, catch up).
     fn my_turn(&self, me: usize, mine: u64, limit: u64) -> bool {
         let total: u64 = self
             .slots
@@ -207,7 +209,10 @@ impl Usage {
                 }
             })
             .sum();
-        mine * self.slots.len() as u64 >= total || self.counted() > limit + limit / 32
+        let n = self.slots.len() as u64;
+        let even = mine * n >= total;
+        let near_even = mine * n * 8 >= total * 7;
+        even || (near_even && self.counted() > limit + limit / 32)
     }
 }
 
@@ -313,10 +318,13 @@ pub fn time_limit(tenacity: u32) -> Option<Duration> {
 impl Keyspace {
     /// Evicts keys as the policy says until the shard is within its budget; reports the
     /// evicted keys (db, key) to `gone` (WATCH and others must hear of them).
-    pub fn make_room(&mut self, gone: &mut Vec<(usize, Box<[u8]>)>) -> Room {
+    /// The keys this shard's policy may evict, published for the other shards' sake
+    /// (each evicts only while it holds about its share: see `Usage::my_turn`). A shard
+    /// publishes before it evicts and whenever the limit is set, so none judges its
+    /// share against a peer's count from before a load.
+    pub fn publish_evictable(&self) -> u64 {
         let policy = self.config.maxmemory_policy;
-        // The keys this shard's policy may evict, for the other shards' sake.
-        let mut mine: u64 = if policy == Policy::NoEviction {
+        let mine: u64 = if policy == Policy::NoEviction {
             0
         } else {
             (0..self.db_count())
@@ -331,6 +339,12 @@ impl Keyspace {
                 .sum::<usize>() as u64
         };
         self.budget.set_evictable(mine);
+        mine
+    }
+
+    pub fn make_room(&mut self, gone: &mut Vec<(usize, Box<[u8]>)>) -> Room {
+        let policy = self.config.maxmemory_policy;
+        let mut mine = self.publish_evictable();
         if !self.budget.over() {
             return Room::Fits;
         }
