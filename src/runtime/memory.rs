@@ -53,10 +53,42 @@ impl Shard {
             }
             ks.make_room(&mut gone)
         };
-        if !gone.is_empty() {
+        if gone.is_empty() && room == Room::Evicting {
+            // Over the budget but not this shard's turn: the shards that hold more
+            // keys evict now rather than at their next command or tick.
+            self.nudge_peers();
+        } else if !gone.is_empty() {
             self.forget_evicted(gone);
         }
         room
+    }
+
+    /// Asks every other shard to evict down to the budget, at most once a millisecond.
+    fn nudge_peers(self: &Rc<Self>) {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<std::time::Instant>> =
+                const { std::cell::Cell::new(None) };
+        }
+        let now = std::time::Instant::now();
+        let due = LAST.with(|l| {
+            let due = l
+                .get()
+                .is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_millis(1));
+            if due {
+                l.set(Some(now));
+            }
+            due
+        });
+        if !due {
+            return;
+        }
+        for peer in (0..self.nshards).filter(|&p| p != self.id) {
+            let job = Box::new(|s: &Rc<Shard>| {
+                let _ = s.evict_to_budget();
+                Box::new(()) as crate::runtime::work::Answer
+            });
+            drop(self.send(peer, crate::runtime::work::Work::Admin(job)));
+        }
     }
 
     /// Evicts until the shard fits or nothing more may go, or it is another shard's turn
