@@ -155,17 +155,11 @@ fn bgsave_lastsave_and_changes_since_the_last_save() {
     std::thread::sleep(Duration::from_millis(1100));
     let started: String = q(&mut c, &["BGSAVE"]);
     assert_eq!(started, "Background saving started");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info: String = q(&mut c, &["INFO", "persistence"]);
-        if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:1") {
-            assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
-            assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "BGSAVE did not finish: {info}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_bgsave(&mut c);
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_saves:1"), "{info}");
+    assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+    assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
     let after: i64 = q(&mut c, &["LASTSAVE"]);
     assert!(after > before, "LASTSAVE {before} -> {after}");
     assert!(Path::new(&dump_path(&dir)).exists());
@@ -176,6 +170,15 @@ fn bgsave_lastsave_and_changes_since_the_last_save() {
     wait_for_bgsave(&mut c);
     let info: String = q(&mut c, &["INFO", "persistence"]);
     assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+}
+
+/// Waits (up to `secs`) for the server to end by itself after `what`.
+fn wait_for_exit(s: &mut Server, secs: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while s.alive() {
+        assert!(Instant::now() < deadline, "still running after {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn wait_for_bgsave(c: &mut redis::Connection) {
@@ -231,11 +234,7 @@ fn shutdown_save_writes_the_file_and_ends_the_process() {
     let mut c = s.conn();
     let _: () = q(&mut c, &["SET", "kept", "yes"]);
     let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.alive() {
-        assert!(Instant::now() < deadline, "still running after SHUTDOWN");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_exit(&mut s, 10, "SHUTDOWN");
     let s = start_in(&dir, 1);
     let got: String = q(&mut s.conn(), &["GET", "kept"]);
     assert_eq!(got, "yes");
@@ -248,11 +247,7 @@ fn sigterm_saves_when_save_points_are_set() {
     let _: () = q(&mut s.conn(), &["SET", "kept", "yes"]);
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc_kill(s.pid() as i32, 15) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.alive() {
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_exit(&mut s, 10, "SIGTERM");
     let s = start_in(&dir, 2);
     let got: String = q(&mut s.conn(), &["GET", "kept"]);
     assert_eq!(got, "yes");
@@ -485,11 +480,7 @@ fn shutdown_during_a_bgsave_waits_for_it_and_saves_everything() {
     load(&mut c, N);
     let _: String = q(&mut c, &["BGSAVE"]);
     let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.alive() {
-        assert!(Instant::now() < deadline, "still running after SHUTDOWN");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_exit(&mut s, 20, "SHUTDOWN");
     let s = start_in(&dir, 2);
     let n: usize = q(&mut s.conn(), &["DBSIZE"]);
     assert_eq!(n, N);

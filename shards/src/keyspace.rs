@@ -208,10 +208,8 @@ impl Keyspace {
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
     /// time unless `touch` is false (CLIENT NO-TOUCH).
     pub fn read(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Stored> {
-        if self.snapshot.is_some() {
-            // The lookup may expire the key.
-            self.cow(db, key);
-        }
+        // The lookup may expire the key (and PFCOUNT rewrites its cache).
+        self.cow(db, key);
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;

@@ -13,7 +13,6 @@
 //! whole walk at least once, resizes included; the mark makes "at least once" exactly
 //! once, and the entries that left meanwhile were written before they left.
 
-use crate::clock::Millis;
 use crate::keyspace::{Keyspace, Stored};
 use crate::rdb::file::{EntryFormat, Written};
 
@@ -27,8 +26,6 @@ pub struct Snapshot {
     db: usize,
     cursor: u64,
     scratch: Vec<u8>,
-    /// Entries written by commands before they changed them (copy before write).
-    pub copied: u64,
 }
 
 impl Snapshot {
@@ -73,7 +70,6 @@ impl Keyspace {
             db: 0,
             cursor: 0,
             scratch: Vec::new(),
-            copied: 0,
         }));
     }
 
@@ -138,11 +134,6 @@ impl Keyspace {
             .collect()
     }
 
-    /// Whether a snapshot is walking.
-    pub fn snapshot_running(&self) -> bool {
-        self.snapshot.as_ref().is_some_and(|s| !s.is_done())
-    }
-
     /// Copy before write: a command is about to change, delete or expire `key`; if the
     /// running snapshot has not saved it yet, it is saved now.
     #[inline]
@@ -154,20 +145,10 @@ impl Keyspace {
             return;
         }
         if let Some(e) = self.dbs[db].main.node_mut(key) {
-            if e.mark() != snap.target {
-                snap.copied += 1;
-                snap.save(db, e);
-            }
+            snap.save(db, e);
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
-
-/// Time of a snapshot's instant (for tests and reports).
-impl Snapshot {
-    pub fn instant(&self) -> Millis {
-        self.how.now
-    }
-}

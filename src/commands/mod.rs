@@ -71,7 +71,7 @@ pub async fn run(
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),
         ServerCmd::Time => Ok(connection::time()),
-        ServerCmd::LastSave => Ok(save::lastsave(shard)),
+        ServerCmd::LastSave => Ok(save::lastsave()),
         ServerCmd::Save => save::save(shard).await,
         ServerCmd::BgSave => save::bgsave(shard, &args).await,
         ServerCmd::Shutdown => save::shutdown(shard, &args).await,

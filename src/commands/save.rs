@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use shards::rdb::file::{self, Loaded};
-use shards::{key_slot, CmdError, Reply, SlotMap};
+use shards::{CmdError, Reply, SlotMap};
 
 use crate::base::config::Config;
 use crate::base::log;
@@ -27,25 +27,25 @@ use crate::runtime::work::{Answer, Work};
 
 /// What INFO persistence and LASTSAVE report, for the whole process.
 #[derive(Debug)]
-pub struct SaveState {
-    pub last_save_unix: u64,
-    pub last_ok: bool,
-    pub in_progress: bool,
+struct SaveState {
+    /// Set at start-up, then at every successful save.
+    last_save_unix: u64,
+    last_ok: bool,
     /// A BGSAVE SCHEDULE waiting for the one in progress.
-    pub scheduled: bool,
-    pub saves: u64,
-    pub last_bgsave_secs: i64,
-    pub current_started: Option<Instant>,
+    scheduled: bool,
+    saves: u64,
+    last_bgsave_secs: i64,
+    /// When the snapshot in progress started; None when none runs.
+    current_started: Option<Instant>,
     /// The sum of the shards' change counters when the last snapshot was taken.
-    pub dirty_at_save: u64,
-    pub loaded_keys: u64,
-    pub loaded_expired: u64,
+    dirty_at_save: u64,
+    loaded_keys: u64,
+    loaded_expired: u64,
 }
 
-pub static STATE: Mutex<SaveState> = Mutex::new(SaveState {
+static STATE: Mutex<SaveState> = Mutex::new(SaveState {
     last_save_unix: 0,
     last_ok: true,
-    in_progress: false,
     scheduled: false,
     saves: 0,
     last_bgsave_secs: -1,
@@ -68,7 +68,8 @@ fn file_path(shard: &Shard) -> std::path::PathBuf {
     std::path::Path::new(&s.dir).join(&s.dbfilename)
 }
 
-/// Takes a snapshot and writes it; records the outcome. The caller set `in_progress`.
+/// Takes a snapshot and writes it; records the outcome. The caller claimed the slot
+/// (`begin`).
 /// As in Redis, a failed background save sets `rdb_last_bgsave_status:err` (and, with
 /// save points, refuses writes: MISCONF); a failed foreground one only answers an
 /// error; any success clears both.
@@ -95,7 +96,6 @@ async fn save_started(
         Err(e) => (Err(e), 0),
     };
     let mut st = state();
-    st.in_progress = false;
     st.current_started = None;
     st.last_bgsave_secs = started.elapsed().as_secs() as i64;
     if res.is_ok() || background {
@@ -127,10 +127,9 @@ async fn save_started(
 /// Claims the snapshot slot; false when one is already running.
 fn begin() -> bool {
     let mut st = state();
-    if st.in_progress {
+    if st.current_started.is_some() {
         return false;
     }
-    st.in_progress = true;
     st.current_started = Some(Instant::now());
     true
 }
@@ -167,9 +166,8 @@ pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError
     Ok(Reply::status("Background saving started"))
 }
 
-pub fn lastsave(shard: &Shard) -> Reply {
-    let t = state().last_save_unix;
-    Reply::Int(if t == 0 { shard.started_ms / 1000 } else { t } as i64)
+pub fn lastsave() -> Reply {
+    Reply::Int(state().last_save_unix as i64)
 }
 
 /// DEBUG RELOAD: save, empty every database, load the file again (all shards held for
@@ -186,13 +184,9 @@ pub async fn debug_reload(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
         .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
     let config = shard.ks.borrow().config.clone();
     let dbs = shard.ks.borrow().db_count();
-    let mut per: Vec<Vec<Loaded>> = (0..shard.nshards).map(|_| Vec::new()).collect();
-    file::read_file(&bytes, &config, shards::clock::system_ms(), |l| {
-        if l.db < dbs {
-            per[shard.slots.owner(key_slot(&l.key))].push(l);
-        }
-    })
-    .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let read = by_shard(&bytes, &config, &shard.slots, shard.nshards, dbs)
+        .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let per = read.keys;
     let all: Vec<usize> = (0..shard.nshards).collect();
     isolated(shard, all.clone(), |txn| async move {
         for (s, keys) in all.into_iter().zip(per) {
@@ -255,7 +249,7 @@ async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), Strin
 }
 
 /// The sum of every shard's change counter.
-pub async fn total_dirty(shard: &Rc<Shard>) -> u64 {
+async fn total_dirty(shard: &Rc<Shard>) -> u64 {
     shard
         .run_everywhere(|| |sh: &Rc<Shard>| sh.stats.borrow().dirty)
         .await
@@ -307,7 +301,7 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
         let points = save_points(&shard.settings.borrow().save);
         let (busy, scheduled) = {
             let st = state();
-            (st.in_progress, st.scheduled)
+            (st.current_started.is_some(), st.scheduled)
         };
         let due = if busy {
             false
@@ -343,18 +337,13 @@ pub struct AtStart {
 /// the list of the shard that owns its slot (each shard inserts its own, in parallel).
 /// A file that cannot be read is fatal, as in Redis.
 pub fn load_at_start(config: &Config, slots: &SlotMap, shards: usize) -> Result<AtStart, String> {
-    let mut per_shard: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
-    let now = shards::clock::system_ms();
-    {
-        let mut st = state();
-        st.last_save_unix = now / 1000;
-    }
+    state().last_save_unix = shards::clock::system_ms() / 1000;
     let path = std::path::Path::new(&config.dir).join(&config.dbfilename);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(AtStart {
-                keys: per_shard,
+                keys: (0..shards).map(|_| Vec::new()).collect(),
                 functions: Vec::new(),
             })
         }
@@ -362,25 +351,14 @@ pub fn load_at_start(config: &Config, slots: &SlotMap, shards: usize) -> Result<
     };
     let started = Instant::now();
     let engine = shards::config::EngineConfig::default();
-    let mut skipped = 0u64;
-    let info = file::read_file(&bytes, &engine, now, |l| {
-        if l.db >= config.databases {
-            skipped += 1;
-            return;
-        }
-        let owner = slots.owner(key_slot(&l.key));
-        match per_shard.get_mut(owner) {
-            Some(v) => v.push(l),
-            None => skipped += 1,
-        }
-    })
-    .map_err(|e| {
+    let read = by_shard(&bytes, &engine, slots, shards, config.databases).map_err(|e| {
         format!(
             "corecache: short read or bad data loading {}: {} (refusing to start, as Redis does)",
             path.display(),
             e.0
         )
     })?;
+    let (info, skipped) = (read.info, read.skipped);
     {
         let mut st = state();
         st.loaded_keys = info.keys - skipped;
@@ -392,14 +370,45 @@ pub fn load_at_start(config: &Config, slots: &SlotMap, shards: usize) -> Result<
         info.keys - skipped,
         info.expired,
         if skipped > 0 {
-            format!(", {skipped} keys of other databases or slots skipped")
+            format!(", {skipped} keys of databases beyond --databases skipped")
         } else {
             String::new()
         }
     ));
     Ok(AtStart {
-        keys: per_shard,
+        keys: read.keys,
         functions: info.functions,
+    })
+}
+
+/// A file's keys grouped by the shard that owns their slot.
+struct ByShard {
+    keys: Vec<Vec<Loaded>>,
+    info: file::FileInfo,
+    /// Keys of databases beyond `dbs` (not loaded).
+    skipped: u64,
+}
+
+fn by_shard(
+    bytes: &[u8],
+    config: &shards::config::EngineConfig,
+    slots: &SlotMap,
+    shards: usize,
+    dbs: usize,
+) -> shards::rdb::Decoded<ByShard> {
+    let mut keys: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
+    let mut skipped = 0;
+    let info = file::read_file(bytes, config, shards::clock::system_ms(), |l| {
+        if l.db >= dbs {
+            skipped += 1;
+            return;
+        }
+        keys[slots.owner_of_key(&l.key)].push(l);
+    })?;
+    Ok(ByShard {
+        keys,
+        info,
+        skipped,
     })
 }
 
@@ -436,7 +445,7 @@ pub fn info_section(dirty_sum: u64) -> String {
          aof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n\
          module_fork_last_cow_size:0\r\n",
         dirty_sum.saturating_sub(st.dirty_at_save),
-        u8::from(st.in_progress),
+        u8::from(st.current_started.is_some()),
         st.last_save_unix,
         if st.last_ok { "ok" } else { "err" },
         st.last_bgsave_secs,

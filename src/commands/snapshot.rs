@@ -212,14 +212,12 @@ pub async fn finish_snapshot(
             Err(e) => failed = Some(e),
         }
     }
-    let files = |parts: &[Part]| -> Vec<PathBuf> {
-        parts
-            .iter()
-            .flat_map(|p| p.dbs.iter().filter_map(|(_, f)| f.clone()))
-            .collect()
-    };
     if let Some(e) = failed {
-        remove_parts(files(&parts).iter());
+        remove_parts(
+            parts
+                .iter()
+                .flat_map(|p| p.dbs.iter().filter_map(|(_, f)| f.as_ref())),
+        );
         return Err(e);
     }
     let used: i64 = parts.iter().map(|p| p.heap).sum();
@@ -239,13 +237,13 @@ pub async fn finish_snapshot(
         file::write_function(&mut header, &code);
     }
     let mut pieces = vec![Piece::Bytes(header)];
-    let mut listed = Vec::new();
     let dbs = parts.iter().map(|p| p.dbs.len()).max().unwrap_or(0);
     for db in 0..dbs {
         let (keys, expires) = parts
             .iter()
             .filter_map(|p| p.dbs.get(db))
             .fold((0, 0), |(k, e), (w, _)| (k + w.keys, e + w.expires));
+        // A shard has a file for a database only if it wrote keys there.
         if keys == 0 {
             continue;
         }
@@ -254,17 +252,10 @@ pub async fn finish_snapshot(
         pieces.push(Piece::Bytes(start));
         for p in &parts {
             if let Some((_, Some(path))) = p.dbs.get(db) {
-                listed.push(path.clone());
                 pieces.push(Piece::File(path.clone()));
             }
         }
     }
-    // Records of databases with no live key left out are not in the file.
-    let unused: Vec<PathBuf> = files(&parts)
-        .into_iter()
-        .filter(|f| !listed.contains(f))
-        .collect();
-    remove_parts(unused.iter());
     let dirty = parts.iter().map(|p| p.dirty).sum();
     Ok((pieces, dirty))
 }

@@ -3,9 +3,10 @@
 //! with its expiry time and, under an LRU or LFU policy, its idle time or frequency),
 //! EOF and a CRC-64 of everything before it.
 //!
-//! A shard writes its keys of one database with `write_keys`; the server concatenates
-//! the shards' parts database by database between `write_header`, `write_db_start` and
-//! `write_footer`, so the file is one stream whatever the number of shards. Reading
+//! A shard writes its keys entry by entry with `EntryFormat::write` (its snapshot,
+//! `crate::snapshot`); the server concatenates the shards' parts database by database
+//! between `write_header`, `write_db_start` and `write_footer`, so the file is one
+//! stream whatever the number of shards. Reading
 //! (`read_file`) hands every key to a callback with its database, so each can go to the
 //! shard of its slot.
 
@@ -72,21 +73,11 @@ pub fn write_footer(out: &mut Vec<u8>, crc_so_far: u64, checksum: bool) -> u64 {
     crc
 }
 
-/// What `write_keys` wrote.
+/// How many keys a part holds, and how many of them with a TTL (RESIZEDB).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Written {
     pub keys: u64,
     pub expires: u64,
-}
-
-/// The live keys of database `db` of a shard, one after another (no SELECTDB: the
-/// caller writes that once for all shards).
-pub fn write_keys(out: &mut Vec<u8>, ks: &Keyspace, db: usize) -> Written {
-    let how = EntryFormat::of(ks);
-    let mut w = Written::default();
-    let mut scratch = Vec::new();
-    ks.for_each_key(db, |key, e| w.add(how.write(out, &mut scratch, key, e)));
-    w
 }
 
 impl Written {

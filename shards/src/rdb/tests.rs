@@ -394,7 +394,12 @@ mod files {
         write_header(&mut out, &[("redis-ver", "7.0.0".into())]);
         for db in 0..ks.db_count() {
             let mut part = Vec::new();
-            let w = file::write_keys(&mut part, ks, db);
+            let how = file::EntryFormat::of(ks);
+            let mut w = file::Written::default();
+            let mut scratch = Vec::new();
+            ks.for_each_key(db, |key, e| {
+                w.add(how.write(&mut part, &mut scratch, key, e))
+            });
             if w.keys > 0 {
                 write_db_start(&mut out, db, w.keys, w.expires);
                 out.extend_from_slice(&part);
