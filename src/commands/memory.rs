@@ -106,7 +106,7 @@ struct ShardMemory {
     not_counted: u64,
     clients_input: u64,
     keys: u64,
-    /// (db, main table overhead, expiry index overhead) for non-empty databases.
+    /// (db, main table overhead, bytes of TTLs in nodes) for non-empty databases.
     dbs: Vec<(usize, u64, u64)>,
 }
 
