@@ -12,7 +12,9 @@ what is held rather than when each allocator happens to return freed pages; each
 is measured on `--repeat` fresh servers and the median reported (RSS of a few MB of
 data moves by a megabyte between runs). Fixed costs that the first load touches stay
 in the numbers (corecache's receive buffers: 2 MiB per shard), which weigh at
-`--scale 1` (a few MB of data) and vanish at larger scales.
+`--scale 1` (a few MB of data) and vanish at larger scales. The last columns count
+only what the second half of the keys added to RSS (both halves loaded the same way),
+which leaves out such one-time costs: the cost of one more element.
 
 Uses perf/bench.py's server management (free ports, stop by PID) and writes
 perf/results/collections-<UTC>.json and a table into perf/README.md."""
@@ -67,10 +69,10 @@ def commands(kind: str, key: str, elements: int) -> list[tuple]:
     return cmds
 
 
-def load(port: int, shape: dict) -> None:
+def load(port: int, shape: dict, keys: range) -> None:
     with bench.RespClient(port) as client:
         batch = []
-        for k in range(shape["keys"]):
+        for k in keys:
             key = f"{shape['type']}:{shape['size']}:{k}"
             for cmd in commands(shape["type"], key, shape["elements"]):
                 batch.append(bench.encode_command(*cmd))
@@ -107,7 +109,12 @@ def measure(server: bench.Server, shape: dict) -> dict:
         time.sleep(0.3)
         purge(server)
         used0, rss0 = server.used_memory(), server.rss_bytes()
-        load(server.port, shape)
+        half = shape["keys"] // 2
+        load(server.port, shape, range(half))
+        time.sleep(0.5)
+        purge(server)
+        rss_half = server.rss_bytes()
+        load(server.port, shape, range(half, shape["keys"]))
         time.sleep(0.5)
         purge(server)
         used1, rss1 = server.used_memory(), server.rss_bytes()
@@ -115,10 +122,12 @@ def measure(server: bench.Server, shape: dict) -> dict:
     finally:
         server.stop()
     n = shape["keys"] * shape["elements"]
+    second = (shape["keys"] - half) * shape["elements"]
     return {
         "encoding": enc,
         "used_per_element": (used1 - used0) / n,
         "rss_per_element": (rss1 - rss0) / n,
+        "rss_marginal": (rss1 - rss_half) / second,
     }
 
 
@@ -126,7 +135,7 @@ def median_of(n: int, run) -> dict:
     """Runs `run` n times; each measure's median, and every raw run."""
     runs = [run() for _ in range(max(1, n))]
     out = {"encoding": runs[0]["encoding"], "runs": runs}
-    for key in ("used_per_element", "rss_per_element"):
+    for key in ("used_per_element", "rss_per_element", "rss_marginal"):
         out[key] = statistics.median(r[key] for r in runs)
     return out
 
@@ -150,18 +159,20 @@ def main() -> int:
         rows.append({**shape, "redis": redis, "corecache": core})
         bench.log(f"{shape}: redis {redis} corecache {core}")
     lines = [
-        "| type | size | keys x elements | encoding redis / corecache | used B/elem redis / corecache | ratio | RSS B/elem redis / corecache | ratio |",
-        "|---|---|---|---|---|--:|---|--:|",
+        "| type | size | keys x elements | encoding redis / corecache | used B/elem redis / corecache | ratio | RSS B/elem redis / corecache | ratio | RSS of the second half B/elem | ratio |",
+        "|---|---|---|---|---|--:|---|--:|---|--:|",
     ]
     for r in rows:
         rd, cc = r["redis"], r["corecache"]
         ur = cc["used_per_element"] / rd["used_per_element"] if rd["used_per_element"] else 0
         rr = cc["rss_per_element"] / rd["rss_per_element"] if rd["rss_per_element"] else 0
+        mr = cc["rss_marginal"] / rd["rss_marginal"] if rd["rss_marginal"] else 0
         lines.append(
             f"| {r['type']} | {r['size']} | {r['keys']} x {r['elements']} | "
             f"{rd['encoding']} / {cc['encoding']} | {rd['used_per_element']:.1f} / "
             f"{cc['used_per_element']:.1f} | **{ur:.2f}x** | {rd['rss_per_element']:.1f} / "
-            f"{cc['rss_per_element']:.1f} | {rr:.2f}x |"
+            f"{cc['rss_per_element']:.1f} | {rr:.2f}x | {rd['rss_marginal']:.1f} / "
+            f"{cc['rss_marginal']:.1f} | {mr:.2f}x |"
         )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     command = "python3 perf/collection_memory.py " + " ".join(sys.argv[1:])

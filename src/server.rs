@@ -138,7 +138,13 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         (SlotMap::contiguous(n), None)
     };
-    let at_start = crate::commands::save::load_at_start(&config, &slots, n)?;
+    let aof_plan = crate::commands::aof::plan_at_start(&config)?;
+    let rdb = match &aof_plan {
+        Some(plan) => plan.rdb_base(),
+        None => Some(std::path::Path::new(&config.dir).join(&config.dbfilename)),
+    };
+    let mut aof_plan = aof_plan;
+    let at_start = crate::commands::save::load_at_start(&config, &slots, n, rdb)?;
     let functions = Arc::new(at_start.functions);
     let mut loaded = at_start.keys.into_iter();
     crate::commands::save::install_signal_handlers();
@@ -164,6 +170,8 @@ pub fn run(config: Config) -> Result<(), String> {
         );
         let keys = loaded.next().unwrap_or_default();
         let libraries = functions.clone();
+        // Shard 0 replays the append-only file once every shard runs.
+        let replay = if i == 0 { aof_plan.take() } else { None };
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
@@ -175,6 +183,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     usage,
                     loaded: keys,
                     libraries,
+                    replay,
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -311,6 +320,8 @@ struct Shared {
     loaded: Vec<shards::rdb::file::Loaded>,
     /// The file's function libraries (every shard loads them).
     libraries: Arc<Vec<Vec<u8>>>,
+    /// Shard 0: the append-only files to replay.
+    replay: Option<crate::commands::aof::Plan>,
 }
 
 async fn shard_main(
@@ -329,6 +340,7 @@ async fn shard_main(
         usage,
         loaded,
         libraries,
+        replay,
     } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
@@ -353,6 +365,9 @@ async fn shard_main(
         }
     }
     exec::spawn(expiry_loop(shard.clone()));
+    if let Some(plan) = replay {
+        exec::spawn(crate::net::replay::load_and_open(shard.clone(), plan));
+    }
     if id == 0 {
         exec::spawn(crate::commands::save::persistence_loop(shard.clone()));
     }
@@ -403,16 +418,21 @@ async fn shard_main(
             has_mail: Some(Box::new(move || peeker.has_mail(id))),
             awaiting_answers: Some(Box::new(move || asker.mailbox().awaiting_answers())),
         });
-        if let Some(fd) = node_fd {
-            listener::listen_on_driver(&driver, shard.clone(), fd, connections.clone(), true);
-        }
         crate::commands::memory::note_startup(&shard);
-        listener::listen_on_driver(&driver, shard, fds[id], connections, false);
+        let (d, fd) = (driver.clone(), fds[id]);
+        exec::spawn(async move {
+            wait_loaded().await;
+            if let Some(nfd) = node_fd {
+                listener::listen_on_driver(&d, shard.clone(), nfd, connections.clone(), true);
+            }
+            listener::listen_on_driver(&d, shard, fd, connections, false);
+        });
         driver.run().await;
         return;
     }
     crate::commands::memory::note_startup(&shard);
     exec::spawn(read_inbox(shard.clone(), post));
+    wait_loaded().await;
     if let Some(fd) = node_fd {
         // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
         let node = unsafe { TcpListener::from_raw_fd(fd) };
@@ -426,6 +446,13 @@ async fn shard_main(
     // SAFETY: each shard takes ownership of a distinct listening fd bound in `run`.
     let public = unsafe { TcpListener::from_raw_fd(fds[id]) };
     listener::accept_loop(shard, public, connections, false).await;
+}
+
+/// Until the append-only file is loaded, clients wait in the listen backlog.
+async fn wait_loaded() {
+    while crate::commands::aof::loading() {
+        sleep(Duration::from_millis(2)).await;
+    }
 }
 
 /// Reads the shard's inbox for as long as the shard runs (when no network ring of its

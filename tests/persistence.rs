@@ -4,90 +4,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::dataset::{content, fill};
 use common::redis_server::RedisServer;
 use common::{err, q, scratch_dir, Server};
-
-/// Every key of every database, with its type, its contents in a canonical form and
-/// whether it has a TTL.
-type Content = BTreeMap<(i64, String), (String, Vec<String>, bool)>;
-
-fn content(c: &mut redis::Connection, dbs: i64) -> Content {
-    let mut out = Content::new();
-    for db in 0..dbs {
-        let _: () = q(c, &["SELECT", &db.to_string()]);
-        let keys: Vec<String> = q(c, &["KEYS", "*"]);
-        for k in keys {
-            let kind: String = q(c, &["TYPE", &k]);
-            let mut items: Vec<String> = match kind.as_str() {
-                "string" => vec![q(c, &["GET", &k])],
-                "list" => q(c, &["LRANGE", &k, "0", "-1"]),
-                "hash" => q(c, &["HGETALL", &k]),
-                "set" => q(c, &["SMEMBERS", &k]),
-                "zset" => q(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
-                other => panic!("unexpected type {other}"),
-            };
-            if matches!(kind.as_str(), "hash" | "set") {
-                if kind == "hash" {
-                    let mut pairs: Vec<String> = items
-                        .chunks(2)
-                        .map(|p| format!("{}={}", p[0], p[1]))
-                        .collect();
-                    pairs.sort();
-                    items = pairs;
-                } else {
-                    items.sort();
-                }
-            }
-            let ttl: i64 = q(c, &["PTTL", &k]);
-            out.insert((db, k), (kind, items, ttl > 0));
-        }
-    }
-    let _: () = q(c, &["SELECT", "0"]);
-    out
-}
-
-/// Keys of every type in both encodings, with and without TTLs, in three databases.
-fn fill(c: &mut redis::Connection) {
-    let long = "x".repeat(300);
-    for db in ["0", "5", "15"] {
-        let _: () = q(c, &["SELECT", db]);
-        let _: () = q(
-            c,
-            &["MSET", "int", "12345", "small", "hello", "long", &long],
-        );
-        let _: () = q(c, &["SET", "big-int", "9223372036854775807"]);
-        let _: () = q(c, &["SET", "with-ttl", "v", "EX", "100000"]);
-        let _: i64 = q(c, &["RPUSH", "list-small", "a", "1", "b"]);
-        for i in 0..300 {
-            let _: i64 = q(c, &["RPUSH", "list-big", &format!("item-{i}")]);
-            let _: i64 = q(c, &["HSET", "hash-big", &format!("f{i}"), &format!("v{i}")]);
-            let _: i64 = q(c, &["SADD", "set-big", &format!("m{i}")]);
-            let _: i64 = q(
-                c,
-                &[
-                    "ZADD",
-                    "zset-big",
-                    &format!("{}", i as f64 * 0.5),
-                    &format!("m{i}"),
-                ],
-            );
-            let _: i64 = q(c, &["SADD", "ints-big", &(i * 7).to_string()]);
-        }
-        let _: i64 = q(c, &["HSET", "hash-small", "f", "v", "n", "1"]);
-        let _: i64 = q(c, &["SADD", "ints", "1", "-5", "70000"]);
-        let _: i64 = q(c, &["SADD", "strs", "a", "b"]);
-        let _: i64 = q(
-            c,
-            &["ZADD", "zset-small", "1", "a", "-2.5", "b", "inf", "c"],
-        );
-        let _: bool = q(c, &["EXPIRE", "hash-small", "100000"]);
-    }
-    let _: () = q(c, &["SELECT", "0"]);
-}
 
 fn dump_path(dir: &Path) -> String {
     dir.join("dump.rdb").to_str().unwrap().to_string()
@@ -318,21 +240,7 @@ fn a_damaged_file_stops_the_start_with_a_message() {
     let n = bytes.len();
     bytes[n - 12] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corecache"))
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--threads",
-            "1",
-            "--no-pin",
-        ])
-        .args(["--dir", dir.to_str().unwrap()])
-        .output()
-        .expect("run corecache");
-    assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stderr);
+    let text = common::start_must_fail(&["--dir", dir.to_str().unwrap()]);
     assert!(text.contains("dump.rdb"), "{text}");
 }
 

@@ -3,6 +3,7 @@
 //! parsed commands and encodes its typed replies.
 
 pub mod alloc;
+pub mod aof;
 pub mod args;
 pub mod clock;
 pub mod cmd;
@@ -14,6 +15,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
 pub mod ops;
+pub mod propagate;
 pub mod rdb;
 pub mod reply;
 pub mod slot;

@@ -118,6 +118,45 @@ pub struct Config {
     #[arg(long, default_value = "no", value_parser = ["yes", "no", "local"])]
     pub enable_protected_configs: String,
 
+    /// Log every write to the append-only file (Redis 7's multi-part AOF in
+    /// `--dir`/`--appenddirname`); at start-up the data come from it instead of the RDB
+    /// file.
+    #[arg(long, default_value = "no", value_parser = ["yes", "no"])]
+    pub appendonly: String,
+
+    /// When the append-only file reaches the disk: `always` (before each reply; the
+    /// writes of one loop of a shard share one fdatasync), `everysec`, or `no` (the
+    /// kernel decides).
+    #[arg(long, default_value = "everysec", value_parser = ["always", "everysec", "no"])]
+    pub appendfsync: String,
+
+    /// Name prefix of the append-only files (`<name>.1.base.rdb`, `<name>.1.incr.aof`,
+    /// `<name>.manifest`).
+    #[arg(long, default_value = "appendonly.aof")]
+    pub appendfilename: String,
+
+    /// Directory of the append-only files, inside `--dir`.
+    #[arg(long, default_value = "appendonlydir")]
+    pub appenddirname: String,
+
+    /// Load an append-only file whose last command was cut short by a crash (the torn
+    /// tail is cut off the file and reported) instead of refusing to start.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub aof_load_truncated: String,
+
+    /// Rewrites write the base file as an RDB snapshot. Only `yes` is supported.
+    #[arg(long, default_value = "yes", value_parser = ["yes"])]
+    pub aof_use_rdb_preamble: String,
+
+    /// Rewrite the append-only files when they grew by this percentage since the last
+    /// rewrite (0: never on its own).
+    #[arg(long, default_value_t = 100)]
+    pub auto_aof_rewrite_percentage: u64,
+
+    /// ... and are at least this big.
+    #[arg(long, default_value = "64mb", value_parser = parse_memory_arg)]
+    pub auto_aof_rewrite_min_size: u64,
+
     /// LZF-compress strings in RDB files.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub rdbcompression: String,
@@ -283,6 +322,11 @@ pub struct Settings {
     pub maxmemory: u64,
     pub save: String,
     pub appendonly: String,
+    pub appendfilename: String,
+    pub appenddirname: String,
+    pub aof_load_truncated: bool,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
     pub active_expire: bool,
     pub dir: String,
     pub dbfilename: String,
@@ -304,7 +348,12 @@ impl Settings {
             hz: 10,
             maxmemory: c.maxmemory,
             save: c.save.clone(),
-            appendonly: "no".into(),
+            appendonly: c.appendonly.clone(),
+            appendfilename: c.appendfilename.clone(),
+            appenddirname: c.appenddirname.clone(),
+            aof_load_truncated: c.aof_load_truncated == "yes",
+            auto_aof_rewrite_percentage: c.auto_aof_rewrite_percentage,
+            auto_aof_rewrite_min_size: c.auto_aof_rewrite_min_size,
             active_expire: true,
             dir: c.dir.clone(),
             dbfilename: c.dbfilename.clone(),

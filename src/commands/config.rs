@@ -24,6 +24,13 @@ const PARAMS: &[&str] = &[
     "maxmemory",
     "save",
     "appendonly",
+    "appendfsync",
+    "appendfilename",
+    "appenddirname",
+    "aof-load-truncated",
+    "aof-use-rdb-preamble",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
     "dir",
     "dbfilename",
     "rdbcompression",
@@ -35,7 +42,14 @@ const PARAMS: &[&str] = &[
     "lua-time-limit",
 ];
 
-const IMMUTABLE: &[&str] = &["bind", "port", "databases", "io-threads"];
+const IMMUTABLE: &[&str] = &[
+    "bind",
+    "port",
+    "databases",
+    "io-threads",
+    "appendfilename",
+    "appenddirname",
+];
 
 /// Settable only with `enable-protected-configs` (Redis 7).
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
@@ -65,6 +79,13 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "rdbchecksum" => yes_no(s.rdbchecksum),
         "stop-writes-on-bgsave-error" => yes_no(s.stop_writes_on_bgsave_error),
         "appendonly" => s.appendonly.clone(),
+        "appendfsync" => crate::runtime::aof::fsync().name().into(),
+        "appendfilename" => s.appendfilename.clone(),
+        "appenddirname" => s.appenddirname.clone(),
+        "aof-load-truncated" => yes_no(s.aof_load_truncated),
+        "aof-use-rdb-preamble" => "yes".into(),
+        "auto-aof-rewrite-percentage" => s.auto_aof_rewrite_percentage.to_string(),
+        "auto-aof-rewrite-min-size" => s.auto_aof_rewrite_min_size.to_string(),
         "loglevel" => s.loglevel.clone(),
         "io-threads" => "1".into(),
         "busy-reply-threshold" | "lua-time-limit" => {
@@ -138,10 +159,27 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             }
             Ok(())
         }
-        "appendonly" | "rdbcompression" | "rdbchecksum" | "stop-writes-on-bgsave-error"
+        "appendonly"
+        | "rdbcompression"
+        | "rdbchecksum"
+        | "stop-writes-on-bgsave-error"
+        | "aof-load-truncated"
+        | "aof-use-rdb-preamble"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
+        }
+        "aof-use-rdb-preamble" if lower == "no" => Err(fail(
+            "corecache writes the AOF base as an RDB file only (aof-use-rdb-preamble yes)",
+        )),
+        "appendfsync" => one_of(&["always", "everysec", "no"]),
+        "auto-aof-rewrite-percentage"
+            if value.parse::<u32>().map_or(true, |v| v > i32::MAX as u32) =>
+        {
+            Err(fail("argument must be between 0 and 2147483647 inclusive"))
+        }
+        "auto-aof-rewrite-min-size" if parse_memory(value).is_none() => {
+            Err(fail("argument must be a memory value"))
         }
         "save" if normalize_save(value).is_none() => Err(fail("Invalid save parameters")),
         "dir" if !std::path::Path::new(value).is_dir() => Err(fail("No such file or directory")),
@@ -175,6 +213,14 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
             s.stop_writes_on_bgsave_error = value.eq_ignore_ascii_case("yes")
         }
         "appendonly" => s.appendonly = value.to_ascii_lowercase(),
+        "appendfsync" => {
+            if let Some(f) = crate::runtime::aof::Fsync::parse(value) {
+                crate::runtime::aof::set_fsync(f);
+            }
+        }
+        "aof-load-truncated" => s.aof_load_truncated = value.eq_ignore_ascii_case("yes"),
+        "auto-aof-rewrite-percentage" => s.auto_aof_rewrite_percentage = num(),
+        "auto-aof-rewrite-min-size" => s.auto_aof_rewrite_min_size = mem(),
         "busy-reply-threshold" | "lua-time-limit" => {
             crate::commands::script::set_busy_threshold(num())
         }
@@ -238,6 +284,11 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 pairs.push((name, value));
             }
             let lowers_memory = pairs.iter().any(|(k, _)| k == "maxmemory");
+            let appendonly = pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "appendonly")
+                .map(|(_, v)| v.eq_ignore_ascii_case("yes"));
             shard
                 .run_everywhere(|| {
                     let pairs = pairs.clone();
@@ -257,6 +308,9 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                         break;
                     }
                 }
+            }
+            if let Some(on) = appendonly {
+                crate::commands::aof::set_appendonly(shard, on).await?;
             }
             Ok(Reply::Ok)
         }

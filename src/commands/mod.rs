@@ -1,5 +1,6 @@
 //! Commands the server answers itself, one family per file; this file dispatches them.
 
+pub mod aof;
 mod client;
 pub mod cluster;
 mod command;
@@ -74,6 +75,7 @@ pub async fn run(
         ServerCmd::LastSave => Ok(save::lastsave()),
         ServerCmd::Save => save::save(shard).await,
         ServerCmd::BgSave => save::bgsave(shard, &args).await,
+        ServerCmd::BgRewriteAof => aof::bgrewriteaof(shard).await,
         ServerCmd::Shutdown => save::shutdown(shard, &args).await,
         ServerCmd::Debug => debug::run(shard, &args).await,
         ServerCmd::Scan => keyspace::scan(shard, client, spec, args).await,

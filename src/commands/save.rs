@@ -41,6 +41,8 @@ struct SaveState {
     dirty_at_save: u64,
     loaded_keys: u64,
     loaded_expired: u64,
+    /// When the AOF rewrite in progress started (it takes the one snapshot too).
+    aof_rewrite: Option<Instant>,
 }
 
 static STATE: Mutex<SaveState> = Mutex::new(SaveState {
@@ -53,6 +55,7 @@ static STATE: Mutex<SaveState> = Mutex::new(SaveState {
     dirty_at_save: 0,
     loaded_keys: 0,
     loaded_expired: 0,
+    aof_rewrite: None,
 });
 
 /// Set by SIGTERM / SIGINT; the persistence loop shuts down when it sees it.
@@ -91,7 +94,7 @@ async fn save_started(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     let checksum = shard.settings.borrow().rdbchecksum;
-    let (res, dirty) = match finish_snapshot(shard, &dir, dirties).await {
+    let (res, dirty) = match finish_snapshot(shard, &dir, dirties, false).await {
         Ok((pieces, dirty)) => (write_file(path.clone(), pieces, checksum).await, dirty),
         Err(e) => (Err(e), 0),
     };
@@ -124,14 +127,43 @@ async fn save_started(
     }
 }
 
-/// Claims the snapshot slot; false when one is already running.
+/// Claims the snapshot slot; false when one is already running (an RDB save or an
+/// AOF rewrite: the keyspace has one snapshot at a time).
 fn begin() -> bool {
     let mut st = state();
-    if st.current_started.is_some() {
+    if st.current_started.is_some() || st.aof_rewrite.is_some() {
         return false;
     }
     st.current_started = Some(Instant::now());
     true
+}
+
+/// Claims the snapshot slot for an AOF rewrite; false when a save or a rewrite runs.
+pub fn claim_for_rewrite() -> bool {
+    let mut st = state();
+    if st.current_started.is_some() || st.aof_rewrite.is_some() {
+        return false;
+    }
+    st.aof_rewrite = Some(Instant::now());
+    true
+}
+
+/// Frees the slot after a rewrite; how long it took.
+pub fn rewrite_ended() -> std::time::Duration {
+    state()
+        .aof_rewrite
+        .take()
+        .map_or(std::time::Duration::ZERO, |t| t.elapsed())
+}
+
+/// When the rewrite in progress started.
+pub fn rewrite_started() -> Option<Instant> {
+    state().aof_rewrite
+}
+
+/// Whether an RDB save runs.
+pub fn rdb_saving() -> bool {
+    state().current_started.is_some()
 }
 
 pub async fn save(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
@@ -154,6 +186,11 @@ pub async fn bgsave(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError
         if schedule {
             state().scheduled = true;
             return Ok(Reply::status("Background saving scheduled"));
+        }
+        if rewrite_started().is_some() {
+            return Err(CmdError::other(
+                "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+            ));
         }
         return Err(CmdError::other("ERR Background save already in progress"));
     }
@@ -235,6 +272,7 @@ pub async fn shutdown(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
 /// Saves as SHUTDOWN would (when asked, or when save points are set and not NOSAVE).
 async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), String> {
     log::notice("User requested shutdown...");
+    crate::commands::aof::sync_before_exit();
     let points = !save_points(&shard.settings.borrow().save).is_empty();
     if nosave || !(save || points) {
         return Ok(());
@@ -298,6 +336,7 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
             continue;
         }
         last_check = Instant::now();
+        crate::commands::aof::tick(&shard).await;
         let points = save_points(&shard.settings.borrow().save);
         let (busy, scheduled) = {
             let st = state();
@@ -336,17 +375,24 @@ pub struct AtStart {
 /// Reads `dir`/`dbfilename` if it exists, before the shards start: every key goes to
 /// the list of the shard that owns its slot (each shard inserts its own, in parallel).
 /// A file that cannot be read is fatal, as in Redis.
-pub fn load_at_start(config: &Config, slots: &SlotMap, shards: usize) -> Result<AtStart, String> {
+/// With the append-only file on, `path` is its base file (None: none to load).
+pub fn load_at_start(
+    config: &Config,
+    slots: &SlotMap,
+    shards: usize,
+    path: Option<std::path::PathBuf>,
+) -> Result<AtStart, String> {
     state().last_save_unix = shards::clock::system_ms() / 1000;
-    let path = std::path::Path::new(&config.dir).join(&config.dbfilename);
+    let empty = || AtStart {
+        keys: (0..shards).map(|_| Vec::new()).collect(),
+        functions: Vec::new(),
+    };
+    let Some(path) = path else {
+        return Ok(empty());
+    };
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(AtStart {
-                keys: (0..shards).map(|_| Vec::new()).collect(),
-                functions: Vec::new(),
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty()),
         Err(e) => return Err(format!("corecache: cannot read {}: {e}", path.display())),
     };
     let started = Instant::now();
@@ -426,6 +472,8 @@ pub fn insert_loaded(ks: &mut shards::Keyspace, loaded: Vec<Loaded>) {
 
 /// The INFO persistence section, from the shards' change counters' sum.
 pub fn info_section(dirty_sum: u64) -> String {
+    // Before the lock: the AOF's fields read the rewrite's start from it.
+    let aof = crate::commands::aof::info_fields();
     let st = state();
     let current = st
         .current_started
@@ -438,12 +486,7 @@ pub fn info_section(dirty_sum: u64) -> String {
          rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\n\
          rdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\n\
          rdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
-         rdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\
-         aof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
-         aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
-         aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\n\
-         aof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n\
-         module_fork_last_cow_size:0\r\n",
+         rdb_last_load_keys_loaded:{}\r\n{}",
         dirty_sum.saturating_sub(st.dirty_at_save),
         u8::from(st.current_started.is_some()),
         st.last_save_unix,
@@ -453,5 +496,6 @@ pub fn info_section(dirty_sum: u64) -> String {
         st.saves,
         st.loaded_expired,
         st.loaded_keys,
+        aof,
     )
 }

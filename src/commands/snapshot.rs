@@ -41,6 +41,13 @@ fn begin_part(shard: &Rc<Shard>) -> u64 {
 /// Starts a snapshot of every shard at one instant: all shards are held for the moment
 /// each needs to start its snapshot. Returns each shard's change counter then.
 pub async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
+    start_snapshot_and(shard, || ()).await.0
+}
+
+/// `start_snapshot`, running `at_cut` at the snapshot's instant too (every shard held,
+/// each having appended its writes to the append-only file: a rewrite switches files
+/// there).
+pub async fn start_snapshot_and<R>(shard: &Rc<Shard>, at_cut: impl FnOnce() -> R) -> (Vec<u64>, R) {
     let all: Vec<usize> = (0..shard.nshards).collect();
     isolated(shard, all.clone(), |txn| async move {
         let mut dirties = Vec::with_capacity(all.len());
@@ -49,7 +56,7 @@ pub async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
             let done = shard.call(s, Work::Keyed(Some(txn), job)).await;
             dirties.push(done.into_answer::<u64>().expect("a counter"));
         }
-        dirties
+        (dirties, at_cut())
     })
     .await
 }
@@ -193,6 +200,7 @@ pub async fn finish_snapshot(
     shard: &Rc<Shard>,
     dir: &Path,
     dirties: Vec<u64>,
+    aof_base: bool,
 ) -> std::io::Result<(Vec<Piece>, u64)> {
     let mut waiting = Vec::with_capacity(dirties.len());
     for (s, dirty) in dirties.into_iter().enumerate() {
@@ -230,7 +238,7 @@ pub async fn finish_snapshot(
             ("redis-bits", "64".to_string()),
             ("ctime", (now / 1000).to_string()),
             ("used-mem", used.max(0).to_string()),
-            ("aof-base", "0".to_string()),
+            ("aof-base", u8::from(aof_base).to_string()),
         ],
     );
     for code in crate::commands::script::library_codes(shard) {

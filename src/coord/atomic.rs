@@ -55,6 +55,11 @@ pub async fn hold(
 /// at once, and anything this shard sends a peer afterwards travels behind the release
 /// on the same channel.
 pub fn release(shard: &Rc<Shard>, txn: TxnId, involved: &[ShardId]) {
+    // Its writes on every shard are logged as one block before anything else may
+    // touch its keys.
+    if crate::runtime::aof::commit_txn(txn) {
+        shard.aof.borrow_mut().mark_wrote();
+    }
     for &s in involved {
         drop(shard.send_or_run(s, Work::Release(txn)));
     }

@@ -49,6 +49,10 @@ impl Io {
             return true;
         }
         shard.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
+        if self.t.sends_at_once() && crate::runtime::aof::on() {
+            // The replies' writes are in the log first (with `always`, on disk).
+            shard.aof.borrow_mut().flush();
+        }
         self.t.write(&mut self.out).await
     }
 }

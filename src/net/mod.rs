@@ -2,5 +2,6 @@
 
 pub mod conn;
 pub mod listener;
+pub mod replay;
 pub mod router;
 pub mod transport;

@@ -31,6 +31,12 @@ impl Transport {
         }
     }
 
+    /// Whether `write` sends at once (glommio's stream) rather than leaving the bytes
+    /// for the driver's next loop (which logs the shard's writes first).
+    pub fn sends_at_once(&self) -> bool {
+        matches!(self, Transport::Stream { .. })
+    }
+
     pub fn fd(&self) -> RawFd {
         match self {
             Transport::Uring(s) => s.fd(),

@@ -53,6 +53,11 @@ impl<D> Gate<D> {
         self.held_by
     }
 
+    /// Whether `txn` holds the shard or has keys locked on it.
+    pub fn involves(&self, txn: TxnId) -> bool {
+        self.held_by == Some(txn) || self.locks.values().any(|t| *t == txn)
+    }
+
     /// Holds and transaction steps seen so far.
     pub fn epoch(&self) -> u64 {
         self.epoch

@@ -111,6 +111,12 @@ impl Shard {
 
     /// An evicted key is a modified key: WATCHers of it fail their EXEC.
     fn forget_evicted(&self, gone: Vec<(usize, Box<[u8]>)>) {
+        if crate::runtime::aof::on() {
+            let mut log = self.aof.borrow_mut();
+            for (db, key) in &gone {
+                log.record(*db, vec![shards::propagate::del(key)]);
+            }
+        }
         let mut watches = self.watches.borrow_mut();
         if watches.is_empty() {
             return;

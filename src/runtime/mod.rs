@@ -2,6 +2,7 @@
 //! holds and key locks, blocked clients, watched keys, connected clients, and how its
 //! tasks and timers run.
 
+pub mod aof;
 pub mod blocking;
 pub mod clients;
 pub mod driver;

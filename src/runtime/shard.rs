@@ -14,6 +14,7 @@ use shards::{Keyspace, Reply, ShardId, SlotMap};
 
 use crate::base::config::Settings;
 use crate::base::ids::{TxnId, WaiterId};
+use crate::runtime::aof::{self, ShardLog};
 use crate::runtime::blocking::{found_nothing, BlockEvent, BlockRegistry};
 use crate::runtime::clients::ClientRegistry;
 use crate::runtime::exec;
@@ -80,6 +81,8 @@ pub struct Shard {
     /// written meanwhile whose blocked clients wait to be served.
     in_unit: Cell<bool>,
     wake_later: RefCell<Vec<(usize, Bytes)>>,
+    /// What this shard's writes leave for the append-only file (`runtime/aof.rs`).
+    pub(crate) aof: RefCell<ShardLog>,
 }
 
 impl Shard {
@@ -113,6 +116,7 @@ impl Shard {
             watches: RefCell::new(WatchRegistry::default()),
             in_unit: Cell::new(false),
             wake_later: RefCell::new(Vec::new()),
+            aof: RefCell::new(ShardLog::default()),
         }
     }
 
@@ -279,6 +283,8 @@ impl Shard {
 
     /// Posts what waits in the outboxes.
     pub fn flush_mail(&self) {
+        // Writes are in the log before the replies and answers that follow them leave.
+        self.aof.borrow_mut().flush();
         let bell = self.bell.borrow().clone();
         let sent = self.mail.flush(bell.as_deref());
         if sent > 0 {
@@ -305,6 +311,7 @@ impl Shard {
                 WorkDone::Ops(outs)
             }
             Work::Hold(txn, watcher) => {
+                self.aof.borrow_mut().append_pending();
                 self.gate.borrow_mut().hold(txn);
                 let now = self.now_ms();
                 let dirty = watcher.is_some_and(|w| self.watches.borrow().is_dirty(w, now));
@@ -347,7 +354,17 @@ impl Shard {
                 WorkDone::Done
             }
             Work::Admin(job) => WorkDone::Answer(job(self)),
-            Work::Keyed(_, job) => WorkDone::Answer(self.as_one_unit(|| job(self))),
+            Work::Keyed(None, job) => WorkDone::Answer(self.as_one_unit(|| job(self))),
+            Work::Keyed(Some(txn), job) => {
+                let before = {
+                    let mut log = self.aof.borrow_mut();
+                    log.append_pending();
+                    log.begin_step(txn)
+                };
+                let out = self.as_one_unit(|| job(self));
+                self.aof.borrow_mut().end_step(before);
+                WorkDone::Answer(out)
+            }
         }
     }
 
@@ -364,8 +381,37 @@ impl Shard {
             }
         }
         self.ks.borrow_mut().tick();
+        let before = {
+            let mut log = self.aof.borrow_mut();
+            log.append_pending();
+            log.begin_step(txn)
+        };
         let outs = self.as_one_unit(|| ops.into_iter().map(|op| self.apply(op)).collect());
+        let mut log = self.aof.borrow_mut();
+        log.end_step(before);
+        // A step that neither holds this shard nor locks keys here is the last of its
+        // transaction (`atomic::run_parts`): what comes next may touch its keys, so the
+        // transaction's writes are logged now, ahead of it.
+        if !lock && !self.gate.borrow().involves(txn) && aof::commit_txn(txn) {
+            log.mark_wrote();
+        }
         WorkDone::Ops(outs)
+    }
+
+    /// Runs one op on the keyspace and logs what it changed (with the append-only file
+    /// on).
+    fn run_logged(&self, op: ShardOp) -> OpOutput {
+        if !aof::on() {
+            return run_op(&mut self.ks.borrow_mut(), op);
+        }
+        let Some(what) = aof::Logged::of(&op, self.id) else {
+            return run_op(&mut self.ks.borrow_mut(), op);
+        };
+        let now = self.ks.borrow().now();
+        let out = run_op(&mut self.ks.borrow_mut(), op);
+        let (db, cmds) = what.effects(&out, now);
+        self.aof.borrow_mut().record(db, cmds);
+        out
     }
 
     /// Runs one op on this shard's keyspace, then serves clients blocked on any key the
@@ -388,10 +434,10 @@ impl Shard {
             }
         }
         if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
-            return run_op(&mut self.ks.borrow_mut(), op);
+            return self.run_logged(op);
         }
         let touched = written_keys(&op);
-        let out = run_op(&mut self.ks.borrow_mut(), op);
+        let out = self.run_logged(op);
         if let Some((db, keys)) = touched {
             self.watches.borrow_mut().touch(db, &keys);
             if !self.blocks.borrow().is_empty() {
@@ -412,7 +458,11 @@ impl Shard {
     /// keys it writes are served once it is over (and the shard no longer held).
     pub fn as_one_unit<T>(self: &Rc<Self>, f: impl FnOnce() -> T) -> T {
         let outer = self.in_unit.replace(true);
+        let unit = aof::on() && self.aof.borrow_mut().begin_unit();
         let out = f();
+        if unit {
+            self.aof.borrow_mut().end_unit();
+        }
         self.in_unit.set(outer);
         if !outer {
             self.wake_deferred_blocked();
@@ -493,7 +543,7 @@ impl Shard {
                     touch: true,
                     args: w.args.clone(),
                 };
-                let reply = run_op(&mut self.ks.borrow_mut(), op).into_reply();
+                let reply = self.run_logged(op).into_reply();
                 if found_nothing(&reply) || reply.is_error() {
                     break;
                 }

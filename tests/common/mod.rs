@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod dataset;
 pub mod redis_server;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -126,6 +127,26 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs corecache (one shard) with `extra` until it exits by itself, as a start that
+/// must fail does; its stderr.
+pub fn start_must_fail(extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_corecache"))
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--threads",
+            "1",
+            "--no-pin",
+        ])
+        .args(extra)
+        .output()
+        .expect("run corecache");
+    assert!(!out.status.success(), "corecache started with {extra:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A raw TCP client that speaks bytes.

@@ -289,6 +289,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("lastsave", 1, LOADING | STALE | FAST, NOKEYS, &["@fast", "@admin", "@dangerous"], "server", Server, None, "Returns the Unix timestamp of the last successful save to disk."),
     row!("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, ADMIN_SLOW, "server", Server, None, "Synchronously saves the database(s) to disk."),
     row!("bgsave", -1, ADMIN | NOSCRIPT, NOKEYS, ADMIN_SLOW, "server", Server, None, "Asynchronously saves the database(s) to disk."),
+    row!("bgrewriteaof", 1, ADMIN | NOSCRIPT, NOKEYS, ADMIN_SLOW, "server", Server, None, "Asynchronously rewrites the append-only file to disk."),
     row!("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, ADMIN_SLOW, "server", Server, None, "Synchronously saves the database(s) to disk and shuts down the Redis server."),
     row!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, ADMIN_SLOW, "server", Server, None, "A container for debugging commands."),
     // Scripting: served by the server (src/script.rs), which runs the Lua engine on the

@@ -1,0 +1,359 @@
+//! The append-only file through real clients: restarts that replay it (with any number
+//! of shards), kill -9 with `appendfsync always`, a torn tail, BGREWRITEAOF, turning
+//! it on at run time, and directories that go both ways with Debian's redis-server.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::dataset::{content, fill};
+use common::redis_server::RedisServer;
+use common::{keys_on_every_shard, q, scratch_dir, Server};
+
+fn start_aof(dir: &Path, shards: usize, extra: &[&str]) -> Server {
+    let mut args = vec!["--dir", dir.to_str().unwrap(), "--appendonly", "yes"];
+    args.extend(extra);
+    Server::start_with(shards, &args)
+}
+
+fn info(c: &mut redis::Connection) -> String {
+    q(c, &["INFO", "persistence"])
+}
+
+fn wait_for_rewrite(c: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let i = info(c);
+        if i.contains("aof_rewrite_in_progress:0") && i.contains("aof_enabled:1") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the rewrite did not finish: {i}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// redis-server answers LOADING while it replays its files.
+fn wait_loaded(c: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while redis::cmd("PING").query::<String>(c).is_err() {
+        assert!(Instant::now() < deadline, "redis-server still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn manifest(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap()
+}
+
+/// Writes whose log entries are rewritten (relative TTLs, random pops, floats,
+/// blocking pops), writes across shards (MSET, RENAME, MULTI), and the broadcast ones
+/// (FLUSHDB, SWAPDB) among writes on every shard.
+fn mixed_writes(c: &mut redis::Connection) {
+    let keys = keys_on_every_shard(4);
+    for (i, k) in keys.iter().enumerate() {
+        let _: () = q(c, &["SET", k, &i.to_string()]);
+    }
+    let _: () = q(c, &["SET", "rel", "v", "EX", "1000"]);
+    let _: () = q(c, &["SETEX", "setex", "1000", "v"]);
+    let _: bool = q(c, &["EXPIRE", &keys[0], "2000"]);
+    let _: i64 = q(c, &["SADD", "pops", "a", "b", "c", "d", "e"]);
+    let _: Vec<String> = q(c, &["SPOP", "pops", "2"]);
+    let _: String = q(c, &["INCRBYFLOAT", "float", "0.1"]);
+    let _: String = q(c, &["INCRBYFLOAT", "float", "0.2"]);
+    let _: i64 = q(c, &["RPUSH", "queue", "1", "2", "3"]);
+    let _: Vec<String> = q(c, &["BLPOP", "queue", "1"]);
+    let _: () = q(c, &["MSET", &keys[1], "m1", &keys[2], "m2", &keys[3], "m3"]);
+    let _: () = q(c, &["RENAME", &keys[2], "renamed"]);
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg(&keys[0])
+        .ignore()
+        .cmd("SET")
+        .arg(&keys[3])
+        .arg("in-multi")
+        .ignore()
+        .query(c)
+        .unwrap();
+    let _: () = q(c, &["SELECT", "7"]);
+    for k in &keys {
+        let _: () = q(c, &["SET", k, "db7"]);
+    }
+    let _: () = q(c, &["FLUSHDB"]);
+    let _: () = q(c, &["SET", &keys[0], "after-flush"]);
+    let _: () = q(c, &["SELECT", "0"]);
+    let _: () = q(c, &["SWAPDB", "5", "7"]);
+    let _: () = q(c, &["SET", "after-swap", "1"]);
+    let _: () = q(c, &["SET", &keys[3], "10"]);
+    let script = "redis.call('SET', KEYS[1], 'lua'); return redis.call('INCR', KEYS[2])";
+    let _: i64 = q(c, &["EVAL", script, "2", &keys[1], &keys[3]]);
+}
+
+#[test]
+fn every_write_survives_a_restart_through_the_log_with_any_number_of_shards() {
+    for (before, after) in [(2, 2), (1, 3), (4, 2)] {
+        let dir = scratch_dir("aof-restart");
+        let want = {
+            let s = start_aof(&dir, before, &["--appendfsync", "always"]);
+            let mut c = s.conn();
+            fill(&mut c);
+            mixed_writes(&mut c);
+            content(&mut c, 16)
+            // Dropped: killed with SIGKILL, no shutdown.
+        };
+        let s = start_aof(&dir, after, &[]);
+        let mut c = s.conn();
+        assert_eq!(content(&mut c, 16), want, "{before} shards -> {after}");
+        let ttl: i64 = q(&mut c, &["TTL", "rel"]);
+        assert!(
+            (990..=1000).contains(&ttl),
+            "relative TTL kept its deadline: {ttl}"
+        );
+        let float: String = q(&mut c, &["GET", "float"]);
+        assert_eq!(float, "0.3");
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_with_appendfsync_always() {
+    let dir = scratch_dir("aof-crash");
+    let s = start_aof(&dir, 2, &["--appendfsync", "always"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let keys = keys_on_every_shard(2);
+    let mut writers = Vec::new();
+    for (w, key) in keys.iter().enumerate() {
+        let (url, stop, key) = (s.url(), stop.clone(), key.clone());
+        writers.push(std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut acked = 0i64;
+            let mut sets = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match redis::cmd("INCR").arg(&key).query::<i64>(&mut c) {
+                    Ok(v) => acked = v,
+                    Err(_) => break,
+                }
+                let k = format!("w{w}:{acked}");
+                if redis::cmd("SET")
+                    .arg(&k)
+                    .arg(acked)
+                    .query::<()>(&mut c)
+                    .is_err()
+                {
+                    break;
+                }
+                sets.push(k);
+            }
+            (key, acked, sets)
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    // SIGKILL while the writers write: no shutdown, no final sync.
+    drop(s);
+    stop.store(true, Ordering::Relaxed);
+    let results: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    for (key, acked, sets) in results {
+        assert!(acked > 10, "the writer got going: {acked}");
+        let got: i64 = q(&mut c, &["GET", &key]);
+        assert!(got >= acked, "{key}: {got} < acknowledged {acked}");
+        for k in sets {
+            let v: Option<String> = q(&mut c, &["GET", &k]);
+            assert!(v.is_some(), "acknowledged SET {k} lost");
+        }
+    }
+}
+
+#[test]
+fn a_torn_tail_is_cut_with_aof_load_truncated_and_refused_without() {
+    let dir = scratch_dir("aof-torn");
+    {
+        let s = start_aof(&dir, 2, &["--appendfsync", "always"]);
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "a", "1"]);
+        let _: () = q(&mut c, &["SET", "b", "2"]);
+    }
+    let incr = dir.join("appendonlydir/appendonly.aof.1.incr.aof");
+    let whole = std::fs::read(&incr).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$5\r\nhal");
+    std::fs::write(&incr, &torn).unwrap();
+
+    let text = common::start_must_fail(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--appendonly",
+        "yes",
+        "--aof-load-truncated",
+        "no",
+    ]);
+    assert!(text.contains("aof-load-truncated"), "{text}");
+    assert_eq!(
+        std::fs::read(&incr).unwrap(),
+        torn,
+        "the file is left as it was"
+    );
+
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    let got: Vec<Option<String>> = q(&mut c, &["MGET", "a", "b", "c"]);
+    assert_eq!(got, vec![Some("1".into()), Some("2".into()), None]);
+    assert_eq!(
+        std::fs::read(&incr).unwrap(),
+        whole,
+        "the torn tail was cut"
+    );
+    // Appends go on after the cut.
+    let _: () = q(&mut c, &["SET", "c", "3"]);
+    drop(s);
+    let s = start_aof(&dir, 1, &[]);
+    let mut c = s.conn();
+    let got: Vec<Option<String>> = q(&mut c, &["MGET", "a", "b", "c"]);
+    assert_eq!(
+        got,
+        vec![Some("1".into()), Some("2".into()), Some("3".into())]
+    );
+}
+
+#[test]
+fn bgrewriteaof_replaces_the_files_and_keeps_every_write() {
+    let dir = scratch_dir("aof-rewrite");
+    let want = {
+        let s = start_aof(&dir, 2, &[]);
+        let mut c = s.conn();
+        fill(&mut c);
+        let reply: String = q(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(reply, "Background append only file rewriting started");
+        // Writes during the rewrite land in the new incremental file.
+        mixed_writes(&mut c);
+        wait_for_rewrite(&mut c);
+        let i = info(&mut c);
+        assert!(i.contains("aof_rewrites:1"), "{i}");
+        assert!(i.contains("aof_last_bgrewrite_status:ok"), "{i}");
+        let _: () = q(&mut c, &["SET", "after-rewrite", "1"]);
+        content(&mut c, 16)
+    };
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "appendonly.aof.2.base.rdb",
+            "appendonly.aof.2.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    if let Ok(out) = std::process::Command::new("redis-check-aof")
+        .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("All AOF files and manifest are valid"),
+            "{text}"
+        );
+    }
+    let s = start_aof(&dir, 3, &[]);
+    let mut c = s.conn();
+    assert_eq!(content(&mut c, 16), want);
+}
+
+#[test]
+fn config_set_appendonly_starts_the_log_with_the_data_so_far() {
+    let dir = scratch_dir("aof-config");
+    let want = {
+        let s = Server::start_with(2, &["--dir", dir.to_str().unwrap()]);
+        let mut c = s.conn();
+        fill(&mut c);
+        let _: () = q(
+            &mut c,
+            &[
+                "CONFIG",
+                "SET",
+                "appendonly",
+                "yes",
+                "appendfsync",
+                "always",
+            ],
+        );
+        wait_for_rewrite(&mut c);
+        let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "appendfsync"]);
+        assert_eq!(got, ["appendfsync", "always"]);
+        mixed_writes(&mut c);
+        content(&mut c, 16)
+    };
+    assert!(manifest(&dir).contains("type b"));
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    assert_eq!(content(&mut c, 16), want);
+}
+
+#[test]
+fn aof_directories_go_both_ways_with_redis_server() {
+    // corecache's files, loaded by redis-server.
+    let ours = scratch_dir("aof-ours");
+    let want = {
+        let s = start_aof(&ours, 2, &[]);
+        let mut c = s.conn();
+        fill(&mut c);
+        mixed_writes(&mut c);
+        let w = content(&mut c, 16);
+        let _: () = q(&mut c, &["CONFIG", "SET", "appendfsync", "always"]);
+        let _: () = q(&mut c, &["SET", "synced", "1"]);
+        let _: () = q(&mut c, &["DEL", "synced"]);
+        w
+    };
+    let Some(r) = RedisServer::start(
+        "aof_directories_go_both_ways_with_redis_server",
+        &["--dir", ours.to_str().unwrap(), "--appendonly", "yes"],
+    ) else {
+        return;
+    };
+    let mut c = r.conn();
+    wait_loaded(&mut c);
+    assert_eq!(
+        content(&mut c, 16),
+        want,
+        "redis-server loaded corecache's AOF"
+    );
+    drop(c);
+    drop(r);
+
+    // redis-server's files, loaded by corecache.
+    let theirs = scratch_dir("aof-theirs");
+    let want = {
+        let r = RedisServer::start(
+            "aof_directories_go_both_ways_with_redis_server",
+            &[
+                "--dir",
+                theirs.to_str().unwrap(),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ],
+        )
+        .expect("redis-server ran a moment ago");
+        let mut c = r.conn();
+        fill(&mut c);
+        mixed_writes(&mut c);
+        content(&mut c, 16)
+    };
+    let s = start_aof(&theirs, 2, &[]);
+    let mut c = s.conn();
+    assert_eq!(
+        content(&mut c, 16),
+        want,
+        "corecache loaded redis-server's AOF"
+    );
+}
