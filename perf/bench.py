@@ -427,14 +427,18 @@ class CorecacheServer(Server):
     name = "corecache"
     READY = re.compile(r" ready: .*? on [^ ]*:(\d+) ")
 
-    def __init__(self, workdir: Path, binary: Path, threads: int) -> None:
+    def __init__(self, workdir: Path, binary: Path, threads: int,
+                 data_dir: Path | None = None, extra: tuple[str, ...] = ()) -> None:
         super().__init__(workdir)
         self.binary = binary
         self.threads = threads
+        # Where the server keeps its files (--dir), and more flags for it.
+        self.data_dir = data_dir or workdir
+        self.extra = list(extra)
 
     def start(self) -> None:
         cmd = [str(self.binary), "--bind", HOST, "--port", "0", "--threads", str(self.threads),
-               "--save", "", "--dir", str(self.workdir)]
+               "--save", "", "--dir", str(self.data_dir), *self.extra]
         log(f"starting {shlex.join(cmd)}")
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
@@ -1120,3 +1124,15 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         log("interrupted; servers stopped")
         sys.exit(130)
+
+
+def put_readme_block(readme: Path, start: str, end: str, block: str, new_section: str) -> None:
+    """Replaces the text between the `start` and `end` markers of `readme` with `block`;
+    without the markers, appends `new_section` (a heading and text) and the block."""
+    text = readme.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{block}\n{end}{tail}")
+    else:
+        readme.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n{start}\n{block}\n{end}\n")

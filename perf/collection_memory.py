@@ -187,13 +187,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
     if not args.no_readme:
-        text = README.read_text()
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            _, tail = rest.split(END, 1)
-            README.write_text(f"{head}{START}\n{block}\n{END}{tail}")
-        else:
-            README.write_text(f"{text}\n## Memory of collections\n\n{START}\n{block}\n{END}\n")
+        bench.put_readme_block(README, START, END, block, "## Memory of collections")
     return 0
 
 

@@ -347,6 +347,8 @@ async fn shard_main(
         cluster::install(c.state.clone(), id);
     }
     let mut ks = Keyspace::new(config.databases, Clock::System);
+    // Until the append-only file is replayed (see `commands::aof`).
+    ks.loading = crate::commands::aof::loading();
     ks.budget.usage = usage;
     ks.budget.me = id;
     // Checked when the command line was parsed.

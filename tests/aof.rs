@@ -118,6 +118,109 @@ fn every_write_survives_a_restart_through_the_log_with_any_number_of_shards() {
 }
 
 #[test]
+fn ttls_that_passed_while_down_replay_as_the_writes_were_made() {
+    let dir = scratch_dir("aof-ttl");
+    {
+        let s = start_aof(&dir, 2, &["--appendfsync", "always"]);
+        let mut c = s.conn();
+        // A counter that expired: INCR after its EXPIRE keeps the TTL, so it must not
+        // come back (without a TTL) after a restart.
+        let _: i64 = q(&mut c, &["INCR", "counter"]);
+        let _: bool = q(&mut c, &["PEXPIRE", "counter", "300"]);
+        let _: i64 = q(&mut c, &["INCR", "counter"]);
+        // A key made persistent before its deadline must stay.
+        let _: () = q(&mut c, &["SET", "kept", "v", "PX", "300"]);
+        let _: bool = q(&mut c, &["PERSIST", "kept"]);
+        let _: () = q(&mut c, &["SET", "gone", "v", "PX", "300"]);
+        // A BGREWRITEAOF base that still holds a key whose TTL then passes.
+        let _: () = q(&mut c, &["SET", "based", "v", "PX", "1500"]);
+        let _: String = q(&mut c, &["BGREWRITEAOF"]);
+        wait_for_rewrite(&mut c);
+        let persisted: bool = q(&mut c, &["PERSIST", "based"]);
+        assert!(persisted, "the rewrite took longer than the TTL");
+        let _: () = q(&mut c, &["SET", "based-gone", "v", "PX", "1500"]);
+    }
+    std::thread::sleep(Duration::from_millis(1600));
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    let got: Vec<Option<String>> = q(
+        &mut c,
+        &["MGET", "counter", "kept", "gone", "based", "based-gone"],
+    );
+    assert_eq!(
+        got,
+        vec![None, Some("v".into()), None, Some("v".into()), None]
+    );
+    let ttl: i64 = q(&mut c, &["TTL", "kept"]);
+    assert_eq!(ttl, -1);
+}
+
+#[test]
+fn function_libraries_loaded_after_the_base_come_back_from_the_log() {
+    let dir = scratch_dir("aof-functions");
+    let lib = |name: &str| {
+        format!("#!lua name={name}\nredis.register_function('{name}_f', function(keys, args) return '{name}' end)")
+    };
+    {
+        let s = start_aof(&dir, 2, &["--appendfsync", "always"]);
+        let mut c = s.conn();
+        let _: String = q(&mut c, &["FUNCTION", "LOAD", &lib("one")]);
+        let _: String = q(&mut c, &["FUNCTION", "LOAD", &lib("two")]);
+        let _: () = q(&mut c, &["FUNCTION", "DELETE", "one"]);
+        let dump: Vec<u8> = q(&mut c, &["FUNCTION", "DUMP"]);
+        let _: () = q(&mut c, &["FUNCTION", "FLUSH"]);
+        let _: () = redis::cmd("FUNCTION")
+            .arg("RESTORE")
+            .arg(dump)
+            .query(&mut c)
+            .unwrap();
+        let _: String = q(&mut c, &["FUNCTION", "LOAD", &lib("three")]);
+    }
+    let s = start_aof(&dir, 3, &[]);
+    let mut c = s.conn();
+    let got: String = q(&mut c, &["FCALL", "two_f", "0"]);
+    assert_eq!(got, "two");
+    let got: String = q(&mut c, &["FCALL", "three_f", "0"]);
+    assert_eq!(got, "three");
+    let err = common::err(&mut c, &["FCALL", "one_f", "0"]);
+    assert!(err.contains("Function not found"), "{err}");
+}
+
+#[test]
+fn with_everysec_a_kill_9_loses_at_most_about_the_last_second() {
+    let dir = scratch_dir("aof-everysec");
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    let started = Instant::now();
+    let mut acked: Vec<(Duration, i64)> = Vec::new();
+    let mut i = 0i64;
+    while started.elapsed() < Duration::from_millis(3000) {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+        acked.push((started.elapsed(), i));
+        i += 1;
+    }
+    let killed_at = started.elapsed();
+    drop(s);
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    // Syncs come once a second: whatever was acknowledged more than two seconds
+    // before the kill (a sync period, and slack for a loaded machine) is on disk.
+    let safe: Vec<i64> = acked
+        .iter()
+        .filter(|(t, _)| *t + Duration::from_millis(2000) < killed_at)
+        .map(|(_, i)| *i)
+        .collect();
+    assert!(safe.len() > 100, "the writer got going: {}", safe.len());
+    for i in safe {
+        let v: Option<String> = q(&mut c, &["GET", &format!("k{i}")]);
+        assert!(
+            v.is_some(),
+            "k{i}, acknowledged well before the kill, is lost"
+        );
+    }
+}
+
+#[test]
 fn acknowledged_writes_survive_kill_9_with_appendfsync_always() {
     let dir = scratch_dir("aof-crash");
     let s = start_aof(&dir, 2, &["--appendfsync", "always"]);

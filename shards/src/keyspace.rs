@@ -134,6 +134,11 @@ pub struct Keyspace {
     /// The system time as of the last `tick`, so a batch of commands reads the clock
     /// once rather than once per lookup (Redis caches its command time the same way).
     cached_now: Millis,
+    /// While the append-only file is replayed no key expires (as in Redis): a later
+    /// command of the log may still change a key whose TTL has passed since (a PERSIST,
+    /// an INCR that keeps the TTL), and expiring it first would resurrect it without
+    /// its TTL.
+    pub loading: bool,
     pub stats: KeyspaceStats,
     rng: u64,
     /// Keys created in db 0 while tracking is on (cluster mode keeps its per-slot key
@@ -157,6 +162,7 @@ impl Keyspace {
             config: EngineConfig::default(),
             clock,
             cached_now,
+            loading: false,
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
             new_keys: None,
@@ -174,6 +180,16 @@ impl Keyspace {
         match &self.clock {
             Clock::System => self.cached_now,
             Clock::Manual(c) => c.get(),
+        }
+    }
+
+    /// The time expiry decisions compare deadlines with: `now`, or 0 while loading.
+    #[inline]
+    pub fn expiry_now(&self) -> Millis {
+        if self.loading {
+            0
+        } else {
+            self.now()
         }
     }
 
@@ -201,7 +217,7 @@ impl Keyspace {
     /// The live entry for `key`, expiring it first if its TTL has passed.
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Stored> {
         self.cow(db, key);
-        let now = self.now();
+        let now = self.expiry_now();
         lookup_in(&mut self.dbs[db], &mut self.stats, now, key)
     }
 
@@ -211,9 +227,10 @@ impl Keyspace {
         // The lookup may expire the key (and PFCOUNT rewrites its cache).
         self.cow(db, key);
         let now = self.now();
+        let expiry_now = self.expiry_now();
         let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;
-        match lookup_in(&mut self.dbs[db], stats, now, key) {
+        match lookup_in(&mut self.dbs[db], stats, expiry_now, key) {
             Some(e) => {
                 stats.hits += 1;
                 if let Some((lfu, r)) = access {
@@ -244,7 +261,8 @@ impl Keyspace {
         self.cow(db, key);
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
-        let e = lookup_in(&mut self.dbs[db], &mut self.stats, now, key)?;
+        let expiry_now = self.expiry_now();
+        let e = lookup_in(&mut self.dbs[db], &mut self.stats, expiry_now, key)?;
         if let Some((lfu, r)) = access {
             let a = e.meta_mut();
             *a = access::touched(*a, now, lfu, r);
@@ -393,7 +411,7 @@ impl Keyspace {
             entry.access = self.fresh_access_of(key);
         }
         self.cow(db, key);
-        let now = self.now();
+        let now = self.expiry_now();
         let d = &mut self.dbs[db];
         let has_ttl = entry.expire_at != 0;
         let ext = has_ttl.then_some(entry.expire_at);
@@ -431,7 +449,7 @@ impl Keyspace {
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         self.cow(db, key);
-        let now = self.now();
+        let now = self.expiry_now();
         let d = &mut self.dbs[db];
         let e = entry_of(d.main.remove(key)?);
         if e.expire_at != 0 {
@@ -447,7 +465,7 @@ impl Keyspace {
     /// Sets an absolute TTL on a live key. A deadline not in the future deletes the key
     /// (as Redis does). Returns false when the key does not exist.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at: Millis) -> bool {
-        let now = self.now();
+        let now = self.expiry_now();
         let Some(e) = self.lookup(db, key) else {
             return false;
         };
@@ -510,7 +528,7 @@ impl Keyspace {
         count: usize,
         mut visit: impl FnMut(&[u8], &Stored),
     ) -> u64 {
-        let now = self.now();
+        let now = self.expiry_now();
         self.dbs[db].main.scan_nodes(cursor, count, |e| {
             if !e.is_expired(now) {
                 visit(e.key(), e)
@@ -520,7 +538,7 @@ impl Keyspace {
 
     /// All live keys of `db`, in table order, passed to `visit`.
     pub fn for_each_key(&self, db: usize, mut visit: impl FnMut(&[u8], &Stored)) {
-        let now = self.now();
+        let now = self.expiry_now();
         for e in self.dbs[db].main.nodes() {
             if !e.is_expired(now) {
                 visit(e.key(), e);
@@ -530,7 +548,7 @@ impl Keyspace {
 
     /// A random live key, reclaiming expired keys it meets on the way.
     pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
-        let now = self.now();
+        let now = self.expiry_now();
         for _ in 0..100 {
             let mut rng = self.rng;
             let (k, expired) = {
@@ -553,7 +571,7 @@ impl Keyspace {
     /// fewer than 20 TTL keys this cycle).
     pub fn active_expire_cycle(&mut self, budget: usize) -> ExpireCycle {
         const SAMPLE: usize = 20;
-        let now = self.now();
+        let now = self.expiry_now();
         let mut total = ExpireCycle::default();
         self.stats.expire_cycles += 1;
         for db in 0..self.dbs.len() {

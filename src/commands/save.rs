@@ -221,8 +221,15 @@ pub async fn debug_reload(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
         .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
     let config = shard.ks.borrow().config.clone();
     let dbs = shard.ks.borrow().db_count();
-    let read = by_shard(&bytes, &config, &shard.slots, shard.nshards, dbs)
-        .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let read = by_shard(
+        &bytes,
+        &config,
+        &shard.slots,
+        shard.nshards,
+        dbs,
+        shards::clock::system_ms(),
+    )
+    .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
     let per = read.keys;
     let all: Vec<usize> = (0..shard.nshards).collect();
     isolated(shard, all.clone(), |txn| async move {
@@ -390,6 +397,13 @@ pub fn load_at_start(
     let Some(path) = path else {
         return Ok(empty());
     };
+    // An AOF base keeps keys whose TTL passed: the log after it may still change them
+    // (they expire once the log is replayed).
+    let now = if config.appendonly == "yes" {
+        0
+    } else {
+        shards::clock::system_ms()
+    };
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty()),
@@ -397,7 +411,7 @@ pub fn load_at_start(
     };
     let started = Instant::now();
     let engine = shards::config::EngineConfig::default();
-    let read = by_shard(&bytes, &engine, slots, shards, config.databases).map_err(|e| {
+    let read = by_shard(&bytes, &engine, slots, shards, config.databases, now).map_err(|e| {
         format!(
             "corecache: short read or bad data loading {}: {} (refusing to start, as Redis does)",
             path.display(),
@@ -441,10 +455,11 @@ fn by_shard(
     slots: &SlotMap,
     shards: usize,
     dbs: usize,
+    now: u64,
 ) -> shards::rdb::Decoded<ByShard> {
     let mut keys: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
     let mut skipped = 0;
-    let info = file::read_file(bytes, config, shards::clock::system_ms(), |l| {
+    let info = file::read_file(bytes, config, now, |l| {
         if l.db >= dbs {
             skipped += 1;
             return;

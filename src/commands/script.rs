@@ -689,6 +689,43 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
 
 /// FUNCTION LOAD | DELETE | FLUSH | LIST | DUMP | RESTORE | STATS | KILL | HELP.
 pub async fn function(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
+    let logged = crate::runtime::aof::on()
+        && [&b"load"[..], b"delete", b"flush", b"restore"]
+            .iter()
+            .any(|s| args[1].eq_ignore_ascii_case(s));
+    let kept = logged.then(|| args.clone());
+    let reply = function_run(shard, args).await;
+    if let (Some(args), false) = (kept, reply.is_error()) {
+        log_function_change(shard, args);
+    }
+    reply
+}
+
+/// A change of the libraries goes in the append-only file: LOAD, DELETE and FLUSH as
+/// they were sent; RESTORE (its payload is corecache's own) as a FLUSH and a LOAD of
+/// every library now loaded, which redis-server replays too.
+fn log_function_change(shard: &Rc<Shard>, args: Vec<Bytes>) {
+    let cmds = if args[1].eq_ignore_ascii_case(b"restore") {
+        let mut cmds = vec![vec![
+            Bytes::from_static(b"FUNCTION"),
+            Bytes::from_static(b"FLUSH"),
+        ]];
+        for code in library_codes(shard) {
+            cmds.push(vec![
+                Bytes::from_static(b"FUNCTION"),
+                Bytes::from_static(b"LOAD"),
+                Bytes::from_static(b"REPLACE"),
+                Bytes::from(code),
+            ]);
+        }
+        cmds
+    } else {
+        vec![args]
+    };
+    shard.aof.borrow_mut().record(0, cmds);
+}
+
+async fn function_run(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_uppercase();
     let n = args.len();
     match sub.as_str() {

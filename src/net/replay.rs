@@ -39,6 +39,10 @@ pub async fn load_and_open(shard: Rc<Shard>, plan: Plan) {
             started.elapsed().as_secs_f64()
         ));
     }
+    // Keys may expire again, on every shard, before clients come in.
+    shard
+        .run_everywhere(|| |sh: &Rc<Shard>| sh.ks.borrow_mut().loading = false)
+        .await;
     if let Err(e) = aof::open_after_load(plan) {
         fail(&e);
     }

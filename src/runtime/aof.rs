@@ -246,19 +246,28 @@ fn append(bytes: &[u8]) {
     }
 }
 
-/// Syncs the current file if something was appended since the last sync.
+/// Syncs the current file if something was appended since the last sync. Shards that
+/// sync at once take turns, and one whose bytes a turn before it covered skips its own
+/// (the writes of several shards' loops then share one fdatasync).
 pub fn sync_now() {
+    static TURN: Mutex<()> = Mutex::new(());
     let target = APPENDED.load(Ordering::SeqCst);
     if SYNCED.load(Ordering::SeqCst) >= target {
         return;
     }
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    if SYNCED.load(Ordering::SeqCst) >= target {
+        return;
+    }
+    // Everything appended before the sync starts is covered by it.
+    let covered = APPENDED.load(Ordering::SeqCst);
     let file = match current().as_ref() {
         Some(f) => f.file.clone(),
         None => return,
     };
     match file.sync_data() {
         Ok(()) => {
-            SYNCED.fetch_max(target, Ordering::SeqCst);
+            SYNCED.fetch_max(covered, Ordering::SeqCst);
         }
         Err(e) => {
             WRITE_FAILED.store(true, Ordering::Relaxed);

@@ -95,7 +95,7 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         t => now.saturating_add(t as u64),
     };
     // A deadline already past leaves the key deleted, as in Redis.
-    if expire_at != 0 && expire_at <= now {
+    if expire_at != 0 && expire_at <= ctx.ks.expiry_now() {
         return Ok(Reply::Ok);
     }
     let access = match (ctx.ks.lfu_if_selected(), opts.freq, opts.idle_secs) {

@@ -518,7 +518,7 @@ fn set_generic(
         NewTtl::Clear => ctx.ks.set(ctx.db, key, value, 0),
         NewTtl::Keep => ctx.ks.set_keep_ttl(ctx.db, key, value),
         // Storing an already expired value amounts to deleting the key.
-        NewTtl::At(at) if at <= ctx.ks.now() => {
+        NewTtl::At(at) if at <= ctx.ks.expiry_now() => {
             ctx.ks.remove(ctx.db, key);
         }
         NewTtl::At(at) => ctx.ks.set(ctx.db, key, value, at),
