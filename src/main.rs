@@ -9,7 +9,19 @@ use shards::alloc;
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 fn main() {
-    let config = config::Config::parse();
+    // `corecache [config-file] [--flags]`, as redis-server.
+    let (args, warnings) = match corecache::base::config_file::expand(std::env::args_os().collect())
+    {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(1);
+        }
+    };
+    let config = config::Config::parse_from(args);
+    for w in warnings {
+        eprintln!("corecache: {w}");
+    }
     server::install_panic_hook();
     if let Err(msg) = server::run(config) {
         eprintln!("{msg}");

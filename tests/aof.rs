@@ -402,6 +402,41 @@ fn config_set_appendonly_starts_the_log_with_the_data_so_far() {
 }
 
 #[test]
+fn directives_come_from_a_config_file_and_the_command_line_wins() {
+    let dir = scratch_dir("aof-conf");
+    let conf = dir.join("corecache.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# as a redis.conf would\nbind 127.0.0.1 -::1\nport 0\ndir \"{}\"\n\
+             appendonly yes\nappendfsync always\nsave 900 1\nsave 300 10\n\
+             maxmemory 5mb\ntcp-backlog 511\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::start_exact(&[
+        conf.to_str().unwrap(),
+        "--maxmemory",
+        "6mb",
+        "--threads",
+        "2",
+        "--no-pin",
+    ]);
+    let mut c = s.conn();
+    let get = |c: &mut redis::Connection, name: &str| -> String {
+        let v: Vec<String> = q(c, &["CONFIG", "GET", name]);
+        v[1].clone()
+    };
+    assert_eq!(get(&mut c, "appendonly"), "yes");
+    assert_eq!(get(&mut c, "appendfsync"), "always");
+    assert_eq!(get(&mut c, "save"), "900 1 300 10");
+    assert_eq!(get(&mut c, "maxmemory"), (6 * 1024 * 1024).to_string());
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    assert!(manifest(&dir).contains("type i"));
+}
+
+#[test]
 fn aof_directories_go_both_ways_with_redis_server() {
     // corecache's files, loaded by redis-server.
     let ours = scratch_dir("aof-ours");

@@ -48,7 +48,7 @@ impl Manifest {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let words = split_words(line)
+            let words = crate::words::split(line)
                 .ok_or_else(|| format!("Invalid AOF manifest file format (line {})", n + 1))?;
             let mut name = None;
             let mut seq = None;
@@ -155,40 +155,6 @@ fn quote(name: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Splits a line into words; double-quoted words may hold spaces and `\"`.
-fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else {
-            return Some(words);
-        };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => w.push(chars.next()?),
-                    c => w.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                w.push(c);
-                chars.next();
-            }
-        }
-        words.push(w);
-    }
 }
 
 /// An AOF file's commands.

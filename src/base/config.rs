@@ -25,8 +25,14 @@ pub fn bind_addr() -> String {
 #[command(
     name = "corecache",
     version,
+    // A configuration file's directive, then the same flag on the command line: the
+    // last one wins (see `config_file`).
+    args_override_self = true,
     about = "A Redis-compatible, thread-per-core in-memory cache on io_uring",
     long_about = "A Redis-compatible, thread-per-core in-memory cache on io_uring.\n\n\
+        Usage: corecache [CONFIG-FILE] [OPTIONS]. A configuration file has one directive \
+        per line with Redis's names (`maxmemory 2gb`, `appendonly yes`), the same as the \
+        options without their dashes; options on the command line win.\n\n\
         Every selected CPU runs one shard: an executor pinned to that CPU that owns a \
         contiguous range of the 16384 hash slots and serves the connections the kernel \
         gives it on the shared port (SO_REUSEPORT)."

@@ -3,6 +3,7 @@
 //! engine's, `shards::alloc`: eviction measures with it.)
 
 pub mod config;
+pub mod config_file;
 pub mod ids;
 pub mod log;
 pub mod resp;
