@@ -26,10 +26,20 @@ find_bin() {
 
 stop() {
   [ -d "$dir" ] || return 0
+  local stopping=()
   for f in "$dir"/*.pid; do
     [ -e "$f" ] || continue
+    stopping+=("$(cat "$f")")
     kill "$(cat "$f")" 2>/dev/null || true
     rm -f "$f"
+  done
+  # A process logs its shutdown after SIGTERM: wait (up to 5 s) until it is gone, so
+  # whoever removes the directory next does not race its last writes.
+  for pid in "${stopping[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
   done
 }
 

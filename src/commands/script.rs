@@ -199,13 +199,87 @@ pub fn run_here(shard: &Rc<Shard>, job: Box<Job>) -> (Outcome, Box<Job>) {
 }
 
 fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
+    let mark = shard.aof.borrow().mark();
     let mut host = ShardHost {
         shard,
         db: job.db,
         nshards: shard.nshards,
+        undo: Undo::default(),
     };
     shard.ks.borrow_mut().tick();
-    with_engine(shard, |e| run_engine(e, job, &mut host))
+    let outcome = with_engine(shard, |e| run_engine(e, job, &mut host));
+    let Outcome::NeedKeys(_) = &outcome else {
+        return outcome;
+    };
+    // The script runs again on copies with the keys it asked for: what it wrote here
+    // must not count twice. Nothing else ran on this shard meanwhile.
+    let undo = host.undo;
+    if undo.lost {
+        return Outcome::Reply(
+            CmdError::other(
+                "ERR Script attempted to access a key on another shard after writing a \
+                 large key on this one; declare every key the script uses in KEYS",
+            )
+            .into(),
+        );
+    }
+    if !undo.before.is_empty() {
+        let mut ks = shard.ks.borrow_mut();
+        for (db, key, old) in undo.before.into_iter().rev() {
+            ks.remove(db, &key);
+            if let Some(entry) = old {
+                ks.put_entry(db, &key, entry);
+            }
+        }
+        drop(ks);
+        shard.aof.borrow_mut().rollback(mark);
+    }
+    outcome
+}
+
+/// What a script on the live keyspace changed, to put back if it stops to ask for keys
+/// of another shard. Values in compact encodings are copied before their first write;
+/// a larger one is not (copying it on every run would cost what running on the shard
+/// saves), and then the run cannot be undone.
+#[derive(Default)]
+struct Undo {
+    before: Vec<(usize, Bytes, Option<shards::Entry>)>,
+    seen: std::collections::HashSet<(usize, Bytes)>,
+    lost: bool,
+}
+
+impl Undo {
+    /// Notes the keys a write command is about to change.
+    fn before_write(
+        &mut self,
+        shard: &Shard,
+        spec: &'static CommandSpec,
+        db: usize,
+        args: &[Bytes],
+    ) {
+        for pos in spec.key_positions(args) {
+            let key = args[pos].clone();
+            if !self.seen.insert((db, key.clone())) {
+                continue;
+            }
+            let mut ks = shard.ks.borrow_mut();
+            let config = ks.config.clone();
+            match ks.lookup(db, &key) {
+                None => self.before.push((db, key, None)),
+                Some(e) => {
+                    let small = match e.value() {
+                        shards::value::Value::Str(s) => s.len() <= 64 * 1024,
+                        v => matches!(v.encoding(&config), "listpack" | "intset"),
+                    };
+                    if small {
+                        self.before.push((db, key, Some(e.to_entry())));
+                    } else {
+                        self.lost = true;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Runs a job's script or function on an engine (loading an EVAL body the engine has
@@ -286,12 +360,16 @@ struct ShardHost<'a> {
     shard: &'a Rc<Shard>,
     db: usize,
     nshards: usize,
+    undo: Undo,
 }
 
 impl Host for ShardHost<'_> {
     fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
         let dbs = self.shard.ks.borrow().db_count();
         let shard = self.shard;
+        if spec.has(flags::WRITE) && self.nshards > 1 {
+            self.undo.before_write(shard, spec, self.db, &args);
+        }
         script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
             // Through `apply`: watchers and blocked clients of the keys see the write.
             shard.apply(op).into_reply()

@@ -436,6 +436,59 @@ impl ShardLog {
     }
 }
 
+/// Where a shard's log stood (see `ShardLog::mark`).
+pub struct LogMark {
+    txn: Option<TxnId>,
+    len: usize,
+    records: usize,
+    db: Option<usize>,
+}
+
+impl Chunk {
+    fn mark(&self, txn: Option<TxnId>) -> LogMark {
+        LogMark {
+            txn,
+            len: self.buf.len(),
+            records: self.records,
+            db: self.db,
+        }
+    }
+
+    fn rollback(&mut self, m: &LogMark) {
+        self.buf.truncate(m.len);
+        self.records = m.records;
+        self.db = m.db;
+    }
+}
+
+impl ShardLog {
+    /// Where the log stands now, to forget what follows (`rollback`): a script whose
+    /// writes were undone.
+    pub fn mark(&self) -> LogMark {
+        match self.txn {
+            Some(t) => {
+                let map = txns();
+                match map.as_ref().and_then(|m| m.get(&t)) {
+                    Some(c) => c.mark(Some(t)),
+                    None => Chunk::default().mark(Some(t)),
+                }
+            }
+            None => self.pending.mark(None),
+        }
+    }
+
+    pub fn rollback(&mut self, m: LogMark) {
+        match m.txn {
+            Some(t) => {
+                if let Some(c) = txns().as_mut().and_then(|map| map.get_mut(&t)) {
+                    c.rollback(&m);
+                }
+            }
+            None => self.pending.rollback(&m),
+        }
+    }
+}
+
 /// Appends the block of transaction `txn` (its writes on every shard), if it wrote.
 /// Whether anything was appended.
 pub fn commit_txn(txn: TxnId) -> bool {
