@@ -138,6 +138,7 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         (SlotMap::contiguous(n), None)
     };
+    crate::commands::aof::set_replay(crate::net::replay::replay_boxed);
     let aof_plan = crate::commands::aof::plan_at_start(&config)?;
     let rdb = match &aof_plan {
         Some(plan) => plan.rdb_base(),

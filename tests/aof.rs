@@ -44,6 +44,21 @@ fn wait_loaded(c: &mut redis::Connection) {
     }
 }
 
+/// Starts redis-server on the AOF directory in `dir` and checks it holds `want`; false
+/// when redis-server is not installed.
+fn redis_server_loads(dir: &Path, want: &common::dataset::Content, what: &str) -> bool {
+    let Some(r) = RedisServer::start(
+        what,
+        &["--dir", dir.to_str().unwrap(), "--appendonly", "yes"],
+    ) else {
+        return false;
+    };
+    let mut c = r.conn();
+    wait_loaded(&mut c);
+    assert_eq!(&content(&mut c, 16), want, "redis-server loaded {what}");
+    true
+}
+
 fn manifest(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap()
 }
@@ -372,6 +387,80 @@ fn bgrewriteaof_replaces_the_files_and_keeps_every_write() {
 }
 
 #[test]
+fn debug_loadaof_empties_and_loads_what_was_logged() {
+    let dir = scratch_dir("aof-loadaof");
+    let s = start_aof(&dir, 3, &[]);
+    let mut c = s.conn();
+    fill(&mut c);
+    let _: String = q(&mut c, &["BGREWRITEAOF"]);
+    wait_for_rewrite(&mut c);
+    mixed_writes(&mut c);
+    let want = content(&mut c, 16);
+    let _: () = q(&mut c, &["DEBUG", "LOADAOF"]);
+    assert_eq!(content(&mut c, 16), want);
+    // The log goes on where it was: one more write, and a restart has everything.
+    let _: () = q(&mut c, &["SET", "after-loadaof", "1"]);
+    let want = content(&mut c, 16);
+    drop(c);
+    drop(s);
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    assert_eq!(content(&mut c, 16), want);
+}
+
+#[test]
+fn the_files_are_rewritten_on_their_own_past_the_growth_threshold() {
+    let dir = scratch_dir("aof-auto");
+    let s = start_aof(
+        &dir,
+        2,
+        &[
+            "--auto-aof-rewrite-percentage",
+            "50",
+            "--auto-aof-rewrite-min-size",
+            "100kb",
+        ],
+    );
+    let mut c = s.conn();
+    let value = "v".repeat(100);
+    for i in 0..2000 {
+        let _: () = q(&mut c, &["SET", &format!("key:{i}"), &value]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !info(&mut c).contains("aof_rewrites:1") {
+        assert!(Instant::now() < deadline, "no rewrite: {}", info(&mut c));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_for_rewrite(&mut c);
+    assert!(manifest(&dir).contains("appendonly.aof.2.base.rdb"));
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 2000);
+}
+
+#[test]
+fn without_the_rdb_preamble_the_base_is_commands_both_servers_load() {
+    let dir = scratch_dir("aof-no-preamble");
+    let want = {
+        let s = start_aof(&dir, 2, &["--aof-use-rdb-preamble", "no"]);
+        let mut c = s.conn();
+        fill(&mut c);
+        let _: String = q(&mut c, &["BGREWRITEAOF"]);
+        wait_for_rewrite(&mut c);
+        mixed_writes(&mut c);
+        let _: () = q(&mut c, &["CONFIG", "SET", "appendfsync", "always"]);
+        let _: () = q(&mut c, &["SET", "last", "1"]);
+        content(&mut c, 16)
+    };
+    assert!(manifest(&dir).contains("file appendonly.aof.2.base.aof seq 2 type b"));
+    let s = start_aof(&dir, 3, &[]);
+    let mut c = s.conn();
+    assert_eq!(content(&mut c, 16), want);
+    drop(c);
+    drop(s);
+    redis_server_loads(&dir, &want, "the command base");
+}
+
+#[test]
 fn config_set_appendonly_starts_the_log_with_the_data_so_far() {
     let dir = scratch_dir("aof-config");
     let want = {
@@ -451,21 +540,9 @@ fn aof_directories_go_both_ways_with_redis_server() {
         let _: () = q(&mut c, &["DEL", "synced"]);
         w
     };
-    let Some(r) = RedisServer::start(
-        "aof_directories_go_both_ways_with_redis_server",
-        &["--dir", ours.to_str().unwrap(), "--appendonly", "yes"],
-    ) else {
+    if !redis_server_loads(&ours, &want, "corecache's AOF") {
         return;
-    };
-    let mut c = r.conn();
-    wait_loaded(&mut c);
-    assert_eq!(
-        content(&mut c, 16),
-        want,
-        "redis-server loaded corecache's AOF"
-    );
-    drop(c);
-    drop(r);
+    }
 
     // redis-server's files, loaded by corecache.
     let theirs = scratch_dir("aof-theirs");

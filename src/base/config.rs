@@ -150,8 +150,9 @@ pub struct Config {
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub aof_load_truncated: String,
 
-    /// Rewrites write the base file as an RDB snapshot. Only `yes` is supported.
-    #[arg(long, default_value = "yes", value_parser = ["yes"])]
+    /// Rewrites write the base file as an RDB snapshot (`no`: as commands, one
+    /// `RESTORE` per key).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub aof_use_rdb_preamble: String,
 
     /// Rewrite the append-only files when they grew by this percentage since the last
@@ -331,6 +332,7 @@ pub struct Settings {
     pub appendfilename: String,
     pub appenddirname: String,
     pub aof_load_truncated: bool,
+    pub aof_use_rdb_preamble: bool,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
     pub active_expire: bool,
@@ -358,6 +360,7 @@ impl Settings {
             appendfilename: c.appendfilename.clone(),
             appenddirname: c.appenddirname.clone(),
             aof_load_truncated: c.aof_load_truncated == "yes",
+            aof_use_rdb_preamble: c.aof_use_rdb_preamble == "yes",
             auto_aof_rewrite_percentage: c.auto_aof_rewrite_percentage,
             auto_aof_rewrite_min_size: c.auto_aof_rewrite_min_size,
             active_expire: true,

@@ -10,10 +10,12 @@
 //! base, and a second manifest keeps only the new base and the new incremental file.
 //! A crash in between loads the old base and both incremental files.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 use shards::aof::{self as format, FileKind, Manifest, ManifestFile};
@@ -26,6 +28,7 @@ use crate::commands::snapshot::{finish_snapshot, start_snapshot_and, write_file}
 use crate::coord::atomic::isolated;
 use crate::runtime::aof::{self, Fsync, IncrFile};
 use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work};
 
 /// Where the files are and what the manifest lists.
 struct Files {
@@ -74,6 +77,8 @@ pub struct Plan {
     pub prefix: String,
     pub manifest: Option<Manifest>,
     pub load_truncated: bool,
+    /// A base made at start is an RDB file (else an empty command file).
+    pub preamble: bool,
 }
 
 impl Plan {
@@ -130,6 +135,7 @@ pub fn plan_at_start(config: &Config) -> Result<Option<Plan>, String> {
         prefix: config.appendfilename.clone(),
         manifest,
         load_truncated: config.aof_load_truncated == "yes",
+        preamble: config.aof_use_rdb_preamble == "yes",
     }))
 }
 
@@ -187,6 +193,7 @@ pub fn open_after_load(plan: Plan) -> Result<(), String> {
         dir,
         prefix,
         manifest,
+        preamble,
         ..
     } = plan;
     let manifest = match manifest {
@@ -198,9 +205,13 @@ pub fn open_after_load(plan: Plan) -> Result<(), String> {
                 .map_err(|e| format!("corecache: cannot create {}: {e}", dir.display()))?;
             let mut m = m.unwrap_or_default();
             if m.base.is_none() {
-                let name = format::base_name(&prefix, 1, true);
-                write_empty_rdb(&dir.join(&name))
-                    .map_err(|e| format!("corecache: cannot create the AOF base file: {e}"))?;
+                let name = format::base_name(&prefix, 1, preamble);
+                let made = if preamble {
+                    write_empty_rdb(&dir.join(&name))
+                } else {
+                    write_synced(&dir.join(&name), b"")
+                };
+                made.map_err(|e| format!("corecache: cannot create the AOF base file: {e}"))?;
                 log::notice(&format!("Creating AOF base file {name} on server start"));
                 m.base = Some(ManifestFile {
                     name,
@@ -279,6 +290,33 @@ fn write_manifest(dir: &Path, prefix: &str, m: &Manifest) -> std::io::Result<()>
     )
 }
 
+/// An RDB file as commands (`aof-use-rdb-preamble no`): the function libraries, then
+/// per database a SELECT and a `RESTORE .. ABSTTL` of every key.
+fn rdb_to_commands(rdb: &[u8], config: &shards::config::EngineConfig) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    let mut db = None;
+    let info = shards::rdb::file::read_file(rdb, config, 0, |l| {
+        if db != Some(l.db) {
+            aof::encode(
+                &mut body,
+                &[b"SELECT".as_slice(), l.db.to_string().as_bytes()],
+            );
+            db = Some(l.db);
+        }
+        aof::encode(
+            &mut body,
+            &shards::propagate::restore_entry(&l.key, &l.entry),
+        );
+    })
+    .map_err(|e| e.0.to_string())?;
+    let mut out = Vec::new();
+    for code in &info.functions {
+        aof::encode(&mut out, &[&b"FUNCTION"[..], b"LOAD", b"REPLACE", code]);
+    }
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
 /// Bytes of the base and incremental files.
 fn total_size(dir: &Path, m: &Manifest) -> u64 {
     m.base
@@ -287,6 +325,109 @@ fn total_size(dir: &Path, m: &Manifest) -> u64 {
         .filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok())
         .map(|md| md.len())
         .sum()
+}
+
+/// Runs commands as a client would: the router's replay, which the net layer above
+/// registers at start-up (`net::replay`), for DEBUG LOADAOF.
+pub type Replay = fn(Rc<Shard>, Vec<Vec<Bytes>>) -> Pin<Box<dyn Future<Output = ()>>>;
+
+static REPLAY: OnceLock<Replay> = OnceLock::new();
+
+pub fn set_replay(replay: Replay) {
+    let _ = REPLAY.set(replay);
+}
+
+/// DEBUG LOADAOF: what is logged reaches the file, every database is emptied, and the
+/// files the manifest lists are loaded again (no key expires meanwhile), as Redis does.
+/// Writes of other clients while it runs are not logged.
+pub async fn debug_loadaof(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
+    if rewriting() {
+        return Err(CmdError::other(
+            "ERR Background append only file rewriting in progress",
+        ));
+    }
+    let (dir, prefix, truncated_ok) = {
+        let s = shard.settings.borrow();
+        (
+            Path::new(&s.dir).join(&s.appenddirname),
+            s.appendfilename.clone(),
+            s.aof_load_truncated,
+        )
+    };
+    let manifest = match std::fs::read_to_string(dir.join(format::manifest_name(&prefix))) {
+        Ok(text) => Some(Manifest::parse(&text).map_err(|e| CmdError::other(format!("ERR {e}")))?),
+        Err(_) => None,
+    };
+    let plan = Plan {
+        dir,
+        prefix,
+        manifest,
+        load_truncated: truncated_ok,
+        preamble: true,
+    };
+    let was_on = aof::on();
+    let all: Vec<usize> = (0..shard.nshards).collect();
+    let stopped = isolated(shard, all.clone(), |txn| async move {
+        let stopped = aof::switch_to(None);
+        for s in all {
+            let job = Box::new(|sh: &Rc<Shard>| {
+                let mut ks = sh.ks.borrow_mut();
+                for db in 0..ks.db_count() {
+                    drop(ks.flush_db(db));
+                }
+                ks.loading = true;
+                Box::new(()) as Answer
+            });
+            shard.call(s, Work::Keyed(Some(txn), job)).await;
+        }
+        stopped
+    })
+    .await;
+    let loaded = match stopped {
+        Ok(()) => load_plan(shard, &plan).await,
+        Err(e) => Err(e.to_string()),
+    };
+    shard
+        .run_everywhere(|| |sh: &Rc<Shard>| sh.ks.borrow_mut().loading = false)
+        .await;
+    if let Err(e) = loaded {
+        // Redis exits when the files cannot be loaded.
+        log::warning(&format!("DEBUG LOADAOF: {e}"));
+        std::process::exit(1);
+    }
+    if was_on {
+        let last = plan
+            .manifest
+            .as_ref()
+            .and_then(|m| m.incrs.last())
+            .map(|f| plan.dir.join(&f.name));
+        if let Some(last) = last {
+            let all: Vec<usize> = (0..shard.nshards).collect();
+            isolated(shard, all, |_| async {
+                IncrFile::open(last).and_then(|f| aof::switch_to(Some(f)))
+            })
+            .await
+            .map_err(|e| CmdError::other(format!("ERR {e}")))?;
+        }
+    }
+    log::notice("Append Only File loaded by DEBUG LOADAOF");
+    Ok(Reply::Ok)
+}
+
+/// Loads the base (an RDB file) and replays the command files of `plan`.
+async fn load_plan(shard: &Rc<Shard>, plan: &Plan) -> Result<(), String> {
+    if let Some(base) = plan.rdb_base() {
+        let bytes =
+            std::fs::read(&base).map_err(|e| format!("cannot read {}: {e}", base.display()))?;
+        save::replace_with_file(shard, &bytes, 0, false).await?;
+    }
+    let replay = REPLAY.get().ok_or("no replay registered")?;
+    let files = plan.command_files();
+    for (i, path) in files.iter().enumerate() {
+        let cmds = read_commands(path, i + 1 == files.len(), plan.load_truncated)?;
+        replay(shard.clone(), cmds).await;
+    }
+    Ok(())
 }
 
 /// Whether a rewrite runs.
@@ -394,17 +535,37 @@ async fn rewrite_steps(shard: &Rc<Shard>) -> Result<u64, String> {
         let _ = std::fs::remove_file(&incr_path);
         return Err(e);
     }
+    let (checksum, preamble) = {
+        let s = shard.settings.borrow();
+        (s.rdbchecksum, s.aof_use_rdb_preamble)
+    };
     let base = ManifestFile {
-        name: format::base_name(&prefix, seq, true),
+        name: format::base_name(&prefix, seq, preamble),
         seq,
         kind: FileKind::Base,
     };
-    let checksum = shard.settings.borrow().rdbchecksum;
+    // Without the RDB preamble the snapshot is written as RDB first, then turned into
+    // commands.
+    let rdb_path = if preamble {
+        dir.join(&base.name)
+    } else {
+        dir.join(format!("temp-rewrite-{}.rdb", std::process::id()))
+    };
     let written = match finish_snapshot(shard, &dir, dirties, true).await {
-        Ok((pieces, _)) => write_file(dir.join(&base.name), pieces, checksum).await,
+        Ok((pieces, _)) => write_file(rdb_path.clone(), pieces, checksum).await,
         Err(e) => Err(e),
     };
     written.map_err(|e| format!("cannot write the AOF base file: {e}"))?;
+    if !preamble {
+        let config = shard.ks.borrow().config.clone();
+        let out = dir.join(&base.name);
+        let converted = std::fs::read(&rdb_path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| rdb_to_commands(&bytes, &config))
+            .and_then(|cmds| write_synced(&out, &cmds).map_err(|e| e.to_string()));
+        let _ = std::fs::remove_file(&rdb_path);
+        converted.map_err(|e| format!("cannot write the AOF base file: {e}"))?;
+    }
     let fresh = Manifest {
         base: Some(base),
         incrs: vec![incr],

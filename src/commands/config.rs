@@ -83,7 +83,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "appendfilename" => s.appendfilename.clone(),
         "appenddirname" => s.appenddirname.clone(),
         "aof-load-truncated" => yes_no(s.aof_load_truncated),
-        "aof-use-rdb-preamble" => "yes".into(),
+        "aof-use-rdb-preamble" => yes_no(s.aof_use_rdb_preamble),
         "auto-aof-rewrite-percentage" => s.auto_aof_rewrite_percentage.to_string(),
         "auto-aof-rewrite-min-size" => s.auto_aof_rewrite_min_size.to_string(),
         "loglevel" => s.loglevel.clone(),
@@ -169,9 +169,6 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         {
             Err(fail("argument must be 'yes' or 'no'"))
         }
-        "aof-use-rdb-preamble" if lower == "no" => Err(fail(
-            "corecache writes the AOF base as an RDB file only (aof-use-rdb-preamble yes)",
-        )),
         "appendfsync" => one_of(&["always", "everysec", "no"]),
         "auto-aof-rewrite-percentage"
             if value.parse::<u32>().map_or(true, |v| v > i32::MAX as u32) =>
@@ -219,6 +216,7 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
             }
         }
         "aof-load-truncated" => s.aof_load_truncated = value.eq_ignore_ascii_case("yes"),
+        "aof-use-rdb-preamble" => s.aof_use_rdb_preamble = value.eq_ignore_ascii_case("yes"),
         "auto-aof-rewrite-percentage" => s.auto_aof_rewrite_percentage = num(),
         "auto-aof-rewrite-min-size" => s.auto_aof_rewrite_min_size = mem(),
         "busy-reply-threshold" | "lua-time-limit" => {

@@ -1,4 +1,4 @@
-//! DEBUG: the subcommands tests use (SLEEP, SET-ACTIVE-EXPIRE, RELOAD) and HELP.
+//! DEBUG: the subcommands tests use (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, LOADAOF) and HELP.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -28,6 +28,9 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     if eq_ic(sub, "RELOAD") && args.len() == 2 {
         return crate::commands::save::debug_reload(shard).await;
     }
+    if eq_ic(sub, "LOADAOF") && args.len() == 2 {
+        return crate::commands::aof::debug_loadaof(shard).await;
+    }
     if eq_ic(sub, "HELP") {
         return Ok(Reply::Array(
             [
@@ -38,6 +41,8 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "    Switch active expiry of keys off or on.",
                 "RELOAD",
                 "    Save the RDB on disk, empty the databases and load the file again.",
+                "LOADAOF",
+                "    Flush the AOF buffers on disk, empty the databases and load the AOF again.",
                 "HELP",
                 "    Print this help.",
             ]

@@ -219,25 +219,34 @@ pub async fn debug_reload(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
     let path = file_path(shard);
     let bytes = std::fs::read(&path)
         .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    replace_with_file(shard, &bytes, shards::clock::system_ms(), true)
+        .await
+        .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    Ok(Reply::Ok)
+}
+
+/// Puts the keys of an RDB file on their shards, every shard held meanwhile (after
+/// emptying every database when `empty_first`). Keys whose TTL passed before `now`
+/// are skipped.
+pub async fn replace_with_file(
+    shard: &Rc<Shard>,
+    bytes: &[u8],
+    now: u64,
+    empty_first: bool,
+) -> Result<(), String> {
     let config = shard.ks.borrow().config.clone();
     let dbs = shard.ks.borrow().db_count();
-    let read = by_shard(
-        &bytes,
-        &config,
-        &shard.slots,
-        shard.nshards,
-        dbs,
-        shards::clock::system_ms(),
-    )
-    .map_err(|_| CmdError::other("ERR Error trying to load the RDB dump"))?;
+    let read = by_shard(bytes, &config, &shard.slots, shard.nshards, dbs, now).map_err(|e| e.0)?;
     let per = read.keys;
     let all: Vec<usize> = (0..shard.nshards).collect();
     isolated(shard, all.clone(), |txn| async move {
         for (s, keys) in all.into_iter().zip(per) {
             let job = Box::new(move |sh: &Rc<Shard>| {
                 let mut ks = sh.ks.borrow_mut();
-                for db in 0..ks.db_count() {
-                    drop(ks.flush_db(db));
+                if empty_first {
+                    for db in 0..ks.db_count() {
+                        drop(ks.flush_db(db));
+                    }
                 }
                 insert_loaded(&mut ks, keys);
                 Box::new(()) as Answer
@@ -246,7 +255,7 @@ pub async fn debug_reload(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
         }
     })
     .await;
-    Ok(Reply::Ok)
+    Ok(())
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT].
