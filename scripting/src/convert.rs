@@ -36,7 +36,9 @@ pub(crate) fn reply_to_lua(lua: &Lua, r: &Reply, resp: u8) -> mlua::Result<Value
                 Value::Boolean(false)
             }
         }
-        Reply::Array(items) => array(lua, items.iter(), resp)?,
+        Reply::Array(items) | Reply::Push(items) | Reply::Frames(items) => {
+            array(lua, items.iter(), resp)?
+        }
         Reply::Set(items) => {
             if resp3 {
                 let set = lua.create_table()?;
@@ -264,7 +266,7 @@ pub(crate) unsafe fn push_reply_resp2(state: *mut ffi::lua_State, r: &Reply) -> 
         Reply::Int(i) => ffi::lua_pushnumber(state, *i as f64),
         Reply::Bulk(b) => push_bytes(state, b),
         Reply::Nil | Reply::NilArray => ffi::lua_pushboolean(state, 0),
-        Reply::Array(items) | Reply::Set(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Frames(items) => {
             return push_seq(state, items.len(), items.iter())
         }
         Reply::Map(pairs) | Reply::Pairs(pairs) => {

@@ -33,6 +33,11 @@ pub enum Reply {
     Bool(bool),
     /// RESP3 verbatim string (`=txt:`); a bulk string in RESP2.
     Verbatim(String),
+    /// RESP3 push (`>`: Pub/Sub messages and confirmations); an array in RESP2.
+    Push(Vec<Reply>),
+    /// Several replies to one command, one after another (SUBSCRIBE confirms each
+    /// channel with a reply of its own).
+    Frames(Vec<Reply>),
     Error(CmdError),
 }
 

@@ -365,6 +365,17 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
                 encode(out, r, proto);
             }
         }
+        Reply::Push(items) => {
+            header(out, if resp3 { b'>' } else { b'*' }, items.len());
+            for r in items {
+                encode(out, r, proto);
+            }
+        }
+        Reply::Frames(replies) => {
+            for r in replies {
+                encode(out, r, proto);
+            }
+        }
         Reply::Set(items) => {
             header(out, if resp3 { b'~' } else { b'*' }, items.len());
             for r in items {

@@ -11,6 +11,7 @@ pub(crate) mod info;
 mod keyspace;
 pub mod memory;
 pub mod migrate;
+pub mod pubsub;
 pub mod save;
 pub mod script;
 pub mod snapshot;
@@ -56,13 +57,17 @@ pub async fn run(
     };
     let reply = match cmd {
         ServerCmd::Quit => return (Reply::Ok, After::Close),
-        ServerCmd::Ping => connection::ping(client, &args),
+        ServerCmd::Ping => match pubsub::subscribed_ping(client, &args) {
+            Some(r) => Ok(r),
+            None => connection::ping(client, &args),
+        },
         ServerCmd::Echo => Ok(Reply::Bulk(args[1].to_vec())),
         ServerCmd::Select => connection::select(shard, client, &args),
         ServerCmd::Auth => connection::auth(shard, client, &args),
         ServerCmd::Hello => connection::hello(shard, client, &args),
         ServerCmd::Reset => {
             client.multi.borrow_mut().take();
+            pubsub::forget(shard, client);
             txn::unwatch(shard, client).await;
             Ok(connection::reset(shard, client))
         }
@@ -98,6 +103,15 @@ pub async fn run(
         }
         ServerCmd::Script => Ok(script::script(shard, args).await),
         ServerCmd::Function => Ok(script::function(shard, args).await),
+        ServerCmd::Subscribe
+        | ServerCmd::Unsubscribe
+        | ServerCmd::PSubscribe
+        | ServerCmd::PUnsubscribe
+        | ServerCmd::SSubscribe
+        | ServerCmd::SUnsubscribe
+        | ServerCmd::Publish
+        | ServerCmd::SPublish
+        | ServerCmd::PubSub => pubsub::run(shard, client, cmd, args).await,
     };
     (reply.unwrap_or_else(Reply::Error), After::Continue)
 }

@@ -15,7 +15,7 @@ use crate::coord::spread::single_owner;
 use crate::net::router::{Batch, Blocked, Flow};
 use crate::net::transport::Transport;
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
-use crate::runtime::clients::ClientHandle;
+use crate::runtime::clients::{ClientHandle, PushReceiver};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
 
@@ -78,6 +78,7 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
         fresh: false,
     };
     run(&shard, &client, &mut io).await;
+    crate::commands::pubsub::forget(&shard, &client);
     crate::commands::txn::unwatch(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
@@ -85,10 +86,21 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
 }
 
 async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
+    // Pub/Sub messages for this client, once it subscribed.
+    let mut pushes: Option<PushReceiver> = None;
     loop {
         // Whatever is buffered has been parsed, unless it arrived while blocked.
         if !io.fresh {
-            let n = io.read_more().await;
+            if pushes.is_none() {
+                pushes = client.push_rx.borrow_mut().take();
+            }
+            let n = match pushes.as_mut() {
+                Some(rx) => match read_or_push(shard, client, io, rx).await {
+                    Some(n) => n,
+                    None => return,
+                },
+                None => io.read_more().await,
+            };
             if n == 0 || client.killed.get() {
                 return;
             }
@@ -138,6 +150,43 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
         client.info.borrow_mut().qbuf = io.input.len();
         if !io.flush(shard).await || close || client.killed.get() {
             return;
+        }
+    }
+}
+
+enum Next {
+    Read(usize),
+    Push(Option<(Reply, usize)>),
+}
+
+/// Waits for input while sending this client's Pub/Sub messages as they come; the
+/// bytes read, or None when the connection is done.
+async fn read_or_push(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    io: &mut Io,
+    rx: &mut PushReceiver,
+) -> Option<usize> {
+    loop {
+        let push = async { Next::Push(rx.next().await) };
+        let read = async { Next::Read(io.read_more().await) };
+        match futures_lite::future::or(push, read).await {
+            Next::Read(n) => return Some(n),
+            Next::Push(None) => return Some(io.read_more().await),
+            Next::Push(Some(first)) => {
+                let proto = client.info.borrow().resp;
+                let mut next = Some(first);
+                while let Some((reply, size)) = next {
+                    resp::encode(&mut io.out, &reply, proto);
+                    client
+                        .push_bytes
+                        .set(client.push_bytes.get().saturating_sub(size));
+                    next = rx.try_recv().ok();
+                }
+                if !io.flush(shard).await || client.killed.get() {
+                    return None;
+                }
+            }
         }
     }
 }

@@ -299,6 +299,11 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        if let Err(e) = crate::commands::pubsub::allowed_when_subscribed(self.client, spec) {
+            self.refuse_in_multi();
+            self.reply(e.into());
+            return Flow::Continue;
+        }
         if self.script_busy && !script::allowed_while_busy(spec, &args) {
             if let Some(busy) = script::busy_error(self.shard) {
                 self.refuse_in_multi();

@@ -122,6 +122,32 @@ pub struct ClientHandle {
     /// About how many bytes another shard's answer to this client took lately (0: not
     /// seen yet); the router sizes its chunks of remote ops by it.
     pub remote_answer_bytes: Cell<usize>,
+    /// Pub/Sub: what it subscribed to, where its messages queue (made at the first
+    /// subscription; the connection takes the receiving end), and how many bytes of
+    /// them wait (`runtime::pubsub`).
+    pub subs: RefCell<Subscriptions>,
+    pub pushes: RefCell<Option<PushSender>>,
+    pub push_rx: RefCell<Option<PushReceiver>>,
+    pub push_bytes: Cell<usize>,
+}
+
+/// A pushed message and the bytes it counts against the client's limit.
+pub type PushSender = futures_channel::mpsc::UnboundedSender<(shards::Reply, usize)>;
+pub type PushReceiver = futures_channel::mpsc::UnboundedReceiver<(shards::Reply, usize)>;
+
+/// A client's channels, patterns and sharded channels.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    pub channels: std::collections::BTreeSet<Bytes>,
+    pub patterns: std::collections::BTreeSet<Bytes>,
+    pub shard: std::collections::BTreeSet<Bytes>,
+}
+
+impl Subscriptions {
+    /// Whether the client is in subscribed mode.
+    pub fn any(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty())
+    }
 }
 
 impl ClientHandle {
@@ -216,6 +242,10 @@ impl ClientRegistry {
             }),
             killed: Cell::new(false),
             remote_answer_bytes: Cell::new(0),
+            subs: RefCell::new(Subscriptions::default()),
+            pushes: RefCell::new(None),
+            push_rx: RefCell::new(None),
+            push_bytes: Cell::new(0),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),

@@ -83,6 +83,8 @@ pub struct Shard {
     wake_later: RefCell<Vec<(usize, Bytes)>>,
     /// What this shard's writes leave for the append-only file (`runtime/aof.rs`).
     pub(crate) aof: RefCell<ShardLog>,
+    /// This shard's clients' Pub/Sub subscriptions (`runtime/pubsub.rs`).
+    pub pubsub: RefCell<crate::runtime::pubsub::Registry>,
 }
 
 impl Shard {
@@ -117,6 +119,7 @@ impl Shard {
             in_unit: Cell::new(false),
             wake_later: RefCell::new(Vec::new()),
             aof: RefCell::new(ShardLog::default()),
+            pubsub: RefCell::new(Default::default()),
         }
     }
 

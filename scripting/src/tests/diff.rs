@@ -17,8 +17,13 @@ fn resp2(r: &Reply, out: &mut Vec<u8>) {
         }
         Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
         Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
-        Reply::Array(items) | Reply::Set(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
+            for it in items {
+                resp2(it, out);
+            }
+        }
+        Reply::Frames(items) => {
             for it in items {
                 resp2(it, out);
             }

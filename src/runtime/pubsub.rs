@@ -1,0 +1,134 @@
+//! Pub/Sub on one shard: which of this shard's clients listen to which channels and
+//! patterns, and delivering a message to them. A client subscribes on its own shard
+//! only (no hop); a PUBLISH visits every shard (see `commands::pubsub`), and each shard
+//! hands the message to its own subscribers through their push queues, which their
+//! connections drain (`net::conn`).
+//!
+//! A subscriber that does not read is bounded: past `OUTPUT_LIMIT` bytes of messages
+//! waiting for it, it is disconnected (Redis's `client-output-buffer-limit pubsub`
+//! hard limit, 32 MB by default).
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::glob::glob_match;
+use shards::Reply;
+
+use crate::runtime::clients::ClientHandle;
+
+/// Bytes of messages that may wait for one subscriber before it is disconnected.
+pub const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Which kind of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    /// SSUBSCRIBE's sharded channels.
+    Shard,
+}
+
+type Subscribers = BTreeMap<u64, Rc<ClientHandle>>;
+
+#[derive(Default)]
+pub struct Registry {
+    subs: HashMap<(Kind, Bytes), Subscribers>,
+}
+
+impl Registry {
+    /// Adds `client` to `name`; false if it was there already.
+    pub fn add(&mut self, kind: Kind, name: Bytes, client: &Rc<ClientHandle>) -> bool {
+        let id = client.info.borrow().id;
+        self.subs
+            .entry((kind, name))
+            .or_default()
+            .insert(id, client.clone())
+            .is_none()
+    }
+
+    /// Removes client `id` from `name`; false if it was not there.
+    pub fn remove(&mut self, kind: Kind, name: &Bytes, id: u64) -> bool {
+        let key = (kind, name.clone());
+        let Some(set) = self.subs.get_mut(&key) else {
+            return false;
+        };
+        let removed = set.remove(&id).is_some();
+        if set.is_empty() {
+            self.subs.remove(&key);
+        }
+        removed
+    }
+
+    /// Hands a message on `channel` to this shard's subscribers of it (and, for
+    /// plain channels, of matching patterns); how many received it.
+    pub fn deliver(&self, sharded: bool, channel: &Bytes, message: &Bytes) -> usize {
+        let kind = if sharded { Kind::Shard } else { Kind::Channel };
+        let verb: &[u8] = if sharded { b"smessage" } else { b"message" };
+        let mut n = 0;
+        if let Some(set) = self.subs.get(&(kind, channel.clone())) {
+            for c in set.values() {
+                let push = Reply::Push(vec![
+                    Reply::bulk(verb),
+                    Reply::bulk(channel),
+                    Reply::bulk(message),
+                ]);
+                n += usize::from(send(c, push, channel.len() + message.len()));
+            }
+        }
+        if !sharded {
+            for ((kind, pattern), set) in &self.subs {
+                if *kind != Kind::Pattern || !glob_match(pattern, channel) {
+                    continue;
+                }
+                for c in set.values() {
+                    let push = Reply::Push(vec![
+                        Reply::bulk(b"pmessage"),
+                        Reply::bulk(pattern),
+                        Reply::bulk(channel),
+                        Reply::bulk(message),
+                    ]);
+                    let size = pattern.len() + channel.len() + message.len();
+                    n += usize::from(send(c, push, size));
+                }
+            }
+        }
+        n
+    }
+
+    /// Names with subscribers of `kind`, and how many each has here.
+    pub fn names(&self, kind: Kind) -> impl Iterator<Item = (&Bytes, usize)> {
+        self.subs
+            .iter()
+            .filter(move |((k, _), _)| *k == kind)
+            .map(|((_, name), set)| (name, set.len()))
+    }
+}
+
+/// Queues `push` for client `c`: false when it is gone or over its limit (then it is
+/// disconnected).
+fn send(c: &ClientHandle, push: Reply, size: usize) -> bool {
+    if c.killed.get() {
+        return false;
+    }
+    let size = size + 48;
+    let waiting = c.push_bytes.get() + size;
+    if waiting > OUTPUT_LIMIT {
+        crate::base::log::warning(&format!(
+            "closing client id={}: pubsub output over {} bytes (client-output-buffer-limit)",
+            c.info.borrow().id,
+            OUTPUT_LIMIT
+        ));
+        c.kill();
+        return false;
+    }
+    let sent = c
+        .pushes
+        .borrow()
+        .as_ref()
+        .is_some_and(|tx| tx.unbounded_send((push, size)).is_ok());
+    if sent {
+        c.push_bytes.set(waiting);
+    }
+    sent
+}
