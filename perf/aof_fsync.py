@@ -34,7 +34,6 @@ import platform
 import re
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -355,18 +354,5 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except bench.BenchError as exc:
-        bench.log(f"error: {exc}")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        bench.log("interrupted; servers stopped")
-        sys.exit(130)
+    bench.run_main(main)

@@ -1109,12 +1109,25 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+def put_readme_block(readme: Path, start: str, end: str, block: str, new_section: str) -> None:
+    """Replaces the text between the `start` and `end` markers of `readme` with `block`;
+    without the markers, appends `new_section` (a heading and text) and the block."""
+    text = readme.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{block}\n{end}{tail}")
+    else:
+        readme.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n{start}\n{block}\n{end}\n")
 
 
-if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _sigterm)
+def run_main(main) -> None:
+    """Runs a benchmark's `main(argv)` so that SIGTERM and Ctrl-C stop it through its
+    `finally` blocks (servers stopped by PID) and errors end it with a message."""
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if inherited as ignored
     try:
         sys.exit(main(sys.argv[1:]))
@@ -1126,13 +1139,5 @@ if __name__ == "__main__":
         sys.exit(130)
 
 
-def put_readme_block(readme: Path, start: str, end: str, block: str, new_section: str) -> None:
-    """Replaces the text between the `start` and `end` markers of `readme` with `block`;
-    without the markers, appends `new_section` (a heading and text) and the block."""
-    text = readme.read_text()
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        readme.write_text(f"{head}{start}\n{block}\n{end}{tail}")
-    else:
-        readme.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n{start}\n{block}\n{end}\n")
+if __name__ == "__main__":
+    run_main(main)

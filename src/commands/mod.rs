@@ -11,6 +11,7 @@ pub(crate) mod info;
 mod keyspace;
 pub mod memory;
 pub mod migrate;
+pub mod monitor;
 pub mod pubsub;
 pub mod save;
 pub mod script;
@@ -68,6 +69,7 @@ pub async fn run(
         ServerCmd::Reset => {
             client.multi.borrow_mut().take();
             pubsub::forget(shard, client);
+            monitor::stop(shard, client);
             txn::unwatch(shard, client).await;
             Ok(connection::reset(shard, client))
         }
@@ -112,6 +114,7 @@ pub async fn run(
         | ServerCmd::Publish
         | ServerCmd::SPublish
         | ServerCmd::PubSub => pubsub::run(shard, client, cmd, args).await,
+        ServerCmd::Monitor => Ok(monitor::start(shard, client)),
     };
     (reply.unwrap_or_else(Reply::Error), After::Continue)
 }

@@ -18,6 +18,8 @@ use crate::commands::table::ServerCmd;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::pubsub::Kind;
 use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work, WorkDone};
+use futures_channel::oneshot;
 
 /// Whether a RESP2 client in subscribed mode may run `spec`; else Redis's error.
 pub fn allowed_when_subscribed(client: &ClientHandle, spec: &CommandSpec) -> Result<(), CmdError> {
@@ -97,12 +99,18 @@ fn set_of(s: &mut crate::runtime::clients::Subscriptions, kind: Kind) -> &mut BT
     }
 }
 
-fn subscribe(shard: &Rc<Shard>, client: &Rc<ClientHandle>, kind: Kind, names: &[Bytes]) -> Reply {
+/// Makes the client's queue of pushed messages (once); its connection takes the
+/// receiving end.
+pub fn ensure_push_queue(client: &ClientHandle) {
     if client.pushes.borrow().is_none() {
         let (tx, rx) = futures_channel::mpsc::unbounded();
         *client.pushes.borrow_mut() = Some(tx);
         *client.push_rx.borrow_mut() = Some(rx);
     }
+}
+
+fn subscribe(shard: &Rc<Shard>, client: &Rc<ClientHandle>, kind: Kind, names: &[Bytes]) -> Reply {
+    ensure_push_queue(client);
     let (verb, _) = verbs(kind);
     let mut frames = Vec::with_capacity(names.len());
     for name in names {
@@ -168,13 +176,42 @@ pub fn forget(shard: &Shard, client: &ClientHandle) {
 
 /// Delivers a message on every shard; how many clients received it.
 async fn publish(shard: &Rc<Shard>, sharded: bool, channel: &Bytes, message: &Bytes) -> i64 {
-    let counts = shard
-        .run_everywhere(|| {
+    let (local, remote) = publish_start(shard, sharded, channel, message);
+    publish_count(local, remote).await
+}
+
+/// Starts a PUBLISH: delivered here at once, queued for every other shard (the
+/// batch's messages to a peer travel together). The local count and the answers to
+/// wait for; `publish_count` adds them up.
+pub fn publish_start(
+    shard: &Rc<Shard>,
+    sharded: bool,
+    channel: &Bytes,
+    message: &Bytes,
+) -> (usize, Vec<oneshot::Receiver<WorkDone>>) {
+    let local = shard.pubsub.borrow().deliver(sharded, channel, message);
+    let remote = (0..shard.nshards)
+        .filter(|&s| s != shard.id && crate::runtime::pubsub::active(s))
+        .map(|s| {
             let (channel, message) = (channel.clone(), message.clone());
-            move |sh: &Rc<Shard>| sh.pubsub.borrow().deliver(sharded, &channel, &message)
+            let job = Box::new(move |sh: &Rc<Shard>| {
+                Box::new(sh.pubsub.borrow().deliver(sharded, &channel, &message)) as Answer
+            });
+            shard.send(s, Work::Admin(job))
         })
-        .await;
-    counts.iter().sum::<usize>() as i64
+        .collect();
+    (local, remote)
+}
+
+/// PUBLISH's reply: the receivers here and on every other shard.
+pub async fn publish_count(local: usize, remote: Vec<oneshot::Receiver<WorkDone>>) -> i64 {
+    let mut n = local;
+    for rx in remote {
+        if let Ok(done) = rx.await {
+            n += done.into_answer::<usize>().unwrap_or(0);
+        }
+    }
+    n as i64
 }
 
 /// PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB / HELP.

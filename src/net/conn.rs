@@ -15,7 +15,7 @@ use crate::coord::spread::single_owner;
 use crate::net::router::{Batch, Blocked, Flow};
 use crate::net::transport::Transport;
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
-use crate::runtime::clients::{ClientHandle, PushReceiver};
+use crate::runtime::clients::{ClientHandle, PushReceiver, Pushed};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
 
@@ -79,6 +79,7 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
     };
     run(&shard, &client, &mut io).await;
     crate::commands::pubsub::forget(&shard, &client);
+    crate::commands::monitor::stop(&shard, &client);
     crate::commands::txn::unwatch(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
@@ -156,7 +157,7 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
 
 enum Next {
     Read(usize),
-    Push(Option<(Reply, usize)>),
+    Push(Option<Pushed>),
 }
 
 /// Waits for input while sending this client's Pub/Sub messages as they come; the
@@ -176,11 +177,11 @@ async fn read_or_push(
             Next::Push(Some(first)) => {
                 let proto = client.info.borrow().resp;
                 let mut next = Some(first);
-                while let Some((reply, size)) = next {
-                    resp::encode(&mut io.out, &reply, proto);
+                while let Some(push) = next {
+                    io.out.extend_from_slice(push.bytes(proto));
                     client
                         .push_bytes
-                        .set(client.push_bytes.get().saturating_sub(size));
+                        .set(client.push_bytes.get().saturating_sub(push.size()));
                     next = rx.try_recv().ok();
                 }
                 if !io.flush(shard).await || client.killed.get() {

@@ -62,6 +62,8 @@ pub struct Blocked {
 /// Where a command's reply will come from.
 enum Slot {
     Done(Reply),
+    /// A PUBLISH: receivers here, and the other shards' answers (`settle` adds them).
+    Publish(usize, Vec<futures_channel::oneshot::Receiver<WorkDone>>),
     /// The `idx`-th op answer of shard `shard` in this batch.
     Remote(ShardId, usize),
     /// Parts of a split command: each part's answer and the argument-order position of
@@ -299,6 +301,7 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        crate::commands::monitor::feed(self.shard, self.client, spec, &args);
         if let Err(e) = crate::commands::pubsub::allowed_when_subscribed(self.client, spec) {
             self.refuse_in_multi();
             self.reply(e.into());
@@ -581,6 +584,13 @@ impl<'a> Batch<'a> {
     /// that read and every read after it run again, in order, under holds. Called before
     /// any command that is not such a read, so replies stay in the client's order.
     async fn settle(&mut self) {
+        for i in 0..self.pending.len() {
+            if let Slot::Publish(local, remote) = &mut self.pending[i].slot {
+                let (local, remote) = (*local, std::mem::take(remote));
+                let n = crate::commands::pubsub::publish_count(local, remote).await;
+                self.pending[i].slot = Slot::Done(Reply::Int(n));
+            }
+        }
         self.flush().await;
         if !self.writes.is_empty() {
             self.run_writes().await;
@@ -722,6 +732,14 @@ impl<'a> Batch<'a> {
     }
 
     async fn server(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Flow {
+        if let Some(cmd @ (ServerCmd::Publish | ServerCmd::SPublish)) = server_cmd(spec) {
+            // Not awaited here: a pipeline's PUBLISHes reach each peer in one message.
+            let sharded = cmd == ServerCmd::SPublish;
+            let (local, remote) =
+                crate::commands::pubsub::publish_start(self.shard, sharded, &args[1], &args[2]);
+            self.push(Slot::Publish(local, remote));
+            return Flow::Continue;
+        }
         self.ran_server = true;
         if !server_row(spec).is_some_and(|r| r.inline) {
             self.flush().await;
@@ -747,6 +765,7 @@ impl<'a> Batch<'a> {
         for p in pending {
             let reply = match p.slot {
                 Slot::Done(r) => r,
+                Slot::Publish(..) => Reply::Error(CmdError::other("ERR PUBLISH not settled")),
                 Slot::Remote(s, i) => self.take_answer(s, i),
                 Slot::Split {
                     merge,

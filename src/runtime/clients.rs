@@ -131,9 +131,44 @@ pub struct ClientHandle {
     pub push_bytes: Cell<usize>,
 }
 
-/// A pushed message and the bytes it counts against the client's limit.
-pub type PushSender = futures_channel::mpsc::UnboundedSender<(shards::Reply, usize)>;
-pub type PushReceiver = futures_channel::mpsc::UnboundedReceiver<(shards::Reply, usize)>;
+/// A pushed message, encoded once for all its receivers in both protocols.
+#[derive(Clone)]
+pub struct Pushed {
+    pub resp2: Bytes,
+    pub resp3: Bytes,
+}
+
+impl Pushed {
+    pub fn of(reply: &shards::Reply) -> Pushed {
+        let mut two = Vec::new();
+        crate::base::resp::encode(&mut two, reply, 2);
+        let mut three = Vec::new();
+        crate::base::resp::encode(&mut three, reply, 3);
+        let resp2 = Bytes::from(two);
+        let resp3 = if three == resp2[..] {
+            resp2.clone()
+        } else {
+            Bytes::from(three)
+        };
+        Pushed { resp2, resp3 }
+    }
+
+    /// The bytes it counts against the client's limit.
+    pub fn size(&self) -> usize {
+        self.resp2.len()
+    }
+
+    pub fn bytes(&self, proto: u8) -> &[u8] {
+        if proto >= 3 {
+            &self.resp3
+        } else {
+            &self.resp2
+        }
+    }
+}
+
+pub type PushSender = futures_channel::mpsc::UnboundedSender<Pushed>;
+pub type PushReceiver = futures_channel::mpsc::UnboundedReceiver<Pushed>;
 
 /// A client's channels, patterns and sharded channels.
 #[derive(Debug, Default)]
@@ -252,6 +287,11 @@ impl ClientRegistry {
         });
         self.clients.insert(id, handle.clone());
         handle
+    }
+
+    /// The connected client `id`, if it is on this shard.
+    pub fn get(&self, id: u64) -> Option<Rc<ClientHandle>> {
+        self.clients.get(&id).cloned()
     }
 
     pub fn unregister(&mut self, id: u64) {

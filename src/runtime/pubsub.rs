@@ -10,12 +10,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use shards::glob::glob_match;
 use shards::Reply;
 
-use crate::runtime::clients::ClientHandle;
+use crate::runtime::clients::{ClientHandle, Pushed};
+
+/// Per shard, whether any client there subscribed to anything: PUBLISH skips the
+/// shards without subscribers. Shards past the table's end are always visited.
+static ACTIVE: [AtomicBool; 1024] = [const { AtomicBool::new(false) }; 1024];
+
+/// Whether shard `s` may have subscribers.
+pub fn active(s: usize) -> bool {
+    ACTIVE.get(s).is_none_or(|a| a.load(Ordering::SeqCst))
+}
 
 /// Bytes of messages that may wait for one subscriber before it is disconnected.
 pub const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
@@ -31,20 +41,36 @@ pub enum Kind {
 
 type Subscribers = BTreeMap<u64, Rc<ClientHandle>>;
 
-#[derive(Default)]
 pub struct Registry {
+    shard: usize,
     subs: HashMap<(Kind, Bytes), Subscribers>,
 }
 
 impl Registry {
+    pub fn new(shard: usize) -> Registry {
+        Registry {
+            shard,
+            subs: HashMap::new(),
+        }
+    }
+
+    fn note_active(&self) {
+        if let Some(a) = ACTIVE.get(self.shard) {
+            a.store(!self.subs.is_empty(), Ordering::SeqCst);
+        }
+    }
+
     /// Adds `client` to `name`; false if it was there already.
     pub fn add(&mut self, kind: Kind, name: Bytes, client: &Rc<ClientHandle>) -> bool {
         let id = client.info.borrow().id;
-        self.subs
+        let added = self
+            .subs
             .entry((kind, name))
             .or_default()
             .insert(id, client.clone())
-            .is_none()
+            .is_none();
+        self.note_active();
+        added
     }
 
     /// Removes client `id` from `name`; false if it was not there.
@@ -56,6 +82,7 @@ impl Registry {
         let removed = set.remove(&id).is_some();
         if set.is_empty() {
             self.subs.remove(&key);
+            self.note_active();
         }
         removed
     }
@@ -67,13 +94,13 @@ impl Registry {
         let verb: &[u8] = if sharded { b"smessage" } else { b"message" };
         let mut n = 0;
         if let Some(set) = self.subs.get(&(kind, channel.clone())) {
+            let push = Pushed::of(&Reply::Push(vec![
+                Reply::bulk(verb),
+                Reply::bulk(channel),
+                Reply::bulk(message),
+            ]));
             for c in set.values() {
-                let push = Reply::Push(vec![
-                    Reply::bulk(verb),
-                    Reply::bulk(channel),
-                    Reply::bulk(message),
-                ]);
-                n += usize::from(send(c, push, channel.len() + message.len()));
+                n += usize::from(send(c, push.clone()));
             }
         }
         if !sharded {
@@ -81,15 +108,14 @@ impl Registry {
                 if *kind != Kind::Pattern || !glob_match(pattern, channel) {
                     continue;
                 }
+                let push = Pushed::of(&Reply::Push(vec![
+                    Reply::bulk(b"pmessage"),
+                    Reply::bulk(pattern),
+                    Reply::bulk(channel),
+                    Reply::bulk(message),
+                ]));
                 for c in set.values() {
-                    let push = Reply::Push(vec![
-                        Reply::bulk(b"pmessage"),
-                        Reply::bulk(pattern),
-                        Reply::bulk(channel),
-                        Reply::bulk(message),
-                    ]);
-                    let size = pattern.len() + channel.len() + message.len();
-                    n += usize::from(send(c, push, size));
+                    n += usize::from(send(c, push.clone()));
                 }
             }
         }
@@ -107,11 +133,11 @@ impl Registry {
 
 /// Queues `push` for client `c`: false when it is gone or over its limit (then it is
 /// disconnected).
-fn send(c: &ClientHandle, push: Reply, size: usize) -> bool {
+pub fn send(c: &ClientHandle, push: Pushed) -> bool {
     if c.killed.get() {
         return false;
     }
-    let size = size + 48;
+    let size = push.size();
     let waiting = c.push_bytes.get() + size;
     if waiting > OUTPUT_LIMIT {
         crate::base::log::warning(&format!(
@@ -126,7 +152,7 @@ fn send(c: &ClientHandle, push: Reply, size: usize) -> bool {
         .pushes
         .borrow()
         .as_ref()
-        .is_some_and(|tx| tx.unbounded_send((push, size)).is_ok());
+        .is_some_and(|tx| tx.unbounded_send(push).is_ok());
     if sent {
         c.push_bytes.set(waiting);
     }

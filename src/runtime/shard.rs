@@ -119,7 +119,7 @@ impl Shard {
             in_unit: Cell::new(false),
             wake_later: RefCell::new(Vec::new()),
             aof: RefCell::new(ShardLog::default()),
-            pubsub: RefCell::new(Default::default()),
+            pubsub: RefCell::new(crate::runtime::pubsub::Registry::new(id)),
         }
     }
 

@@ -288,6 +288,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("publish", 3, LOADING | STALE | FAST, NOKEYS, &["@pubsub", "@fast"], "pubsub", Server, None, "Posts a message to a channel."),
     row!("spublish", 3, LOADING | STALE | FAST, NOKEYS, &["@pubsub", "@fast"], "pubsub", Server, None, "Post a message to a shard channel"),
     row!("pubsub", -2, CONTAINER, NOKEYS, &["@slow"], "pubsub", Server, None, "A container for Pub/Sub commands."),
+    row!("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, ADMIN_SLOW, "server", Server, None, "Listens for all requests received by the server in real-time."),
     row!("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Handshakes with the Redis server."),
     row!("select", 2, LOADING | STALE | FAST, NOKEYS, CONN, "connection", Server, None, "Changes the selected database."),
     row!("auth", -2, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Authenticates the connection."),

@@ -1,0 +1,149 @@
+//! MONITOR: every command any client runs, on any shard, streamed to the monitoring
+//! clients in Redis's format (`+<secs>.<micros> [<db> <addr>] "cmd" "arg" ...`). The
+//! monitors are few and known to every shard through one process-wide list; a shard
+//! that runs a command while any exist formats the line and hands it to each monitor's
+//! own shard (directly, or as a message). Admin commands are not shown and AUTH's
+//! arguments are redacted, as in Redis. RESET or closing the connection ends it.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use shards::cmd::flags;
+use shards::{CommandSpec, Reply, ShardId};
+
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work};
+
+/// How many monitors exist: the command path's one check.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Each monitor's shard and client id.
+static MONITORS: Mutex<Vec<(ShardId, u64)>> = Mutex::new(Vec::new());
+
+fn monitors() -> std::sync::MutexGuard<'static, Vec<(ShardId, u64)>> {
+    MONITORS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// MONITOR: this client receives every command from now on.
+pub fn start(shard: &Shard, client: &Rc<ClientHandle>) -> Reply {
+    crate::commands::pubsub::ensure_push_queue(client);
+    let id = client.info.borrow().id;
+    let mut list = monitors();
+    if !list.contains(&(shard.id, id)) {
+        list.push((shard.id, id));
+        COUNT.store(list.len(), Ordering::SeqCst);
+    }
+    Reply::Ok
+}
+
+/// The client stops monitoring (RESET, or it left).
+pub fn stop(shard: &Shard, client: &ClientHandle) {
+    if COUNT.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let id = client.info.borrow().id;
+    let mut list = monitors();
+    list.retain(|&m| m != (shard.id, id));
+    COUNT.store(list.len(), Ordering::SeqCst);
+}
+
+/// Shows a command to the monitors, if any.
+#[inline]
+pub fn feed(shard: &Rc<Shard>, client: &ClientHandle, spec: &CommandSpec, args: &[Bytes]) {
+    if COUNT.load(Ordering::Relaxed) == 0 || spec.has(flags::ADMIN) {
+        return;
+    }
+    let line = format_line(client, spec, args);
+    let targets: Vec<(ShardId, u64)> = monitors().clone();
+    // Redis shows a command once it ran: a monitor's own RESET ends its monitoring
+    // first.
+    let me = (shard.id, client.info.borrow().id);
+    for (home, id) in targets {
+        if spec.name == "reset" && (home, id) == me {
+            continue;
+        }
+        let line = line.clone();
+        if home == shard.id {
+            deliver(shard, id, line);
+        } else {
+            let job = Box::new(move |sh: &Rc<Shard>| {
+                deliver(sh, id, line);
+                Box::new(()) as Answer
+            });
+            drop(shard.send(home, Work::Admin(job)));
+        }
+    }
+}
+
+fn deliver(shard: &Shard, id: u64, line: String) {
+    let client = shard.clients.borrow().get(id);
+    if let Some(c) = client {
+        let push = crate::runtime::clients::Pushed::of(&Reply::Status(line));
+        crate::runtime::pubsub::send(&c, push);
+    }
+}
+
+/// `<secs>.<micros> [<db> <addr>] "arg" ...`, arguments quoted as Redis quotes them.
+fn format_line(client: &ClientHandle, spec: &CommandSpec, args: &[Bytes]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let info = client.info.borrow();
+    let mut out = format!(
+        "{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        info.db,
+        info.addr
+    );
+    // AUTH's arguments, and HELLO's two after its AUTH option.
+    let hello_auth = (spec.name == "hello")
+        .then(|| args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")))
+        .flatten();
+    for (i, a) in args.iter().enumerate() {
+        out.push(' ');
+        let secret = match hello_auth {
+            Some(at) => i > at && i <= at + 2,
+            None => spec.name == "auth" && i > 0,
+        };
+        if secret {
+            out.push_str("\"(redacted)\"");
+        } else {
+            quote(&mut out, a);
+        }
+    }
+    out
+}
+
+/// Redis's `sdscatrepr`: double quotes, backslash escapes, `\xHH` for the rest.
+fn quote(out: &mut String, b: &[u8]) {
+    out.push('"');
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn arguments_are_quoted_as_redis_quotes_them() {
+        let mut s = String::new();
+        quote(&mut s, b"a \"b\"\\\n\x01\xff");
+        assert_eq!(s, r#""a \"b\"\\\n\x01\xff""#);
+    }
+}
