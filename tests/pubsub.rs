@@ -211,3 +211,56 @@ fn a_subscriber_that_does_not_read_is_disconnected_and_others_go_on() {
     let pong: String = q(&mut c, &["PING"]);
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn the_pubsub_output_limit_is_a_setting_with_a_soft_limit_over_time() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "client-output-buffer-limit"]);
+    assert_eq!(
+        got[1],
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    );
+    let err = common::err(
+        &mut c,
+        &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb"],
+    );
+    assert!(err.contains("Invalid argument"), "{err}");
+    let err = common::err(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1mb 1mb 1",
+        ],
+    );
+    assert!(err.contains("only the pubsub class"), "{err}");
+    // No hard limit; over 64 KB for a second is too long.
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 64kb 1",
+        ],
+    );
+    let mut slow = Raw::connect(s.port);
+    subscribed(&mut slow, "subscribe", "soft", 1);
+    let payload = "y".repeat(64 * 1024);
+    // The socket's own buffers take some first; then messages wait in the server.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = q(&mut c, &["PUBLISH", "soft", &payload]);
+        if n == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow subscriber was never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = slow.read_until_closed();
+}

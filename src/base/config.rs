@@ -164,6 +164,12 @@ pub struct Config {
     #[arg(long, default_value = "64mb", value_parser = parse_memory_arg)]
     pub auto_aof_rewrite_min_size: u64,
 
+    /// Limits on output waiting for a client, per class, in Redis's syntax: `pubsub
+    /// 32mb 8mb 60` (a subscriber over 32 MB, or over 8 MB for 60 s, is disconnected).
+    /// Only the pubsub class is enforced so far; the others must keep Redis's defaults.
+    #[arg(long, default_value = "", value_parser = parse_output_limits_arg)]
+    pub client_output_buffer_limit: String,
+
     /// LZF-compress strings in RDB files.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub rdbcompression: String,
@@ -242,6 +248,17 @@ pub fn normalize_save(v: &str) -> Option<String> {
 
 fn parse_save_arg(v: &str) -> Result<String, String> {
     normalize_save(v).ok_or_else(|| "save points are pairs of seconds and changes".into())
+}
+
+fn parse_output_limits_arg(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let limits = crate::base::output_limits::OutputLimits::default()
+        .updated(v)
+        .ok_or_else(|| format!("'{v}' is not <class> <hard> <soft> <seconds> groups"))?;
+    crate::base::output_limits::only_enforced(&limits)?;
+    Ok(v.to_string())
 }
 
 fn parse_policy_arg(v: &str) -> Result<String, String> {
@@ -342,6 +359,7 @@ pub struct Settings {
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
     pub protected_configs: bool,
+    pub output_limits: crate::base::output_limits::OutputLimits,
 }
 
 impl Settings {
@@ -370,6 +388,9 @@ impl Settings {
             rdbchecksum: c.rdbchecksum == "yes",
             stop_writes_on_bgsave_error: true,
             protected_configs: c.enable_protected_configs != "no",
+            output_limits: crate::base::output_limits::OutputLimits::default()
+                .updated(&c.client_output_buffer_limit)
+                .unwrap_or_default(),
         }
     }
 }

@@ -57,6 +57,8 @@ fn flags_of(
     let mut flags = Vec::new();
     let mut warnings = Vec::new();
     let mut save: Option<Vec<String>> = None;
+    // Each line sets one class; together they are one value.
+    let mut limits: Vec<String> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -66,6 +68,10 @@ fn flags_of(
         let words = shards::words::split(line).ok_or_else(|| bad("unbalanced quotes"))?;
         let name = words[0].to_ascii_lowercase();
         let values = &words[1..];
+        if name == "client-output-buffer-limit" {
+            limits.extend(values.iter().cloned());
+            continue;
+        }
         if name == "save" {
             let points = save.get_or_insert_with(Vec::new);
             if values.iter().all(|v| v.is_empty()) {
@@ -96,6 +102,10 @@ fn flags_of(
                 flags.push(value);
             }
         }
+    }
+    if !limits.is_empty() {
+        flags.push("--client-output-buffer-limit".into());
+        flags.push(limits.join(" "));
     }
     if let Some(points) = save {
         flags.push("--save".into());

@@ -6,4 +6,5 @@ pub mod config;
 pub mod config_file;
 pub mod ids;
 pub mod log;
+pub mod output_limits;
 pub mod resp;

@@ -23,6 +23,7 @@ const PARAMS: &[&str] = &[
     "hz",
     "maxmemory",
     "save",
+    "client-output-buffer-limit",
     "appendonly",
     "appendfsync",
     "appendfilename",
@@ -80,6 +81,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "stop-writes-on-bgsave-error" => yes_no(s.stop_writes_on_bgsave_error),
         "appendonly" => s.appendonly.clone(),
         "appendfsync" => crate::runtime::aof::fsync().name().into(),
+        "client-output-buffer-limit" => s.output_limits.render(),
         "appendfilename" => s.appendfilename.clone(),
         "appenddirname" => s.appenddirname.clone(),
         "aof-load-truncated" => yes_no(s.aof_load_truncated),
@@ -170,6 +172,12 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             Err(fail("argument must be 'yes' or 'no'"))
         }
         "appendfsync" => one_of(&["always", "everysec", "no"]),
+        "client-output-buffer-limit" => {
+            let limits = crate::base::output_limits::OutputLimits::default()
+                .updated(value)
+                .ok_or_else(|| fail("Invalid argument"))?;
+            crate::base::output_limits::only_enforced(&limits).map_err(|e| fail(&e))
+        }
         "auto-aof-rewrite-percentage"
             if value.parse::<u32>().map_or(true, |v| v > i32::MAX as u32) =>
         {
@@ -216,6 +224,11 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
             }
         }
         "aof-load-truncated" => s.aof_load_truncated = value.eq_ignore_ascii_case("yes"),
+        "client-output-buffer-limit" => {
+            if let Some(l) = s.output_limits.updated(value) {
+                s.output_limits = l;
+            }
+        }
         "aof-use-rdb-preamble" => s.aof_use_rdb_preamble = value.eq_ignore_ascii_case("yes"),
         "auto-aof-rewrite-percentage" => s.auto_aof_rewrite_percentage = num(),
         "auto-aof-rewrite-min-size" => s.auto_aof_rewrite_min_size = mem(),

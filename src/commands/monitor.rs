@@ -81,7 +81,9 @@ fn deliver(shard: &Shard, id: u64, line: String) {
     let client = shard.clients.borrow().get(id);
     if let Some(c) = client {
         let push = crate::runtime::clients::Pushed::of(&Reply::Status(line));
-        crate::runtime::pubsub::send(&c, push);
+        // A monitor that does not read is bounded like a subscriber.
+        let limit = shard.settings.borrow().output_limits.pubsub;
+        crate::runtime::pubsub::send(&c, push, &limit);
     }
 }
 

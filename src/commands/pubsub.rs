@@ -189,13 +189,22 @@ pub fn publish_start(
     channel: &Bytes,
     message: &Bytes,
 ) -> (usize, Vec<oneshot::Receiver<WorkDone>>) {
-    let local = shard.pubsub.borrow().deliver(sharded, channel, message);
+    let limit = shard.settings.borrow().output_limits.pubsub;
+    let local = shard
+        .pubsub
+        .borrow()
+        .deliver(sharded, channel, message, &limit);
     let remote = (0..shard.nshards)
         .filter(|&s| s != shard.id && crate::runtime::pubsub::active(s))
         .map(|s| {
             let (channel, message) = (channel.clone(), message.clone());
             let job = Box::new(move |sh: &Rc<Shard>| {
-                Box::new(sh.pubsub.borrow().deliver(sharded, &channel, &message)) as Answer
+                let limit = sh.settings.borrow().output_limits.pubsub;
+                let n = sh
+                    .pubsub
+                    .borrow()
+                    .deliver(sharded, &channel, &message, &limit);
+                Box::new(n) as Answer
             });
             shard.send(s, Work::Admin(job))
         })

@@ -129,6 +129,8 @@ pub struct ClientHandle {
     pub pushes: RefCell<Option<PushSender>>,
     pub push_rx: RefCell<Option<PushReceiver>>,
     pub push_bytes: Cell<usize>,
+    /// Since when its waiting pushes are over the soft limit.
+    pub over_soft_since: Cell<Option<std::time::Instant>>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -281,6 +283,7 @@ impl ClientRegistry {
             pushes: RefCell::new(None),
             push_rx: RefCell::new(None),
             push_bytes: Cell::new(0),
+            over_soft_since: Cell::new(None),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),

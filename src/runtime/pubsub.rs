@@ -4,9 +4,9 @@
 //! hands the message to its own subscribers through their push queues, which their
 //! connections drain (`net::conn`).
 //!
-//! A subscriber that does not read is bounded: past `OUTPUT_LIMIT` bytes of messages
-//! waiting for it, it is disconnected (Redis's `client-output-buffer-limit pubsub`
-//! hard limit, 32 MB by default).
+//! A subscriber that does not read is bounded by `client-output-buffer-limit pubsub`:
+//! past the hard limit of messages waiting for it, or over the soft limit for longer
+//! than its seconds, it is disconnected (32 MB, 8 MB and 60 s by default, as Redis).
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -16,6 +16,7 @@ use bytes::Bytes;
 use shards::glob::glob_match;
 use shards::Reply;
 
+use crate::base::output_limits::OutputLimit;
 use crate::runtime::clients::{ClientHandle, Pushed};
 
 /// Per shard, whether any client there subscribed to anything: PUBLISH skips the
@@ -26,9 +27,6 @@ static ACTIVE: [AtomicBool; 1024] = [const { AtomicBool::new(false) }; 1024];
 pub fn active(s: usize) -> bool {
     ACTIVE.get(s).is_none_or(|a| a.load(Ordering::SeqCst))
 }
-
-/// Bytes of messages that may wait for one subscriber before it is disconnected.
-pub const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
 
 /// Which kind of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,7 +87,13 @@ impl Registry {
 
     /// Hands a message on `channel` to this shard's subscribers of it (and, for
     /// plain channels, of matching patterns); how many received it.
-    pub fn deliver(&self, sharded: bool, channel: &Bytes, message: &Bytes) -> usize {
+    pub fn deliver(
+        &self,
+        sharded: bool,
+        channel: &Bytes,
+        message: &Bytes,
+        limit: &OutputLimit,
+    ) -> usize {
         let kind = if sharded { Kind::Shard } else { Kind::Channel };
         let verb: &[u8] = if sharded { b"smessage" } else { b"message" };
         let mut n = 0;
@@ -100,7 +104,7 @@ impl Registry {
                 Reply::bulk(message),
             ]));
             for c in set.values() {
-                n += usize::from(send(c, push.clone()));
+                n += usize::from(send(c, push.clone(), limit));
             }
         }
         if !sharded {
@@ -115,7 +119,7 @@ impl Registry {
                     Reply::bulk(message),
                 ]));
                 for c in set.values() {
-                    n += usize::from(send(c, push.clone()));
+                    n += usize::from(send(c, push.clone(), limit));
                 }
             }
         }
@@ -131,19 +135,21 @@ impl Registry {
     }
 }
 
-/// Queues `push` for client `c`: false when it is gone or over its limit (then it is
-/// disconnected).
-pub fn send(c: &ClientHandle, push: Pushed) -> bool {
+/// Queues `push` for client `c` under `limit`: false when it is gone or over the
+/// limit (then it is disconnected).
+pub fn send(c: &ClientHandle, push: Pushed, limit: &OutputLimit) -> bool {
     if c.killed.get() {
         return false;
     }
-    let size = push.size();
-    let waiting = c.push_bytes.get() + size;
-    if waiting > OUTPUT_LIMIT {
+    let waiting = c.push_bytes.get() + push.size();
+    if over_limit(c, waiting as u64, limit) {
         crate::base::log::warning(&format!(
-            "closing client id={}: pubsub output over {} bytes (client-output-buffer-limit)",
+            "closing client id={}: {waiting} bytes of output waiting, over \
+             client-output-buffer-limit pubsub {} {} {}",
             c.info.borrow().id,
-            OUTPUT_LIMIT
+            limit.hard,
+            limit.soft,
+            limit.soft_secs
         ));
         c.kill();
         return false;
@@ -157,4 +163,22 @@ pub fn send(c: &ClientHandle, push: Pushed) -> bool {
         c.push_bytes.set(waiting);
     }
     sent
+}
+
+/// Over the hard limit, or over the soft one for longer than its seconds (0: no limit).
+fn over_limit(c: &ClientHandle, waiting: u64, limit: &OutputLimit) -> bool {
+    if limit.hard > 0 && waiting > limit.hard {
+        return true;
+    }
+    if limit.soft == 0 || waiting <= limit.soft {
+        c.over_soft_since.set(None);
+        return false;
+    }
+    match c.over_soft_since.get() {
+        None => {
+            c.over_soft_since.set(Some(std::time::Instant::now()));
+            false
+        }
+        Some(t) => t.elapsed().as_secs() >= limit.soft_secs,
+    }
 }
