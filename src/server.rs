@@ -358,6 +358,7 @@ async fn shard_main(
     let settings = Settings::from_config(&config);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
+    shard.start();
     shard.set_maxmemory(config.maxmemory);
 
     for failed in crate::commands::script::load_libraries(&shard, &libraries) {
@@ -511,6 +512,7 @@ async fn expiry_loop(shard: Rc<Shard>) {
             ks.tick();
             let cycle = ks.active_expire_cycle(200);
             drop(ks);
+            shard.publish_expired();
             // Go on while expired keys are dense among the TTL keys met, or while too
             // few TTL keys were met to tell (they may be sparse in the table).
             let dense = cycle.expired * 4 >= cycle.sampled;

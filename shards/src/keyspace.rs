@@ -126,6 +126,9 @@ pub struct ExpireCycle {
     pub expired: usize,
 }
 
+/// Keys that expired: (database, key).
+pub type ExpiredLog = Vec<(usize, Box<[u8]>)>;
+
 pub struct Keyspace {
     pub(crate) dbs: Vec<Db>,
     /// Collection encoding thresholds (CONFIG SET list-max-listpack-size ...).
@@ -139,6 +142,9 @@ pub struct Keyspace {
     /// an INCR that keeps the TTL), and expiring it first would resurrect it without
     /// its TTL.
     pub loading: bool,
+    /// With keyspace notifications for expired keys on: the keys that expired since
+    /// the server last took them (database, key).
+    pub expired_log: Option<ExpiredLog>,
     pub stats: KeyspaceStats,
     rng: u64,
     /// Keys created in db 0 while tracking is on (cluster mode keeps its per-slot key
@@ -163,6 +169,7 @@ impl Keyspace {
             clock,
             cached_now,
             loading: false,
+            expired_log: None,
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
             new_keys: None,
@@ -218,7 +225,8 @@ impl Keyspace {
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<&mut Stored> {
         self.cow(db, key);
         let now = self.expiry_now();
-        lookup_in(&mut self.dbs[db], &mut self.stats, now, key)
+        let log = self.expired_log.as_mut().map(|l| (l, db));
+        lookup_in(&mut self.dbs[db], &mut self.stats, now, key, log)
     }
 
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access
@@ -230,7 +238,8 @@ impl Keyspace {
         let expiry_now = self.expiry_now();
         let access = touch.then(|| self.access_update(key));
         let stats = &mut self.stats;
-        match lookup_in(&mut self.dbs[db], stats, expiry_now, key) {
+        let log = self.expired_log.as_mut().map(|l| (l, db));
+        match lookup_in(&mut self.dbs[db], stats, expiry_now, key, log) {
             Some(e) => {
                 stats.hits += 1;
                 if let Some((lfu, r)) = access {
@@ -262,7 +271,8 @@ impl Keyspace {
         let now = self.now();
         let access = touch.then(|| self.access_update(key));
         let expiry_now = self.expiry_now();
-        let e = lookup_in(&mut self.dbs[db], &mut self.stats, expiry_now, key)?;
+        let log = self.expired_log.as_mut().map(|l| (l, db));
+        let e = lookup_in(&mut self.dbs[db], &mut self.stats, expiry_now, key, log)?;
         if let Some((lfu, r)) = access {
             let a = e.meta_mut();
             *a = access::touched(*a, now, lfu, r);
@@ -457,6 +467,9 @@ impl Keyspace {
         }
         if e.is_expired(now) {
             self.stats.expired_keys += 1;
+            if let Some(log) = self.expired_log.as_mut() {
+                log.push((db, key.into()));
+            }
             return None;
         }
         Some(e)
@@ -597,6 +610,9 @@ impl Keyspace {
                     self.cow(db, k);
                     self.dbs[db].main.remove(k);
                 }
+                if let Some(log) = self.expired_log.as_mut() {
+                    log.extend(dead.iter().map(|k| (db, Box::<[u8]>::from(&k[..]))));
+                }
                 let d = &mut self.dbs[db];
                 d.volatile -= dead.len();
                 self.stats.expired_keys += dead.len() as u64;
@@ -618,6 +634,7 @@ fn lookup_in<'a>(
     stats: &mut KeyspaceStats,
     now: Millis,
     key: &[u8],
+    log: Option<(&mut ExpiredLog, usize)>,
 ) -> Option<&'a mut Stored> {
     match d.main.get_mut_unless(key, |e| e.is_expired(now)) {
         Ok(e) => Some(e),
@@ -625,6 +642,9 @@ fn lookup_in<'a>(
         Err(Some(_)) => {
             d.volatile -= 1;
             stats.expired_keys += 1;
+            if let Some((log, db)) = log {
+                log.push((db, key.into()));
+            }
             None
         }
     }

@@ -14,6 +14,7 @@ pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
+pub mod notify;
 pub mod ops;
 pub mod propagate;
 pub mod rdb;

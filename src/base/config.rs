@@ -170,6 +170,11 @@ pub struct Config {
     #[arg(long, default_value = "", value_parser = parse_output_limits_arg)]
     pub client_output_buffer_limit: String,
 
+    /// Keyspace notifications: Redis's classes (`K` keyspace, `E` keyevent, `g` `$` `l`
+    /// `s` `h` `z` `x` `e` `n`, `A` for all); "" turns them off.
+    #[arg(long, default_value = "", value_parser = parse_notify_arg)]
+    pub notify_keyspace_events: String,
+
     /// LZF-compress strings in RDB files.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub rdbcompression: String,
@@ -259,6 +264,12 @@ fn parse_output_limits_arg(v: &str) -> Result<String, String> {
         .ok_or_else(|| format!("'{v}' is not <class> <hard> <soft> <seconds> groups"))?;
     crate::base::output_limits::only_enforced(&limits)?;
     Ok(v.to_string())
+}
+
+fn parse_notify_arg(v: &str) -> Result<String, String> {
+    shards::notify::parse_flags(v)
+        .map(|_| v.to_string())
+        .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
 }
 
 fn parse_policy_arg(v: &str) -> Result<String, String> {
@@ -360,6 +371,7 @@ pub struct Settings {
     pub stop_writes_on_bgsave_error: bool,
     pub protected_configs: bool,
     pub output_limits: crate::base::output_limits::OutputLimits,
+    pub notify_keyspace_events: u32,
 }
 
 impl Settings {
@@ -388,6 +400,8 @@ impl Settings {
             rdbchecksum: c.rdbchecksum == "yes",
             stop_writes_on_bgsave_error: true,
             protected_configs: c.enable_protected_configs != "no",
+            notify_keyspace_events: shards::notify::parse_flags(&c.notify_keyspace_events)
+                .unwrap_or(0),
             output_limits: crate::base::output_limits::OutputLimits::default()
                 .updated(&c.client_output_buffer_limit)
                 .unwrap_or_default(),

@@ -24,6 +24,7 @@ const PARAMS: &[&str] = &[
     "maxmemory",
     "save",
     "client-output-buffer-limit",
+    "notify-keyspace-events",
     "appendonly",
     "appendfsync",
     "appendfilename",
@@ -82,6 +83,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "appendonly" => s.appendonly.clone(),
         "appendfsync" => crate::runtime::aof::fsync().name().into(),
         "client-output-buffer-limit" => s.output_limits.render(),
+        "notify-keyspace-events" => shards::notify::render_flags(s.notify_keyspace_events),
         "appendfilename" => s.appendfilename.clone(),
         "appenddirname" => s.appenddirname.clone(),
         "aof-load-truncated" => yes_no(s.aof_load_truncated),
@@ -172,6 +174,9 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             Err(fail("argument must be 'yes' or 'no'"))
         }
         "appendfsync" => one_of(&["always", "everysec", "no"]),
+        "notify-keyspace-events" if shards::notify::parse_flags(value).is_none() => Err(fail(
+            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+        )),
         "client-output-buffer-limit" => {
             let limits = crate::base::output_limits::OutputLimits::default()
                 .updated(value)
@@ -224,6 +229,9 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
             }
         }
         "aof-load-truncated" => s.aof_load_truncated = value.eq_ignore_ascii_case("yes"),
+        "notify-keyspace-events" => {
+            s.notify_keyspace_events = shards::notify::parse_flags(value).unwrap_or(0)
+        }
         "client-output-buffer-limit" => {
             if let Some(l) = s.output_limits.updated(value) {
                 s.output_limits = l;
@@ -255,6 +263,9 @@ fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
     }
     if pairs.iter().any(|(k, _)| k == "maxmemory") {
         shard.set_maxmemory(shard.settings.borrow().maxmemory);
+    }
+    if pairs.iter().any(|(k, _)| k == "notify-keyspace-events") {
+        shard.set_notify(shard.settings.borrow().notify_keyspace_events);
     }
 }
 

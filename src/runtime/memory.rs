@@ -111,6 +111,12 @@ impl Shard {
 
     /// An evicted key is a modified key: WATCHers of it fail their EXEC.
     fn forget_evicted(&self, gone: Vec<(usize, Box<[u8]>)>) {
+        let flags = self.notify.get();
+        if flags & shards::notify::EVICTED != 0 {
+            for (db, key) in &gone {
+                self.publish_event(*db, "evicted", key, flags);
+            }
+        }
         if crate::runtime::aof::on() {
             let mut log = self.aof.borrow_mut();
             for (db, key) in &gone {

@@ -11,6 +11,7 @@ pub mod gate;
 pub mod mailbox;
 pub mod memory;
 pub mod misconf;
+pub mod notify;
 pub mod pubsub;
 pub mod shard;
 pub mod sleep;

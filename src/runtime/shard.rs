@@ -22,6 +22,7 @@ use crate::runtime::gate::Gate;
 use crate::runtime::mailbox::{Doorbell, Mailbox, Msg, Postbox};
 use crate::runtime::watch::WatchRegistry;
 use crate::runtime::work::{Answer, Work, WorkDone};
+use shards::notify as notify_class;
 
 /// Counters for INFO stats.
 #[derive(Debug, Default, Clone, Copy)]
@@ -64,7 +65,7 @@ pub struct Shard {
     pub clients: RefCell<ClientRegistry>,
     pub stats: RefCell<ServerStats>,
     pub started_ms: u64,
-    mail: ShardMailbox,
+    pub(crate) mail: ShardMailbox,
     /// Rings peers' network rings when this shard has one (see `mailbox`).
     bell: RefCell<Option<Rc<dyn Doorbell>>>,
     /// Holds, key locks and the work waiting for them.
@@ -85,6 +86,10 @@ pub struct Shard {
     pub(crate) aof: RefCell<ShardLog>,
     /// This shard's clients' Pub/Sub subscriptions (`runtime/pubsub.rs`).
     pub pubsub: RefCell<crate::runtime::pubsub::Registry>,
+    /// `notify-keyspace-events` (`shards::notify` classes; 0: off).
+    pub notify: Cell<u32>,
+    /// This shard itself, for work it starts from `&self` (keyspace notifications).
+    pub(crate) me: RefCell<std::rc::Weak<Shard>>,
 }
 
 impl Shard {
@@ -120,7 +125,17 @@ impl Shard {
             wake_later: RefCell::new(Vec::new()),
             aof: RefCell::new(ShardLog::default()),
             pubsub: RefCell::new(crate::runtime::pubsub::Registry::new(id)),
+            notify: Cell::new(0),
+            me: RefCell::new(std::rc::Weak::new()),
         }
+    }
+
+    /// Keeps a handle to itself (for work started from `&self`) and applies the
+    /// settings the keyspace follows at start-up.
+    pub fn start(self: &Rc<Self>) {
+        *self.me.borrow_mut() = Rc::downgrade(self);
+        let flags = self.settings.borrow().notify_keyspace_events;
+        self.set_notify(flags);
     }
 
     /// From now on this shard rings its peers with `bell`.
@@ -276,7 +291,7 @@ impl Shard {
 
     /// Makes sure the outboxes are posted soon: by the network driver before it next
     /// waits, or by a task scheduled behind the tasks runnable now.
-    fn schedule_flush(self: &Rc<Self>) {
+    pub(crate) fn schedule_flush(self: &Rc<Self>) {
         if self.bell.borrow().is_some() {
             return;
         }
@@ -401,19 +416,36 @@ impl Shard {
         WorkDone::Ops(outs)
     }
 
-    /// Runs one op on the keyspace and logs what it changed (with the append-only file
-    /// on).
+    /// Runs one op on the keyspace; logs what it changed (with the append-only file on)
+    /// and publishes its keyspace notifications (when configured).
     fn run_logged(&self, op: ShardOp) -> OpOutput {
-        if !aof::on() {
+        let notify = self.notify.get();
+        let logging = aof::on();
+        if !logging && notify == 0 {
             return run_op(&mut self.ks.borrow_mut(), op);
         }
-        let Some(what) = aof::Logged::of(&op, self.id) else {
-            return run_op(&mut self.ks.borrow_mut(), op);
+        let logged = if logging {
+            aof::Logged::of(&op, self.id)
+        } else {
+            None
+        };
+        let noticed = if notify != 0 {
+            self.notice_before(&op)
+        } else {
+            None
         };
         let now = self.ks.borrow().now();
         let out = run_op(&mut self.ks.borrow_mut(), op);
-        let (db, cmds) = what.effects(&out, now);
-        self.aof.borrow_mut().record(db, cmds);
+        if let Some(what) = logged {
+            let (db, cmds) = what.effects(&out, now);
+            self.aof.borrow_mut().record(db, cmds);
+        }
+        if let Some(n) = noticed {
+            self.notice_after(n, &out, notify);
+        }
+        if notify & notify_class::EXPIRED != 0 {
+            self.publish_expired();
+        }
         out
     }
 

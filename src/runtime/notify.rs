@@ -1,0 +1,137 @@
+//! Keyspace notifications on a shard: the events a write raises (named by
+//! `shards::notify` from the command, its reply and its keys' existence before and
+//! after), expired and evicted keys, published on `__keyspace@<db>__:<key>` and
+//! `__keyevent@<db>__:<event>` to subscribers on every shard without waiting for
+//! their counts. Events of one key come in order; events of a command whose keys live
+//! on several shards may interleave differently than in Redis.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::notify as notify_class;
+use shards::ops::{OpOutput, ShardOp};
+
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Work};
+
+/// A write's keys before it ran, for its keyspace notifications.
+pub(crate) struct Noticed {
+    spec: &'static shards::CommandSpec,
+    db: usize,
+    args: Vec<Bytes>,
+    keys: Vec<Bytes>,
+    before: Vec<bool>,
+}
+
+impl Shard {
+    /// `notify-keyspace-events` on this shard.
+    pub fn set_notify(&self, flags: u32) {
+        self.notify.set(flags);
+        let mut ks = self.ks.borrow_mut();
+        if flags & notify_class::EXPIRED != 0 {
+            ks.expired_log.get_or_insert_with(Vec::new);
+        } else {
+            ks.expired_log = None;
+        }
+    }
+
+    /// A write's keys and whether each exists, before it runs.
+    pub(crate) fn notice_before(&self, op: &ShardOp) -> Option<Noticed> {
+        let ShardOp::Cmd { spec, db, args, .. } = op else {
+            return None;
+        };
+        if !spec.has(shards::cmd::flags::WRITE) {
+            return None;
+        }
+        let keys: Vec<Bytes> = spec.key_positions(args).map(|i| args[i].clone()).collect();
+        let mut ks = self.ks.borrow_mut();
+        let before = keys.iter().map(|k| ks.exists(*db, k)).collect();
+        Some(Noticed {
+            spec,
+            db: *db,
+            args: args.clone(),
+            keys,
+            before,
+        })
+    }
+
+    pub(crate) fn notice_after(&self, n: Noticed, out: &OpOutput, flags: u32) {
+        let OpOutput::Reply(reply) = out else {
+            return;
+        };
+        if reply.is_error() {
+            return;
+        }
+        let after: Vec<bool> = {
+            let mut ks = self.ks.borrow_mut();
+            n.keys.iter().map(|k| ks.exists(n.db, k)).collect()
+        };
+        let events = shards::notify::events(n.spec, &n.args, reply, &n.keys, &n.before, &after);
+        for (class, event, key) in events {
+            if class & flags != 0 {
+                self.publish_event(n.db, event, &key, flags);
+            }
+        }
+    }
+
+    /// Publishes the keys that expired since the last call ("expired" events).
+    pub fn publish_expired(&self) {
+        let flags = self.notify.get();
+        let expired = {
+            let mut ks = self.ks.borrow_mut();
+            match ks.expired_log.as_mut() {
+                Some(log) if !log.is_empty() => std::mem::take(log),
+                _ => return,
+            }
+        };
+        if flags & notify_class::EXPIRED == 0 {
+            return;
+        }
+        for (db, key) in expired {
+            self.publish_event(db, "expired", &key, flags);
+        }
+    }
+
+    /// One event on `__keyspace@<db>__:<key>` and/or `__keyevent@<db>__:<event>`.
+    pub fn publish_event(&self, db: usize, event: &str, key: &[u8], flags: u32) {
+        if flags & notify_class::KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            self.publish_nowait(Bytes::from(ch), Bytes::copy_from_slice(event.as_bytes()));
+        }
+        if flags & notify_class::KEYEVENT != 0 {
+            let ch = format!("__keyevent@{db}__:{event}");
+            self.publish_nowait(Bytes::from(ch), Bytes::copy_from_slice(key));
+        }
+    }
+
+    /// Delivers a message here and queues it for every other shard with subscribers,
+    /// without waiting for their counts.
+    pub(crate) fn publish_nowait(&self, channel: Bytes, message: Bytes) {
+        let limit = self.settings.borrow().output_limits.pubsub;
+        self.pubsub
+            .borrow()
+            .deliver(false, &channel, &message, &limit);
+        for s in 0..self.nshards {
+            if s == self.id || !crate::runtime::pubsub::active(s) {
+                continue;
+            }
+            let (channel, message) = (channel.clone(), message.clone());
+            let job: crate::runtime::work::Job = Box::new(move |sh: &Rc<Shard>| {
+                let limit = sh.settings.borrow().output_limits.pubsub;
+                let n = sh
+                    .pubsub
+                    .borrow()
+                    .deliver(false, &channel, &message, &limit);
+                Box::new(n) as Answer
+            });
+            let (rx, first) = self.mail.request(s, Work::Admin(job));
+            drop(rx);
+            if first {
+                if let Some(me) = self.me.borrow().upgrade() {
+                    me.schedule_flush();
+                }
+            }
+        }
+    }
+}
