@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::dataset::{content, fill};
+use common::dataset::{assert_same, content, fill};
 use common::redis_server::RedisServer;
 use common::{keys_on_every_shard, q, scratch_dir, Server};
 
@@ -55,7 +55,11 @@ fn redis_server_loads(dir: &Path, want: &common::dataset::Content, what: &str) -
     };
     let mut c = r.conn();
     wait_loaded(&mut c);
-    assert_eq!(&content(&mut c, 16), want, "redis-server loaded {what}");
+    assert_same(
+        &content(&mut c, 16),
+        want,
+        &format!("redis-server loaded {what}"),
+    );
     true
 }
 
@@ -121,7 +125,11 @@ fn every_write_survives_a_restart_through_the_log_with_any_number_of_shards() {
         };
         let s = start_aof(&dir, after, &[]);
         let mut c = s.conn();
-        assert_eq!(content(&mut c, 16), want, "{before} shards -> {after}");
+        assert_same(
+            &content(&mut c, 16),
+            &want,
+            &format!("{before} shards -> {after}"),
+        );
         let ttl: i64 = q(&mut c, &["TTL", "rel"]);
         assert!(
             (990..=1000).contains(&ttl),
@@ -383,7 +391,7 @@ fn bgrewriteaof_replaces_the_files_and_keeps_every_write() {
     }
     let s = start_aof(&dir, 3, &[]);
     let mut c = s.conn();
-    assert_eq!(content(&mut c, 16), want);
+    assert_same(&content(&mut c, 16), &want, "after the restart");
 }
 
 #[test]
@@ -397,7 +405,7 @@ fn debug_loadaof_empties_and_loads_what_was_logged() {
     mixed_writes(&mut c);
     let want = content(&mut c, 16);
     let _: () = q(&mut c, &["DEBUG", "LOADAOF"]);
-    assert_eq!(content(&mut c, 16), want);
+    assert_same(&content(&mut c, 16), &want, "after DEBUG LOADAOF");
     // The log goes on where it was: one more write, and a restart has everything.
     let _: () = q(&mut c, &["SET", "after-loadaof", "1"]);
     let want = content(&mut c, 16);
@@ -405,7 +413,7 @@ fn debug_loadaof_empties_and_loads_what_was_logged() {
     drop(s);
     let s = start_aof(&dir, 2, &[]);
     let mut c = s.conn();
-    assert_eq!(content(&mut c, 16), want);
+    assert_same(&content(&mut c, 16), &want, "after the restart");
 }
 
 #[test]
@@ -454,7 +462,7 @@ fn without_the_rdb_preamble_the_base_is_commands_both_servers_load() {
     assert!(manifest(&dir).contains("file appendonly.aof.2.base.aof seq 2 type b"));
     let s = start_aof(&dir, 3, &[]);
     let mut c = s.conn();
-    assert_eq!(content(&mut c, 16), want);
+    assert_same(&content(&mut c, 16), &want, "after the restart");
     drop(c);
     drop(s);
     redis_server_loads(&dir, &want, "the command base");
@@ -487,7 +495,7 @@ fn config_set_appendonly_starts_the_log_with_the_data_so_far() {
     assert!(manifest(&dir).contains("type b"));
     let s = start_aof(&dir, 2, &[]);
     let mut c = s.conn();
-    assert_eq!(content(&mut c, 16), want);
+    assert_same(&content(&mut c, 16), &want, "after the restart");
 }
 
 #[test]
@@ -566,9 +574,9 @@ fn aof_directories_go_both_ways_with_redis_server() {
     };
     let s = start_aof(&theirs, 2, &[]);
     let mut c = s.conn();
-    assert_eq!(
-        content(&mut c, 16),
-        want,
-        "corecache loaded redis-server's AOF"
+    assert_same(
+        &content(&mut c, 16),
+        &want,
+        "corecache loaded redis-server's AOF",
     );
 }

@@ -83,3 +83,26 @@ pub fn fill(c: &mut redis::Connection) {
     }
     let _: () = q(c, &["SELECT", "0"]);
 }
+
+/// Asserts two contents are equal, naming only the keys that differ.
+pub fn assert_same(got: &Content, want: &Content, what: &str) {
+    let mut diff = Vec::new();
+    for (k, v) in want {
+        match got.get(k) {
+            None => diff.push(format!("missing {k:?} (want {v:?})")),
+            Some(g) if g != v => diff.push(format!("{k:?}: got {g:?}, want {v:?}")),
+            _ => {}
+        }
+    }
+    for (k, v) in got {
+        if !want.contains_key(k) {
+            diff.push(format!("extra {k:?} = {v:?}"));
+        }
+    }
+    assert!(
+        diff.is_empty(),
+        "{what}: {} keys differ:\n{}",
+        diff.len(),
+        diff.join("\n")
+    );
+}
