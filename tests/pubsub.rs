@@ -264,3 +264,22 @@ fn the_pubsub_output_limit_is_a_setting_with_a_soft_limit_over_time() {
     }
     let _ = slow.read_until_closed();
 }
+
+#[test]
+fn client_list_shows_subscriptions_and_monitors() {
+    let s = Server::start(2);
+    let mut sub = Raw::connect(s.port);
+    subscribed(&mut sub, "subscribe", "a", 1);
+    subscribed(&mut sub, "subscribe", "b", 2);
+    subscribed(&mut sub, "psubscribe", "c*", 3);
+    let mut m = Raw::connect(s.port);
+    m.roundtrip(&resp(&[b"MONITOR"]), b"+OK\r\n");
+    let mut c = s.conn();
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" flags=P ") && l.contains(" sub=2 psub=1 ssub=0 ")),
+        "{list}"
+    );
+    assert!(list.lines().any(|l| l.contains(" flags=O ")), "{list}");
+}

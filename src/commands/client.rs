@@ -69,7 +69,7 @@ pub async fn run(
     match sub.as_str() {
         "id" if n == 2 => Ok(Reply::Int(client.info.borrow().id as i64)),
         "info" if n == 2 => {
-            let line = client.info.borrow().line(shards::clock::system_ms());
+            let line = client.line(shards::clock::system_ms());
             Ok(Reply::Verbatim(format!("{line}\n")))
         }
         "getname" if n == 2 => {

@@ -29,6 +29,7 @@ fn monitors() -> std::sync::MutexGuard<'static, Vec<(ShardId, u64)>> {
 /// MONITOR: this client receives every command from now on.
 pub fn start(shard: &Shard, client: &Rc<ClientHandle>) -> Reply {
     crate::commands::pubsub::ensure_push_queue(client);
+    client.monitor.set(true);
     let id = client.info.borrow().id;
     let mut list = monitors();
     if !list.contains(&(shard.id, id)) {
@@ -40,7 +41,7 @@ pub fn start(shard: &Shard, client: &Rc<ClientHandle>) -> Reply {
 
 /// The client stops monitoring (RESET, or it left).
 pub fn stop(shard: &Shard, client: &ClientHandle) {
-    if COUNT.load(Ordering::Relaxed) == 0 {
+    if !client.monitor.replace(false) {
         return;
     }
     let id = client.info.borrow().id;

@@ -72,9 +72,17 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order.
-    pub fn line(&self, now_ms: u64) -> String {
+    /// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order; `subs` are the
+    /// client's channel, pattern and sharded-channel subscriptions, `monitor` whether it
+    /// runs MONITOR.
+    pub fn line(&self, now_ms: u64, subs: (usize, usize, usize), monitor: bool) -> String {
         let mut flags = String::new();
+        if monitor {
+            flags.push('O');
+        }
+        if subs.0 + subs.1 + subs.2 > 0 {
+            flags.push('P');
+        }
         if self.no_evict {
             flags.push('e');
         }
@@ -85,8 +93,8 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 \
-             ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} \
+             ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 \
              oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} \
              lib-ver={}",
             self.id,
@@ -98,6 +106,9 @@ impl ClientInfo {
             now_ms.saturating_sub(self.last_ms) / 1000,
             flags,
             self.db,
+            subs.0,
+            subs.1,
+            subs.2,
             self.qbuf,
             if self.last_cmd.is_empty() {
                 "NULL"
@@ -131,6 +142,8 @@ pub struct ClientHandle {
     pub push_bytes: Cell<usize>,
     /// Since when its waiting pushes are over the soft limit.
     pub over_soft_since: Cell<Option<std::time::Instant>>,
+    /// Runs MONITOR.
+    pub monitor: Cell<bool>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -193,6 +206,15 @@ impl ClientHandle {
     pub fn db_touch(&self) -> (usize, bool) {
         let info = self.info.borrow();
         (info.db, !info.no_touch)
+    }
+
+    /// Its CLIENT LIST line.
+    pub fn line(&self, now_ms: u64) -> String {
+        let subs = {
+            let s = self.subs.borrow();
+            (s.channels.len(), s.patterns.len(), s.shard.len())
+        };
+        self.info.borrow().line(now_ms, subs, self.monitor.get())
     }
 
     /// Marks the client for closing and wakes its pending read.
@@ -284,6 +306,7 @@ impl ClientRegistry {
             push_rx: RefCell::new(None),
             push_bytes: Cell::new(0),
             over_soft_since: Cell::new(None),
+            monitor: Cell::new(false),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),
@@ -305,7 +328,7 @@ impl ClientRegistry {
         self.clients
             .values()
             .filter(|c| ids.is_none_or(|ids| ids.contains(&c.info.borrow().id)))
-            .map(|c| c.info.borrow().line(now_ms))
+            .map(|c| c.line(now_ms))
             .collect()
     }
 
