@@ -41,6 +41,16 @@ fn monitor_streams_every_clients_commands_in_redis_format() {
     c.send(&resp(&[b"AUTH", b"secret"]));
     let _ = c.read_line();
     check_line(&m.read_line(), 2, r#""AUTH" "(redacted)""#);
+    // A script's commands follow it, from `lua`.
+    let script = b"redis.call('set', KEYS[1], 'x') return 1";
+    c.roundtrip(&resp(&[b"EVAL", script, b"1", b"sk"]), b":1\r\n");
+    check_line(
+        &m.read_line(),
+        2,
+        r#""EVAL" "redis.call('set', KEYS[1], 'x') return 1" "1" "sk""#,
+    );
+    let line = m.read_line();
+    assert!(line.contains(" [2 lua] \"set\" \"sk\" \"x\""), "{line:?}");
     // RESET ends it: the next command is not shown, only RESET's reply comes.
     m.roundtrip(b"*1\r\n$5\r\nRESET\r\n", b"+RESET\r\n");
     c.roundtrip(&resp(&[b"SET", b"after", b"1"]), b"+OK\r\n");

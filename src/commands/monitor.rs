@@ -50,19 +50,37 @@ pub fn stop(shard: &Shard, client: &ClientHandle) {
     COUNT.store(list.len(), Ordering::SeqCst);
 }
 
-/// Shows a command to the monitors, if any.
+/// Shows a client's command to the monitors, if any.
 #[inline]
 pub fn feed(shard: &Rc<Shard>, client: &ClientHandle, spec: &CommandSpec, args: &[Bytes]) {
     if COUNT.load(Ordering::Relaxed) == 0 || spec.has(flags::ADMIN) {
         return;
     }
-    let line = format_line(client, spec, args);
-    let targets: Vec<(ShardId, u64)> = monitors().clone();
+    let (db, addr, id) = {
+        let info = client.info.borrow();
+        (info.db, info.addr.clone(), info.id)
+    };
+    let line = format_line(db, &addr, spec, args);
     // Redis shows a command once it ran: a monitor's own RESET ends its monitoring
     // first.
-    let me = (shard.id, client.info.borrow().id);
+    let skip = (spec.name == "reset").then_some((shard.id, id));
+    send_line(shard, line, skip);
+}
+
+/// Shows a command a script ran (`[<db> lua]`), if any monitor exists.
+#[inline]
+pub fn feed_script(shard: &Rc<Shard>, db: usize, spec: &CommandSpec, args: &[Bytes]) {
+    if COUNT.load(Ordering::Relaxed) == 0 || spec.has(flags::ADMIN) {
+        return;
+    }
+    send_line(shard, format_line(db, "lua", spec, args), None);
+}
+
+/// Hands a line to every monitor (but `skip`), on its own shard.
+fn send_line(shard: &Rc<Shard>, line: String, skip: Option<(ShardId, u64)>) {
+    let targets: Vec<(ShardId, u64)> = monitors().clone();
     for (home, id) in targets {
-        if spec.name == "reset" && (home, id) == me {
+        if Some((home, id)) == skip {
             continue;
         }
         let line = line.clone();
@@ -89,17 +107,16 @@ fn deliver(shard: &Shard, id: u64, line: String) {
 }
 
 /// `<secs>.<micros> [<db> <addr>] "arg" ...`, arguments quoted as Redis quotes them.
-fn format_line(client: &ClientHandle, spec: &CommandSpec, args: &[Bytes]) -> String {
+fn format_line(db: usize, addr: &str, spec: &CommandSpec, args: &[Bytes]) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let info = client.info.borrow();
     let mut out = format!(
         "{}.{:06} [{} {}]",
         now.as_secs(),
         now.subsec_micros(),
-        info.db,
-        info.addr
+        db,
+        addr
     );
     // AUTH's arguments, and HELLO's two after its AUTH option.
     let hello_auth = (spec.name == "hello")

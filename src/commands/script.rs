@@ -370,6 +370,7 @@ impl Host for ShardHost<'_> {
         if spec.has(flags::WRITE) && self.nshards > 1 {
             self.undo.before_write(shard, spec, self.db, &args);
         }
+        crate::commands::monitor::feed_script(shard, self.db, spec, &args);
         script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
             // Through `apply`: watchers and blocked clients of the keys see the write.
             shard.apply(op).into_reply()
