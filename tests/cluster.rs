@@ -878,3 +878,37 @@ fn scripts_with_the_no_cluster_flag_are_refused_in_cluster_mode() {
     );
     assert_eq!(got, "x");
 }
+
+#[test]
+fn sharded_channels_follow_slots_on_node_ports() {
+    let c = start(2);
+    let mut public = c.server.conn();
+    let ns = nodes(&mut public);
+    let (a, b) = (&ns[0], &ns[1]);
+    // A channel in a slot of node b.
+    let ch = (0..)
+        .map(|i| format!("ch{i}"))
+        .find(|k| {
+            b.slots
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&slot_of(k.as_bytes())))
+        })
+        .unwrap();
+    let mut on_a = conn_to(a.port);
+    let e = common::err(&mut on_a, &["SPUBLISH", &ch, "m"]);
+    assert!(
+        e.starts_with(&format!("MOVED {} ", slot_of(ch.as_bytes()))),
+        "{e}"
+    );
+    let e = common::err(&mut on_a, &["SSUBSCRIBE", "{x}1", "{y}1"]);
+    assert!(e.starts_with("CROSSSLOT"), "{e}");
+    // On its own node a sharded channel works.
+    let mut sub = common::Raw::connect(b.port);
+    sub.roundtrip(
+        &common::resp(&[b"SSUBSCRIBE", ch.as_bytes()]),
+        format!("*3\r\n$10\r\nssubscribe\r\n${}\r\n{ch}\r\n:1\r\n", ch.len()).as_bytes(),
+    );
+    let mut on_b = conn_to(b.port);
+    let n: i64 = q(&mut on_b, &["SPUBLISH", &ch, "m"]);
+    assert_eq!(n, 1);
+}
