@@ -468,6 +468,41 @@ fn without_the_rdb_preamble_the_base_is_commands_both_servers_load() {
     redis_server_loads(&dir, &want, "the command base");
 }
 
+/// The log is off while start-up replays it: that must not look like a reason to start
+/// it with a rewrite (which took the log over from a half-loaded keyspace, and the
+/// writes after start-up went to a file the manifest no longer listed).
+#[test]
+fn a_long_replay_at_start_up_starts_no_rewrite() {
+    let dir = scratch_dir("aof-long-replay");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).unwrap();
+    let listed = "file appendonly.aof.1.incr.aof seq 1 type i\n";
+    std::fs::write(aof_dir.join("appendonly.aof.manifest"), listed).unwrap();
+    let mut incr = Vec::new();
+    for i in 0..300_000 {
+        let k = format!("k{i}");
+        incr.extend_from_slice(
+            format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n$1\r\nv\r\n", k.len()).as_bytes(),
+        );
+    }
+    std::fs::write(aof_dir.join("appendonly.aof.1.incr.aof"), &incr).unwrap();
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 300_000);
+    let _: () = q(&mut c, &["SET", "after-start", "1"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let i = info(&mut c);
+    assert!(i.contains("aof_rewrites:0"), "{i}");
+    assert_eq!(manifest(&dir), listed);
+    drop(c);
+    drop(s);
+    let s = start_aof(&dir, 2, &[]);
+    let mut c = s.conn();
+    let v: Option<String> = q(&mut c, &["GET", "after-start"]);
+    assert_eq!(v.as_deref(), Some("1"));
+}
+
 #[test]
 fn config_set_appendonly_starts_the_log_with_the_data_so_far() {
     let dir = scratch_dir("aof-config");

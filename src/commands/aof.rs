@@ -58,6 +58,9 @@ static STATS: Mutex<RewriteStats> = Mutex::new(RewriteStats {
 });
 /// Set while start-up replays the files: listeners wait for it to clear.
 static LOADING: AtomicBool = AtomicBool::new(false);
+/// Set while DEBUG LOADAOF has the log off to load the files again: nothing may start
+/// a rewrite meanwhile (it would take the log over from a half-loaded keyspace).
+static RELOADING: AtomicBool = AtomicBool::new(false);
 
 fn files() -> std::sync::MutexGuard<'static, Option<Files>> {
     FILES.lock().unwrap_or_else(|e| e.into_inner())
@@ -341,11 +344,21 @@ pub fn set_replay(replay: Replay) {
 /// files the manifest lists are loaded again (no key expires meanwhile), as Redis does.
 /// Writes of other clients while it runs are not logged.
 pub async fn debug_loadaof(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
+    if RELOADING.swap(true, Ordering::SeqCst) {
+        return Err(CmdError::other("ERR DEBUG LOADAOF already in progress"));
+    }
     if rewriting() {
+        RELOADING.store(false, Ordering::SeqCst);
         return Err(CmdError::other(
             "ERR Background append only file rewriting in progress",
         ));
     }
+    let out = debug_loadaof_now(shard).await;
+    RELOADING.store(false, Ordering::SeqCst);
+    out
+}
+
+async fn debug_loadaof_now(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
     let (dir, prefix, truncated_ok) = {
         let s = shard.settings.borrow();
         (
@@ -437,6 +450,11 @@ pub fn rewriting() -> bool {
 
 /// BGREWRITEAOF.
 pub async fn bgrewriteaof(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
+    if RELOADING.load(Ordering::SeqCst) {
+        return Err(CmdError::other(
+            "ERR The append only file is being loaded (DEBUG LOADAOF)",
+        ));
+    }
     if rewriting() {
         return Err(CmdError::other(
             "ERR Background append only file rewriting already in progress",
@@ -589,6 +607,11 @@ async fn rewrite_steps(shard: &Rc<Shard>) -> Result<u64, String> {
 /// CONFIG SET appendonly: on starts a rewrite that creates the files and starts the
 /// log at its instant; off stops logging at an instant when every shard is held.
 pub async fn set_appendonly(shard: &Rc<Shard>, on: bool) -> Result<(), CmdError> {
+    if RELOADING.load(Ordering::SeqCst) {
+        return Err(CmdError::other(
+            "ERR The append only file is being loaded (DEBUG LOADAOF)",
+        ));
+    }
     if on == aof::on() {
         return Ok(());
     }
@@ -614,7 +637,8 @@ pub async fn set_appendonly(shard: &Rc<Shard>, on: bool) -> Result<(), CmdError>
 /// Runs on shard 0 once a second: a scheduled rewrite, or one that
 /// `auto-aof-rewrite-percentage` calls for.
 pub async fn tick(shard: &Rc<Shard>) {
-    if rewriting() || save::rdb_saving() {
+    // While the files are loaded the log is off on purpose: not a reason to start it.
+    if rewriting() || save::rdb_saving() || loading() || RELOADING.load(Ordering::SeqCst) {
         return;
     }
     let want_on = shard.settings.borrow().appendonly == "yes";
