@@ -53,6 +53,7 @@ import selectors
 import shlex
 import shutil
 import socket
+from typing import Callable
 import statistics
 import subprocess
 import sys
@@ -151,6 +152,18 @@ class Periodic:
 # -------------------------------------------------------------------- the load
 
 
+def receive(sock: socket.socket, closed: Callable[[], str]) -> bytes | None:
+    """What a readable socket has (None: nothing yet); the server closing it is an error
+    described by `closed()`."""
+    try:
+        data = sock.recv(RECV_SIZE)
+    except BlockingIOError:
+        return None
+    if not data:
+        raise bench.BenchError(closed())
+    return data
+
+
 class Subscriber:
     def __init__(self, index: int, sock: socket.socket, expected: Periodic, total: int) -> None:
         self.index = index
@@ -161,14 +174,11 @@ class Subscriber:
         self.done_at: float | None = None
 
     def on_readable(self, now: float, run: "Run") -> bool:
-        try:
-            data = self.sock.recv(RECV_SIZE)
-        except BlockingIOError:
+        data = receive(self.sock, lambda: (
+            f"{run.server.name}: the server closed subscriber {self.index} after "
+            f"{self.got // run.msg_len} of {run.messages} messages"))
+        if data is None:
             return False
-        if not data:
-            raise bench.BenchError(
-                f"{run.server.name}: the server closed subscriber {self.index} after "
-                f"{self.got // run.msg_len} of {run.messages} messages")
         end = self.got + len(data)
         if self.got >= self.total:
             raise bench.BenchError(
@@ -207,13 +217,11 @@ class Publisher:
         return self.sent // self.cmd_len
 
     def on_readable(self, now: float, run: "Run") -> bool:
-        try:
-            data = self.sock.recv(RECV_SIZE)
-        except BlockingIOError:
+        data = receive(self.sock, lambda: (
+            f"{run.server.name}: the server closed publisher {self.index} "
+            f"after {self.acked} replies"))
+        if data is None:
             return False
-        if not data:
-            raise bench.BenchError(f"{run.server.name}: the server closed publisher {self.index} "
-                                   f"after {self.acked} replies")
         total = len(self.reply) * self.count
         if self.rbytes + len(data) > total or not self.replies.matches(data, self.rbytes):
             raise bench.BenchError(

@@ -358,7 +358,7 @@ async fn shard_main(
     let settings = Settings::from_config(&config);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
-    shard.start();
+    shard.set_notify(shard.settings.borrow().notify_keyspace_events);
     shard.set_maxmemory(config.maxmemory);
 
     for failed in crate::commands::script::load_libraries(&shard, &libraries) {

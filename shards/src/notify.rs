@@ -22,6 +22,8 @@ pub const MODULE: u32 = 1 << 12;
 pub const NEW: u32 = 1 << 13;
 pub const KEYSPACE: u32 = 1;
 pub const KEYEVENT: u32 = 1 << 1;
+/// The classes of events writes raise (the others come from expiry, eviction, misses).
+pub const WRITE_EVENTS: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | NEW;
 /// `A`: every class but key misses and new keys.
 pub const ALL: u32 =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;

@@ -18,7 +18,7 @@ use crate::commands::table::ServerCmd;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::pubsub::Kind;
 use crate::runtime::shard::Shard;
-use crate::runtime::work::{Answer, Work, WorkDone};
+use crate::runtime::work::WorkDone;
 use futures_channel::oneshot;
 
 /// Whether a RESP2 client in subscribed mode may run `spec`; else Redis's error.
@@ -176,40 +176,8 @@ pub fn forget(shard: &Shard, client: &ClientHandle) {
 
 /// Delivers a message on every shard; how many clients received it.
 async fn publish(shard: &Rc<Shard>, sharded: bool, channel: &Bytes, message: &Bytes) -> i64 {
-    let (local, remote) = publish_start(shard, sharded, channel, message);
+    let (local, remote) = shard.publish(sharded, channel, message);
     publish_count(local, remote).await
-}
-
-/// Starts a PUBLISH: delivered here at once, queued for every other shard (the
-/// batch's messages to a peer travel together). The local count and the answers to
-/// wait for; `publish_count` adds them up.
-pub fn publish_start(
-    shard: &Rc<Shard>,
-    sharded: bool,
-    channel: &Bytes,
-    message: &Bytes,
-) -> (usize, Vec<oneshot::Receiver<WorkDone>>) {
-    let limit = shard.settings.borrow().output_limits.pubsub;
-    let local = shard
-        .pubsub
-        .borrow()
-        .deliver(sharded, channel, message, &limit);
-    let remote = (0..shard.nshards)
-        .filter(|&s| s != shard.id && crate::runtime::pubsub::active(s))
-        .map(|s| {
-            let (channel, message) = (channel.clone(), message.clone());
-            let job = Box::new(move |sh: &Rc<Shard>| {
-                let limit = sh.settings.borrow().output_limits.pubsub;
-                let n = sh
-                    .pubsub
-                    .borrow()
-                    .deliver(sharded, &channel, &message, &limit);
-                Box::new(n) as Answer
-            });
-            shard.send(s, Work::Admin(job))
-        })
-        .collect();
-    (local, remote)
 }
 
 /// PUBLISH's reply: the receivers here and on every other shard.

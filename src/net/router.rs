@@ -123,6 +123,8 @@ pub struct Batch<'a> {
     writes: Vec<SpreadWrite>,
     /// A script was past its busy threshold when the batch started.
     script_busy: bool,
+    /// PUBLISH replies not yet added up (`settle` does).
+    publishes: usize,
     /// About how many bytes the replies so far take.
     out_bytes: usize,
     /// Ops queued for other shards since the last flush.
@@ -145,6 +147,7 @@ impl<'a> Batch<'a> {
             checks: Vec::new(),
             writes: Vec::new(),
             script_busy: script::busy_error(shard).is_some(),
+            publishes: 0,
             out_bytes: 0,
             remote_queued: 0,
             first_owner: None,
@@ -584,11 +587,14 @@ impl<'a> Batch<'a> {
     /// that read and every read after it run again, in order, under holds. Called before
     /// any command that is not such a read, so replies stay in the client's order.
     async fn settle(&mut self) {
-        for i in 0..self.pending.len() {
-            if let Slot::Publish(local, remote) = &mut self.pending[i].slot {
-                let (local, remote) = (*local, std::mem::take(remote));
-                let n = crate::commands::pubsub::publish_count(local, remote).await;
-                self.pending[i].slot = Slot::Done(Reply::Int(n));
+        if self.publishes > 0 {
+            self.publishes = 0;
+            for i in 0..self.pending.len() {
+                if let Slot::Publish(local, remote) = &mut self.pending[i].slot {
+                    let (local, remote) = (*local, std::mem::take(remote));
+                    let n = crate::commands::pubsub::publish_count(local, remote).await;
+                    self.pending[i].slot = Slot::Done(Reply::Int(n));
+                }
             }
         }
         self.flush().await;
@@ -735,9 +741,9 @@ impl<'a> Batch<'a> {
         if let Some(cmd @ (ServerCmd::Publish | ServerCmd::SPublish)) = server_cmd(spec) {
             // Not awaited here: a pipeline's PUBLISHes reach each peer in one message.
             let sharded = cmd == ServerCmd::SPublish;
-            let (local, remote) =
-                crate::commands::pubsub::publish_start(self.shard, sharded, &args[1], &args[2]);
+            let (local, remote) = self.shard.publish(sharded, &args[1], &args[2]);
             self.push(Slot::Publish(local, remote));
+            self.publishes += 1;
             return Flow::Continue;
         }
         self.ran_server = true;

@@ -367,11 +367,7 @@ impl ShardLog {
     /// Appends what this shard logged (before its replies leave, before it lets a
     /// transaction in). With `always`, syncs when anything was appended.
     pub fn flush(&mut self) {
-        if !self.pending.is_empty() && self.unit.is_none() {
-            let bytes = self.pending.take(false);
-            append(&bytes);
-            self.wrote = true;
-        }
+        self.append_pending();
         if self.wrote && fsync() == Fsync::Always {
             sync_now();
         }

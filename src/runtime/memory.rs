@@ -110,7 +110,7 @@ impl Shard {
     }
 
     /// An evicted key is a modified key: WATCHers of it fail their EXEC.
-    fn forget_evicted(&self, gone: Vec<(usize, Box<[u8]>)>) {
+    fn forget_evicted(self: &Rc<Self>, gone: Vec<(usize, Box<[u8]>)>) {
         let flags = self.notify.get();
         if flags & shards::notify::EVICTED != 0 {
             for (db, key) in &gone {

@@ -2,7 +2,7 @@
 //! `shards::notify` from the command, its reply and its keys' existence before and
 //! after), expired and evicted keys, published on `__keyspace@<db>__:<key>` and
 //! `__keyevent@<db>__:<event>` to subscribers on every shard without waiting for
-//! their counts. Events of one key come in order; events of a command whose keys live
+//! their counts; and `Shard::publish`, which PUBLISH shares. Events of one key come in order; events of a command whose keys live
 //! on several shards may interleave differently than in Redis.
 
 use std::rc::Rc;
@@ -11,8 +11,10 @@ use bytes::Bytes;
 use shards::notify as notify_class;
 use shards::ops::{OpOutput, ShardOp};
 
+use futures_channel::oneshot;
+
 use crate::runtime::shard::Shard;
-use crate::runtime::work::{Answer, Work};
+use crate::runtime::work::{Answer, Job, Work, WorkDone};
 
 /// A write's keys before it ran, for its keyspace notifications.
 pub(crate) struct Noticed {
@@ -55,7 +57,7 @@ impl Shard {
         })
     }
 
-    pub(crate) fn notice_after(&self, n: Noticed, out: &OpOutput, flags: u32) {
+    pub(crate) fn notice_after(self: &Rc<Self>, n: Noticed, out: &OpOutput, flags: u32) {
         let OpOutput::Reply(reply) = out else {
             return;
         };
@@ -75,7 +77,7 @@ impl Shard {
     }
 
     /// Publishes the keys that expired since the last call ("expired" events).
-    pub fn publish_expired(&self) {
+    pub fn publish_expired(self: &Rc<Self>) {
         let flags = self.notify.get();
         let expired = {
             let mut ks = self.ks.borrow_mut();
@@ -93,45 +95,52 @@ impl Shard {
     }
 
     /// One event on `__keyspace@<db>__:<key>` and/or `__keyevent@<db>__:<event>`.
-    pub fn publish_event(&self, db: usize, event: &str, key: &[u8], flags: u32) {
+    pub fn publish_event(self: &Rc<Self>, db: usize, event: &str, key: &[u8], flags: u32) {
         if flags & notify_class::KEYSPACE != 0 {
             let mut ch = format!("__keyspace@{db}__:").into_bytes();
             ch.extend_from_slice(key);
-            self.publish_nowait(Bytes::from(ch), Bytes::copy_from_slice(event.as_bytes()));
+            drop(self.publish(
+                false,
+                &Bytes::from(ch),
+                &Bytes::copy_from_slice(event.as_bytes()),
+            ));
         }
         if flags & notify_class::KEYEVENT != 0 {
             let ch = format!("__keyevent@{db}__:{event}");
-            self.publish_nowait(Bytes::from(ch), Bytes::copy_from_slice(key));
+            drop(self.publish(false, &Bytes::from(ch), &Bytes::copy_from_slice(key)));
         }
     }
 
-    /// Delivers a message here and queues it for every other shard with subscribers,
-    /// without waiting for their counts.
-    pub(crate) fn publish_nowait(&self, channel: Bytes, message: Bytes) {
+    /// Publishes a message: delivered to this shard's subscribers at once and queued
+    /// for every other shard that has subscribers (a batch's messages to a peer travel
+    /// together). The local count and the peers' answers, which PUBLISH adds up and
+    /// notifications drop.
+    pub fn publish(
+        self: &Rc<Self>,
+        sharded: bool,
+        channel: &Bytes,
+        message: &Bytes,
+    ) -> (usize, Vec<oneshot::Receiver<WorkDone>>) {
         let limit = self.settings.borrow().output_limits.pubsub;
-        self.pubsub
+        let local = self
+            .pubsub
             .borrow()
-            .deliver(false, &channel, &message, &limit);
-        for s in 0..self.nshards {
-            if s == self.id || !crate::runtime::pubsub::active(s) {
-                continue;
-            }
-            let (channel, message) = (channel.clone(), message.clone());
-            let job: crate::runtime::work::Job = Box::new(move |sh: &Rc<Shard>| {
-                let limit = sh.settings.borrow().output_limits.pubsub;
-                let n = sh
-                    .pubsub
-                    .borrow()
-                    .deliver(false, &channel, &message, &limit);
-                Box::new(n) as Answer
-            });
-            let (rx, first) = self.mail.request(s, Work::Admin(job));
-            drop(rx);
-            if first {
-                if let Some(me) = self.me.borrow().upgrade() {
-                    me.schedule_flush();
-                }
-            }
-        }
+            .deliver(sharded, channel, message, &limit);
+        let remote = (0..self.nshards)
+            .filter(|&s| s != self.id && crate::runtime::pubsub::active(s))
+            .map(|s| {
+                let (channel, message) = (channel.clone(), message.clone());
+                let job: Job = Box::new(move |sh: &Rc<Shard>| {
+                    let limit = sh.settings.borrow().output_limits.pubsub;
+                    let n = sh
+                        .pubsub
+                        .borrow()
+                        .deliver(sharded, &channel, &message, &limit);
+                    Box::new(n) as Answer
+                });
+                self.send(s, Work::Admin(job))
+            })
+            .collect();
+        (local, remote)
     }
 }

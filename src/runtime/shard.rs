@@ -65,7 +65,7 @@ pub struct Shard {
     pub clients: RefCell<ClientRegistry>,
     pub stats: RefCell<ServerStats>,
     pub started_ms: u64,
-    pub(crate) mail: ShardMailbox,
+    mail: ShardMailbox,
     /// Rings peers' network rings when this shard has one (see `mailbox`).
     bell: RefCell<Option<Rc<dyn Doorbell>>>,
     /// Holds, key locks and the work waiting for them.
@@ -88,8 +88,6 @@ pub struct Shard {
     pub pubsub: RefCell<crate::runtime::pubsub::Registry>,
     /// `notify-keyspace-events` (`shards::notify` classes; 0: off).
     pub notify: Cell<u32>,
-    /// This shard itself, for work it starts from `&self` (keyspace notifications).
-    pub(crate) me: RefCell<std::rc::Weak<Shard>>,
 }
 
 impl Shard {
@@ -126,16 +124,7 @@ impl Shard {
             aof: RefCell::new(ShardLog::default()),
             pubsub: RefCell::new(crate::runtime::pubsub::Registry::new(id)),
             notify: Cell::new(0),
-            me: RefCell::new(std::rc::Weak::new()),
         }
-    }
-
-    /// Keeps a handle to itself (for work started from `&self`) and applies the
-    /// settings the keyspace follows at start-up.
-    pub fn start(self: &Rc<Self>) {
-        *self.me.borrow_mut() = Rc::downgrade(self);
-        let flags = self.settings.borrow().notify_keyspace_events;
-        self.set_notify(flags);
     }
 
     /// From now on this shard rings its peers with `bell`.
@@ -291,7 +280,7 @@ impl Shard {
 
     /// Makes sure the outboxes are posted soon: by the network driver before it next
     /// waits, or by a task scheduled behind the tasks runnable now.
-    pub(crate) fn schedule_flush(self: &Rc<Self>) {
+    fn schedule_flush(self: &Rc<Self>) {
         if self.bell.borrow().is_some() {
             return;
         }
@@ -418,7 +407,7 @@ impl Shard {
 
     /// Runs one op on the keyspace; logs what it changed (with the append-only file on)
     /// and publishes its keyspace notifications (when configured).
-    fn run_logged(&self, op: ShardOp) -> OpOutput {
+    fn run_logged(self: &Rc<Self>, op: ShardOp) -> OpOutput {
         let notify = self.notify.get();
         let logging = aof::on();
         if !logging && notify == 0 {
@@ -429,7 +418,10 @@ impl Shard {
         } else {
             None
         };
-        let noticed = if notify != 0 {
+        // Keys and their existence are looked at only when a write's events go out.
+        let wanted = notify & (notify_class::KEYSPACE | notify_class::KEYEVENT) != 0
+            && notify & notify_class::WRITE_EVENTS != 0;
+        let noticed = if wanted {
             self.notice_before(&op)
         } else {
             None
