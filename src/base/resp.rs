@@ -484,6 +484,15 @@ fn line(out: &mut Vec<u8>, prefix: u8, s: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends one command as a RESP array of bulk strings (what a client sends: the
+/// append-only file's records, MIGRATE's requests).
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    header(out, b'*', args.len());
+    for a in args {
+        bulk(out, a.as_ref());
+    }
+}
+
 fn header(out: &mut Vec<u8>, prefix: u8, n: usize) {
     out.push(prefix);
     push_int(out, n as i64);

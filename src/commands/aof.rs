@@ -300,13 +300,13 @@ fn rdb_to_commands(rdb: &[u8], config: &shards::config::EngineConfig) -> Result<
     let mut db = None;
     let info = shards::rdb::file::read_file(rdb, config, 0, |l| {
         if db != Some(l.db) {
-            aof::encode(
+            crate::base::resp::encode_command(
                 &mut body,
                 &[b"SELECT".as_slice(), l.db.to_string().as_bytes()],
             );
             db = Some(l.db);
         }
-        aof::encode(
+        crate::base::resp::encode_command(
             &mut body,
             &shards::propagate::restore_entry(&l.key, &l.entry),
         );
@@ -314,7 +314,7 @@ fn rdb_to_commands(rdb: &[u8], config: &shards::config::EngineConfig) -> Result<
     .map_err(|e| e.0.to_string())?;
     let mut out = Vec::new();
     for code in &info.functions {
-        aof::encode(&mut out, &[&b"FUNCTION"[..], b"LOAD", b"REPLACE", code]);
+        crate::base::resp::encode_command(&mut out, &[&b"FUNCTION"[..], b"LOAD", b"REPLACE", code]);
     }
     out.extend_from_slice(&body);
     Ok(out)

@@ -20,6 +20,7 @@ use shards::ops::ShardOp;
 use shards::rdb;
 use shards::{CmdError, Entry, Reply};
 
+use crate::base::resp;
 use crate::coord::cross;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
@@ -120,11 +121,11 @@ pub async fn run(
     let mut out = Vec::new();
     if let Some(pass) = &req.password {
         match &req.username {
-            Some(user) => command(&mut out, &[b"AUTH", user, pass]),
-            None => command(&mut out, &[b"AUTH", pass]),
+            Some(user) => resp::encode_command(&mut out, &[&b"AUTH"[..], user, pass]),
+            None => resp::encode_command(&mut out, &[&b"AUTH"[..], pass]),
         }
     }
-    command(&mut out, &[b"SELECT", req.db.to_string().as_bytes()]);
+    resp::encode_command(&mut out, &[b"SELECT", req.db.to_string().as_bytes()]);
     let verb: &[u8] = if asking {
         b"RESTORE-ASKING"
     } else {
@@ -143,7 +144,7 @@ pub async fn run(
         if req.replace {
             parts.push(b"REPLACE");
         }
-        command(&mut out, &parts);
+        resp::encode_command(&mut out, &parts);
         sent.push(key.clone());
     }
     if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
@@ -240,16 +241,6 @@ async fn delete(shard: &Rc<Shard>, db: usize, key: &Bytes) {
     cross::op(shard, None, to, take).await;
 }
 
-/// Appends a RESP request.
-fn command(out: &mut Vec<u8>, parts: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
-    for p in parts {
-        out.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
-        out.extend_from_slice(p);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 /// Reads reply lines; RESTORE, AUTH and SELECT answer with one status or error line.
 #[derive(Default)]
 struct LineReader {
@@ -309,7 +300,7 @@ mod tests {
     #[test]
     fn requests_are_resp_arrays() {
         let mut out = Vec::new();
-        command(&mut out, &[b"SELECT", b"0"]);
+        resp::encode_command(&mut out, &[&b"SELECT"[..], b"0"]);
         assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
     }
 }

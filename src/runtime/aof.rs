@@ -35,6 +35,7 @@ use shards::propagate::{self, Argv};
 use shards::{CommandSpec, Reply, Route};
 
 use crate::base::ids::TxnId;
+use crate::base::resp::encode_command;
 
 /// What an op needs for its log entry, taken before it runs (it consumes its
 /// arguments).
@@ -288,10 +289,10 @@ impl Chunk {
     pub fn push(&mut self, db: usize, cmd: &[Bytes]) {
         if self.db != Some(db) {
             let n = db.to_string();
-            encode(&mut self.buf, &[b"SELECT", n.as_bytes()]);
+            encode_command(&mut self.buf, &[b"SELECT", n.as_bytes()]);
             self.db = Some(db);
         }
-        encode(&mut self.buf, cmd);
+        encode_command(&mut self.buf, cmd);
         self.records += 1;
     }
 
@@ -315,21 +316,10 @@ impl Chunk {
 
 fn wrap(body: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 30);
-    encode(&mut out, &[b"MULTI"]);
+    encode_command(&mut out, &[b"MULTI"]);
     out.extend_from_slice(&body);
-    encode(&mut out, &[b"EXEC"]);
+    encode_command(&mut out, &[b"EXEC"]);
     out
-}
-
-/// Appends one command in RESP to `out`.
-pub fn encode<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        let a = a.as_ref();
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// One shard's side of the log.
@@ -417,7 +407,7 @@ impl ShardLog {
             if let Some(db) = db {
                 if !body.starts_with(b"*2\r\n$6\r\nSELECT") {
                     let n = db.to_string();
-                    encode(&mut block, &[b"SELECT", n.as_bytes()]);
+                    encode_command(&mut block, &[b"SELECT", n.as_bytes()]);
                 }
             }
             block.extend_from_slice(&wrap(body));
