@@ -331,3 +331,50 @@ fn batches_past_the_pause_threshold_are_all_answered() {
         }
     }
 }
+
+/// MEMORY PURGE (and an idle shard) gives the receive buffers' pages back to the
+/// kernel. Purges sent over and over while another client streams large pipelines
+/// must never lose or zero a byte that was received but not yet read.
+#[test]
+fn purges_racing_a_pipelined_load_lose_no_input() {
+    for n in [1, 2] {
+        let s = Server::start(n);
+        let port = s.port;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let purger = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut raw = Raw::connect(port);
+                let mut purges = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    raw.send(&resp(&[b"MEMORY", b"PURGE"]));
+                    assert_eq!(raw.read_line(), "+OK\r\n");
+                    purges += 1;
+                }
+                purges
+            })
+        };
+        let mut raw = s.raw();
+        raw.stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let value = |i: usize| format!("{i:08}-{}", "v".repeat(i % 300)).into_bytes();
+        let total = 20_000;
+        for chunk in (0..total).collect::<Vec<_>>().chunks(2_000) {
+            let mut req = Vec::new();
+            for &i in chunk {
+                req.extend(resp(&[b"SET", format!("k{i}").as_bytes(), &value(i)]));
+            }
+            raw.send(&req);
+            let got = read_replies(&mut raw.stream, chunk.len());
+            assert!(got.iter().all(|r| r == "OK"), "{n} shards: {got:?}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(purger.join().unwrap() > 0);
+        let mut c = s.conn();
+        for i in (0..total).step_by(7) {
+            let got: Vec<u8> = q(&mut c, &["GET", &format!("k{i}")]);
+            assert_eq!(got, value(i), "{n} shards: key k{i}");
+        }
+    }
+}

@@ -117,12 +117,14 @@ impl Str {
 }
 
 /// A value of any Redis type. Collections are boxed so a `Value` stays three words
-/// (a string's inline bytes): it sits in every key's node.
+/// (a string's inline bytes): it sits in every key's node. A hash is two words (its
+/// listpack an exact buffer, its table a box) and sits inline, saving a block per
+/// small hash.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
     List(Box<List>),
-    Hash(Box<Hash>),
+    Hash(Hash),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
 }
@@ -152,9 +154,9 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
-            // Each collection's box too.
+            // Each boxed collection's box too (a hash is inline).
             Value::List(v) => std::mem::size_of::<List>() + v.heap_size(),
-            Value::Hash(v) => std::mem::size_of::<Hash>() + v.heap_size(),
+            Value::Hash(v) => v.heap_size(),
             Value::Set(v) => std::mem::size_of::<Set>() + v.heap_size(),
             Value::ZSet(v) => std::mem::size_of::<ZSet>() + v.heap_size(),
         }

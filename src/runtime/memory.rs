@@ -133,10 +133,14 @@ impl Shard {
     }
 }
 
-/// Gives this thread's freed pages back to the system (MEMORY PURGE; an idle shard).
+/// Gives this thread's freed pages back to the system (MEMORY PURGE; an idle shard),
+/// and the pages of the shard's empty receive buffers.
 pub fn purge_freed() {
     // SAFETY: mi_collect only walks the calling thread's own heap.
     unsafe { libmimalloc_sys::mi_collect(true) }
+    if let Some(driver) = crate::runtime::driver::current() {
+        driver.release_idle_buffers();
+    }
 }
 
 /// Decides when an idle shard should give back what it freed while busy. mimalloc

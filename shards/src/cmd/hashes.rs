@@ -130,7 +130,7 @@ fn update_hash<R>(
             let mut h = Hash::default();
             let r = f(&mut h, lim)?;
             if !h.is_empty() {
-                ctx.ks.set(ctx.db, key, Value::Hash(Box::new(h)), 0);
+                ctx.ks.set(ctx.db, key, Value::Hash(h), 0);
             }
             Ok(r)
         }

@@ -291,7 +291,7 @@ fn hash(flat: Vec<Vec<u8>>, config: &EngineConfig) -> Decoded<Value> {
             return bad("duplicate hash field");
         }
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 fn pairs_to_elems(flat: Vec<Vec<u8>>) -> Decoded<Vec<Elem>> {

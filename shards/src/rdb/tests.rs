@@ -49,7 +49,7 @@ fn hash_with(pairs: &[(&str, &str)], lim: HashLimits) -> Value {
     for (f, v) in pairs {
         h.insert(f.as_bytes(), v.as_bytes(), lim);
     }
-    Value::Hash(Box::new(h))
+    Value::Hash(h)
 }
 
 fn hash(pairs: &[(&str, &str)]) -> Value {

@@ -22,9 +22,13 @@ const HEADER: usize = 4;
 /// then each element as its LEB128 length followed by its bytes. An empty sequence owns
 /// no heap memory. Costs about one or two bytes per element beyond the data, like
 /// Redis's listpack; lookups are linear scans, which is why callers bound its size.
+///
+/// The buffer is exactly as long as its contents (two words, no capacity), so a small
+/// hash fits in a `Value` without a box of its own. Edits resize it in place: the
+/// allocator keeps a block whose size class still fits.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
 }
 
 /// One element of a `Listpack`: its bytes and where its encoding starts and ends.
@@ -40,7 +44,15 @@ impl Listpack {
     pub const MAX_LEN: usize = u32::MAX as usize;
 
     pub fn new() -> Self {
-        Listpack { buf: Vec::new() }
+        Listpack::default()
+    }
+
+    /// Runs `f` on the buffer as a vector, then makes it exact again.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        let r = f(&mut v);
+        self.buf = v.into_boxed_slice();
+        r
     }
 
     /// Number of elements.
@@ -57,17 +69,15 @@ impl Listpack {
         self.len() == 0
     }
 
-    fn set_len(&mut self, n: usize) {
-        if self.buf.len() < HEADER {
-            self.buf.resize(HEADER, 0);
-        }
+    /// Writes the element count; the buffer must hold the header.
+    fn set_len(buf: &mut [u8], n: usize) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
-        self.buf[..HEADER].copy_from_slice(&n.to_le_bytes());
+        buf[..HEADER].copy_from_slice(&n.to_le_bytes());
     }
 
     /// Heap bytes owned.
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
     /// Encoded size of the whole buffer.
@@ -92,31 +102,18 @@ impl Listpack {
         self.iter().find(|e| e.data == item)
     }
 
-    /// Grows the buffer for `extra` more bytes, by at least a quarter of its size, so
-    /// appends stay amortised O(1) without doubling the memory of large buffers.
-    fn reserve(&mut self, extra: usize) {
-        let free = self.buf.capacity() - self.buf.len();
-        if free < extra {
-            let grow = extra.max(self.buf.len() / 4).max(16);
-            self.buf.reserve_exact(grow);
-        }
-    }
-
-    /// Gives memory back once much of the buffer was removed.
-    fn maybe_shrink(&mut self) {
-        let (len, cap) = (self.buf.len(), self.buf.capacity());
-        if cap > 64 && cap - len > len / 2 + 32 {
-            self.buf.shrink_to(len + len / 8);
-        }
-    }
-
     /// Appends one element.
     pub fn push(&mut self, item: &[u8]) {
         let n = self.len();
-        self.reserve(HEADER + 10 + item.len());
-        self.set_len(n + 1);
-        put_varint(&mut self.buf, item.len());
-        self.buf.extend_from_slice(item);
+        self.edit(|buf| {
+            buf.reserve_exact(HEADER + 10 + item.len());
+            if buf.len() < HEADER {
+                buf.resize(HEADER, 0);
+            }
+            Self::set_len(buf, n + 1);
+            put_varint(buf, item.len());
+            buf.extend_from_slice(item);
+        });
     }
 
     /// Replaces the element encoded at `start..end` by `item`.
@@ -124,23 +121,23 @@ impl Listpack {
         let mut enc = Vec::with_capacity(10 + item.len());
         put_varint(&mut enc, item.len());
         enc.extend_from_slice(item);
-        if enc.len() > end - start {
-            self.reserve(enc.len() - (end - start));
-        }
-        self.buf.splice(start..end, enc);
-        self.maybe_shrink();
+        self.edit(|buf| {
+            buf.reserve_exact(enc.len().saturating_sub(end - start));
+            buf.splice(start..end, enc);
+        });
     }
 
     /// Removes the `count` elements encoded at `start..end`.
     pub fn remove_range(&mut self, start: usize, end: usize, count: usize) {
         let n = self.len();
-        self.buf.drain(start..end);
         if n <= count {
-            self.buf = Vec::new();
-        } else {
-            self.set_len(n - count);
-            self.maybe_shrink();
+            self.buf = Box::default();
+            return;
         }
+        self.edit(|buf| {
+            buf.drain(start..end);
+            Self::set_len(buf, n - count);
+        });
     }
 
     /// Removes the element equal to `item`; false if there is none.
@@ -157,15 +154,22 @@ impl Listpack {
 
     /// Keeps the elements for which `keep` returns true (one pass, one rebuild).
     pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
-        let mut out = Listpack::new();
-        out.buf.reserve_exact(self.buf.len());
+        let mut out = Vec::with_capacity(self.buf.len());
+        let mut n = 0;
         for e in self.iter() {
             if keep(e.data) {
-                out.push(e.data);
+                if out.is_empty() {
+                    out.resize(HEADER, 0);
+                }
+                put_varint(&mut out, e.data.len());
+                out.extend_from_slice(e.data);
+                n += 1;
             }
         }
-        out.buf.shrink_to_fit();
-        *self = out;
+        if n > 0 {
+            Self::set_len(&mut out, n);
+        }
+        self.buf = out.into_boxed_slice();
     }
 }
 
@@ -644,6 +648,7 @@ mod tests {
 
     #[test]
     fn values_stay_small() {
-        assert!(std::mem::size_of::<Hash>() <= 24);
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        assert_eq!(std::mem::size_of::<crate::value::Value>(), 24);
     }
 }

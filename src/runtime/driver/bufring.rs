@@ -8,7 +8,8 @@
 //! entries in order, so every buffer in circulation ends up touched, and a shard that
 //! never has more than a few receives in flight would otherwise still hold all of them
 //! in its RSS. When a receive finds the ring empty (ENOBUFS) more buffers join, up to
-//! `count`.
+//! `count`. An idle shard gives the buffers' pages back (`release_pages`): a bulk load
+//! does not keep them in its RSS.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -91,6 +92,22 @@ impl BufRing {
         self.active = to;
         self.publish();
         true
+    }
+
+    /// Gives the pages of the circulating buffers back to the kernel (they read as
+    /// zeros until written again). Only when no buffer holds unread bytes: with
+    /// DEFER_TASKRUN the kernel fills buffers only inside `io_uring_enter`, so once
+    /// every completion is handled all of them are empty.
+    pub fn release_pages(&self) {
+        let len = self.active as usize * self.size;
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the range lies inside our page-aligned allocation; MADV_DONTNEED on
+        // private anonymous memory only drops contents, which no one needs here.
+        unsafe {
+            libc::madvise(self.bufs.cast(), len, libc::MADV_DONTNEED);
+        }
     }
 
     /// The bytes the kernel put in buffer `bid`.

@@ -202,6 +202,14 @@ impl Driver {
         self.bufs.borrow().bytes_held()
     }
 
+    /// Returns the receive buffers' pages to the kernel when no completion waits to be
+    /// handled (called when the shard goes idle).
+    pub fn release_idle_buffers(&self) {
+        if self.ring.borrow_mut().completion().is_empty() {
+            self.bufs.borrow().release_pages();
+        }
+    }
+
     /// The ring's fd, for peers' doorbells.
     pub fn ring_fd(&self) -> RawFd {
         self.ring.borrow().as_raw_fd()

@@ -10,7 +10,7 @@ use crate::cmd::Handler;
 impl Env {
     fn hash(&mut self, key: &str) -> Option<Hash> {
         match &self.ks.lookup(0, key.as_bytes())?.value() {
-            Value::Hash(h) => Some(*h.clone()),
+            Value::Hash(h) => Some(h.clone()),
             other => panic!("not a hash: {other:?}"),
         }
     }

@@ -432,7 +432,7 @@ fn get_patterns_fetch_per_element_rows() {
 fn get_without_star_or_of_non_strings_is_nil() {
     let mut env = Env::new();
     env.set("fixed", "v");
-    env.ks.set(0, b"h_1", Value::Hash(Box::default()), 0);
+    env.ks.set(0, b"h_1", Value::Hash(Default::default()), 0);
     assert_eq!(
         env.sort_core(Kind::List, &["1"], "GET fixed GET h_* GET h_*->f GET #x"),
         Ok(vec![None, None, None, None])
