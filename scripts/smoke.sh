@@ -48,6 +48,7 @@ echo "$bench"
 [ "$(echo "$bench" | grep -c 'requests per second')" = 4 ] || { echo "FAIL: redis-benchmark"; exit 1; }
 
 python3 tests/compat/compare.py --reference "$ref_port" --tested "$port" tests/compat/*.txt
+python3 scripts/stream_rdb_check.py --redis-port "$ref_port" --corecache-port "$port"
 
 kill -0 "${pids[0]}" || { echo "FAIL: corecache died"; exit 1; }
-echo "smoke: 3 passed, 0 failed"
+echo "smoke: 4 passed, 0 failed"

@@ -19,6 +19,8 @@ pub struct EngineConfig {
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +39,8 @@ impl Default for EngineConfig {
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
         }
     }
 }
@@ -57,6 +61,8 @@ impl EngineConfig {
         "maxmemory-eviction-tenacity",
         "lfu-log-factor",
         "lfu-decay-time",
+        "stream-node-max-bytes",
+        "stream-node-max-entries",
     ];
 
     /// Redis 6 names that Redis 7 still accepts as aliases.
@@ -90,6 +96,8 @@ impl EngineConfig {
             "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity.to_string(),
             "lfu-log-factor" => self.lfu_log_factor.to_string(),
             "lfu-decay-time" => self.lfu_decay_time.to_string(),
+            "stream-node-max-bytes" => self.stream_node_max_bytes.to_string(),
+            "stream-node-max-entries" => self.stream_node_max_entries.to_string(),
             _ => return None,
         })
     }
@@ -139,6 +147,8 @@ impl EngineConfig {
             "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity = int(0, 100)? as u32,
             "lfu-log-factor" => self.lfu_log_factor = count()? as u32,
             "lfu-decay-time" => self.lfu_decay_time = count()? as u32,
+            "stream-node-max-bytes" => self.stream_node_max_bytes = int(0, i64::MAX)? as usize,
+            "stream-node-max-entries" => self.stream_node_max_entries = int(0, i64::MAX)? as usize,
             _ => return Err("unknown parameter".into()),
         }
         Ok(())

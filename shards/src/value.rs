@@ -5,7 +5,7 @@
 use crate::args::{fmt_i64, parse_i64_opt};
 use crate::config::EngineConfig;
 use crate::smallbytes::SmallBytes;
-use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// Strings up to this length written whole are stored as `embstr`, as in Redis.
 pub const EMBSTR_MAX: usize = 44;
@@ -127,6 +127,7 @@ pub enum Value {
     Hash(Hash),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -137,6 +138,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -148,6 +150,7 @@ impl Value {
             Value::Hash(v) => v.encoding(config),
             Value::Set(v) => v.encoding(config),
             Value::ZSet(v) => v.encoding(config),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -159,6 +162,7 @@ impl Value {
             Value::Hash(v) => v.heap_size(),
             Value::Set(v) => std::mem::size_of::<Set>() + v.heap_size(),
             Value::ZSet(v) => std::mem::size_of::<ZSet>() + v.heap_size(),
+            Value::Stream(v) => std::mem::size_of::<Stream>() + v.heap_size(),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Reading values in RDB encoding: every type and encoding redis-server 7.0 and 7.2
 //! write (plain, ziplist, zipmap, intset, listpack, quicklist 1 and 2, ZSET_2, LZF
-//! strings). Values are rebuilt with our own encoding choices for their size; anything
-//! malformed, empty, duplicated or of a type we do not hold (streams, modules) is an
-//! error.
+//! strings; streams in `stream.rs`). Values are rebuilt with our own encoding choices
+//! for their size; anything malformed, empty, duplicated or of a type we do not hold
+//! (modules) is an error.
 
 use std::collections::HashSet;
 
@@ -92,7 +92,7 @@ impl<'a> Reader<'a> {
 
     /// A length that must be satisfiable by the remaining bytes (at least one byte per
     /// element), so hostile lengths cannot make us allocate.
-    fn count(&mut self) -> Decoded<usize> {
+    pub(super) fn count(&mut self) -> Decoded<usize> {
         let n = self.length()?;
         if n > self.remaining() as u64 {
             return bad("count larger than the payload");
@@ -238,6 +238,9 @@ pub fn read_value(r: &mut Reader, kind: u8, config: &EngineConfig) -> Decoded<Va
         }
         types::ZSET_ZIPLIST => zset(pairs_to_elems(ziplist_items(&r.string()?)?)?, config),
         types::ZSET_LISTPACK => zset(pairs_to_elems(listpack_items(&r.string()?)?)?, config),
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
+            super::stream::read_stream(r, kind, config)
+        }
         _ => bad("unsupported object type"),
     }
 }

@@ -87,6 +87,7 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value) {
         Value::Set(s) => write_set(out, s),
         Value::Hash(h) => write_hash(out, h),
         Value::ZSet(z) => write_zset(out, z),
+        Value::Stream(s) => super::stream::write_stream(out, s),
     }
 }
 

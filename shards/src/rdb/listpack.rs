@@ -1,8 +1,8 @@
-//! Redis's listpack blob, as RDB stores hashes, sorted sets and list nodes: a 6-byte
-//! header (total bytes u32 LE, element count u16 LE, 65535 when unknown), the entries,
-//! and a 0xFF terminator. An entry is an encoding byte (small integers packed in it),
-//! its data, and its own length again as a backwards varint so the blob can be walked
-//! from the tail.
+//! Redis's listpack blob, as RDB stores hashes, sorted sets, list nodes and stream
+//! nodes: a 6-byte header (total bytes u32 LE, element count u16 LE, 65535 when
+//! unknown), the entries, and a 0xFF terminator. An entry is an encoding byte (small
+//! integers packed in it), its data, and its own length again as a backwards varint so
+//! the blob can be walked from the tail.
 
 use crate::args::parse_i64_opt;
 
@@ -10,6 +10,8 @@ const END: u8 = 0xff;
 const HEADER: usize = 6;
 /// The element count field saturates here.
 const COUNT_UNKNOWN: usize = u16::MAX as usize;
+/// The bytes of a listpack besides its entries (header and terminator).
+pub const OVERHEAD: usize = HEADER + 1;
 
 /// Builds a listpack holding `items`; canonical integers are stored as integers, as
 /// Redis stores them.
@@ -20,6 +22,23 @@ pub fn encode<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
         push(&mut out, item);
         count += 1;
     }
+    seal(out, count)
+}
+
+/// The blob of `count` entries already encoded (with `push` and `push_integer`) into
+/// `parts`, in order: `OVERHEAD` bytes more than the parts.
+pub fn assemble(parts: &[&[u8]], count: usize) -> Vec<u8> {
+    let body: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(HEADER + body + 1);
+    out.resize(HEADER, 0);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    seal(out, count)
+}
+
+/// Fills in the header of `out` (a header placeholder then `count` entries) and ends it.
+fn seal(mut out: Vec<u8>, count: usize) -> Vec<u8> {
     out.push(END);
     let total = out.len() as u32;
     out[..4].copy_from_slice(&total.to_le_bytes());
@@ -28,24 +47,36 @@ pub fn encode<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     out
 }
 
-fn push(out: &mut Vec<u8>, item: &[u8]) {
-    let start = out.len();
+/// Appends one entry (with its back length) as Redis's `lpAppend` does: an integer
+/// when `item` is a canonical one, a string otherwise.
+pub fn push(out: &mut Vec<u8>, item: &[u8]) {
     match parse_i64_opt(item) {
-        Some(v) => push_int(out, v),
-        None => {
-            let l = item.len();
-            if l < 64 {
-                out.push(0x80 | l as u8);
-            } else if l < 4096 {
-                out.push(0xe0 | (l >> 8) as u8);
-                out.push(l as u8);
-            } else {
-                out.push(0xf0);
-                out.extend_from_slice(&(l as u32).to_le_bytes());
-            }
-            out.extend_from_slice(item);
-        }
+        Some(v) => push_integer(out, v),
+        None => push_str(out, item),
     }
+}
+
+/// Appends an integer entry (with its back length), as Redis's `lpAppendInteger`.
+pub fn push_integer(out: &mut Vec<u8>, v: i64) {
+    let start = out.len();
+    push_int(out, v);
+    let entry_len = out.len() - start;
+    push_backlen(out, entry_len);
+}
+
+fn push_str(out: &mut Vec<u8>, item: &[u8]) {
+    let start = out.len();
+    let l = item.len();
+    if l < 64 {
+        out.push(0x80 | l as u8);
+    } else if l < 4096 {
+        out.push(0xe0 | (l >> 8) as u8);
+        out.push(l as u8);
+    } else {
+        out.push(0xf0);
+        out.extend_from_slice(&(l as u32).to_le_bytes());
+    }
+    out.extend_from_slice(item);
     let entry_len = out.len() - start;
     push_backlen(out, entry_len);
 }

@@ -13,6 +13,7 @@ pub mod file;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
+mod stream;
 pub mod ziplist;
 
 pub use decode::{read_object, read_value, DecodeError, Decoded, Reader};
@@ -40,11 +41,17 @@ pub mod types {
     pub const ZSET_ZIPLIST: u8 = 12;
     pub const HASH_ZIPLIST: u8 = 13;
     pub const LIST_QUICKLIST: u8 = 14;
+    /// Redis 5 and 6 streams (no first ID, deleted ID, added and read counters).
+    pub const STREAM_LISTPACKS: u8 = 15;
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    /// Redis 7.0 streams, which we write.
+    pub const STREAM_LISTPACKS_2: u8 = 19;
     /// Redis 7.2 (RDB 11) only.
     pub const SET_LISTPACK: u8 = 20;
+    /// Redis 7.2 (RDB 11) only: streams with consumers' active time.
+    pub const STREAM_LISTPACKS_3: u8 = 21;
 
     /// Quicklist 2 node containers.
     pub const QUICKLIST_NODE_PLAIN: u64 = 1;

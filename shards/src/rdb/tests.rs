@@ -81,6 +81,19 @@ fn content(v: &Value) -> Vec<Vec<u8>> {
                 .map(|(m, s)| [m, s.to_string().as_bytes()].concat())
                 .collect()
         }
+        Value::Stream(st) => {
+            return st
+                .entries()
+                .into_iter()
+                .map(|(id, pairs)| {
+                    let mut e = id.to_string().into_bytes();
+                    for (f, v) in pairs {
+                        e.extend_from_slice(&[b" ", f, b"=", v].concat());
+                    }
+                    e
+                })
+                .collect()
+        }
     };
     out.sort();
     out
@@ -382,6 +395,9 @@ fn damaged_payloads_never_panic() {
     }
 }
 
+#[path = "stream_tests.rs"]
+mod streams;
+
 mod files {
     use super::super::file::{self, read_file, write_db_start, write_footer, write_header};
     use super::*;
@@ -439,6 +455,17 @@ mod files {
         // A key whose TTL passed before the load is skipped and counted.
         let info = read_file(&file_of(&ks, true), &config(), 6_000_000, |_| {}).unwrap();
         assert_eq!((info.keys, info.expired), (3, 1));
+    }
+
+    #[test]
+    fn streams_round_trip_through_a_file() {
+        let (clock, _) = Clock::manual(1);
+        let mut ks = Keyspace::new(1, clock);
+        let stream = Value::Stream(Box::new(super::streams::big_stream()));
+        ks.set(0, b"st", stream.clone(), 0);
+        let got = loaded(&file_of(&ks, true), 1);
+        assert_eq!(content(&got[0].2), content(&stream));
+        assert_eq!(dump_payload(&got[0].2), dump_payload(&stream));
     }
 
     #[test]
