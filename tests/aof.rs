@@ -109,6 +109,69 @@ fn mixed_writes(c: &mut redis::Connection) {
     let _: () = q(c, &["SET", &keys[3], "10"]);
     let script = "redis.call('SET', KEYS[1], 'lua'); return redis.call('INCR', KEYS[2])";
     let _: i64 = q(c, &["EVAL", script, "2", &keys[1], &keys[3]]);
+    stream_writes(c);
+}
+
+/// Stream writes whose effect their arguments do not give: IDs chosen by the server,
+/// approximate trims, deliveries and claims (each logged as what it did).
+fn stream_writes(c: &mut redis::Connection) {
+    let _: () = q(c, &["XGROUP", "CREATE", "events", "g", "$", "MKSTREAM"]);
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        let id: String = q(
+            c,
+            &[
+                "XADD",
+                "events",
+                "MAXLEN",
+                "~",
+                "120",
+                "*",
+                "n",
+                &i.to_string(),
+            ],
+        );
+        ids.push(id);
+    }
+    let _: redis::Value = q(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "5",
+            "STREAMS",
+            "events",
+            ">",
+        ],
+    );
+    let _: redis::Value = q(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "dave",
+            "COUNT",
+            "2",
+            "NOACK",
+            "STREAMS",
+            "events",
+            ">",
+        ],
+    );
+    let pending: Vec<(String, String, i64, i64)> =
+        q(c, &["XPENDING", "events", "g", "-", "+", "5"]);
+    let _: redis::Value = q(c, &["XCLAIM", "events", "g", "bob", "0", &pending[0].0]);
+    let _: i64 = q(c, &["XACK", "events", "g", &pending[1].0]);
+    let _: redis::Value = q(
+        c,
+        &["XAUTOCLAIM", "events", "g", "carol", "0", "0", "COUNT", "2"],
+    );
+    let _: i64 = q(c, &["XTRIM", "events", "MINID", "~", &ids[250]]);
+    let _: Option<String> = q(c, &["XADD", "nostream", "NOMKSTREAM", "*", "a", "b"]);
 }
 
 #[test]

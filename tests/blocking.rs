@@ -10,22 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use redis::Value;
 
-/// Waits until INFO reports `n` blocked clients (bounded).
-fn wait_blocked(c: &mut redis::Connection, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let info: String = q(c, &["INFO", "clients"]);
-        if info.contains(&format!("blocked_clients:{n}\r\n")) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never saw {n} blocked clients: {info}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn blpop_wakes_when_another_client_pushes_on_any_shard() {
     for n in SHARD_COUNTS {

@@ -21,6 +21,16 @@ fn single(lua: &Lua, key: &str, v: Value) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
+/// XREAD's RESP2 shape: an array of [key, value] arrays.
+fn keyed_as_array(pairs: &[(Reply, Reply)]) -> Reply {
+    Reply::Array(
+        pairs
+            .iter()
+            .map(|(k, v)| Reply::Array(vec![k.clone(), v.clone()]))
+            .collect(),
+    )
+}
+
 /// A command's reply as the script sees it under protocol `resp` (2 or 3).
 pub(crate) fn reply_to_lua(lua: &Lua, r: &Reply, resp: u8) -> mlua::Result<Value> {
     let resp3 = resp == 3;
@@ -50,7 +60,8 @@ pub(crate) fn reply_to_lua(lua: &Lua, r: &Reply, resp: u8) -> mlua::Result<Value
                 array(lua, items.iter(), resp)?
             }
         }
-        Reply::Map(pairs) => {
+        Reply::KeyedArrays(pairs) if !resp3 => reply_to_lua(lua, &keyed_as_array(pairs), resp)?,
+        Reply::Map(pairs) | Reply::KeyedArrays(pairs) => {
             if resp3 {
                 let map = lua.create_table()?;
                 for (k, v) in pairs {
@@ -269,6 +280,7 @@ pub(crate) unsafe fn push_reply_resp2(state: *mut ffi::lua_State, r: &Reply) -> 
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Frames(items) => {
             return push_seq(state, items.len(), items.iter())
         }
+        Reply::KeyedArrays(pairs) => return push_reply_resp2(state, &keyed_as_array(pairs)),
         Reply::Map(pairs) | Reply::Pairs(pairs) => {
             return push_seq(
                 state,

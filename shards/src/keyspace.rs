@@ -145,6 +145,12 @@ pub struct Keyspace {
     /// With keyspace notifications for expired keys on: the keys that expired since
     /// the server last took them (database, key).
     pub expired_log: Option<ExpiredLog>,
+    /// True while the commands' effects are logged (the append-only file is on).
+    pub logging: bool,
+    /// What the current command logs instead of itself, when its arguments alone do not
+    /// give its effect (streams: the ID XADD chose, the entries XREADGROUP delivered);
+    /// set by such handlers only while `logging` (Redis's alsoPropagate).
+    pub propagated: Option<Vec<Vec<bytes::Bytes>>>,
     pub stats: KeyspaceStats,
     rng: u64,
     /// Keys created in db 0 while tracking is on (cluster mode keeps its per-slot key
@@ -170,6 +176,8 @@ impl Keyspace {
             cached_now,
             loading: false,
             expired_log: None,
+            logging: false,
+            propagated: None,
             stats: KeyspaceStats::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
             new_keys: None,

@@ -23,7 +23,7 @@ pub const NEW: u32 = 1 << 13;
 pub const KEYSPACE: u32 = 1;
 pub const KEYEVENT: u32 = 1 << 1;
 /// The classes of events writes raise (the others come from expiry, eviction, misses).
-pub const WRITE_EVENTS: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | NEW;
+pub const WRITE_EVENTS: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | STREAM | NEW;
 /// `A`: every class but key misses and new keys.
 pub const ALL: u32 =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
@@ -222,6 +222,23 @@ pub fn events(
         "copy" if !nothing => main(GENERIC, "copy_to", 1),
         "restore" => main(GENERIC, "restore", 0),
         "pfadd" if !nothing => main(STRING, "pfadd", 0),
+        "xadd" if !nothing => main(STREAM, "xadd", 0),
+        "xtrim" | "xdel" if !nothing => main(STREAM, name, 0),
+        "xsetid" => main(STREAM, "xsetid", 0),
+        "xgroup" if !nothing && args.len() > 1 => {
+            let sub = args[1].to_ascii_lowercase();
+            let event = match &sub[..] {
+                b"create" => "xgroup-create",
+                b"setid" => "xgroup-setid",
+                b"destroy" => "xgroup-destroy",
+                b"createconsumer" => "xgroup-createconsumer",
+                b"delconsumer" => "xgroup-delconsumer",
+                _ => "",
+            };
+            if !event.is_empty() {
+                main(STREAM, event, 0);
+            }
+        }
         _ => {}
     }
     // A collection emptied by the command is deleted; a key it made is new.

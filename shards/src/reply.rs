@@ -18,6 +18,8 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// RESP3 map; a flat array in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// RESP3 map; in RESP2 an array of two-element [key, value] arrays (XREAD).
+    KeyedArrays(Vec<(Reply, Reply)>),
     /// RESP3 set; an array in RESP2.
     Set(Vec<Reply>),
     /// Element/score style pairs: a flat array in RESP2, an array of two-element arrays

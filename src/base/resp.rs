@@ -398,6 +398,16 @@ pub fn encode(out: &mut Vec<u8>, reply: &Reply, proto: u8) {
                 }
             }
         }
+        Reply::KeyedArrays(pairs) => {
+            header(out, if resp3 { b'%' } else { b'*' }, pairs.len());
+            for (k, v) in pairs {
+                if !resp3 {
+                    header(out, b'*', 2);
+                }
+                encode(out, k, proto);
+                encode(out, v, proto);
+            }
+        }
         Reply::Map(pairs) => {
             if resp3 {
                 header(out, b'%', pairs.len());
@@ -463,7 +473,7 @@ pub fn approx_len(reply: &Reply) -> usize {
         Reply::Array(items) | Reply::Set(items) => {
             SMALL + items.iter().map(approx_len).sum::<usize>()
         }
-        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+        Reply::Map(pairs) | Reply::Pairs(pairs) | Reply::KeyedArrays(pairs) => {
             SMALL
                 + pairs
                     .iter()

@@ -59,6 +59,40 @@ pub struct Blocked {
     pub rest: Vec<Vec<Bytes>>,
 }
 
+/// A blocking XREAD / XREADGROUP's arguments for its attempt and its re-runs: `$`
+/// becomes each stream's last ID now (read before the attempt, so an entry added in
+/// between is found by the attempt rather than missed), and a read without COUNT gets
+/// Redis's 1000 (see `streams::block_args`).
+async fn stream_block_args(shard: &Rc<Shard>, db: usize, args: Vec<Bytes>) -> Vec<Bytes> {
+    let Ok(r) = shards::cmd::streams::parse_read_args(&args) else {
+        return args;
+    };
+    let xinfo = shards::lookup(b"xinfo").expect("XINFO is in the table");
+    let mut last_ids = Vec::with_capacity(r.streams);
+    for i in 0..r.streams {
+        let mut last = shards::types::stream::StreamId::MIN;
+        if r.id_arg(&args, i) == b"$" {
+            let key = Bytes::copy_from_slice(r.key(&args, i));
+            let ask = vec![
+                Bytes::from_static(b"XINFO"),
+                Bytes::from_static(b"STREAM"),
+                key,
+            ];
+            if let Reply::Map(fields) = attempt(shard, xinfo, db, false, ask).await {
+                let id = fields.iter().find_map(|(k, v)| match (k, v) {
+                    (Reply::Bulk(k), Reply::Bulk(v)) if k == b"last-generated-id" => {
+                        shards::types::stream::StreamId::parse(v, 0)
+                    }
+                    _ => None,
+                });
+                last = id.unwrap_or(last);
+            }
+        }
+        last_ids.push(last);
+    }
+    shards::cmd::streams::block_args(&args, &last_ids)
+}
+
 /// Where a command's reply will come from.
 enum Slot {
     Done(Reply),
@@ -365,7 +399,7 @@ impl<'a> Batch<'a> {
             }
         }
         self.wait_for_locks(spec, &args).await;
-        if spec.has(flags::BLOCKING) {
+        if spec.has(flags::BLOCKING) && blocking::may_block(spec, &args) {
             return self.blocking(spec, args).await;
         }
         match spec.route {
@@ -438,6 +472,11 @@ impl<'a> Batch<'a> {
         };
         self.flush().await;
         let (db, touch) = self.db_touch();
+        let args = if blocking::is_stream_read(spec) {
+            stream_block_args(self.shard, db, args).await
+        } else {
+            args
+        };
         let reply = attempt(self.shard, spec, db, touch, args.clone()).await;
         if !blocking::found_nothing(&reply) {
             self.reply(reply);

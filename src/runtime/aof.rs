@@ -84,9 +84,24 @@ impl Logged {
         }
     }
 
-    /// The database and the commands to log, now that the op answered `out`.
-    pub fn effects(self, out: &OpOutput, now: u64) -> (usize, Vec<Argv>) {
+    /// The database and the commands to log, now that the op answered `out`
+    /// (`propagated`: what the handler logs instead of itself, see
+    /// `Keyspace::propagated`).
+    pub fn effects(
+        self,
+        out: &OpOutput,
+        now: u64,
+        propagated: Option<Vec<Argv>>,
+    ) -> (usize, Vec<Argv>) {
         match (self, out) {
+            (Logged::Cmd { db, .. }, OpOutput::Reply(r)) if propagated.is_some() => {
+                let cmds = if r.is_error() {
+                    Vec::new()
+                } else {
+                    propagated.unwrap_or_default()
+                };
+                (db, cmds)
+            }
             (Logged::Cmd { spec, db, args }, OpOutput::Reply(r)) => {
                 (db, propagate::effects(spec, &args, r, now))
             }

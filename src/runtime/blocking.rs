@@ -93,8 +93,25 @@ impl BlockRegistry {
     }
 }
 
+/// XREAD / XREADGROUP: blocking only with their BLOCK option.
+pub fn is_stream_read(spec: &CommandSpec) -> bool {
+    spec.keys == shards::cmd::KeyScheme::Streams
+}
+
+/// Whether this call of a blocking command may block (a stream read without BLOCK
+/// runs as an ordinary command, and so does one whose options do not parse: it then
+/// answers its error).
+pub fn may_block(spec: &CommandSpec, args: &[Bytes]) -> bool {
+    !is_stream_read(spec)
+        || shards::cmd::streams::parse_read_args(args).is_ok_and(|r| r.block_ms.is_some())
+}
+
 /// The timeout argument of a blocking command, in ms (`None`: wait forever).
 pub fn timeout_of(spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u64>, CmdError> {
+    if is_stream_read(spec) {
+        let ms = shards::cmd::streams::parse_read_args(args)?.block_ms;
+        return Ok(ms.filter(|&ms| ms > 0));
+    }
     let pos = if spec.has(shards::cmd::flags::TIMEOUT_FIRST) {
         1
     } else {

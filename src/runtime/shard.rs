@@ -411,7 +411,9 @@ impl Shard {
         let notify = self.notify.get();
         let logging = aof::on();
         if !logging && notify == 0 {
-            return run_op(&mut self.ks.borrow_mut(), op);
+            let mut ks = self.ks.borrow_mut();
+            ks.logging = false;
+            return run_op(&mut ks, op);
         }
         let logged = if logging {
             aof::Logged::of(&op, self.id)
@@ -427,9 +429,15 @@ impl Shard {
             None
         };
         let now = self.ks.borrow().now();
-        let out = run_op(&mut self.ks.borrow_mut(), op);
+        let (out, propagated) = {
+            let mut ks = self.ks.borrow_mut();
+            ks.logging = logging;
+            ks.propagated = None;
+            let out = run_op(&mut ks, op);
+            (out, ks.propagated.take())
+        };
         if let Some(what) = logged {
-            let (db, cmds) = what.effects(&out, now);
+            let (db, cmds) = what.effects(&out, now, propagated);
             self.aof.borrow_mut().record(db, cmds);
         }
         if let Some(n) = noticed {
@@ -571,14 +579,26 @@ impl Shard {
                     args: w.args.clone(),
                 };
                 let reply = self.run_logged(op).into_reply();
-                if found_nothing(&reply) || reply.is_error() {
+                let stream = crate::runtime::blocking::is_stream_read(w.spec);
+                if found_nothing(&reply) || (reply.is_error() && !stream) {
+                    // A pop that finds nothing leaves nothing for those behind it; a
+                    // stream read does not consume, the next reader may want more.
+                    if stream {
+                        continue;
+                    }
                     break;
                 }
                 self.blocks.borrow_mut().remove(w.who);
-                // The pop may have fed another key (BLMOVE's destination).
-                for pos in w.spec.key_positions(&w.args) {
-                    work.push_back((w.db, w.args[pos].clone()));
-                }
+                let reply = if stream && reply.is_error() {
+                    let gone = !self.ks.borrow_mut().exists(w.db, &key);
+                    shards::cmd::streams::unblocked_error(reply, gone)
+                } else {
+                    // The pop may have fed another key (BLMOVE's destination).
+                    for pos in w.spec.key_positions(&w.args) {
+                        work.push_back((w.db, w.args[pos].clone()));
+                    }
+                    reply
+                };
                 self.deliver(w.who, BlockEvent::Served(reply));
             }
         }

@@ -23,6 +23,7 @@ pub fn content(c: &mut redis::Connection, dbs: i64) -> Content {
                 "hash" => q(c, &["HGETALL", &k]),
                 "set" => q(c, &["SMEMBERS", &k]),
                 "zset" => q(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                "stream" => stream_tokens(q(c, &["XINFO", "STREAM", &k, "FULL", "COUNT", "0"])),
                 other => panic!("unexpected type {other}"),
             };
             if matches!(kind.as_str(), "hash" | "set") {
@@ -42,6 +43,40 @@ pub fn content(c: &mut redis::Connection, dbs: i64) -> Content {
         }
     }
     let _: () = q(c, &["SELECT", "0"]);
+    out
+}
+
+/// XINFO STREAM FULL as a flat list of words, with what may differ between two
+/// servers holding the same stream masked: the radix tree's shape (node boundaries)
+/// and consumers' seen times (a replay sees them again).
+fn stream_tokens(v: redis::Value) -> Vec<String> {
+    fn walk(v: &redis::Value, out: &mut Vec<String>) {
+        let masked = matches!(
+            out.last().map(String::as_str),
+            Some("radix-tree-keys" | "radix-tree-nodes" | "seen-time")
+        );
+        match v {
+            redis::Value::Array(items) | redis::Value::Set(items) => {
+                out.push(format!("[{}", items.len()));
+                for i in items {
+                    walk(i, out);
+                }
+            }
+            redis::Value::Map(pairs) => {
+                out.push(format!("{{{}", pairs.len()));
+                for (k, v) in pairs {
+                    walk(k, out);
+                    walk(v, out);
+                }
+            }
+            _ if masked => out.push("*".into()),
+            redis::Value::BulkString(b) => out.push(String::from_utf8_lossy(b).into_owned()),
+            redis::Value::Int(i) => out.push(i.to_string()),
+            other => out.push(format!("{other:?}")),
+        }
+    }
+    let mut out = Vec::new();
+    walk(&v, &mut out);
     out
 }
 
@@ -80,8 +115,72 @@ pub fn fill(c: &mut redis::Connection) {
             &["ZADD", "zset-small", "1", "a", "-2.5", "b", "inf", "c"],
         );
         let _: bool = q(c, &["EXPIRE", "hash-small", "100000"]);
+        fill_streams(c);
     }
     let _: () = q(c, &["SELECT", "0"]);
+}
+
+/// Streams of several nodes with a deleted entry, consumer groups, pending entries
+/// and consumers, and a stream emptied by deletion that keeps its group.
+fn fill_streams(c: &mut redis::Connection) {
+    for i in 1..=250 {
+        let id = format!("{i}-0");
+        let _: String = q(
+            c,
+            &[
+                "XADD",
+                "stream-big",
+                &id,
+                "n",
+                &i.to_string(),
+                "pad",
+                "yyyy",
+            ],
+        );
+    }
+    let _: i64 = q(c, &["XDEL", "stream-big", "5-0"]);
+    let _: () = q(c, &["XGROUP", "CREATE", "stream-big", "g1", "0"]);
+    let _: () = q(
+        c,
+        &[
+            "XGROUP",
+            "CREATE",
+            "stream-big",
+            "g2",
+            "100-0",
+            "ENTRIESREAD",
+            "100",
+        ],
+    );
+    let read = [
+        "XREADGROUP",
+        "GROUP",
+        "g1",
+        "alice",
+        "COUNT",
+        "3",
+        "STREAMS",
+        "stream-big",
+        ">",
+    ];
+    let _: redis::Value = q(c, &read);
+    let _: redis::Value = q(
+        c,
+        &[
+            "XCLAIM",
+            "stream-big",
+            "g1",
+            "bob",
+            "0",
+            "2-0",
+            "TIME",
+            "1000",
+        ],
+    );
+    let _: i64 = q(c, &["XGROUP", "CREATECONSUMER", "stream-big", "g2", "idle"]);
+    let _: String = q(c, &["XADD", "stream-small", "1-1", "f", "v"]);
+    let _: () = q(c, &["XGROUP", "CREATE", "stream-small", "g", "$"]);
+    let _: i64 = q(c, &["XDEL", "stream-small", "1-1"]);
 }
 
 /// Asserts two contents are equal, naming only the keys that differ.

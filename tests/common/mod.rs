@@ -332,3 +332,19 @@ pub fn slot_of(key: &[u8]) -> u16 {
     }
     crc % 16384
 }
+
+/// Waits until INFO reports `n` blocked clients (bounded).
+pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info: String = q(c, &["INFO", "clients"]);
+        if info.contains(&format!("blocked_clients:{n}\r\n")) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw {n} blocked clients: {info}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -28,6 +28,14 @@ fn resp2(r: &Reply, out: &mut Vec<u8>) {
                 resp2(it, out);
             }
         }
+        Reply::KeyedArrays(pairs) => {
+            out.extend_from_slice(format!("*{}\r\n", pairs.len()).as_bytes());
+            for (k, v) in pairs {
+                out.extend_from_slice(b"*2\r\n");
+                resp2(k, out);
+                resp2(v, out);
+            }
+        }
         Reply::Map(pairs) | Reply::Pairs(pairs) => {
             out.extend_from_slice(format!("*{}\r\n", pairs.len() * 2).as_bytes());
             for (k, v) in pairs {

@@ -12,6 +12,7 @@ pub mod lists;
 pub mod memory;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 mod table;
 #[cfg(test)]
@@ -164,6 +165,8 @@ pub enum KeyScheme {
     StoreOption,
     /// MIGRATE: `args[3]`, or with the KEYS option every argument after it.
     Migrate,
+    /// XREAD / XREADGROUP: after the STREAMS option, the first half of what follows.
+    Streams,
 }
 
 pub struct CommandSpec {
@@ -251,6 +254,25 @@ impl CommandSpec {
                 }
                 let key = (argc > 3).then_some(3);
                 KeyIter::new(key, 0, 0, 1)
+            }
+            KeyScheme::Streams => {
+                let mut i = 1;
+                while i < argc {
+                    let a = args[i].as_ref();
+                    let is = |w: &str| a.eq_ignore_ascii_case(w.as_bytes());
+                    if is("STREAMS") {
+                        let n = (argc - i - 1) / 2;
+                        return KeyIter::new(None, i + 1, i + 1 + n, 1);
+                    }
+                    i += if is("BLOCK") || is("COUNT") {
+                        2
+                    } else if is("GROUP") {
+                        3
+                    } else {
+                        1
+                    };
+                }
+                KeyIter::new(None, 0, 0, 1)
             }
             KeyScheme::Range => {
                 if self.first_key <= 0 || self.first_key as usize >= argc {

@@ -2,8 +2,8 @@
 
 use super::flags::*;
 use super::{
-    bitmaps, dump, geo, hashes, hll, keys, lists, memory, sets, sort, strings, zsets, CommandSpec,
-    Cross, KeyScheme, Merge, Route,
+    bitmaps, dump, geo, hashes, hll, keys, lists, memory, sets, sort, streams, strings, zsets,
+    CommandSpec, Cross, KeyScheme, Merge, Route,
 };
 
 macro_rules! row {
@@ -41,6 +41,10 @@ const NUMKEYS_AT_1: Keys = (0, 0, 0, KeyScheme::NumKeysAt(1));
 const NUMKEYS_AT_2: Keys = (0, 0, 0, KeyScheme::NumKeysAt(2));
 const DEST_NUMKEYS: Keys = (1, 1, 1, KeyScheme::DestNumKeys);
 const STORE_OPT: Keys = (1, 1, 1, KeyScheme::StoreOption);
+/// The second argument (XGROUP CREATE key ..., XINFO STREAM key).
+const SECOND: Keys = (2, 2, 1, KeyScheme::Range);
+/// After XREAD / XREADGROUP's STREAMS option.
+const STREAM_KEYS: Keys = (0, 0, 0, KeyScheme::Streams);
 
 const STR_R: &[&str] = &["@read", "@string", "@fast"];
 const STR_W: &[&str] = &["@write", "@string", "@fast"];
@@ -94,6 +98,12 @@ const SORT_R: &[&str] = &[
     "@slow",
     "@dangerous",
 ];
+const STREAM_R: &[&str] = &["@read", "@stream", "@fast"];
+const STREAM_W: &[&str] = &["@write", "@stream", "@fast"];
+const STREAM_RS: &[&str] = &["@read", "@stream", "@slow"];
+const STREAM_WS: &[&str] = &["@write", "@stream", "@slow"];
+const STREAM_RB: &[&str] = &["@read", "@stream", "@slow", "@blocking"];
+const STREAM_WB: &[&str] = &["@write", "@stream", "@slow", "@blocking"];
 const GATHER: Route = Route::Cross(Cross::Gather);
 
 use Route::{Broadcast, Local, Server, Split};
@@ -250,6 +260,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     // SORT.
     row!("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, STORE_OPT, SORT_W, "generic", GATHER, Some(sort::sort), "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
     row!("sort_ro", -2, READONLY | MOVABLEKEYS, ONE, SORT_R, "generic", Local, Some(sort::sort_ro), "Returns the sorted elements of a list, a set, or a sorted set."),
+    // Streams.
+    row!("xadd", -5, WRITE | DENYOOM | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xadd), "Appends a new message to a stream. Creates the key if it doesn't exist."),
+    row!("xrange", -4, READONLY, ONE, STREAM_RS, "stream", Local, Some(streams::xrange), "Returns the messages from a stream within a range of IDs."),
+    row!("xrevrange", -4, READONLY, ONE, STREAM_RS, "stream", Local, Some(streams::xrevrange), "Returns the messages from a stream within a range of IDs in reverse order."),
+    row!("xlen", 2, READONLY | FAST, ONE, STREAM_R, "stream", Local, Some(streams::xlen), "Return the number of messages in a stream."),
+    row!("xdel", -3, WRITE | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xdel), "Returns the number of messages after removing them from a stream."),
+    row!("xtrim", -4, WRITE, ONE, STREAM_WS, "stream", Local, Some(streams::xtrim), "Deletes messages from the beginning of a stream."),
+    row!("xsetid", -3, WRITE | DENYOOM | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xsetid), "An internal command for replicating stream values."),
+    row!("xread", -4, READONLY | BLOCKING | MOVABLEKEYS, STREAM_KEYS, STREAM_RB, "stream", GATHER, Some(streams::xread), "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."),
+    row!("xreadgroup", -7, WRITE | BLOCKING | MOVABLEKEYS, STREAM_KEYS, STREAM_WB, "stream", GATHER, Some(streams::xreadgroup), "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
+    row!("xgroup", -2, WRITE | DENYOOM, SECOND, STREAM_WS, "stream", Local, Some(streams::xgroup), "A container for consumer groups commands."),
+    row!("xack", -4, WRITE | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xack), "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
+    row!("xpending", -3, READONLY, ONE, STREAM_RS, "stream", Local, Some(streams::xpending), "Returns the information and entries from a stream consumer group's pending entries list."),
+    row!("xclaim", -6, WRITE | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xclaim), "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member."),
+    row!("xautoclaim", -6, WRITE | FAST, ONE, STREAM_W, "stream", Local, Some(streams::xautoclaim), "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member."),
+    row!("xinfo", -2, READONLY, SECOND, STREAM_RS, "stream", Local, Some(streams::xinfo), "A container for stream introspection commands."),
     // HyperLogLog.
     row!("pfadd", -2, WRITE | DENYOOM | FAST, ONE, HLL_W, "hyperloglog", Local, Some(hll::pfadd), "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
     row!("pfcount", -2, READONLY, ALL, HLL_RS, "hyperloglog", GATHER, Some(hll::pfcount), "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
