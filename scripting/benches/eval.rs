@@ -21,6 +21,7 @@ impl Host for KsHost {
                 db: 0,
                 touch: true,
                 args,
+                track: shards::ops::Track::NONE,
             },
         )
         .into_reply()

@@ -16,6 +16,8 @@ pub enum ShardOp {
         db: usize,
         touch: bool,
         args: Vec<Bytes>,
+        /// The client-side caching of the client it runs for (CLIENT TRACKING).
+        track: Track,
     },
     /// Remove a live entry and hand it over (RENAME across shards).
     TakeEntry { db: usize, key: Bytes },
@@ -56,6 +58,26 @@ impl OpOutput {
     }
 }
 
+/// What the shard that runs a command does for the client's CLIENT TRACKING: remember
+/// the keys the command reads for it, and skip it when invalidating what it writes
+/// (NOLOOP). `client` 0: no tracking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Track {
+    pub client: u64,
+    /// This read's keys are remembered for the client.
+    pub remember: bool,
+    /// Keys it writes are not invalidated for itself.
+    pub noloop: bool,
+}
+
+impl Track {
+    pub const NONE: Track = Track {
+        client: 0,
+        remember: false,
+        noloop: false,
+    };
+}
+
 /// Runs one op against this shard's keyspace.
 pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
     match op {
@@ -64,6 +86,7 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             db,
             touch,
             args,
+            ..
         } => {
             let Some(handler) = spec.handler else {
                 return OpOutput::Reply(Reply::Error(CmdError::other("ERR command not routable")));
@@ -145,6 +168,7 @@ mod tests {
             db: 0,
             touch: true,
             args: args.iter().map(|a| Bytes::from(a.to_string())).collect(),
+            track: crate::ops::Track::NONE,
         };
         let reply = run_op(&mut ks, op(&["incr", "k"])).into_reply();
         assert_eq!(reply, Reply::Int(1));

@@ -31,6 +31,15 @@ const HELP: &[&str] = &[
     "    Do not change the last access time of keys this client reads.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "HELP",
     "    Print this help.",
 ];
@@ -107,6 +116,10 @@ pub async fn run(
             Ok(Reply::Ok)
         }
         "list" => list(shard, args).await,
+        "tracking" if n >= 3 => super::tracking::tracking(shard, client, args).await,
+        "caching" if n >= 3 => super::tracking::caching(client, args),
+        "getredir" if n == 2 => Ok(super::tracking::getredir(client)),
+        "trackinginfo" if n == 2 => Ok(super::tracking::trackinginfo(client)),
         "kill" if n >= 3 => kill(shard, client, args).await,
         "no-evict" if n == 3 => {
             client.info.borrow_mut().no_evict = on_off(&args[2])?;
@@ -138,7 +151,9 @@ pub async fn run(
             HELP.iter().map(|l| Reply::Status(l.to_string())).collect(),
         )),
         "id" | "info" | "getname" | "setname" | "setinfo" | "no-evict" | "no-touch" | "reply"
-        | "kill" | "help" => Err(arity(&sub)),
+        | "kill" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" => {
+            Err(arity(&sub))
+        }
         _ => Err(CmdError::UnknownSubcommand {
             sub: String::from_utf8_lossy(&args[1]).into_owned(),
             cmd: "client".into(),

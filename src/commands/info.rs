@@ -29,6 +29,10 @@ pub struct ShardReport {
     pub cpu_user_us: u64,
     pub cpu_sys_us: u64,
     pub slots: Vec<(u16, u16)>,
+    /// Clients with CLIENT TRACKING on (of this shard's clients).
+    pub tracking_clients: usize,
+    /// The tracking table here: keys, client-key items, BCAST prefixes.
+    pub tracking: (usize, usize, usize),
 }
 
 impl ShardReport {
@@ -56,6 +60,8 @@ impl ShardReport {
             evicted_keys: ks.stats.evicted_keys,
             cpu_user_us: user,
             cpu_sys_us: sys,
+            tracking_clients: shard.clients.borrow().tracking_ids().len(),
+            tracking: shard.tracking.borrow().counts(),
             slots: if crate::commands::cluster::enabled() {
                 crate::commands::cluster::with(|st| st.ranges_of(st.me))
             } else {
@@ -178,10 +184,11 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\n",
             reports.iter().map(|r| r.clients).sum::<usize>(),
             settings.maxclients,
             reports.iter().map(|r| r.blocked_clients).sum::<usize>(),
+            reports.iter().map(|r| r.tracking_clients).sum::<usize>(),
         ),
         "memory" => {
             let used: i64 = reports.iter().map(|r| r.used_memory as i64).sum();
@@ -209,7 +216,8 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
              rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
              keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
              forward_messages:{}\r\noptimistic_read_retries:{}\r\n\
-             cluster_node_port_forwards:{}\r\n",
+             cluster_node_port_forwards:{}\r\ntracking_total_keys:{}\r\n\
+             tracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
             sum(|r| r.stats.connections),
             sum(|r| r.stats.commands),
             sum(|r| r.stats.net_input_bytes),
@@ -224,6 +232,10 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             sum(|r| r.stats.hop_messages),
             sum(|r| r.stats.read_retries),
             sum(|r| r.stats.node_port_forwards),
+            reports.iter().map(|r| r.tracking.0).sum::<usize>(),
+            reports.iter().map(|r| r.tracking.1).sum::<usize>(),
+            // Every shard holds every BCAST prefix; shard 0's count is the total.
+            reports.first().map_or(0, |r| r.tracking.2),
         ),
         "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "cpu" => {

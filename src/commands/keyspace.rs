@@ -37,6 +37,7 @@ pub async fn scan(
             db,
             touch,
             args: args.clone(),
+            track: shards::ops::Track::NONE,
         };
         let reply = shard.call(target, Work::Ops(vec![op])).await.into_reply();
         let Reply::Array(mut parts) = reply else {
@@ -97,6 +98,7 @@ pub async fn randomkey(
             db,
             touch: false,
             args: args.clone(),
+            track: shards::ops::Track::NONE,
         };
         match shard
             .call((start + i) % n, Work::Ops(vec![op]))

@@ -59,6 +59,7 @@ pub async fn run(
             db,
             touch: false,
             args,
+            track: shards::ops::Track::NONE,
         };
         return Ok(shard.call(owner, Work::Ops(vec![op])).await.into_reply());
     }

@@ -17,6 +17,7 @@ pub mod save;
 pub mod script;
 pub mod snapshot;
 pub mod table;
+pub mod tracking;
 pub mod txn;
 
 pub use table::ServerCmd;
@@ -71,6 +72,7 @@ pub async fn run(
             pubsub::forget(shard, client);
             monitor::stop(shard, client);
             txn::unwatch(shard, client).await;
+            tracking::forget(shard, client).await;
             Ok(connection::reset(shard, client))
         }
         ServerCmd::Client => client::run(shard, client, &args).await,

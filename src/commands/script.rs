@@ -332,6 +332,7 @@ fn script_command(
             db: *db,
             touch: true,
             args,
+            track: shards::ops::Track::NONE,
         }),
         (Route::Server | Route::Broadcast(_), _) => CmdError::other(format!(
             "ERR '{}' is not supported in scripts by this server",
@@ -344,6 +345,7 @@ fn script_command(
                 db: *db,
                 touch: true,
                 args,
+                track: shards::ops::Track::NONE,
             });
             // In a script blocking commands do not block (as in Redis).
             if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {

@@ -184,6 +184,7 @@ async fn exec_on_one_shard(
             db,
             touch,
             args: args.clone(),
+            track: client.track(spec),
         });
     }
     Some(match shard.call(owner, Work::Exec(watcher, ops)).await {
@@ -224,6 +225,7 @@ async fn exec_spread(
             db,
             touch,
             args: args.clone(),
+            track: client.track(spec),
         };
         place.push(parts.push(owner, op));
     }
@@ -290,6 +292,7 @@ async fn run_one(
         db,
         touch,
         args,
+        track: client.track(spec),
     };
     match spec.route {
         Route::Server => match server_cmd(spec) {

@@ -208,6 +208,7 @@ pub async fn gather(
         db,
         touch,
         args,
+        track: shards::ops::Track::NONE,
     };
     let reply = run_op(&mut copies.scratch, op).into_reply();
     copies.write_back(shard, txn).await;
@@ -230,6 +231,7 @@ pub async fn attempt(
                 db,
                 touch,
                 args,
+                track: shards::ops::Track::NONE,
             };
             shard
                 .send_or_run(owner, Work::Ops(vec![op]))

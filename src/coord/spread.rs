@@ -113,6 +113,7 @@ pub async fn broadcast(
         db,
         touch,
         args,
+        track: shards::ops::Track::NONE,
     };
     // Every shard, this one included, through `send_or_run`, which respects holds.
     let mut waiting = Vec::new();
@@ -150,6 +151,7 @@ pub async fn run_spread(
             db,
             touch,
             args: part_args,
+            track: shards::ops::Track::NONE,
         };
         waiting.push((shard.send_or_run(owner, Work::ops(txn, op)), positions));
     }

@@ -81,6 +81,7 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
     crate::commands::pubsub::forget(&shard, &client);
     crate::commands::monitor::stop(&shard, &client);
     crate::commands::txn::unwatch(&shard, &client).await;
+    crate::commands::tracking::forget(&shard, &client).await;
     let id = client.info.borrow().id;
     shard.clients.borrow_mut().unregister(id);
     io.t.close().await;

@@ -140,6 +140,7 @@ struct SpreadWrite {
     args: Vec<Bytes>,
     db: usize,
     touch: bool,
+    track: shards::ops::Track,
 }
 
 /// One read batch in flight.
@@ -167,6 +168,8 @@ pub struct Batch<'a> {
     first_owner: Option<ShardId>,
     /// A server command ran in this batch.
     ran_server: bool,
+    /// The current command's CLIENT TRACKING part (`runtime::tracking`).
+    track: shards::ops::Track,
 }
 
 impl<'a> Batch<'a> {
@@ -186,6 +189,7 @@ impl<'a> Batch<'a> {
             remote_queued: 0,
             first_owner: None,
             ran_server: false,
+            track: shards::ops::Track::NONE,
         }
     }
 
@@ -338,6 +342,20 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        self.track = {
+            let mut t = self.client.tracking.borrow_mut();
+            if t.on {
+                let track = t.track_for(self.client.info.borrow().id, spec);
+                // CLIENT CACHING applies to the next command that is not a CLIENT
+                // command (or to a whole MULTI), as in Redis.
+                if spec.name != "client" && self.client.multi.borrow().is_none() {
+                    t.caching = false;
+                }
+                track
+            } else {
+                shards::ops::Track::NONE
+            }
+        };
         crate::commands::monitor::feed(self.shard, self.client, spec, &args);
         if let Err(e) = crate::commands::pubsub::allowed_when_subscribed(self.client, spec) {
             self.refuse_in_multi();
@@ -544,6 +562,7 @@ impl<'a> Batch<'a> {
             db,
             touch,
             args,
+            track: self.track,
         }
     }
 
@@ -592,6 +611,7 @@ impl<'a> Batch<'a> {
                 args,
                 db,
                 touch,
+                track: self.track,
             });
             return self.reply(Reply::Nil);
         }
@@ -719,6 +739,7 @@ impl<'a> Batch<'a> {
                     db: w.db,
                     touch: w.touch,
                     args,
+                    track: w.track,
                 };
                 mine.push((parts.push(owner, op), positions));
             }

@@ -144,6 +144,8 @@ pub struct ClientHandle {
     pub over_soft_since: Cell<Option<std::time::Instant>>,
     /// Runs MONITOR.
     pub monitor: Cell<bool>,
+    /// CLIENT TRACKING (`runtime::tracking`).
+    pub tracking: RefCell<crate::runtime::tracking::ClientTracking>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -203,6 +205,15 @@ impl Subscriptions {
 impl ClientHandle {
     /// The selected database, and whether reads refresh access times (not under
     /// CLIENT NO-TOUCH).
+    /// What the shards do for its CLIENT TRACKING when they run `spec` for it.
+    pub fn track(&self, spec: &CommandSpec) -> shards::ops::Track {
+        let t = self.tracking.borrow();
+        if !t.on {
+            return shards::ops::Track::NONE;
+        }
+        t.track_for(self.info.borrow().id, spec)
+    }
+
     pub fn db_touch(&self) -> (usize, bool) {
         let info = self.info.borrow();
         (info.db, !info.no_touch)
@@ -307,6 +318,7 @@ impl ClientRegistry {
             push_bytes: Cell::new(0),
             over_soft_since: Cell::new(None),
             monitor: Cell::new(false),
+            tracking: RefCell::new(Default::default()),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),
@@ -318,6 +330,15 @@ impl ClientRegistry {
     /// The connected client `id`, if it is on this shard.
     pub fn get(&self, id: u64) -> Option<Rc<ClientHandle>> {
         self.clients.get(&id).cloned()
+    }
+
+    /// The clients with CLIENT TRACKING on.
+    pub fn tracking_ids(&self) -> Vec<u64> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.tracking.borrow().on)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     pub fn unregister(&mut self, id: u64) {

@@ -111,6 +111,13 @@ impl Shard {
 
     /// An evicted key is a modified key: WATCHers of it fail their EXEC.
     fn forget_evicted(self: &Rc<Self>, gone: Vec<(usize, Box<[u8]>)>) {
+        if !self.tracking.borrow().is_idle() {
+            let keys: Vec<bytes::Bytes> = gone
+                .iter()
+                .map(|(_, k)| bytes::Bytes::copy_from_slice(k))
+                .collect();
+            self.invalidate_keys(&keys, shards::ops::Track::NONE);
+        }
         let flags = self.notify.get();
         if flags & shards::notify::EVICTED != 0 {
             for (db, key) in &gone {

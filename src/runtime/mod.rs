@@ -15,5 +15,6 @@ pub mod notify;
 pub mod pubsub;
 pub mod shard;
 pub mod sleep;
+pub mod tracking;
 pub mod watch;
 pub mod work;

@@ -76,7 +76,8 @@ impl Shard {
         }
     }
 
-    /// Publishes the keys that expired since the last call ("expired" events).
+    /// Publishes the keys that expired since the last call ("expired" events), and
+    /// invalidates them for tracking clients.
     pub fn publish_expired(self: &Rc<Self>) {
         let flags = self.notify.get();
         let expired = {
@@ -86,6 +87,13 @@ impl Shard {
                 _ => return,
             }
         };
+        if !self.tracking.borrow().is_idle() {
+            let keys: Vec<Bytes> = expired
+                .iter()
+                .map(|(_, k)| Bytes::copy_from_slice(k))
+                .collect();
+            self.invalidate_keys(&keys, shards::ops::Track::NONE);
+        }
         if flags & notify_class::EXPIRED == 0 {
             return;
         }

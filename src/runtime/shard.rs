@@ -63,6 +63,8 @@ pub struct Shard {
     pub ks: RefCell<Keyspace>,
     pub settings: RefCell<Settings>,
     pub clients: RefCell<ClientRegistry>,
+    /// Keys read by tracking clients, BCAST prefixes (`runtime::tracking`).
+    pub tracking: RefCell<crate::runtime::tracking::Table>,
     pub stats: RefCell<ServerStats>,
     pub started_ms: u64,
     mail: ShardMailbox,
@@ -106,6 +108,9 @@ impl Shard {
             cpu,
             nshards,
             clients: RefCell::new(ClientRegistry::new(id, nshards)),
+            tracking: RefCell::new(crate::runtime::tracking::Table::with_limit(
+                1_000_000usize.div_ceil(nshards.max(1)),
+            )),
             slots,
             ks: RefCell::new(ks),
             settings: RefCell::new(settings),
@@ -443,7 +448,7 @@ impl Shard {
         if let Some(n) = noticed {
             self.notice_after(n, &out, notify);
         }
-        if notify & notify_class::EXPIRED != 0 {
+        if notify & notify_class::EXPIRED != 0 || !self.tracking.borrow().is_idle() {
             self.publish_expired();
         }
         out
@@ -468,11 +473,35 @@ impl Shard {
                 self.stats.borrow_mut().dirty += 1;
             }
         }
-        if self.blocks.borrow().is_empty() && self.watches.borrow().is_empty() {
+        let tracked = match &op {
+            ShardOp::Cmd {
+                spec, args, track, ..
+            } if track.remember => Some((*spec, args.clone(), *track)),
+            _ => None,
+        };
+        let tracking = !self.tracking.borrow().is_idle() || tracked.is_some();
+        let flush = matches!(&op, ShardOp::Cmd { spec, .. } if spec.name == "flushall" || spec.name == "flushdb");
+        if !tracking
+            && !flush
+            && self.blocks.borrow().is_empty()
+            && self.watches.borrow().is_empty()
+        {
             return self.run_logged(op);
         }
+        let writer = match &op {
+            ShardOp::Cmd { track, .. } => *track,
+            _ => shards::ops::Track::NONE,
+        };
         let touched = written_keys(&op);
         let out = self.run_logged(op);
+        if let Some((spec, args, track)) = tracked {
+            self.track_read(spec, &args, track);
+        }
+        if flush {
+            self.invalidate_all();
+        } else if let (true, Some((_, keys))) = (tracking, &touched) {
+            self.invalidate_keys(keys, writer);
+        }
         if let Some((db, keys)) = touched {
             self.watches.borrow_mut().touch(db, &keys);
             if !self.blocks.borrow().is_empty() {
@@ -577,6 +606,7 @@ impl Shard {
                     db: w.db,
                     touch: true,
                     args: w.args.clone(),
+                    track: shards::ops::Track::NONE,
                 };
                 let reply = self.run_logged(op).into_reply();
                 let stream = crate::runtime::blocking::is_stream_read(w.spec);

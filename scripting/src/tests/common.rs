@@ -44,6 +44,7 @@ impl Host for TestHost {
                 db: 0,
                 touch: true,
                 args,
+                track: shards::ops::Track::NONE,
             },
         )
         .into_reply()

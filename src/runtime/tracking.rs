@@ -1,0 +1,396 @@
+//! Client-side caching (CLIENT TRACKING). A client's settings live with it on its home
+//! shard (`ClientTracking`); the keys it reads are remembered by the shard that owns
+//! them, in the same step as the read (the op carries `shards::ops::Track`), so no
+//! write can slip between a read and its registration. A write of a remembered key
+//! removes it from the table and sends an invalidation to each client that read it,
+//! through the client's home shard (and on to its REDIRECT target's home). BCAST
+//! clients' prefixes are known to every shard. Like Redis, the table holds key names
+//! whatever their database, and FLUSHDB / FLUSHALL invalidate everything (a null
+//! invalidation to every tracking client).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec};
+use shards::ops::Track;
+use shards::Reply;
+
+use crate::runtime::clients::{ClientHandle, Pushed};
+use crate::runtime::shard::Shard;
+use crate::runtime::work::{Answer, Job, Work};
+
+/// A client's CLIENT TRACKING settings.
+#[derive(Clone, Debug, Default)]
+pub struct ClientTracking {
+    pub on: bool,
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    pub noloop: bool,
+    /// CLIENT CACHING was given for the next command.
+    pub caching: bool,
+    /// Its redirect target went away.
+    pub broken_redirect: bool,
+    pub redirect: u64,
+    pub prefixes: Vec<Bytes>,
+}
+
+impl ClientTracking {
+    /// What the shards do for command `spec` of client `id`.
+    pub fn track_for(&self, id: u64, spec: &CommandSpec) -> Track {
+        if !self.on {
+            return Track::NONE;
+        }
+        let read = spec.has(flags::READONLY) && !self.bcast;
+        let skipped = (self.optin && !self.caching) || (self.optout && self.caching);
+        Track {
+            client: id,
+            remember: read && !skipped,
+            noloop: self.noloop,
+        }
+    }
+}
+
+/// A BCAST client's prefixes (empty prefix: every key).
+struct Bcast {
+    client: u64,
+    prefixes: Vec<Bytes>,
+    noloop: bool,
+}
+
+/// One shard's tracking table.
+#[derive(Default)]
+pub struct Table {
+    keys: HashMap<Bytes, HashSet<u64>>,
+    items: usize,
+    bcast: Vec<Bcast>,
+    /// This shard's share of `tracking-table-max-keys` (0: no limit).
+    pub max_keys: usize,
+}
+
+impl Table {
+    pub fn with_limit(max_keys: usize) -> Table {
+        Table {
+            max_keys,
+            ..Table::default()
+        }
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.keys.is_empty() && self.bcast.is_empty()
+    }
+
+    /// Keys, client-key items and BCAST prefixes held (INFO).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let prefixes = self.bcast.iter().map(|b| b.prefixes.len()).sum();
+        (self.keys.len(), self.items, prefixes)
+    }
+
+    fn remember(&mut self, client: u64, key: &Bytes) {
+        if self.keys.entry(key.clone()).or_default().insert(client) {
+            self.items += 1;
+        }
+    }
+
+    /// The (client, key) invalidations a write of `key` by `writer` sends.
+    fn take(&mut self, key: &Bytes, writer: Track, out: &mut Vec<(u64, Bytes)>) {
+        let skip = |c: u64, noloop: bool| noloop && c == writer.client;
+        if let Some(clients) = self.keys.remove(key) {
+            self.items -= clients.len();
+            for c in clients {
+                if !skip(c, writer.noloop) {
+                    out.push((c, key.clone()));
+                }
+            }
+        }
+        for b in &self.bcast {
+            if b.prefixes.iter().any(|p| key.starts_with(p)) && !skip(b.client, b.noloop) {
+                out.push((b.client, key.clone()));
+            }
+        }
+    }
+
+    /// Keys past the limit: forgotten, and invalidated for their readers (Redis's way
+    /// of keeping the table within `tracking-table-max-keys`).
+    fn overflow(&mut self, out: &mut Vec<(u64, Bytes)>) {
+        while self.max_keys > 0 && self.keys.len() > self.max_keys {
+            let Some(key) = self.keys.keys().next().cloned() else {
+                break;
+            };
+            let clients = self.keys.remove(&key).unwrap_or_default();
+            self.items -= clients.len();
+            out.extend(clients.into_iter().map(|c| (c, key.clone())));
+        }
+    }
+
+    fn flush(&mut self) {
+        self.keys.clear();
+        self.items = 0;
+    }
+
+    pub fn set_bcast(&mut self, client: u64, prefixes: Vec<Bytes>, noloop: bool) {
+        self.bcast.retain(|b| b.client != client);
+        if !prefixes.is_empty() {
+            self.bcast.push(Bcast {
+                client,
+                prefixes,
+                noloop,
+            });
+        }
+    }
+}
+
+/// One message per key, as Redis sends a write's invalidations (None: one message
+/// saying everything changed).
+fn invalidations(keys: Option<Vec<Bytes>>) -> Vec<Pushed> {
+    match keys {
+        Some(keys) => keys
+            .into_iter()
+            .map(|k| invalidation(Some(vec![k])))
+            .collect(),
+        None => vec![invalidation(None)],
+    }
+}
+
+/// `>2 invalidate [keys]` in RESP3; for a RESP2 redirect target in subscribed mode, a
+/// `message` on `__redis__:invalidate` (keys None: everything, after a flush).
+fn invalidation(keys: Option<Vec<Bytes>>) -> Pushed {
+    let payload = match keys {
+        Some(keys) => Reply::Array(keys.into_iter().map(|k| Reply::Bulk(k.to_vec())).collect()),
+        None => Reply::NilArray,
+    };
+    let three = Reply::Push(vec![Reply::bulk("invalidate"), payload.clone()]);
+    let two = Reply::Push(vec![
+        Reply::bulk("message"),
+        Reply::bulk("__redis__:invalidate"),
+        payload,
+    ]);
+    Pushed {
+        resp2: Pushed::of(&two).resp2,
+        resp3: Pushed::of(&three).resp3,
+    }
+}
+
+impl Shard {
+    /// The home shard of client `id` (shard `s` hands out `s + 1 + k * n`).
+    fn home_of(&self, id: u64) -> usize {
+        (id.saturating_sub(1) % self.nshards as u64) as usize
+    }
+
+    /// After a read run for a tracking client: remember its keys here.
+    pub(crate) fn track_read(self: &Rc<Self>, spec: &CommandSpec, args: &[Bytes], track: Track) {
+        if !track.remember {
+            return;
+        }
+        let mut out = Vec::new();
+        // Expired keys are invalidated too: the keyspace keeps a log of them.
+        self.ks
+            .borrow_mut()
+            .expired_log
+            .get_or_insert_with(Vec::new);
+        {
+            let mut t = self.tracking.borrow_mut();
+            for p in spec.key_positions(args) {
+                t.remember(track.client, &args[p]);
+            }
+            t.overflow(&mut out);
+        }
+        self.send_invalidations(out);
+    }
+
+    /// After a write of `keys` (by `writer`): invalidate them for their readers.
+    pub(crate) fn invalidate_keys(self: &Rc<Self>, keys: &[Bytes], writer: Track) {
+        if self.tracking.borrow().is_idle() {
+            return;
+        }
+        let mut out = Vec::new();
+        {
+            let mut t = self.tracking.borrow_mut();
+            for k in keys {
+                t.take(k, writer, &mut out);
+            }
+        }
+        self.send_invalidations(out);
+    }
+
+    /// FLUSHDB / FLUSHALL ran here: forget every remembered key, and tell this shard's
+    /// own tracking clients that everything changed.
+    pub(crate) fn invalidate_all(self: &Rc<Self>) {
+        self.tracking.borrow_mut().flush();
+        let ids: Vec<u64> = self.clients.borrow().tracking_ids();
+        for id in ids {
+            self.invalidate_for(id, None);
+        }
+    }
+
+    fn send_invalidations(self: &Rc<Self>, mut out: Vec<(u64, Bytes)>) {
+        if out.is_empty() {
+            return;
+        }
+        out.sort_by_key(|(c, _)| *c);
+        let mut i = 0;
+        while i < out.len() {
+            let client = out[i].0;
+            let mut keys = Vec::new();
+            while i < out.len() && out[i].0 == client {
+                keys.push(out[i].1.clone());
+                i += 1;
+            }
+            self.invalidate_for(client, Some(keys));
+        }
+    }
+
+    /// Sends an invalidation to tracking client `id`, wherever it is connected.
+    fn invalidate_for(self: &Rc<Self>, id: u64, keys: Option<Vec<Bytes>>) {
+        let home = self.home_of(id);
+        if home == self.id {
+            self.push_invalidation(id, keys);
+        } else {
+            let job: Job = Box::new(move |sh: &Rc<Shard>| {
+                sh.push_invalidation(id, keys);
+                Box::new(()) as Answer
+            });
+            drop(self.send(home, Work::Admin(job)));
+        }
+    }
+
+    /// On client `id`'s home: to itself (RESP3), or on to its redirect target.
+    fn push_invalidation(self: &Rc<Self>, id: u64, keys: Option<Vec<Bytes>>) {
+        let Some(client) = self.clients.borrow().get(id) else {
+            return;
+        };
+        let (on, redirect) = {
+            let t = client.tracking.borrow();
+            (t.on, t.redirect)
+        };
+        if !on {
+            return;
+        }
+        if redirect == 0 {
+            if client.info.borrow().resp >= 3 {
+                for push in invalidations(keys) {
+                    self.push_to(&client, push);
+                }
+            }
+            return;
+        }
+        let home = self.home_of(redirect);
+        if home == self.id {
+            self.push_redirected(redirect, id, keys);
+        } else {
+            let job: Job = Box::new(move |sh: &Rc<Shard>| {
+                sh.push_redirected(redirect, id, keys);
+                Box::new(()) as Answer
+            });
+            drop(self.send(home, Work::Admin(job)));
+        }
+    }
+
+    /// On the redirect target's home: to the target (RESP3, or RESP2 in subscribed
+    /// mode); a target that is gone makes the tracking client's redirect broken.
+    fn push_redirected(self: &Rc<Self>, target: u64, from: u64, keys: Option<Vec<Bytes>>) {
+        let found = self.clients.borrow().get(target);
+        match found {
+            Some(t) => {
+                let resp3 = t.info.borrow().resp >= 3;
+                if resp3 || t.subs.borrow().any() {
+                    for push in invalidations(keys) {
+                        self.push_to(&t, push);
+                    }
+                }
+            }
+            None => {
+                let home = self.home_of(from);
+                let job: Job = Box::new(move |sh: &Rc<Shard>| {
+                    sh.redirect_broken(from, target);
+                    Box::new(()) as Answer
+                });
+                if home == self.id {
+                    self.redirect_broken(from, target);
+                } else {
+                    drop(self.send(home, Work::Admin(job)));
+                }
+            }
+        }
+    }
+
+    fn redirect_broken(self: &Rc<Self>, id: u64, target: u64) {
+        let Some(client) = self.clients.borrow().get(id) else {
+            return;
+        };
+        client.tracking.borrow_mut().broken_redirect = true;
+        if client.info.borrow().resp >= 3 {
+            let msg = Reply::Push(vec![
+                Reply::bulk("tracking-redir-broken"),
+                Reply::Int(target as i64),
+            ]);
+            self.push_to(&client, Pushed::of(&msg));
+        }
+    }
+
+    fn push_to(&self, client: &ClientHandle, push: Pushed) {
+        crate::commands::pubsub::ensure_push_queue(client);
+        let limit = self.settings.borrow().output_limits.pubsub;
+        crate::runtime::pubsub::send(client, push, &limit);
+    }
+
+    /// A BCAST client's prefixes on this shard (empty: it stopped).
+    pub fn set_bcast(&self, client: u64, prefixes: Vec<Bytes>, noloop: bool) {
+        self.tracking
+            .borrow_mut()
+            .set_bcast(client, prefixes, noloop);
+    }
+}
+
+/// Every shard learns a BCAST client's prefixes (or that it stopped: empty).
+pub async fn broadcast_prefixes(
+    shard: &Rc<Shard>,
+    client: u64,
+    prefixes: Vec<Bytes>,
+    noloop: bool,
+) {
+    let mut waits = Vec::new();
+    for s in 0..shard.nshards {
+        if s == shard.id {
+            shard.set_bcast(client, prefixes.clone(), noloop);
+            continue;
+        }
+        let p = prefixes.clone();
+        let job: Job = Box::new(move |sh: &Rc<Shard>| {
+            sh.set_bcast(client, p, noloop);
+            Box::new(()) as Answer
+        });
+        waits.push(shard.send(s, Work::Admin(job)));
+    }
+    for w in waits {
+        let _ = w.await;
+    }
+}
+
+/// Whether a prefix list would make a key match twice (Redis refuses overlapping
+/// prefixes): the error text, or None.
+pub fn prefix_overlap(existing: &[Bytes], new: &[Bytes]) -> Option<String> {
+    let overlap = |a: &[u8], b: &[u8]| {
+        let n = a.len().min(b.len());
+        a[..n] == b[..n]
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for (i, p) in new.iter().enumerate() {
+        if let Some(e) = existing.iter().find(|e| overlap(e, p)) {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                text(p),
+                text(e)
+            ));
+        }
+        if let Some(q) = new[i + 1..].iter().find(|q| overlap(p, q)) {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                text(p),
+                text(q)
+            ));
+        }
+    }
+    None
+}
