@@ -123,11 +123,19 @@ impl Default for NodeLimits {
 }
 
 const LIVE: u8 = 0;
+/// Flag bits of an entry.
 const DELETED: u8 = 1;
+/// The entry has the node's master fields (the first entry's field names, in order):
+/// only its values are stored.
+const SAME_FIELDS: u8 = 2;
 
+/// A node's buffer: the master fields (their count, then each name as a varint length
+/// and bytes), then the entries.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Node {
     buf: Vec<u8>,
+    /// Where the entries start (after the master fields).
+    entries_at: u32,
     /// Live entries.
     live: u32,
     /// Entries marked deleted.
@@ -135,11 +143,12 @@ struct Node {
 }
 
 /// One decoded entry of a node: where it starts, its ID, whether it is deleted, and
-/// where its fields start.
+/// where its fields start (for an entry with the master fields, its values only).
 struct Raw {
     at: usize,
     id: StreamId,
     deleted: bool,
+    same: bool,
     fields_at: usize,
     nfields: usize,
 }
@@ -166,12 +175,59 @@ fn get_varint(buf: &[u8], mut at: usize) -> (u64, usize) {
     }
 }
 
+/// Skips `n` length-prefixed strings from `at`.
+fn skip_strings(buf: &[u8], mut at: usize, n: usize) -> usize {
+    for _ in 0..n {
+        let (len, q) = get_varint(buf, at);
+        at = q + len as usize;
+    }
+    at
+}
+
 impl Node {
+    /// A node whose master fields are `pairs`' names.
+    fn new(pairs: &[(&[u8], &[u8])]) -> Node {
+        let mut buf = Vec::new();
+        put_varint(&mut buf, pairs.len() as u64);
+        for (f, _) in pairs {
+            put_varint(&mut buf, f.len() as u64);
+            buf.extend_from_slice(f);
+        }
+        Node {
+            entries_at: buf.len() as u32,
+            buf,
+            live: 0,
+            deleted: 0,
+        }
+    }
+
+    fn master_count(&self) -> usize {
+        get_varint(&self.buf, 0).0 as usize
+    }
+
+    /// Whether `pairs` have exactly the master fields, in order.
+    fn same_fields(&self, pairs: &[(&[u8], &[u8])]) -> bool {
+        let (n, mut at) = get_varint(&self.buf, 0);
+        if n as usize != pairs.len() {
+            return false;
+        }
+        for (f, _) in pairs {
+            let (len, q) = get_varint(&self.buf, at);
+            let end = q + len as usize;
+            if &self.buf[q..end] != *f {
+                return false;
+            }
+            at = end;
+        }
+        true
+    }
+
     fn entries(&self, key: StreamId) -> NodeIter<'_> {
         NodeIter {
             buf: &self.buf,
-            at: 0,
+            at: self.entries_at as usize,
             key,
+            master: self.master_count(),
         }
     }
 }
@@ -180,6 +236,7 @@ struct NodeIter<'a> {
     buf: &'a [u8],
     at: usize,
     key: StreamId,
+    master: usize,
 }
 
 impl Iterator for NodeIter<'_> {
@@ -190,32 +247,62 @@ impl Iterator for NodeIter<'_> {
             return None;
         }
         let at = self.at;
-        let deleted = self.buf[at] == DELETED;
+        let flags = self.buf[at];
         let (dms, p) = get_varint(self.buf, at + 1);
         let (seq, p) = get_varint(self.buf, p);
-        let (nfields, fields_at) = get_varint(self.buf, p);
-        let mut end = fields_at;
-        for _ in 0..nfields * 2 {
-            let (len, q) = get_varint(self.buf, end);
-            end = q + len as usize;
-        }
-        self.at = end;
+        let same = flags & SAME_FIELDS != 0;
+        let (nfields, fields_at) = if same {
+            (self.master, p)
+        } else {
+            let (n, q) = get_varint(self.buf, p);
+            (n as usize, q)
+        };
+        let strings = if same { nfields } else { nfields * 2 };
+        self.at = skip_strings(self.buf, fields_at, strings);
         Some(Raw {
             at,
             id: StreamId::new(self.key.ms + dms, seq),
-            deleted,
+            deleted: flags & DELETED != 0,
+            same,
             fields_at,
-            nfields: nfields as usize,
+            nfields,
         })
     }
 }
 
-/// An entry's field/value pairs, borrowed from its node.
+/// An entry's field/value pairs, borrowed from its node (the names from the node's
+/// master fields when the entry has them).
 #[derive(Clone)]
 pub struct Fields<'a> {
     buf: &'a [u8],
     at: usize,
+    /// Next master field name, for an entry with the master fields.
+    master_at: Option<usize>,
     left: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn of(node: &'a Node, e: &Raw) -> Fields<'a> {
+        Fields {
+            buf: &node.buf,
+            at: e.fields_at,
+            // The first name follows the master count.
+            master_at: e.same.then(|| get_varint(&node.buf, 0).1),
+            left: e.nfields,
+        }
+    }
+
+    fn string(&mut self, from_master: bool) -> &'a [u8] {
+        let at = if from_master {
+            self.master_at.as_mut().expect("master fields")
+        } else {
+            &mut self.at
+        };
+        let (len, p) = get_varint(self.buf, *at);
+        let end = p + len as usize;
+        *at = end;
+        &self.buf[p..end]
+    }
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -226,11 +313,8 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         self.left -= 1;
-        let (flen, p) = get_varint(self.buf, self.at);
-        let field = &self.buf[p..p + flen as usize];
-        let (vlen, q) = get_varint(self.buf, p + flen as usize);
-        let value = &self.buf[q..q + vlen as usize];
-        self.at = q + vlen as usize;
+        let field = self.string(self.master_at.is_some());
+        let value = self.string(false);
         Some((field, value))
     }
 }
@@ -352,20 +436,32 @@ impl Stream {
                 && (limits.max_entries == 0 || count < limits.max_entries)
         });
         if !fits {
-            self.nodes.insert(id, Node::default());
+            // The node before is complete: it keeps no spare room.
+            if let Some(mut last) = self.nodes.last_entry() {
+                last.get_mut().buf.shrink_to_fit();
+            }
+            self.nodes.insert(id, Node::new(pairs));
         }
         let (key, node) = self.nodes.iter_mut().next_back().expect("a node");
         let key = *key;
+        let same = node.same_fields(pairs);
         let buf = &mut node.buf;
-        buf.push(LIVE);
+        buf.push(if same { LIVE | SAME_FIELDS } else { LIVE });
         put_varint(buf, id.ms - key.ms);
         put_varint(buf, id.seq);
-        put_varint(buf, pairs.len() as u64);
-        for (f, v) in pairs {
-            put_varint(buf, f.len() as u64);
-            buf.extend_from_slice(f);
-            put_varint(buf, v.len() as u64);
-            buf.extend_from_slice(v);
+        if same {
+            for (_, v) in pairs {
+                put_varint(buf, v.len() as u64);
+                buf.extend_from_slice(v);
+            }
+        } else {
+            put_varint(buf, pairs.len() as u64);
+            for (f, v) in pairs {
+                put_varint(buf, f.len() as u64);
+                buf.extend_from_slice(f);
+                put_varint(buf, v.len() as u64);
+                buf.extend_from_slice(v);
+            }
         }
         node.live += 1;
         if self.length == 0 {
@@ -402,14 +498,7 @@ impl Stream {
             if rev {
                 all.reverse();
             }
-            all.into_iter().all(|e| {
-                let fields = Fields {
-                    buf: &node.buf,
-                    at: e.fields_at,
-                    left: e.nfields,
-                };
-                f(e.id, fields)
-            })
+            all.into_iter().all(|e| f(e.id, Fields::of(node, &e)))
         };
         let nodes = self.nodes.range(from..=end);
         let nodes: Box<dyn Iterator<Item = (&StreamId, &Node)>> = if rev {
@@ -474,7 +563,7 @@ impl Stream {
         else {
             return false;
         };
-        node.buf[at] = DELETED;
+        node.buf[at] |= DELETED;
         node.live -= 1;
         node.deleted += 1;
         if node.live == 0 {
@@ -539,7 +628,7 @@ impl Stream {
                 marks
             };
             for at in &marks {
-                node.buf[*at] = DELETED;
+                node.buf[*at] |= DELETED;
             }
             let n = marks.len() as u32;
             node.live -= n;

@@ -127,6 +127,9 @@ fn entries_read_estimates() {
     assert!(!s.range_has_tombstones(id(4, 0), StreamId::MAX));
 }
 
+/// An entry's owned field/value pairs.
+type OwnedPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Random appends, deletions and trims against a plain ordered map: the live entries,
 /// the length, the first ID and the node bookkeeping always agree.
 #[test]
@@ -140,7 +143,7 @@ fn random_operations_match_a_simple_model() {
             max_entries: 1 + rng.below(8),
         };
         let mut s = Stream::new();
-        let mut model: BTreeMap<StreamId, Vec<u8>> = BTreeMap::new();
+        let mut model: BTreeMap<StreamId, OwnedPairs> = BTreeMap::new();
         let mut next_ms = 1;
         for step in 0..2_000 {
             match rng.below(10) {
@@ -148,8 +151,20 @@ fn random_operations_match_a_simple_model() {
                     next_ms += rng.below(3) as u64;
                     let id = s.next_id(Some(id(next_ms, 0)), false, 0).unwrap();
                     let v = format!("v{step}").repeat(1 + rng.below(4)).into_bytes();
-                    s.append(id, &[(b"f", &v)], limits);
-                    model.insert(id, v);
+                    // Mostly the node's first field names, sometimes others.
+                    let pairs: Vec<(&[u8], &[u8])> = match rng.below(4) {
+                        0 => vec![(b"g", &v), (b"h", b"1")],
+                        1 => vec![(b"f", b""), (b"x", &v)],
+                        _ => vec![(b"f", &v)],
+                    };
+                    s.append(id, &pairs, limits);
+                    model.insert(
+                        id,
+                        pairs
+                            .iter()
+                            .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                            .collect(),
+                    );
                 }
                 6..=7 => {
                     if let Some(&victim) = model.keys().nth(rng.below(model.len().max(1))) {
@@ -183,12 +198,18 @@ fn random_operations_match_a_simple_model() {
                 model.keys().next().copied().unwrap_or(StreamId::MIN)
             );
         }
-        let got: Vec<(StreamId, Vec<u8>)> = s
+        let got: Vec<(StreamId, OwnedPairs)> = s
             .entries()
             .into_iter()
-            .map(|(id, pairs)| (id, pairs[0].1.to_vec()))
+            .map(|(id, pairs)| {
+                let pairs = pairs
+                    .iter()
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect();
+                (id, pairs)
+            })
             .collect();
-        let want: Vec<(StreamId, Vec<u8>)> = model.into_iter().collect();
+        let want: Vec<_> = model.into_iter().collect();
         assert_eq!(got, want, "seed {seed}");
     }
 }
