@@ -446,6 +446,12 @@ impl Stream {
         let key = *key;
         let same = node.same_fields(pairs);
         let buf = &mut node.buf;
+        // Grow by a quarter at a time: a node's buffer stays close to its size (with
+        // doubling, a closed node would keep up to half of its block unused).
+        let need = 24 + data + pairs.len() * 20;
+        if buf.capacity() - buf.len() < need {
+            buf.reserve_exact(need.max(buf.len() / 4).max(64));
+        }
         buf.push(if same { LIVE | SAME_FIELDS } else { LIVE });
         put_varint(buf, id.ms - key.ms);
         put_varint(buf, id.seq);
@@ -491,13 +497,16 @@ impl Stream {
             .next_back()
             .map_or(start, |(k, _)| *k);
         let mut visit = |key: &StreamId, node: &'s Node| -> bool {
-            let mut all: Vec<Raw> = node
+            let mut wanted = node
                 .entries(*key)
-                .filter(|e| !e.deleted && e.id >= start && e.id <= end)
-                .collect();
-            if rev {
-                all.reverse();
+                .take_while(|e| e.id <= end)
+                .filter(|e| !e.deleted && e.id >= start);
+            if !rev {
+                // Forward: decode only as far as the caller reads.
+                return wanted.all(|e| f(e.id, Fields::of(node, &e)));
             }
+            let mut all: Vec<Raw> = wanted.collect();
+            all.reverse();
             all.into_iter().all(|e| f(e.id, Fields::of(node, &e)))
         };
         let nodes = self.nodes.range(from..=end);
