@@ -95,3 +95,70 @@ fn writes_expiry_and_eviction_publish_their_events() {
     let (ch, _) = next_events(&mut p, 1).remove(0);
     assert_eq!(ch, "__keyevent@0__:evicted");
 }
+
+/// Class `m`: a read that misses a key raises `keymiss` (writes and hits do not), on
+/// any shard; stream writes raise their `t` events.
+#[test]
+fn key_misses_and_stream_events() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Emt"]);
+    let mut sub = s.client().get_connection().unwrap();
+    let mut p = sub.as_pubsub();
+    p.psubscribe("__keyevent@0__:*").unwrap();
+    let keys = common::keys_on_every_shard(2);
+    let _: () = q(&mut c, &["SET", &keys[1], "x"]);
+    let _: Vec<Option<String>> = q(&mut c, &["MGET", &keys[0], &keys[1]]);
+    let _: String = q(&mut c, &["XADD", "st", "1-1", "f", "v"]);
+    let _: i64 = q(&mut c, &["XDEL", "st", "1-1"]);
+    let _: () = q(&mut c, &["XGROUP", "CREATE", "st", "g", "$"]);
+    assert_eq!(
+        next_events(&mut p, 4),
+        vec![
+            pair("__keyevent@0__:keymiss", &keys[0]),
+            pair("__keyevent@0__:xadd", "st"),
+            pair("__keyevent@0__:xdel", "st"),
+            pair("__keyevent@0__:xgroup-create", "st"),
+        ]
+    );
+}
+
+/// Commands whose keys live on two shards (run on copies, or as entry moves) raise the
+/// events Redis raises, in its order.
+#[test]
+fn commands_across_shards_raise_their_events() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "notify-keyspace-events", "Eglsx"],
+    );
+    let mut sub = s.client().get_connection().unwrap();
+    let mut p = sub.as_pubsub();
+    p.psubscribe("__keyevent@0__:*").unwrap();
+    let k = common::keys_on_every_shard(2);
+    let (a, b) = (&k[0], &k[1]);
+    let _: i64 = q(&mut c, &["RPUSH", a, "x"]);
+    let _: String = q(&mut c, &["LMOVE", a, b, "LEFT", "RIGHT"]);
+    let _: () = q(&mut c, &["RENAME", b, a]);
+    let _: i64 = q(&mut c, &["DEL", a]);
+    let _: i64 = q(&mut c, &["SADD", a, "m"]);
+    let _: bool = q(&mut c, &["SMOVE", a, b, "m"]);
+    let ev = |e: &str, k: &str| pair(&format!("__keyevent@0__:{e}"), k);
+    assert_eq!(
+        next_events(&mut p, 10),
+        vec![
+            ev("rpush", a),
+            ev("rpush", b),
+            ev("lpop", a),
+            ev("del", a),
+            ev("rename_from", b),
+            ev("rename_to", a),
+            ev("del", a),
+            ev("sadd", a),
+            ev("srem", a),
+            ev("del", a),
+        ]
+    );
+    assert_eq!(next_events(&mut p, 1), vec![ev("sadd", b)]);
+}

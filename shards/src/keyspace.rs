@@ -145,6 +145,9 @@ pub struct Keyspace {
     /// With keyspace notifications for expired keys on: the keys that expired since
     /// the server last took them (database, key).
     pub expired_log: Option<ExpiredLog>,
+    /// With key-miss notifications on (`m`): the keys reads missed since the server
+    /// last took them (database, key).
+    pub miss_log: Option<ExpiredLog>,
     /// True while the commands' effects are logged (the append-only file is on).
     pub logging: bool,
     /// What the current command logs instead of itself, when its arguments alone do not
@@ -176,6 +179,7 @@ impl Keyspace {
             cached_now,
             loading: false,
             expired_log: None,
+            miss_log: None,
             logging: false,
             propagated: None,
             stats: KeyspaceStats::default(),
@@ -258,6 +262,9 @@ impl Keyspace {
             }
             None => {
                 stats.misses += 1;
+                if let Some(log) = self.miss_log.as_mut() {
+                    log.push((db, key.into()));
+                }
                 None
             }
         }

@@ -152,8 +152,9 @@ pub fn events(
                 name == "lmove" && args.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"left"));
             let to_left =
                 name == "lmove" && args.get(4).is_some_and(|a| a.eq_ignore_ascii_case(b"left"));
-            main(LIST, if from_left { "lpop" } else { "rpop" }, 0);
+            // Redis pushes (and notifies) before it notifies the pop.
             main(LIST, if to_left { "lpush" } else { "rpush" }, 1);
+            main(LIST, if from_left { "lpop" } else { "rpop" }, 0);
         }
         "hset" | "hmset" | "hsetnx" if !(name == "hsetnx" && nothing) => main(HASH, "hset", 0),
         "hdel" if !nothing => main(HASH, "hdel", 0),
@@ -166,6 +167,10 @@ pub fn events(
         }
         "smove" if !nothing => {
             main(SET, "srem", 0);
+            // An emptied source is deleted before the destination's event.
+            if before.first() == Some(&true) && after.first() != Some(&true) {
+                main(GENERIC, "del", 0);
+            }
             main(SET, "sadd", 1);
         }
         "sinterstore" | "sunionstore" | "sdiffstore" if after.first() == Some(&true) => {
@@ -254,6 +259,7 @@ pub fn events(
             | "rename"
             | "renamenx"
             | "move"
+            | "smove"
     );
     for (i, key) in keys.iter().enumerate() {
         let (b, a) = (before.get(i) == Some(&true), after.get(i) == Some(&true));

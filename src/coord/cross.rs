@@ -121,6 +121,8 @@ async fn rename(
     .await;
     let entry = taken.into_entry().ok_or(CmdError::NoSuchKey)?;
     put_entry(shard, txn, db, dst, entry, true).await;
+    shard.notify_generic(db, "rename_from", src);
+    shard.notify_generic(db, "rename_to", dst);
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
@@ -136,6 +138,9 @@ async fn copy(
         return Ok(Reply::Int(0));
     };
     let stored = put_entry(shard, txn, dest_db, &args[2], entry, replace).await;
+    if stored {
+        shard.notify_generic(dest_db, "copy_to", &args[2]);
+    }
     Ok(Reply::Int(stored as i64))
 }
 
@@ -203,6 +208,17 @@ pub async fn gather(
         }
     }
     let mut copies = Copies::fetch(shard, txn, db, keys).await;
+    // Keyspace notifications of the write, from its keys before and after it ran on
+    // the copies (published from here).
+    let flags = shard.notify.get();
+    let noticed = (spec.has(shards::cmd::flags::WRITE)
+        && flags & shards::notify::WRITE_EVENTS != 0
+        && flags & (shards::notify::KEYSPACE | shards::notify::KEYEVENT) != 0)
+        .then(|| {
+            let keys: Vec<Bytes> = spec.key_positions(&args).map(|i| args[i].clone()).collect();
+            let before: Vec<bool> = keys.iter().map(|k| copies.scratch.exists(db, k)).collect();
+            (keys, before, args.clone())
+        });
     let op = ShardOp::Cmd {
         spec,
         db,
@@ -211,6 +227,16 @@ pub async fn gather(
         track: shards::ops::Track::NONE,
     };
     let reply = run_op(&mut copies.scratch, op).into_reply();
+    if let (Some((keys, before, args)), false) = (noticed, reply.is_error()) {
+        let after: Vec<bool> = keys.iter().map(|k| copies.scratch.exists(db, k)).collect();
+        for (class, event, key) in
+            shards::notify::events(spec, &args, &reply, &keys, &before, &after)
+        {
+            if class & flags != 0 {
+                shard.publish_event(db, event, &key, flags);
+            }
+        }
+    }
     copies.write_back(shard, txn).await;
     reply
 }

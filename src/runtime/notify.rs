@@ -35,6 +35,11 @@ impl Shard {
         } else {
             ks.expired_log = None;
         }
+        if flags & notify_class::KEY_MISS != 0 {
+            ks.miss_log.get_or_insert_with(Vec::new);
+        } else {
+            ks.miss_log = None;
+        }
     }
 
     /// A write's keys and whether each exists, before it runs.
@@ -73,6 +78,32 @@ impl Shard {
             if class & flags != 0 {
                 self.publish_event(n.db, event, &key, flags);
             }
+        }
+    }
+
+    /// A generic-class event of a command the coordinator ran as entry moves between
+    /// shards (RENAME, COPY across shards), published from here.
+    pub fn notify_generic(self: &Rc<Self>, db: usize, event: &str, key: &[u8]) {
+        let flags = self.notify.get();
+        if flags & notify_class::GENERIC != 0
+            && flags & (notify_class::KEYSPACE | notify_class::KEYEVENT) != 0
+        {
+            self.publish_event(db, event, key, flags);
+        }
+    }
+
+    /// Publishes the keys reads missed since the last call ("keymiss" events).
+    pub fn publish_misses(self: &Rc<Self>) {
+        let flags = self.notify.get();
+        let missed = {
+            let mut ks = self.ks.borrow_mut();
+            match ks.miss_log.as_mut() {
+                Some(log) if !log.is_empty() => std::mem::take(log),
+                _ => return,
+            }
+        };
+        for (db, key) in missed {
+            self.publish_event(db, "keymiss", &key, flags);
         }
     }
 

@@ -451,6 +451,9 @@ impl Shard {
         if notify & notify_class::EXPIRED != 0 || !self.tracking.borrow().is_idle() {
             self.publish_expired();
         }
+        if notify & notify_class::KEY_MISS != 0 {
+            self.publish_misses();
+        }
         out
     }
 
