@@ -248,3 +248,39 @@ fn tracking_errors_and_info_are_redis_s() {
     let info: String = q(&mut c, &["INFO", "clients"]);
     assert!(info.contains("tracking_clients:0\r\n"), "{info}");
 }
+
+#[test]
+fn keys_read_by_a_script_are_tracked_for_its_caller() {
+    for n in [1, 2] {
+        let s = Server::start(n);
+        let mut reader = hello3(&s);
+        cmd_ok(&mut reader, &[b"CLIENT", b"TRACKING", b"ON"]);
+        let mut writer = s.raw();
+        for key in keys_on_every_shard(n) {
+            reader.roundtrip(
+                &resp(&[
+                    b"EVAL",
+                    b"return redis.call('GET', KEYS[1])",
+                    b"1",
+                    key.as_bytes(),
+                ]),
+                b"_\r\n",
+            );
+            writer.roundtrip(&resp(&[b"SET", key.as_bytes(), b"v"]), b"+OK\r\n");
+            let want = invalidate(&key);
+            assert_eq!(reader.read_exact_len(want.len()), want, "{n} shards, {key}");
+        }
+        // A script may not block.
+        reader.send(&resp(&[
+            b"EVAL",
+            b"return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')",
+            b"1",
+            b"st",
+        ]));
+        let line = reader.read_line();
+        assert!(
+            line.contains("XREAD command is not allowed with BLOCK option from scripts"),
+            "{line}"
+        );
+    }
+}

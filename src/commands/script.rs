@@ -121,6 +121,9 @@ pub struct Job {
     pub args: Vec<Bytes>,
     pub db: usize,
     pub opts: RunOpts,
+    /// The caller's CLIENT TRACKING: keys the script's read commands read are
+    /// remembered for it, as Redis does.
+    pub track: shards::ops::Track,
 }
 
 /// Library and script changes applied on every shard.
@@ -202,6 +205,7 @@ fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
     let mark = shard.aof.borrow().mark();
     let mut host = ShardHost {
         shard,
+        track: job.track,
         db: job.db,
         nshards: shard.nshards,
         undo: Undo::default(),
@@ -310,8 +314,23 @@ fn script_command(
     db: &mut usize,
     dbs: usize,
     nshards: usize,
+    track: shards::ops::Track,
     run: impl FnOnce(ShardOp) -> Reply,
 ) -> Reply {
+    if spec.keys == shards::cmd::KeyScheme::Streams
+        && shards::cmd::streams::parse_read_args(&args).is_ok_and(|r| r.block_ms.is_some())
+    {
+        return CmdError::other(format!(
+            "ERR {} command is not allowed with BLOCK option from scripts",
+            String::from_utf8_lossy(&args[0])
+        ))
+        .into();
+    }
+    // Only read commands' keys are remembered; a write is the caller's (NOLOOP).
+    let track = shards::ops::Track {
+        remember: track.remember && spec.has(flags::READONLY),
+        ..track
+    };
     match (spec.route, server_cmd(spec)) {
         (_, Some(ServerCmd::Ping)) => match args.len() {
             1 => Reply::Status("PONG".into()),
@@ -332,7 +351,7 @@ fn script_command(
             db: *db,
             touch: true,
             args,
-            track: shards::ops::Track::NONE,
+            track,
         }),
         (Route::Server | Route::Broadcast(_), _) => CmdError::other(format!(
             "ERR '{}' is not supported in scripts by this server",
@@ -345,7 +364,7 @@ fn script_command(
                 db: *db,
                 touch: true,
                 args,
-                track: shards::ops::Track::NONE,
+                track,
             });
             // In a script blocking commands do not block (as in Redis).
             if spec.has(flags::BLOCKING) && blocking::found_nothing(&reply) {
@@ -360,6 +379,7 @@ fn script_command(
 /// A script running on the shard of its keys.
 struct ShardHost<'a> {
     shard: &'a Rc<Shard>,
+    track: shards::ops::Track,
     db: usize,
     nshards: usize,
     undo: Undo,
@@ -373,10 +393,18 @@ impl Host for ShardHost<'_> {
             self.undo.before_write(shard, spec, self.db, &args);
         }
         crate::commands::monitor::feed_script(shard, self.db, spec, &args);
-        script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
-            // Through `apply`: watchers and blocked clients of the keys see the write.
-            shard.apply(op).into_reply()
-        })
+        script_command(
+            spec,
+            args,
+            &mut self.db,
+            dbs,
+            self.nshards,
+            self.track,
+            |op| {
+                // Through `apply`: watchers and blocked clients of the keys see the write.
+                shard.apply(op).into_reply()
+            },
+        )
     }
 
     fn reachable(&self, key: &[u8]) -> bool {
@@ -403,9 +431,15 @@ impl Host for ScratchHost<'_> {
         }
         let dbs = self.ks.db_count();
         let ks = &mut *self.ks;
-        script_command(spec, args, &mut self.db, dbs, self.nshards, |op| {
-            run_op(ks, op).into_reply()
-        })
+        script_command(
+            spec,
+            args,
+            &mut self.db,
+            dbs,
+            self.nshards,
+            shards::ops::Track::NONE,
+            |op| run_op(ks, op).into_reply(),
+        )
     }
 
     fn reachable(&self, key: &[u8]) -> bool {
@@ -513,6 +547,7 @@ async fn prepare(
         args: args[split..].to_vec(),
         db,
         opts,
+        track: client.tracking.borrow().for_script(client.info.borrow().id),
     })
 }
 

@@ -52,6 +52,22 @@ impl ClientTracking {
     }
 }
 
+impl ClientTracking {
+    /// What the shards do for the commands of a script this client runs: its read
+    /// commands' keys are remembered (when the client's mode remembers this command's).
+    pub fn for_script(&self, id: u64) -> Track {
+        if !self.on {
+            return Track::NONE;
+        }
+        let skipped = (self.optin && !self.caching) || (self.optout && self.caching);
+        Track {
+            client: id,
+            remember: !self.bcast && !skipped,
+            noloop: self.noloop,
+        }
+    }
+}
+
 /// A BCAST client's prefixes (empty prefix: every key).
 struct Bcast {
     client: u64,
