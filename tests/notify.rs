@@ -162,3 +162,37 @@ fn commands_across_shards_raise_their_events() {
     );
     assert_eq!(next_events(&mut p, 1), vec![ev("sadd", b)]);
 }
+
+/// Events a reply cannot tell, raised by the handlers: a ZADD that only changed a
+/// score, MOVE's `move_to` in the target database, consumers that XREADGROUP creates.
+#[test]
+fn events_the_reply_cannot_tell() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    let mut sub = s.client().get_connection().unwrap();
+    let mut p = sub.as_pubsub();
+    p.psubscribe("__keyevent@*__:*").unwrap();
+    let _: i64 = q(&mut c, &["ZADD", "z", "1", "a"]);
+    let _: i64 = q(&mut c, &["ZADD", "z", "2", "a"]);
+    let _: () = q(&mut c, &["SET", "mv", "1"]);
+    let _: i64 = q(&mut c, &["MOVE", "mv", "3"]);
+    let _: () = q(&mut c, &["XGROUP", "CREATE", "st", "g", "$", "MKSTREAM"]);
+    let _: redis::Value = q(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "st", "0"],
+    );
+    let ev = |db: u8, e: &str, k: &str| pair(&format!("__keyevent@{db}__:{e}"), k);
+    assert_eq!(
+        next_events(&mut p, 7),
+        vec![
+            ev(0, "zadd", "z"),
+            ev(0, "zadd", "z"),
+            ev(0, "set", "mv"),
+            ev(0, "move_from", "mv"),
+            ev(3, "move_to", "mv"),
+            ev(0, "xgroup-create", "st"),
+            ev(0, "xgroup-createconsumer", "st"),
+        ]
+    );
+}

@@ -148,6 +148,11 @@ pub struct Keyspace {
     /// With key-miss notifications on (`m`): the keys reads missed since the server
     /// last took them (database, key).
     pub miss_log: Option<ExpiredLog>,
+    /// Keyspace notifications of writes are on: handlers may `raise` events their reply
+    /// cannot tell (`notify::events` derives the rest).
+    pub raise_events: bool,
+    /// Events raised by the current command: (db, class, event, key).
+    pub raised: Vec<(usize, u32, &'static str, bytes::Bytes)>,
     /// True while the commands' effects are logged (the append-only file is on).
     pub logging: bool,
     /// What the current command logs instead of itself, when its arguments alone do not
@@ -180,6 +185,8 @@ impl Keyspace {
             loading: false,
             expired_log: None,
             miss_log: None,
+            raise_events: false,
+            raised: Vec::new(),
             logging: false,
             propagated: None,
             stats: KeyspaceStats::default(),
@@ -239,6 +246,15 @@ impl Keyspace {
         let now = self.expiry_now();
         let log = self.expired_log.as_mut().map(|l| (l, db));
         lookup_in(&mut self.dbs[db], &mut self.stats, now, key, log)
+    }
+
+    /// Raises a keyspace event of the current command that its reply cannot tell (a
+    /// consumer created by XREADGROUP, a ZADD that only changed scores).
+    pub fn raise(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        if self.raise_events {
+            self.raised
+                .push((db, class, event, bytes::Bytes::copy_from_slice(key)));
+        }
     }
 
     /// `lookup` for a read command: counts keyspace hits/misses and refreshes the access

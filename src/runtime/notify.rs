@@ -40,6 +40,8 @@ impl Shard {
         } else {
             ks.miss_log = None;
         }
+        ks.raise_events = flags & notify_class::WRITE_EVENTS != 0
+            && flags & (notify_class::KEYSPACE | notify_class::KEYEVENT) != 0;
     }
 
     /// A write's keys and whether each exists, before it runs.
@@ -67,6 +69,7 @@ impl Shard {
             return;
         };
         if reply.is_error() {
+            self.ks.borrow_mut().raised.clear();
             return;
         }
         let after: Vec<bool> = {
@@ -77,6 +80,17 @@ impl Shard {
         for (class, event, key) in events {
             if class & flags != 0 {
                 self.publish_event(n.db, event, &key, flags);
+            }
+        }
+        self.publish_raised(flags);
+    }
+
+    /// Publishes the events handlers raised (`Keyspace::raise`).
+    pub(crate) fn publish_raised(self: &Rc<Self>, flags: u32) {
+        let raised = std::mem::take(&mut self.ks.borrow_mut().raised);
+        for (db, class, event, key) in raised {
+            if class & flags != 0 {
+                self.publish_event(db, event, &key, flags);
             }
         }
     }

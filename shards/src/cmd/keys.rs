@@ -383,6 +383,8 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let entry = ctx.ks.remove(ctx.db, key).ok_or(CmdError::NoSuchKey)?;
     ctx.ks.put_entry(target, key, entry);
+    // `move_from` comes from the reply (`notify::events`); `move_to` is another db's.
+    ctx.ks.raise(target, crate::notify::GENERIC, "move_to", key);
     Ok(Reply::Int(1))
 }
 

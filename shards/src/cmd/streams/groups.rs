@@ -174,7 +174,13 @@ pub fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         Ok(Reply::Int(i64::from(created)))
     } else if eq_ic(sub, "delconsumer") && argc == 5 {
         let g = s.groups.get_mut(name).expect("checked");
-        Ok(Reply::Int(g.remove_consumer(&args[4]).unwrap_or(0) as i64))
+        let removed = g.remove_consumer(&args[4]);
+        if removed == Some(0) {
+            // A consumer with nothing pending: the reply (0) cannot tell it existed.
+            ctx.ks
+                .raise(ctx.db, crate::notify::STREAM, "xgroup-delconsumer", key);
+        }
+        Ok(Reply::Int(removed.unwrap_or(0) as i64))
     } else {
         Err(subcommand_syntax(args))
     }
@@ -328,6 +334,7 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let logging = ctx.ks.logging;
     let mut found = Vec::new();
     let mut effects = Vec::new();
+    let mut created_in = Vec::new();
     for (i, id) in ids.into_iter().enumerate() {
         let key = r.key(args, i);
         let s = write_stream(ctx, key)?.expect("checked");
@@ -341,6 +348,9 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             .consumer(consumer, now);
         if created && logging {
             effects.push(create_consumer_effect(key, group, consumer));
+        }
+        if created {
+            created_in.push(key);
         }
         let entries = match id {
             Some(after) => {
@@ -363,6 +373,10 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         found.push((Reply::bulk(key), Reply::Array(entries)));
     }
     propagate(ctx, || effects);
+    for key in created_in {
+        ctx.ks
+            .raise(ctx.db, crate::notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(streams_reply(found))
 }
 
@@ -535,6 +549,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let mut claimed = Vec::new();
     let mut dropped = Vec::new();
+    let mut created_consumer = false;
     for (id, exists) in ids.into_iter().zip(exists) {
         if !exists {
             if g.ack(id) {
@@ -562,7 +577,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
                 continue;
             }
         }
-        g.consumer(consumer, now);
+        created_consumer |= g.consumer(consumer, now).1;
         g.claim(id, consumer, delivery, false);
         let p = g.pel.get_mut(&id).expect("claimed");
         if let Some(n) = retry {
@@ -574,6 +589,10 @@ pub fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     }
     let effects = claim_effects(key, group, g, &claimed, &dropped, moved);
     propagate(ctx, || effects);
+    if created_consumer {
+        ctx.ks
+            .raise(ctx.db, crate::notify::STREAM, "xgroup-createconsumer", key);
+    }
     let s = write_stream(ctx, key)?.expect("checked");
     Ok(Reply::Array(claimed_reply(s, claimed, justid)))
 }
@@ -655,6 +674,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let mut attempts = count.saturating_mul(10);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
+    let mut created_consumer = false;
     let candidates: Vec<StreamId> = s.groups[group]
         .pel
         .range(start..)
@@ -679,7 +699,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         if min_idle > 0 && now.saturating_sub(t) < min_idle {
             continue;
         }
-        g.consumer(consumer, now);
+        created_consumer |= g.consumer(consumer, now).1;
         g.claim(id, consumer, now, !justid);
         claimed.push(id);
         count -= 1;
@@ -687,6 +707,10 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let effects = claim_effects(key, group, &s.groups[group], &claimed, &deleted, false);
     let entries = claimed_reply(s, claimed, justid);
     propagate(ctx, || effects);
+    if created_consumer {
+        ctx.ks
+            .raise(ctx.db, crate::notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(Reply::Array(vec![
         id_reply(next),
         Reply::Array(entries),

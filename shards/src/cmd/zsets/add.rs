@@ -138,6 +138,11 @@ pub fn zadd_apply(
     if let Some(e) = error {
         return Err(e);
     }
+    // Scores changed with nothing added and no CH: the reply (0) cannot tell, Redis
+    // still notifies.
+    if !flags.incr && !flags.ch && added == 0 && updated > 0 {
+        ctx.ks.raise(ctx.db, crate::notify::ZSET, "zadd", key);
+    }
     Ok(if flags.incr {
         if processed > 0 {
             Reply::Double(last)
