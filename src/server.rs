@@ -359,6 +359,7 @@ async fn shard_main(
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);
+    shard.set_tracking_limit(shard.settings.borrow().tracking_table_max_keys);
     shard.set_maxmemory(config.maxmemory);
 
     for failed in crate::commands::script::load_libraries(&shard, &libraries) {

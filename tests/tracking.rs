@@ -284,3 +284,23 @@ fn keys_read_by_a_script_are_tracked_for_its_caller() {
         );
     }
 }
+
+#[test]
+fn the_table_keeps_at_most_tracking_table_max_keys() {
+    let s = Server::start(1);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "2"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "tracking-table-max-keys"]);
+    assert_eq!(got, ["tracking-table-max-keys", "2"]);
+    let mut reader = hello3(&s);
+    cmd_ok(&mut reader, &[b"CLIENT", b"TRACKING", b"ON"]);
+    for k in [&b"t1"[..], b"t2", b"t3"] {
+        reader.roundtrip(&resp(&[b"GET", k]), b"_\r\n");
+    }
+    // The third key pushed one out: its reader is told at once.
+    let line = reader.read_line();
+    assert_eq!(line, ">2\r\n");
+    let mut c2 = s.conn();
+    let info: String = q(&mut c2, &["INFO", "stats"]);
+    assert!(info.contains("tracking_total_keys:2\r\n"), "{info}");
+}

@@ -175,6 +175,11 @@ pub struct Config {
     #[arg(long, default_value = "", value_parser = parse_notify_arg)]
     pub notify_keyspace_events: String,
 
+    /// Client-side caching: the most keys the tracking table remembers (split over the
+    /// shards; 0: no limit).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tracking_table_max_keys: u64,
+
     /// LZF-compress strings in RDB files.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub rdbcompression: String,
@@ -372,6 +377,7 @@ pub struct Settings {
     pub protected_configs: bool,
     pub output_limits: crate::base::output_limits::OutputLimits,
     pub notify_keyspace_events: u32,
+    pub tracking_table_max_keys: u64,
 }
 
 impl Settings {
@@ -402,6 +408,7 @@ impl Settings {
             protected_configs: c.enable_protected_configs != "no",
             notify_keyspace_events: shards::notify::parse_flags(&c.notify_keyspace_events)
                 .unwrap_or(0),
+            tracking_table_max_keys: c.tracking_table_max_keys,
             output_limits: crate::base::output_limits::OutputLimits::default()
                 .updated(&c.client_output_buffer_limit)
                 .unwrap_or_default(),

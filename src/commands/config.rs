@@ -25,6 +25,7 @@ const PARAMS: &[&str] = &[
     "save",
     "client-output-buffer-limit",
     "notify-keyspace-events",
+    "tracking-table-max-keys",
     "appendonly",
     "appendfsync",
     "appendfilename",
@@ -84,6 +85,7 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "appendfsync" => crate::runtime::aof::fsync().name().into(),
         "client-output-buffer-limit" => s.output_limits.render(),
         "notify-keyspace-events" => shards::notify::render_flags(s.notify_keyspace_events),
+        "tracking-table-max-keys" => s.tracking_table_max_keys.to_string(),
         "appendfilename" => s.appendfilename.clone(),
         "appenddirname" => s.appenddirname.clone(),
         "aof-load-truncated" => yes_no(s.aof_load_truncated),
@@ -137,6 +139,13 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         }
     };
     match name {
+        "tracking-table-max-keys" => match value.parse::<i64>() {
+            Ok(v) if v >= 0 => Ok(()),
+            Ok(_) => Err(fail(
+                "argument must be between 0 and 9223372036854775807 inclusive",
+            )),
+            Err(_) => Err(fail("argument couldn't be parsed into an integer")),
+        },
         "maxclients" | "timeout" | "hz" | "busy-reply-threshold" | "lua-time-limit" => {
             let v = value
                 .parse::<i64>()
@@ -213,6 +222,7 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),
+        "tracking-table-max-keys" => s.tracking_table_max_keys = num(),
         "maxmemory" => s.maxmemory = mem(),
         "save" => s.save = normalize_save(value).unwrap_or_default(),
         "dir" => s.dir = value.to_string(),
@@ -266,6 +276,9 @@ fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
     }
     if pairs.iter().any(|(k, _)| k == "notify-keyspace-events") {
         shard.set_notify(shard.settings.borrow().notify_keyspace_events);
+    }
+    if pairs.iter().any(|(k, _)| k == "tracking-table-max-keys") {
+        shard.set_tracking_limit(shard.settings.borrow().tracking_table_max_keys);
     }
 }
 

@@ -110,33 +110,33 @@ impl Table {
     }
 
     /// The (client, key) invalidations a write of `key` by `writer` sends.
-    fn take(&mut self, key: &Bytes, writer: Track, out: &mut Vec<(u64, Bytes)>) {
+    fn take(&mut self, key: &Bytes, writer: Track, out: &mut Vec<(u64, Bytes, bool)>) {
         let skip = |c: u64, noloop: bool| noloop && c == writer.client;
         if let Some(clients) = self.keys.remove(key) {
             self.items -= clients.len();
             for c in clients {
                 if !skip(c, writer.noloop) {
-                    out.push((c, key.clone()));
+                    out.push((c, key.clone(), false));
                 }
             }
         }
         for b in &self.bcast {
             if b.prefixes.iter().any(|p| key.starts_with(p)) && !skip(b.client, b.noloop) {
-                out.push((b.client, key.clone()));
+                out.push((b.client, key.clone(), true));
             }
         }
     }
 
     /// Keys past the limit: forgotten, and invalidated for their readers (Redis's way
     /// of keeping the table within `tracking-table-max-keys`).
-    fn overflow(&mut self, out: &mut Vec<(u64, Bytes)>) {
+    fn overflow(&mut self, out: &mut Vec<(u64, Bytes, bool)>) {
         while self.max_keys > 0 && self.keys.len() > self.max_keys {
             let Some(key) = self.keys.keys().next().cloned() else {
                 break;
             };
             let clients = self.keys.remove(&key).unwrap_or_default();
             self.items -= clients.len();
-            out.extend(clients.into_iter().map(|c| (c, key.clone())));
+            out.extend(clients.into_iter().map(|c| (c, key.clone(), false)));
         }
     }
 
@@ -157,15 +157,25 @@ impl Table {
     }
 }
 
-/// One message per key, as Redis sends a write's invalidations (None: one message
-/// saying everything changed).
-fn invalidations(keys: Option<Vec<Bytes>>) -> Vec<Pushed> {
-    match keys {
-        Some(keys) => keys
+/// What a tracking client is told.
+enum Inval {
+    /// Everything changed (a flush).
+    All,
+    /// These keys, one message each (keys it read, as Redis sends them).
+    Each(Vec<Bytes>),
+    /// These keys in one message (a BCAST client's keys of one write, as Redis
+    /// batches them).
+    Batch(Vec<Bytes>),
+}
+
+fn invalidations(what: Inval) -> Vec<Pushed> {
+    match what {
+        Inval::All => vec![invalidation(None)],
+        Inval::Each(keys) => keys
             .into_iter()
             .map(|k| invalidation(Some(vec![k])))
             .collect(),
-        None => vec![invalidation(None)],
+        Inval::Batch(keys) => vec![invalidation(Some(keys))],
     }
 }
 
@@ -236,29 +246,34 @@ impl Shard {
         self.tracking.borrow_mut().flush();
         let ids: Vec<u64> = self.clients.borrow().tracking_ids();
         for id in ids {
-            self.invalidate_for(id, None);
+            self.invalidate_for(id, Inval::All);
         }
     }
 
-    fn send_invalidations(self: &Rc<Self>, mut out: Vec<(u64, Bytes)>) {
+    fn send_invalidations(self: &Rc<Self>, mut out: Vec<(u64, Bytes, bool)>) {
         if out.is_empty() {
             return;
         }
-        out.sort_by_key(|(c, _)| *c);
+        out.sort_by_key(|(c, _, bcast)| (*c, *bcast));
         let mut i = 0;
         while i < out.len() {
-            let client = out[i].0;
+            let (client, bcast) = (out[i].0, out[i].2);
             let mut keys = Vec::new();
-            while i < out.len() && out[i].0 == client {
+            while i < out.len() && out[i].0 == client && out[i].2 == bcast {
                 keys.push(out[i].1.clone());
                 i += 1;
             }
-            self.invalidate_for(client, Some(keys));
+            let what = if bcast {
+                Inval::Batch(keys)
+            } else {
+                Inval::Each(keys)
+            };
+            self.invalidate_for(client, what);
         }
     }
 
     /// Sends an invalidation to tracking client `id`, wherever it is connected.
-    fn invalidate_for(self: &Rc<Self>, id: u64, keys: Option<Vec<Bytes>>) {
+    fn invalidate_for(self: &Rc<Self>, id: u64, keys: Inval) {
         let home = self.home_of(id);
         if home == self.id {
             self.push_invalidation(id, keys);
@@ -272,7 +287,7 @@ impl Shard {
     }
 
     /// On client `id`'s home: to itself (RESP3), or on to its redirect target.
-    fn push_invalidation(self: &Rc<Self>, id: u64, keys: Option<Vec<Bytes>>) {
+    fn push_invalidation(self: &Rc<Self>, id: u64, keys: Inval) {
         let Some(client) = self.clients.borrow().get(id) else {
             return;
         };
@@ -305,7 +320,7 @@ impl Shard {
 
     /// On the redirect target's home: to the target (RESP3, or RESP2 in subscribed
     /// mode); a target that is gone makes the tracking client's redirect broken.
-    fn push_redirected(self: &Rc<Self>, target: u64, from: u64, keys: Option<Vec<Bytes>>) {
+    fn push_redirected(self: &Rc<Self>, target: u64, from: u64, keys: Inval) {
         let found = self.clients.borrow().get(target);
         match found {
             Some(t) => {
@@ -349,6 +364,13 @@ impl Shard {
         crate::commands::pubsub::ensure_push_queue(client);
         let limit = self.settings.borrow().output_limits.pubsub;
         crate::runtime::pubsub::send(client, push, &limit);
+    }
+
+    /// `tracking-table-max-keys`: this shard's share (0: no limit). A table over its
+    /// new limit shrinks at the next read it remembers.
+    pub fn set_tracking_limit(&self, total: u64) {
+        let share = (total as usize).div_ceil(self.nshards.max(1));
+        self.tracking.borrow_mut().max_keys = share;
     }
 
     /// A BCAST client's prefixes on this shard (empty: it stopped).
