@@ -51,6 +51,18 @@ fn monitor_streams_every_clients_commands_in_redis_format() {
     );
     let line = m.read_line();
     assert!(line.contains(" [2 lua] \"set\" \"sk\" \"x\""), "{line:?}");
+    // Also when its keys live on several shards (it runs on copies of them).
+    let keys = common::keys_on_every_shard(3);
+    let script = b"for i, k in ipairs(KEYS) do redis.call('set', k, 'y') end return 1";
+    let mut eval: Vec<&[u8]> = vec![b"EVAL", script, b"3"];
+    eval.extend(keys.iter().map(|k| k.as_bytes()));
+    c.roundtrip(&resp(&eval), b":1\r\n");
+    let _ = m.read_line();
+    for k in &keys {
+        let line = m.read_line();
+        let want = format!(" [2 lua] \"set\" \"{k}\" \"y\"");
+        assert!(line.contains(&want), "{line:?}");
+    }
     // RESET ends it: the next command is not shown, only RESET's reply comes.
     m.roundtrip(b"*1\r\n$5\r\nRESET\r\n", b"+RESET\r\n");
     c.roundtrip(&resp(&[b"SET", b"after", b"1"]), b"+OK\r\n");

@@ -161,6 +161,29 @@ fn commands_across_shards_raise_their_events() {
         ]
     );
     assert_eq!(next_events(&mut p, 1), vec![ev("sadd", b)]);
+    // XREADGROUP over streams of both shards creates its consumer in each group.
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Et"]);
+    let (sa, sb) = (format!("{{{a}}}:s"), format!("{{{b}}}:s"));
+    for k in [&sa, &sb] {
+        let _: () = q(&mut c, &["XGROUP", "CREATE", k, "g", "$", "MKSTREAM"]);
+    }
+    let _: redis::Value = q(
+        &mut c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "STREAMS",
+            &sa,
+            &sb,
+            "0",
+            "0",
+        ],
+    );
+    let mut got = next_events(&mut p, 4);
+    got.retain(|(ch, _)| ch.ends_with("createconsumer"));
+    assert_eq!(got.len(), 2, "{got:?}");
 }
 
 /// Events a reply cannot tell, raised by the handlers: a ZADD that only changed a

@@ -414,6 +414,7 @@ impl Host for ShardHost<'_> {
 
 /// A script running on copies of its keys gathered from several shards.
 struct ScratchHost<'a> {
+    shard: &'a Rc<Shard>,
     ks: &'a mut Keyspace,
     keys: &'a [Bytes],
     home_db: usize,
@@ -430,6 +431,7 @@ impl Host for ScratchHost<'_> {
             .into();
         }
         let dbs = self.ks.db_count();
+        crate::commands::monitor::feed_script(self.shard, self.db, spec, &args);
         let ks = &mut *self.ks;
         script_command(
             spec,
@@ -668,6 +670,7 @@ async fn gathered(
     for _ in 0..MAX_RERUNS {
         let outcome = {
             let mut host = ScratchHost {
+                shard,
                 ks: &mut copies.scratch,
                 keys: &copies.keys,
                 home_db: job.db,

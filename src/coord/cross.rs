@@ -226,12 +226,19 @@ pub async fn gather(
         args,
         track: shards::ops::Track::NONE,
     };
+    copies.scratch.raise_events = noticed.is_some();
     let reply = run_op(&mut copies.scratch, op).into_reply();
+    let raised = std::mem::take(&mut copies.scratch.raised);
     if let (Some((keys, before, args)), false) = (noticed, reply.is_error()) {
         let after: Vec<bool> = keys.iter().map(|k| copies.scratch.exists(db, k)).collect();
         for (class, event, key) in
             shards::notify::events(spec, &args, &reply, &keys, &before, &after)
         {
+            if class & flags != 0 {
+                shard.publish_event(db, event, &key, flags);
+            }
+        }
+        for (db, class, event, key) in raised {
             if class & flags != 0 {
                 shard.publish_event(db, event, &key, flags);
             }

@@ -13,31 +13,47 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start(test: &str, extra: &[&str]) -> Option<RedisServer> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let spawned = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!("note: redis-server is not installed; {test} checks nothing");
-                return None;
+        // The free port may be taken by another test's server before redis-server binds
+        // it (it then exits at once, while a connect reaches the other server): retry
+        // on a new port until the server we started is the one that listens.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let spawned = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let mut child = match spawned {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    eprintln!("note: redis-server is not installed; {test} checks nothing");
+                    return None;
+                }
+                Err(e) => panic!("start redis-server: {e}"),
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut exited = false;
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if child.try_wait().ok().flatten().is_some() {
+                    exited = true;
+                    break;
+                }
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) => panic!("start redis-server: {e}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(50));
+            if exited || child.try_wait().ok().flatten().is_some() {
+                let _ = child.wait();
+                continue;
+            }
+            return Some(RedisServer { child, port });
         }
-        Some(RedisServer { child, port })
+        panic!("redis-server could not start on a free port in 5 tries");
     }
 
     pub fn conn(&self) -> redis::Connection {
