@@ -470,6 +470,52 @@ fn config_set_refuses_unknown_and_immutable_parameters() {
     assert_eq!(v, ["databases", "16"]);
 }
 
+/// Redis 7.0's ranges and the all-or-nothing rule of a CONFIG SET naming several
+/// parameters (compared with redis-server).
+#[test]
+fn config_set_ranges_and_duplicates_match_redis() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "hz", "20", "hz", "30"]),
+        "ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "hz", "20", "maxmemory-samples", "0"]),
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 2147483647 inclusive"
+    );
+    // Nothing of a refused CONFIG SET is applied.
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "hz"]);
+    assert_eq!(v, ["hz", "10"]);
+    // Any int for the list fill (below -5 acts as -5), a large sample count, and an
+    // alias with its parameter in one call (the last wins, as in Redis 7.0).
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "list-max-ziplist-size",
+            "-6",
+            "maxmemory-samples",
+            "100",
+        ],
+    );
+    let _: i64 = q(&mut c, &["RPUSH", "l", "a", "b"]);
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "list-max-ziplist-size",
+            "5",
+            "list-max-listpack-size",
+            "6",
+        ],
+    );
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "list-max-listpack-size"]);
+    assert_eq!(v, ["list-max-listpack-size", "6"]);
+}
+
 #[test]
 fn config_set_bad_boolean_error_matches_redis() {
     let s = Server::start(1);

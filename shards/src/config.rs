@@ -119,12 +119,9 @@ impl EngineConfig {
         };
         let count = || int(0, i64::from(i32::MAX)).map(|v| v as usize);
         match Self::canonical(name) {
+            // Redis takes any int: 0 holds one entry per node, below -5 means -5.
             "list-max-listpack-size" => {
-                let v = int(i64::from(i32::MIN), i64::from(i32::MAX))?;
-                if v == 0 || v < -5 {
-                    return Err("argument must be positive or between -5 and -1".into());
-                }
-                self.list_max_listpack_size = v;
+                self.list_max_listpack_size = int(i64::from(i32::MIN), i64::from(i32::MAX))?
             }
             "hash-max-listpack-entries" => self.hash_max_listpack_entries = count()?,
             "hash-max-listpack-value" => self.hash_max_listpack_value = count()?,
@@ -143,7 +140,7 @@ impl EngineConfig {
                     )
                 })?
             }
-            "maxmemory-samples" => self.maxmemory_samples = int(1, 64)? as usize,
+            "maxmemory-samples" => self.maxmemory_samples = int(1, i64::from(i32::MAX))? as usize,
             "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity = int(0, 100)? as u32,
             "lfu-log-factor" => self.lfu_log_factor = count()? as u32,
             "lfu-decay-time" => self.lfu_decay_time = count()? as u32,

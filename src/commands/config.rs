@@ -316,6 +316,14 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                     )));
                 }
                 validate(&name, &value, shard.settings.borrow().protected_configs)?;
+                // A parameter named twice fails the whole CONFIG SET (an alias and its
+                // parameter are two names to Redis 7.0: the last one wins).
+                if pairs.iter().any(|(n, _): &(String, String)| *n == name) {
+                    return Err(CmdError::other(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
+                        String::from_utf8_lossy(&pair[0])
+                    )));
+                }
                 pairs.push((name, value));
             }
             let lowers_memory = pairs.iter().any(|(k, _)| k == "maxmemory");
