@@ -68,12 +68,29 @@ fn check_memlock() -> Result<(), String> {
     }
 }
 
-/// Binds `n` listening sockets with SO_REUSEPORT on one address (the first picks the
-/// port when 0 is asked for).
+/// Binds `n` listening sockets with SO_REUSEPORT on one address. The port is first
+/// bound without SO_REUSEPORT: a port another process listens on is refused ("Address
+/// already in use", as redis-server refuses it) rather than silently shared, and port 0
+/// becomes a port no socket uses (a port-0 bind with SO_REUSEPORT may be handed a port
+/// another server of the same user listens on).
 fn bind_listeners(addr: SocketAddr, n: usize) -> std::io::Result<(Vec<RawFd>, u16)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let mut fds = Vec::with_capacity(n);
     let mut addr = addr;
+    {
+        let domain = if addr.is_ipv6() {
+            Domain::IPV6
+        } else {
+            Domain::IPV4
+        };
+        let probe = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        // SO_REUSEADDR lets a fixed port in TIME_WAIT be taken again, as Redis does; on
+        // port 0 it could hand out a port in use.
+        probe.set_reuse_address(addr.port() != 0)?;
+        probe.bind(&addr.into())?;
+        let local = probe.local_addr()?.as_socket().expect("inet socket");
+        addr.set_port(local.port());
+    }
     for _ in 0..n {
         let domain = if addr.is_ipv6() {
             Domain::IPV6
@@ -85,10 +102,6 @@ fn bind_listeners(addr: SocketAddr, n: usize) -> std::io::Result<(Vec<RawFd>, u1
         sk.set_reuse_port(true)?;
         sk.bind(&addr.into())?;
         sk.listen(1024)?;
-        if addr.port() == 0 {
-            let local = sk.local_addr()?.as_socket().expect("inet socket");
-            addr.set_port(local.port());
-        }
         fds.push(sk.into_raw_fd());
     }
     Ok((fds, addr.port()))
