@@ -28,7 +28,7 @@ fn monitors() -> std::sync::MutexGuard<'static, Vec<(ShardId, u64)>> {
 
 /// MONITOR: this client receives every command from now on.
 pub fn start(shard: &Shard, client: &Rc<ClientHandle>) -> Reply {
-    crate::commands::pubsub::ensure_push_queue(client);
+    client.ensure_push_queue();
     client.monitor.set(true);
     let id = client.info.borrow().id;
     let mut list = monitors();

@@ -100,18 +100,8 @@ fn set_of(s: &mut crate::runtime::clients::Subscriptions, kind: Kind) -> &mut BT
     }
 }
 
-/// Makes the client's queue of pushed messages (once); its connection takes the
-/// receiving end.
-pub fn ensure_push_queue(client: &ClientHandle) {
-    if client.pushes.borrow().is_none() {
-        let (tx, rx) = futures_channel::mpsc::unbounded();
-        *client.pushes.borrow_mut() = Some(tx);
-        *client.push_rx.borrow_mut() = Some(rx);
-    }
-}
-
 fn subscribe(shard: &Rc<Shard>, client: &Rc<ClientHandle>, kind: Kind, names: &[Bytes]) -> Reply {
-    ensure_push_queue(client);
+    client.ensure_push_queue();
     let (verb, _) = verbs(kind);
     let mut frames = Vec::with_capacity(names.len());
     for name in names {

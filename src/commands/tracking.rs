@@ -9,8 +9,9 @@ use shards::args::{eq_ic, parse_i64};
 use shards::{CmdError, Reply};
 
 use crate::runtime::clients::ClientHandle;
+use crate::runtime::invalidate::broadcast_prefixes;
 use crate::runtime::shard::Shard;
-use crate::runtime::tracking::{broadcast_prefixes, prefix_overlap, ClientTracking};
+use crate::runtime::tracking::{prefix_overlap, ClientTracking};
 use crate::runtime::work::{Answer, Job, Work};
 
 fn err(msg: &str) -> CmdError {
@@ -138,7 +139,7 @@ pub async fn tracking(
         };
         t.prefixes.clone()
     };
-    crate::commands::pubsub::ensure_push_queue(client);
+    client.ensure_push_queue();
     if bcast {
         broadcast_prefixes(shard, id, all_prefixes, noloop).await;
     }

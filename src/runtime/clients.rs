@@ -205,6 +205,16 @@ impl Subscriptions {
 impl ClientHandle {
     /// The selected database, and whether reads refresh access times (not under
     /// CLIENT NO-TOUCH).
+    /// Makes its queue of pushed messages (once; Pub/Sub, MONITOR, invalidations); its
+    /// connection takes the receiving end.
+    pub fn ensure_push_queue(&self) {
+        if self.pushes.borrow().is_none() {
+            let (tx, rx) = futures_channel::mpsc::unbounded();
+            *self.pushes.borrow_mut() = Some(tx);
+            *self.push_rx.borrow_mut() = Some(rx);
+        }
+    }
+
     /// What the shards do for its CLIENT TRACKING when they run `spec` for it.
     pub fn track(&self, spec: &CommandSpec) -> shards::ops::Track {
         let t = self.tracking.borrow();

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod driver;
 pub mod exec;
 pub mod gate;
+pub mod invalidate;
 pub mod mailbox;
 pub mod memory;
 pub mod misconf;
