@@ -24,6 +24,7 @@ pub mod smallbytes;
 pub mod snapshot;
 pub mod types;
 pub mod value;
+pub mod varint;
 pub mod words;
 
 // The tests measure memory as the server does (eviction's tests need real bytes).

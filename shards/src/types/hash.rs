@@ -111,7 +111,7 @@ impl Listpack {
                 buf.resize(HEADER, 0);
             }
             Self::set_len(buf, n + 1);
-            put_varint(buf, item.len());
+            crate::varint::put(buf, item.len() as u64);
             buf.extend_from_slice(item);
         });
     }
@@ -119,7 +119,7 @@ impl Listpack {
     /// Replaces the element encoded at `start..end` by `item`.
     pub fn replace(&mut self, start: usize, end: usize, item: &[u8]) {
         let mut enc = Vec::with_capacity(10 + item.len());
-        put_varint(&mut enc, item.len());
+        crate::varint::put(&mut enc, item.len() as u64);
         enc.extend_from_slice(item);
         self.edit(|buf| {
             buf.reserve_exact(enc.len().saturating_sub(end - start));
@@ -161,7 +161,7 @@ impl Listpack {
                 if out.is_empty() {
                     out.resize(HEADER, 0);
                 }
-                put_varint(&mut out, e.data.len());
+                crate::varint::put(&mut out, e.data.len() as u64);
                 out.extend_from_slice(e.data);
                 n += 1;
             }
@@ -179,14 +179,6 @@ impl fmt::Debug for Listpack {
             .entries(self.iter().map(|e| String::from_utf8_lossy(e.data)))
             .finish()
     }
-}
-
-fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        buf.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
 }
 
 pub struct LpIter<'a> {

@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::varint::{get as get_varint, put as put_varint};
+
 pub mod group;
 
 pub use group::{Consumer, Group, Pending};
@@ -151,28 +153,6 @@ struct Raw {
     same: bool,
     fields_at: usize,
     nfields: usize,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn get_varint(buf: &[u8], mut at: usize) -> (u64, usize) {
-    let mut n = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = buf[at];
-        at += 1;
-        n |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return (n, at);
-        }
-        shift += 7;
-    }
 }
 
 /// Skips `n` length-prefixed strings from `at`.
@@ -509,16 +489,11 @@ impl Stream {
             all.reverse();
             all.into_iter().all(|e| f(e.id, Fields::of(node, &e)))
         };
-        let nodes = self.nodes.range(from..=end);
-        let nodes: Box<dyn Iterator<Item = (&StreamId, &Node)>> = if rev {
-            Box::new(nodes.rev())
+        let mut nodes = self.nodes.range(from..=end);
+        if rev {
+            nodes.rev().all(|(k, n)| visit(k, n));
         } else {
-            Box::new(nodes)
-        };
-        for (k, n) in nodes {
-            if !visit(k, n) {
-                return;
-            }
+            nodes.all(|(k, n)| visit(k, n));
         }
     }
 

@@ -70,29 +70,6 @@ fn get_score(buf: &[u8], at: usize) -> (f64, usize) {
     (f64::from(i) / POW10[(tag & 3) as usize], at + n)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-#[inline]
-fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[at];
-        at += 1;
-        n |= usize::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return (n, at);
-        }
-        shift += 7;
-    }
-}
-
 /// One decoded entry: where it starts and ends in the buffer.
 #[derive(Clone, Copy)]
 struct At<'a> {
@@ -104,7 +81,8 @@ struct At<'a> {
 
 fn entry_at(buf: &[u8], start: usize) -> At<'_> {
     let (score, at) = get_score(buf, start);
-    let (n, at) = get_varint(buf, at);
+    let (n, at) = crate::varint::get(buf, at);
+    let n = n as usize;
     At {
         start,
         end: at + n,
@@ -116,7 +94,7 @@ fn entry_at(buf: &[u8], start: usize) -> At<'_> {
 fn encode(member: &[u8], score: f64) -> Vec<u8> {
     let mut e = Vec::with_capacity(member.len() + 12);
     put_score(&mut e, score);
-    put_varint(&mut e, member.len());
+    crate::varint::put(&mut e, member.len() as u64);
     e.extend_from_slice(member);
     e
 }
