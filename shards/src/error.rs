@@ -25,6 +25,12 @@ pub enum CmdError {
         sub: String,
         cmd: String,
     },
+    /// A known subcommand with arguments its command refuses (Redis's
+    /// addReplySubcommandSyntaxError).
+    SubcommandSyntax {
+        sub: String,
+        cmd: String,
+    },
     DbIndexOutOfRange,
     SameObject,
     OffsetOutOfRange,
@@ -69,6 +75,10 @@ impl CmdError {
                 }
                 format!("ERR unknown command '{name}', with args beginning with: {shown}")
             }
+            CmdError::SubcommandSyntax { sub, cmd } => format!(
+                "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+                cmd.to_ascii_uppercase()
+            ),
             CmdError::UnknownSubcommand { sub, cmd } => format!(
                 "ERR unknown subcommand '{sub}'. Try {} HELP.",
                 cmd.to_ascii_uppercase()

@@ -229,10 +229,10 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             .map(|l| Reply::Status(l.to_string()))
             .collect(),
         )),
-        "channels" | "shardchannels" => Err(CmdError::other(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(&args[1])
-        ))),
+        "channels" | "shardchannels" => Err(CmdError::SubcommandSyntax {
+            sub: String::from_utf8_lossy(&args[1]).into_owned(),
+            cmd: "pubsub".into(),
+        }),
         "numpat" | "help" => Err(CmdError::WrongArity(format!("pubsub|{sub}"))),
         _ => Err(CmdError::UnknownSubcommand {
             sub: String::from_utf8_lossy(&args[1]).into_owned(),

@@ -231,18 +231,8 @@ pub async fn gather(
     let raised = std::mem::take(&mut copies.scratch.raised);
     if let (Some((keys, before, args)), false) = (noticed, reply.is_error()) {
         let after: Vec<bool> = keys.iter().map(|k| copies.scratch.exists(db, k)).collect();
-        for (class, event, key) in
-            shards::notify::events(spec, &args, &reply, &keys, &before, &after)
-        {
-            if class & flags != 0 {
-                shard.publish_event(db, event, &key, flags);
-            }
-        }
-        for (db, class, event, key) in raised {
-            if class & flags != 0 {
-                shard.publish_event(db, event, &key, flags);
-            }
-        }
+        let derived = shards::notify::events(spec, &args, &reply, &keys, &before, &after);
+        shard.publish_events(flags, db, derived, raised);
     }
     copies.write_back(shard, txn).await;
     reply

@@ -342,20 +342,7 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
-        self.track = {
-            let mut t = self.client.tracking.borrow_mut();
-            if t.on {
-                let track = t.track_for(self.client.info.borrow().id, spec);
-                // CLIENT CACHING applies to the next command that is not a CLIENT
-                // command (or to a whole MULTI), as in Redis.
-                if spec.name != "client" && self.client.multi.borrow().is_none() {
-                    t.caching = false;
-                }
-                track
-            } else {
-                shards::ops::Track::NONE
-            }
-        };
+        self.track = self.client.track_command(spec);
         crate::commands::monitor::feed(self.shard, self.client, spec, &args);
         if let Err(e) = crate::commands::pubsub::allowed_when_subscribed(self.client, spec) {
             self.refuse_in_multi();

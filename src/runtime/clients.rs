@@ -224,6 +224,17 @@ impl ClientHandle {
         t.track_for(self.info.borrow().id, spec)
     }
 
+    /// `track` for a command the client sent, which uses up a CLIENT CACHING: it
+    /// applies to the next command that is not a CLIENT command (or to a whole MULTI),
+    /// as in Redis.
+    pub fn track_command(&self, spec: &CommandSpec) -> shards::ops::Track {
+        let track = self.track(spec);
+        if track.client != 0 && spec.name != "client" && self.multi.borrow().is_none() {
+            self.tracking.borrow_mut().caching = false;
+        }
+        track
+    }
+
     pub fn db_touch(&self) -> (usize, bool) {
         let info = self.info.borrow();
         (info.db, !info.no_touch)

@@ -77,18 +77,24 @@ impl Shard {
             n.keys.iter().map(|k| ks.exists(n.db, k)).collect()
         };
         let events = shards::notify::events(n.spec, &n.args, reply, &n.keys, &n.before, &after);
-        for (class, event, key) in events {
-            if class & flags != 0 {
-                self.publish_event(n.db, event, &key, flags);
-            }
-        }
-        self.publish_raised(flags);
+        let raised = std::mem::take(&mut self.ks.borrow_mut().raised);
+        self.publish_events(flags, n.db, events, raised);
     }
 
-    /// Publishes the events handlers raised (`Keyspace::raise`).
-    pub(crate) fn publish_raised(self: &Rc<Self>, flags: u32) {
-        let raised = std::mem::take(&mut self.ks.borrow_mut().raised);
-        for (db, class, event, key) in raised {
+    /// Publishes a write's events: those `notify::events` derived (in database `db`),
+    /// then those its handler raised (`Keyspace::raise`); only the classes in `flags`.
+    pub(crate) fn publish_events(
+        self: &Rc<Self>,
+        flags: u32,
+        db: usize,
+        derived: Vec<notify_class::Event>,
+        raised: Vec<(usize, u32, &'static str, Bytes)>,
+    ) {
+        let all = derived
+            .into_iter()
+            .map(|(c, e, k)| (db, c, e, k))
+            .chain(raised);
+        for (db, class, event, key) in all {
             if class & flags != 0 {
                 self.publish_event(db, event, &key, flags);
             }

@@ -32,24 +32,18 @@ pub struct ClientTracking {
 }
 
 impl ClientTracking {
-    /// What the shards do for command `spec` of client `id`.
+    /// What the shards do for command `spec` of client `id`: a read command's keys
+    /// are remembered (when the client's mode remembers this command's).
     pub fn track_for(&self, id: u64, spec: &CommandSpec) -> Track {
-        if !self.on {
-            return Track::NONE;
-        }
-        let read = spec.has(flags::READONLY) && !self.bcast;
-        let skipped = (self.optin && !self.caching) || (self.optout && self.caching);
+        let t = self.for_script(id);
         Track {
-            client: id,
-            remember: read && !skipped,
-            noloop: self.noloop,
+            remember: t.remember && spec.has(flags::READONLY),
+            ..t
         }
     }
-}
 
-impl ClientTracking {
-    /// What the shards do for the commands of a script this client runs: its read
-    /// commands' keys are remembered (when the client's mode remembers this command's).
+    /// What the shards do for the commands of a script this client runs (each of them
+    /// then remembered if it reads, see `script_command`).
     pub fn for_script(&self, id: u64) -> Track {
         if !self.on {
             return Track::NONE;

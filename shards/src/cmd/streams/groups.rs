@@ -25,11 +25,12 @@ fn no_group(key: &[u8], group: &[u8]) -> CmdError {
     ))
 }
 
-fn subcommand_syntax(args: &[Bytes]) -> CmdError {
-    CmdError::other(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-        text(args.get(1).map_or(&b""[..], |a| a))
-    ))
+/// Redis's error for a known subcommand with arguments it refuses.
+pub(crate) fn subcommand_syntax(args: &[Bytes], cmd: &str) -> CmdError {
+    CmdError::SubcommandSyntax {
+        sub: text(args.get(1).map_or(&b""[..], |a| a)),
+        cmd: cmd.into(),
+    }
 }
 
 const XGROUP_HELP: &[&str] = &[
@@ -92,7 +93,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(help_reply(XGROUP_HELP));
     }
     if argc < 4 {
-        return Err(subcommand_syntax(args));
+        return Err(subcommand_syntax(args, "xgroup"));
     }
     let (create, setid) = (eq_ic(sub, "create"), eq_ic(sub, "setid"));
     let mut mkstream = false;
@@ -112,7 +113,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             entries_read = u64::try_from(n).ok();
             i += 2;
         } else {
-            return Err(subcommand_syntax(args));
+            return Err(subcommand_syntax(args, "xgroup"));
         }
     }
     let (key, name) = (&args[2][..], &args[3][..]);
@@ -182,7 +183,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
         Ok(Reply::Int(removed.unwrap_or(0) as i64))
     } else {
-        Err(subcommand_syntax(args))
+        Err(subcommand_syntax(args, "xgroup"))
     }
 }
 
@@ -486,6 +487,7 @@ fn int_or(b: &[u8], msg: &str) -> CmdResult<i64> {
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms]
 ///        [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]
 pub fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let logging = ctx.ks.logging;
     let (key, group, consumer) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
     let has_group = read_stream(ctx, key)?.is_some_and(|s| s.groups.contains_key(group));
     if !has_group {
@@ -587,7 +589,11 @@ pub fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         }
         claimed.push(id);
     }
-    let effects = claim_effects(key, group, g, &claimed, &dropped, moved);
+    let effects = if logging {
+        claim_effects(key, group, g, &claimed, &dropped, moved)
+    } else {
+        Vec::new()
+    };
     propagate(ctx, || effects);
     if created_consumer {
         ctx.ks
@@ -640,6 +646,7 @@ fn claimed_reply(s: &Stream, ids: Vec<StreamId>, justid: bool) -> Vec<Reply> {
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID]
 pub fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
+    let logging = ctx.ks.logging;
     let (key, group, consumer) = (arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
     let min_idle = int_or(
         arg(args, 4)?,
@@ -704,7 +711,11 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         claimed.push(id);
         count -= 1;
     }
-    let effects = claim_effects(key, group, &s.groups[group], &claimed, &deleted, false);
+    let effects = if logging {
+        claim_effects(key, group, &s.groups[group], &claimed, &deleted, false)
+    } else {
+        Vec::new()
+    };
     let entries = claimed_reply(s, claimed, justid);
     propagate(ctx, || effects);
     if created_consumer {

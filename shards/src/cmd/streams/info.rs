@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::groups::{help_reply, subcommand_arity};
+use super::groups::{help_reply, subcommand_arity, subcommand_syntax};
 use super::{entry_reply, id_reply, range_reply, read_stream};
 use crate::args::{eq_ic, parse_i64};
 use crate::cmd::{arg, Ctx};
@@ -24,13 +24,6 @@ const XINFO_HELP: &[&str] = &[
 
 fn field(name: &str, value: Reply) -> (Reply, Reply) {
     (Reply::bulk(name), value)
-}
-
-fn syntax(args: &[Bytes]) -> CmdError {
-    CmdError::other(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-        String::from_utf8_lossy(args.get(1).map_or(&b""[..], |a| a))
-    ))
 }
 
 fn lag_reply(s: &Stream, g: &Group) -> Reply {
@@ -56,12 +49,12 @@ pub fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     )?;
     if eq_ic(sub, "help") {
         if args.len() != 2 {
-            return Err(syntax(args));
+            return Err(subcommand_syntax(args, "xinfo"));
         }
         return Ok(help_reply(XINFO_HELP));
     }
     if args.len() < 3 {
-        return Err(syntax(args));
+        return Err(subcommand_syntax(args, "xinfo"));
     }
     let key = &args[2][..];
     let now = ctx.ks.now();
@@ -108,7 +101,7 @@ pub fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     } else if eq_ic(sub, "stream") {
         stream_info(s, args)
     } else {
-        Err(syntax(args))
+        Err(subcommand_syntax(args, "xinfo"))
     }
 }
 
@@ -128,11 +121,11 @@ fn stream_info(s: &Stream, args: &[Bytes]) -> CmdResult<Reply> {
     let full = !opts.is_empty();
     if full {
         if (opts.len() != 1 && opts.len() != 3) || !eq_ic(&opts[0], "full") {
-            return Err(syntax(args));
+            return Err(subcommand_syntax(args, "xinfo"));
         }
         if opts.len() == 3 {
             if !eq_ic(&opts[1], "count") {
-                return Err(syntax(args));
+                return Err(subcommand_syntax(args, "xinfo"));
             }
             count = parse_i64(&opts[2])?;
             if count < 0 {
