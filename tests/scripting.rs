@@ -1,12 +1,9 @@
 //! Lua scripts and functions through real connections, with 1, 2 and 4 shards: EVAL
 //! and EVALSHA on keys of one shard and of several, the script cache on every shard,
 //! undeclared keys, read-only scripts, FUNCTION LOAD/LIST/DELETE/DUMP/RESTORE and
-//! FCALL, and SCRIPT KILL of a busy script from another shard's client.
+//! FCALL (SCRIPT KILL and FUNCTION KILL: tests/script_kill.rs).
 
 mod common;
-
-use std::thread;
-use std::time::{Duration, Instant};
 
 use common::*;
 use redis::Value;
@@ -312,102 +309,6 @@ fn functions_load_list_call_delete_dump_and_restore() {
         let list: Vec<Value> = q(&mut c, &["FUNCTION", "LIST"]);
         assert!(list.is_empty());
     }
-}
-
-/// The shard a connection is served by (client ids are `shard + 1 + k * shards`).
-fn shard_of(c: &mut redis::Connection, shards: usize) -> usize {
-    let id: u64 = q(c, &["CLIENT", "ID"]);
-    ((id - 1) % shards as u64) as usize
-}
-
-#[test]
-fn a_busy_script_gets_busy_errors_and_script_kill_stops_it() {
-    busy_then_killed(false);
-}
-
-#[test]
-fn a_busy_function_gets_busy_errors_and_function_kill_stops_it() {
-    busy_then_killed(true);
-}
-
-/// Runs an endless script (or function) on one shard's client; a client of the other
-/// shard gets -BUSY, kills it with SCRIPT KILL (FUNCTION KILL), and is served again.
-fn busy_then_killed(function: bool) {
-    let s = Server::start(2);
-    let mut admin = s.conn();
-    let _: () = q(
-        &mut admin,
-        &["CONFIG", "SET", "busy-reply-threshold", "100"],
-    );
-    if function {
-        let _: String = q(
-            &mut admin,
-            &[
-                "FUNCTION",
-                "LOAD",
-                "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)",
-            ],
-        );
-    }
-    let home = shard_of(&mut admin, 2);
-    // A client served by the other shard can still talk.
-    let mut other = loop {
-        let mut c = s.conn();
-        if shard_of(&mut c, 2) != home {
-            break c;
-        }
-    };
-    let port = s.port;
-    let looping = thread::spawn(move || {
-        let mut r = Raw::connect(port);
-        // A connection served by `home`, found by CLIENT ID.
-        loop {
-            r.send(&resp(&[b"CLIENT", b"ID"]));
-            let line = r.read_line();
-            let id: u64 = line[1..].trim().parse().unwrap();
-            if ((id - 1) % 2) as usize == home {
-                break;
-            }
-            r = Raw::connect(port);
-        }
-        if function {
-            r.send(&resp(&[b"FCALL", b"spin", b"0"]));
-        } else {
-            r.send(&resp(&[
-                b"EVAL",
-                b"local i = 0 while true do i = i + 1 end",
-                b"0",
-            ]));
-        }
-        r.read_line()
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let busy = loop {
-        assert!(Instant::now() < deadline, "the script never became busy");
-        match cmd(&["PING"]).query::<String>(&mut other) {
-            Err(e) if e.code() == Some("BUSY") => break e.to_string(),
-            _ => thread::sleep(Duration::from_millis(20)),
-        }
-    };
-    let (kind, wrong) = if function {
-        ("FUNCTION", "SCRIPT")
-    } else {
-        ("SCRIPT", "FUNCTION")
-    };
-    assert!(busy.contains(&format!("{kind} KILL")), "{busy}");
-    // The other kind of KILL does not stop it.
-    let e = err(&mut other, &[wrong, "KILL"]);
-    assert!(e.starts_with("BUSY"), "{e}");
-    let _: () = q(&mut other, &[kind, "KILL"]);
-    let ended = looping.join().unwrap();
-    assert!(
-        ended.starts_with("-ERR") && ended.contains("killed"),
-        "{ended}"
-    );
-    let pong: String = q(&mut other, &["PING"]);
-    assert_eq!(pong, "PONG");
-    let e = err(&mut other, &[kind, "KILL"]);
-    assert!(e.starts_with("NOTBUSY"), "{e}");
 }
 
 /// A script that writes on its shard and then reaches for a key of another shard runs

@@ -118,6 +118,14 @@ impl Engine {
         &self.control
     }
 
+    /// What the hook calls every few milliseconds while a run is past the busy
+    /// threshold (the server answers its other clients there: SCRIPT KILL, `-BUSY`).
+    pub fn set_while_busy(&mut self, poll: impl Fn() + 'static) {
+        let poll: Rc<dyn Fn()> = Rc::new(poll);
+        *self.eval_vm.rt.while_busy.borrow_mut() = Some(poll.clone());
+        *self.func_vm.rt.while_busy.borrow_mut() = Some(poll);
+    }
+
     /// Where `redis.log` lines go (default: standard error).
     pub fn set_log_sink(&mut self, sink: impl Fn(LogLevel, &str) + 'static) {
         let sink: LogSink = Rc::new(sink);

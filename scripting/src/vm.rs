@@ -24,6 +24,9 @@ use crate::rand48::Rand48;
 
 /// Instructions between two checks of the clock and of kill requests.
 const HOOK_EVERY: u32 = 10_000;
+
+/// How often a busy run lets the server answer other clients (`RunCtx::while_busy`).
+const BUSY_POLL_EVERY: Duration = Duration::from_millis(2);
 /// How long a function library's top-level code may run (Redis's FUNCTION LOAD limit).
 pub(crate) const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -83,6 +86,10 @@ pub(crate) struct RunCtx {
     /// `redis.call` may take its raw-API path: the state has no memory cap, so
     /// pushing a reply cannot fail (see `engine::command_fn`).
     pub fast_calls: Cell<bool>,
+    /// Called from the hook while the run is busy (past the threshold), at most every
+    /// [`BUSY_POLL_EVERY`]: the server answers its other clients meanwhile.
+    pub while_busy: RefCell<Option<Rc<dyn Fn()>>>,
+    pub last_busy_poll: Cell<Instant>,
 }
 
 /// While alive, `rt.current` points at the run state it was made with.
@@ -253,6 +260,8 @@ impl Vm {
             registered: RefCell::new(Vec::new()),
             current: Cell::new(None),
             fast_calls: Cell::new(true),
+            while_busy: RefCell::new(None),
+            last_busy_poll: Cell::new(Instant::now()),
         });
 
         let raise_t = lua.create_table()?;
@@ -565,8 +574,11 @@ fn hook(rt: &RunCtx) -> mlua::Result<VmState> {
         {
             control.mark_busy();
         }
-        if control.is_busy() && control.kill_requested() {
-            return Err(rt.abort_with(Abort::Killed));
+        if control.is_busy() {
+            poll_while_busy(rt);
+            if control.kill_requested() {
+                return Err(rt.abort_with(Abort::Killed));
+            }
         }
     } else if let Some(deadline) = rt.load_deadline.get() {
         if Instant::now() >= deadline {
@@ -574,6 +586,18 @@ fn hook(rt: &RunCtx) -> mlua::Result<VmState> {
         }
     }
     Ok(VmState::Continue)
+}
+
+fn poll_while_busy(rt: &RunCtx) {
+    let now = Instant::now();
+    if now.duration_since(rt.last_busy_poll.get()) < BUSY_POLL_EVERY {
+        return;
+    }
+    rt.last_busy_poll.set(now);
+    let poll = rt.while_busy.borrow().clone();
+    if let Some(poll) = poll {
+        poll();
+    }
 }
 
 fn shallow_copy(lua: &Lua, t: &Table) -> mlua::Result<Table> {

@@ -277,11 +277,26 @@ pub async fn shutdown(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
     if abort {
         return Err(CmdError::other("ERR No shutdown in progress."));
     }
+    if !nosave {
+        // A busy script holds its shard: no snapshot can be taken (as redis-server).
+        if let Some(Reply::Error(busy)) = crate::commands::script::busy_error(shard) {
+            return Err(busy);
+        }
+    }
     if finish(shard, save, nosave).await.is_err() && !force {
         return Err(CmdError::other(
             "ERR Errors trying to SHUTDOWN. Check logs.",
         ));
     }
+    std::process::exit(0);
+}
+
+/// SHUTDOWN NOSAVE sent to a shard busy in a script (answered from the script's hook,
+/// which must not wait for anything).
+pub fn exit_nosave() -> ! {
+    log::notice("User requested shutdown...");
+    crate::commands::aof::sync_before_exit();
+    log::notice("Redis is now ready to exit, bye bye...");
     std::process::exit(0);
 }
 

@@ -96,13 +96,23 @@ pub fn busy_threshold() -> u64 {
 thread_local! {
     /// This shard's engine (one executor per thread), created on first use.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// Whether a new client needs no password (noted at every use of the engine, for
+    /// `serve_while_busy`, which must not touch the shard).
+    static NO_PASSWORD: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
 
 /// Runs `f` on this shard's engine.
 fn with_engine<R>(shard: &Shard, f: impl FnOnce(&mut Engine) -> R) -> R {
+    if let Ok(s) = shard.settings.try_borrow() {
+        NO_PASSWORD.set(s.requirepass.is_empty());
+    }
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let e = slot.get_or_insert_with(|| Engine::new(controls(shard.nshards)[shard.id].clone()));
+        let e = slot.get_or_insert_with(|| {
+            let mut e = Engine::new(controls(shard.nshards)[shard.id].clone());
+            e.set_while_busy(serve_while_busy);
+            e
+        });
         f(e)
     })
 }
@@ -736,18 +746,81 @@ fn sub_error(cmd: &str, known: &[&str], args: &[Bytes]) -> Reply {
 }
 
 /// The control of a running script, a busy one first.
-fn running(shard: &Shard) -> Option<&'static Arc<ScriptControl>> {
-    let all = controls(shard.nshards);
+fn running() -> Option<&'static Arc<ScriptControl>> {
+    let all = CONTROLS.get()?;
     all.iter()
         .find(|c| c.is_busy())
         .or_else(|| all.iter().find(|c| c.is_running()))
 }
 
-fn kill(shard: &Shard, function: bool) -> Reply {
-    match running(shard) {
+/// SCRIPT KILL / FUNCTION KILL, from any shard's thread (the control is shared).
+fn kill(function: bool) -> Reply {
+    match running() {
         Some(c) => c.kill(function),
         None => CmdError::other("NOTBUSY No scripts in execution right now.").into(),
     }
+}
+
+/// SHUTDOWN NOSAVE [NOW] [FORCE], in any order.
+fn shutdown_nosave(args: &[Bytes]) -> bool {
+    let is = |a: &Bytes, w: &[u8]| a.eq_ignore_ascii_case(w);
+    args[1..].iter().any(|a| is(a, b"nosave"))
+        && args[1..]
+            .iter()
+            .all(|a| is(a, b"nosave") || is(a, b"now") || is(a, b"force"))
+}
+
+/// Called by the engine's hook while this shard's script is busy: answers this shard's
+/// idle clients through the network driver (`runtime/driver/busy.rs`): SCRIPT KILL and
+/// FUNCTION KILL act at once, SHUTDOWN NOSAVE exits, other commands get `-BUSY` as
+/// from redis-server. What
+/// changes a connection's state (AUTH, MULTI ...), a wrong arity, an unknown command
+/// and FUNCTION STATS wait for the script's end. With `--io-engine glommio` there is no
+/// driver: only clients of other shards are answered meanwhile.
+fn serve_while_busy() {
+    let Some(driver) = crate::runtime::driver::current() else {
+        return;
+    };
+    let limits = crate::base::resp::Limits {
+        proto_max_bulk_len: 512 << 20,
+        authenticated: true,
+    };
+    driver.serve_while_busy(limits, NO_PASSWORD.get(), &mut |args: &[Bytes]| {
+        let spec = shards::cmd::lookup(&args[0])?;
+        if !spec.arity_ok(args.len()) {
+            return None;
+        }
+        let reply = if allowed_while_busy(spec, args) {
+            let kill_of = match server_cmd(spec) {
+                Some(ServerCmd::Script) => false,
+                Some(ServerCmd::Function) => true,
+                Some(ServerCmd::Shutdown) if shutdown_nosave(args) => {
+                    crate::commands::save::exit_nosave()
+                }
+                // Saving needs the busy shard: refused, as redis-server does.
+                Some(ServerCmd::Shutdown) => return busy_reply(),
+                _ => return None,
+            };
+            if args.len() != 2 || !args[1].eq_ignore_ascii_case(b"KILL") {
+                return None;
+            }
+            kill(kill_of)
+        } else {
+            return busy_reply();
+        };
+        Some(encoded(&reply))
+    });
+}
+
+fn busy_reply() -> Option<Vec<u8>> {
+    Some(encoded(&running()?.busy_error()?))
+}
+
+/// A reply as bytes: the hook's replies (errors and +OK) read the same in RESP2 and 3.
+fn encoded(reply: &Reply) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::base::resp::encode(&mut out, reply, 2);
+    out
 }
 
 /// SCRIPT LOAD | EXISTS | FLUSH | KILL | HELP.
@@ -778,7 +851,7 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             }
             everywhere(shard, || Change::ScriptFlush).await
         }
-        ("KILL", 2) => kill(shard, false),
+        ("KILL", 2) => kill(false),
         ("HELP", 2) => help(&[
             "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "DEBUG (YES|SYNC|NO)",
@@ -922,7 +995,7 @@ async fn function_run(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             .await
         }
         "STATS" if n == 2 => with_engine(shard, |e| e.function_stats()),
-        "KILL" if n == 2 => kill(shard, true),
+        "KILL" if n == 2 => kill(true),
         "HELP" if n == 2 => help(&[
             "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "LOAD [REPLACE] <FUNCTION CODE>",

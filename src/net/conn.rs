@@ -101,7 +101,13 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
                     Some(n) => n,
                     None => return,
                 },
-                None => io.read_more().await,
+                None => {
+                    let idle = io.input.is_empty() && answerable_while_busy(shard, client);
+                    io.t.set_idle(idle);
+                    let n = io.read_more().await;
+                    io.t.set_idle(false);
+                    n
+                }
             };
             if n == 0 || client.killed.get() {
                 return;
@@ -154,6 +160,16 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
             return;
         }
     }
+}
+
+/// Whether a shard busy in a script may answer this client's commands for it (only
+/// SCRIPT KILL, FUNCTION KILL and `-BUSY`): one whose state those replies cannot miss.
+fn answerable_while_busy(shard: &Shard, client: &ClientHandle) -> bool {
+    let info = client.info.borrow();
+    (info.authenticated || shard.settings.borrow().requirepass.is_empty())
+        && info.reply == crate::runtime::clients::ReplyMode::On
+        && client.multi.borrow().is_none()
+        && !client.monitor.get()
 }
 
 enum Next {

@@ -58,6 +58,15 @@ impl Transport {
         }
     }
 
+    /// Marks the connection as waiting at a command boundary in a plain state, so a
+    /// shard busy in a script may answer it meanwhile (driver only; see
+    /// `runtime/driver/busy.rs`).
+    pub fn set_idle(&self, idle: bool) {
+        if let Transport::Uring(s) = self {
+            s.set_idle(idle);
+        }
+    }
+
     /// Waits for input and appends it to `buf`; 0 when the peer is gone.
     pub async fn read(&mut self, buf: &mut BytesMut) -> usize {
         match self {

@@ -13,6 +13,7 @@
 //! So a loop costs one system call, however many requests it serves.
 
 mod bufring;
+mod busy;
 mod enter;
 mod socket;
 mod timers;
@@ -144,6 +145,8 @@ pub struct Driver {
     hooks: RefCell<Hooks>,
     /// Completions being handled (kept to reuse its memory).
     cqes: RefCell<Vec<cqueue::Entry>>,
+    /// New connections may be answered before their task runs (see `busy.rs`).
+    accept_idle: Cell<bool>,
     max_wait: Duration,
     idle_spin: Duration,
     /// When mail last arrived.
@@ -187,6 +190,7 @@ impl Driver {
             timers: RefCell::new(Timers::default()),
             hooks: RefCell::new(Hooks::default()),
             cqes: RefCell::new(Vec::new()),
+            accept_idle: Cell::new(false),
             max_wait: cfg.max_wait,
             idle_spin: cfg.idle_spin,
             last_mail: Cell::new(Instant::now()),
@@ -369,19 +373,24 @@ impl Driver {
             post();
         }
         self.arm_listeners();
-        for st in std::mem::take(&mut *self.to_arm.borrow_mut()) {
-            self.arm_recv(&st);
-        }
-        for st in std::mem::take(&mut *self.to_send.borrow_mut()) {
-            st.queued.set(false);
-            self.start_send(&st);
-        }
+        self.submit_io();
         for fd in std::mem::take(&mut *self.bells.borrow_mut()) {
             let entry = opcode::MsgRingData::new(types::Fd(fd), 0, user_data(DOORBELL, 0, 0), None)
                 .build()
                 .flags(squeue::Flags::SKIP_SUCCESS)
                 .user_data(user_data(BELL_SENT, 0, 0));
             self.push(entry);
+        }
+    }
+
+    /// Queues the receives to arm and the sends to start; returns used buffers.
+    fn submit_io(&self) {
+        for st in std::mem::take(&mut *self.to_arm.borrow_mut()) {
+            self.arm_recv(&st);
+        }
+        for st in std::mem::take(&mut *self.to_send.borrow_mut()) {
+            st.queued.set(false);
+            self.start_send(&st);
         }
         self.bufs.borrow_mut().publish();
     }
@@ -477,6 +486,7 @@ impl Driver {
             gens[slot as usize]
         };
         let mut st = SockState::new(slot, gen, fd, peer, local);
+        st.idle.set(self.accept_idle.get());
         if slot < self.fixed_files {
             let ring = self.ring.borrow();
             if ring.submitter().register_files_update(slot, &[fd]).is_ok() {

@@ -64,6 +64,9 @@ pub struct SockState {
     pub closing: Cell<bool>,
     /// shutdown(2) was called to end the receive.
     pub shut: Cell<bool>,
+    /// The task waits for input with nothing of its own buffered, in a state where a
+    /// shard busy in a script may answer its commands (see `busy.rs`).
+    pub idle: Cell<bool>,
 }
 
 impl SockState {
@@ -95,6 +98,7 @@ impl SockState {
             writer: Cell::new(None),
             closing: Cell::new(false),
             shut: Cell::new(false),
+            idle: Cell::new(false),
         }
     }
 
@@ -162,6 +166,11 @@ impl Socket {
             Poll::Pending
         })
         .await
+    }
+
+    /// Marks the task as waiting at a command boundary (see `SockState::idle`).
+    pub fn set_idle(&self, idle: bool) {
+        self.state.idle.set(idle);
     }
 
     /// Queues the bytes of `data` for sending (leaving `data` empty); they leave with
