@@ -180,6 +180,29 @@ pub struct Config {
     #[arg(long, default_value_t = 1_000_000)]
     pub tracking_table_max_keys: u64,
 
+    /// Commands taking at least this many microseconds go to the slow log (-1: off,
+    /// 0: every command).
+    #[arg(long, default_value_t = 10000, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(-1..))]
+    pub slowlog_log_slower_than: i64,
+
+    /// The most entries the slow log keeps.
+    #[arg(long, default_value_t = 128)]
+    pub slowlog_max_len: u64,
+
+    /// Per-command latency histograms (INFO latencystats).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub latency_tracking: String,
+
+    /// The percentiles INFO latencystats reports.
+    #[arg(long, default_value = "50 99 99.9", value_parser = parse_percentiles_arg)]
+    pub latency_tracking_info_percentiles: String,
+
+    /// LATENCY's monitor: events lasting at least this many milliseconds are
+    /// recorded (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub latency_monitor_threshold: u64,
+
     /// LZF-compress strings in RDB files.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub rdbcompression: String,
@@ -378,6 +401,38 @@ pub struct Settings {
     pub output_limits: crate::base::output_limits::OutputLimits,
     pub notify_keyspace_events: u32,
     pub tracking_table_max_keys: u64,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub latency_tracking: bool,
+    pub latency_percentiles: Vec<f64>,
+    pub latency_monitor_threshold: u64,
+}
+
+/// `latency-tracking-info-percentiles`: numbers from 0 to 100 ("" for none), or
+/// Redis's error text.
+pub fn parse_percentiles(v: &str) -> Result<Vec<f64>, &'static str> {
+    v.split_whitespace()
+        .map(|p| match p.parse::<f64>() {
+            Ok(x) if x.is_nan() => Err("Invalid latency-tracking-info-percentiles parameters"),
+            Ok(x) if !(0.0..=100.0).contains(&x) => {
+                Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+            }
+            Ok(x) => Ok(x),
+            Err(_) => Err("Invalid latency-tracking-info-percentiles parameters"),
+        })
+        .collect()
+}
+
+fn parse_percentiles_arg(v: &str) -> Result<String, String> {
+    parse_percentiles(v)
+        .map(|_| v.to_string())
+        .map_err(str::to_string)
+}
+
+/// A percentile as Redis prints it (`%f` without trailing zeros: 50, 99.9).
+pub fn render_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 impl Settings {
@@ -409,6 +464,12 @@ impl Settings {
             notify_keyspace_events: shards::notify::parse_flags(&c.notify_keyspace_events)
                 .unwrap_or(0),
             tracking_table_max_keys: c.tracking_table_max_keys,
+            slowlog_log_slower_than: c.slowlog_log_slower_than,
+            slowlog_max_len: c.slowlog_max_len,
+            latency_tracking: c.latency_tracking == "yes",
+            latency_percentiles: parse_percentiles(&c.latency_tracking_info_percentiles)
+                .unwrap_or_default(),
+            latency_monitor_threshold: c.latency_monitor_threshold,
             output_limits: crate::base::output_limits::OutputLimits::default()
                 .updated(&c.client_output_buffer_limit)
                 .unwrap_or_default(),

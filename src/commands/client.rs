@@ -41,7 +41,7 @@ const HELP: &[&str] = &[
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn arity(sub: &str) -> CmdError {

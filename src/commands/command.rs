@@ -153,7 +153,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
                 "GETKEYS <full-command>",
                 "    Return the keys from a full command.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ]
             .iter()
             .map(|l| Reply::Status(l.to_string()))

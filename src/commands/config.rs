@@ -43,6 +43,11 @@ const PARAMS: &[&str] = &[
     "io-threads",
     "busy-reply-threshold",
     "lua-time-limit",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
+    "latency-monitor-threshold",
 ];
 
 const IMMUTABLE: &[&str] = &[
@@ -97,6 +102,16 @@ fn value_of(shard: &Shard, name: &str) -> String {
         "busy-reply-threshold" | "lua-time-limit" => {
             crate::commands::script::busy_threshold().to_string()
         }
+        "slowlog-log-slower-than" => s.slowlog_log_slower_than.to_string(),
+        "slowlog-max-len" => s.slowlog_max_len.to_string(),
+        "latency-tracking" => yes_no(s.latency_tracking),
+        "latency-tracking-info-percentiles" => s
+            .latency_percentiles
+            .iter()
+            .map(|p| crate::base::config::render_percentile(*p))
+            .collect::<Vec<_>>()
+            .join(" "),
+        "latency-monitor-threshold" => s.latency_monitor_threshold.to_string(),
         _ => String::new(),
     }
 }
@@ -158,6 +173,25 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             }
             Ok(())
         }
+        "slowlog-log-slower-than" | "slowlog-max-len" | "latency-monitor-threshold" => {
+            let v = value
+                .parse::<i64>()
+                .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+            let min = if name == "slowlog-log-slower-than" {
+                -1
+            } else {
+                0
+            };
+            if v < min {
+                return Err(fail(&format!(
+                    "argument must be between {min} and 9223372036854775807 inclusive"
+                )));
+            }
+            Ok(())
+        }
+        "latency-tracking-info-percentiles" => crate::base::config::parse_percentiles(value)
+            .map(|_| ())
+            .map_err(fail),
         "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => {
             let v = parse_memory(value).ok_or_else(|| fail("argument must be a memory value"))?;
             let min = match name {
@@ -178,6 +212,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         | "stop-writes-on-bgsave-error"
         | "aof-load-truncated"
         | "aof-use-rdb-preamble"
+        | "latency-tracking"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
@@ -253,6 +288,14 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "busy-reply-threshold" | "lua-time-limit" => {
             crate::commands::script::set_busy_threshold(num())
         }
+        "slowlog-log-slower-than" => s.slowlog_log_slower_than = value.parse().unwrap_or(-1),
+        "slowlog-max-len" => s.slowlog_max_len = num(),
+        "latency-tracking" => s.latency_tracking = value.eq_ignore_ascii_case("yes"),
+        "latency-tracking-info-percentiles" => {
+            s.latency_percentiles =
+                crate::base::config::parse_percentiles(value).unwrap_or_default()
+        }
+        "latency-monitor-threshold" => s.latency_monitor_threshold = num(),
         _ => {}
     }
 }
@@ -277,6 +320,14 @@ fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
     if pairs.iter().any(|(k, _)| k == "notify-keyspace-events") {
         shard.set_notify(shard.settings.borrow().notify_keyspace_events);
     }
+    if pairs
+        .iter()
+        .any(|(k, _)| k == "slowlog-max-len" || k == "latency-tracking")
+    {
+        let s = shard.settings.borrow();
+        shard.slowlog.borrow_mut().trim(s.slowlog_max_len as usize);
+        shard.cmdstats.borrow_mut().latency = s.latency_tracking;
+    }
     if pairs.iter().any(|(k, _)| k == "tracking-table-max-keys") {
         shard.set_tracking_limit(shard.settings.borrow().tracking_table_max_keys);
     }
@@ -285,6 +336,7 @@ fn apply_all(shard: &Rc<Shard>, pairs: Vec<(String, String)>) {
 /// CONFIG RESETSTAT on one shard.
 fn reset_stats(shard: &Rc<Shard>) {
     *shard.stats.borrow_mut() = ServerStats::default();
+    shard.cmdstats.borrow_mut().reset();
     shard.ks.borrow_mut().stats = Default::default();
 }
 
@@ -376,7 +428,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "REWRITE",
                 "    Rewrite the configuration file.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ]
             .iter()
             .map(|l| Reply::Status(l.to_string()))

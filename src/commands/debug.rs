@@ -44,7 +44,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "LOADAOF",
                 "    Flush the AOF buffers on disk, empty the databases and load the AOF again.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ]
             .iter()
             .map(|l| Reply::Status(l.to_string()))

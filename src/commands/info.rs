@@ -8,7 +8,9 @@ use bytes::Bytes;
 use shards::{CmdError, Reply, ShardId};
 
 use super::REDIS_VERSION;
+use crate::base::config::render_percentile;
 use crate::runtime::clients::ClientHandle;
+use crate::runtime::cmdstats::Snapshot;
 use crate::runtime::shard::{thread_cpu_us, ServerStats, Shard};
 
 /// What a shard tells INFO about itself.
@@ -71,18 +73,62 @@ impl ShardReport {
     }
 }
 
-const DEFAULT: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "cluster",
-    "keyspace",
-    "shards",
+/// Which choice brings a section in.
+#[derive(PartialEq, Clone, Copy)]
+enum In {
+    /// INFO without arguments, `default`, `all` and `everything`.
+    Default,
+    /// `all` and `everything`.
+    All,
+    /// Only when named (corecache's own).
+    Named,
+}
+
+/// Every section, in Redis's order.
+const SECTIONS: &[(&str, In)] = &[
+    ("server", In::Default),
+    ("clients", In::Default),
+    ("memory", In::Default),
+    ("persistence", In::Default),
+    ("stats", In::Default),
+    ("replication", In::Default),
+    ("cpu", In::Default),
+    ("modules", In::Default),
+    ("commandstats", In::All),
+    ("errorstats", In::Default),
+    ("latencystats", In::All),
+    ("cluster", In::Default),
+    ("keyspace", In::Default),
+    ("shards", In::Named),
 ];
+
+/// The sections INFO's arguments choose, as redis-server 7 chooses them: any number
+/// of names, `default`, `all` and `everything` (every section; no module adds more),
+/// unknown names ignored.
+fn chosen(args: &[Bytes]) -> Vec<&'static str> {
+    let mut want = vec![false; SECTIONS.len()];
+    let mut add = |pick: &dyn Fn(&str, In) -> bool| {
+        for (w, (name, choice)) in want.iter_mut().zip(SECTIONS) {
+            *w |= pick(name, *choice);
+        }
+    };
+    if args.is_empty() {
+        add(&|_, c| c == In::Default);
+    }
+    for a in args {
+        let arg = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match arg.as_str() {
+            "default" => add(&|_, c| c == In::Default),
+            "all" | "everything" => add(&|_, c| c != In::Named),
+            name => add(&|s, _| s == name),
+        }
+    }
+    SECTIONS
+        .iter()
+        .zip(want)
+        .filter_map(|((s, _), w)| w.then_some(*s))
+        .collect()
+}
 
 /// INFO. On a cluster node port it describes that node (its shard) only, as a Redis
 /// node would; on the public port, the whole process.
@@ -91,29 +137,83 @@ pub async fn run(
     client: &ClientHandle,
     args: &[Bytes],
 ) -> Result<Reply, CmdError> {
-    let mut wanted: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    if wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|w| w == "all" || w == "everything" || w == "default")
-    {
-        wanted = DEFAULT.iter().map(|s| s.to_string()).collect();
-    }
+    let sections = chosen(&args[1..]);
+    let node_only = client.cluster.get().node_port;
     let mut reports: Vec<ShardReport> = shard.run_everywhere(|| ShardReport::of).await;
-    if client.cluster.get().node_port {
+    if node_only {
         reports.retain(|r| r.id == shard.id);
     }
+    let per_command = ["commandstats", "errorstats", "latencystats"];
+    let commands = if sections.iter().any(|s| per_command.contains(s)) {
+        let hist = sections.contains(&"latencystats");
+        let me = shard.id;
+        let all: Vec<(ShardId, Snapshot)> = shard
+            .run_everywhere(|| move |sh: &Rc<Shard>| (sh.id, sh.cmdstats.borrow().snapshot(hist)))
+            .await;
+        let mine: Vec<Snapshot> = all
+            .into_iter()
+            .filter(|(id, _)| !node_only || *id == me)
+            .map(|(_, s)| s)
+            .collect();
+        Snapshot::merge(&mine)
+    } else {
+        Snapshot::default()
+    };
     let mut out = String::new();
-    for section in DEFAULT.iter().filter(|s| wanted.iter().any(|w| w == *s)) {
+    for section in sections {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        write_section(&mut out, section, shard, &reports);
+        if per_command.contains(&section) {
+            write_per_command(&mut out, section, shard, &commands);
+        } else {
+            write_section(&mut out, section, shard, &reports);
+        }
     }
     Ok(Reply::Verbatim(out))
+}
+
+/// Commandstats, errorstats and latencystats.
+fn write_per_command(out: &mut String, section: &str, shard: &Shard, stats: &Snapshot) {
+    match section {
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            for (name, c) in &stats.commands {
+                let usec = c.ns / 1000;
+                let per_call = if c.calls == 0 {
+                    0.0
+                } else {
+                    usec as f64 / c.calls as f64
+                };
+                let _ = write!(
+                    out,
+                    "cmdstat_{name}:calls={},usec={usec},usec_per_call={per_call:.2},\
+                     rejected_calls={},failed_calls={}\r\n",
+                    c.calls, c.rejected, c.failed
+                );
+            }
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, n) in &stats.errors {
+                let _ = write!(out, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        _ => {
+            out.push_str("# Latencystats\r\n");
+            let percentiles = shard.settings.borrow().latency_percentiles.clone();
+            for (name, c) in &stats.commands {
+                let Some(h) = &c.hist else { continue };
+                let _ = write!(out, "latency_percentiles_usec_{name}:");
+                for (i, p) in percentiles.iter().enumerate() {
+                    let v = h.value_at_quantile(p / 100.0) as f64 / 1000.0;
+                    let sep = if i == 0 { "" } else { "," };
+                    let _ = write!(out, "{sep}p{}={v:.3}", render_percentile(*p));
+                }
+                out.push_str("\r\n");
+            }
+        }
+    }
 }
 
 fn human(bytes: i64) -> String {
@@ -238,6 +338,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             reports.first().map_or(0, |r| r.tracking.2),
         ),
         "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "modules" => out.write_str("# Modules\r\n"),
         "cpu" => {
             let (sys, user) = process_cpu();
             write!(

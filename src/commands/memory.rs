@@ -40,7 +40,7 @@ const HELP: &[&str] = &[
     "    Report the bytes <key> and its value use (corecache counts exactly; SAMPLES",
     "    is accepted for compatibility).",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 pub async fn run(

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod pubsub;
 pub mod save;
 pub mod script;
+mod slowlog;
 pub mod snapshot;
 pub mod table;
 pub mod tracking;
@@ -77,6 +78,7 @@ pub async fn run(
         }
         ServerCmd::Client => client::run(shard, client, &args).await,
         ServerCmd::Info => info::run(shard, client, &args).await,
+        ServerCmd::Slowlog => slowlog::run(shard, &args).await,
         ServerCmd::Memory => memory::run(shard, client, spec, args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),

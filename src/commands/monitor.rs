@@ -118,23 +118,29 @@ fn format_line(db: usize, addr: &str, spec: &CommandSpec, args: &[Bytes]) -> Str
         db,
         addr
     );
-    // AUTH's arguments, and HELLO's two after its AUTH option.
-    let hello_auth = (spec.name == "hello")
-        .then(|| args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")))
-        .flatten();
+    let secret = secret_arguments(spec, args);
     for (i, a) in args.iter().enumerate() {
         out.push(' ');
-        let secret = match hello_auth {
-            Some(at) => i > at && i <= at + 2,
-            None => spec.name == "auth" && i > 0,
-        };
-        if secret {
+        if secret(i) {
             out.push_str("\"(redacted)\"");
         } else {
             quote(&mut out, a);
         }
     }
     out
+}
+
+/// Which arguments MONITOR and the slow log show as `(redacted)`: AUTH's, and HELLO's
+/// two after its AUTH option.
+pub fn secret_arguments(spec: &CommandSpec, args: &[Bytes]) -> impl Fn(usize) -> bool {
+    let hello_auth = (spec.name == "hello")
+        .then(|| args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")))
+        .flatten();
+    let auth = spec.name == "auth";
+    move |i| match hello_auth {
+        Some(at) => i > at && i <= at + 2,
+        None => auth && i > 0,
+    }
 }
 
 /// Redis's `sdscatrepr`: double quotes, backslash escapes, `\xHH` for the rest.

@@ -223,7 +223,7 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "SHARDNUMSUB [<shardchannel> ...]",
                 "    Return the number of subscribers for the specified shard level channel(s)",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ]
             .iter()
             .map(|l| Reply::Status(l.to_string()))

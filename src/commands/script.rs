@@ -869,7 +869,7 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             "LOAD <script>",
             "    Load a script into the scripts cache without executing it.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ]),
         _ => sub_error(
             "SCRIPT",
@@ -1036,7 +1036,7 @@ async fn function_run(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             "      libraries with the new libraries (notice that REPLACE is not allowed when the payload contains",
             "      functions with the same name as existing functions in the library).",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ]),
         _ => sub_error(
             "FUNCTION",

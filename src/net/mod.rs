@@ -2,6 +2,7 @@
 
 pub mod conn;
 pub mod listener;
+pub mod measure;
 pub mod replay;
 pub mod router;
 pub mod transport;

@@ -11,6 +11,8 @@ use shards::cmd::{flags, CommandSpec, KeyScheme, Merge, Route};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
+use std::time::Instant;
+
 use crate::base::resp;
 use crate::commands::table::{server_cmd, server_row, ServerCmd};
 use crate::commands::{self as admin, script, txn};
@@ -19,6 +21,7 @@ use crate::coord::spread::{
     broadcast, merge_positional, owners, run_spread, single_owner, split_by_shard,
 };
 use crate::coord::{atomic, cross};
+use crate::net::measure::{Measure, Recorder, Timing};
 use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::shard::Shard;
@@ -118,6 +121,7 @@ struct Pending {
     slot: Slot,
     proto: u8,
     silent: bool,
+    timing: Option<Timing>,
 }
 
 /// An optimistic read over several shards awaiting validation (see `Batch::settle`).
@@ -170,6 +174,8 @@ pub struct Batch<'a> {
     ran_server: bool,
     /// The current command's CLIENT TRACKING part (`runtime::tracking`).
     track: shards::ops::Track,
+    /// INFO commandstats and the slow log (`net/measure.rs`).
+    measure: Measure,
 }
 
 impl<'a> Batch<'a> {
@@ -190,6 +196,7 @@ impl<'a> Batch<'a> {
             first_owner: None,
             ran_server: false,
             track: shards::ops::Track::NONE,
+            measure: Measure::new(shard),
         }
     }
 
@@ -211,6 +218,8 @@ impl<'a> Batch<'a> {
         .into_iter();
         let mut flow = Flow::Continue;
         let mut cmds = cmds.into_iter().zip(specs);
+        // The reply slots of the command running now start here.
+        let mut from = 0;
         while let Some((args, spec)) = cmds.next() {
             // A server command may have moved slots (CLUSTER SETSLOT): from then on the
             // batch hashes keys again.
@@ -219,6 +228,9 @@ impl<'a> Batch<'a> {
                 flow = Flow::Close;
                 break;
             }
+            let now = self.end_inline(from);
+            from = self.pending.len();
+            self.measure.begin(spec, &args, now);
             match self.dispatch(args, spec).await {
                 Flow::Continue | Flow::Pause(_) => {}
                 Flow::Close => {
@@ -239,9 +251,22 @@ impl<'a> Batch<'a> {
                 break;
             }
         }
+        self.end_inline(from);
         self.settle().await;
         self.encode(out);
         flow
+    }
+
+    /// The clock now; the command whose reply slots start at `from` ends now if it
+    /// was answered inline.
+    fn end_inline(&mut self, from: usize) -> Instant {
+        let now = Instant::now();
+        for p in &mut self.pending[from..] {
+            if let (Slot::Done(_), Some(t)) = (&p.slot, &mut p.timing) {
+                t.end_at(now);
+            }
+        }
+        now
     }
 
     /// Starts loading the hash buckets, then the first nodes, of every local key in the
@@ -297,10 +322,12 @@ impl<'a> Batch<'a> {
 
     fn push(&mut self, slot: Slot) {
         let (proto, silent) = self.reply_mode();
+        let timing = self.measure.take();
         self.pending.push(Pending {
             slot,
             proto,
             silent,
+            timing,
         });
     }
 
@@ -390,6 +417,7 @@ impl<'a> Batch<'a> {
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {
                 m.queued.push((spec, args));
             }
+            self.measure.skip();
             self.reply(Reply::Status("QUEUED".into()));
             return Flow::Continue;
         }
@@ -502,7 +530,10 @@ impl<'a> Batch<'a> {
     }
 
     /// A command refused while queueing makes EXEC abort.
-    fn refuse_in_multi(&self) {
+    /// The command is refused: it counts as a rejected call, and a transaction it
+    /// was meant for aborts at EXEC.
+    fn refuse_in_multi(&mut self) {
+        self.measure.reject();
         if let Some(m) = self.client.multi.borrow_mut().as_mut() {
             m.dirty = true;
         }
@@ -815,6 +846,7 @@ impl<'a> Batch<'a> {
     fn encode(&mut self, out: &mut Vec<u8>) {
         let pending = std::mem::take(&mut self.pending);
         let mut errors = 0;
+        let mut recorder = Recorder::new(self.shard, self.client);
         for p in pending {
             let reply = match p.slot {
                 Slot::Done(r) => r,
@@ -841,10 +873,12 @@ impl<'a> Batch<'a> {
             if reply.is_error() {
                 errors += 1;
             }
+            recorder.record(p.timing, &reply);
             if !p.silent {
                 resp::encode(out, &reply, p.proto);
             }
         }
+        drop(recorder);
         self.shard.stats.borrow_mut().error_replies += errors;
     }
 }

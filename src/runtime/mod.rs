@@ -5,6 +5,7 @@
 pub mod aof;
 pub mod blocking;
 pub mod clients;
+pub mod cmdstats;
 pub mod driver;
 pub mod exec;
 pub mod gate;
@@ -16,6 +17,7 @@ pub mod notify;
 pub mod pubsub;
 pub mod shard;
 pub mod sleep;
+pub mod slowlog;
 pub mod tracking;
 pub mod watch;
 pub mod work;

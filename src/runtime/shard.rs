@@ -66,6 +66,10 @@ pub struct Shard {
     /// Keys read by tracking clients, BCAST prefixes (`runtime::tracking`).
     pub tracking: RefCell<crate::runtime::tracking::Table>,
     pub stats: RefCell<ServerStats>,
+    /// INFO commandstats / errorstats / latencystats of this shard's clients.
+    pub cmdstats: RefCell<crate::runtime::cmdstats::CommandStats>,
+    /// The slow log of this shard's clients' commands.
+    pub slowlog: RefCell<crate::runtime::slowlog::Slowlog>,
     pub started_ms: u64,
     mail: ShardMailbox,
     /// Rings peers' network rings when this shard has one (see `mailbox`).
@@ -103,6 +107,7 @@ impl Shard {
         started_ms: u64,
     ) -> Self {
         let nshards = slots.shards();
+        let latency_tracking = settings.latency_tracking;
         Shard {
             id,
             cpu,
@@ -115,6 +120,10 @@ impl Shard {
             ks: RefCell::new(ks),
             settings: RefCell::new(settings),
             stats: RefCell::new(ServerStats::default()),
+            cmdstats: RefCell::new(crate::runtime::cmdstats::CommandStats::new(
+                latency_tracking,
+            )),
+            slowlog: RefCell::new(Default::default()),
             started_ms,
             mail,
             bell: RefCell::new(None),

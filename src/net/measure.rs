@@ -1,0 +1,161 @@
+//! Measuring a batch's commands for INFO commandstats / errorstats / latencystats and
+//! the slow log: one clock reading per command (the start of the next command, or of
+//! the batch's settling, ends a command answered inline; commands answered by other
+//! shards end when the batch's replies are encoded) and one recording per batch.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use shards::cmd::{flags, CommandSpec};
+use shards::Reply;
+
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::cmdstats::{CommandStats, Outcome};
+use crate::runtime::shard::Shard;
+use crate::runtime::slowlog::Entry;
+
+/// A subcommand name longer than this counts under its command alone (clients choose
+/// the names).
+const MAX_SUB_LEN: usize = 32;
+
+/// One command's measure, riding with its reply slot.
+pub struct Timing {
+    spec: &'static CommandSpec,
+    start: Instant,
+    took: Option<Duration>,
+    rejected: bool,
+    /// Rarely present: a container's subcommand, the arguments for the slow log.
+    extra: Option<Box<Extra>>,
+}
+
+struct Extra {
+    sub: Option<String>,
+    args: Option<Vec<Bytes>>,
+}
+
+impl Timing {
+    /// The command was answered inline: it ended at `now`.
+    pub fn end_at(&mut self, now: Instant) {
+        if self.took.is_none() {
+            self.took = Some(now.saturating_duration_since(self.start));
+        }
+    }
+}
+
+/// The batch's measuring state.
+pub struct Measure {
+    /// `slowlog-log-slower-than` when the batch started.
+    slow_us: i64,
+    current: Option<Timing>,
+}
+
+impl Measure {
+    pub fn new(shard: &Shard) -> Measure {
+        Measure {
+            slow_us: shard.settings.borrow().slowlog_log_slower_than,
+            current: None,
+        }
+    }
+
+    /// A command starts at `now` (`None`: unknown, not measured).
+    pub fn begin(&mut self, spec: Option<&'static CommandSpec>, args: &[Bytes], now: Instant) {
+        self.current = spec.map(|spec| {
+            let sub = (spec.has(flags::CONTAINER) && args.len() > 1)
+                .then(|| sub_name(&args[1]))
+                .flatten();
+            // The slow log needs the arguments after the command ran; they are kept
+            // only when it may log this command: always when it logs everything,
+            // otherwise for commands not flagged fast (a copy per GET would cost).
+            let keep_args = self.slow_us == 0 || (self.slow_us > 0 && !spec.has(flags::FAST));
+            let args = keep_args.then(|| args.to_vec());
+            Timing {
+                spec,
+                start: now,
+                took: None,
+                rejected: false,
+                extra: (sub.is_some() || args.is_some()).then(|| Box::new(Extra { sub, args })),
+            }
+        });
+    }
+
+    /// The command was refused before it ran (`rejected_calls`).
+    pub fn reject(&mut self) {
+        if let Some(t) = &mut self.current {
+            t.rejected = true;
+        }
+    }
+
+    /// The command is not measured now (queued in MULTI).
+    pub fn skip(&mut self) {
+        self.current = None;
+    }
+
+    /// The measure for the command's reply slot.
+    pub fn take(&mut self) -> Option<Timing> {
+        self.current.take()
+    }
+}
+
+/// A subcommand's name as stats show it, when it looks like one.
+fn sub_name(arg: &[u8]) -> Option<String> {
+    (arg.len() <= MAX_SUB_LEN && arg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+        .then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
+}
+
+/// Records a batch's replies: each measured command, each error.
+pub struct Recorder<'a> {
+    shard: &'a Shard,
+    client: &'a ClientHandle,
+    stats: std::cell::RefMut<'a, CommandStats>,
+    end: Instant,
+    slow_us: i64,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(shard: &'a Shard, client: &'a ClientHandle) -> Recorder<'a> {
+        Recorder {
+            shard,
+            client,
+            stats: shard.cmdstats.borrow_mut(),
+            end: Instant::now(),
+            slow_us: shard.settings.borrow().slowlog_log_slower_than,
+        }
+    }
+
+    pub fn record(&mut self, timing: Option<Timing>, reply: &Reply) {
+        if let Reply::Error(e) = reply {
+            self.stats.error(&e.message());
+        }
+        let Some(t) = timing else {
+            return;
+        };
+        let sub = t.extra.as_ref().and_then(|e| e.sub.as_deref());
+        if t.rejected {
+            self.stats.record(t.spec, sub, Outcome::Rejected);
+            return;
+        }
+        let took = t
+            .took
+            .unwrap_or_else(|| self.end.saturating_duration_since(t.start));
+        let failed = reply.is_error();
+        self.stats
+            .record(t.spec, sub, Outcome::Ran { took, failed });
+        let micros = took.as_micros() as u64;
+        if self.slow_us >= 0 && micros >= self.slow_us as u64 && t.spec.name != "exec" {
+            if let Some(args) = t.extra.and_then(|e| e.args) {
+                self.log_slow(t.spec, &args, micros);
+            }
+        }
+    }
+
+    fn log_slow(&self, spec: &CommandSpec, args: &[Bytes], micros: u64) {
+        let secret = crate::commands::monitor::secret_arguments(spec, args);
+        let (addr, name) = {
+            let info = self.client.info.borrow();
+            (info.addr.clone(), info.name.clone())
+        };
+        let entry = Entry::new(args, secret, micros, addr, name);
+        let max = self.shard.settings.borrow().slowlog_max_len as usize;
+        self.shard.slowlog.borrow_mut().push(entry, max);
+    }
+}

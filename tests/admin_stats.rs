@@ -1,0 +1,235 @@
+//! INFO's section choice and its per-command sections (commandstats, errorstats,
+//! latencystats), and SLOWLOG, through the redis crate with 2 shards: a client's
+//! commands count once whatever shard owns their keys, and every shard's slow log
+//! reads as one log.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use redis::{Connection, Value};
+
+fn headers(c: &mut Connection, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["INFO"];
+    all.extend_from_slice(args);
+    let text: String = q(c, &all);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `prefix<name>:k=v,k=v` lines of an INFO section, by name.
+fn fields(
+    c: &mut Connection,
+    section: &str,
+    prefix: &str,
+) -> HashMap<String, HashMap<String, String>> {
+    let text: String = q(c, &["INFO", section]);
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, rest)| {
+            let kv = rest
+                .split(',')
+                .filter_map(|f| f.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (name.to_string(), kv)
+        })
+        .collect()
+}
+
+#[test]
+fn info_chooses_sections_as_redis_does() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let default = [
+        "Server",
+        "Clients",
+        "Memory",
+        "Persistence",
+        "Stats",
+        "Replication",
+        "CPU",
+        "Modules",
+        "Errorstats",
+        "Cluster",
+        "Keyspace",
+    ];
+    let mut all = default.to_vec();
+    all.insert(8, "Commandstats");
+    all.insert(10, "Latencystats");
+    assert_eq!(headers(&mut c, &[]), default);
+    assert_eq!(headers(&mut c, &["default"]), default);
+    assert_eq!(headers(&mut c, &["all"]), all);
+    assert_eq!(headers(&mut c, &["EVERYTHING"]), all);
+    assert_eq!(headers(&mut c, &["cpu", "Server"]), ["Server", "CPU"]);
+    assert_eq!(headers(&mut c, &["nosuch"]), Vec::<String>::new());
+    assert_eq!(
+        headers(&mut c, &["keyspace", "nosuch", "commandstats"]),
+        ["Commandstats", "Keyspace"]
+    );
+    assert_eq!(headers(&mut c, &["shards"]), ["Shards"]);
+}
+
+#[test]
+fn commandstats_count_calls_failures_and_rejections_across_shards() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let keys = keys_on_every_shard(2);
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    for k in &keys {
+        let _: () = q(&mut c, &["SET", k, "x"]);
+        let _: Option<String> = q(&mut c, &["GET", k]);
+    }
+    // A pipeline over both shards counts each command once.
+    let mut p = redis::pipe();
+    for k in &keys {
+        p.cmd("GET").arg(k);
+    }
+    let _: Vec<Value> = p.query(&mut c).unwrap();
+    assert!(err(&mut c, &["INCR", &keys[0]]).starts_with("ERR"));
+    assert!(err(&mut c, &["GET"]).contains("wrong number of arguments"));
+    assert!(err(&mut c, &["NOSUCHCMD"]).contains("unknown command"));
+    assert!(err(&mut c, &["LPUSH", &keys[1], "v"]).starts_with("WRONGTYPE"));
+    let _: Value = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    let stats = fields(&mut c, "commandstats", "cmdstat_");
+    assert_eq!(stats["set"]["calls"], "2");
+    assert_eq!(stats["get"]["calls"], "4");
+    assert_eq!(stats["get"]["rejected_calls"], "1");
+    assert_eq!(stats["get"]["failed_calls"], "0");
+    assert_eq!(stats["incr"]["calls"], "1");
+    assert_eq!(stats["incr"]["failed_calls"], "1");
+    assert_eq!(stats["lpush"]["failed_calls"], "1");
+    assert_eq!(stats["config|get"]["calls"], "1");
+    assert!(!stats.contains_key("nosuchcmd"));
+    let usec: u64 = stats["set"]["usec"].parse().unwrap();
+    let per_call: f64 = stats["set"]["usec_per_call"].parse().unwrap();
+    assert!((per_call - usec as f64 / 2.0).abs() < 0.01);
+    let errors = fields(&mut c, "errorstats", "errorstat_");
+    assert_eq!(errors["ERR"]["count"], "3");
+    assert_eq!(errors["WRONGTYPE"]["count"], "1");
+    let latency = fields(&mut c, "latencystats", "latency_percentiles_usec_");
+    let get = &latency["get"];
+    let (p50, p99): (f64, f64) = (get["p50"].parse().unwrap(), get["p99.9"].parse().unwrap());
+    assert!(p50 > 0.0 && p50 <= p99, "{get:?}");
+    // Other percentiles; then tracking off: no histograms after RESETSTAT.
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "10 99.99",
+        ],
+    );
+    let latency = fields(&mut c, "latencystats", "latency_percentiles_usec_");
+    let mut names: Vec<&String> = latency["get"].keys().collect();
+    names.sort();
+    assert_eq!(names, ["p10", "p99.99"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "latency-tracking", "no"]);
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    let _: Option<String> = q(&mut c, &["GET", &keys[0]]);
+    assert!(fields(&mut c, "latencystats", "latency_percentiles_usec_").is_empty());
+    assert_eq!(
+        fields(&mut c, "commandstats", "cmdstat_")["get"]["calls"],
+        "1"
+    );
+    assert!(fields(&mut c, "errorstats", "errorstat_").is_empty());
+}
+
+/// SLOWLOG GET's entries: (id, duration, arguments, client address, client name).
+fn slowlog(c: &mut Connection, count: &str) -> Vec<(i64, i64, Vec<String>, String, String)> {
+    let entries: Vec<Value> = q(c, &["SLOWLOG", "GET", count]);
+    entries
+        .into_iter()
+        .map(|e| {
+            let Value::Array(f) = e else {
+                panic!("entry {e:?}")
+            };
+            let int = |v: &Value| match v {
+                Value::Int(i) => *i,
+                other => panic!("{other:?}"),
+            };
+            let text = |v: &Value| match v {
+                Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("{other:?}"),
+            };
+            let Value::Array(args) = &f[3] else {
+                panic!("args {:?}", f[3])
+            };
+            assert!(int(&f[1]) > 1_700_000_000, "a Unix time");
+            (
+                int(&f[0]),
+                int(&f[2]),
+                args.iter().map(text).collect(),
+                text(&f[4]),
+                text(&f[5]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn slowlog_merges_every_shard_newest_first() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let keys = keys_on_every_shard(2);
+    let _: () = q(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    let _: () = q(&mut c, &["CLIENT", "SETNAME", "slow-one"]);
+    let _: () = q(&mut c, &["SLOWLOG", "RESET"]);
+    let long = "v".repeat(200);
+    let _: () = q(&mut c, &["SET", &keys[0], &long]);
+    let _: () = q(&mut c, &["SET", &keys[1], "2"]);
+    assert!(err(&mut c, &["AUTH", "secret"]).starts_with("ERR"));
+    let many: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let mut rpush = vec!["RPUSH", "list"];
+    rpush.extend(many.iter().map(String::as_str));
+    let _: i64 = q(&mut c, &rpush);
+    let log = slowlog(&mut c, "-1");
+    // Newest first: RPUSH, AUTH, SET, SET, SLOWLOG RESET.
+    let ids: Vec<i64> = log.iter().map(|e| e.0).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    let names: Vec<&str> = log.iter().map(|e| e.2[0].as_str()).collect();
+    assert_eq!(&names[..4], ["RPUSH", "AUTH", "SET", "SET"]);
+    let (_, _, rpush_args, addr, name) = &log[0];
+    assert_eq!(rpush_args.len(), 32);
+    assert_eq!(rpush_args[31], "... (11 more arguments)");
+    assert_eq!(name, "slow-one");
+    let me: String = q(&mut c, &["CLIENT", "INFO"]);
+    assert!(me.contains(&format!("addr={addr} ")), "{me} / {addr}");
+    assert_eq!(log[1].2, ["AUTH", "(redacted)"]);
+    assert_eq!(
+        log[3].2[2],
+        format!("{}... (72 more bytes)", "v".repeat(128))
+    );
+    assert_eq!(slowlog(&mut c, "2").len(), 2);
+    assert_eq!(slowlog(&mut c, "0").len(), 0);
+    let len: i64 = q(&mut c, &["SLOWLOG", "LEN"]);
+    assert!(len >= 5);
+    // The log is bounded as a whole.
+    let _: () = q(&mut c, &["CONFIG", "SET", "slowlog-max-len", "3"]);
+    let len: i64 = q(&mut c, &["SLOWLOG", "LEN"]);
+    assert_eq!(len, 3);
+    assert_eq!(slowlog(&mut c, "-1").len(), 3);
+    // A threshold: only slow commands.
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "100000"],
+    );
+    let _: () = q(&mut c, &["SLOWLOG", "RESET"]);
+    let _: Option<String> = q(&mut c, &["GET", &keys[1]]);
+    let _: () = q(&mut c, &["DEBUG", "SLEEP", "0.2"]);
+    let log = slowlog(&mut c, "10");
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].2, ["DEBUG", "SLEEP", "0.2"]);
+    assert!(log[0].1 >= 200_000);
+    // Off.
+    let _: () = q(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    let _: () = q(&mut c, &["SLOWLOG", "RESET"]);
+    let _: () = q(&mut c, &["DEBUG", "SLEEP", "0.1"]);
+    let len: i64 = q(&mut c, &["SLOWLOG", "LEN"]);
+    assert_eq!(len, 0);
+}
