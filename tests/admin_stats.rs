@@ -233,3 +233,62 @@ fn slowlog_merges_every_shard_newest_first() {
     let len: i64 = q(&mut c, &["SLOWLOG", "LEN"]);
     assert_eq!(len, 0);
 }
+
+#[test]
+fn latency_monitor_records_slow_commands_and_histograms() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let n: i64 = q(&mut c, &["LATENCY", "RESET"]);
+    assert!(n >= 0);
+    // Off (threshold 0): nothing recorded.
+    let _: () = q(&mut c, &["DEBUG", "SLEEP", "0.02"]);
+    let latest: Vec<Value> = q(&mut c, &["LATENCY", "LATEST"]);
+    assert!(latest.is_empty(), "{latest:?}");
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "latency-monitor-threshold", "10"],
+    );
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let _: () = q(&mut c, &["DEBUG", "SLEEP", "0.05"]);
+    let latest: Vec<(String, i64, i64, i64)> = q(&mut c, &["LATENCY", "LATEST"]);
+    assert_eq!(latest.len(), 1, "{latest:?}");
+    let (event, time, ms, max) = &latest[0];
+    assert_eq!(event, "command");
+    assert!(*time > 1_700_000_000);
+    assert!(*ms >= 50 && max >= ms, "{latest:?}");
+    let history: Vec<(i64, i64)> = q(&mut c, &["LATENCY", "HISTORY", "command"]);
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0], (*time, *ms));
+    let graph: String = q(&mut c, &["LATENCY", "GRAPH", "command"]);
+    assert!(
+        graph.starts_with(&format!("command - high {ms} ms")),
+        "{graph}"
+    );
+    assert!(err(&mut c, &["LATENCY", "GRAPH", "nosuch"]).contains("No samples available"));
+    let doctor: String = q(&mut c, &["LATENCY", "DOCTOR"]);
+    assert!(doctor.contains("command"), "{doctor}");
+    // Per-command histograms: calls and cumulative counts that end at the calls.
+    let h: Vec<Value> = q(&mut c, &["LATENCY", "HISTOGRAM", "set", "debug", "nosuch"]);
+    assert_eq!(h.len(), 4, "{h:?}");
+    let Value::Array(body) = &h[3] else {
+        panic!("{h:?}")
+    };
+    assert_eq!(body[0], Value::BulkString(b"calls".to_vec()));
+    assert_eq!(body[1], Value::Int(2));
+    let Value::Array(buckets) = &body[3] else {
+        panic!("{body:?}")
+    };
+    assert_eq!(buckets.last(), Some(&Value::Int(2)));
+    let Value::Int(top) = buckets[buckets.len() - 2] else {
+        panic!("{buckets:?}")
+    };
+    assert!(top >= 50_000, "the sleep's bucket: {buckets:?}");
+    assert_eq!(
+        q::<i64>(&mut c, &["LATENCY", "RESET", "command", "nosuch"]),
+        1
+    );
+    let latest: Vec<Value> = q(&mut c, &["LATENCY", "LATEST"]);
+    assert!(latest.is_empty());
+    assert!(err(&mut c, &["LATENCY", "LATEST", "x"]).contains("'latency|latest'"));
+    assert!(err(&mut c, &["LATENCY", "NOSUCH"]).contains("unknown subcommand 'NOSUCH'"));
+}

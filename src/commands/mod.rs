@@ -9,6 +9,7 @@ mod connection;
 mod debug;
 pub(crate) mod info;
 mod keyspace;
+mod latency;
 pub mod memory;
 pub mod migrate;
 pub mod monitor;
@@ -79,6 +80,7 @@ pub async fn run(
         ServerCmd::Client => client::run(shard, client, &args).await,
         ServerCmd::Info => info::run(shard, client, &args).await,
         ServerCmd::Slowlog => slowlog::run(shard, &args).await,
+        ServerCmd::Latency => latency::run(shard, &args).await,
         ServerCmd::Memory => memory::run(shard, client, spec, args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),

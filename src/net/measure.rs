@@ -109,16 +109,20 @@ pub struct Recorder<'a> {
     stats: std::cell::RefMut<'a, CommandStats>,
     end: Instant,
     slow_us: i64,
+    /// `latency-monitor-threshold` (0: off).
+    latency_ms: u64,
 }
 
 impl<'a> Recorder<'a> {
     pub fn new(shard: &'a Shard, client: &'a ClientHandle) -> Recorder<'a> {
+        let settings = shard.settings.borrow();
         Recorder {
             shard,
             client,
             stats: shard.cmdstats.borrow_mut(),
             end: Instant::now(),
-            slow_us: shard.settings.borrow().slowlog_log_slower_than,
+            slow_us: settings.slowlog_log_slower_than,
+            latency_ms: settings.latency_monitor_threshold,
         }
     }
 
@@ -141,6 +145,14 @@ impl<'a> Recorder<'a> {
         self.stats
             .record(t.spec, sub, Outcome::Ran { took, failed });
         let micros = took.as_micros() as u64;
+        if self.latency_ms > 0 && micros / 1000 >= self.latency_ms {
+            let event = if t.spec.has(flags::FAST) {
+                "fast-command"
+            } else {
+                "command"
+            };
+            crate::runtime::latency::add_sample(event, micros / 1000);
+        }
         if self.slow_us >= 0 && micros >= self.slow_us as u64 && t.spec.name != "exec" {
             if let Some(args) = t.extra.and_then(|e| e.args) {
                 self.log_slow(t.spec, &args, micros);

@@ -10,6 +10,7 @@ pub mod driver;
 pub mod exec;
 pub mod gate;
 pub mod invalidate;
+pub mod latency;
 pub mod mailbox;
 pub mod memory;
 pub mod misconf;
