@@ -40,6 +40,12 @@ const HELP: &[&str] = &[
     "    Return the client ID we are redirecting to when tracking is enabled.",
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Hold every client's commands (WRITE: those that may write) for <timeout> ms.",
+    "UNPAUSE",
+    "    End a pause before its timeout.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    End a client's blocking command now, as if it timed out or with an error.",
     "HELP",
     "    Prints this help.",
 ];
@@ -147,18 +153,80 @@ pub async fn run(
             }
             Ok(Reply::Ok)
         }
+        "pause" if n == 3 || n == 4 => pause(args),
+        "unpause" if n == 2 => {
+            crate::runtime::pause::unpause();
+            Ok(Reply::Ok)
+        }
+        "unblock" if n == 3 || n == 4 => unblock(shard, args).await,
         "help" if n == 2 => Ok(Reply::Array(
             HELP.iter().map(|l| Reply::Status(l.to_string())).collect(),
         )),
         "id" | "info" | "getname" | "setname" | "setinfo" | "no-evict" | "no-touch" | "reply"
-        | "kill" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" => {
-            Err(arity(&sub))
-        }
+        | "kill" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" | "pause"
+        | "unpause" | "unblock" => Err(arity(&sub)),
         _ => Err(CmdError::UnknownSubcommand {
             sub: String::from_utf8_lossy(&args[1]).into_owned(),
             cmd: "client".into(),
         }),
     }
+}
+
+/// An optional last argument naming one of `choices` (case-insensitively).
+fn choice<T: Copy>(
+    arg: Option<&Bytes>,
+    default: T,
+    choices: &[(&str, T)],
+    error: &str,
+) -> Result<T, CmdError> {
+    let Some(arg) = arg else {
+        return Ok(default);
+    };
+    choices
+        .iter()
+        .find(|(name, _)| eq_ic(arg, name))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| CmdError::other(error))
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL].
+fn pause(args: &[Bytes]) -> Result<Reply, CmdError> {
+    use crate::runtime::pause::{ALL, WRITE};
+    let modes = [("WRITE", WRITE), ("ALL", ALL)];
+    let mode = choice(
+        args.get(3),
+        ALL,
+        &modes,
+        "ERR CLIENT PAUSE mode must be WRITE or ALL",
+    )?;
+    let ms = shards::args::parse_i64_opt(&args[2])
+        .ok_or_else(|| CmdError::other("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::other("ERR timeout is negative"));
+    }
+    crate::runtime::pause::pause(mode, ms as u64);
+    Ok(Reply::Ok)
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was in a blocking command.
+async fn unblock(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let id = parse_i64(&args[2])?;
+    let reasons = [("TIMEOUT", false), ("ERROR", true)];
+    let error = choice(
+        args.get(3),
+        false,
+        &reasons,
+        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+    )?;
+    let done = shard
+        .run_everywhere(|| {
+            move |s: &Rc<Shard>| {
+                let client = s.clients.borrow().get(id as u64);
+                client.is_some_and(|c| c.unblock(error))
+            }
+        })
+        .await;
+    Ok(Reply::Int(done.into_iter().filter(|d| *d).count() as i64))
 }
 
 async fn list(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {

@@ -225,6 +225,8 @@ enum Wake {
     Event(Option<BlockEvent>),
     Timeout,
     Read(usize),
+    /// CLIENT UNBLOCK (`true`: with an error).
+    Unblock(bool),
 }
 
 /// Waits for a blocked command's data. Returns its reply, or `None` when the client
@@ -241,6 +243,8 @@ async fn wait_blocked(
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     let touch = !client.info.borrow().no_touch;
+    let (unblock_tx, mut unblocked) = futures_channel::oneshot::channel::<bool>();
+    *client.unblocker.borrow_mut() = Some(unblock_tx);
     let result = loop {
         let timer = async {
             match deadline {
@@ -251,12 +255,22 @@ async fn wait_blocked(
                 None => std::future::pending().await,
             }
         };
-        let event = async { Wake::Event(events.next().await) };
+        let event = async {
+            futures_lite::future::or(async { Wake::Event(events.next().await) }, async {
+                match (&mut unblocked).await {
+                    Ok(error) => Wake::Unblock(error),
+                    // The sender is gone only once the wait ends.
+                    Err(_) => std::future::pending().await,
+                }
+            })
+            .await
+        };
         let read = async {
             // Commands sent meanwhile wait in the buffer, as in Redis.
             Wake::Read(io.read_more().await)
         };
-        match futures_lite::future::or(event, futures_lite::future::or(timer, read)).await {
+        let wake = futures_lite::future::or(event, futures_lite::future::or(timer, read)).await;
+        match wake {
             Wake::Event(Some(BlockEvent::Served(reply))) => break Some(reply),
             Wake::Event(Some(BlockEvent::Retry)) => {
                 let reply = attempt(shard, b.spec, b.db, touch, b.args.clone()).await;
@@ -266,10 +280,16 @@ async fn wait_blocked(
                 }
             }
             Wake::Event(None) => break None,
-            Wake::Timeout => {
+            Wake::Timeout | Wake::Unblock(_) => {
                 // A shard that already served us says so: then its reply is on its way.
                 if unregister(shard, who, &owners).await {
-                    break Some(b.nil.clone());
+                    break Some(match wake {
+                        Wake::Unblock(true) => {
+                            shards::CmdError::other("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+                                .into()
+                        }
+                        _ => b.nil.clone(),
+                    });
                 }
                 let served = loop {
                     match events.next().await {
@@ -292,6 +312,7 @@ async fn wait_blocked(
             }
         }
     };
+    client.unblocker.borrow_mut().take();
     shard.drop_waiter(who);
     result
 }

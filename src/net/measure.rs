@@ -78,6 +78,13 @@ impl Measure {
         });
     }
 
+    /// The command starts again at `now` (it waited for CLIENT PAUSE).
+    pub fn restart(&mut self, now: Instant) {
+        if let Some(t) = &mut self.current {
+            t.start = now;
+        }
+    }
+
     /// The command was refused before it ran (`rejected_calls`).
     pub fn reject(&mut self) {
         if let Some(t) = &mut self.current {

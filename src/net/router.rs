@@ -22,10 +22,10 @@ use crate::coord::spread::{
 };
 use crate::coord::{atomic, cross};
 use crate::net::measure::{Measure, Recorder, Timing};
-use crate::runtime::blocking;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::shard::Shard;
 use crate::runtime::work::{Work, WorkDone};
+use crate::runtime::{blocking, pause};
 
 /// Replies of one batch beyond this many bytes pause the batch (`Flow::Pause`).
 const PAUSE_AT: usize = 1 << 20;
@@ -383,6 +383,9 @@ impl<'a> Batch<'a> {
                 return Flow::Continue;
             }
         }
+        if pause::maybe_paused() {
+            self.wait_while_paused(spec).await;
+        }
         if crate::commands::cluster::enabled() {
             match crate::commands::cluster::check(self.shard, self.client, spec, &args) {
                 crate::commands::cluster::Verdict::Pass => {}
@@ -479,6 +482,25 @@ impl<'a> Batch<'a> {
                 self.reply(r);
                 Flow::Continue
             }
+        }
+    }
+
+    /// CLIENT PAUSE: a command it holds waits (what is queued for other shards is
+    /// sent first); the wait does not count as the command's time.
+    async fn wait_while_paused(&mut self, spec: &'static CommandSpec) {
+        let writes = if server_cmd(spec) == Some(ServerCmd::Exec) {
+            self.client
+                .multi
+                .borrow()
+                .as_ref()
+                .is_some_and(|m| m.queued.iter().any(|(s, _)| pause::may_write(s)))
+        } else {
+            pause::may_write(spec)
+        };
+        if pause::holds(writes) {
+            self.flush().await;
+            pause::wait(writes).await;
+            self.measure.restart(Instant::now());
         }
     }
 

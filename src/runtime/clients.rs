@@ -146,6 +146,9 @@ pub struct ClientHandle {
     pub monitor: Cell<bool>,
     /// CLIENT TRACKING (`runtime::tracking`).
     pub tracking: RefCell<crate::runtime::tracking::ClientTracking>,
+    /// Set while the client waits in a blocking command: CLIENT UNBLOCK ends the
+    /// wait through it (`true`: with an error).
+    pub unblocker: RefCell<Option<futures_channel::oneshot::Sender<bool>>>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -250,6 +253,14 @@ impl ClientHandle {
     }
 
     /// Marks the client for closing and wakes its pending read.
+    /// CLIENT UNBLOCK: ends the client's blocking wait; whether it was waiting.
+    pub fn unblock(&self, error: bool) -> bool {
+        match self.unblocker.borrow_mut().take() {
+            Some(tx) => tx.send(error).is_ok(),
+            None => false,
+        }
+    }
+
     pub fn kill(&self) {
         self.killed.set(true);
         // SAFETY: the fd belongs to the live connection registered here; shutdown only
@@ -340,6 +351,7 @@ impl ClientRegistry {
             over_soft_since: Cell::new(None),
             monitor: Cell::new(false),
             tracking: RefCell::new(Default::default()),
+            unblocker: RefCell::new(None),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),

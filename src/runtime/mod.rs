@@ -15,6 +15,7 @@ pub mod mailbox;
 pub mod memory;
 pub mod misconf;
 pub mod notify;
+pub mod pause;
 pub mod pubsub;
 pub mod shard;
 pub mod sleep;
