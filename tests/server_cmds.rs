@@ -805,3 +805,29 @@ fn killed_client_is_not_listed_after_client_kill() {
         }
     }
 }
+
+/// `timeout`: an idle client is closed after that many seconds; a Pub/Sub client and
+/// a client blocked in BLPOP are kept.
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "timeout", "1"]);
+    let mut idle = Raw::connect(s.port);
+    idle.roundtrip(&resp(&[b"PING"]), b"+PONG\r\n");
+    let mut subscriber = Raw::connect(s.port);
+    subscriber.send(&resp(&[b"SUBSCRIBE", b"ch"]));
+    let _ = subscriber.read_exact_len(b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n".len());
+    let mut blocked = Raw::connect(s.port);
+    blocked.send(&resp(&[b"BLPOP", b"somelist", b"0"]));
+    let start = Instant::now();
+    assert!(idle.read_until_closed().is_empty());
+    assert!(start.elapsed() >= Duration::from_millis(900));
+    // The others are still served (`c` was idle too: closed, as by Redis).
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "timeout", "0"]);
+    let n: i64 = q(&mut c, &["PUBLISH", "ch", "m"]);
+    assert_eq!(n, 1);
+    let _: i64 = q(&mut c, &["RPUSH", "somelist", "x"]);
+    assert_eq!(blocked.read_line(), "*2\r\n");
+}

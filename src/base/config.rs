@@ -180,6 +180,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1_000_000)]
     pub tracking_table_max_keys: u64,
 
+    /// Close a client idle for this many seconds (0: never; Pub/Sub and blocked clients
+    /// are kept).
+    #[arg(long, default_value_t = 0)]
+    pub timeout: u64,
+
     /// Commands taking at least this many microseconds go to the slow log (-1: off,
     /// 0: every command).
     #[arg(long, default_value_t = 10000, allow_negative_numbers = true,
@@ -443,7 +448,7 @@ impl Settings {
             loglevel: c.loglevel.clone(),
             proto_max_bulk_len: c.proto_max_bulk_len,
             client_query_buffer_limit: c.client_query_buffer_limit,
-            timeout: 0,
+            timeout: c.timeout,
             hz: 10,
             maxmemory: c.maxmemory,
             save: c.save.clone(),

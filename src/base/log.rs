@@ -31,3 +31,7 @@ pub fn notice(msg: &str) {
 pub fn warning(msg: &str) {
     emit(3, '#', msg);
 }
+
+pub fn verbose(msg: &str) {
+    emit(1, '-', msg);
+}

@@ -104,7 +104,27 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
                 None => {
                     let idle = io.input.is_empty() && answerable_while_busy(shard, client);
                     io.t.set_idle(idle);
-                    let n = io.read_more().await;
+                    let timeout = shard.settings.borrow().timeout;
+                    let n = if timeout == 0 {
+                        io.read_more().await
+                    } else {
+                        // `timeout`: a client idle that long is closed (Pub/Sub
+                        // clients, which wait above, and blocked ones are not).
+                        let limit = Duration::from_secs(timeout);
+                        let expired = async {
+                            crate::runtime::sleep::sleep(limit).await;
+                            None
+                        };
+                        match futures_lite::future::or(async { Some(io.read_more().await) }, expired)
+                            .await
+                        {
+                            Some(n) => n,
+                            None => {
+                                crate::base::log::verbose("Closing idle client");
+                                return;
+                            }
+                        }
+                    };
                     io.t.set_idle(false);
                     n
                 }
