@@ -503,6 +503,11 @@ async fn expiry_loop(shard: Rc<Shard>) {
                 shards::alloc::thread_used(),
             )
         };
+        {
+            let st = shard.stats.borrow();
+            let counters = [st.commands, st.net_input_bytes, st.net_output_bytes];
+            shard.instant.borrow_mut().sample(Instant::now(), counters);
+        }
         if idle_purge.went_idle(activity) {
             crate::runtime::memory::purge_freed();
         }

@@ -292,3 +292,48 @@ fn latency_monitor_records_slow_commands_and_histograms() {
     assert!(err(&mut c, &["LATENCY", "LATEST", "x"]).contains("'latency|latest'"));
     assert!(err(&mut c, &["LATENCY", "NOSUCH"]).contains("unknown subcommand 'NOSUCH'"));
 }
+
+fn stat(c: &mut Connection, name: &str) -> f64 {
+    let text: String = q(c, &["INFO", "stats"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The instantaneous rates follow the load: above zero under it, zero after it.
+#[test]
+fn instantaneous_rates_follow_the_load() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loaders: Vec<_> = (0..2)
+        .map(|_| {
+            let mut r = s.conn();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut p = redis::pipe();
+                    for i in 0..50 {
+                        p.cmd("SET").arg(format!("k{i}")).arg("value");
+                    }
+                    let _: Vec<Value> = p.query(&mut r).unwrap();
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let ops = stat(&mut c, "instantaneous_ops_per_sec");
+    let input = stat(&mut c, "instantaneous_input_kbps");
+    let output = stat(&mut c, "instantaneous_output_kbps");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for l in loaders {
+        l.join().unwrap();
+    }
+    assert!(ops > 100.0, "{ops}");
+    assert!(input > 1.0 && output > 0.1, "{input} {output}");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(stat(&mut c, "instantaneous_ops_per_sec"), 0.0);
+}

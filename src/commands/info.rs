@@ -35,6 +35,8 @@ pub struct ShardReport {
     pub tracking_clients: usize,
     /// The tracking table here: keys, client-key items, BCAST prefixes.
     pub tracking: (usize, usize, usize),
+    /// Commands per second, input and output KiB per second, lately.
+    pub instant: [f64; 3],
 }
 
 impl ShardReport {
@@ -64,6 +66,7 @@ impl ShardReport {
             cpu_sys_us: sys,
             tracking_clients: shard.clients.borrow().tracking_ids().len(),
             tracking: shard.tracking.borrow().counts(),
+            instant: shard.instant.borrow().rates(),
             slots: if crate::commands::cluster::enabled() {
                 crate::commands::cluster::with(|st| st.ranges_of(st.me))
             } else {
@@ -312,7 +315,8 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
         "stats" => write!(
             out,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
-             instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
+             instantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
+             instantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\n\
              rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
              keyspace_misses:{}\r\ntotal_error_replies:{}\r\nforwarded_commands:{}\r\n\
              forward_messages:{}\r\noptimistic_read_retries:{}\r\n\
@@ -320,8 +324,11 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
              tracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
             sum(|r| r.stats.connections),
             sum(|r| r.stats.commands),
+            reports.iter().map(|r| r.instant[0]).sum::<f64>().round() as u64,
             sum(|r| r.stats.net_input_bytes),
             sum(|r| r.stats.net_output_bytes),
+            reports.iter().map(|r| r.instant[1]).sum::<f64>(),
+            reports.iter().map(|r| r.instant[2]).sum::<f64>(),
             sum(|r| r.stats.rejected_connections),
             sum(|r| r.expired_keys),
             sum(|r| r.evicted_keys),

@@ -115,8 +115,11 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
                             crate::runtime::sleep::sleep(limit).await;
                             None
                         };
-                        match futures_lite::future::or(async { Some(io.read_more().await) }, expired)
-                            .await
+                        match futures_lite::future::or(
+                            async { Some(io.read_more().await) },
+                            expired,
+                        )
+                        .await
                         {
                             Some(n) => n,
                             None => {

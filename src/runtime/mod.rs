@@ -9,6 +9,7 @@ pub mod cmdstats;
 pub mod driver;
 pub mod exec;
 pub mod gate;
+pub mod instant;
 pub mod invalidate;
 pub mod latency;
 pub mod mailbox;

@@ -70,6 +70,8 @@ pub struct Shard {
     pub cmdstats: RefCell<crate::runtime::cmdstats::CommandStats>,
     /// The slow log of this shard's clients' commands.
     pub slowlog: RefCell<crate::runtime::slowlog::Slowlog>,
+    /// INFO's instantaneous rates, sampled by the periodic task.
+    pub instant: RefCell<crate::runtime::instant::Instantaneous>,
     pub started_ms: u64,
     mail: ShardMailbox,
     /// Rings peers' network rings when this shard has one (see `mailbox`).
@@ -124,6 +126,7 @@ impl Shard {
                 latency_tracking,
             )),
             slowlog: RefCell::new(Default::default()),
+            instant: RefCell::new(Default::default()),
             started_ms,
             mail,
             bell: RefCell::new(None),
