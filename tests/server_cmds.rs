@@ -831,3 +831,48 @@ fn idle_clients_are_closed_after_timeout() {
     let _: i64 = q(&mut c, &["RPUSH", "somelist", "x"]);
     assert_eq!(blocked.read_line(), "*2\r\n");
 }
+
+/// COMMAND LIST FILTERBY (ACLCAT, PATTERN, MODULE) and COMMAND GETKEYSANDFLAGS.
+#[test]
+fn command_list_filters_and_getkeysandflags() {
+    let s = Server::start(1);
+    let mut c = s.conn();
+    let mut hll: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "hyperloglog"],
+    );
+    hll.sort();
+    assert_eq!(hll, ["pfadd", "pfcount", "pfmerge"]);
+    let mut z: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "ZUNION*"],
+    );
+    z.sort();
+    assert_eq!(z, ["zunion", "zunionstore"]);
+    let none: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "MODULE", "x"]);
+    assert!(none.is_empty());
+    let all: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
+    let count: usize = q(&mut c, &["COMMAND", "COUNT"]);
+    assert_eq!(all.len(), count);
+    let keys: Vec<(String, Vec<String>)> = q(
+        &mut c,
+        &[
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "LMOVE",
+            "src",
+            "dst",
+            "LEFT",
+            "RIGHT",
+        ],
+    );
+    assert_eq!(
+        keys,
+        [
+            ("src".into(), vec!["RW".into()]),
+            ("dst".into(), vec!["RW".into()])
+        ]
+    );
+    let keys: Vec<(String, Vec<String>)> = q(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "GET", "k"]);
+    assert_eq!(keys, [("k".into(), vec!["RO".into()])]);
+}

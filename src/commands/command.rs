@@ -31,14 +31,9 @@ fn key_specs(c: &CommandSpec) -> Vec<Reply> {
         return Vec::new();
     }
     let s = |v: &str| Reply::bulk(v);
-    let write = c.has(flags::WRITE);
-    let spec_flags = if write {
-        vec![Reply::Status("RW".into())]
-    } else {
-        vec![Reply::Status("RO".into())]
-    };
+
     vec![Reply::Map(vec![
-        (s("flags"), Reply::Set(spec_flags)),
+        (s("flags"), Reply::Set(key_flags(c))),
         (
             s("begin_search"),
             Reply::Map(vec![
@@ -73,6 +68,42 @@ fn key_specs(c: &CommandSpec) -> Vec<Reply> {
     ])]
 }
 
+/// A key's flags in key specifications and COMMAND GETKEYSANDFLAGS: `RW` for a write
+/// command's keys, `RO` otherwise (the table does not tell Redis's finer flags).
+fn key_flags(c: &CommandSpec) -> Vec<Reply> {
+    let f = if c.has(flags::WRITE) { "RW" } else { "RO" };
+    vec![Reply::Status(f.into())]
+}
+
+/// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
+fn list(opts: &[Bytes]) -> Result<Reply, CmdError> {
+    let keep: Box<dyn Fn(&CommandSpec) -> bool> = match opts {
+        [] => Box::new(|_| true),
+        [by, kind, arg] if eq_ic(by, "FILTERBY") => {
+            if eq_ic(kind, "MODULE") {
+                // No modules: no command belongs to one.
+                Box::new(|_| false)
+            } else if eq_ic(kind, "ACLCAT") {
+                let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
+                Box::new(move |c| c.acl.contains(&cat.as_str()))
+            } else if eq_ic(kind, "PATTERN") {
+                let pattern = arg.to_ascii_lowercase();
+                Box::new(move |c| shards::glob::glob_match(&pattern, c.name.as_bytes()))
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    Ok(Reply::Array(
+        COMMANDS
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| Reply::bulk(c.name))
+            .collect(),
+    ))
+}
+
 fn docs_of(c: &CommandSpec) -> (Reply, Reply) {
     let s = |v: &str| Reply::bulk(v);
     (
@@ -95,9 +126,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         return Ok(Reply::Int(COMMANDS.len() as i64));
     }
     if eq_ic(sub, "LIST") {
-        return Ok(Reply::Array(
-            COMMANDS.iter().map(|c| Reply::bulk(c.name)).collect(),
-        ));
+        return list(&args[2..]);
     }
     if eq_ic(sub, "INFO") {
         if args.len() == 2 {
@@ -118,7 +147,8 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         };
         return Ok(Reply::Map(list.into_iter().map(docs_of).collect()));
     }
-    if eq_ic(sub, "GETKEYS") && args.len() >= 4 {
+    let with_flags = eq_ic(sub, "GETKEYSANDFLAGS");
+    if (eq_ic(sub, "GETKEYS") || with_flags) && args.len() >= 4 {
         let target = &args[2..];
         let spec = shards::lookup(&target[0])
             .ok_or_else(|| CmdError::other("ERR Invalid command specified"))?;
@@ -129,7 +159,14 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         }
         let keys: Vec<Reply> = spec
             .key_positions(target)
-            .map(|p| Reply::Bulk(target[p].to_vec()))
+            .map(|p| {
+                let key = Reply::Bulk(target[p].to_vec());
+                if with_flags {
+                    Reply::Array(vec![key, Reply::Set(key_flags(spec))])
+                } else {
+                    key
+                }
+            })
             .collect();
         if keys.is_empty() {
             return Err(CmdError::other("ERR The command has no key arguments"));
@@ -144,14 +181,16 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
                 "    Return details about all commands.",
                 "COUNT",
                 "    Return the total number of commands in this server.",
-                "LIST",
-                "    Return a list of all commands in this server.",
+                "LIST [FILTERBY (MODULE <name>|ACLCAT <category>|PATTERN <pattern>)]",
+                "    Return a list of the server's commands, all or those the filter keeps.",
                 "INFO [<command-name> ...]",
                 "    Return details about multiple commands.",
                 "DOCS [<command-name> ...]",
                 "    Return documentation details about multiple commands.",
                 "GETKEYS <full-command>",
                 "    Return the keys from a full command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and their access flags from a full command.",
                 "HELP",
                 "    Prints this help.",
             ]
@@ -161,7 +200,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         ));
     }
     let name = String::from_utf8_lossy(sub).to_ascii_lowercase();
-    if ["count", "getkeys", "help"].contains(&name.as_str()) {
+    if ["count", "getkeys", "getkeysandflags", "help"].contains(&name.as_str()) {
         return Err(CmdError::WrongArity(format!("command|{name}")));
     }
     Err(CmdError::UnknownSubcommand {
