@@ -876,3 +876,68 @@ fn command_list_filters_and_getkeysandflags() {
     let keys: Vec<(String, Vec<String>)> = q(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "GET", "k"]);
     assert_eq!(keys, [("k".into(), vec!["RO".into()])]);
 }
+
+/// CLIENT LIST shows a client's transaction (flags x, multi, watch), a blocked client
+/// (b) and a tracking one (t, B, redir), as Redis 7.
+#[test]
+fn client_list_shows_transactions_blocking_and_tracking() {
+    let s = Server::start(2);
+    let mut a = s.conn();
+    let _: () = q(&mut a, &["CLIENT", "SETNAME", "in-multi"]);
+    let _: () = q(&mut a, &["WATCH", "k1", "k2", "k1"]);
+    let _: () = q(&mut a, &["MULTI"]);
+    let _: String = q(&mut a, &["SET", "k1", "v"]);
+    let _: String = q(&mut a, &["GET", "k2"]);
+    let mut b = Raw::connect(s.port);
+    b.roundtrip(&resp(&[b"CLIENT", b"SETNAME", b"blocked"]), b"+OK\r\n");
+    b.send(&resp(&[b"BLPOP", b"l", b"0"]));
+    let mut t = Raw::connect(s.port);
+    t.roundtrip(&resp(&[b"CLIENT", b"SETNAME", b"tracker"]), b"+OK\r\n");
+    t.send(&resp(&[b"HELLO", b"3"]));
+    let _ = t.read_line();
+    t.send(&resp(&[b"CLIENT", b"TRACKING", b"on", b"BCAST"]));
+    let mut c = s.conn();
+    wait_blocked(&mut c, 1);
+    // HELLO 3's map is still arriving on `t`; TRACKING's +OK follows it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let list = loop {
+        let list = client_list(&mut c, &[]);
+        let tracking_on = list
+            .iter()
+            .any(|f| f["name"] == "tracker" && f["flags"].contains('t'));
+        if tracking_on || Instant::now() > deadline {
+            break list;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let by_name = |n: &str| list.iter().find(|f| f["name"] == n).unwrap().clone();
+    let m = by_name("in-multi");
+    assert_eq!(
+        (
+            m["flags"].as_str(),
+            m["multi"].as_str(),
+            m["watch"].as_str()
+        ),
+        ("x", "2", "2")
+    );
+    let bl = by_name("blocked");
+    assert_eq!(
+        (
+            bl["flags"].as_str(),
+            bl["multi"].as_str(),
+            bl["cmd"].as_str()
+        ),
+        ("b", "-1", "blpop")
+    );
+    let tr = by_name("tracker");
+    assert_eq!((tr["flags"].as_str(), tr["redir"].as_str()), ("tB", "0"));
+    let me = by_name("");
+    assert_eq!(
+        (
+            me["flags"].as_str(),
+            me["watch"].as_str(),
+            me["redir"].as_str()
+        ),
+        ("N", "0", "-1")
+    );
+}

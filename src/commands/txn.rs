@@ -59,11 +59,12 @@ pub async fn watch(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> 
             .push(key.clone());
     }
     for (owner, keys) in by_shard {
-        shard.call(owner, Work::Watch(me, db, keys)).await;
+        shard.call(owner, Work::Watch(me, db, keys.clone())).await;
         let mut w = client.watch.borrow_mut();
         if !w.shards.contains(&owner) {
             w.shards.push(owner);
         }
+        w.keys.extend(keys.into_iter().map(|k| (db, k)));
     }
     Reply::Ok
 }
@@ -71,7 +72,11 @@ pub async fn watch(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> 
 /// Forgets every watched key of the client (UNWATCH, and after EXEC or DISCARD).
 pub async fn unwatch(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
     let me = WatcherId(client.info.borrow().id);
-    let shards = std::mem::take(&mut client.watch.borrow_mut().shards);
+    let shards = {
+        let mut w = client.watch.borrow_mut();
+        w.keys.clear();
+        std::mem::take(&mut w.shards)
+    };
     for owner in shards {
         shard.call(owner, Work::Unwatch(me)).await;
     }

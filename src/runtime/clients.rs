@@ -25,6 +25,8 @@ pub struct MultiState {
 #[derive(Default)]
 pub struct WatchState {
     pub shards: Vec<ShardId>,
+    /// The keys watched (db, key), for CLIENT LIST's `watch`.
+    pub keys: std::collections::HashSet<(usize, Bytes)>,
 }
 
 /// A connection's cluster-mode state.
@@ -75,13 +77,29 @@ impl ClientInfo {
     /// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order; `subs` are the
     /// client's channel, pattern and sharded-channel subscriptions, `monitor` whether it
     /// runs MONITOR.
-    pub fn line(&self, now_ms: u64, subs: (usize, usize, usize), monitor: bool) -> String {
+    pub fn line(&self, now_ms: u64, st: &LineState) -> String {
+        let subs = st.subs;
         let mut flags = String::new();
-        if monitor {
+        if st.monitor {
             flags.push('O');
         }
         if subs.0 + subs.1 + subs.2 > 0 {
             flags.push('P');
+        }
+        if st.multi >= 0 {
+            flags.push('x');
+        }
+        if st.blocked {
+            flags.push('b');
+        }
+        if st.tracking.0 {
+            flags.push('t');
+        }
+        if st.tracking.1 {
+            flags.push('R');
+        }
+        if st.tracking.2 {
+            flags.push('B');
         }
         if self.no_evict {
             flags.push('e');
@@ -94,9 +112,9 @@ impl ClientInfo {
         }
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} \
-             ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 \
-             oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} \
-             lib-ver={}",
+             ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=16384 \
+             rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} \
+             lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -109,17 +127,44 @@ impl ClientInfo {
             subs.0,
             subs.1,
             subs.2,
+            st.multi,
+            st.watching,
             self.qbuf,
+            // The read buffer: 16 KiB, grown to what a command needs.
+            16384usize.saturating_sub(self.qbuf),
+            st.multi_mem,
+            st.omem,
+            self.qbuf.max(16384) + st.omem + st.multi_mem,
             if self.last_cmd.is_empty() {
                 "NULL"
             } else {
                 &self.last_cmd
             },
+            st.redir,
             self.resp,
             self.lib_name,
             self.lib_ver,
         )
     }
+}
+
+/// What CLIENT LIST shows of a client's state beyond `ClientInfo`.
+pub struct LineState {
+    /// Channel, pattern and sharded-channel subscriptions.
+    pub subs: (usize, usize, usize),
+    pub monitor: bool,
+    /// Commands queued in MULTI, -1 outside one.
+    pub multi: i64,
+    /// Bytes of the queued commands' arguments.
+    pub multi_mem: usize,
+    pub watching: usize,
+    pub blocked: bool,
+    /// Tracking on, its redirect broken, BCAST.
+    pub tracking: (bool, bool, bool),
+    /// The tracking redirect (-1: none).
+    pub redir: i64,
+    /// Pushed bytes (Pub/Sub messages, invalidations) not yet sent.
+    pub omem: usize,
 }
 
 /// A connected client as its shard sees it.
@@ -249,10 +294,38 @@ impl ClientHandle {
             let s = self.subs.borrow();
             (s.channels.len(), s.patterns.len(), s.shard.len())
         };
-        self.info.borrow().line(now_ms, subs, self.monitor.get())
+        let (multi, multi_mem) = match &*self.multi.borrow() {
+            Some(m) => {
+                let mem = m.queued.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum();
+                (m.queued.len() as i64, mem)
+            }
+            None => (-1, 0),
+        };
+        let tracking = {
+            let t = self.tracking.borrow();
+            let redir = if t.on && t.redirect != 0 {
+                t.redirect as i64
+            } else if t.on {
+                0
+            } else {
+                -1
+            };
+            ((t.on, t.on && t.broken_redirect, t.on && t.bcast), redir)
+        };
+        let st = LineState {
+            subs,
+            monitor: self.monitor.get(),
+            multi,
+            multi_mem,
+            watching: self.watch.borrow().keys.len(),
+            blocked: self.unblocker.borrow().is_some(),
+            tracking: tracking.0,
+            redir: tracking.1,
+            omem: self.push_bytes.get(),
+        };
+        self.info.borrow().line(now_ms, &st)
     }
 
-    /// Marks the client for closing and wakes its pending read.
     /// CLIENT UNBLOCK: ends the client's blocking wait; whether it was waiting.
     pub fn unblock(&self, error: bool) -> bool {
         match self.unblocker.borrow_mut().take() {
@@ -261,6 +334,7 @@ impl ClientHandle {
         }
     }
 
+    /// Marks the client for closing and wakes its pending read.
     pub fn kill(&self) {
         self.killed.set(true);
         // SAFETY: the fd belongs to the live connection registered here; shutdown only
