@@ -108,7 +108,7 @@ impl Manifest {
         for f in all {
             out.push_str(&format!(
                 "file {} seq {} type {}\n",
-                quote(&f.name),
+                crate::words::quote(&f.name),
                 f.seq,
                 f.kind.letter()
             ));
@@ -133,28 +133,6 @@ pub fn incr_name(prefix: &str, seq: u64) -> String {
 
 pub fn manifest_name(prefix: &str) -> String {
     format!("{prefix}.manifest")
-}
-
-/// A name needs quotes when it has spaces or quotes.
-fn quote(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\'' && c != '\\')
-    {
-        return name.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in name.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// An AOF file's commands.

@@ -3,6 +3,35 @@
 //! backslash escapes, `\n`, `\t`, `\xHH`) or 'single quoted' (only `\'` escaped); a
 //! quote must be followed by a space or the end of the line.
 
+/// `word` as a line's word that `split` reads back: as it is when it has no space,
+/// quote, backslash or control character and is not empty, else double-quoted with
+/// backslash escapes.
+pub fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '"' | '\\' | '\''))
+    {
+        return word.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The words of `line`; None when a quote is not closed or is followed by a character
 /// other than a space.
 pub fn split(line: &str) -> Option<Vec<String>> {
@@ -73,7 +102,26 @@ pub fn split(line: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{quote, split};
+
+    #[test]
+    fn quoted_words_read_back() {
+        for w in [
+            "plain",
+            "",
+            "a b",
+            "say \"hi\"",
+            "back\\slash",
+            "new\nline",
+            "it's",
+            "\u{1}",
+        ] {
+            let line = format!("x {}", quote(w));
+            assert_eq!(split(&line).unwrap(), ["x", w], "{line}");
+        }
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote(""), "\"\"");
+    }
 
     #[test]
     fn words_quotes_and_escapes() {

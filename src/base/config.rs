@@ -70,12 +70,12 @@ pub struct Config {
     #[arg(long, default_value = "")]
     pub requirepass: String,
 
-    /// Largest bulk string a client may send, in bytes.
-    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    /// Largest bulk string a client may send (bytes, or with Redis's units: 512mb).
+    #[arg(long, default_value = "512mb", value_parser = parse_memory_usize_arg)]
     pub proto_max_bulk_len: usize,
 
-    /// Largest unparsed input a client may have buffered, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    /// Largest unparsed input a client may have buffered (bytes, or with units: 1gb).
+    #[arg(long, default_value = "1gb", value_parser = parse_memory_usize_arg)]
     pub client_query_buffer_limit: usize,
 
     /// Memory budget of the whole process for keys and values (split evenly between
@@ -180,6 +180,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1_000_000)]
     pub tracking_table_max_keys: u64,
 
+    /// Background tasks per second on each shard (active expiry, eviction, resizing,
+    /// statistics): 1 to 500.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub hz: u64,
+
     /// Close a client idle for this many seconds (0: never; Pub/Sub and blocked clients
     /// are kept).
     #[arg(long, default_value_t = 0)]
@@ -270,6 +275,10 @@ pub fn parse_memory(v: &str) -> Option<u64> {
         }
     }
     lower.parse().ok()
+}
+
+fn parse_memory_usize_arg(v: &str) -> Result<usize, String> {
+    parse_memory_arg(v).map(|m| m as usize)
 }
 
 fn parse_memory_arg(v: &str) -> Result<u64, String> {
@@ -449,7 +458,7 @@ impl Settings {
             proto_max_bulk_len: c.proto_max_bulk_len,
             client_query_buffer_limit: c.client_query_buffer_limit,
             timeout: c.timeout,
-            hz: 10,
+            hz: c.hz,
             maxmemory: c.maxmemory,
             save: c.save.clone(),
             appendonly: c.appendonly.clone(),

@@ -3,12 +3,17 @@
 //! arguments under Redis's name, which is also the flag's name (`maxmemory 2gb` is
 //! `--maxmemory 2gb`); `#` starts a comment. The file's directives become flags placed
 //! before the command line's, so a flag given on the command line wins, as in Redis.
-//! Several `save` lines add their points (`save ""` clears them), as in Redis. A
-//! directive corecache does not know is reported and skipped, so a redis.conf with
-//! settings corecache lacks still starts it.
+//! Several `save` lines add their points (`save ""` clears them), as in Redis.
+//! `include <path>` reads another file in its place (relative paths from the working
+//! directory, as Redis; at most 16 deep). A redis.conf directive corecache does not
+//! have is reported and skipped, so a redis.conf with settings corecache lacks still
+//! starts it; a name that is no Redis directive either is an error naming the file
+//! and line. The file's path is kept for CONFIG REWRITE.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use clap::CommandFactory;
 
@@ -24,13 +29,73 @@ pub fn expand(args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<String>), Strin
         return Ok((args, Vec::new()));
     }
     let path = first.to_string();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("corecache: cannot read the configuration file {path}: {e}"))?;
-    let (flags, warnings) = flags_of(&text, &path, &known_flags())?;
+    let mut lines = Vec::new();
+    gather(&path, 0, &mut lines)?;
+    let (flags, warnings) = flags_of(&lines, &known_flags())?;
+    let absolute = std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path));
+    let _ = CONFIG_FILE.set(absolute);
     let mut out = vec![args[0].clone()];
     out.extend(flags.into_iter().map(OsString::from));
     out.extend(args.into_iter().skip(2));
     Ok((out, warnings))
+}
+
+static CONFIG_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// The configuration file the server started with, if any (CONFIG REWRITE's target).
+pub fn config_file() -> Option<&'static PathBuf> {
+    CONFIG_FILE.get()
+}
+
+/// How deep `include` may nest.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// One line of a configuration file: its file, its number, its text.
+struct Line {
+    path: String,
+    number: usize,
+    text: String,
+}
+
+impl Line {
+    fn error(&self, why: &str) -> String {
+        format!(
+            "corecache: {}, line {}: {why}: {}",
+            self.path,
+            self.number,
+            self.text.trim()
+        )
+    }
+}
+
+/// The lines of the file at `path`, with `include`d files' lines in their place.
+fn gather(path: &str, depth: usize, out: &mut Vec<Line>) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("corecache: cannot read the configuration file {path}: {e}"))?;
+    for (n, text) in text.lines().enumerate() {
+        let line = Line {
+            path: path.to_string(),
+            number: n + 1,
+            text: text.to_string(),
+        };
+        let words = shards::words::split(text.trim()).unwrap_or_default();
+        if words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("include"))
+        {
+            let [_, inner] = words.as_slice() else {
+                return Err(line.error("include takes one path"));
+            };
+            if depth >= MAX_INCLUDE_DEPTH {
+                return Err(line.error("includes nest too deep"));
+            }
+            gather(inner, depth + 1, out)
+                .map_err(|e| format!("{e} (included from {path}:{})", n + 1))?;
+            continue;
+        }
+        out.push(line);
+    }
+    Ok(())
 }
 
 /// Every flag's long name and aliases, and whether it takes a value.
@@ -48,10 +113,9 @@ fn known_flags() -> HashMap<String, bool> {
     names
 }
 
-/// The flags the file's text stands for.
+/// The flags the files' lines stand for.
 fn flags_of(
-    text: &str,
-    path: &str,
+    lines: &[Line],
     known: &HashMap<String, bool>,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let mut flags = Vec::new();
@@ -59,12 +123,12 @@ fn flags_of(
     let mut save: Option<Vec<String>> = None;
     // Each line sets one class; together they are one value.
     let mut limits: Vec<String> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
+    for l in lines {
+        let line = l.text.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |why: &str| format!("corecache: {path}, line {}: {why}: {line}", n + 1);
+        let bad = |why: &str| l.error(why);
         let words = shards::words::split(line).ok_or_else(|| bad("unbalanced quotes"))?;
         let name = words[0].to_ascii_lowercase();
         let values = &words[1..];
@@ -82,10 +146,13 @@ fn flags_of(
             continue;
         }
         match known.get(&name) {
-            None => warnings.push(format!(
-                "{path}, line {}: '{name}' is not a corecache setting; skipped",
-                n + 1
-            )),
+            None if crate::base::redis_directives::is_redis_directive(&name) => {
+                warnings.push(format!(
+                    "{}, line {}: '{name}' is not a corecache setting; skipped",
+                    l.path, l.number
+                ))
+            }
+            None => return Err(bad(&format!("unknown directive '{name}'"))),
             Some(false) => match values {
                 [v] if v.eq_ignore_ascii_case("yes") => flags.push(format!("--{name}")),
                 [v] if v.eq_ignore_ascii_case("no") => {}
@@ -119,7 +186,16 @@ mod tests {
     use super::*;
 
     fn flags(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
-        flags_of(text, "test.conf", &known_flags())
+        let lines: Vec<Line> = text
+            .lines()
+            .enumerate()
+            .map(|(n, t)| Line {
+                path: "test.conf".into(),
+                number: n + 1,
+                text: t.into(),
+            })
+            .collect();
+        flags_of(&lines, &known_flags())
     }
 
     #[test]
@@ -157,6 +233,49 @@ mod tests {
         assert!(e.contains("line 1"), "{e}");
         let e = flags("port 1\ndir \"open\n").unwrap_err();
         assert!(e.contains("line 2") && e.contains("quotes"), "{e}");
+        let e = flags("port 1\n\nmaxmemroy 1gb\n").unwrap_err();
+        assert!(
+            e.contains("line 3") && e.contains("unknown directive 'maxmemroy'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn includes_read_other_files_in_place() {
+        let dir = std::env::temp_dir().join(format!("corecache-inc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inner = dir.join("inner.conf");
+        let outer = dir.join("outer.conf");
+        std::fs::write(&inner, "maxmemory 5mb\nhz 20\n").unwrap();
+        std::fs::write(
+            &outer,
+            format!("port 7000\ninclude {}\nhz 30\n", inner.display()),
+        )
+        .unwrap();
+        let mut lines = Vec::new();
+        gather(outer.to_str().unwrap(), 0, &mut lines).unwrap();
+        let (f, _) = flags_of(&lines, &known_flags()).unwrap();
+        assert_eq!(
+            f,
+            [
+                "--port",
+                "7000",
+                "--maxmemory",
+                "5mb",
+                "--hz",
+                "20",
+                "--hz",
+                "30"
+            ]
+        );
+        // A file including itself stops at the depth limit with an error.
+        std::fs::write(&outer, format!("include {}\n", outer.display())).unwrap();
+        let mut lines = Vec::new();
+        let e = gather(outer.to_str().unwrap(), 0, &mut lines)
+            .err()
+            .unwrap();
+        assert!(e.contains("nest too deep"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

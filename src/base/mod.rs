@@ -7,4 +7,5 @@ pub mod config_file;
 pub mod ids;
 pub mod log;
 pub mod output_limits;
+pub mod redis_directives;
 pub mod resp;

@@ -11,7 +11,7 @@ use crate::base::config::{normalize_save, parse_memory, Settings};
 use crate::runtime::shard::{ServerStats, Shard};
 
 /// Parameters CONFIG GET knows, in the order it lists them.
-const PARAMS: &[&str] = &[
+pub(super) const PARAMS: &[&str] = &[
     "bind",
     "port",
     "databases",
@@ -62,15 +62,41 @@ const IMMUTABLE: &[&str] = &[
 /// Settable only with `enable-protected-configs` (Redis 7).
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
-fn value_of(shard: &Shard, name: &str) -> String {
-    if let Some(v) = shard.ks.borrow().config.get(name) {
+/// A parameter's value now, as CONFIG GET shows it.
+pub(super) fn value_of(shard: &Shard, name: &str) -> String {
+    let ks = shard.ks.borrow();
+    render(
+        name,
+        &shard.settings.borrow(),
+        &ks.config,
+        ks.db_count(),
+        true,
+    )
+}
+
+/// A parameter's value as CONFIG GET shows it, from these settings; `live`: the
+/// process-wide ones (address, fsync policy, busy threshold) as they are now, else
+/// their defaults.
+pub(super) fn render(
+    name: &str,
+    s: &Settings,
+    engine: &EngineConfig,
+    databases: usize,
+    live: bool,
+) -> String {
+    if let Some(v) = engine.get(name) {
         return v;
     }
-    let s = shard.settings.borrow();
     match name {
-        "bind" => shard_bind(shard),
-        "port" => crate::base::config::public_port().to_string(),
-        "databases" => shard.ks.borrow().db_count().to_string(),
+        "bind" if live => crate::base::config::bind_addr(),
+        "bind" => "127.0.0.1".into(),
+        "port" if live => crate::base::config::public_port().to_string(),
+        "port" => "6379".into(),
+        "appendfsync" if !live => "everysec".into(),
+        "busy-reply-threshold" | "lua-time-limit" if !live => {
+            scripting::DEFAULT_BUSY_THRESHOLD_MS.to_string()
+        }
+        "databases" => databases.to_string(),
         "maxclients" => s.maxclients.to_string(),
         "requirepass" => s.requirepass.clone(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string(),
@@ -118,10 +144,6 @@ fn value_of(shard: &Shard, name: &str) -> String {
 
 fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
-}
-
-fn shard_bind(_shard: &Shard) -> String {
-    crate::base::config::bind_addr()
 }
 
 /// Checks a CONFIG SET pair; the error names the argument as Redis does.
@@ -413,9 +435,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             shard.run_everywhere(|| reset_stats).await;
             Ok(Reply::Ok)
         }
-        "rewrite" if args.len() == 2 => Err(CmdError::other(
-            "ERR The server is running without a config file",
-        )),
+        "rewrite" if args.len() == 2 => super::config_rewrite::rewrite(shard),
         "help" if args.len() == 2 => Ok(Reply::Array(
             [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

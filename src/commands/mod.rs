@@ -5,6 +5,7 @@ mod client;
 pub mod cluster;
 mod command;
 mod config;
+mod config_rewrite;
 mod connection;
 mod debug;
 pub(crate) mod info;
