@@ -1,6 +1,7 @@
 //! Start-up: checks the memlock limit, binds one SO_REUSEPORT listener per shard, starts
 //! one pinned glommio executor per shard, joins them in the channel mesh, and runs each
-//! shard's accept loop, mailbox receivers and active expiry.
+//! shard's accept loop, mailbox receivers and active expiry (and, on shard 0, the
+//! metrics endpoint when `--metrics-port` is set).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
@@ -17,7 +18,7 @@ use shards::{Clock, Keyspace, SlotMap};
 use crate::base::config::{Config, Settings};
 use crate::base::log;
 use crate::commands::cluster;
-use crate::net::listener;
+use crate::net::{listener, metrics_http};
 use crate::runtime::driver::{Driver, DriverConfig, Hooks};
 use crate::runtime::exec;
 use crate::runtime::mailbox::Mailbox;
@@ -107,9 +108,9 @@ fn bind_listeners(addr: SocketAddr, n: usize) -> std::io::Result<(Vec<RawFd>, u1
     Ok((fds, addr.port()))
 }
 
-/// Binds a shard's own node port. No SO_REUSEPORT (one listener), and SO_REUSEADDR only
-/// for a fixed port: with either, a port-0 bind may be handed a port another socket
-/// uses, and listen then fails.
+/// Binds a listener of its own: a shard's node port, or the metrics port. No
+/// SO_REUSEPORT (one listener), and SO_REUSEADDR only for a fixed port: with either, a
+/// port-0 bind may be handed a port another socket uses, and listen then fails.
 fn bind_node_listener(addr: SocketAddr) -> std::io::Result<(RawFd, u16)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let domain = if addr.is_ipv6() {
@@ -143,6 +144,7 @@ pub fn run(config: Config) -> Result<(), String> {
         bind_listeners(addr, n).map_err(|e| format!("corecache: cannot listen on {addr}: {e}"))?;
     crate::base::config::set_public_addr(&config.bind, port);
     log::set_level(&config.loglevel);
+    let metrics_fd = bind_metrics(&config)?;
 
     let started_ms = shards::clock::system_ms();
     let (slots, cluster_start) = if config.cluster_enabled() {
@@ -186,6 +188,7 @@ pub fn run(config: Config) -> Result<(), String> {
         let libraries = functions.clone();
         // Shard 0 replays the append-only file once every shard runs.
         let replay = if i == 0 { aof_plan.take() } else { None };
+        let metrics = if i == 0 { metrics_fd } else { None };
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(config.io_memory_kib * 1024)
@@ -198,6 +201,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     loaded: keys,
                     libraries,
                     replay,
+                    metrics,
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -248,6 +252,25 @@ pub fn install_panic_hook() {
             std::process::abort();
         }
     }));
+}
+
+/// Binds the metrics port (`--metrics-port`, on `--metrics-bind` or else `--bind`) and
+/// logs where it is; None when it is off.
+fn bind_metrics(config: &Config) -> Result<Option<RawFd>, String> {
+    if config.metrics_port == 0 {
+        return Ok(None);
+    }
+    let host = config.metrics_bind.as_deref().unwrap_or(&config.bind);
+    let mut addr = (host, config.metrics_port)
+        .to_socket_addrs()
+        .map_err(|e| format!("corecache: cannot resolve --metrics-bind {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("corecache: no address for --metrics-bind {host}"))?;
+    let (fd, port) = bind_node_listener(addr)
+        .map_err(|e| format!("corecache: cannot listen for metrics on {addr}: {e}"))?;
+    addr.set_port(port);
+    log::notice(&format!("metrics on {addr} (GET /metrics)"));
+    Ok(Some(fd))
 }
 
 /// What every shard needs to start as a cluster node.
@@ -336,6 +359,8 @@ struct Shared {
     libraries: Arc<Vec<Vec<u8>>>,
     /// Shard 0: the append-only files to replay.
     replay: Option<crate::commands::aof::Plan>,
+    /// Shard 0: the metrics port's listener, when `--metrics-port` is set.
+    metrics: Option<RawFd>,
 }
 
 async fn shard_main(
@@ -355,6 +380,7 @@ async fn shard_main(
         loaded,
         libraries,
         replay,
+        metrics,
     } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
@@ -388,6 +414,15 @@ async fn shard_main(
     }
     if id == 0 {
         exec::spawn(crate::commands::save::persistence_loop(shard.clone()));
+    }
+    if let Some(fd) = metrics {
+        // SAFETY: shard 0 alone takes ownership of the metrics port's fd bound in `run`.
+        let listener = unsafe { TcpListener::from_raw_fd(fd) };
+        let sh = shard.clone();
+        exec::spawn(async move {
+            wait_loaded().await;
+            metrics_http::serve(sh, listener).await;
+        });
     }
     let node_fd = cluster_start.as_ref().map(|c| c.fds[id]);
     if config.uring_engine() {

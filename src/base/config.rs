@@ -46,6 +46,15 @@ pub struct Config {
     #[arg(long, default_value_t = 6379)]
     pub port: u16,
 
+    /// Port of the Prometheus metrics endpoint (plain HTTP, `GET /metrics`, served by
+    /// shard 0). 0: off.
+    #[arg(long, default_value_t = 0)]
+    pub metrics_port: u16,
+
+    /// Address of the metrics endpoint. Default: the same as --bind.
+    #[arg(long)]
+    pub metrics_bind: Option<String>,
+
     /// Number of shards (one per CPU). Defaults to the CPUs this process may run on.
     #[arg(long, conflicts_with = "cpus")]
     pub threads: Option<usize>,

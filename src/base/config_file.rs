@@ -228,6 +228,21 @@ mod tests {
     }
 
     #[test]
+    fn metrics_directives_become_flags() {
+        use clap::Parser;
+        let (f, w) = flags("metrics-port 9121\nmetrics-bind 0.0.0.0\n").unwrap();
+        assert_eq!(f, ["--metrics-port", "9121", "--metrics-bind", "0.0.0.0"]);
+        assert!(w.is_empty(), "{w:?}");
+        let mut args = vec!["corecache".to_string()];
+        args.extend(f);
+        let c = Config::try_parse_from(args).unwrap();
+        assert_eq!(c.metrics_port, 9121);
+        assert_eq!(c.metrics_bind.as_deref(), Some("0.0.0.0"));
+        let c = Config::try_parse_from(["corecache"]).unwrap();
+        assert_eq!((c.metrics_port, c.metrics_bind), (0, None));
+    }
+
+    #[test]
     fn bad_lines_name_the_file_and_line() {
         let e = flags("port\n").unwrap_err();
         assert!(e.contains("line 1"), "{e}");

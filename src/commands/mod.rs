@@ -12,6 +12,7 @@ pub(crate) mod info;
 mod keyspace;
 mod latency;
 pub mod memory;
+pub mod metrics;
 pub mod migrate;
 pub mod monitor;
 pub mod pubsub;

@@ -3,6 +3,7 @@
 pub mod conn;
 pub mod listener;
 pub mod measure;
+pub mod metrics_http;
 pub mod replay;
 pub mod router;
 pub mod transport;

@@ -510,6 +510,7 @@ impl<'a> Batch<'a> {
     async fn wait_for_locks(&mut self, spec: &'static CommandSpec, args: &[Bytes]) {
         let db = self.client.info.borrow().db;
         if self.shard.must_wait(spec, db, args) {
+            self.shard.stats.borrow_mut().lock_waits += 1;
             self.flush().await;
             let shard = self.shard;
             shard.wait_until(|| !shard.must_wait(spec, db, args)).await;

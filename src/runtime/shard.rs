@@ -45,6 +45,11 @@ pub struct ServerStats {
     pub node_port_forwards: u64,
     /// Optimistic multi-shard reads that ran again under holds.
     pub read_retries: u64,
+    /// Commands of this shard's clients, and this shard's own work, that found the
+    /// shard held or their keys locked by a transaction and waited at the gate.
+    pub lock_waits: u64,
+    /// Work from peers that found this shard held or its keys locked and was deferred.
+    pub deferred_work: u64,
 }
 
 /// Remote work waiting at the gate: who sent it, its ticket, the work.
@@ -157,7 +162,10 @@ impl Shard {
     /// waits for the answer.
     pub async fn call(self: &Rc<Self>, to: ShardId, work: Work) -> WorkDone {
         if to == self.id {
-            self.wait_until(|| self.can_run(&work)).await;
+            if !self.can_run(&work) {
+                self.stats.borrow_mut().lock_waits += 1;
+                self.wait_until(|| self.can_run(&work)).await;
+            }
             return self.run_work(work);
         }
         self.send(to, work).await.expect("shard answered")
@@ -174,6 +182,7 @@ impl Shard {
         let pending = if ready {
             Ok(Ok(self.run_work(work)))
         } else if to == self.id {
+            self.stats.borrow_mut().lock_waits += 1;
             Ok(Err(work))
         } else {
             Err(self.send(to, work))
@@ -661,6 +670,7 @@ impl Shard {
                     let wait = !self.can_run(&work)
                         || (txn.is_none() && self.gate.borrow().has_deferred());
                     if wait {
+                        self.stats.borrow_mut().deferred_work += 1;
                         self.gate.borrow_mut().defer((from, ticket, work));
                     } else {
                         done.push((ticket, self.run_work(work)));
