@@ -448,3 +448,51 @@ fn multi_key_writes_across_shards_are_atomic() {
     assert!(moves.load(Ordering::Relaxed) > 10, "too few moves ran");
     assert!(reads.load(Ordering::Relaxed) > 10, "too few reads ran");
 }
+
+/// FLUSHALL, FLUSHDB and SWAPDB by another client make EXEC fail only for a watched
+/// key that existed where they acted, as in Redis 7.
+#[test]
+fn keyless_writes_touch_only_watched_keys_that_exist() {
+    let s = Server::start(2);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    let exec_after =
+        |a: &mut redis::Connection, b: &mut redis::Connection, watch: &str, other: &[&str]| {
+            let _: () = q(a, &["WATCH", watch]);
+            let _: Value = q(b, other);
+            let _: () = q(a, &["MULTI"]);
+            let _: String = q(a, &["PING"]);
+            let r: Value = q(a, &["EXEC"]);
+            r != Value::Nil
+        };
+    let keys = keys_on_every_shard(2);
+    for k in &keys {
+        assert!(
+            exec_after(&mut a, &mut b, k, &["FLUSHALL"]),
+            "a missing key is untouched"
+        );
+        let _: () = q(&mut b, &["SET", k, "1"]);
+        assert!(
+            !exec_after(&mut a, &mut b, k, &["FLUSHALL"]),
+            "an existing key is touched"
+        );
+        let _: () = q(&mut b, &["SET", k, "1"]);
+        let _: () = q(&mut b, &["SELECT", "1"]);
+        assert!(
+            exec_after(&mut a, &mut b, k, &["FLUSHDB"]),
+            "another db's FLUSHDB"
+        );
+        let _: () = q(&mut b, &["SELECT", "0"]);
+        assert!(
+            !exec_after(&mut a, &mut b, k, &["SWAPDB", "0", "1"]),
+            "swapped away"
+        );
+        assert!(exec_after(
+            &mut a,
+            &mut b,
+            "never-there",
+            &["SWAPDB", "0", "1"]
+        ));
+        let _: () = q(&mut b, &["FLUSHALL"]);
+    }
+}

@@ -49,8 +49,8 @@ impl WatchRegistry {
         self.deadlines.remove(&w);
     }
 
-    /// Marks the watchers of written keys dirty. A write without keys (FLUSHDB,
-    /// FLUSHALL, SWAPDB) marks every watcher.
+    /// Marks the watchers of written keys dirty. A write without keys marks every
+    /// watcher (FLUSHDB, FLUSHALL and SWAPDB go through `touch_where` first).
     pub fn touch(&mut self, db: usize, keys: &[Bytes]) {
         if keys.is_empty() {
             self.dirty.extend(self.keys_of.keys().copied());
@@ -58,6 +58,16 @@ impl WatchRegistry {
         }
         for k in keys {
             if let Some(set) = self.by_key.get(&(db, k.clone())) {
+                self.dirty.extend(set.iter().copied());
+            }
+        }
+    }
+
+    /// Marks the watchers of the watched keys `pick` chooses (a keyless write: the keys
+    /// FLUSHALL, FLUSHDB or SWAPDB change, those that exist).
+    pub fn touch_where(&mut self, pick: impl Fn(usize, &Bytes) -> bool) {
+        for ((db, key), set) in &self.by_key {
+            if pick(*db, key) {
                 self.dirty.extend(set.iter().copied());
             }
         }
