@@ -941,3 +941,19 @@ fn client_list_shows_transactions_blocking_and_tracking() {
         ("N", "0", "-1")
     );
 }
+
+/// LOLWUT draws and ends with the version line, as Redis's does.
+#[test]
+fn lolwut_draws_and_names_the_version() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let art: String = q(&mut c, &["LOLWUT"]);
+    let last = art.lines().last().unwrap();
+    assert!(
+        last.starts_with("2 shard(s)") && last.contains("Redis ver. 7."),
+        "{art}"
+    );
+    let small: String = q(&mut c, &["LOLWUT", "VERSION", "5", "20", "3"]);
+    assert_eq!(small.lines().next().unwrap().len(), 20);
+    assert!(err(&mut c, &["LOLWUT", "VERSION", "x"]).contains("not an integer"));
+}

@@ -11,6 +11,7 @@ mod debug;
 pub(crate) mod info;
 mod keyspace;
 mod latency;
+mod lolwut;
 pub mod memory;
 pub mod metrics;
 pub mod migrate;
@@ -83,6 +84,7 @@ pub async fn run(
         ServerCmd::Info => info::run(shard, client, &args).await,
         ServerCmd::Slowlog => slowlog::run(shard, &args).await,
         ServerCmd::Latency => latency::run(shard, &args).await,
+        ServerCmd::Lolwut => lolwut::run(shard.nshards, &args),
         ServerCmd::Memory => memory::run(shard, client, spec, args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),

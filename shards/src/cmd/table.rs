@@ -321,6 +321,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("auth", -2, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Authenticates the connection."),
     row!("client", -2, NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, SLOW_CONN, "connection", Server, None, "A container for client connection commands."),
     row!("info", -1, LOADING | STALE, NOKEYS, &["@slow", "@dangerous"], "server", Server, None, "Returns information and statistics about the server."),
+    row!("lolwut", -1, READONLY | FAST, NOKEYS, &["@read", "@fast"], "server", Server, None, "Displays computer art and the Redis version"),
     row!("latency", -2, CONTAINER, NOKEYS, &["@slow"], "server", Server, None, "A container for latency diagnostics commands."),
     row!("slowlog", -2, CONTAINER, NOKEYS, &["@slow"], "server", Server, None, "A container for slow log commands."),
     row!("memory", -2, CONTAINER, NOKEYS, &["@slow"], "server", Server, Some(memory::usage), "A container for memory diagnostics commands."),
