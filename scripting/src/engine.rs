@@ -49,6 +49,7 @@ pub struct Engine {
     by_body: HashMap<u64, String>,
     pub(crate) libraries: BTreeMap<String, Library>,
     /// Function name -> library name.
+    /// Each function's library, by the function's lower-case name.
     pub(crate) functions: HashMap<String, String>,
     pub(crate) log: LogSink,
     pub(crate) memory_limit: usize,

@@ -109,36 +109,40 @@ pub(crate) fn parse_eval_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), Re
 }
 
 /// Parses a function library's shebang (`#!lua name=<lib>`): the library name and the
-/// shebang's length.
+/// shebang's length. The checks and their errors come in Redis 7.0's order: the words
+/// after the engine (split as Redis splits arguments), then the name's presence, the
+/// engine, the name's characters.
 pub(crate) fn parse_library_shebang(code: &[u8]) -> Result<(String, usize), Reply> {
     let Some(line) = shebang_line(code) else {
         return Err(err("ERR Missing library metadata"));
     };
-    let mut parts = line[2..].split(|&b| b == b' ').filter(|p| !p.is_empty());
-    if parts.next() != Some(b"lua") {
+    let text = String::from_utf8_lossy(&line[2..]);
+    let Some(parts) = shards::words::split(&text).filter(|p| !p.is_empty()) else {
         return Err(err("ERR Invalid library metadata"));
-    }
-    let mut name: Option<&[u8]> = None;
-    for part in parts {
-        let Some(value) = part.strip_prefix(b"name=") else {
-            return Err(err("ERR Invalid library metadata"));
-        };
+    };
+    let mut name: Option<&str> = None;
+    for part in &parts[1..] {
+        let lower = part.to_ascii_lowercase();
+        if !lower.starts_with("name=") {
+            return Err(err(format!("ERR Invalid metadata value given: {part}")));
+        }
         if name.is_some() {
             return Err(err(
                 "ERR Invalid metadata value, name argument was given multiple times",
             ));
         }
-        name = Some(value);
+        name = Some(&part[5..]);
     }
-    match name {
-        Some(n) if !n.is_empty() => {
-            if !valid_name(n) {
-                return Err(err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
-            }
-            Ok((String::from_utf8_lossy(n).into_owned(), line.len()))
-        }
-        _ => Err(err("ERR Invalid library metadata")),
+    let Some(name) = name else {
+        return Err(err("ERR Library name was not given"));
+    };
+    if !parts[0].eq_ignore_ascii_case("lua") {
+        return Err(err(format!("ERR Engine '{}' not found", parts[0])));
     }
+    if !valid_name(name.as_bytes()) {
+        return Err(err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    Ok((name.to_string(), line.len()))
 }
 
 /// Library and function names: letters, digits and underscores, at least one.
@@ -197,17 +201,15 @@ mod tests {
             msg(parse_library_shebang(b"return 1").unwrap_err()),
             "ERR Missing library metadata"
         );
-        for bad in [
-            &b"#!lua"[..],
-            b"#!lua name=l3 foo=bar",
-            b"#!luaa name=x",
-            b"#!lua name=",
+        for (bad, expected) in [
+            (&b"#!lua"[..], "ERR Library name was not given"),
+            (b"#!lua name=l3 foo=bar", "ERR Invalid metadata value given: foo=bar"),
+            (b"#!luaa name=x", "ERR Engine 'luaa' not found"),
+            (b"#!lua name=", "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"),
         ] {
-            assert_eq!(
-                msg(parse_library_shebang(bad).unwrap_err()),
-                "ERR Invalid library metadata"
-            );
+            assert_eq!(msg(parse_library_shebang(bad).unwrap_err()), expected);
         }
+        assert_eq!(parse_library_shebang(b"#!LUA NAME=lib\n").unwrap().0, "lib");
         assert_eq!(
             msg(parse_library_shebang(b"#!lua name=a name=b").unwrap_err()),
             "ERR Invalid metadata value, name argument was given multiple times"

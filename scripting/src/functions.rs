@@ -220,7 +220,7 @@ impl Engine {
             return Err(err(format!("ERR Library '{}' already exists", lib.name)));
         }
         for f in lib.functions.keys() {
-            if let Some(owner) = self.functions.get(f) {
+            if let Some(owner) = self.functions.get(&f.to_ascii_lowercase()) {
                 if owner != &lib.name && !leaving.contains(&owner.as_str()) {
                     return Err(err(format!("ERR Function {f} already exists")));
                 }
@@ -232,7 +232,8 @@ impl Engine {
     fn install(&mut self, lib: Library) {
         self.remove_library(&lib.name.clone());
         for f in lib.functions.keys() {
-            self.functions.insert(f.clone(), lib.name.clone());
+            self.functions
+                .insert(f.to_ascii_lowercase(), lib.name.clone());
         }
         self.libraries.insert(lib.name.clone(), lib);
     }
@@ -242,7 +243,7 @@ impl Engine {
             return false;
         };
         for f in old.functions.keys() {
-            self.functions.remove(f);
+            self.functions.remove(&f.to_ascii_lowercase());
         }
         true
     }
@@ -298,7 +299,7 @@ impl Engine {
                         ),
                         (
                             Reply::bulk("flags"),
-                            Reply::Set(f.flags.names().into_iter().map(Reply::bulk).collect()),
+                            Reply::Set(f.flags.names().into_iter().map(Reply::status).collect()),
                         ),
                     ])
                 })
@@ -348,10 +349,17 @@ impl Engine {
         (self.libraries.len(), self.functions.len())
     }
 
+    /// A function by name, case-insensitively (as Redis 7's function table).
     fn lookup_function(&self, name: &[u8]) -> Option<&Registered> {
         let name = std::str::from_utf8(name).ok()?;
-        let lib = self.functions.get(name)?;
-        self.libraries.get(lib)?.functions.get(name)
+        let lib = self.functions.get(&name.to_ascii_lowercase())?;
+        let funcs = &self.libraries.get(lib)?.functions;
+        funcs.get(name).or_else(|| {
+            funcs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, f)| f)
+        })
     }
 
     /// Every library's code, by library name (what an RDB file's FUNCTION2 records

@@ -487,7 +487,11 @@ async fn prepare(
     if fcall && with_engine(shard, |e| e.function_flags(&args[1]).is_none()) {
         return Err(CmdError::other("ERR Function not found").into());
     }
-    let numkeys = shards::args::parse_i64(&args[2]).map_err(Reply::from)?;
+    let numkeys = match shards::args::parse_i64_opt(&args[2]) {
+        Some(n) => n,
+        None if fcall => return Err(CmdError::other("ERR Bad number of keys provided").into()),
+        None => return Err(CmdError::NotInteger.into()),
+    };
     if numkeys < 0 {
         return Err(CmdError::other("ERR Number of keys can't be negative").into());
     }
