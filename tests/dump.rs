@@ -366,3 +366,47 @@ fn restore_keeps_ttl_on_every_shard() {
         }
     }
 }
+
+/// FUNCTION DUMP payloads move both ways between redis-server and corecache (Redis 7's
+/// format: FUNCTION2 records, RDB version, CRC-64), with every restore policy.
+#[test]
+fn function_payloads_move_between_redis_and_corecache() {
+    let Some(redis) = RedisServer::start("function_payloads_move", &[]) else {
+        return;
+    };
+    let server = Server::start(2);
+    let (mut r, mut c) = (redis.conn(), server.conn());
+    let libs = [
+        "#!lua name=one\nredis.register_function('f1', function() return 'one' end)",
+        "#!lua name=two\nredis.register_function{function_name='f2', callback=function() return string.rep('two', 30) end, flags={'no-writes'}}",
+    ];
+    for (from, to) in [(0, 1), (1, 0)] {
+        let conns = [&mut r, &mut c];
+        let [a, b] = conns;
+        let (src, dst) = if from == 0 { (a, b) } else { (b, a) };
+        let _: () = q(src, &["FUNCTION", "FLUSH"]);
+        let _: () = q(dst, &["FUNCTION", "FLUSH"]);
+        for lib in libs {
+            let _: String = q(src, &["FUNCTION", "LOAD", lib]);
+        }
+        let payload: Vec<u8> = cmd(&["FUNCTION", "DUMP"]).query(src).unwrap();
+        let restore = |c: &mut redis::Connection, policy: Option<&str>| -> redis::RedisResult<()> {
+            let mut command = redis::cmd("FUNCTION");
+            command.arg("RESTORE").arg(&payload);
+            if let Some(p) = policy {
+                command.arg(p);
+            }
+            command.query(c)
+        };
+        restore(dst, None).unwrap();
+        let one: String = q(dst, &["FCALL", "f1", "0"]);
+        let two: String = q(dst, &["FCALL_RO", "f2", "0"]);
+        assert_eq!((one.as_str(), two.len()), ("one", 90), "{from} -> {to}");
+        let e = restore(dst, None).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+        restore(dst, Some("REPLACE")).unwrap();
+        restore(dst, Some("FLUSH")).unwrap();
+        let list: Vec<Value> = q(dst, &["FUNCTION", "LIST"]);
+        assert_eq!(list.len(), 2);
+    }
+}

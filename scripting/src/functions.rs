@@ -51,8 +51,6 @@ fn err(msg: impl Into<String>) -> Reply {
     Reply::Error(CmdError::other(msg))
 }
 
-const DUMP_MAGIC: &[u8; 8] = b"CCFUNC01";
-
 /// `redis.register_function(name, callback)` or
 /// `redis.register_function{function_name=, callback=, flags=, description=}`.
 pub(crate) fn register_function(rt: &RunCtx, args: Vec<Value>) -> mlua::Result<Result<(), String>> {
@@ -370,27 +368,30 @@ impl Engine {
         libs.into_iter().map(|l| l.code.to_vec()).collect()
     }
 
-    /// FUNCTION DUMP: every library's code, in this crate's own payload format
-    /// (magic, then length-prefixed codes, then an FNV-1a 64 checksum).
+    /// FUNCTION DUMP: every library's code in Redis 7's payload format (a FUNCTION2
+    /// record per library, then the RDB version and a CRC-64), so payloads move
+    /// between redis-server and corecache.
     pub fn function_dump(&self) -> Vec<u8> {
-        let mut out = DUMP_MAGIC.to_vec();
-        for lib in self.libraries.values() {
-            out.extend_from_slice(&(lib.code.len() as u32).to_le_bytes());
-            out.extend_from_slice(&lib.code);
+        use shards::rdb;
+        let mut out = Vec::new();
+        for code in self.library_codes() {
+            rdb::file::write_function(&mut out, &code);
         }
-        let sum = fnv1a(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
+        out.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
+        let crc = rdb::crc64::crc64(0, &out);
+        out.extend_from_slice(&crc.to_le_bytes());
         out
     }
 
     /// FUNCTION RESTORE payload [APPEND|REPLACE|FLUSH]. All or nothing.
     pub fn function_restore(&mut self, payload: &[u8], policy: RestorePolicy) -> Reply {
-        let Some(codes) = parse_dump(payload) else {
-            return err("ERR DUMP payload version or checksum are wrong");
+        let codes = match parse_dump(payload) {
+            Ok(codes) => codes,
+            Err(e) => return err(e),
         };
         let mut libs = Vec::with_capacity(codes.len());
         for code in codes {
-            match self.compile_library(code) {
+            match self.compile_library(&code) {
                 Ok(l) => libs.push(l),
                 Err(e) => return e,
             }
@@ -419,6 +420,10 @@ impl Engine {
             RestorePolicy::Append => Vec::new(),
         };
         for lib in &libs {
+            if self.libraries.contains_key(&lib.name) && !leaving.contains(&&*lib.name) {
+                // RESTORE words it without quotes (Redis's libraryJoin).
+                return err(format!("ERR Library {} already exists", lib.name));
+            }
             if let Err(e) = self.check_install(lib, false, &leaving) {
                 return e;
             }
@@ -460,36 +465,23 @@ impl Engine {
     }
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// The libraries' code in a FUNCTION DUMP payload, or Redis's error.
+fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
+    use shards::rdb;
+    if !rdb::payload_ok(payload) {
+        return Err("ERR DUMP payload version or checksum are wrong");
     }
-    h
-}
-
-fn parse_dump(payload: &[u8]) -> Option<Vec<&[u8]>> {
-    if payload.len() < DUMP_MAGIC.len() + 8 || !payload.starts_with(DUMP_MAGIC) {
-        return None;
-    }
-    let (body, sum) = payload.split_at(payload.len() - 8);
-    if fnv1a(body) != u64::from_le_bytes(sum.try_into().ok()?) {
-        return None;
-    }
-    let mut rest = &body[DUMP_MAGIC.len()..];
+    let mut r = rdb::Reader::new(&payload[..payload.len() - 10]);
     let mut codes = Vec::new();
-    while !rest.is_empty() {
-        if rest.len() < 4 {
-            return None;
+    while r.remaining() > 0 {
+        let kind = r.byte().map_err(|_| "ERR can not read data type")?;
+        if kind != rdb::file::opcode::FUNCTION2 {
+            return Err("ERR given type is not a function");
         }
-        let len = u32::from_le_bytes(rest[..4].try_into().ok()?) as usize;
-        rest = &rest[4..];
-        if rest.len() < len {
-            return None;
-        }
-        codes.push(&rest[..len]);
-        rest = &rest[len..];
+        let code = r
+            .string()
+            .map_err(|_| "ERR failed loading the given functions payload")?;
+        codes.push(code);
     }
-    Some(codes)
+    Ok(codes)
 }

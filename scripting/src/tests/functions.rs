@@ -228,7 +228,7 @@ fn function_dump_and_restore_with_policies() {
     // APPEND refuses existing names, all or nothing.
     assert_eq!(
         err_text(&other.e.function_restore(&dump, RestorePolicy::Append)),
-        "ERR Library 'a' already exists"
+        "ERR Library a already exists"
     );
     assert_eq!(other.e.function_counts(), (2, 2));
     // REPLACE swaps libraries of the same name; FLUSH drops the others first.
@@ -257,6 +257,16 @@ fn function_dump_and_restore_with_policies() {
         Reply::Ok
     );
     assert_eq!(other.e.function_counts(), (2, 2));
+    // The payload is Redis 7's: FUNCTION2 records, RDB version 10, CRC-64.
+    assert_eq!(dump[0], 0xf5);
+    assert_eq!(&dump[dump.len() - 10..dump.len() - 8], &[10, 0]);
+    assert_eq!(
+        err_text(&other.e.function_restore(
+            b"\x00\x01v\n\x00\x91\x08\xce\xb2\x198\x8a\xce",
+            RestorePolicy::Append
+        )),
+        "ERR given type is not a function"
+    );
     // A function name taken by another library fails the restore.
     let mut third = Bench::new();
     load(
