@@ -336,6 +336,14 @@ fn script_command(
         ))
         .into();
     }
+    // CLUSTER RESET is the one CLUSTER subcommand Redis flags `noscript`.
+    if server_cmd(spec) == Some(ServerCmd::Cluster)
+        && args
+            .get(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"RESET"))
+    {
+        return CmdError::other("ERR This Redis command is not allowed from script").into();
+    }
     // Only read commands' keys are remembered; a write is the caller's (NOLOOP).
     let track = shards::ops::Track {
         remember: track.remember && spec.has(flags::READONLY),
