@@ -529,7 +529,19 @@ async fn read_inbox(shard: Rc<Shard>, post: Arc<ShardPostbox>) {
 async fn expiry_loop(shard: Rc<Shard>) {
     let mut idle_purge = crate::runtime::memory::IdlePurge::default();
     loop {
-        let hz = shard.settings.borrow().hz.max(1);
+        let hz = {
+            let s = shard.settings.borrow();
+            let mut hz = s.hz.max(1);
+            if s.dynamic_hz {
+                // As Redis: double while more than 200 clients (this shard's) fall on
+                // each tick, up to 500 ticks per second.
+                let clients = shard.clients.borrow().len() as u64;
+                while clients / hz > 200 && hz < 500 {
+                    hz = (hz * 2).min(500);
+                }
+            }
+            hz
+        };
         sleep(Duration::from_millis(1000 / hz)).await;
         let activity = {
             let st = shard.stats.borrow();

@@ -957,3 +957,56 @@ fn lolwut_draws_and_names_the_version() {
     assert_eq!(small.lines().next().unwrap().len(), 20);
     assert!(err(&mut c, &["LOLWUT", "VERSION", "x"]).contains("not an integer"));
 }
+
+/// CONFIG GET lists Redis 6's aliases too; byte sizes take units; dynamic-hz is a
+/// parameter — as redis-server 7.0.
+#[test]
+fn config_aliases_units_and_dynamic_hz_match_redis() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "hash-max-ziplist-entries", "100"],
+    );
+    let got: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "hash-max-*"]);
+    let want: HashMap<String, String> = [
+        ("hash-max-listpack-entries", "100"),
+        ("hash-max-ziplist-entries", "100"),
+        ("hash-max-listpack-value", "64"),
+        ("hash-max-ziplist-value", "64"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "zset-max-ziplist-value",
+            "1kb",
+            "stream-node-max-bytes",
+            "4kb",
+        ],
+    );
+    let got: HashMap<String, String> = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "GET",
+            "zset-max-listpack-value",
+            "stream-node-max-bytes",
+        ],
+    );
+    assert_eq!(got["zset-max-listpack-value"], "1024");
+    assert_eq!(got["stream-node-max-bytes"], "4096");
+    assert!(
+        err(&mut c, &["CONFIG", "SET", "hash-max-listpack-value", "abc"])
+            .ends_with("argument must be a memory value")
+    );
+    let _: () = q(&mut c, &["CONFIG", "SET", "dynamic-hz", "no"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "dynamic-hz"]);
+    assert_eq!(got, ["dynamic-hz", "no"]);
+    assert!(err(&mut c, &["CONFIG", "SET", "dynamic-hz", "maybe"]).contains("'yes' or 'no'"));
+}

@@ -65,16 +65,20 @@ impl EngineConfig {
         "stream-node-max-entries",
     ];
 
-    /// Redis 6 names that Redis 7 still accepts as aliases.
+    /// Redis 6 names that Redis 7 still accepts (and CONFIG GET lists) as aliases.
+    pub const ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("list-max-ziplist-size", "list-max-listpack-size"),
+        ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+        ("hash-max-ziplist-value", "hash-max-listpack-value"),
+        ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+        ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ];
+
     fn canonical(name: &str) -> &str {
-        match name {
-            "list-max-ziplist-size" => "list-max-listpack-size",
-            "hash-max-ziplist-entries" => "hash-max-listpack-entries",
-            "hash-max-ziplist-value" => "hash-max-listpack-value",
-            "zset-max-ziplist-entries" => "zset-max-listpack-entries",
-            "zset-max-ziplist-value" => "zset-max-listpack-value",
-            other => other,
-        }
+        Self::ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, c)| c)
     }
 
     pub fn knows(name: &str) -> bool {
@@ -118,18 +122,27 @@ impl EngineConfig {
             }
         };
         let count = || int(0, i64::from(i32::MAX)).map(|v| v as usize);
+        // Sizes in bytes take Redis's units (1kb, 4k, 2mb ...).
+        let bytes = || -> Result<usize, String> {
+            let v =
+                parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?;
+            if v > i64::MAX as u64 {
+                return Err("argument must be between 0 and 9223372036854775807 inclusive".into());
+            }
+            Ok(v as usize)
+        };
         match Self::canonical(name) {
             // Redis takes any int: 0 holds one entry per node, below -5 means -5.
             "list-max-listpack-size" => {
                 self.list_max_listpack_size = int(i64::from(i32::MIN), i64::from(i32::MAX))?
             }
             "hash-max-listpack-entries" => self.hash_max_listpack_entries = count()?,
-            "hash-max-listpack-value" => self.hash_max_listpack_value = count()?,
+            "hash-max-listpack-value" => self.hash_max_listpack_value = bytes()?,
             "set-max-intset-entries" => self.set_max_intset_entries = count()?,
             "set-max-listpack-entries" => self.set_max_listpack_entries = count()?,
-            "set-max-listpack-value" => self.set_max_listpack_value = count()?,
+            "set-max-listpack-value" => self.set_max_listpack_value = bytes()?,
             "zset-max-listpack-entries" => self.zset_max_listpack_entries = count()?,
-            "zset-max-listpack-value" => self.zset_max_listpack_value = count()?,
+            "zset-max-listpack-value" => self.zset_max_listpack_value = bytes()?,
             "maxmemory-policy" => {
                 self.maxmemory_policy = Policy::parse(value).ok_or_else(|| {
                     // Redis's list, as Redis words it (allkeys-tinylfu is ours).
@@ -144,10 +157,29 @@ impl EngineConfig {
             "maxmemory-eviction-tenacity" => self.maxmemory_eviction_tenacity = int(0, 100)? as u32,
             "lfu-log-factor" => self.lfu_log_factor = count()? as u32,
             "lfu-decay-time" => self.lfu_decay_time = count()? as u32,
-            "stream-node-max-bytes" => self.stream_node_max_bytes = int(0, i64::MAX)? as usize,
+            "stream-node-max-bytes" => self.stream_node_max_bytes = bytes()?,
             "stream-node-max-entries" => self.stream_node_max_entries = int(0, i64::MAX)? as usize,
             _ => return Err("unknown parameter".into()),
         }
         Ok(())
     }
+}
+
+/// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.
+pub fn parse_memory(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("k", 1000),
+        ("mb", 1024 * 1024),
+        ("m", 1_000_000),
+        ("gb", 1024 * 1024 * 1024),
+        ("g", 1_000_000_000),
+    ];
+    for (suffix, mul) in units.iter().rev() {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            return num.parse::<u64>().ok()?.checked_mul(*mul);
+        }
+    }
+    lower.parse().ok()
 }

@@ -194,6 +194,11 @@ pub struct Config {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=500))]
     pub hz: u64,
 
+    /// Raise `hz` with the number of clients (one step per 200 clients, up to 500), as
+    /// Redis's dynamic-hz.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub dynamic_hz: String,
+
     /// Close a client idle for this many seconds (0: never; Pub/Sub and blocked clients
     /// are kept).
     #[arg(long, default_value_t = 0)]
@@ -267,24 +272,7 @@ pub struct Config {
     pub cluster_config: Option<String>,
 }
 
-/// Parses a memory size like Redis: plain bytes or with k/kb/m/mb/g/gb.
-pub fn parse_memory(v: &str) -> Option<u64> {
-    let lower = v.to_ascii_lowercase();
-    let units: [(&str, u64); 6] = [
-        ("kb", 1024),
-        ("k", 1000),
-        ("mb", 1024 * 1024),
-        ("m", 1_000_000),
-        ("gb", 1024 * 1024 * 1024),
-        ("g", 1_000_000_000),
-    ];
-    for (suffix, mul) in units.iter().rev() {
-        if let Some(num) = lower.strip_suffix(suffix) {
-            return num.parse::<u64>().ok()?.checked_mul(*mul);
-        }
-    }
-    lower.parse().ok()
-}
+pub use shards::config::parse_memory;
 
 fn parse_memory_usize_arg(v: &str) -> Result<usize, String> {
     parse_memory_arg(v).map(|m| m as usize)
@@ -405,6 +393,7 @@ pub struct Settings {
     pub client_query_buffer_limit: usize,
     pub timeout: u64,
     pub hz: u64,
+    pub dynamic_hz: bool,
     pub maxmemory: u64,
     pub save: String,
     pub appendonly: String,
@@ -468,6 +457,7 @@ impl Settings {
             client_query_buffer_limit: c.client_query_buffer_limit,
             timeout: c.timeout,
             hz: c.hz,
+            dynamic_hz: c.dynamic_hz == "yes",
             maxmemory: c.maxmemory,
             save: c.save.clone(),
             appendonly: c.appendonly.clone(),

@@ -21,6 +21,7 @@ pub(super) const PARAMS: &[&str] = &[
     "client-query-buffer-limit",
     "timeout",
     "hz",
+    "dynamic-hz",
     "maxmemory",
     "save",
     "client-output-buffer-limit",
@@ -103,6 +104,7 @@ pub(super) fn render(
         "client-query-buffer-limit" => s.client_query_buffer_limit.to_string(),
         "timeout" => s.timeout.to_string(),
         "hz" => s.hz.to_string(),
+        "dynamic-hz" => yes_no(s.dynamic_hz),
         "maxmemory" => s.maxmemory.to_string(),
         "save" => s.save.clone(),
         "dir" => std::fs::canonicalize(&s.dir)
@@ -235,6 +237,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         | "aof-load-truncated"
         | "aof-use-rdb-preamble"
         | "latency-tracking"
+        | "dynamic-hz"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
@@ -279,6 +282,7 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),
+        "dynamic-hz" => s.dynamic_hz = value.eq_ignore_ascii_case("yes"),
         "tracking-table-max-keys" => s.tracking_table_max_keys = num(),
         "maxmemory" => s.maxmemory = mem(),
         "save" => s.save = normalize_save(value).unwrap_or_default(),
@@ -367,7 +371,8 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     match sub.as_str() {
         "get" if args.len() >= 3 => {
             let mut pairs = Vec::new();
-            for name in PARAMS.iter().chain(EngineConfig::NAMES) {
+            let aliases = EngineConfig::ALIASES.iter().map(|(alias, _)| alias);
+            for name in PARAMS.iter().chain(EngineConfig::NAMES).chain(aliases) {
                 let hit = args[2..]
                     .iter()
                     .any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes()));
