@@ -1010,3 +1010,73 @@ fn config_aliases_units_and_dynamic_hz_match_redis() {
     assert_eq!(got, ["dynamic-hz", "no"]);
     assert!(err(&mut c, &["CONFIG", "SET", "dynamic-hz", "maybe"]).contains("'yes' or 'no'"));
 }
+
+fn fill_for_digest(c: &mut Connection, reversed: bool) {
+    let mut members: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    if reversed {
+        members.reverse();
+    }
+    for m in &members {
+        let _: i64 = q(c, &["SADD", "set", m]);
+        let _: i64 = q(c, &["HSET", "hash", m, "v"]);
+        let _: i64 = q(c, &["ZADD", "zset", "1.5", m]);
+    }
+    let _: i64 = q(c, &["RPUSH", "list", "a", "b", "c"]);
+    let _: () = q(c, &["SET", "str", "hello"]);
+    let _: () = q(c, &["SET", "num", "12345"]);
+    let _: () = q(c, &["SET", "ttl", "x", "EX", "1000"]);
+    let _: String = q(c, &["XADD", "stream", "1-1", "f", "v"]);
+    let _: () = q(c, &["SELECT", "3"]);
+    let _: () = q(c, &["SET", "other-db", "1"]);
+    let _: () = q(c, &["SELECT", "0"]);
+}
+
+/// DEBUG DIGEST is the same for the same data whatever the shard count, insertion
+/// order or a reload, and changes with the data; DIGEST-VALUE per key; DEBUG OBJECT.
+#[test]
+fn debug_digest_object_and_digest_value() {
+    let zeros = "0".repeat(40);
+    let a = Server::start(1);
+    let b = Server::start(3);
+    let (mut ca, mut cb) = (a.conn(), b.conn());
+    let empty: String = q(&mut ca, &["DEBUG", "DIGEST"]);
+    assert_eq!(empty, zeros);
+    fill_for_digest(&mut ca, false);
+    fill_for_digest(&mut cb, true);
+    let da: String = q(&mut ca, &["DEBUG", "DIGEST"]);
+    let db: String = q(&mut cb, &["DEBUG", "DIGEST"]);
+    assert_eq!(da.len(), 40);
+    assert_ne!(da, zeros);
+    assert_eq!(da, db, "same data, other order and shard count");
+    let _: () = q(&mut cb, &["DEBUG", "RELOAD"]);
+    let reloaded: String = q(&mut cb, &["DEBUG", "DIGEST"]);
+    assert_eq!(reloaded, da, "a reload keeps the digest");
+    let _: i64 = q(&mut cb, &["SADD", "set", "extra"]);
+    let changed: String = q(&mut cb, &["DEBUG", "DIGEST"]);
+    assert_ne!(changed, da);
+    let _: i64 = q(&mut cb, &["SREM", "set", "extra"]);
+    let back: String = q(&mut cb, &["DEBUG", "DIGEST"]);
+    assert_eq!(back, da);
+    // Per value: equal values, equal digests; a missing key, zeros.
+    let _: () = q(&mut ca, &["SET", "copy", "hello"]);
+    let v: Vec<String> = q(
+        &mut ca,
+        &["DEBUG", "DIGEST-VALUE", "str", "copy", "missing", "set"],
+    );
+    assert_eq!(v[0], v[1]);
+    assert_eq!(v[2], zeros);
+    let other: Vec<String> = q(&mut cb, &["DEBUG", "DIGEST-VALUE", "set"]);
+    assert_eq!(v[3], other[0]);
+    // DEBUG OBJECT: Redis's line.
+    let line: String = q(&mut ca, &["DEBUG", "OBJECT", "str"]);
+    assert!(line.starts_with("Value at:0x"), "{line}");
+    assert!(
+        line.contains(" refcount:1 encoding:embstr serializedlength:6 lru:"),
+        "{line}"
+    );
+    assert!(line.contains(" lru_seconds_idle:"), "{line}");
+    assert_eq!(
+        err(&mut ca, &["DEBUG", "OBJECT", "missing"]),
+        "ERR no such key"
+    );
+}

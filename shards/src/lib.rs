@@ -9,6 +9,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dict;
+pub mod digest;
 pub mod error;
 pub mod evict;
 pub mod glob;

@@ -1,16 +1,78 @@
-//! DEBUG: the subcommands tests use (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, LOADAOF) and HELP.
+//! DEBUG: the subcommands tools and Redis's tests use (SLEEP, SET-ACTIVE-EXPIRE,
+//! RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE) and HELP. OBJECT and DIGEST-VALUE
+//! run on the shards of their keys, DIGEST on every shard (the engine's
+//! `shards/src/cmd/debug.rs`), their digests XORed into the dataset's.
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use shards::args::{eq_ic, parse_f64, parse_i64};
+use shards::cmd::CommandSpec;
+use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
+use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
+use crate::runtime::work::Work;
 
-pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+/// Runs `DEBUG <args>` on `owner`'s keyspace.
+async fn on_shard(
+    shard: &Rc<Shard>,
+    owner: shards::ShardId,
+    spec: &'static CommandSpec,
+    db: usize,
+    args: Vec<Bytes>,
+) -> Reply {
+    let op = ShardOp::Cmd {
+        spec,
+        db,
+        touch: false,
+        args,
+        track: shards::ops::Track::NONE,
+    };
+    shard.call(owner, Work::Ops(vec![op])).await.into_reply()
+}
+
+pub async fn run(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
     let sub = &args[1];
+    let db = client.info.borrow().db;
+    if eq_ic(sub, "OBJECT") && args.len() == 3 {
+        let owner = shard.slots.owner_of_key(&args[2]);
+        return Ok(on_shard(shard, owner, spec, db, args.to_vec()).await);
+    }
+    if eq_ic(sub, "DIGEST-VALUE") {
+        let mut digests = Vec::with_capacity(args.len() - 2);
+        for key in &args[2..] {
+            let owner = shard.slots.owner_of_key(key);
+            let one = vec![args[0].clone(), args[1].clone(), key.clone()];
+            match on_shard(shard, owner, spec, db, one).await {
+                Reply::Array(mut d) if d.len() == 1 => digests.push(d.remove(0)),
+                other => return Ok(other),
+            }
+        }
+        return Ok(Reply::Array(digests));
+    }
+    if eq_ic(sub, "DIGEST") && args.len() == 2 {
+        let mut all = [0u8; 20];
+        for owner in 0..shard.nshards {
+            let r = on_shard(shard, owner, spec, 0, args.to_vec()).await;
+            let Reply::Status(hex) = r else { return Ok(r) };
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect();
+            if let Ok(d) = <[u8; 20]>::try_from(bytes) {
+                shards::digest::combine(&mut all, &d);
+            }
+        }
+        return Ok(Reply::Status(shards::digest::hex(&all)));
+    }
     if eq_ic(sub, "SLEEP") && args.len() == 3 {
         let secs = parse_f64(&args[2])?;
         if secs > 0.0 {
@@ -43,6 +105,12 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "    Save the RDB on disk, empty the databases and load the file again.",
                 "LOADAOF",
                 "    Flush the AOF buffers on disk, empty the databases and load the AOF again.",
+                "OBJECT <key>",
+                "    The key's value as Redis's DEBUG OBJECT line (encoding, serialized length, idle).",
+                "DIGEST",
+                "    A digest of the whole dataset (0s when it is empty).",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    A digest of each key's value (0s for a missing key).",
                 "HELP",
                 "    Prints this help.",
             ]

@@ -94,7 +94,7 @@ pub async fn run(
         ServerCmd::BgSave => save::bgsave(shard, &args).await,
         ServerCmd::BgRewriteAof => aof::bgrewriteaof(shard).await,
         ServerCmd::Shutdown => save::shutdown(shard, &args).await,
-        ServerCmd::Debug => debug::run(shard, &args).await,
+        ServerCmd::Debug => debug::run(shard, client, spec, &args).await,
         ServerCmd::Scan => keyspace::scan(shard, client, spec, args).await,
         ServerCmd::RandomKey => keyspace::randomkey(shard, client, spec, args).await,
         ServerCmd::Multi => Ok(txn::multi(client)),

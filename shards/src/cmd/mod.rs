@@ -3,6 +3,7 @@
 //! routing are all derived from these rows; no per-command code outside the handlers.
 
 pub mod bitmaps;
+pub mod debug;
 pub mod dump;
 pub mod geo;
 pub mod hashes;

@@ -2,8 +2,8 @@
 
 use super::flags::*;
 use super::{
-    bitmaps, dump, geo, hashes, hll, keys, lists, memory, sets, sort, streams, strings, zsets,
-    CommandSpec, Cross, KeyScheme, Merge, Route,
+    bitmaps, debug, dump, geo, hashes, hll, keys, lists, memory, sets, sort, streams, strings,
+    zsets, CommandSpec, Cross, KeyScheme, Merge, Route,
 };
 
 macro_rules! row {
@@ -332,7 +332,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("bgsave", -1, ADMIN | NOSCRIPT, NOKEYS, ADMIN_SLOW, "server", Server, None, "Asynchronously saves the database(s) to disk."),
     row!("bgrewriteaof", 1, ADMIN | NOSCRIPT, NOKEYS, ADMIN_SLOW, "server", Server, None, "Asynchronously rewrites the append-only file to disk."),
     row!("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, ADMIN_SLOW, "server", Server, None, "Synchronously saves the database(s) to disk and shuts down the Redis server."),
-    row!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, ADMIN_SLOW, "server", Server, None, "A container for debugging commands."),
+    row!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, ADMIN_SLOW, "server", Server, Some(debug::debug), "A container for debugging commands."),
     // Scripting: served by the server (src/script.rs), which runs the Lua engine on the
     // shard of the declared keys, or on copies of them under holds.
     row!("eval", -3, NOSCRIPT | STALE | MOVABLEKEYS, NUMKEYS_AT_2, &["@slow", "@scripting"], "scripting", Server, None, "Executes a server-side Lua script."),
