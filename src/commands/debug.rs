@@ -16,8 +16,9 @@ use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
 use crate::runtime::work::Work;
 
-/// Runs `DEBUG <args>` on `owner`'s keyspace.
-async fn on_shard(
+/// Runs a server command's per-shard part (`spec`'s handler: DEBUG OBJECT, MEMORY
+/// USAGE ...) on `owner`'s keyspace, without touching keys.
+pub(super) async fn on_shard(
     shard: &Rc<Shard>,
     owner: shards::ShardId,
     spec: &'static CommandSpec,

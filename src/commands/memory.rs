@@ -7,12 +7,10 @@ use std::rc::Rc;
 use bytes::Bytes;
 use shards::args::eq_ic;
 use shards::cmd::CommandSpec;
-use shards::ops::ShardOp;
 use shards::{CmdError, Reply};
 
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
-use crate::runtime::work::Work;
 
 thread_local! {
     /// This shard's used memory once it was ready.
@@ -54,14 +52,7 @@ pub async fn run(
     if eq_ic(sub, "USAGE") && args.len() >= 3 {
         let owner = shard.slots.owner_of_key(&args[2]);
         let db = client.info.borrow().db;
-        let op = ShardOp::Cmd {
-            spec,
-            db,
-            touch: false,
-            args,
-            track: shards::ops::Track::NONE,
-        };
-        return Ok(shard.call(owner, Work::Ops(vec![op])).await.into_reply());
+        return Ok(super::debug::on_shard(shard, owner, spec, db, args).await);
     }
     if eq_ic(sub, "HELP") && exactly_two {
         return Ok(Reply::Array(
