@@ -337,3 +337,49 @@ fn instantaneous_rates_follow_the_load() {
     std::thread::sleep(std::time::Duration::from_millis(2500));
     assert_eq!(stat(&mut c, "instantaneous_ops_per_sec"), 0.0);
 }
+
+/// INFO carries the fields exporters and Sentinel read, with real values where
+/// corecache has them (scripts, Pub/Sub, peak memory, system memory).
+#[test]
+fn info_has_redis_7_fields_that_tools_read() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: i64 = q(&mut c, &["EVAL", "return 1", "0"]);
+    let mut sub = Raw::connect(s.port);
+    sub.send(&resp(&[b"SUBSCRIBE", b"a", b"b"]));
+    let _ = sub.read_exact_len(
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+            .len(),
+    );
+    let text: String = q(&mut c, &["INFO", "everything"]);
+    let field = |name: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in INFO"))
+            .to_string()
+    };
+    assert_eq!(field("run_id").len(), 40);
+    assert_eq!(field("master_replid").len(), 40);
+    assert_eq!(field("role"), "master");
+    assert_eq!(field("number_of_cached_scripts"), "1");
+    assert_eq!(field("pubsub_channels"), "2");
+    assert!(field("used_memory_lua").parse::<u64>().unwrap() > 0);
+    assert!(field("total_system_memory").parse::<u64>().unwrap() > 0);
+    let peak: u64 = field("used_memory_peak").parse().unwrap();
+    let used: u64 = field("used_memory").parse().unwrap();
+    assert!(peak >= used);
+    for name in [
+        "configured_hz",
+        "lru_clock",
+        "lazyfree_pending_objects",
+        "repl_backlog_active",
+        "master_repl_offset",
+        "used_cpu_sys_children",
+        "client_recent_max_input_buffer",
+        "pubsub_patterns",
+        "pubsubshard_channels",
+        "evicted_clients",
+    ] {
+        let _ = field(name);
+    }
+}

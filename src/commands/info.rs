@@ -37,6 +37,11 @@ pub struct ShardReport {
     pub tracking: (usize, usize, usize),
     /// Commands per second, input and output KiB per second, lately.
     pub instant: [f64; 3],
+    /// The scripting engine here: cached scripts, libraries, functions, and the bytes
+    /// of its EVAL and functions Lua states (zeros before its first use).
+    pub scripting: crate::commands::script::EngineFigures,
+    /// The largest query buffer of this shard's clients.
+    pub max_qbuf: usize,
 }
 
 impl ShardReport {
@@ -67,6 +72,8 @@ impl ShardReport {
             tracking_clients: shard.clients.borrow().tracking_ids().len(),
             tracking: shard.tracking.borrow().counts(),
             instant: shard.instant.borrow().rates(),
+            scripting: crate::commands::script::engine_figures(),
+            max_qbuf: shard.clients.borrow().max_qbuf(),
             slots: if crate::commands::cluster::enabled() {
                 crate::commands::cluster::with(|st| st.ranges_of(st.me))
             } else {
@@ -162,6 +169,17 @@ pub async fn run(
     } else {
         Snapshot::default()
     };
+    let pubsub = if sections.contains(&"stats") {
+        use crate::runtime::pubsub::Kind;
+        let n = |v: Vec<(Bytes, usize)>| v.len();
+        [
+            n(crate::commands::pubsub::subscribed(shard, Kind::Channel).await),
+            n(crate::commands::pubsub::subscribed(shard, Kind::Pattern).await),
+            n(crate::commands::pubsub::subscribed(shard, Kind::Shard).await),
+        ]
+    } else {
+        [0; 3]
+    };
     let mut out = String::new();
     for section in sections {
         if !out.is_empty() {
@@ -171,6 +189,7 @@ pub async fn run(
             write_per_command(&mut out, section, shard, &commands);
         } else {
             write_section(&mut out, section, shard, &reports);
+            write_more(&mut out, section, shard, &reports, pubsub);
         }
     }
     Ok(Reply::Verbatim(out))
@@ -243,14 +262,19 @@ pub(crate) fn rss_bytes() -> i64 {
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as i64
 }
 
-fn process_cpu() -> (f64, f64) {
-    // SAFETY: getrusage fills the struct for this process.
+/// System and user CPU seconds of this process (`RUSAGE_SELF`) or of its children.
+fn rusage_cpu(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage fills the struct.
     unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        libc::getrusage(who, &mut ru);
         let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
         (secs(ru.ru_stime), secs(ru.ru_utime))
     }
+}
+
+fn process_cpu() -> (f64, f64) {
+    rusage_cpu(libc::RUSAGE_SELF)
 }
 
 fn ranges(slots: &[(u16, u16)]) -> String {
@@ -272,7 +296,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             "# Server\r\nredis_version:{REDIS_VERSION}\r\ncorecache_version:{}\r\nredis_mode:{}\r\n\
              os:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\n\
              tcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\
-             hz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\nshards:{}\r\n",
+             hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nshards:{}\r\n",
             env!("CARGO_PKG_VERSION"),
             if crate::commands::cluster::enabled() { "cluster" } else { "standalone" },
             std::env::consts::OS,
@@ -283,6 +307,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             uptime / 86400,
             settings.hz,
             std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            crate::base::config_file::config_file().map(|p| p.display().to_string()).unwrap_or_default(),
             shard.nshards,
         ),
         "clients" => write!(
@@ -344,7 +369,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             // Every shard holds every BCAST prefix; shard 0's count is the total.
             reports.first().map_or(0, |r| r.tracking.2),
         ),
-        "replication" => write!(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "replication" => out.write_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "modules" => out.write_str("# Modules\r\n"),
         "cpu" => {
             let (sys, user) = process_cpu();
@@ -395,6 +420,111 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
                 );
             }
             Ok(())
+        }
+        _ => Ok(()),
+    };
+}
+
+/// A random 40-hex id for this process (`run_id`, `master_replid`).
+fn process_id(which: usize) -> &'static str {
+    static IDS: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    &IDS.get_or_init(|| {
+        [
+            crate::commands::cluster::topology::random_id(),
+            crate::commands::cluster::topology::random_id(),
+        ]
+    })[which]
+}
+
+fn total_system_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The rest of Redis 7's fields of a section (exporters and Sentinel read them), after
+/// `write_section`'s. Figures corecache has no counterpart for are what they are here:
+/// no replication, no forks, no lazy freeing, no client eviction.
+fn write_more(
+    out: &mut String,
+    section: &str,
+    shard: &Shard,
+    reports: &[ShardReport],
+    pubsub: [usize; 3],
+) {
+    let now_s = shards::clock::system_ms() / 1000;
+    let sum = |f: fn(&ShardReport) -> usize| reports.iter().map(f).sum::<usize>();
+    let _ = match section {
+        "server" => write!(
+            out,
+            "run_id:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nprocess_supervised:no\r\n\
+             redis_git_sha1:00000000\r\nredis_git_dirty:0\r\nmonotonic_clock:POSIX clock_gettime\r\n",
+            process_id(0),
+            shard.settings.borrow().hz,
+            now_s & ((1 << 24) - 1),
+        ),
+        "clients" => write!(
+            out,
+            "cluster_connections:0\r\nclient_recent_max_input_buffer:{}\r\n",
+            reports.iter().map(|r| r.max_qbuf).max().unwrap_or(0),
+        ),
+        "memory" => {
+            let used: i64 = reports.iter().map(|r| r.used_memory as i64).sum();
+            // The peak is sampled when shards publish; now may be higher.
+            let peak = shard.ks.borrow().budget.usage.peak().max(used.max(0) as u64);
+            let (eval_vm, func_vm) = (
+                sum(|r| r.scripting.eval_vm_bytes),
+                sum(|r| r.scripting.functions_vm_bytes),
+            );
+            let system = total_system_memory();
+            // Every shard keeps the same scripts and libraries: one shard's counts.
+            let first = reports.iter().map(|r| r.scripting).max_by_key(|f| f.scripts);
+            let f = first.unwrap_or_default();
+            write!(
+                out,
+                "used_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\n\
+                 used_memory_lua:{eval_vm}\r\nused_memory_vm_eval:{eval_vm}\r\nused_memory_lua_human:{}\r\n\
+                 used_memory_vm_functions:{func_vm}\r\nused_memory_vm_total:{}\r\n\
+                 used_memory_vm_total_human:{}\r\nnumber_of_cached_scripts:{}\r\n\
+                 number_of_functions:{}\r\nnumber_of_libraries:{}\r\ntotal_system_memory:{system}\r\n\
+                 total_system_memory_human:{}\r\nmem_fragmentation_bytes:{}\r\n\
+                 lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(peak as i64),
+                if peak > 0 { used.max(0) as f64 * 100.0 / peak as f64 } else { 0.0 },
+                human(eval_vm as i64),
+                eval_vm + func_vm,
+                human((eval_vm + func_vm) as i64),
+                f.scripts,
+                f.functions,
+                f.libraries,
+                human(system as i64),
+                rss_bytes() - used,
+            )
+        }
+        "stats" => write!(
+            out,
+            "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
+             evicted_clients:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
+             sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+            pubsub[0], pubsub[1], pubsub[2],
+        ),
+        "replication" => write!(
+            out,
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\n\
+             master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
+             second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
+             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            process_id(1),
+        ),
+        "cpu" => {
+            let (sys, user) = rusage_cpu(libc::RUSAGE_CHILDREN);
+            write!(
+                out,
+                "used_cpu_sys_children:{sys:.6}\r\nused_cpu_user_children:{user:.6}\r\n"
+            )
         }
         _ => Ok(()),
     };

@@ -190,7 +190,7 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
         "channels" | "shardchannels" if n <= 3 => {
             let kind = if sub == "channels" { Kind::Channel } else { Kind::Shard };
             let pattern = args.get(2).cloned();
-            let mut names: Vec<Bytes> = gather(shard, kind).await.into_iter().map(|(n, _)| n).collect();
+            let mut names: Vec<Bytes> = subscribed(shard, kind).await.into_iter().map(|(n, _)| n).collect();
             if let Some(p) = pattern {
                 names.retain(|c| glob_match(&p, c));
             }
@@ -198,7 +198,7 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
         }
         "numsub" | "shardnumsub" => {
             let kind = if sub == "numsub" { Kind::Channel } else { Kind::Shard };
-            let all = gather(shard, kind).await;
+            let all = subscribed(shard, kind).await;
             let mut out = Vec::with_capacity((n - 2) * 2);
             for ch in &args[2..] {
                 let count = all.iter().find(|(c, _)| c == ch).map_or(0, |(_, k)| *k);
@@ -207,7 +207,7 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
             }
             Ok(Reply::Array(out))
         }
-        "numpat" if n == 2 => Ok(Reply::Int(gather(shard, Kind::Pattern).await.len() as i64)),
+        "numpat" if n == 2 => Ok(Reply::Int(subscribed(shard, Kind::Pattern).await.len() as i64)),
         "help" if n == 2 => Ok(Reply::Array(
             [
                 "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -242,7 +242,7 @@ async fn pubsub(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
 }
 
 /// Every name of `kind` with subscribers on any shard, with their number, sorted.
-async fn gather(shard: &Rc<Shard>, kind: Kind) -> Vec<(Bytes, usize)> {
+pub async fn subscribed(shard: &Rc<Shard>, kind: Kind) -> Vec<(Bytes, usize)> {
     let per_shard = shard
         .run_everywhere(|| {
             move |sh: &Rc<Shard>| {

@@ -101,6 +101,35 @@ thread_local! {
     static NO_PASSWORD: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
 
+/// What INFO memory shows of a shard's scripting engine.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EngineFigures {
+    pub scripts: usize,
+    pub libraries: usize,
+    pub functions: usize,
+    pub eval_vm_bytes: usize,
+    pub functions_vm_bytes: usize,
+}
+
+/// This shard's engine figures; zeros when no script ran here yet (INFO does not
+/// create the engine).
+pub fn engine_figures() -> EngineFigures {
+    ENGINE.with(|cell| match cell.try_borrow().ok().as_deref() {
+        Some(Some(e)) => {
+            let (libraries, functions) = e.function_counts();
+            let (eval_vm_bytes, functions_vm_bytes) = e.memory_usage();
+            EngineFigures {
+                scripts: e.script_count(),
+                libraries,
+                functions,
+                eval_vm_bytes,
+                functions_vm_bytes,
+            }
+        }
+        _ => EngineFigures::default(),
+    })
+}
+
 /// Runs `f` on this shard's engine.
 fn with_engine<R>(shard: &Shard, f: impl FnOnce(&mut Engine) -> R) -> R {
     if let Ok(s) = shard.settings.try_borrow() {

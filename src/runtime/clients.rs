@@ -382,6 +382,15 @@ impl ClientRegistry {
         self.clients.values().map(|c| c.info.borrow().qbuf).sum()
     }
 
+    /// The largest query buffer among the clients (INFO's recent max input buffer).
+    pub fn max_qbuf(&self) -> usize {
+        self.clients
+            .values()
+            .map(|c| c.info.borrow().qbuf)
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }
