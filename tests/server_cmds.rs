@@ -1080,3 +1080,26 @@ fn debug_digest_object_and_digest_value() {
         "ERR no such key"
     );
 }
+
+/// A big command's query buffer is given back once it is handled: CLIENT INFO's
+/// qbuf-free (what is left of the buffer's capacity) is small again.
+#[test]
+fn a_big_commands_query_buffer_shrinks_afterwards() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let big = "x".repeat(4 << 20);
+    let _: () = q(&mut c, &["SET", "big", &big]);
+    let info: String = q(&mut c, &["CLIENT", "INFO"]);
+    let field = |name: &str| -> usize {
+        info.split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(field("qbuf-free") <= 64 * 1024, "{info}");
+    assert!(field("tot-mem") < 1 << 20, "{info}");
+    let len: usize = q(&mut c, &["STRLEN", "big"]);
+    assert_eq!(len, 4 << 20);
+}

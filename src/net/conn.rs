@@ -37,7 +37,22 @@ struct Io {
     fresh: bool,
 }
 
+/// A buffer left larger than this once its bytes are handled is given back (a big
+/// command or reply must not keep its memory for the connection's life).
+const KEEP_IDLE: usize = 64 * 1024;
+
 impl Io {
+    /// Gives back the query and reply buffers' memory when they are empty and grew
+    /// large (Redis's query buffer shrinking).
+    fn shrink_idle_buffers(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > KEEP_IDLE {
+            self.input = BytesMut::with_capacity(READ_CHUNK);
+        }
+        if self.out.is_empty() && self.out.capacity() > KEEP_IDLE {
+            self.out = Vec::with_capacity(READ_CHUNK);
+        }
+    }
+
     async fn read_more(&mut self) -> usize {
         let n = self.t.read(&mut self.input).await;
         self.fresh = n > 0;
@@ -178,7 +193,12 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
             ));
             close = true;
         }
-        client.info.borrow_mut().qbuf = io.input.len();
+        io.shrink_idle_buffers();
+        {
+            let mut info = client.info.borrow_mut();
+            info.qbuf = io.input.len();
+            info.qbuf_cap = io.input.capacity();
+        }
         if !io.flush(shard).await || close || client.killed.get() {
             return;
         }

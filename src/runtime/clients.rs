@@ -71,6 +71,8 @@ pub struct ClientInfo {
     pub authenticated: bool,
     pub reply: ReplyMode,
     pub qbuf: usize,
+    /// The query buffer's capacity (`qbuf-free` is what is left of it).
+    pub qbuf_cap: usize,
 }
 
 impl ClientInfo {
@@ -131,10 +133,10 @@ impl ClientInfo {
             st.watching,
             self.qbuf,
             // The read buffer: 16 KiB, grown to what a command needs.
-            16384usize.saturating_sub(self.qbuf),
+            self.qbuf_cap.saturating_sub(self.qbuf),
             st.multi_mem,
             st.omem,
-            self.qbuf.max(16384) + st.omem + st.multi_mem,
+            self.qbuf_cap.max(self.qbuf) + st.omem + st.multi_mem,
             if self.last_cmd.is_empty() {
                 "NULL"
             } else {
@@ -424,6 +426,7 @@ impl ClientRegistry {
                 authenticated: false,
                 reply: ReplyMode::On,
                 qbuf: 0,
+                qbuf_cap: 0,
             }),
             killed: Cell::new(false),
             remote_answer_bytes: Cell::new(0),

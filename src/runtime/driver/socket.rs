@@ -149,6 +149,11 @@ impl Socket {
                 let n = input.len();
                 if buf.is_empty() {
                     std::mem::swap(buf, &mut *input);
+                    // What the reader handed back in exchange may be a big command's
+                    // buffer: the driver needs no more than a small one.
+                    if input.capacity() > KEEP_CAPACITY {
+                        *input = BytesMut::new();
+                    }
                 } else {
                     buf.extend_from_slice(&input);
                     input.clear();
