@@ -233,3 +233,81 @@ fn multi_key_commands_agree_across_shard_layouts() {
         );
     }
 }
+
+/// SORT and SORT_RO with BY and GET patterns read the keys the patterns name on
+/// whatever shard owns them (all shards held while it runs), and STORE writes its key
+/// where it lives.
+#[test]
+fn sort_patterns_read_keys_of_every_shard() {
+    for shards in [2, 4] {
+        let s = Server::start(shards);
+        let mut c = s.conn();
+        let ids: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        let mut rpush = vec!["RPUSH", "ids"];
+        rpush.extend(ids.iter().map(String::as_str));
+        let _: i64 = q(&mut c, &rpush);
+        for i in 0..30 {
+            // Distinct weights: a reversed order.
+            let _: () = q(
+                &mut c,
+                &["SET", &format!("weight:{i}"), &(100 - i).to_string()],
+            );
+            let _: i64 = q(
+                &mut c,
+                &["HSET", &format!("user:{i}"), "name", &format!("n{i}")],
+            );
+        }
+        let sorted: Vec<String> = q(&mut c, &["SORT", "ids", "BY", "weight:*"]);
+        let want: Vec<String> = (0..30).rev().map(|i| i.to_string()).collect();
+        assert_eq!(sorted, want, "{shards} shards");
+        let names: Vec<String> = q(
+            &mut c,
+            &[
+                "SORT_RO",
+                "ids",
+                "BY",
+                "weight:*",
+                "LIMIT",
+                "0",
+                "3",
+                "GET",
+                "#",
+                "GET",
+                "user:*->name",
+            ],
+        );
+        assert_eq!(names, ["29", "n29", "28", "n28", "27", "n27"]);
+        let n: i64 = q(
+            &mut c,
+            &[
+                "SORT",
+                "ids",
+                "BY",
+                "weight:*",
+                "GET",
+                "user:*->name",
+                "STORE",
+                "dest",
+            ],
+        );
+        assert_eq!(n, 30);
+        let stored: Vec<String> = q(&mut c, &["LRANGE", "dest", "0", "2"]);
+        assert_eq!(stored, ["n29", "n28", "n27"]);
+        // A pattern naming no key sorts by nothing found; GET of a missing key is nil.
+        let got: Vec<Option<String>> = q(
+            &mut c,
+            &[
+                "SORT",
+                "ids",
+                "BY",
+                "nosort",
+                "GET",
+                "missing:*",
+                "LIMIT",
+                "0",
+                "1",
+            ],
+        );
+        assert_eq!(got, [None]);
+    }
+}

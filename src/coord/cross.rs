@@ -201,12 +201,7 @@ pub async fn gather(
     touch: bool,
     args: Vec<Bytes>,
 ) -> Reply {
-    let mut keys: Vec<Bytes> = Vec::new();
-    for pos in spec.key_positions(&args) {
-        if !keys.contains(&args[pos]) {
-            keys.push(args[pos].clone());
-        }
-    }
+    let keys = distinct_keys(spec, &args);
     let mut copies = Copies::fetch(shard, txn, db, keys).await;
     // Keyspace notifications of the write, from its keys before and after it ran on
     // the copies (published from here).
@@ -236,6 +231,63 @@ pub async fn gather(
     }
     copies.write_back(shard, txn).await;
     reply
+}
+
+/// Whether a SORT / SORT_RO's BY or GET patterns may name keys (of any shard).
+pub fn sort_reads_patterns(spec: &CommandSpec, args: &[Bytes]) -> bool {
+    matches!(spec.name, "sort" | "sort_ro")
+        && !shards::cmd::sort::key_patterns(args, spec.name == "sort_ro").is_empty()
+}
+
+/// SORT / SORT_RO whose BY or GET patterns name keys: runs on copies of the sorted key,
+/// the STORE key and every key the patterns name for the sorted key's elements, then
+/// writes back the STORE key. The caller holds every shard (`txn`), so the elements
+/// and the keys they name cannot change in between.
+pub async fn sort_with_patterns(
+    shard: &Rc<Shard>,
+    txn: TxnId,
+    spec: &'static CommandSpec,
+    db: usize,
+    touch: bool,
+    args: Vec<Bytes>,
+) -> Reply {
+    let keys = distinct_keys(spec, &args);
+    let mut copies = Copies::fetch(shard, Some(txn), db, keys).await;
+    let patterns = shards::cmd::sort::key_patterns(&args, spec.name == "sort_ro");
+    let named = copies
+        .scratch
+        .peek_entry(db, &args[1])
+        .map(|e| shards::cmd::sort::keys_read(e.value(), &patterns))
+        .unwrap_or_default();
+    copies
+        .add(
+            shard,
+            txn,
+            named.into_iter().map(Bytes::from).collect(),
+            None,
+        )
+        .await;
+    let op = ShardOp::Cmd {
+        spec,
+        db,
+        touch,
+        args,
+        track: shards::ops::Track::NONE,
+    };
+    let reply = run_op(&mut copies.scratch, op).into_reply();
+    copies.write_back(shard, Some(txn)).await;
+    reply
+}
+
+/// A command's keys, each once, in argument order.
+fn distinct_keys(spec: &CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+    let mut keys: Vec<Bytes> = Vec::new();
+    for pos in spec.key_positions(args) {
+        if !keys.contains(&args[pos]) {
+            keys.push(args[pos].clone());
+        }
+    }
+    keys
 }
 
 /// Runs one command once wherever its keys are (one shard, or gathered from several)

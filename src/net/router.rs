@@ -438,6 +438,13 @@ impl<'a> Batch<'a> {
         if spec.has(flags::BLOCKING) && blocking::may_block(spec, &args) {
             return self.blocking(spec, args).await;
         }
+        if self.shard.nshards > 1
+            && spec.name.starts_with("sort")
+            && cross::sort_reads_patterns(spec, &args)
+        {
+            self.sort_with_patterns(spec, args).await;
+            return Flow::Continue;
+        }
         match spec.route {
             Route::Server => self.server(spec, args).await,
             Route::Local => {
@@ -483,6 +490,20 @@ impl<'a> Batch<'a> {
                 Flow::Continue
             }
         }
+    }
+
+    /// SORT with BY/GET patterns naming keys, which may live on any shard: every shard
+    /// is held while it runs on copies (`cross::sort_with_patterns`).
+    async fn sort_with_patterns(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
+        self.flush().await;
+        let (db, touch) = self.db_touch();
+        let shard = self.shard;
+        let all = (0..shard.nshards).collect();
+        let r = atomic::isolated(shard, all, |txn| {
+            cross::sort_with_patterns(shard, txn, spec, db, touch, args)
+        })
+        .await;
+        self.reply(r);
     }
 
     /// CLIENT PAUSE: a command it holds waits (what is queued for other shards is

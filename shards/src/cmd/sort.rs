@@ -446,6 +446,21 @@ fn lookup_by_pattern(
     if c_str(pattern) == b"#" {
         return Some(elem.to_vec());
     }
+    let (key, field) = pattern_key(pattern, elem)?;
+    let entry = ks.read(db, &key, touch)?;
+    match (field, entry.value()) {
+        (Some(field), value) => hash_field(value, field),
+        (None, Value::Str(s)) => Some(s.to_vec()),
+        (None, _) => None,
+    }
+}
+
+/// The key a BY/GET pattern names for `elem` (the first `*` replaced by it), and the
+/// hash field after `->` when there is one; None without a `*` (or for `#`).
+pub fn pattern_key<'p>(pattern: &'p [u8], elem: &[u8]) -> Option<(Vec<u8>, Option<&'p [u8]>)> {
+    if c_str(pattern) == b"#" {
+        return None;
+    }
     let star = c_str(pattern).iter().position(|&c| c == b'*')?;
     let after = &c_str(pattern)[star + 1..];
     // `->` after the star with a non-empty field name makes it a hash lookup.
@@ -462,12 +477,38 @@ fn lookup_by_pattern(
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(elem);
     key.extend_from_slice(&pattern[star + 1..key_tail_end]);
-    let entry = ks.read(db, &key, touch)?;
-    match (field, entry.value()) {
-        (Some(field), value) => hash_field(value, field),
-        (None, Value::Str(s)) => Some(s.to_vec()),
-        (None, _) => None,
+    Some((key, field))
+}
+
+/// The BY and GET patterns of a SORT / SORT_RO that may read other keys (those with a
+/// `*`); empty when there are none or the arguments do not parse.
+pub fn key_patterns(args: &[Bytes], readonly: bool) -> Vec<Vec<u8>> {
+    let Ok(o) = SortOpts::parse(args, readonly) else {
+        return Vec::new();
+    };
+    o.by.into_iter()
+        .chain(o.gets)
+        .filter(|p| c_str(p) != b"#" && c_str(p).contains(&b'*'))
+        .collect()
+}
+
+/// The keys SORT's patterns read for the elements of `value` (none for another type).
+pub fn keys_read(value: &Value, patterns: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let Ok((_, elems)) = collection_elements(value) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in &elems {
+        for p in patterns {
+            if let Some((k, _)) = pattern_key(p, e) {
+                if seen.insert(k.clone()) {
+                    keys.push(k);
+                }
+            }
+        }
     }
+    keys
 }
 
 // ---- Collection accessors ----
