@@ -912,3 +912,39 @@ fn sharded_channels_follow_slots_on_node_ports() {
     let n: i64 = q(&mut on_b, &["SPUBLISH", &ch, "m"]);
     assert_eq!(n, 1);
 }
+
+/// In cluster mode SORT refuses BY patterns and GET, with Redis Cluster's errors; a
+/// constant BY (no sorting) is fine.
+#[test]
+fn sort_refuses_patterns_in_cluster_mode() {
+    let c = start(2);
+    let mut cc = ClusterClient::new(vec![c.server.url()])
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = cmd(&["RPUSH", "{s}l", "3", "1", "2"])
+        .query(&mut cc)
+        .unwrap();
+    let e = cmd(&["SORT", "{s}l", "BY", "w_*"])
+        .query::<Vec<String>>(&mut cc)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("BY option of SORT denied in Cluster mode."),
+        "{e}"
+    );
+    let e = cmd(&["SORT_RO", "{s}l", "GET", "#"])
+        .query::<Vec<String>>(&mut cc)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("GET option of SORT denied in Cluster mode."),
+        "{e}"
+    );
+    let v: Vec<String> = cmd(&["SORT", "{s}l", "BY", "nosort"])
+        .query(&mut cc)
+        .unwrap();
+    assert_eq!(v, ["3", "1", "2"]);
+    let v: Vec<String> = cmd(&["SORT", "{s}l"]).query(&mut cc).unwrap();
+    assert_eq!(v, ["1", "2", "3"]);
+}

@@ -438,6 +438,12 @@ impl<'a> Batch<'a> {
         if spec.has(flags::BLOCKING) && blocking::may_block(spec, &args) {
             return self.blocking(spec, args).await;
         }
+        if spec.name.starts_with("sort") && crate::commands::cluster::enabled() {
+            if let Some(e) = shards::cmd::sort::cluster_refusal(&args) {
+                self.reply(CmdError::other(e).into());
+                return Flow::Continue;
+            }
+        }
         if self.shard.nshards > 1
             && spec.name.starts_with("sort")
             && cross::sort_reads_patterns(spec, &args)

@@ -480,6 +480,29 @@ pub fn pattern_key<'p>(pattern: &'p [u8], elem: &[u8]) -> Option<(Vec<u8>, Optio
     Some((key, field))
 }
 
+/// Redis Cluster's refusal of a SORT that reads other keys: the first BY with a `*`
+/// pattern or GET among its options, as redis-server words it in cluster mode.
+pub fn cluster_refusal(args: &[Bytes]) -> Option<&'static str> {
+    let mut j = 2;
+    while j + 1 < args.len() {
+        let a = &args[j][..];
+        if eq_ic(a, "by") {
+            if c_str(&args[j + 1]).contains(&b'*') {
+                return Some("ERR BY option of SORT denied in Cluster mode.");
+            }
+            j += 1;
+        } else if eq_ic(a, "get") {
+            return Some("ERR GET option of SORT denied in Cluster mode.");
+        } else if eq_ic(a, "limit") {
+            j += 2;
+        } else if eq_ic(a, "store") {
+            j += 1;
+        }
+        j += 1;
+    }
+    None
+}
+
 /// The BY and GET patterns of a SORT / SORT_RO that may read other keys (those with a
 /// `*`); empty when there are none or the arguments do not parse.
 pub fn key_patterns(args: &[Bytes], readonly: bool) -> Vec<Vec<u8>> {
