@@ -1103,3 +1103,37 @@ fn a_big_commands_query_buffer_shrinks_afterwards() {
     let len: usize = q(&mut c, &["STRLEN", "big"]);
     assert_eq!(len, 4 << 20);
 }
+
+/// CLIENT KILL's filters as redis-server 7.0 reads them: SKIPME yes|no, an unknown
+/// USER is an error (only `default` exists), a bad MAXAGE a syntax error.
+#[test]
+fn client_kill_filters_read_as_redis_reads_them() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _other = s.conn();
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "USER", "nobody"]),
+        "ERR No such user 'nobody'"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "SKIPME", "on"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "MAXAGE", "x"]),
+        "ERR syntax error"
+    );
+    // Every default-user client but the caller.
+    let n: i64 = q(
+        &mut c,
+        &["CLIENT", "KILL", "USER", "default", "SKIPME", "yes"],
+    );
+    assert_eq!(n, 1);
+    let id: i64 = q(&mut c, &["CLIENT", "ID"]);
+    let mut killer = s.conn();
+    let n: i64 = q(
+        &mut killer,
+        &["CLIENT", "KILL", "ID", &id.to_string(), "SKIPME", "no"],
+    );
+    assert_eq!(n, 1);
+}

@@ -322,9 +322,14 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
         } else if eq_ic(k, "LADDR") {
             f.laddr = Some(text);
         } else if eq_ic(k, "USER") {
+            // Until ACLs exist, `default` is the only user.
+            if text != "default" {
+                return Err(CmdError::other(format!("ERR No such user '{text}'")));
+            }
             f.user = Some(text);
         } else if eq_ic(k, "MAXAGE") {
-            f.max_age_secs = Some(parse_i64(v)?.max(0) as u64);
+            let age = parse_i64(v).map_err(|_| CmdError::Syntax)?;
+            f.max_age_secs = Some(age.max(0) as u64);
         } else if eq_ic(k, "TYPE") {
             let t = text.to_ascii_lowercase();
             if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
@@ -332,7 +337,8 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
             }
             f.type_normal = Some(t == "normal");
         } else if eq_ic(k, "SKIPME") {
-            f.skip_id = match on_off(v).map_err(|_| CmdError::Syntax)? {
+            let skip = [("YES", true), ("NO", false)];
+            f.skip_id = match choice(Some(v), true, &skip, "ERR syntax error")? {
                 true => Some(me),
                 false => None,
             };
