@@ -2,7 +2,7 @@
 //! limit, a soft limit and how long a client may stay over the soft one, in Redis's
 //! syntax (`pubsub 32mb 8mb 60`, several classes in one value).
 
-use crate::base::config::parse_memory;
+use shards::config::parse_memory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputLimit {

@@ -15,7 +15,7 @@ use shards::config::EngineConfig;
 use shards::words::{quote, split};
 use shards::{CmdError, Reply};
 
-use super::config::{render, value_of, PARAMS};
+use super::config_values::{render, value_of, PARAMS};
 use crate::base::config::{Config, Settings};
 use crate::runtime::shard::Shard;
 

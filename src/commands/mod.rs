@@ -6,6 +6,7 @@ pub mod cluster;
 mod command;
 mod config;
 mod config_rewrite;
+mod config_values;
 mod connection;
 mod debug;
 pub(crate) mod info;

@@ -291,15 +291,6 @@ pub async fn shutdown(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
     std::process::exit(0);
 }
 
-/// SHUTDOWN NOSAVE sent to a shard busy in a script (answered from the script's hook,
-/// which must not wait for anything).
-pub fn exit_nosave() -> ! {
-    log::notice("User requested shutdown...");
-    crate::commands::aof::sync_before_exit();
-    log::notice("Redis is now ready to exit, bye bye...");
-    std::process::exit(0);
-}
-
 /// Saves as SHUTDOWN would (when asked, or when save points are set and not NOSAVE).
 async fn finish(shard: &Rc<Shard>, save: bool, nosave: bool) -> Result<(), String> {
     log::notice("User requested shutdown...");
