@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod pubsub;
 pub mod save;
 pub mod script;
+mod script_busy;
 mod slowlog;
 pub mod snapshot;
 pub mod table;

@@ -22,21 +22,21 @@
 //!   `allow-cross-slot-keys` flag get Redis's error instead (the engine decides).
 //!
 //! A script past `busy-reply-threshold` makes every other client's commands answer
-//! `-BUSY` (checked once per read batch); SCRIPT KILL and FUNCTION KILL from a client of
-//! another shard stop it. A client of the very shard that runs the script waits, since
-//! that shard's thread is inside the script.
+//! `-BUSY` (checked once per read batch); SCRIPT KILL and FUNCTION KILL from any client
+//! stop it: clients of other shards as any command, clients of the script's own shard
+//! from inside the script's hook (`script_busy.rs`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use scripting::{Engine, Host, Outcome, RestorePolicy, RunOpts, ScriptControl, ScriptRef};
+use scripting::{Engine, Host, Outcome, RestorePolicy, RunOpts, ScriptRef};
 use shards::cmd::{flags, CommandSpec, Route};
 use shards::ops::{run_op, ShardOp};
 use shards::{CmdError, Keyspace, Reply, ShardId};
 
+use super::script_busy as busy;
+pub use super::script_busy::{allowed_while_busy, busy_error, busy_threshold, set_busy_threshold};
 use crate::base::ids::TxnId;
 use crate::commands::table::{server_cmd, ServerCmd};
 use crate::coord::atomic;
@@ -50,55 +50,9 @@ use crate::runtime::work::{Answer, Work};
 /// run finds at least one more key).
 const MAX_RERUNS: usize = 1024;
 
-/// One control per shard, shared by every thread (for -BUSY and SCRIPT KILL).
-static CONTROLS: OnceLock<Vec<Arc<ScriptControl>>> = OnceLock::new();
-
-/// `busy-reply-threshold` (alias `lua-time-limit`) in milliseconds.
-static BUSY_THRESHOLD_MS: AtomicU64 = AtomicU64::new(scripting::DEFAULT_BUSY_THRESHOLD_MS);
-
-fn controls(nshards: usize) -> &'static [Arc<ScriptControl>] {
-    CONTROLS.get_or_init(|| {
-        let ms = BUSY_THRESHOLD_MS.load(Ordering::Relaxed);
-        (0..nshards)
-            .map(|_| Arc::new(ScriptControl::new(ms)))
-            .collect()
-    })
-}
-
-/// The `-BUSY` error when a script on some shard runs past the threshold.
-pub fn busy_error(shard: &Shard) -> Option<Reply> {
-    controls(shard.nshards).iter().find_map(|c| c.busy_error())
-}
-
-/// Whether a command may run while a script is busy (SCRIPT KILL, FUNCTION KILL ...).
-pub fn allowed_while_busy(spec: &CommandSpec, args: &[Bytes]) -> bool {
-    if spec.has(flags::ALLOW_BUSY) {
-        return true;
-    }
-    matches!(
-        server_cmd(spec),
-        Some(ServerCmd::Script | ServerCmd::Function)
-    ) && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"KILL"))
-}
-
-/// `CONFIG SET busy-reply-threshold` / `lua-time-limit`.
-pub fn set_busy_threshold(ms: u64) {
-    BUSY_THRESHOLD_MS.store(ms, Ordering::Relaxed);
-    for c in CONTROLS.get().into_iter().flatten() {
-        c.set_busy_threshold_ms(ms);
-    }
-}
-
-pub fn busy_threshold() -> u64 {
-    BUSY_THRESHOLD_MS.load(Ordering::Relaxed)
-}
-
 thread_local! {
     /// This shard's engine (one executor per thread), created on first use.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-    /// Whether a new client needs no password (noted at every use of the engine, for
-    /// `serve_while_busy`, which must not touch the shard).
-    static NO_PASSWORD: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
 
 /// What INFO memory shows of a shard's scripting engine.
@@ -133,13 +87,13 @@ pub fn engine_figures() -> EngineFigures {
 /// Runs `f` on this shard's engine.
 fn with_engine<R>(shard: &Shard, f: impl FnOnce(&mut Engine) -> R) -> R {
     if let Ok(s) = shard.settings.try_borrow() {
-        NO_PASSWORD.set(s.requirepass.is_empty());
+        busy::note_password(!s.requirepass.is_empty());
     }
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let e = slot.get_or_insert_with(|| {
-            let mut e = Engine::new(controls(shard.nshards)[shard.id].clone());
-            e.set_while_busy(serve_while_busy);
+            let mut e = Engine::new(busy::controls(shard.nshards)[shard.id].clone());
+            e.set_while_busy(busy::serve_while_busy);
             e
         });
         f(e)
@@ -786,93 +740,6 @@ fn sub_error(cmd: &str, known: &[&str], args: &[Bytes]) -> Reply {
     CmdError::other(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")).into()
 }
 
-/// The control of a running script, a busy one first.
-fn running() -> Option<&'static Arc<ScriptControl>> {
-    let all = CONTROLS.get()?;
-    all.iter()
-        .find(|c| c.is_busy())
-        .or_else(|| all.iter().find(|c| c.is_running()))
-}
-
-/// SCRIPT KILL / FUNCTION KILL, from any shard's thread (the control is shared).
-fn kill(function: bool) -> Reply {
-    match running() {
-        Some(c) => c.kill(function),
-        None => CmdError::other("NOTBUSY No scripts in execution right now.").into(),
-    }
-}
-
-/// SHUTDOWN NOSAVE sent to a shard busy in a script, answered from the script's hook
-/// (which must not wait for anything): the log synced, then exit.
-fn exit_nosave() -> ! {
-    crate::base::log::notice("User requested shutdown...");
-    if crate::runtime::aof::on() {
-        crate::runtime::aof::sync_now();
-    }
-    crate::base::log::notice("Redis is now ready to exit, bye bye...");
-    std::process::exit(0);
-}
-
-/// SHUTDOWN NOSAVE [NOW] [FORCE], in any order.
-fn shutdown_nosave(args: &[Bytes]) -> bool {
-    let is = |a: &Bytes, w: &[u8]| a.eq_ignore_ascii_case(w);
-    args[1..].iter().any(|a| is(a, b"nosave"))
-        && args[1..]
-            .iter()
-            .all(|a| is(a, b"nosave") || is(a, b"now") || is(a, b"force"))
-}
-
-/// Called by the engine's hook while this shard's script is busy: answers this shard's
-/// idle clients through the network driver (`runtime/driver/busy.rs`): SCRIPT KILL and
-/// FUNCTION KILL act at once, SHUTDOWN NOSAVE exits, other commands get `-BUSY` as
-/// from redis-server. What
-/// changes a connection's state (AUTH, MULTI ...), a wrong arity, an unknown command
-/// and FUNCTION STATS wait for the script's end. With `--io-engine glommio` there is no
-/// driver: only clients of other shards are answered meanwhile.
-fn serve_while_busy() {
-    let Some(driver) = crate::runtime::driver::current() else {
-        return;
-    };
-    let limits = crate::base::resp::Limits {
-        proto_max_bulk_len: 512 << 20,
-        authenticated: true,
-    };
-    driver.serve_while_busy(limits, NO_PASSWORD.get(), &mut |args: &[Bytes]| {
-        let spec = shards::cmd::lookup(&args[0])?;
-        if !spec.arity_ok(args.len()) {
-            return None;
-        }
-        let reply = if allowed_while_busy(spec, args) {
-            let kill_of = match server_cmd(spec) {
-                Some(ServerCmd::Script) => false,
-                Some(ServerCmd::Function) => true,
-                Some(ServerCmd::Shutdown) if shutdown_nosave(args) => exit_nosave(),
-                // Saving needs the busy shard: refused, as redis-server does.
-                Some(ServerCmd::Shutdown) => return busy_reply(),
-                _ => return None,
-            };
-            if args.len() != 2 || !args[1].eq_ignore_ascii_case(b"KILL") {
-                return None;
-            }
-            kill(kill_of)
-        } else {
-            return busy_reply();
-        };
-        Some(encoded(&reply))
-    });
-}
-
-fn busy_reply() -> Option<Vec<u8>> {
-    Some(encoded(&running()?.busy_error()?))
-}
-
-/// A reply as bytes: the hook's replies (errors and +OK) read the same in RESP2 and 3.
-fn encoded(reply: &Reply) -> Vec<u8> {
-    let mut out = Vec::new();
-    crate::base::resp::encode(&mut out, reply, 2);
-    out
-}
-
 /// SCRIPT LOAD | EXISTS | FLUSH | KILL | HELP.
 pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_uppercase();
@@ -901,7 +768,7 @@ pub async fn script(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             }
             everywhere(shard, || Change::ScriptFlush).await
         }
-        ("KILL", 2) => kill(false),
+        ("KILL", 2) => busy::kill(false),
         ("HELP", 2) => help(&[
             "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "DEBUG (YES|SYNC|NO)",
@@ -1045,7 +912,7 @@ async fn function_run(shard: &Rc<Shard>, args: Vec<Bytes>) -> Reply {
             .await
         }
         "STATS" if n == 2 => with_engine(shard, |e| e.function_stats()),
-        "KILL" if n == 2 => kill(true),
+        "KILL" if n == 2 => busy::kill(true),
         "HELP" if n == 2 => help(&[
             "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "LOAD [REPLACE] <FUNCTION CODE>",

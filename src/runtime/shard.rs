@@ -520,7 +520,7 @@ impl Shard {
         if touched.as_ref().is_some_and(|(_, keys)| keys.is_empty()) {
             // FLUSHALL, FLUSHDB, SWAPDB: only the watched keys that exist now change,
             // as in Redis 7.
-            if let Some(pick) = keyless_write_scope(&op) {
+            if let Some(pick) = crate::runtime::watch::keyless_write_scope(&op) {
                 let ks = self.ks.borrow();
                 self.watches
                     .borrow_mut()
@@ -767,45 +767,6 @@ fn op_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
 }
 
 /// The db and keys an op may have written (commands flagged write, stored entries).
-/// The databases a keyless write changes (FLUSHALL: all; FLUSHDB: its own; SWAPDB:
-/// the two), for WATCH.
-enum KeylessScope {
-    All,
-    Dbs(usize, usize),
-}
-
-impl KeylessScope {
-    fn covers(&self, db: usize) -> bool {
-        match self {
-            KeylessScope::All => true,
-            KeylessScope::Dbs(a, b) => db == *a || db == *b,
-        }
-    }
-
-    /// Whether the key exists where the write acts (for SWAPDB, in either database).
-    fn exists(&self, ks: &shards::Keyspace, db: usize, key: &[u8]) -> bool {
-        match self {
-            KeylessScope::Dbs(a, b) if a != b => {
-                ks.peek_entry(*a, key).is_some() || ks.peek_entry(*b, key).is_some()
-            }
-            _ => ks.peek_entry(db, key).is_some(),
-        }
-    }
-}
-
-fn keyless_write_scope(op: &ShardOp) -> Option<KeylessScope> {
-    let ShardOp::Cmd { spec, db, args, .. } = op else {
-        return None;
-    };
-    let index = |i: usize| shards::args::parse_i64_opt(args.get(i)?).map(|n| n as usize);
-    match spec.name {
-        "flushall" => Some(KeylessScope::All),
-        "flushdb" => Some(KeylessScope::Dbs(*db, *db)),
-        "swapdb" => Some(KeylessScope::Dbs(index(1)?, index(2)?)),
-        _ => None,
-    }
-}
-
 fn written_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
     match op {
         ShardOp::Cmd { spec, db, args, .. } if spec.has(shards::cmd::flags::WRITE) => Some((

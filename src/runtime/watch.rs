@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
+use shards::ops::ShardOp;
 
 pub use crate::base::ids::WatcherId;
 
@@ -80,5 +81,44 @@ impl WatchRegistry {
                 .deadlines
                 .get(&w)
                 .is_some_and(|ds| ds.iter().any(|&d| d <= now))
+    }
+}
+
+/// The databases a keyless write changes (FLUSHALL: all; FLUSHDB: its own; SWAPDB:
+/// the two), for WATCH.
+pub enum KeylessScope {
+    All,
+    Dbs(usize, usize),
+}
+
+impl KeylessScope {
+    pub fn covers(&self, db: usize) -> bool {
+        match self {
+            KeylessScope::All => true,
+            KeylessScope::Dbs(a, b) => db == *a || db == *b,
+        }
+    }
+
+    /// Whether the key exists where the write acts (for SWAPDB, in either database).
+    pub fn exists(&self, ks: &shards::Keyspace, db: usize, key: &[u8]) -> bool {
+        match self {
+            KeylessScope::Dbs(a, b) if a != b => {
+                ks.peek_entry(*a, key).is_some() || ks.peek_entry(*b, key).is_some()
+            }
+            _ => ks.peek_entry(db, key).is_some(),
+        }
+    }
+}
+
+pub fn keyless_write_scope(op: &ShardOp) -> Option<KeylessScope> {
+    let ShardOp::Cmd { spec, db, args, .. } = op else {
+        return None;
+    };
+    let index = |i: usize| shards::args::parse_i64_opt(args.get(i)?).map(|n| n as usize);
+    match spec.name {
+        "flushall" => Some(KeylessScope::All),
+        "flushdb" => Some(KeylessScope::Dbs(*db, *db)),
+        "swapdb" => Some(KeylessScope::Dbs(index(1)?, index(2)?)),
+        _ => None,
     }
 }

@@ -3,6 +3,9 @@
 //! each remote shard is gathered into one mailbox message per shard. Commands that
 //! must see everything before them (broadcasts, cross-shard coordination, most server
 //! commands) first flush what is queued. Replies are encoded in request order.
+//! `waits.rs`: commands that wait or take a path of their own (blocking commands,
+//! CLIENT PAUSE, locked keys, SORT with patterns); `settle.rs`: validating multi-shard
+//! reads and running multi-shard writes before what follows them.
 
 use std::rc::Rc;
 
@@ -14,9 +17,11 @@ use shards::{CmdError, Reply, ShardId};
 use std::time::Instant;
 
 use crate::base::resp;
+
+mod settle;
+mod waits;
 use crate::commands::table::{server_cmd, server_row, ServerCmd};
 use crate::commands::{self as admin, script, txn};
-use crate::coord::cross::attempt;
 use crate::coord::spread::{
     broadcast, merge_positional, owners, run_spread, single_owner, split_by_shard,
 };
@@ -60,40 +65,6 @@ pub struct Blocked {
     pub proto: u8,
     pub silent: bool,
     pub rest: Vec<Vec<Bytes>>,
-}
-
-/// A blocking XREAD / XREADGROUP's arguments for its attempt and its re-runs: `$`
-/// becomes each stream's last ID now (read before the attempt, so an entry added in
-/// between is found by the attempt rather than missed), and a read without COUNT gets
-/// Redis's 1000 (see `streams::block_args`).
-async fn stream_block_args(shard: &Rc<Shard>, db: usize, args: Vec<Bytes>) -> Vec<Bytes> {
-    let Ok(r) = shards::cmd::streams::parse_read_args(&args) else {
-        return args;
-    };
-    let xinfo = shards::lookup(b"xinfo").expect("XINFO is in the table");
-    let mut last_ids = Vec::with_capacity(r.streams);
-    for i in 0..r.streams {
-        let mut last = shards::types::stream::StreamId::MIN;
-        if r.id_arg(&args, i) == b"$" {
-            let key = Bytes::copy_from_slice(r.key(&args, i));
-            let ask = vec![
-                Bytes::from_static(b"XINFO"),
-                Bytes::from_static(b"STREAM"),
-                key,
-            ];
-            if let Reply::Map(fields) = attempt(shard, xinfo, db, false, ask).await {
-                let id = fields.iter().find_map(|(k, v)| match (k, v) {
-                    (Reply::Bulk(k), Reply::Bulk(v)) if k == b"last-generated-id" => {
-                        shards::types::stream::StreamId::parse(v, 0)
-                    }
-                    _ => None,
-                });
-                last = id.unwrap_or(last);
-            }
-        }
-        last_ids.push(last);
-    }
-    shards::cmd::streams::block_args(&args, &last_ids)
 }
 
 /// Where a command's reply will come from.
@@ -498,88 +469,6 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// SORT with BY/GET patterns naming keys, which may live on any shard: every shard
-    /// is held while it runs on copies (`cross::sort_with_patterns`).
-    async fn sort_with_patterns(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) {
-        self.flush().await;
-        let (db, touch) = self.db_touch();
-        let shard = self.shard;
-        let all = (0..shard.nshards).collect();
-        let r = atomic::isolated(shard, all, |txn| {
-            cross::sort_with_patterns(shard, txn, spec, db, touch, args)
-        })
-        .await;
-        self.reply(r);
-    }
-
-    /// CLIENT PAUSE: a command it holds waits (what is queued for other shards is
-    /// sent first); the wait does not count as the command's time.
-    async fn wait_while_paused(&mut self, spec: &'static CommandSpec) {
-        let writes = if server_cmd(spec) == Some(ServerCmd::Exec) {
-            self.client
-                .multi
-                .borrow()
-                .as_ref()
-                .is_some_and(|m| m.queued.iter().any(|(s, _)| pause::may_write(s)))
-        } else {
-            pause::may_write(spec)
-        };
-        if pause::holds(writes) {
-            self.flush().await;
-            pause::wait(writes).await;
-            self.measure.restart(Instant::now());
-        }
-    }
-
-    /// A shard held by a transaction runs nothing else until it is released, and keys a
-    /// transaction locked are not touched until then: wait (after sending what is
-    /// queued, which may be what the transaction waits for).
-    async fn wait_for_locks(&mut self, spec: &'static CommandSpec, args: &[Bytes]) {
-        let db = self.client.info.borrow().db;
-        if self.shard.must_wait(spec, db, args) {
-            self.shard.stats.borrow_mut().lock_waits += 1;
-            self.flush().await;
-            let shard = self.shard;
-            shard.wait_until(|| !shard.must_wait(spec, db, args)).await;
-        }
-    }
-
-    /// A blocking command: try once; with no data, hand the wait to the connection.
-    async fn blocking(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Flow {
-        let timeout_ms = match blocking::timeout_of(spec, &args) {
-            Ok(t) => t,
-            Err(e) => {
-                self.reply(e.into());
-                return Flow::Continue;
-            }
-        };
-        self.flush().await;
-        let (db, touch) = self.db_touch();
-        let args = if blocking::is_stream_read(spec) {
-            stream_block_args(self.shard, db, args).await
-        } else {
-            args
-        };
-        let reply = attempt(self.shard, spec, db, touch, args.clone()).await;
-        if !blocking::found_nothing(&reply) {
-            self.reply(reply);
-            return Flow::Continue;
-        }
-        let (proto, silent) = self.reply_mode();
-        Flow::Block(Box::new(Blocked {
-            spec,
-            args,
-            db,
-            timeout_ms,
-            // Redis 7.0 answers a timed-out BLMOVE/BRPOPLPUSH with a null array too.
-            nil: Reply::NilArray,
-            proto,
-            silent,
-            rest: Vec::new(),
-        }))
-    }
-
-    /// A command refused while queueing makes EXEC abort.
     /// The command is refused: it counts as a rejected call, and a transaction it
     /// was meant for aborts at EXEC.
     fn refuse_in_multi(&mut self) {
@@ -707,126 +596,6 @@ impl<'a> Batch<'a> {
             nkeys,
             parts,
         });
-    }
-
-    /// Sends what is queued, then validates the optimistic reads of the batch so far:
-    /// each shard's hold epoch is read again; if one changed since a read passed there,
-    /// that read and every read after it run again, in order, under holds. Called before
-    /// any command that is not such a read, so replies stay in the client's order.
-    async fn settle(&mut self) {
-        if self.publishes > 0 {
-            self.publishes = 0;
-            for i in 0..self.pending.len() {
-                if let Slot::Publish(local, remote) = &mut self.pending[i].slot {
-                    let (local, remote) = (*local, std::mem::take(remote));
-                    let n = crate::commands::pubsub::publish_count(local, remote).await;
-                    self.pending[i].slot = Slot::Done(Reply::Int(n));
-                }
-            }
-        }
-        self.flush().await;
-        if !self.writes.is_empty() {
-            self.run_writes().await;
-        }
-        if self.checks.is_empty() {
-            return;
-        }
-        let checks = std::mem::take(&mut self.checks);
-        let mut first_epochs = Vec::with_capacity(checks.len());
-        for c in &checks {
-            let mut seen = Vec::with_capacity(c.epochs.len());
-            for (s, part) in &c.epochs {
-                let r = match part {
-                    Part::Local(r) => r.clone(),
-                    Part::Remote(s, i) => self.take_answer(*s, *i),
-                };
-                seen.push((*s, r));
-            }
-            first_epochs.push(seen);
-        }
-        let mut involved: Vec<ShardId> = checks
-            .iter()
-            .flat_map(|c| c.epochs.iter().map(|e| e.0))
-            .collect();
-        involved.sort_unstable();
-        involved.dedup();
-        let waiting: Vec<_> = involved
-            .iter()
-            .map(|&s| {
-                let work = Work::Ops(vec![ShardOp::Epoch]);
-                (s, self.shard.send_or_run(s, work))
-            })
-            .collect();
-        let mut now = vec![Reply::Nil; self.shard.nshards];
-        for (s, w) in waiting {
-            now[s] = w.await.into_reply();
-        }
-        let stale = first_epochs
-            .iter()
-            .position(|seen| seen.iter().any(|(s, e)| *e != now[*s]));
-        let Some(first) = stale else {
-            return;
-        };
-        self.shard.stats.borrow_mut().read_retries += (checks.len() - first) as u64;
-        let retry = &checks[first..];
-        let involved = retry
-            .iter()
-            .flat_map(|c| c.epochs.iter().map(|e| e.0))
-            .collect();
-        let shard = self.shard;
-        let replies = atomic::isolated(shard, involved, |txn| async move {
-            let mut out = Vec::with_capacity(retry.len());
-            for c in retry {
-                let args = c.args.clone();
-                out.push(run_spread(shard, Some(txn), c.spec, c.db, c.touch, args).await);
-            }
-            out
-        })
-        .await;
-        for (c, r) in retry.iter().zip(replies) {
-            self.pending[c.pending].slot = Slot::Done(r);
-        }
-    }
-
-    /// Runs the pending multi-shard writes, in order, as one isolated step: each shard
-    /// gets all its parts in one message (see `atomic::run_parts`).
-    async fn run_writes(&mut self) {
-        let writes = std::mem::take(&mut self.writes);
-        let shard = self.shard;
-        let split: Vec<_> = writes
-            .iter()
-            .map(|w| split_by_shard(shard, w.spec, &w.args))
-            .collect();
-        let mut parts = atomic::Parts::new(shard.nshards);
-        let mut where_: Vec<Vec<(atomic::PartId, Vec<usize>)>> = Vec::new();
-        for (w, groups) in writes.iter().zip(split) {
-            let mut mine = Vec::with_capacity(groups.len());
-            for (owner, positions, args) in groups {
-                let op = ShardOp::Cmd {
-                    spec: w.spec,
-                    db: w.db,
-                    touch: w.touch,
-                    args,
-                    track: w.track,
-                };
-                mine.push((parts.push(owner, op), positions));
-            }
-            where_.push(mine);
-        }
-        let work = parts.work();
-        parts.answered(atomic::run_parts(shard, work).await);
-        let mut replies = Vec::with_capacity(writes.len());
-        for (w, mine) in writes.iter().zip(where_) {
-            let nkeys = mine.iter().map(|p| p.1.len()).sum();
-            let answers = mine
-                .into_iter()
-                .map(|(id, pos)| (parts.take(id), pos))
-                .collect();
-            replies.push((w.pending, merge_positional(w.merge, nkeys, answers)));
-        }
-        for (pending, r) in replies {
-            self.pending[pending].slot = Slot::Done(r);
-        }
     }
 
     /// Sends every queued op batch (one message per shard) and collects the answers.
