@@ -588,5 +588,7 @@ async fn expiry_loop(shard: Rc<Shard>) {
                 break;
             }
         }
+        let threshold = shard.settings.borrow().latency_monitor_threshold;
+        crate::runtime::latency::sample_since("expire-cycle", start, threshold);
     }
 }

@@ -383,3 +383,47 @@ fn info_has_redis_7_fields_that_tools_read() {
         let _ = field(name);
     }
 }
+
+/// LATENCY records a shard's eviction run and active expiry cycle past the threshold
+/// (`eviction-cycle`, `expire-cycle`), as Redis does.
+#[test]
+fn latency_records_eviction_and_expiry_cycles() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "1"]);
+    let fill = |c: &mut redis::Connection, prefix: &str, ttl: Option<&str>| {
+        for chunk in 0..20 {
+            let mut p = redis::pipe();
+            for i in 0..5000 {
+                let key = format!("{prefix}:{chunk}:{i}");
+                match ttl {
+                    Some(ms) => p.cmd("SET").arg(key).arg("value").arg("PX").arg(ms),
+                    None => p.cmd("SET").arg(key).arg("value"),
+                };
+            }
+            let _: Vec<Value> = p.query(c).unwrap();
+        }
+    };
+    fill(&mut c, "k", None);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-random"],
+    );
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1mb"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    fill(&mut c, "t", Some("1"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let events = loop {
+        let latest: Vec<(String, i64, i64, i64)> = q(&mut c, &["LATENCY", "LATEST"]);
+        let names: Vec<String> = latest.into_iter().map(|e| e.0).collect();
+        let both = names.iter().any(|n| n == "eviction-cycle")
+            && names.iter().any(|n| n == "expire-cycle");
+        if both || std::time::Instant::now() > deadline {
+            break names;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(events.contains(&"eviction-cycle".to_string()), "{events:?}");
+    assert!(events.contains(&"expire-cycle".to_string()), "{events:?}");
+}

@@ -1,5 +1,6 @@
 //! LATENCY's monitor: for each event (a command, `command`, or a command flagged fast,
-//! `fast-command`, that took at least `latency-monitor-threshold` milliseconds) the
+//! `fast-command`; a shard's active expiry cycle, `expire-cycle`, or eviction run,
+//! `eviction-cycle`, that took at least `latency-monitor-threshold` milliseconds) the
 //! latest 160 seconds that had a sample (the highest latency of each second) and the
 //! all-time maximum. Samples come rarely (only past the threshold), from any shard:
 //! one process-wide table behind a lock.
@@ -43,6 +44,18 @@ fn events() -> std::sync::MutexGuard<'static, BTreeMap<String, Series>> {
 pub fn add_sample(event: &str, ms: u64) {
     let now = shards::clock::system_ms() / 1000;
     events().entry(event.to_string()).or_default().add(now, ms);
+}
+
+/// Records `event` when what began at `started` took at least `threshold_ms` (0: the
+/// monitor is off).
+pub fn sample_since(event: &str, started: std::time::Instant, threshold_ms: u64) {
+    if threshold_ms == 0 {
+        return;
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    if ms >= threshold_ms {
+        add_sample(event, ms);
+    }
 }
 
 /// Every event's series.

@@ -95,6 +95,7 @@ impl Shard {
     /// (CONFIG SET maxmemory, the periodic task); whether it evicted anything.
     pub fn evict_to_budget(self: &Rc<Self>) -> bool {
         let mut any = false;
+        let start = std::time::Instant::now();
         loop {
             let mut gone = Vec::new();
             let room = self.ks.borrow_mut().make_room(&mut gone);
@@ -104,6 +105,10 @@ impl Shard {
                 self.forget_evicted(gone);
             }
             if done {
+                if any {
+                    let threshold = self.settings.borrow().latency_monitor_threshold;
+                    crate::runtime::latency::sample_since("eviction-cycle", start, threshold);
+                }
                 return any;
             }
         }
