@@ -427,3 +427,40 @@ fn latency_records_eviction_and_expiry_cycles() {
     assert!(events.contains(&"eviction-cycle".to_string()), "{events:?}");
     assert!(events.contains(&"expire-cycle".to_string()), "{events:?}");
 }
+
+/// Commands run by EXEC count as calls of their own (a failed one as failed), as in
+/// Redis, whatever shards their keys live on.
+#[test]
+fn commands_inside_exec_count_in_commandstats() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let keys = keys_on_every_shard(2);
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    let mut p = redis::pipe();
+    p.atomic()
+        .cmd("SET")
+        .arg(&keys[0])
+        .arg("1")
+        .cmd("INCR")
+        .arg(&keys[1])
+        .cmd("LPUSH")
+        .arg(&keys[0])
+        .arg("x")
+        .cmd("CONFIG")
+        .arg("GET")
+        .arg("hz");
+    let r: redis::RedisResult<Value> = p.query(&mut c);
+    assert!(r.is_err(), "the LPUSH fails inside EXEC");
+    let stats = fields(&mut c, "commandstats", "cmdstat_");
+    for (name, calls, failed) in [
+        ("set", "1", "0"),
+        ("incr", "1", "0"),
+        ("lpush", "1", "1"),
+        ("config|get", "1", "0"),
+        ("multi", "1", "0"),
+        ("exec", "1", "0"),
+    ] {
+        assert_eq!(stats[name]["calls"], calls, "{name}");
+        assert_eq!(stats[name]["failed_calls"], failed, "{name}");
+    }
+}

@@ -85,7 +85,26 @@ pub async fn unwatch(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
 
 /// EXEC: holds the involved shards in ascending order, checks WATCH, runs the queued
 /// commands in order, releases.
+/// EXEC; each queued command that ran counts as a call (and a failed one) in INFO
+/// commandstats, as in Redis (its own time is not measured apart).
 pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
+    use crate::runtime::cmdstats::{sub_name, Outcome};
+    let queued: Vec<(&'static CommandSpec, Option<String>)> = match &*client.multi.borrow() {
+        Some(m) => m.queued.iter().map(|(s, a)| (*s, sub_name(s, a))).collect(),
+        None => Vec::new(),
+    };
+    let reply = exec_queued(shard, client).await;
+    if let Reply::Array(replies) = &reply {
+        let mut stats = shard.cmdstats.borrow_mut();
+        for ((spec, sub), r) in queued.iter().zip(replies) {
+            let failed = r.is_error();
+            stats.record(spec, sub.as_deref(), Outcome::InExec { failed });
+        }
+    }
+    reply
+}
+
+async fn exec_queued(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     let Some(state) = client.multi.borrow_mut().take() else {
         return CmdError::other("ERR EXEC without MULTI").into();
     };

@@ -14,10 +14,6 @@ use crate::runtime::cmdstats::{CommandStats, Outcome};
 use crate::runtime::shard::Shard;
 use crate::runtime::slowlog::Entry;
 
-/// A subcommand name longer than this counts under its command alone (clients choose
-/// the names).
-const MAX_SUB_LEN: usize = 32;
-
 /// One command's measure, riding with its reply slot.
 pub struct Timing {
     spec: &'static CommandSpec,
@@ -60,9 +56,7 @@ impl Measure {
     /// A command starts at `now` (`None`: unknown, not measured).
     pub fn begin(&mut self, spec: Option<&'static CommandSpec>, args: &[Bytes], now: Instant) {
         self.current = spec.map(|spec| {
-            let sub = (spec.has(flags::CONTAINER) && args.len() > 1)
-                .then(|| sub_name(&args[1]))
-                .flatten();
+            let sub = crate::runtime::cmdstats::sub_name(spec, args);
             // The slow log needs the arguments after the command ran; they are kept
             // only when it may log this command: always when it logs everything,
             // otherwise for commands not flagged fast (a copy per GET would cost).
@@ -101,12 +95,6 @@ impl Measure {
     pub fn take(&mut self) -> Option<Timing> {
         self.current.take()
     }
-}
-
-/// A subcommand's name as stats show it, when it looks like one.
-fn sub_name(arg: &[u8]) -> Option<String> {
-    (arg.len() <= MAX_SUB_LEN && arg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
-        .then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
 }
 
 /// Records a batch's replies: each measured command, each error.

@@ -78,6 +78,24 @@ pub enum Outcome {
         took: Duration,
         failed: bool,
     },
+    /// Ran inside EXEC: a call (failed or not) whose own time is not known apart.
+    InExec {
+        failed: bool,
+    },
+}
+
+/// A subcommand name longer than this counts under its command alone (clients choose
+/// the names).
+const MAX_SUB_LEN: usize = 32;
+
+/// A container command's subcommand as stats show it (`config|get`), when `args[1]`
+/// looks like one.
+pub fn sub_name(spec: &CommandSpec, args: &[bytes::Bytes]) -> Option<String> {
+    let arg = args
+        .get(1)
+        .filter(|_| spec.has(shards::cmd::flags::CONTAINER))?;
+    (arg.len() <= MAX_SUB_LEN && arg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+        .then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
 }
 
 #[derive(Default)]
@@ -119,6 +137,10 @@ impl CommandStats {
         match outcome {
             Outcome::Rejected => stat.rejected += 1,
             Outcome::Ran { took, failed } => stat.record(took, failed, latency),
+            Outcome::InExec { failed } => {
+                stat.calls += 1;
+                stat.failed += u64::from(failed);
+            }
         }
     }
 
