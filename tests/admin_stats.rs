@@ -293,16 +293,6 @@ fn latency_monitor_records_slow_commands_and_histograms() {
     assert!(err(&mut c, &["LATENCY", "NOSUCH"]).contains("unknown subcommand 'NOSUCH'"));
 }
 
-fn stat(c: &mut Connection, name: &str) -> f64 {
-    let text: String = q(c, &["INFO", "stats"]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// The instantaneous rates follow the load: above zero under it, zero after it.
 #[test]
 fn instantaneous_rates_follow_the_load() {
@@ -325,9 +315,9 @@ fn instantaneous_rates_follow_the_load() {
         })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let ops = stat(&mut c, "instantaneous_ops_per_sec");
-    let input = stat(&mut c, "instantaneous_input_kbps");
-    let output = stat(&mut c, "instantaneous_output_kbps");
+    let ops = info_field::<f64>(&mut c, "stats", "instantaneous_ops_per_sec");
+    let input = info_field::<f64>(&mut c, "stats", "instantaneous_input_kbps");
+    let output = info_field::<f64>(&mut c, "stats", "instantaneous_output_kbps");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for l in loaders {
         l.join().unwrap();
@@ -335,7 +325,10 @@ fn instantaneous_rates_follow_the_load() {
     assert!(ops > 100.0, "{ops}");
     assert!(input > 1.0 && output > 0.1, "{input} {output}");
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    assert_eq!(stat(&mut c, "instantaneous_ops_per_sec"), 0.0);
+    assert_eq!(
+        info_field::<f64>(&mut c, "stats", "instantaneous_ops_per_sec"),
+        0.0
+    );
 }
 
 /// INFO carries the fields exporters and Sentinel read, with real values where

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{cmd, err, q, resp, slot_of, Server};
+use common::{cmd, err, info_field, q, resp, slot_of, Server};
 use redis::cluster::ClusterClient;
 
 /// A nodes file in the temp dir, removed when the test ends.
@@ -112,15 +112,6 @@ fn conn_to(port: u16) -> redis::Connection {
         .unwrap()
 }
 
-fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
-    let text: String = q(c, &["INFO", section]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn cluster_client_sets_and_reads_10000_keys_without_crossing_cores() {
     let c = start(4);
@@ -137,9 +128,12 @@ fn cluster_client_sets_and_reads_10000_keys_without_crossing_cores() {
     }
     let mut public = c.server.conn();
     // Every command went straight to the core owning its slot.
-    assert_eq!(info_field(&mut public, "stats", "forwarded_commands"), "0");
     assert_eq!(
-        info_field(&mut public, "stats", "cluster_node_port_forwards"),
+        info_field::<String>(&mut public, "stats", "forwarded_commands"),
+        "0"
+    );
+    assert_eq!(
+        info_field::<String>(&mut public, "stats", "cluster_node_port_forwards"),
         "0"
     );
     assert_eq!(q::<i64>(&mut public, &["DBSIZE"]), 10_000);
@@ -397,8 +391,14 @@ fn cluster_commands_answer_in_redis_formats() {
     for flag in ["READONLY", "READWRITE", "ASKING"] {
         let _: () = q(&mut n0, &[flag]);
     }
-    assert_eq!(info_field(&mut n0, "cluster", "cluster_enabled"), "1");
-    assert_eq!(info_field(&mut n0, "server", "redis_mode"), "cluster");
+    assert_eq!(
+        info_field::<String>(&mut n0, "cluster", "cluster_enabled"),
+        "1"
+    );
+    assert_eq!(
+        info_field::<String>(&mut n0, "server", "redis_mode"),
+        "cluster"
+    );
 }
 
 #[test]
@@ -433,7 +433,7 @@ fn node_ports_see_only_their_own_keys_and_the_public_port_sees_all() {
         }
         assert_eq!(scanned as i64, dbsize);
         // INFO on a node port describes that node.
-        let db0 = info_field(&mut nc, "keyspace", "db0");
+        let db0 = info_field::<String>(&mut nc, "keyspace", "db0");
         assert!(db0.starts_with(&format!("keys={dbsize},")), "{db0}");
         sum += dbsize;
     }
@@ -589,7 +589,10 @@ fn standalone_mode_refuses_cluster_commands_as_redis_does() {
     // Keys in different slots are fine without cluster mode.
     let _: () = q(&mut c, &["MSET", "a", "1", "b", "2"]);
     let _: () = q(&mut c, &["SELECT", "1"]);
-    assert_eq!(info_field(&mut c, "cluster", "cluster_enabled"), "0");
+    assert_eq!(
+        info_field::<String>(&mut c, "cluster", "cluster_enabled"),
+        "0"
+    );
 }
 
 /// A run of `n` consecutive free loopback ports.
@@ -686,7 +689,10 @@ fn three_processes_form_one_cluster_from_a_topology_file() {
         .unwrap();
     for p in &procs {
         let mut c = p.conn();
-        assert_eq!(info_field(&mut c, "stats", "forwarded_commands"), "0");
+        assert_eq!(
+            info_field::<String>(&mut c, "stats", "forwarded_commands"),
+            "0"
+        );
     }
     let per_process: Vec<i64> = procs
         .iter()

@@ -7,24 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{q, resp, Server, SHARD_COUNTS};
+use common::{info_field, q, resp, Server, SHARD_COUNTS};
 use shards::evict::Policy;
 
 const VALUE: usize = 1000;
 
-fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
-    let info: String = q(c, &["INFO", section]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
-}
-
 /// The bytes that count against maxmemory.
 fn counted(c: &mut redis::Connection) -> u64 {
-    info_field(c, "memory", "used_memory") - info_field(c, "memory", "mem_not_counted_for_evict")
+    info_field::<u64>(c, "memory", "used_memory")
+        - info_field::<u64>(c, "memory", "mem_not_counted_for_evict")
 }
 
 /// Pipelines `n` SETs of 1000-byte values (with a TTL when `ttl`), 500 per write, on
@@ -82,9 +73,9 @@ fn every_evicting_policy_holds_the_budget() {
             let refused = fill(&s, "key:", 20_000, true);
             assert_eq!(refused, 0, "{n} shards, {policy}: writes refused");
             // Eviction may go on between the reads (the periodic task).
-            let evicted = info_field(&mut c, "stats", "evicted_keys");
+            let evicted = info_field::<u64>(&mut c, "stats", "evicted_keys");
             let keys: u64 = q(&mut c, &["DBSIZE"]);
-            let evicted_after = info_field(&mut c, "stats", "evicted_keys");
+            let evicted_after = info_field::<u64>(&mut c, "stats", "evicted_keys");
             assert!(evicted > 0, "{n} shards, {policy}: nothing evicted");
             assert!(
                 keys + evicted <= 20_000 && 20_000 <= keys + evicted_after,
@@ -142,7 +133,7 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
         // Every refusal was Redis's exact OOM error (`fill` checks).
         let refused = fill(&s, "key:", 30_000, false);
         assert!(refused > 0, "{n} shards: no OOM");
-        assert_eq!(info_field(&mut c, "stats", "evicted_keys"), 0);
+        assert_eq!(info_field::<u64>(&mut c, "stats", "evicted_keys"), 0);
         let stored: u64 = q(&mut c, &["DBSIZE"]);
         assert_eq!(stored as usize + refused, 30_000);
         // Far over the limit now: writes are refused, reads and deletes go on.

@@ -346,16 +346,6 @@ fn scrape(port: u16) -> Scrape {
     s
 }
 
-fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> f64 {
-    let text: String = q(c, &["INFO", section]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn metrics_report_the_commands_sent() {
     let port = free_port();
@@ -398,10 +388,10 @@ fn metrics_report_the_commands_sent() {
     assert!(e.starts_with(r#"Q"B\S"#), "{e}");
     sent += 3;
     let dbsize: u64 = q(&mut c, &["DBSIZE"]);
-    let hits = info_field(&mut c, "stats", "keyspace_hits");
-    let misses = info_field(&mut c, "stats", "keyspace_misses");
-    let clients = info_field(&mut c, "clients", "connected_clients");
-    let received = info_field(&mut c, "stats", "total_connections_received");
+    let hits = info_field::<f64>(&mut c, "stats", "keyspace_hits");
+    let misses = info_field::<f64>(&mut c, "stats", "keyspace_misses");
+    let clients = info_field::<f64>(&mut c, "clients", "connected_clients");
+    let received = info_field::<f64>(&mut c, "stats", "total_connections_received");
 
     let m = scrape(port);
     assert_eq!(m.types["corecache_commands_processed_total"], "counter");

@@ -348,3 +348,17 @@ pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// A field of an INFO section, parsed (`String` for the text as it is).
+pub fn info_field<T: std::str::FromStr>(c: &mut redis::Connection, section: &str, field: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    let text: String = q(c, &["INFO", section]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("INFO {section} {field}: {e:?}"))
+}
