@@ -1,7 +1,9 @@
 //! Measuring a batch's commands for INFO commandstats / errorstats / latencystats and
 //! the slow log: one clock reading per command (the start of the next command, or of
 //! the batch's settling, ends a command answered inline; commands answered by other
-//! shards end when the batch's replies are encoded) and one recording per batch.
+//! shards end when the batch's replies are encoded) and one recording per batch. The
+//! arguments the slow log may need are kept in the client's reusable arena (no
+//! allocation per command once it has grown), and copied out only for a slow command.
 
 use std::time::{Duration, Instant};
 
@@ -20,13 +22,10 @@ pub struct Timing {
     start: Instant,
     took: Option<Duration>,
     rejected: bool,
-    /// Rarely present: a container's subcommand, the arguments for the slow log.
-    extra: Option<Box<Extra>>,
-}
-
-struct Extra {
-    sub: Option<String>,
-    args: Option<Vec<Bytes>>,
+    /// A container's subcommand (rare: boxed).
+    sub: Option<Box<str>>,
+    /// Where its arguments are in the batch's arena, when the slow log may need them.
+    args: Option<(u32, u32)>,
 }
 
 impl Timing {
@@ -43,31 +42,40 @@ pub struct Measure {
     /// `slowlog-log-slower-than` when the batch started.
     slow_us: i64,
     current: Option<Timing>,
+    /// The arguments kept for the slow log (the client's `slow_args`, given back by
+    /// the `Recorder`).
+    arena: Vec<Bytes>,
 }
 
 impl Measure {
-    pub fn new(shard: &Shard) -> Measure {
+    pub fn new(shard: &Shard, client: &ClientHandle) -> Measure {
         Measure {
             slow_us: shard.settings.borrow().slowlog_log_slower_than,
             current: None,
+            arena: std::mem::take(&mut *client.slow_args.borrow_mut()),
         }
     }
 
     /// A command starts at `now` (`None`: unknown, not measured).
     pub fn begin(&mut self, spec: Option<&'static CommandSpec>, args: &[Bytes], now: Instant) {
         self.current = spec.map(|spec| {
-            let sub = crate::runtime::cmdstats::sub_name(spec, args);
+            let sub = crate::runtime::cmdstats::sub_name(spec, args).map(String::into_boxed_str);
             // The slow log needs the arguments after the command ran; they are kept
             // only when it may log this command: always when it logs everything,
-            // otherwise for commands not flagged fast (a copy per GET would cost).
+            // otherwise for commands not flagged fast.
             let keep_args = self.slow_us == 0 || (self.slow_us > 0 && !spec.has(flags::FAST));
-            let args = keep_args.then(|| args.to_vec());
+            let args = keep_args.then(|| {
+                let from = self.arena.len() as u32;
+                self.arena.extend(args.iter().cloned());
+                (from, self.arena.len() as u32)
+            });
             Timing {
                 spec,
                 start: now,
                 took: None,
                 rejected: false,
-                extra: (sub.is_some() || args.is_some()).then(|| Box::new(Extra { sub, args })),
+                sub,
+                args,
             }
         });
     }
@@ -106,10 +114,12 @@ pub struct Recorder<'a> {
     slow_us: i64,
     /// `latency-monitor-threshold` (0: off).
     latency_ms: u64,
+    arena: Vec<Bytes>,
 }
 
 impl<'a> Recorder<'a> {
-    pub fn new(shard: &'a Shard, client: &'a ClientHandle) -> Recorder<'a> {
+    /// Takes over the batch's arena (given back to the client when dropped).
+    pub fn new(shard: &'a Shard, client: &'a ClientHandle, measure: &mut Measure) -> Recorder<'a> {
         let settings = shard.settings.borrow();
         Recorder {
             shard,
@@ -118,6 +128,7 @@ impl<'a> Recorder<'a> {
             end: Instant::now(),
             slow_us: settings.slowlog_log_slower_than,
             latency_ms: settings.latency_monitor_threshold,
+            arena: std::mem::take(&mut measure.arena),
         }
     }
 
@@ -128,7 +139,7 @@ impl<'a> Recorder<'a> {
         let Some(t) = timing else {
             return;
         };
-        let sub = t.extra.as_ref().and_then(|e| e.sub.as_deref());
+        let sub = t.sub.as_deref();
         if t.rejected {
             self.stats.record(t.spec, sub, Outcome::Rejected);
             return;
@@ -149,13 +160,14 @@ impl<'a> Recorder<'a> {
             crate::runtime::latency::add_sample(event, micros / 1000);
         }
         if self.slow_us >= 0 && micros >= self.slow_us as u64 && t.spec.name != "exec" {
-            if let Some(args) = t.extra.and_then(|e| e.args) {
-                self.log_slow(t.spec, &args, micros);
+            if let Some((from, to)) = t.args {
+                self.log_slow(t.spec, from as usize..to as usize, micros);
             }
         }
     }
 
-    fn log_slow(&self, spec: &CommandSpec, args: &[Bytes], micros: u64) {
+    fn log_slow(&self, spec: &CommandSpec, range: std::ops::Range<usize>, micros: u64) {
+        let args = &self.arena[range];
         let secret = crate::commands::monitor::secret_arguments(spec, args);
         let (addr, name) = {
             let info = self.client.info.borrow();
@@ -164,5 +176,18 @@ impl<'a> Recorder<'a> {
         let entry = Entry::new(args, secret, micros, addr, name);
         let max = self.shard.settings.borrow().slowlog_max_len as usize;
         self.shard.slowlog.borrow_mut().push(entry, max);
+    }
+}
+
+impl Drop for Recorder<'_> {
+    fn drop(&mut self) {
+        let mut arena = std::mem::take(&mut self.arena);
+        // Keeps its capacity for the client's next batches, unless one grew it large.
+        if arena.capacity() > 1024 {
+            arena = Vec::new();
+        } else {
+            arena.clear();
+        }
+        *self.client.slow_args.borrow_mut() = arena;
     }
 }

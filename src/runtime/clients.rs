@@ -196,6 +196,9 @@ pub struct ClientHandle {
     /// Set while the client waits in a blocking command: CLIENT UNBLOCK ends the
     /// wait through it (`true`: with an error).
     pub unblocker: RefCell<Option<futures_channel::oneshot::Sender<bool>>>,
+    /// The arguments a batch keeps for the slow log, reused from batch to batch
+    /// (`net/measure.rs`).
+    pub slow_args: RefCell<Vec<bytes::Bytes>>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -438,6 +441,7 @@ impl ClientRegistry {
             monitor: Cell::new(false),
             tracking: RefCell::new(Default::default()),
             unblocker: RefCell::new(None),
+            slow_args: RefCell::new(Vec::new()),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),

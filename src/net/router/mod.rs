@@ -167,7 +167,7 @@ impl<'a> Batch<'a> {
             first_owner: None,
             ran_server: false,
             track: shards::ops::Track::NONE,
-            measure: Measure::new(shard),
+            measure: Measure::new(shard, client),
         }
     }
 
@@ -665,7 +665,7 @@ impl<'a> Batch<'a> {
     fn encode(&mut self, out: &mut Vec<u8>) {
         let pending = std::mem::take(&mut self.pending);
         let mut errors = 0;
-        let mut recorder = Recorder::new(self.shard, self.client);
+        let mut recorder = Recorder::new(self.shard, self.client, &mut self.measure);
         for p in pending {
             let reply = match p.slot {
                 Slot::Done(r) => r,
