@@ -11,7 +11,7 @@ use super::REDIS_VERSION;
 use crate::base::config::render_percentile;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::cmdstats::Snapshot;
-use crate::runtime::shard::{thread_cpu_us, ServerStats, Shard};
+use crate::runtime::shard::{rusage_us, thread_cpu_us, ServerStats, Shard};
 
 /// What a shard tells INFO about itself.
 #[derive(Debug, Clone, Default)]
@@ -264,17 +264,8 @@ pub(crate) fn rss_bytes() -> i64 {
 
 /// System and user CPU seconds of this process (`RUSAGE_SELF`) or of its children.
 fn rusage_cpu(who: libc::c_int) -> (f64, f64) {
-    // SAFETY: getrusage fills the struct.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(who, &mut ru);
-        let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-        (secs(ru.ru_stime), secs(ru.ru_utime))
-    }
-}
-
-fn process_cpu() -> (f64, f64) {
-    rusage_cpu(libc::RUSAGE_SELF)
+    let (user, sys) = rusage_us(who);
+    (sys as f64 / 1e6, user as f64 / 1e6)
 }
 
 fn ranges(slots: &[(u16, u16)]) -> String {
@@ -372,7 +363,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
         "replication" => out.write_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "modules" => out.write_str("# Modules\r\n"),
         "cpu" => {
-            let (sys, user) = process_cpu();
+            let (sys, user) = rusage_cpu(libc::RUSAGE_SELF);
             write!(
                 out,
                 "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\

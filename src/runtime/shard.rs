@@ -782,10 +782,15 @@ fn written_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
 
 /// This thread's CPU time (user, system) in microseconds.
 pub fn thread_cpu_us() -> (u64, u64) {
-    // SAFETY: getrusage fills the struct for the calling thread.
+    rusage_us(libc::RUSAGE_THREAD)
+}
+
+/// CPU time (user, system) in microseconds of `who` (RUSAGE_THREAD, _SELF, _CHILDREN).
+pub fn rusage_us(who: libc::c_int) -> (u64, u64) {
+    // SAFETY: getrusage fills the struct.
     unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_THREAD, &mut ru) != 0 {
+        if libc::getrusage(who, &mut ru) != 0 {
             return (0, 0);
         }
         let us = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
