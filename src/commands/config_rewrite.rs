@@ -33,7 +33,11 @@ pub fn rewrite(shard: &Shard) -> Result<Reply, CmdError> {
     let fail = |e: std::io::Error| CmdError::other(format!("ERR Rewriting config file: {e}"));
     let old = std::fs::read_to_string(path).map_err(fail)?;
     let current = |name: &str| value_of(shard, name);
-    let text = rewritten(&old, &current, &default_value);
+    // Every setting at its default, built once for all the parameters.
+    let config = Config::try_parse_from(["corecache"]).expect("the defaults parse");
+    let (settings, engine) = (Settings::from_config(&config), EngineConfig::default());
+    let default = |name: &str| render(name, &settings, &engine, config.databases, false);
+    let text = rewritten(&old, &current, &default);
     let tmp = path.with_extension(format!("rewrite-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -47,19 +51,6 @@ pub fn rewrite(shard: &Shard) -> Result<Reply, CmdError> {
     }
     crate::base::log::notice("CONFIG REWRITE executed with success.");
     Ok(Reply::Ok)
-}
-
-/// A parameter's value with every setting at its default.
-fn default_value(name: &str) -> String {
-    let config = Config::try_parse_from(["corecache"]).expect("the defaults parse");
-    let settings = Settings::from_config(&config);
-    render(
-        name,
-        &settings,
-        &EngineConfig::default(),
-        config.databases,
-        false,
-    )
 }
 
 /// Every directive the rewrite manages, in CONFIG GET's order.
