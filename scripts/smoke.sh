@@ -15,7 +15,7 @@ port=$(sed -n 's/.* ready: .* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$work/cc.log"
 [ -n "$port" ] || { echo "corecache did not start"; cat "$work/cc.log"; exit 1; }
 
 ref_port=$(free_port)
-redis-server --port "$ref_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+redis-server --port "$ref_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --enable-debug-command yes \
   --logfile "$work/redis.log" &
 pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$ref_port" ping >/dev/null 2>&1 && break; sleep 0.1; done

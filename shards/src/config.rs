@@ -7,6 +7,8 @@ use crate::evict::Policy;
 pub struct EngineConfig {
     /// Positive: max entries per list node; negative: max node size (-1 4 KiB .. -5 64 KiB).
     pub list_max_listpack_size: i64,
+    /// Quicklist nodes kept uncompressed at each end of a list (0: none compressed).
+    pub list_compress_depth: usize,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
@@ -27,6 +29,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             list_max_listpack_size: -2,
+            list_compress_depth: 0,
             hash_max_listpack_entries: 128,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
@@ -49,6 +52,7 @@ impl EngineConfig {
     /// Parameter names, as CONFIG GET lists them.
     pub const NAMES: &'static [&'static str] = &[
         "list-max-listpack-size",
+        "list-compress-depth",
         "hash-max-listpack-entries",
         "hash-max-listpack-value",
         "set-max-intset-entries",
@@ -88,6 +92,7 @@ impl EngineConfig {
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match Self::canonical(name) {
             "list-max-listpack-size" => self.list_max_listpack_size.to_string(),
+            "list-compress-depth" => self.list_compress_depth.to_string(),
             "hash-max-listpack-entries" => self.hash_max_listpack_entries.to_string(),
             "hash-max-listpack-value" => self.hash_max_listpack_value.to_string(),
             "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
@@ -136,6 +141,7 @@ impl EngineConfig {
             "list-max-listpack-size" => {
                 self.list_max_listpack_size = int(i64::from(i32::MIN), i64::from(i32::MAX))?
             }
+            "list-compress-depth" => self.list_compress_depth = count()?,
             "hash-max-listpack-entries" => self.hash_max_listpack_entries = count()?,
             "hash-max-listpack-value" => self.hash_max_listpack_value = bytes()?,
             "set-max-intset-entries" => self.set_max_intset_entries = count()?,
@@ -181,5 +187,6 @@ pub fn parse_memory(v: &str) -> Option<u64> {
             return num.parse::<u64>().ok()?.checked_mul(*mul);
         }
     }
-    lower.parse().ok()
+    // A bare "b" means bytes (after kb/mb/gb above).
+    lower.strip_suffix('b').unwrap_or(&lower).parse().ok()
 }

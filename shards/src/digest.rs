@@ -45,8 +45,8 @@ pub fn value_digest(value: &Value) -> Digest {
             Str::Raw(b) => mix(&mut d, b),
         },
         Value::List(l) => {
-            for item in l.node_items().flatten() {
-                mix(&mut d, item);
+            for item in l.iter() {
+                mix(&mut d, &item);
             }
         }
         Value::Set(s) => {

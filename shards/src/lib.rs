@@ -15,6 +15,7 @@ pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
+pub mod lzf;
 pub mod notify;
 pub mod ops;
 pub mod propagate;

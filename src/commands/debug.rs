@@ -1,5 +1,6 @@
 //! DEBUG: the subcommands tools and Redis's tests use (SLEEP, SET-ACTIVE-EXPIRE,
-//! RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE) and HELP. OBJECT and DIGEST-VALUE
+//! RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE, LISTPACK, QUICKLIST,
+//! QUICKLIST-PACKED-THRESHOLD) and HELP. OBJECT, DIGEST-VALUE, LISTPACK and QUICKLIST
 //! run on the shards of their keys, DIGEST on every shard (the engine's
 //! `shards/src/cmd/debug.rs`), their digests XORed into the dataset's.
 
@@ -46,6 +47,37 @@ pub async fn run(
     if eq_ic(sub, "OBJECT") && args.len() == 3 {
         let owner = shard.slots.owner_of_key(&args[2]);
         return Ok(on_shard(shard, owner, spec, db, args.to_vec()).await);
+    }
+    let listpack = eq_ic(sub, "LISTPACK") && args.len() == 3;
+    if listpack || (eq_ic(sub, "QUICKLIST") && (args.len() == 3 || args.len() == 4)) {
+        let owner = shard.slots.owner_of_key(&args[2]);
+        return Ok(
+            match on_shard(shard, owner, spec, db, args.to_vec()).await {
+                // Printed on standard output, as Redis does.
+                Reply::Array(lines) => {
+                    for line in lines {
+                        if let Reply::Status(l) = line {
+                            println!("{l}");
+                        }
+                    }
+                    let what = if listpack { "Listpack" } else { "Quicklist" };
+                    Reply::Status(format!("{what} structure printed on stdout"))
+                }
+                other => other,
+            },
+        );
+    }
+    if eq_ic(sub, "QUICKLIST-PACKED-THRESHOLD") && args.len() == 3 {
+        // Process-wide, as in Redis: every shard's lists see it at once.
+        let size = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(shards::config::parse_memory);
+        return match size {
+            Some(sz) if shards::types::list::set_packed_threshold(sz) => Ok(Reply::Ok),
+            _ => Err(CmdError::other(
+                "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+            )),
+        };
     }
     if eq_ic(sub, "DIGEST-VALUE") {
         let mut digests = Vec::with_capacity(args.len() - 2);
@@ -112,6 +144,13 @@ pub async fn run(
                 "    A digest of the whole dataset (0s when it is empty).",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    A digest of each key's value (0s for a missing key).",
+                "LISTPACK <key>",
+                "    Show low level info about the listpack encoding of <key>.",
+                "QUICKLIST <key> [<0|1>]",
+                "    Show low level info about the quicklist encoding of <key>.",
+                "QUICKLIST-PACKED-THRESHOLD <size>",
+                "    Sets the threshold for elements to be inserted as plain vs packed nodes.",
+                "    The default 0 restores 1GB.",
                 "HELP",
                 "    Prints this help.",
             ]

@@ -1,5 +1,6 @@
 //! DEBUG's per-shard part (the server routes each to the shard of its keys, or to
-//! every shard): OBJECT <key>, DIGEST-VALUE <key> ..., DIGEST (this shard's dataset).
+//! every shard): OBJECT <key>, DIGEST-VALUE <key> ..., DIGEST (this shard's dataset),
+//! LISTPACK <key> and QUICKLIST <key> (the structure's lines, which the server prints).
 
 use bytes::Bytes;
 
@@ -30,6 +31,12 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
             .collect();
         return Ok(Reply::Array(digests));
     }
+    if eq_ic(sub, "LISTPACK") && args.len() == 3 {
+        return structure(ctx, arg(args, 2)?, "listpack");
+    }
+    if eq_ic(sub, "QUICKLIST") && (args.len() == 3 || args.len() == 4) {
+        return structure(ctx, arg(args, 2)?, "quicklist");
+    }
     if eq_ic(sub, "DIGEST") && args.len() == 2 {
         let mut all: Digest = [0u8; 20];
         for db in 0..ctx.ks.db_count() {
@@ -40,6 +47,39 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Status(digest::hex(&all)));
     }
     Err(CmdError::Syntax)
+}
+
+/// DEBUG LISTPACK / QUICKLIST: the lines describing a value of that encoding, which
+/// the server prints on its standard output (as Redis does) before answering.
+fn structure(ctx: &mut Ctx, key: &[u8], encoding: &str) -> CmdResult<Reply> {
+    let config = ctx.ks.config.clone();
+    let Some(entry) = ctx.ks.read(ctx.db, key, false) else {
+        return Err(CmdError::other("ERR no such key"));
+    };
+    let value = entry.value();
+    if value.encoding(&config) != encoding {
+        return Err(CmdError::other(format!(
+            "ERR Not a {encoding} encoded object."
+        )));
+    }
+    let mut lines = vec![format!(
+        "{{{encoding} of {}}} {{type {}}}",
+        String::from_utf8_lossy(key),
+        value.type_name(),
+    )];
+    if let Value::List(l) = value {
+        lines.push(format!("{{elements {}}}", l.len()));
+        if encoding == "quicklist" {
+            lines.extend(l.node_lines());
+        } else {
+            lines.extend(
+                l.iter().enumerate().map(|(i, e)| {
+                    format!("{{index {i}}} {{value {}}}", String::from_utf8_lossy(&e))
+                }),
+            );
+        }
+    }
+    Ok(Reply::Array(lines.into_iter().map(Reply::Status).collect()))
 }
 
 /// DEBUG OBJECT: Redis's line (the address is the entry's, the LRU clock in seconds).
@@ -60,20 +100,20 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult<Reply> {
         value.encoding(&config),
         serialized.len().saturating_sub(1),
     );
-    if let Value::List(l) = value {
-        if l.is_quicklist() {
-            let nodes = l.node_items().count();
-            let total: usize = l
-                .node_items()
-                .map(|n| n.map(<[u8]>::len).sum::<usize>())
-                .sum();
-            line.push_str(&format!(
-                " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 \
-                 ql_uncompressed_size:{total}",
-                l.len() as f64 / nodes.max(1) as f64,
-                config.list_max_listpack_size,
-            ));
-        }
+    let ql = match value {
+        Value::List(l) => l.quicklist_info().map(|ql| (ql, l.len())),
+        _ => None,
+    };
+    if let Some((ql, len)) = ql {
+        line.push_str(&format!(
+            " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} \
+             ql_uncompressed_size:{}",
+            ql.nodes,
+            len as f64 / ql.nodes.max(1) as f64,
+            ql.fill,
+            u8::from(ql.compresses),
+            ql.uncompressed,
+        ));
     }
     Ok(Reply::Status(line))
 }

@@ -5,13 +5,15 @@
 //! arguments and pop when a key has data, else reply a null (the server does the
 //! waiting).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use super::{arg, Ctx};
 use crate::args::{eq_ic, parse_f64, parse_i64, parse_i64_opt};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
-use crate::types::list::{End, List};
+use crate::types::list::{End, List, Shape};
 use crate::value::Value;
 
 /// strtold input longer than this is refused by Redis's string2ld.
@@ -27,12 +29,16 @@ fn err(msg: &str) -> CmdError {
     CmdError::Other(msg.to_string())
 }
 
-fn fill(ctx: &Ctx) -> i64 {
-    ctx.ks.config.list_max_listpack_size
+fn shape(ctx: &Ctx) -> Shape {
+    Shape::of(&ctx.ks.config)
 }
 
 fn bulk(e: &[u8]) -> Reply {
     Reply::Bulk(e.to_vec())
+}
+
+fn element(e: Cow<[u8]>) -> Reply {
+    Reply::Bulk(e.into_owned())
 }
 
 /// The list at `key` for a write: `None` when missing, WRONGTYPE when not a list.
@@ -59,11 +65,11 @@ fn list_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c List>> {
 
 /// After elements were removed: true when the list is now empty (the caller deletes
 /// the key), else gives it the chance to go back to the compact encoding.
-fn settle(l: &mut List, fill: i64) -> bool {
+fn settle(l: &mut List, shape: Shape) -> bool {
     if l.is_empty() {
         true
     } else {
-        l.try_shrink(fill);
+        l.try_shrink(shape);
         false
     }
 }
@@ -166,10 +172,10 @@ fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) ->
     if vals.is_empty() {
         return Err(CmdError::WrongArity(name(args)));
     }
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let add_bytes: usize = vals.iter().map(|v| v.len()).sum();
     let fill_list = |l: &mut List| {
-        l.try_grow(fill, add_bytes, vals.len());
+        l.try_grow(shape, add_bytes, vals.len());
         for v in vals {
             l.push(end, v);
         }
@@ -209,12 +215,12 @@ fn pop_many(l: &mut List, end: End, n: usize) -> Vec<Reply> {
     let n = n.min(len);
     match end {
         End::Head => {
-            let out = l.range(0, n).map(bulk).collect();
+            let out = l.range(0, n).map(element).collect();
             l.remove_range(0, n);
             out
         }
         End::Tail => {
-            let out = l.range(len - n, n).rev().map(bulk).collect();
+            let out = l.range(len - n, n).rev().map(element).collect();
             l.remove_range(len - n, n);
             out
         }
@@ -234,7 +240,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
         },
         None => None,
     };
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let Some(l) = list_mut(ctx, key)? else {
         return Ok(if count.is_some() {
             Reply::NilArray
@@ -247,7 +253,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
         None => Reply::bulk_or_nil(l.pop(end)),
         Some(n) => Reply::Array(pop_many(l, end, n.min(usize::MAX as u64) as usize)),
     };
-    if settle(l, fill) {
+    if settle(l, shape) {
         ctx.ks.remove(ctx.db, key);
     }
     Ok(reply)
@@ -293,7 +299,7 @@ pub fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Array(vec![]));
     };
     Ok(Reply::Array(match norm_range(start, end, l.len()) {
-        Some((first, n)) => l.range(first, n).map(bulk).collect(),
+        Some((first, n)) => l.range(first, n).map(element).collect(),
         None => vec![],
     }))
 }
@@ -304,20 +310,20 @@ pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Nil);
     };
     let index = parse_i64(arg(args, 2)?)?;
-    Ok(Reply::bulk_or_nil(l.get(index)))
+    Ok(l.get(index).map_or(Reply::Nil, element))
 }
 
 pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let Some(l) = list_mut(ctx, key)? else {
         return Err(CmdError::NoSuchKey);
     };
     let index = parse_i64(arg(args, 2)?)?;
     let value = arg(args, 3)?;
-    l.try_grow(fill, value.len(), 1);
+    l.try_grow(shape, value.len(), 1);
     if l.set(index, value) {
-        l.try_shrink(fill);
+        l.try_shrink(shape);
         Ok(Reply::Ok)
     } else {
         Err(err("ERR index out of range"))
@@ -336,12 +342,12 @@ pub fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     };
     let (pivot, value) = (arg(args, 3)?, arg(args, 4)?);
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let Some(l) = list_mut(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
     // As Redis: the conversion is decided before the pivot is searched for.
-    l.try_grow(fill, value.len(), 1);
+    l.try_grow(shape, value.len(), 1);
     Ok(Reply::Int(if l.insert(pivot, value, after) {
         l.len() as i64
     } else {
@@ -354,7 +360,7 @@ pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let count = parse_i64(arg(args, 2)?)?;
     let value = arg(args, 3)?;
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let Some(l) = list_mut(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
@@ -362,7 +368,7 @@ pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     if l.is_empty() {
         ctx.ks.remove(ctx.db, key);
     } else if removed > 0 {
-        l.try_shrink(fill);
+        l.try_shrink(shape);
     }
     Ok(Reply::Int(removed as i64))
 }
@@ -372,7 +378,7 @@ pub fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     let key = arg(args, 1)?;
     let start = parse_i64(arg(args, 2)?)?;
     let end = parse_i64(arg(args, 3)?)?;
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     let Some(l) = list_mut(ctx, key)? else {
         return Ok(Reply::Ok);
     };
@@ -382,7 +388,7 @@ pub fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
         None => (len, 0),
     };
     l.trim(ltrim, rtrim);
-    if settle(l, fill) {
+    if settle(l, shape) {
         ctx.ks.remove(ctx.db, key);
     }
     Ok(Reply::Ok)
@@ -469,13 +475,13 @@ pub fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult<Reply> {
     };
     if from_tail {
         for (i, e) in l.iter().rev().take(limit).enumerate() {
-            if scan(e, i as i64) {
+            if scan(&e, i as i64) {
                 break;
             }
         }
     } else {
         for (i, e) in l.iter().take(limit).enumerate() {
-            if scan(e, i as i64) {
+            if scan(&e, i as i64) {
                 break;
             }
         }
@@ -500,15 +506,15 @@ fn moved_bytes(v: &[u8], from_quicklist: bool) -> usize {
 
 /// Pushes `v` onto the list at `key`, creating it when missing (its type was checked).
 fn push_to(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End, add_bytes: usize) -> CmdResult<()> {
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     match list_mut(ctx, key)? {
         Some(l) => {
-            l.try_grow(fill, add_bytes, 1);
+            l.try_grow(shape, add_bytes, 1);
             l.push(end, v);
         }
         None => {
             let mut l = List::new();
-            l.try_grow(fill, add_bytes, 1);
+            l.try_grow(shape, add_bytes, 1);
             l.push(end, v);
             ctx.ks.set(ctx.db, key, Value::List(Box::new(l)), 0);
         }
@@ -519,7 +525,7 @@ fn push_to(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End, add_bytes: usize) -> C
 /// LMOVE's core: pops from `src` at `from`, pushes onto `dst` at `to`, replies the
 /// element (nil when `src` is missing). WRONGTYPE on either key comes before any change.
 fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult<Reply> {
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     if list_mut(ctx, src)?.is_none() {
         return Ok(Reply::Nil);
     }
@@ -531,9 +537,9 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         let Some(v) = l.pop(from) else {
             return Ok(Reply::Nil);
         };
-        l.try_grow(fill, moved_bytes(&v, from_quicklist), 1);
+        l.try_grow(shape, moved_bytes(&v, from_quicklist), 1);
         l.push(to, &v);
-        l.try_shrink(fill);
+        l.try_shrink(shape);
         return Ok(Reply::Bulk(v));
     }
     // Type check of the destination before popping.
@@ -545,7 +551,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
     let Some(v) = l.pop(from) else {
         return Ok(Reply::Nil);
     };
-    if settle(l, fill) {
+    if settle(l, shape) {
         ctx.ks.remove(ctx.db, src);
     }
     push_to(ctx, dst, &v, to, moved_bytes(&v, from_quicklist))?;
@@ -595,7 +601,7 @@ fn mpop_args(args: &[Bytes], at: usize) -> CmdResult<(&[Bytes], End, usize)> {
 /// Pops up to `count` elements from the first non-empty list of `keys`:
 /// `[key, [elements]]`, or a null array when none has data.
 fn mpop_exec(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> CmdResult<Reply> {
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     for key in keys {
         let Some(l) = list_mut(ctx, key)? else {
             continue;
@@ -604,7 +610,7 @@ fn mpop_exec(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> CmdResult
             continue;
         }
         let items = pop_many(l, end, count);
-        if settle(l, fill) {
+        if settle(l, shape) {
             ctx.ks.remove(ctx.db, key);
         }
         return Ok(Reply::Array(vec![bulk(key), Reply::Array(items)]));
@@ -624,7 +630,7 @@ fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
         return Err(CmdError::WrongArity(name(args)));
     }
     timeout_arg(&args[args.len() - 1])?;
-    let fill = fill(ctx);
+    let shape = shape(ctx);
     for key in &args[1..args.len() - 1] {
         let Some(l) = list_mut(ctx, key)? else {
             continue;
@@ -632,7 +638,7 @@ fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult<Reply> {
         let Some(v) = l.pop(end) else {
             continue;
         };
-        if settle(l, fill) {
+        if settle(l, shape) {
             ctx.ks.remove(ctx.db, key);
         }
         return Ok(Reply::Array(vec![bulk(key), Reply::Bulk(v)]));

@@ -6,6 +6,7 @@
 //! depend on the collection types; the accessors at the bottom of the file are where the
 //! list, set, sorted-set and hash types plug in.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use crate::args::{eq_ic, parse_i64};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Keyspace;
 use crate::reply::Reply;
+use crate::types::list::{List, Shape};
 use crate::value::Value;
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
@@ -58,8 +60,8 @@ fn finish(ctx: &mut Ctx, opts: &SortOpts, rows: Vec<Option<Vec<u8>>>) -> Reply {
     } else {
         let items = rows.into_iter().map(Option::unwrap_or_default).collect();
         // Like Redis's setKey: replaces any value and clears the TTL.
-        let fill = ctx.ks.config.list_max_listpack_size;
-        ctx.ks.set(ctx.db, dest, list_value(fill, items), 0);
+        let shape = Shape::of(&ctx.ks.config);
+        ctx.ks.set(ctx.db, dest, list_value(shape, items), 0);
     }
     Reply::Int(len as i64)
 }
@@ -540,7 +542,7 @@ pub fn keys_read(value: &Value, patterns: &[Vec<u8>]) -> Vec<Vec<u8>> {
 fn collection_elements(value: &Value) -> CmdResult<(Kind, Vec<Vec<u8>>)> {
     match value {
         Value::Set(set) => Ok((Kind::Set, set.iter().map(|m| m.to_vec()).collect())),
-        Value::List(list) => Ok((Kind::List, list.iter().map(<[u8]>::to_vec).collect())),
+        Value::List(list) => Ok((Kind::List, list.iter().map(Cow::into_owned).collect())),
         Value::ZSet(z) => Ok((Kind::ZSet, z.iter().map(|(m, _)| m.to_vec()).collect())),
         _ => Err(CmdError::WrongType),
     }
@@ -555,8 +557,8 @@ fn hash_field(value: &Value, field: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The list SORT ... STORE writes.
-fn list_value(fill: i64, items: Vec<Vec<u8>>) -> Value {
-    Value::List(Box::new(crate::types::list::List::build(fill, items)))
+fn list_value(shape: Shape, items: Vec<Vec<u8>>) -> Value {
+    Value::List(Box::new(List::build(shape, items)))
 }
 
 #[cfg(test)]

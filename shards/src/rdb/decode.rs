@@ -6,11 +6,12 @@
 
 use std::collections::HashSet;
 
-use super::{intset, listpack, lzf, types, ziplist};
+use super::{intset, listpack, types, ziplist};
 use crate::config::EngineConfig;
+use crate::lzf;
 use crate::types::{
     hash::{Hash, HashLimits},
-    list::List,
+    list::{List, Shape},
     set::{Member, Set, SetLimits},
     zset::{Elem, ZSet},
 };
@@ -259,7 +260,7 @@ fn list(items: Vec<Vec<u8>>, config: &EngineConfig) -> Decoded<Value> {
         return bad("empty list");
     }
     Ok(Value::List(Box::new(List::build(
-        config.list_max_listpack_size,
+        Shape::of(config),
         &items,
     ))))
 }

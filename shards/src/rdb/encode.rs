@@ -1,8 +1,9 @@
 //! Writing values in RDB encoding, with the choices redis-server 7.0 makes so that our
 //! payloads are the bytes it would produce for the same logical value and encoding.
 
-use super::{intset, listpack, lzf, types};
+use super::{intset, listpack, types};
 use crate::args::{format_double, parse_i64_opt};
+use crate::lzf;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 use crate::value::{Str, Value};
 
@@ -108,10 +109,18 @@ fn write_str(out: &mut Vec<u8>, s: &Str) {
 /// Redis 7.0 saves every list as a quicklist of listpack nodes.
 fn write_list(out: &mut Vec<u8>, l: &List) {
     out.push(types::LIST_QUICKLIST_2);
-    let nodes: Vec<Vec<u8>> = l.node_items().map(listpack::encode).collect();
+    let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
+    l.each_node(|plain, items| {
+        nodes.push(if plain {
+            let item = items.next().unwrap_or_default();
+            (types::QUICKLIST_NODE_PLAIN, item.to_vec())
+        } else {
+            (types::QUICKLIST_NODE_PACKED, listpack::encode(items))
+        })
+    });
     write_len(out, nodes.len() as u64);
-    for node in nodes {
-        write_len(out, types::QUICKLIST_NODE_PACKED);
+    for (container, node) in nodes {
+        write_len(out, container);
         write_string(out, &node);
     }
 }

@@ -12,7 +12,6 @@ mod encode;
 pub mod file;
 pub mod intset;
 pub mod listpack;
-pub mod lzf;
 mod stream;
 pub mod ziplist;
 

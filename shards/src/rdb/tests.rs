@@ -4,7 +4,7 @@
 use super::*;
 use crate::types::{
     hash::{Hash, HashLimits},
-    list::List,
+    list::{List, Shape},
     set::{Set, SetLimits},
     zset::{Elem, ZSet},
 };
@@ -27,7 +27,7 @@ fn string(s: &[u8]) -> Value {
 
 fn list(items: &[&str]) -> Value {
     Value::List(Box::new(List::build(
-        config().list_max_listpack_size,
+        Shape::of(&config()),
         items.iter().map(|s| s.as_bytes()),
     )))
 }
@@ -72,7 +72,7 @@ fn zset(elems: &[(&str, f64)]) -> Value {
 fn content(v: &Value) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = match v {
         Value::Str(s) => vec![s.to_vec()],
-        Value::List(l) => return l.iter().map(<[u8]>::to_vec).collect(),
+        Value::List(l) => return l.iter().map(std::borrow::Cow::into_owned).collect(),
         Value::Set(s) => s.iter().map(|m| m.to_vec()).collect(),
         Value::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
         Value::ZSet(z) => {

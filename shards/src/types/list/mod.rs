@@ -9,6 +9,14 @@
 //! the entries, each `varint(len) bytes reversed-varint(len)` so the buffer can be
 //! walked from either end.
 //!
+//! As in Redis, a quicklist may keep its interior nodes LZF-compressed: all but the
+//! `list-compress-depth` nodes at each end (`Node::compress`, kept so by
+//! `Quick::settle` after every change of the node deque). Reads through `&self` see a
+//! compressed node through a decompressed copy (`Node::readable`), which is why
+//! `get` and the iterator hand out `Cow`s; writes decompress the node in place first.
+//! Elements at or above the packed threshold (DEBUG QUICKLIST-PACKED-THRESHOLD) get a
+//! plain node of their own.
+//!
 //! The conversions follow Redis: a listpack becomes a quicklist when an addition
 //! would take it past one node's limit (`try_grow`, checked before adding); a
 //! quicklist goes back to a listpack when it is down to a single node of at most half
@@ -22,14 +30,49 @@
 mod node;
 mod quick;
 
-use std::collections::VecDeque;
+use std::borrow::Cow;
 use std::fmt;
 
 #[cfg(test)]
 use self::node::{entry_size, lp_entry_size, LP_EMPTY};
 use self::node::{exceeds_limit, node_limits, Node, FILL_MAX, HDR};
+pub use self::quick::set_packed_threshold;
 use self::quick::Quick;
 use crate::config::EngineConfig;
+
+/// How a list lays out its nodes: `list-max-listpack-size` and `list-compress-depth`
+/// when it became a quicklist (Redis keeps both per quicklist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub fill: i64,
+    pub depth: usize,
+}
+
+impl Shape {
+    /// The shape the configuration gives new lists.
+    pub fn of(config: &EngineConfig) -> Shape {
+        Shape {
+            fill: config.list_max_listpack_size,
+            depth: config.list_compress_depth,
+        }
+    }
+
+    /// Nodes limited by `fill`, none compressed.
+    pub fn fill(fill: i64) -> Shape {
+        Shape { fill, depth: 0 }
+    }
+}
+
+/// A quicklist's figures for DEBUG OBJECT.
+pub struct QuicklistInfo {
+    pub nodes: usize,
+    /// The quicklist's fill (`ql_listpack_max`).
+    pub fill: i64,
+    /// Whether it compresses interior nodes (`ql_compressed`).
+    pub compresses: bool,
+    /// The nodes' bytes as Redis's listpacks, uncompressed (`ql_uncompressed_size`).
+    pub uncompressed: usize,
+}
 
 /// Which end of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,22 +109,21 @@ impl List {
 
     /// Builds a list from `items` with the encoding Redis picks for a list built whole
     /// (SORT ... STORE and the like): listpack when it fits one node.
-    pub fn build<I, T>(fill: i64, items: I) -> List
+    pub fn build<I, T>(shape: Shape, items: I) -> List
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
         let mut l = List {
-            repr: Repr::Quick(Box::new(Quick {
-                nodes: VecDeque::new(),
-                count: 0,
-                fill: fill.clamp(-5, FILL_MAX),
-            })),
+            repr: Repr::Quick(Box::new(Quick::new(
+                shape.fill.clamp(-5, FILL_MAX),
+                shape.depth,
+            ))),
         };
         for it in items {
             l.push(End::Tail, it.as_ref());
         }
-        l.try_convert_quicklist(fill, false);
+        l.try_convert_quicklist(shape.fill, false);
         l
     }
 
@@ -122,31 +164,27 @@ impl List {
 
     /// Before adding `add_count` elements of `add_bytes` bytes in all: converts a
     /// listpack that would go over one node's limit to a quicklist.
-    pub fn try_grow(&mut self, fill: i64, add_bytes: usize, add_count: usize) {
+    pub fn try_grow(&mut self, shape: Shape, add_bytes: usize, add_count: usize) {
         let Repr::Pack(n) = &mut self.repr else {
             return;
         };
         let size = n.lp().saturating_add(add_bytes);
-        if !exceeds_limit(fill, size, n.count().saturating_add(add_count)) {
+        if !exceeds_limit(shape.fill, size, n.count().saturating_add(add_count)) {
             return;
         }
         let node = std::mem::replace(n, Node::new());
-        let count = node.count();
-        let mut nodes = VecDeque::new();
-        if count > 0 {
-            nodes.push_back(node);
+        let mut q = Quick::new(shape.fill.clamp(-5, FILL_MAX), shape.depth);
+        q.count = node.count();
+        if q.count > 0 {
+            q.nodes.push_back(node);
         }
-        self.repr = Repr::Quick(Box::new(Quick {
-            nodes,
-            count,
-            fill: fill.clamp(-5, FILL_MAX),
-        }));
+        self.repr = Repr::Quick(Box::new(q));
     }
 
     /// After removing elements: converts a quicklist down to a single node of at most
     /// half the limit back to a listpack.
-    pub fn try_shrink(&mut self, fill: i64) {
-        self.try_convert_quicklist(fill, true);
+    pub fn try_shrink(&mut self, shape: Shape) {
+        self.try_convert_quicklist(shape.fill, true);
     }
 
     fn try_convert_quicklist(&mut self, fill: i64, shrinking: bool) {
@@ -162,10 +200,11 @@ impl List {
             max_count /= 2;
         }
         let node = &q.nodes[0];
-        if node.lp() > max_size || q.count > max_count {
+        if node.is_plain() || node.lp() > max_size || q.count > max_count {
             return;
         }
-        let node = q.nodes.pop_front().expect("one node");
+        let mut node = q.nodes.pop_front().expect("one node");
+        node.decompress();
         self.repr = Repr::Pack(node);
     }
 
@@ -193,15 +232,15 @@ impl List {
     }
 
     /// The element at a Redis index (negative counts from the tail).
-    pub fn get(&self, index: i64) -> Option<&[u8]> {
+    pub fn get(&self, index: i64) -> Option<Cow<'_, [u8]>> {
         let i = self.position(index)?;
-        Some(match &self.repr {
-            Repr::Pack(n) => n.data(n.seek(i)),
-            Repr::Quick(q) => {
-                let (ni, off) = q.locate(i);
-                let n = &q.nodes[ni];
-                n.data(n.seek(off))
-            }
+        let (ni, off) = match &self.repr {
+            Repr::Pack(_) => (0, i),
+            Repr::Quick(q) => q.locate(i),
+        };
+        Some(match self.node(ni).readable() {
+            Cow::Borrowed(n) => Cow::Borrowed(n.data(n.seek(off))),
+            Cow::Owned(n) => Cow::Owned(n.data(n.seek(off)).to_vec()),
         })
     }
 
@@ -210,15 +249,16 @@ impl List {
         let Some(i) = self.position(index) else {
             return false;
         };
-        let (n, off) = match &mut self.repr {
-            Repr::Pack(n) => (n, i),
+        match &mut self.repr {
+            Repr::Pack(n) => {
+                let p = n.seek(i);
+                n.replace_at(p, v);
+            }
             Repr::Quick(q) => {
                 let (ni, off) = q.locate(i);
-                (&mut q.nodes[ni], off)
+                q.replace(ni, off, v);
             }
-        };
-        let p = n.seek(off);
-        n.replace_at(p, v);
+        }
         true
     }
 
@@ -240,7 +280,9 @@ impl List {
             }
             Repr::Quick(q) => {
                 let found = q.nodes.iter().enumerate().find_map(|(ni, n)| {
-                    n.entries(HDR).position(|e| e == pivot).map(|off| (ni, off))
+                    let n = n.readable();
+                    let off = n.entries(HDR).position(|e| e == pivot);
+                    off.map(|off| (ni, off))
                 });
                 match found {
                     Some((ni, off)) => {
@@ -260,32 +302,7 @@ impl List {
         let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
         match &mut self.repr {
             Repr::Pack(n) => n.remove_matches(v, limit, from_back),
-            Repr::Quick(q) => {
-                let mut removed = 0;
-                let mut ni = if from_back { q.nodes.len() } else { 0 };
-                loop {
-                    if from_back {
-                        if ni == 0 {
-                            break;
-                        }
-                        ni -= 1;
-                    } else if ni >= q.nodes.len() {
-                        break;
-                    }
-                    let rest = if limit == 0 { 0 } else { limit - removed };
-                    removed += q.nodes[ni].remove_matches(v, rest, from_back);
-                    if q.nodes[ni].is_empty() {
-                        q.nodes.remove(ni);
-                    } else if !from_back {
-                        ni += 1;
-                    }
-                    if limit != 0 && removed == limit {
-                        break;
-                    }
-                }
-                q.count -= removed;
-                removed
-            }
+            Repr::Quick(q) => q.remove_matches(v, limit, from_back),
         }
     }
 
@@ -324,21 +341,67 @@ impl List {
         }
     }
 
-    /// (node, byte position) of position `i` (< len).
-    fn cursor(&self, i: usize) -> (usize, usize) {
-        match &self.repr {
-            Repr::Pack(n) => (0, n.seek(i)),
-            Repr::Quick(q) => {
-                let (ni, off) = q.locate(i);
-                (ni, q.nodes[ni].seek(off))
-            }
+    /// (node, byte position of the entry, byte position past it) of position `i` (< len).
+    fn cursor(&self, i: usize) -> (usize, usize, usize) {
+        let (ni, off) = match &self.repr {
+            Repr::Pack(_) => (0, i),
+            Repr::Quick(q) => q.locate(i),
+        };
+        let n = self.node(ni).readable();
+        let p = n.seek(off);
+        (ni, p, n.entry_at(p).2)
+    }
+
+    /// The elements node by node, head to tail, with whether the node is a plain one:
+    /// DUMP writes one listpack per node (a plain node's element as it is), as Redis
+    /// does.
+    pub fn each_node(&self, mut f: impl FnMut(bool, &mut dyn Iterator<Item = &[u8]>)) {
+        for i in 0..self.node_count() {
+            let n = self.node(i).readable();
+            f(n.is_plain(), &mut n.entries(HDR));
         }
     }
 
-    /// The elements node by node, head to tail: DUMP writes one listpack per node, as
-    /// Redis does.
-    pub fn node_items(&self) -> impl Iterator<Item = impl Iterator<Item = &[u8]> + '_> + '_ {
-        (0..self.node_count()).map(move |i| self.node(i).entries(HDR))
+    /// One line per node for DEBUG QUICKLIST: its entries, listpack bytes, and
+    /// whether it is compressed or plain.
+    pub fn node_lines(&self) -> Vec<String> {
+        (0..self.node_count())
+            .map(|i| {
+                let n = self.node(i);
+                format!(
+                    "{{node {i}}} {{count {}}} {{listpack bytes {}}} {{compressed {}}} {{plain {}}} {{bytes held {}}}",
+                    n.count(),
+                    n.lp(),
+                    u8::from(n.is_lzf()),
+                    u8::from(n.is_plain()),
+                    n.buf.len(),
+                )
+            })
+            .collect()
+    }
+
+    /// DEBUG OBJECT's quicklist figures; `None` for a listpack.
+    pub fn quicklist_info(&self) -> Option<QuicklistInfo> {
+        let Repr::Quick(q) = &self.repr else {
+            return None;
+        };
+        let uncompressed = q
+            .nodes
+            .iter()
+            .map(|n| {
+                if n.is_plain() {
+                    n.readable().data(HDR).len()
+                } else {
+                    n.lp()
+                }
+            })
+            .sum();
+        Some(QuicklistInfo {
+            nodes: q.nodes.len(),
+            fill: q.fill,
+            compresses: q.depth != 0,
+            uncompressed,
+        })
     }
 
     /// All elements, head to tail (double-ended).
@@ -352,31 +415,36 @@ impl List {
         let len = self.len();
         let start = start.min(len);
         let count = count.min(len - start);
-        if count == 0 {
-            return Iter {
-                list: self,
-                front: (0, 0),
-                back: (0, 0),
-                remaining: 0,
-            };
-        }
-        let front = self.cursor(start);
-        let (bn, bp) = self.cursor(start + count - 1);
-        let back = (bn, self.node(bn).entry_at(bp).2);
-        Iter {
+        let mut it = Iter {
             list: self,
-            front,
-            back,
-            remaining: count,
+            front: (0, 0),
+            back: (0, 0),
+            remaining: 0,
+            front_copy: None,
+            back_copy: None,
+        };
+        if count > 0 {
+            let (fnode, fp, _) = self.cursor(start);
+            let (bnode, _, bend) = self.cursor(start + count - 1);
+            it.front = (fnode, fp);
+            it.back = (bnode, bend);
+            it.remaining = count;
         }
+        it
     }
 
     /// Checks the structure (tests): counts, listpack sizes, no empty quicklist nodes.
     #[cfg(test)]
     pub(crate) fn check(&self) {
         let mut total = 0;
+        if let Repr::Quick(q) = &self.repr {
+            assert!(
+                q.ends_uncompressed(),
+                "a node within the depth is compressed"
+            );
+        }
         for i in 0..self.node_count() {
-            let n = self.node(i);
+            let n = self.node(i).readable();
             let items: Vec<&[u8]> = n.entries(HDR).collect();
             assert_eq!(items.len(), n.count(), "node {i} count");
             let lp = LP_EMPTY + items.iter().map(|e| lp_entry_size(e)).sum::<usize>();
@@ -389,8 +457,8 @@ impl List {
             total += n.count();
         }
         assert_eq!(total, self.len());
-        let back: Vec<&[u8]> = self.iter().rev().collect();
-        let mut fwd: Vec<&[u8]> = self.iter().collect();
+        let back: Vec<Cow<[u8]>> = self.iter().rev().collect();
+        let mut fwd: Vec<Cow<[u8]>> = self.iter().collect();
         fwd.reverse();
         assert_eq!(back, fwd);
     }
@@ -403,9 +471,20 @@ impl List {
             Repr::Quick(q) => q.nodes.len(),
         }
     }
+
+    /// Number of compressed nodes (tests).
+    #[cfg(test)]
+    pub(crate) fn compressed_nodes(&self) -> usize {
+        match &self.repr {
+            Repr::Pack(_) => 0,
+            Repr::Quick(q) => q.compressed_nodes(),
+        }
+    }
 }
 
-/// Iterator over a range of a list's elements.
+/// Iterator over a range of a list's elements. Elements of uncompressed nodes are
+/// borrowed; those of a compressed node are copied out of a decompressed copy of it,
+/// made once per node and cursor.
 pub struct Iter<'a> {
     list: &'a List,
     /// (node, byte position of the next entry from the front)
@@ -413,25 +492,50 @@ pub struct Iter<'a> {
     /// (node, byte position just past the next entry from the back)
     back: (usize, usize),
     remaining: usize,
+    front_copy: Option<(usize, Node)>,
+    back_copy: Option<(usize, Node)>,
+}
+
+/// Node `ni` of `list` readable: the node, or the copy in `slot` (made if needed).
+fn readable_in<'a, 'c>(
+    list: &'a List,
+    slot: &'c mut Option<(usize, Node)>,
+    ni: usize,
+) -> Result<&'a Node, &'c Node> {
+    let n = list.node(ni);
+    if !n.is_lzf() {
+        return Ok(n);
+    }
+    if slot.as_ref().map(|s| s.0) != Some(ni) {
+        *slot = Some((ni, n.readable().into_owned()));
+    }
+    Err(&slot.as_ref().expect("just filled").1)
+}
+
+/// The entry at byte `p` of a readable node: borrowed from the list, or copied.
+fn element<'a>(node: Result<&'a Node, &Node>, p: usize) -> Cow<'a, [u8]> {
+    match node {
+        Ok(n) => Cow::Borrowed(n.data(p)),
+        Err(copy) => Cow::Owned(copy.data(p).to_vec()),
+    }
 }
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = &'a [u8];
+    type Item = Cow<'a, [u8]>;
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<Cow<'a, [u8]>> {
         if self.remaining == 0 {
             return None;
         }
         let list: &'a List = self.list;
-        let mut node = list.node(self.front.0);
-        while self.front.1 >= node.buf.len() {
+        while self.front.1 >= list.node(self.front.0).raw_len() {
             self.front = (self.front.0 + 1, HDR);
-            node = list.node(self.front.0);
         }
-        let (d, len, next) = node.entry_at(self.front.1);
-        self.front.1 = next;
+        let node = readable_in(list, &mut self.front_copy, self.front.0);
+        let p = self.front.1;
+        self.front.1 = node.map_or_else(|c| c.entry_at(p).2, |n| n.entry_at(p).2);
         self.remaining -= 1;
-        Some(&node.buf[d..d + len])
+        Some(element(node, p))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -445,16 +549,16 @@ impl DoubleEndedIterator for Iter<'_> {
             return None;
         }
         let list = self.list;
-        let mut node = list.node(self.back.0);
         while self.back.1 <= HDR {
             let ni = self.back.0 - 1;
-            node = list.node(ni);
-            self.back = (ni, node.buf.len());
+            self.back = (ni, list.node(ni).raw_len());
         }
-        let p = node.entry_before(self.back.1);
+        let node = readable_in(list, &mut self.back_copy, self.back.0);
+        let end = self.back.1;
+        let p = node.map_or_else(|c| c.entry_before(end), |n| n.entry_before(end));
         self.back.1 = p;
         self.remaining -= 1;
-        Some(node.data(p))
+        Some(element(node, p))
     }
 }
 
@@ -475,7 +579,10 @@ impl fmt::Debug for List {
         };
         write!(f, "List({kind}, {} nodes) ", self.node_count())?;
         f.debug_list()
-            .entries(self.iter().map(String::from_utf8_lossy))
+            .entries(
+                self.iter()
+                    .map(|e| String::from_utf8_lossy(&e).into_owned()),
+            )
             .finish()
     }
 }

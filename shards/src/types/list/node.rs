@@ -1,8 +1,11 @@
 //! One packed node (see the module docs of `types::list` for its layout), and the
 //! listpack sizes Redis measures its limits in.
 
+use std::borrow::Cow;
+
 use super::End;
 use crate::args::parse_i64_opt;
+use crate::lzf;
 
 /// Node byte limits for `list-max-listpack-size` -1 .. -5.
 const SIZE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
@@ -14,8 +17,20 @@ pub(super) const SIZE_ESTIMATE_OVERHEAD: usize = 8;
 pub(super) const LP_EMPTY: usize = 7;
 /// Redis clamps a quicklist's fill to this many entries per node.
 pub(super) const FILL_MAX: i64 = (1 << 15) - 1;
-/// Our node header: entry count (u32) and listpack-equivalent size (u32, saturating).
+/// Our node header: entry count (u32, its top two bits the node's flags) and
+/// listpack-equivalent size (u32, saturating).
 pub(super) const HDR: usize = 8;
+/// Header flag: the entries are LZF-compressed (an interior node of a list with
+/// `list-compress-depth`); only the header may be read until `decompress`.
+const LZF: u32 = 1 << 31;
+/// Header flag: a plain node, a single element at or above the packed threshold,
+/// never merged with others or given a second element.
+const PLAIN: u32 = 1 << 30;
+const COUNT_MASK: u32 = PLAIN - 1;
+/// Redis leaves nodes of fewer listpack bytes than this uncompressed.
+const MIN_COMPRESS_BYTES: usize = 48;
+/// Redis keeps a node's compression only when it saves more than this many bytes.
+const MIN_COMPRESS_IMPROVE: usize = 8;
 
 /// The per-node limits a fill value sets: (max bytes, max entries).
 pub(super) fn node_limits(fill: i64) -> (usize, usize) {
@@ -106,6 +121,8 @@ pub(super) fn entry_size(len: usize) -> usize {
 /// One packed node. See the module docs for the layout.
 #[derive(Clone)]
 pub(super) struct Node {
+    /// The header, then the entries; or, when flagged LZF, the header, the entries'
+    /// byte length (u32) and their LZF compression.
     pub(super) buf: Vec<u8>,
 }
 
@@ -119,14 +136,112 @@ impl Node {
         n
     }
 
-    #[inline]
-    pub(super) fn count(&self) -> usize {
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+    /// A plain node holding `v` alone.
+    pub(super) fn plain(v: &[u8]) -> Node {
+        let mut n = Node::new();
+        n.push(End::Tail, v);
+        n.set_flag(PLAIN, true);
+        n
     }
 
     #[inline]
+    fn word0(&self) -> u32 {
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+    }
+
+    #[inline]
+    fn set_flag(&mut self, flag: u32, on: bool) {
+        let w = if on {
+            self.word0() | flag
+        } else {
+            self.word0() & !flag
+        };
+        self.buf[0..4].copy_from_slice(&w.to_le_bytes());
+    }
+
+    #[inline]
+    pub(super) fn is_lzf(&self) -> bool {
+        self.word0() & LZF != 0
+    }
+
+    #[inline]
+    pub(super) fn is_plain(&self) -> bool {
+        self.word0() & PLAIN != 0
+    }
+
+    /// Compresses the entries as Redis does an interior node: not when the node is
+    /// under 48 listpack bytes or LZF saves 8 bytes or fewer. True when compressed.
+    pub(super) fn compress(&mut self) -> bool {
+        if self.is_lzf() || self.lp() < MIN_COMPRESS_BYTES {
+            return false;
+        }
+        let body = &self.buf[HDR..];
+        let Some(room) = body.len().checked_sub(MIN_COMPRESS_IMPROVE + 1) else {
+            return false;
+        };
+        let Some(packed) = lzf::compress(body, room) else {
+            return false;
+        };
+        let mut buf = Vec::with_capacity(HDR + 4 + packed.len());
+        buf.extend_from_slice(&self.buf[..HDR]);
+        buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&packed);
+        self.buf = buf;
+        self.set_flag(LZF, true);
+        true
+    }
+
+    /// Makes a compressed node plain bytes again (in place).
+    pub(super) fn decompress(&mut self) {
+        if self.is_lzf() {
+            self.buf = self.expanded();
+        }
+    }
+
+    /// The length of the buffer with its entries readable (as `readable` gives it).
+    #[inline]
+    pub(super) fn raw_len(&self) -> usize {
+        if self.is_lzf() {
+            let b = &self.buf;
+            HDR + u32::from_le_bytes([b[HDR], b[HDR + 1], b[HDR + 2], b[HDR + 3]]) as usize
+        } else {
+            self.buf.len()
+        }
+    }
+
+    /// The buffer a compressed node stands for.
+    fn expanded(&self) -> Vec<u8> {
+        let body = lzf::decompress(&self.buf[HDR + 4..], self.raw_len() - HDR)
+            .expect("a node decompresses what it compressed");
+        let mut buf = Vec::with_capacity(HDR + body.len());
+        buf.extend_from_slice(&self.buf[..HDR]);
+        buf.extend_from_slice(&body);
+        let w = self.word0() & !LZF;
+        buf[0..4].copy_from_slice(&w.to_le_bytes());
+        buf
+    }
+
+    /// The node with its entries readable: itself, or a decompressed copy.
+    pub(super) fn readable(&self) -> Cow<'_, Node> {
+        if self.is_lzf() {
+            Cow::Owned(Node {
+                buf: self.expanded(),
+            })
+        } else {
+            Cow::Borrowed(self)
+        }
+    }
+
+    #[inline]
+    pub(super) fn count(&self) -> usize {
+        (self.word0() & COUNT_MASK) as usize
+    }
+
+    /// Sets the entry count (nodes hold far fewer than 2^30 entries), keeping the flags.
+    #[inline]
     fn set_count(&mut self, c: usize) {
-        self.buf[0..4].copy_from_slice(&(c as u32).to_le_bytes());
+        let w = (self.word0() & !COUNT_MASK) | (c as u32 & COUNT_MASK);
+        self.buf[0..4].copy_from_slice(&w.to_le_bytes());
     }
 
     /// The node's size as a Redis listpack (saturates at u32::MAX).
@@ -164,6 +279,7 @@ impl Node {
     /// The entry starting at byte `p`: (data start, data length, next entry start).
     #[inline]
     pub(super) fn entry_at(&self, p: usize) -> (usize, usize, usize) {
+        debug_assert!(!self.is_lzf(), "entries of a compressed node");
         let mut len = 0usize;
         let mut shift = 0;
         let mut i = p;
@@ -183,6 +299,7 @@ impl Node {
     /// The start of the entry that ends at byte `end`.
     #[inline]
     pub(super) fn entry_before(&self, end: usize) -> usize {
+        debug_assert!(!self.is_lzf(), "entries of a compressed node");
         let mut len = 0usize;
         let mut shift = 0;
         let mut i = end;

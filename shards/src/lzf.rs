@@ -1,4 +1,5 @@
-//! LZF, the compression of long strings in RDB payloads.
+//! LZF, the compression of long strings in RDB payloads and of interior quicklist nodes
+//! (`list-compress-depth`).
 //!
 //! The stream is a sequence of runs. A control byte below 32 starts a literal run of
 //! `ctrl + 1` bytes. Otherwise its top three bits are a match length minus 2 (7 means
