@@ -393,6 +393,11 @@ async fn shard_main(
     ks.budget.me = id;
     // Checked when the command line was parsed.
     let _ = ks.config.set("maxmemory-policy", &config.maxmemory_policy);
+    for setting in &config.engine_setting {
+        if let Some((name, value)) = setting.split_once('=') {
+            let _ = ks.config.set(&name.to_ascii_lowercase(), value);
+        }
+    }
     crate::commands::save::insert_loaded(&mut ks, loaded);
     let settings = Settings::from_config(&config);
     let mail = Mailbox::new(id, post.clone());

@@ -144,3 +144,47 @@ fn the_example_configuration_starts_a_server() {
         assert_eq!(v, [name, value]);
     }
 }
+
+#[test]
+fn engine_settings_load_from_the_file_and_flags() {
+    let dir = scratch_dir("conf-engine");
+    let conf = dir.join("engine.conf");
+    std::fs::write(
+        &conf,
+        "list-compress-depth 2\nhash-max-ziplist-entries 7\nlist-max-ziplist-size 5\n",
+    )
+    .unwrap();
+    let s = start_with_file(&conf, &dir);
+    let mut c = s.conn();
+    for (name, want) in [
+        ("list-compress-depth", "2"),
+        ("hash-max-listpack-entries", "7"),
+        ("list-max-listpack-size", "5"),
+    ] {
+        let v: Vec<String> = q(&mut c, &["CONFIG", "GET", name]);
+        assert_eq!(v, [name, want]);
+    }
+    // Lists made now compress their interior nodes.
+    let items: Vec<String> = (0..40)
+        .map(|i| format!("item-{i:03}-{}", "xyz".repeat(10)))
+        .collect();
+    let mut cmd = redis::cmd("RPUSH");
+    cmd.arg("l").arg(&items);
+    let _: i64 = cmd.query(&mut c).unwrap();
+    let line: String = q(&mut c, &["DEBUG", "OBJECT", "l"]);
+    assert!(line.contains("ql_compressed:1"), "{line}");
+    // CONFIG REWRITE writes the Redis 6 alias back under the Redis 7 name.
+    let _: () = q(&mut c, &["CONFIG", "SET", "list-max-listpack-size", "6"]);
+    let _: () = q(&mut c, &["CONFIG", "REWRITE"]);
+    let new = std::fs::read_to_string(&conf).unwrap();
+    // (port and dir come from flags, so the rewrite adds them after the file's lines.)
+    assert!(
+        new.starts_with(
+            "list-compress-depth 2\nhash-max-listpack-entries 7\nlist-max-listpack-size 6\n# Generated"
+        ),
+        "{new}"
+    );
+    // A bad value is refused at start-up, as a flag too.
+    let text = start_must_fail(&["--engine-setting", "list-compress-depth=-1"]);
+    assert!(text.contains("list-compress-depth"), "{text}");
+}

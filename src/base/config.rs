@@ -97,6 +97,13 @@ pub struct Config {
     #[arg(long, default_value = "noeviction", value_parser = parse_policy_arg)]
     pub maxmemory_policy: String,
 
+    /// An engine setting as CONFIG SET takes it, `NAME=VALUE`: the collections'
+    /// encoding thresholds (`hash-max-listpack-entries=256`), `list-compress-depth=1`,
+    /// the stream node sizes, the LFU factors. Repeatable; a configuration file's lines
+    /// for these settings become this flag.
+    #[arg(long = "engine-setting", value_name = "NAME=VALUE", value_parser = parse_engine_setting_arg)]
+    pub engine_setting: Vec<String>,
+
     /// Memory each executor registers with io_uring, in KiB (counted against memlock).
     #[arg(long, default_value_t = 256)]
     pub io_memory_kib: usize,
@@ -309,6 +316,16 @@ fn parse_notify_arg(v: &str) -> Result<String, String> {
     shards::notify::parse_flags(v)
         .map(|_| v.to_string())
         .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+}
+
+fn parse_engine_setting_arg(v: &str) -> Result<String, String> {
+    let (name, value) = v
+        .split_once('=')
+        .ok_or_else(|| format!("'{v}' is not NAME=VALUE"))?;
+    shards::config::EngineConfig::default()
+        .set(&name.to_ascii_lowercase(), value)
+        .map_err(|why| format!("{name}: {why}"))?;
+    Ok(v.to_string())
 }
 
 fn parse_policy_arg(v: &str) -> Result<String, String> {

@@ -146,6 +146,13 @@ fn flags_of(
             continue;
         }
         match known.get(&name) {
+            None if shards::config::EngineConfig::knows(&name) => match values {
+                [v] => {
+                    flags.push("--engine-setting".into());
+                    flags.push(format!("{name}={v}"));
+                }
+                _ => return Err(bad("expects one value")),
+            },
             None if crate::base::redis_directives::is_redis_directive(&name) => {
                 warnings.push(format!(
                     "{}, line {}: '{name}' is not a corecache setting; skipped",

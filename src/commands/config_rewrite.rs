@@ -86,8 +86,16 @@ fn rewritten(
     let mut done: HashSet<String> = HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for line in old.lines() {
+        // A Redis 6 alias (`list-max-ziplist-size`) is rewritten under its Redis 7
+        // name, as Redis does.
         let directive = split(line.trim())
             .and_then(|w| w.first().map(|n| n.to_ascii_lowercase()))
+            .map(
+                |n| match EngineConfig::ALIASES.iter().find(|(a, _)| *a == n) {
+                    Some((_, canonical)) => canonical.to_string(),
+                    None => n,
+                },
+            )
             .filter(|n| !line.trim_start().starts_with('#') && names.contains(n.as_str()));
         let Some(name) = directive else {
             out.push(line.to_string());
@@ -161,6 +169,21 @@ mod tests {
             ["notify-keyspace-events \"\""]
         );
         assert_eq!(lines_for("save", ""), ["save \"\""]);
+        // Redis 6 aliases come back under their Redis 7 names.
+        let old = "list-max-ziplist-size 5\nlist-compress-depth 1\n";
+        let current = |n: &str| match n {
+            "list-max-listpack-size" => "7".to_string(),
+            "list-compress-depth" => "2".to_string(),
+            _ => "same".to_string(),
+        };
+        assert_eq!(
+            rewritten(old, &current, &|n| if n.starts_with("list") {
+                "x".into()
+            } else {
+                current(n)
+            }),
+            "list-max-listpack-size 7\nlist-compress-depth 2\n"
+        );
         assert_eq!(
             lines_for("latency-tracking-info-percentiles", "50 99.9"),
             ["latency-tracking-info-percentiles 50 99.9"]
