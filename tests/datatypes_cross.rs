@@ -311,3 +311,45 @@ fn sort_patterns_read_keys_of_every_shard() {
         assert_eq!(got, [None]);
     }
 }
+
+/// Inside MULTI/EXEC and scripts too, SORT's patterns read keys of every shard, and
+/// see what earlier commands of the transaction or script wrote.
+#[test]
+fn sort_patterns_in_transactions_and_scripts() {
+    for shards in [2, 4] {
+        let s = Server::start(shards);
+        let mut c = s.conn();
+        let _: i64 = q(&mut c, &["RPUSH", "ids", "1", "2", "3", "4", "5", "6"]);
+        for i in 1..=6 {
+            let _: () = q(&mut c, &["SET", &format!("w:{i}"), &(10 * i).to_string()]);
+            let _: () = q(&mut c, &["SET", &format!("name:{i}"), &format!("n{i}")]);
+        }
+        let _: () = q(&mut c, &["WATCH", "ids"]);
+        let _: () = q(&mut c, &["MULTI"]);
+        let _: String = q(&mut c, &["SET", "w:4", "-5"]);
+        let _: String = q(
+            &mut c,
+            &[
+                "SORT", "ids", "BY", "w:*", "GET", "name:*", "LIMIT", "0", "2",
+            ],
+        );
+        let _: String = q(
+            &mut c,
+            &["SORT", "ids", "BY", "w:*", "DESC", "STORE", "out"],
+        );
+        let _: String = q(&mut c, &["LRANGE", "out", "0", "-1"]);
+        let (ok, top, n, out): (String, Vec<String>, i64, Vec<String>) = q(&mut c, &["EXEC"]);
+        assert_eq!(ok, "OK");
+        assert_eq!(top, ["n4", "n1"], "{shards} shards");
+        assert_eq!(n, 6);
+        assert_eq!(out, ["6", "5", "3", "2", "1", "4"]);
+
+        let script = "redis.call('SET', 'w:2', '1000') \
+                      return redis.call('SORT', KEYS[1], 'BY', 'w:*', 'DESC', 'GET', 'name:*', 'LIMIT', 0, 2)";
+        let got: Vec<String> = q(&mut c, &["EVAL", script, "1", "ids"]);
+        assert_eq!(got, ["n2", "n6"], "{shards} shards");
+        let ro = "return redis.call('SORT_RO', KEYS[1], 'BY', 'w:*', 'GET', '#', 'LIMIT', 0, 1)";
+        let got: Vec<String> = q(&mut c, &["EVAL_RO", ro, "1", "ids"]);
+        assert_eq!(got, ["4"]);
+    }
+}

@@ -551,6 +551,11 @@ impl CallCtx<'_> {
                 unreachable.push(key.clone());
             }
         }
+        for key in host.implied_keys(cmd, argv) {
+            if !host.reachable(&key) && !unreachable.contains(&key) {
+                unreachable.push(key);
+            }
+        }
         if unreachable.is_empty() {
             Ok(())
         } else {

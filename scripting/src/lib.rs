@@ -100,6 +100,13 @@ pub trait Host {
         let _ = key;
         true
     }
+
+    /// Keys the command reads beyond its key positions (SORT's BY and GET patterns
+    /// name keys from the sorted key's elements). Each must be reachable too.
+    fn implied_keys(&self, spec: &'static CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+        let _ = (spec, args);
+        Vec::new()
+    }
 }
 
 /// How a client asked for the run.

@@ -411,6 +411,13 @@ impl Host for ShardHost<'_> {
     fn reachable(&self, key: &[u8]) -> bool {
         self.shard.slots.owner_of_key(key) == self.shard.id
     }
+
+    fn implied_keys(&self, spec: &'static CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+        if self.nshards == 1 {
+            return Vec::new();
+        }
+        crate::coord::cross::sort_named_keys(&self.shard.ks.borrow(), self.db, spec, args)
+    }
 }
 
 /// A script running on copies of its keys gathered from several shards.
@@ -447,6 +454,10 @@ impl Host for ScratchHost<'_> {
 
     fn reachable(&self, key: &[u8]) -> bool {
         self.db == self.home_db && self.keys.iter().any(|k| &k[..] == key)
+    }
+
+    fn implied_keys(&self, spec: &'static CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+        crate::coord::cross::sort_named_keys(self.ks, self.db, spec, args)
     }
 }
 

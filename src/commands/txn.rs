@@ -142,6 +142,8 @@ async fn exec_queued(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
                 involved.push(shard.id);
             }
             Route::Server => {}
+            // Its patterns may name keys on any shard.
+            _ if sorts_across_shards(shard, spec, args) => involved.extend(0..shard.nshards),
             _ => {
                 let mut keyless = true;
                 for pos in spec.key_positions(args) {
@@ -240,7 +242,9 @@ async fn exec_spread(
     let mut parts = atomic::Parts::new(shard.nshards);
     let mut place = Vec::with_capacity(state.queued.len());
     for (spec, args) in &state.queued {
-        if matches!(spec.route, Route::Server | Route::Broadcast(_)) {
+        if matches!(spec.route, Route::Server | Route::Broadcast(_))
+            || sorts_across_shards(shard, spec, args)
+        {
             return None;
         }
         let owner = single_owner(shard, spec, args)?;
@@ -283,6 +287,12 @@ async fn exec_spread(
         .map(|(id, (spec, _))| exec_reply(spec, parts.take(id)))
         .collect();
     Some(Reply::Array(replies))
+}
+
+/// SORT / SORT_RO with BY or GET patterns naming keys, on a server of several shards:
+/// it runs under the transaction's hold of every shard (`cross::sort_with_patterns`).
+fn sorts_across_shards(shard: &Shard, spec: &CommandSpec, args: &[Bytes]) -> bool {
+    shard.nshards > 1 && cross::sort_reads_patterns(spec, args)
 }
 
 /// EVAL, EVALSHA, FCALL ... (their declared keys decide where they run).
@@ -332,6 +342,9 @@ async fn run_one(
                 parts.push((done.into_reply(), Vec::new()));
             }
             merge_positional(merge, 0, parts)
+        }
+        _ if sorts_across_shards(shard, spec, &args) => {
+            cross::sort_with_patterns(shard, txn, spec, db, touch, args).await
         }
         _ => match single_owner(shard, spec, &args) {
             Some(owner) => {

@@ -239,6 +239,21 @@ pub fn sort_reads_patterns(spec: &CommandSpec, args: &[Bytes]) -> bool {
         && !shards::cmd::sort::key_patterns(args, spec.name == "sort_ro").is_empty()
 }
 
+/// The keys a SORT / SORT_RO's BY and GET patterns name for the elements of its sorted
+/// key in `ks` (none for any other command).
+pub fn sort_named_keys(ks: &Keyspace, db: usize, spec: &CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+    if !sort_reads_patterns(spec, args) {
+        return Vec::new();
+    }
+    let patterns = shards::cmd::sort::key_patterns(args, spec.name == "sort_ro");
+    ks.peek_entry(db, &args[1])
+        .map(|e| shards::cmd::sort::keys_read(e.value(), &patterns))
+        .unwrap_or_default()
+        .into_iter()
+        .map(Bytes::from)
+        .collect()
+}
+
 /// SORT / SORT_RO whose BY or GET patterns name keys: runs on copies of the sorted key,
 /// the STORE key and every key the patterns name for the sorted key's elements, then
 /// writes back the STORE key. The caller holds every shard (`txn`), so the elements
@@ -253,20 +268,8 @@ pub async fn sort_with_patterns(
 ) -> Reply {
     let keys = distinct_keys(spec, &args);
     let mut copies = Copies::fetch(shard, Some(txn), db, keys).await;
-    let patterns = shards::cmd::sort::key_patterns(&args, spec.name == "sort_ro");
-    let named = copies
-        .scratch
-        .peek_entry(db, &args[1])
-        .map(|e| shards::cmd::sort::keys_read(e.value(), &patterns))
-        .unwrap_or_default();
-    copies
-        .add(
-            shard,
-            txn,
-            named.into_iter().map(Bytes::from).collect(),
-            None,
-        )
-        .await;
+    let named = sort_named_keys(&copies.scratch, db, spec, &args);
+    copies.add(shard, txn, named, None).await;
     let op = ShardOp::Cmd {
         spec,
         db,
