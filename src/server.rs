@@ -400,6 +400,7 @@ async fn shard_main(
     }
     crate::commands::save::insert_loaded(&mut ks, loaded);
     let settings = Settings::from_config(&config);
+    crate::runtime::latency::set_threshold_ms(config.latency_monitor_threshold);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);
@@ -593,7 +594,6 @@ async fn expiry_loop(shard: Rc<Shard>) {
                 break;
             }
         }
-        let threshold = shard.settings.borrow().latency_monitor_threshold;
-        crate::runtime::latency::sample_since("expire-cycle", start, threshold);
+        crate::runtime::latency::sample_since("expire-cycle", start);
     }
 }

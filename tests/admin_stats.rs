@@ -457,3 +457,52 @@ fn commands_inside_exec_count_in_commandstats() {
         assert_eq!(stats[name]["failed_calls"], failed, "{name}");
     }
 }
+
+/// LATENCY records the append-only file's writes (`aof-write`, and `aof-write-alone` or
+/// `aof-write-pending-fsync`) and a snapshot's start (`fork`, corecache's counterpart);
+/// INFO counts snapshot starts as forks.
+#[test]
+fn latency_records_aof_writes_and_snapshot_starts() {
+    let dir = common::scratch_dir("latency-aof");
+    let s = Server::start_with(
+        2,
+        &[
+            "--dir",
+            dir.to_str().unwrap(),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--auto-aof-rewrite-percentage",
+            "0",
+        ],
+    );
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "1"]);
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "latency-monitor-threshold"]);
+    assert_eq!(v, ["latency-monitor-threshold", "1"]);
+    // A 200 MB value: its append takes well over a millisecond.
+    let big = vec![b'v'; 200 << 20];
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut c)
+        .unwrap();
+    drop(big);
+    let latest: Vec<(String, i64, i64, i64)> = q(&mut c, &["LATENCY", "LATEST"]);
+    let names: Vec<String> = latest.into_iter().map(|e| e.0).collect();
+    assert!(names.contains(&"aof-write".to_string()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "aof-write-alone" || n == "aof-write-pending-fsync"),
+        "{names:?}"
+    );
+    let _: () = q(&mut c, &["DEL", "big"]);
+    let forks: u64 = common::info_field(&mut c, "stats", "total_forks");
+    let _: String = q(&mut c, &["BGSAVE"]);
+    let after: u64 = common::info_field(&mut c, "stats", "total_forks");
+    assert_eq!(after, forks + 1);
+    let usec: u64 = common::info_field(&mut c, "stats", "latest_fork_usec");
+    assert!(usec > 0);
+}

@@ -434,7 +434,6 @@ pub struct Settings {
     pub slowlog_max_len: u64,
     pub latency_tracking: bool,
     pub latency_percentiles: Vec<f64>,
-    pub latency_monitor_threshold: u64,
 }
 
 /// `latency-tracking-info-percentiles`: numbers from 0 to 100 ("" for none), or
@@ -499,7 +498,6 @@ impl Settings {
             latency_tracking: c.latency_tracking == "yes",
             latency_percentiles: parse_percentiles(&c.latency_tracking_info_percentiles)
                 .unwrap_or_default(),
-            latency_monitor_threshold: c.latency_monitor_threshold,
             output_limits: crate::base::output_limits::OutputLimits::default()
                 .updated(&c.client_output_buffer_limit)
                 .unwrap_or_default(),

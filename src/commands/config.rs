@@ -196,7 +196,8 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
             s.latency_percentiles =
                 crate::base::config::parse_percentiles(value).unwrap_or_default()
         }
-        "latency-monitor-threshold" => s.latency_monitor_threshold = num(),
+        // Process-wide (the AOF's events have no shard).
+        "latency-monitor-threshold" => crate::runtime::latency::set_threshold_ms(num()),
         _ => {}
     }
 }

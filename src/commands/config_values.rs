@@ -123,7 +123,7 @@ pub(super) fn render(
             .map(|p| crate::base::config::render_percentile(*p))
             .collect::<Vec<_>>()
             .join(" "),
-        "latency-monitor-threshold" => s.latency_monitor_threshold.to_string(),
+        "latency-monitor-threshold" => crate::runtime::latency::threshold_ms().to_string(),
         _ => String::new(),
     }
 }

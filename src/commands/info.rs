@@ -438,7 +438,8 @@ fn total_system_memory() -> u64 {
 
 /// The rest of Redis 7's fields of a section (exporters and Sentinel read them), after
 /// `write_section`'s. Figures corecache has no counterpart for are what they are here:
-/// no replication, no forks, no lazy freeing, no client eviction.
+/// no replication, no lazy freeing, no client eviction. No fork either: `total_forks` and
+/// `latest_fork_usec` count snapshot starts and the time the latest held every shard.
 fn write_more(
     out: &mut String,
     section: &str,
@@ -447,6 +448,7 @@ fn write_more(
     pubsub: [usize; 3],
 ) {
     let now_s = shards::clock::system_ms() / 1000;
+    let forks = crate::commands::snapshot::start_stats();
     let sum = |f: fn(&ShardReport) -> usize| reports.iter().map(f).sum::<usize>();
     let _ = match section {
         "server" => write!(
@@ -498,9 +500,9 @@ fn write_more(
         "stats" => write!(
             out,
             "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
-             evicted_clients:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
+             evicted_clients:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\n\
              sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
-            pubsub[0], pubsub[1], pubsub[2],
+            pubsub[0], pubsub[1], pubsub[2], forks.1, forks.0,
         ),
         "replication" => write!(
             out,

@@ -66,7 +66,7 @@ pub async fn run(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
                 })
                 .collect(),
         )),
-        ("doctor", 2) => Ok(Reply::Verbatim(doctor(shard))),
+        ("doctor", 2) => Ok(Reply::Verbatim(doctor())),
         ("reset", _) => {
             let n = if args.len() == 2 {
                 latency::reset(None)
@@ -202,9 +202,9 @@ fn ago(secs: u64) -> String {
 }
 
 /// LATENCY DOCTOR: each event's figures, and what the settings allow.
-fn doctor(shard: &Shard) -> String {
+fn doctor() -> String {
     let events = latency::all();
-    let threshold = shard.settings.borrow().latency_monitor_threshold;
+    let threshold = latency::threshold_ms();
     let mut out = String::new();
     if threshold == 0 {
         out.push_str(

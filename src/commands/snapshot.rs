@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shards::rdb::crc64::crc64;
 use shards::rdb::file::{self, Written};
@@ -38,6 +39,19 @@ fn begin_part(shard: &Rc<Shard>) -> u64 {
     shard.stats.borrow().dirty
 }
 
+/// Snapshots started, and how long the last start held every shard (µs): corecache's
+/// counterpart of a fork (INFO `total_forks`, `latest_fork_usec`; LATENCY `fork`).
+static STARTS: AtomicU64 = AtomicU64::new(0);
+static LATEST_START_US: AtomicU64 = AtomicU64::new(0);
+
+/// (snapshots started, µs the latest start held the shards).
+pub fn start_stats() -> (u64, u64) {
+    (
+        STARTS.load(Ordering::Relaxed),
+        LATEST_START_US.load(Ordering::Relaxed),
+    )
+}
+
 /// Starts a snapshot of every shard at one instant: all shards are held for the moment
 /// each needs to start its snapshot. Returns each shard's change counter then.
 pub async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
@@ -49,7 +63,8 @@ pub async fn start_snapshot(shard: &Rc<Shard>) -> Vec<u64> {
 /// there).
 pub async fn start_snapshot_and<R>(shard: &Rc<Shard>, at_cut: impl FnOnce() -> R) -> (Vec<u64>, R) {
     let all: Vec<usize> = (0..shard.nshards).collect();
-    isolated(shard, all.clone(), |txn| async move {
+    let started = std::time::Instant::now();
+    let out = isolated(shard, all.clone(), |txn| async move {
         let mut dirties = Vec::with_capacity(all.len());
         for &s in &all {
             let job = Box::new(|sh: &Rc<Shard>| Box::new(begin_part(sh)) as Answer);
@@ -58,7 +73,11 @@ pub async fn start_snapshot_and<R>(shard: &Rc<Shard>, at_cut: impl FnOnce() -> R
         }
         (dirties, at_cut())
     })
-    .await
+    .await;
+    STARTS.fetch_add(1, Ordering::Relaxed);
+    LATEST_START_US.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    crate::runtime::latency::sample_since("fork", started);
+    out
 }
 
 /// A thread that appends a shard's snapshot records to one temporary file per

@@ -127,7 +127,7 @@ impl<'a> Recorder<'a> {
             stats: shard.cmdstats.borrow_mut(),
             end: Instant::now(),
             slow_us: settings.slowlog_log_slower_than,
-            latency_ms: settings.latency_monitor_threshold,
+            latency_ms: crate::runtime::latency::threshold_ms(),
             arena: std::mem::take(&mut measure.arena),
         }
     }

@@ -36,6 +36,7 @@ use shards::{CommandSpec, Reply, Route};
 
 use crate::base::ids::TxnId;
 use crate::base::resp::encode_command;
+use crate::runtime::latency;
 
 /// What an op needs for its log entry, taken before it runs (it consumes its
 /// arguments).
@@ -241,13 +242,27 @@ pub fn last_write_ok() -> bool {
     !WRITE_FAILED.load(Ordering::Relaxed)
 }
 
+/// Whether an fdatasync of the log is running (LATENCY's `aof-write-pending-fsync`).
+static SYNCING: AtomicBool = AtomicBool::new(false);
+
 /// Appends `bytes` to the current file.
 fn append(bytes: &[u8]) {
     let cur = current();
     let Some(f) = cur.as_ref() else {
         return;
     };
-    match (&*f.file).write_all(bytes) {
+    let started = std::time::Instant::now();
+    let written = (&*f.file).write_all(bytes);
+    // As Redis: the write's time by what it may have waited for, and in all (no
+    // `aof-write-active-child`: snapshots fork no child).
+    let kind = if SYNCING.load(Ordering::Relaxed) {
+        "aof-write-pending-fsync"
+    } else {
+        "aof-write-alone"
+    };
+    latency::sample_since(kind, started);
+    latency::sample_since("aof-write", started);
+    match written {
         Ok(()) => {
             APPENDED.fetch_add(bytes.len() as u64, Ordering::SeqCst);
             WRITE_FAILED.store(false, Ordering::Relaxed);
@@ -281,7 +296,10 @@ pub fn sync_now() {
         Some(f) => f.file.clone(),
         None => return,
     };
-    match file.sync_data() {
+    SYNCING.store(true, Ordering::Relaxed);
+    let synced = file.sync_data();
+    SYNCING.store(false, Ordering::Relaxed);
+    match synced {
         Ok(()) => {
             SYNCED.fetch_max(covered, Ordering::SeqCst);
         }
@@ -374,7 +392,9 @@ impl ShardLog {
     pub fn flush(&mut self) {
         self.append_pending();
         if self.wrote && fsync() == Fsync::Always {
+            let started = std::time::Instant::now();
             sync_now();
+            latency::sample_since("aof-fsync-always", started);
         }
         self.wrote = false;
     }

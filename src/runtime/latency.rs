@@ -6,6 +6,7 @@
 //! one process-wide table behind a lock.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Seconds of history kept per event, as Redis.
@@ -46,14 +47,27 @@ pub fn add_sample(event: &str, ms: u64) {
     events().entry(event.to_string()).or_default().add(now, ms);
 }
 
-/// Records `event` when what began at `started` took at least `threshold_ms` (0: the
+/// `latency-monitor-threshold`: process-wide, as the events of the append-only file
+/// and of snapshots belong to no shard.
+static THRESHOLD_MS: AtomicU64 = AtomicU64::new(0);
+
+pub fn threshold_ms() -> u64 {
+    THRESHOLD_MS.load(Ordering::Relaxed)
+}
+
+pub fn set_threshold_ms(ms: u64) {
+    THRESHOLD_MS.store(ms, Ordering::Relaxed);
+}
+
+/// Records `event` when what began at `started` took at least the threshold (0: the
 /// monitor is off).
-pub fn sample_since(event: &str, started: std::time::Instant, threshold_ms: u64) {
-    if threshold_ms == 0 {
+pub fn sample_since(event: &str, started: std::time::Instant) {
+    let threshold = threshold_ms();
+    if threshold == 0 {
         return;
     }
     let ms = started.elapsed().as_millis() as u64;
-    if ms >= threshold_ms {
+    if ms >= threshold {
         add_sample(event, ms);
     }
 }

@@ -106,8 +106,7 @@ impl Shard {
             }
             if done {
                 if any {
-                    let threshold = self.settings.borrow().latency_monitor_threshold;
-                    crate::runtime::latency::sample_since("eviction-cycle", start, threshold);
+                    crate::runtime::latency::sample_since("eviction-cycle", start);
                 }
                 return any;
             }
