@@ -506,3 +506,34 @@ fn latency_records_aof_writes_and_snapshot_starts() {
     let usec: u64 = common::info_field(&mut c, "stats", "latest_fork_usec");
     assert!(usec > 0);
 }
+
+/// A slow `@fast` command is logged too, with its arguments (as in Redis), on any
+/// shard, with a threshold above 0.
+#[test]
+fn slowlog_logs_slow_fast_commands() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let keys = keys_on_every_shard(2);
+    let big = vec![b'g'; 100 << 20];
+    for k in &keys {
+        let _: () = redis::cmd("SET").arg(k).arg(&big).query(&mut c).unwrap();
+    }
+    drop(big);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "1000"],
+    );
+    let _: () = q(&mut c, &["SLOWLOG", "RESET"]);
+    for k in &keys {
+        let got: Vec<u8> = redis::cmd("GET").arg(k).query(&mut c).unwrap();
+        assert_eq!(got.len(), 100 << 20);
+    }
+    let _: String = q(&mut c, &["PING"]);
+    let log = slowlog(&mut c, "-1");
+    let gets: Vec<&Vec<String>> = log.iter().map(|e| &e.2).filter(|a| a[0] == "GET").collect();
+    assert_eq!(gets.len(), 2, "{log:?}");
+    for k in &keys {
+        assert!(gets.iter().any(|a| a[1] == *k), "{gets:?}");
+    }
+    assert!(log.iter().all(|e| e.2[0] != "PING"), "{log:?}");
+}

@@ -60,10 +60,9 @@ impl Measure {
     pub fn begin(&mut self, spec: Option<&'static CommandSpec>, args: &[Bytes], now: Instant) {
         self.current = spec.map(|spec| {
             let sub = crate::runtime::cmdstats::sub_name(spec, args).map(String::into_boxed_str);
-            // The slow log needs the arguments after the command ran; they are kept
-            // only when it may log this command: always when it logs everything,
-            // otherwise for commands not flagged fast.
-            let keep_args = self.slow_us == 0 || (self.slow_us > 0 && !spec.has(flags::FAST));
+            // The slow log needs the arguments after the command ran: they are kept
+            // (shared, not copied) whenever it is on.
+            let keep_args = self.slow_us >= 0;
             let args = keep_args.then(|| {
                 let from = self.arena.len() as u32;
                 self.arena.extend(args.iter().cloned());
