@@ -401,6 +401,7 @@ async fn shard_main(
     crate::commands::save::insert_loaded(&mut ks, loaded);
     let settings = Settings::from_config(&config);
     crate::runtime::latency::set_threshold_ms(config.latency_monitor_threshold);
+    crate::runtime::backlog::set_size(config.repl_backlog_size);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::dataset::{assert_same, content, fill};
+use common::dataset::{assert_same, content, fill, mixed_writes};
 use common::redis_server::RedisServer;
 use common::{keys_on_every_shard, q, scratch_dir, Server};
 
@@ -65,113 +65,6 @@ fn redis_server_loads(dir: &Path, want: &common::dataset::Content, what: &str) -
 
 fn manifest(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap()
-}
-
-/// Writes whose log entries are rewritten (relative TTLs, random pops, floats,
-/// blocking pops), writes across shards (MSET, RENAME, MULTI), and the broadcast ones
-/// (FLUSHDB, SWAPDB) among writes on every shard.
-fn mixed_writes(c: &mut redis::Connection) {
-    let keys = keys_on_every_shard(4);
-    for (i, k) in keys.iter().enumerate() {
-        let _: () = q(c, &["SET", k, &i.to_string()]);
-    }
-    let _: () = q(c, &["SET", "rel", "v", "EX", "1000"]);
-    let _: () = q(c, &["SETEX", "setex", "1000", "v"]);
-    let _: bool = q(c, &["EXPIRE", &keys[0], "2000"]);
-    let _: i64 = q(c, &["SADD", "pops", "a", "b", "c", "d", "e"]);
-    let _: Vec<String> = q(c, &["SPOP", "pops", "2"]);
-    let _: String = q(c, &["INCRBYFLOAT", "float", "0.1"]);
-    let _: String = q(c, &["INCRBYFLOAT", "float", "0.2"]);
-    let _: i64 = q(c, &["RPUSH", "queue", "1", "2", "3"]);
-    let _: Vec<String> = q(c, &["BLPOP", "queue", "1"]);
-    let _: () = q(c, &["MSET", &keys[1], "m1", &keys[2], "m2", &keys[3], "m3"]);
-    let _: () = q(c, &["RENAME", &keys[2], "renamed"]);
-    let _: () = redis::pipe()
-        .atomic()
-        .cmd("INCR")
-        .arg(&keys[0])
-        .ignore()
-        .cmd("SET")
-        .arg(&keys[3])
-        .arg("in-multi")
-        .ignore()
-        .query(c)
-        .unwrap();
-    let _: () = q(c, &["SELECT", "7"]);
-    for k in &keys {
-        let _: () = q(c, &["SET", k, "db7"]);
-    }
-    let _: () = q(c, &["FLUSHDB"]);
-    let _: () = q(c, &["SET", &keys[0], "after-flush"]);
-    let _: () = q(c, &["SELECT", "0"]);
-    let _: () = q(c, &["SWAPDB", "5", "7"]);
-    let _: () = q(c, &["SET", "after-swap", "1"]);
-    let _: () = q(c, &["SET", &keys[3], "10"]);
-    let script = "redis.call('SET', KEYS[1], 'lua'); return redis.call('INCR', KEYS[2])";
-    let _: i64 = q(c, &["EVAL", script, "2", &keys[1], &keys[3]]);
-    stream_writes(c);
-}
-
-/// Stream writes whose effect their arguments do not give: IDs chosen by the server,
-/// approximate trims, deliveries and claims (each logged as what it did).
-fn stream_writes(c: &mut redis::Connection) {
-    let _: () = q(c, &["XGROUP", "CREATE", "events", "g", "$", "MKSTREAM"]);
-    let mut ids = Vec::new();
-    for i in 0..300 {
-        let id: String = q(
-            c,
-            &[
-                "XADD",
-                "events",
-                "MAXLEN",
-                "~",
-                "120",
-                "*",
-                "n",
-                &i.to_string(),
-            ],
-        );
-        ids.push(id);
-    }
-    let _: redis::Value = q(
-        c,
-        &[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "alice",
-            "COUNT",
-            "5",
-            "STREAMS",
-            "events",
-            ">",
-        ],
-    );
-    let _: redis::Value = q(
-        c,
-        &[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "dave",
-            "COUNT",
-            "2",
-            "NOACK",
-            "STREAMS",
-            "events",
-            ">",
-        ],
-    );
-    let pending: Vec<(String, String, i64, i64)> =
-        q(c, &["XPENDING", "events", "g", "-", "+", "5"]);
-    let _: redis::Value = q(c, &["XCLAIM", "events", "g", "bob", "0", &pending[0].0]);
-    let _: i64 = q(c, &["XACK", "events", "g", &pending[1].0]);
-    let _: redis::Value = q(
-        c,
-        &["XAUTOCLAIM", "events", "g", "carol", "0", "0", "COUNT", "2"],
-    );
-    let _: i64 = q(c, &["XTRIM", "events", "MINID", "~", &ids[250]]);
-    let _: Option<String> = q(c, &["XADD", "nostream", "NOMKSTREAM", "*", "a", "b"]);
 }
 
 #[test]

@@ -235,7 +235,7 @@ fn the_pubsub_output_limit_is_a_setting_with_a_soft_limit_over_time() {
             "normal 1mb 1mb 1",
         ],
     );
-    assert!(err.contains("only the pubsub class"), "{err}");
+    assert!(err.contains("only the pubsub and replica classes"), "{err}");
     // No hard limit; over 64 KB for a second is too long.
     let _: () = q(
         &mut c,

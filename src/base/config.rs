@@ -97,6 +97,11 @@ pub struct Config {
     #[arg(long, default_value = "noeviction", value_parser = parse_policy_arg)]
     pub maxmemory_policy: String,
 
+    /// Bytes of the replication stream kept for replicas that reconnect (partial
+    /// resync), with Redis's units; at least 16 KiB.
+    #[arg(long, default_value = "1mb", value_parser = parse_memory_usize_arg)]
+    pub repl_backlog_size: usize,
+
     /// An engine setting as CONFIG SET takes it, `NAME=VALUE`: the collections'
     /// encoding thresholds (`hash-max-listpack-entries=256`), `list-compress-depth=1`,
     /// the stream node sizes, the LFU factors. Repeatable; a configuration file's lines
@@ -182,7 +187,7 @@ pub struct Config {
 
     /// Limits on output waiting for a client, per class, in Redis's syntax: `pubsub
     /// 32mb 8mb 60` (a subscriber over 32 MB, or over 8 MB for 60 s, is disconnected).
-    /// Only the pubsub class is enforced so far; the others must keep Redis's defaults.
+    /// The pubsub and replica classes are enforced; `normal` must keep Redis's default.
     #[arg(long, default_value = "", value_parser = parse_output_limits_arg)]
     pub client_output_buffer_limit: String,
 

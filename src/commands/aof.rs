@@ -378,7 +378,7 @@ async fn debug_loadaof_now(shard: &Rc<Shard>) -> Result<Reply, CmdError> {
         load_truncated: truncated_ok,
         preamble: true,
     };
-    let was_on = aof::on();
+    let was_on = aof::file_on();
     let all: Vec<usize> = (0..shard.nshards).collect();
     let stopped = isolated(shard, all.clone(), |txn| async move {
         let stopped = aof::switch_to(None);
@@ -612,7 +612,7 @@ pub async fn set_appendonly(shard: &Rc<Shard>, on: bool) -> Result<(), CmdError>
             "ERR The append only file is being loaded (DEBUG LOADAOF)",
         ));
     }
-    if on == aof::on() {
+    if on == aof::file_on() {
         return Ok(());
     }
     if on {
@@ -643,7 +643,7 @@ pub async fn tick(shard: &Rc<Shard>) {
     }
     let want_on = shard.settings.borrow().appendonly == "yes";
     let scheduled = std::mem::take(&mut stats().scheduled);
-    let due = scheduled || (want_on && !aof::on()) || (aof::on() && growth_due(shard));
+    let due = scheduled || (want_on && !aof::file_on()) || (aof::file_on() && growth_due(shard));
     if due && save::claim_for_rewrite() {
         let _ = rewrite_claimed(shard).await;
     }
@@ -671,7 +671,7 @@ fn current_size() -> u64 {
 
 /// SHUTDOWN and SIGTERM: what is logged is on disk before the process ends.
 pub fn sync_before_exit() {
-    if aof::on() {
+    if aof::file_on() {
         aof::sync_now();
     }
 }
@@ -686,7 +686,7 @@ pub fn info_fields() -> String {
          aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\n\
          aof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\n\
          aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        u8::from(aof::on()),
+        u8::from(aof::file_on()),
         u8::from(current >= 0),
         u8::from(st.scheduled),
         st.last_secs,
@@ -696,7 +696,7 @@ pub fn info_fields() -> String {
         st.failures_in_row,
         if aof::last_write_ok() { "ok" } else { "err" },
     );
-    if aof::on() {
+    if aof::file_on() {
         out.push_str(&format!(
             "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\n\
              aof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",

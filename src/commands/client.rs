@@ -6,7 +6,7 @@ use bytes::Bytes;
 use shards::args::{eq_ic, parse_i64};
 use shards::{CmdError, Reply};
 
-use crate::runtime::clients::{ClientHandle, KillFilter, ReplyMode};
+use crate::runtime::clients::{ClientHandle, ClientKind, KillFilter, ReplyMode};
 use crate::runtime::shard::Shard;
 
 const HELP: &[&str] = &[
@@ -231,20 +231,15 @@ async fn unblock(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 async fn list(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind = None;
     let mut i = 2;
     while i < args.len() {
         if eq_ic(&args[i], "TYPE") && i + 1 < args.len() {
-            let t = String::from_utf8_lossy(&args[i + 1]).to_ascii_lowercase();
-            match t.as_str() {
-                "normal" => {}
-                "master" | "replica" | "slave" | "pubsub" => ids = Some(Vec::new()),
-                _ => {
-                    return Err(CmdError::other(format!(
-                        "ERR Unknown client type '{}'",
-                        String::from_utf8_lossy(&args[i + 1])
-                    )))
-                }
-            }
+            let t = String::from_utf8_lossy(&args[i + 1]).into_owned();
+            kind = Some(
+                ClientKind::parse(&t)
+                    .ok_or_else(|| CmdError::other(format!("ERR Unknown client type '{t}'")))?,
+            );
             i += 2;
         } else if eq_ic(&args[i], "ID") && i + 1 < args.len() {
             let mut list = Vec::new();
@@ -266,7 +261,7 @@ async fn list(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let per_shard = shard
         .run_everywhere(|| {
             let ids = ids.clone();
-            move |s: &Rc<Shard>| s.clients.borrow().list_lines(ids.as_deref(), now)
+            move |s: &Rc<Shard>| s.clients.borrow().list_lines(ids.as_deref(), kind, now)
         })
         .await;
     for l in per_shard {
@@ -331,11 +326,10 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
             let age = parse_i64(v).map_err(|_| CmdError::Syntax)?;
             f.max_age_secs = Some(age.max(0) as u64);
         } else if eq_ic(k, "TYPE") {
-            let t = text.to_ascii_lowercase();
-            if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                return Err(CmdError::other(format!("ERR Unknown client type '{text}'")));
-            }
-            f.type_normal = Some(t == "normal");
+            f.kind = Some(
+                ClientKind::parse(&text)
+                    .ok_or_else(|| CmdError::other(format!("ERR Unknown client type '{text}'")))?,
+            );
         } else if eq_ic(k, "SKIPME") {
             let skip = [("YES", true), ("NO", false)];
             f.skip_id = match choice(Some(v), true, &skip, "ERR syntax error")? {

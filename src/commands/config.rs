@@ -91,11 +91,12 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         "latency-tracking-info-percentiles" => crate::base::config::parse_percentiles(value)
             .map(|_| ())
             .map_err(fail),
-        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" => {
+        "proto-max-bulk-len" | "client-query-buffer-limit" | "maxmemory" | "repl-backlog-size" => {
             let v = parse_memory(value).ok_or_else(|| fail("argument must be a memory value"))?;
             let min = match name {
                 "proto-max-bulk-len" => 1024 * 1024,
                 "client-query-buffer-limit" => 1024 * 1024,
+                "repl-backlog-size" => 1,
                 _ => 0,
             };
             if v < min {
@@ -154,6 +155,8 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "maxclients" => s.maxclients = num() as usize,
         "loglevel" => s.loglevel = value.to_ascii_lowercase(),
         "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,
+        // Process-wide (one backlog); below 16 KiB it is 16 KiB, as in Redis.
+        "repl-backlog-size" => crate::runtime::backlog::set_size(mem() as usize),
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),

@@ -45,6 +45,7 @@ pub(super) const PARAMS: &[&str] = &[
     "latency-tracking",
     "latency-tracking-info-percentiles",
     "latency-monitor-threshold",
+    "repl-backlog-size",
 ];
 
 /// A parameter's value now, as CONFIG GET shows it.
@@ -123,7 +124,11 @@ pub(super) fn render(
             .map(|p| crate::base::config::render_percentile(*p))
             .collect::<Vec<_>>()
             .join(" "),
-        "latency-monitor-threshold" => crate::runtime::latency::threshold_ms().to_string(),
+        // Process-wide settings: the defaults when not live (CONFIG REWRITE).
+        "latency-monitor-threshold" if live => crate::runtime::latency::threshold_ms().to_string(),
+        "latency-monitor-threshold" => "0".into(),
+        "repl-backlog-size" if live => crate::runtime::backlog::size().to_string(),
+        "repl-backlog-size" => crate::runtime::backlog::DEFAULT_SIZE.to_string(),
         _ => String::new(),
     }
 }

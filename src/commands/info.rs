@@ -360,7 +360,11 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
             // Every shard holds every BCAST prefix; shard 0's count is the total.
             reports.first().map_or(0, |r| r.tracking.2),
         ),
-        "replication" => out.write_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "replication" => {
+            out.push_str("# Replication\r\n");
+            crate::commands::replication::info_fields(out);
+            Ok(())
+        }
         "modules" => out.write_str("# Modules\r\n"),
         "cpu" => {
             let (sys, user) = rusage_cpu(libc::RUSAGE_SELF);
@@ -417,7 +421,7 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
 }
 
 /// A random 40-hex id for this process (`run_id`, `master_replid`).
-fn process_id(which: usize) -> &'static str {
+pub(crate) fn process_id(which: usize) -> &'static str {
     static IDS: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
     &IDS.get_or_init(|| {
         [
@@ -449,6 +453,7 @@ fn write_more(
 ) {
     let now_s = shards::clock::system_ms() / 1000;
     let forks = crate::commands::snapshot::start_stats();
+    let syncs = crate::runtime::replicas::syncs();
     let sum = |f: fn(&ShardReport) -> usize| reports.iter().map(f).sum::<usize>();
     let _ = match section {
         "server" => write!(
@@ -501,16 +506,8 @@ fn write_more(
             out,
             "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
              evicted_clients:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\n\
-             sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
-            pubsub[0], pubsub[1], pubsub[2], forks.1, forks.0,
-        ),
-        "replication" => write!(
-            out,
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\n\
-             master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
-             second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
-             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            process_id(1),
+             sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+            pubsub[0], pubsub[1], pubsub[2], forks.1, forks.0, syncs[0], syncs[1], syncs[2],
         ),
         "cpu" => {
             let (sys, user) = rusage_cpu(libc::RUSAGE_CHILDREN);

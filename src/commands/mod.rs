@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod monitor;
 pub mod pubsub;
+pub mod replication;
 pub mod save;
 pub mod script;
 mod script_busy;
@@ -127,6 +128,10 @@ pub async fn run(
         | ServerCmd::SPublish
         | ServerCmd::PubSub => pubsub::run(shard, client, cmd, args).await,
         ServerCmd::Monitor => Ok(monitor::start(shard, client)),
+        ServerCmd::Replconf => replication::replconf(shard, client, &args),
+        ServerCmd::Psync => replication::psync(shard, client, &args).await,
+        ServerCmd::Wait => replication::wait(shard, &args).await,
+        ServerCmd::Role => Ok(replication::role()),
     };
     (reply.unwrap_or_else(Reply::Error), After::Continue)
 }

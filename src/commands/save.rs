@@ -138,6 +138,40 @@ fn begin() -> bool {
     true
 }
 
+/// A snapshot for a replica's full sync, as RDB bytes, and what `at_cut` returned at
+/// its instant (the stream offset). It takes the snapshot slot as a BGSAVE does (INFO
+/// shows it in progress), waiting for a save or rewrite that runs to end first. The
+/// file goes through a temporary file in `dir` (`repl-diskless-sync` would skip it).
+pub async fn snapshot_for_replica<R>(
+    shard: &Rc<Shard>,
+    at_cut: impl FnOnce() -> R,
+) -> std::io::Result<(Vec<u8>, R)> {
+    while !begin() {
+        crate::runtime::sleep::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (dirties, cut) = crate::commands::snapshot::start_snapshot_and(shard, at_cut).await;
+    let path = file_path(shard).with_file_name(format!(
+        "temp-repl-{}-{}.rdb",
+        std::process::id(),
+        shard.id
+    ));
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let checksum = shard.settings.borrow().rdbchecksum;
+    let out = async {
+        let (pieces, _) = finish_snapshot(shard, &dir, dirties, false).await?;
+        write_file(path.clone(), pieces, checksum).await?;
+        let bytes = std::fs::read(&path);
+        let _ = std::fs::remove_file(&path);
+        bytes
+    }
+    .await;
+    state().current_started = None;
+    out.map(|bytes| (bytes, cut))
+}
+
 /// Claims the snapshot slot for an AOF rewrite; false when a save or a rewrite runs.
 pub fn claim_for_rewrite() -> bool {
     let mut st = state();
@@ -342,6 +376,7 @@ pub fn install_signal_handlers() {
 /// is reached, and one that BGSAVE SCHEDULE asked for.
 pub async fn persistence_loop(shard: Rc<Shard>) {
     let mut last_check = Instant::now();
+    let mut ticks = 0u64;
     loop {
         crate::runtime::sleep::sleep(std::time::Duration::from_millis(100)).await;
         if SHUTDOWN_ASKED.load(Ordering::SeqCst) {
@@ -359,6 +394,8 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
         }
         last_check = Instant::now();
         crate::commands::aof::tick(&shard).await;
+        ticks += 1;
+        crate::commands::replication::ping_replicas(&shard, ticks);
         let points = save_points(&shard.settings.borrow().save);
         let (busy, scheduled) = {
             let st = state();

@@ -88,7 +88,7 @@ pub(super) fn kill(function: bool) -> Reply {
 /// (which must not wait for anything): the log synced, then exit.
 fn exit_nosave() -> ! {
     crate::base::log::notice("User requested shutdown...");
-    if crate::runtime::aof::on() {
+    if crate::runtime::aof::file_on() {
         crate::runtime::aof::sync_now();
     }
     crate::base::log::notice("Redis is now ready to exit, bye bye...");

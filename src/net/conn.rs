@@ -95,6 +95,7 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
     run(&shard, &client, &mut io).await;
     crate::commands::pubsub::forget(&shard, &client);
     crate::commands::monitor::stop(&shard, &client);
+    crate::runtime::replicas::forget(shard.id, client.info.borrow().id);
     crate::commands::txn::unwatch(&shard, &client).await;
     crate::commands::tracking::forget(&shard, &client).await;
     let id = client.info.borrow().id;

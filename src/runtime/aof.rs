@@ -36,7 +36,7 @@ use shards::{CommandSpec, Reply, Route};
 
 use crate::base::ids::TxnId;
 use crate::base::resp::encode_command;
-use crate::runtime::latency;
+use crate::runtime::{backlog, latency};
 
 /// What an op needs for its log entry, taken before it runs (it consumes its
 /// arguments).
@@ -187,9 +187,16 @@ fn txns() -> MutexGuard<'static, Option<HashMap<TxnId, Chunk>>> {
     TXNS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Whether writes are being logged.
+/// Whether writes are being logged: into the append-only file, or the replication
+/// stream (`backlog`), or both.
 #[inline]
 pub fn on() -> bool {
+    ON.load(Ordering::Relaxed) || backlog::active()
+}
+
+/// Whether the append-only file is on.
+#[inline]
+pub fn file_on() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
@@ -248,6 +255,10 @@ static SYNCING: AtomicBool = AtomicBool::new(false);
 /// Appends `bytes` to the current file.
 fn append(bytes: &[u8]) {
     let cur = current();
+    // Under the file's lock: the stream has the file's order.
+    if backlog::active() {
+        backlog::feed(bytes);
+    }
     let Some(f) = cur.as_ref() else {
         return;
     };

@@ -85,6 +85,9 @@ impl ClientInfo {
         if st.monitor {
             flags.push('O');
         }
+        if st.replica {
+            flags.push('S');
+        }
         if subs.0 + subs.1 + subs.2 > 0 {
             flags.push('P');
         }
@@ -136,7 +139,12 @@ impl ClientInfo {
             self.qbuf_cap.saturating_sub(self.qbuf),
             st.multi_mem,
             st.omem,
-            self.qbuf_cap.max(self.qbuf) + st.omem + st.multi_mem,
+            // The client's own state too (its handle), as Redis counts its struct.
+            std::mem::size_of::<ClientHandle>()
+                + self.name.capacity()
+                + self.qbuf_cap.max(self.qbuf)
+                + st.omem
+                + st.multi_mem,
             if self.last_cmd.is_empty() {
                 "NULL"
             } else {
@@ -155,6 +163,7 @@ pub struct LineState {
     /// Channel, pattern and sharded-channel subscriptions.
     pub subs: (usize, usize, usize),
     pub monitor: bool,
+    pub replica: bool,
     /// Commands queued in MULTI, -1 outside one.
     pub multi: i64,
     /// Bytes of the queued commands' arguments.
@@ -191,6 +200,12 @@ pub struct ClientHandle {
     pub over_soft_since: Cell<Option<std::time::Instant>>,
     /// Runs MONITOR.
     pub monitor: Cell<bool>,
+    /// A replica of this server: it asked for the replication stream.
+    pub replica: Cell<bool>,
+    /// REPLCONF listening-port: the port a replica says it listens on.
+    pub repl_port: Cell<u16>,
+    /// REPLCONF rdb-only 1: it wants the snapshot and no stream (redis-cli --rdb).
+    pub repl_rdb_only: Cell<bool>,
     /// CLIENT TRACKING (`runtime::tracking`).
     pub tracking: RefCell<crate::runtime::tracking::ClientTracking>,
     /// Set while the client waits in a blocking command: CLIENT UNBLOCK ends the
@@ -294,6 +309,17 @@ impl ClientHandle {
     }
 
     /// Its CLIENT LIST line.
+    /// Its type: a replica once it asked for the stream, Pub/Sub while subscribed.
+    pub fn kind(&self) -> ClientKind {
+        if self.replica.get() {
+            ClientKind::Replica
+        } else if self.subs.borrow().any() {
+            ClientKind::PubSub
+        } else {
+            ClientKind::Normal
+        }
+    }
+
     pub fn line(&self, now_ms: u64) -> String {
         let subs = {
             let s = self.subs.borrow();
@@ -320,6 +346,7 @@ impl ClientHandle {
         let st = LineState {
             subs,
             monitor: self.monitor.get(),
+            replica: self.replica.get(),
             multi,
             multi_mem,
             watching: self.watch.borrow().keys.len(),
@@ -359,8 +386,32 @@ pub struct KillFilter {
     pub skip_id: Option<u64>,
     pub user: Option<String>,
     pub max_age_secs: Option<u64>,
-    /// Only `normal` clients exist here; other types match nothing.
-    pub type_normal: Option<bool>,
+    pub kind: Option<ClientKind>,
+}
+
+/// A client's type, as CLIENT LIST TYPE and CLIENT KILL TYPE name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Normal,
+    /// A replica of this server (it asked for the stream).
+    Replica,
+    /// This server's primary (none: corecache is not a replica yet).
+    Master,
+    /// Subscribed to channels or patterns.
+    PubSub,
+}
+
+impl ClientKind {
+    /// Redis's names (`slave` is `replica`).
+    pub fn parse(name: &str) -> Option<ClientKind> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "normal" => ClientKind::Normal,
+            "replica" | "slave" => ClientKind::Replica,
+            "master" => ClientKind::Master,
+            "pubsub" => ClientKind::PubSub,
+            _ => return None,
+        })
+    }
 }
 
 pub struct ClientRegistry {
@@ -439,6 +490,9 @@ impl ClientRegistry {
             push_bytes: Cell::new(0),
             over_soft_since: Cell::new(None),
             monitor: Cell::new(false),
+            replica: Cell::new(false),
+            repl_port: Cell::new(0),
+            repl_rdb_only: Cell::new(false),
             tracking: RefCell::new(Default::default()),
             unblocker: RefCell::new(None),
             slow_args: RefCell::new(Vec::new()),
@@ -468,10 +522,16 @@ impl ClientRegistry {
         self.clients.remove(&id);
     }
 
-    pub fn list_lines(&self, ids: Option<&[u64]>, now_ms: u64) -> Vec<String> {
+    pub fn list_lines(
+        &self,
+        ids: Option<&[u64]>,
+        kind: Option<ClientKind>,
+        now_ms: u64,
+    ) -> Vec<String> {
         self.clients
             .values()
             .filter(|c| ids.is_none_or(|ids| ids.contains(&c.info.borrow().id)))
+            .filter(|c| kind.is_none_or(|k| c.kind() == k))
             .map(|c| c.line(now_ms))
             .collect()
     }
@@ -488,7 +548,7 @@ impl ClientRegistry {
                     && f.laddr.as_ref().is_none_or(|a| *a == i.laddr)
                     && f.skip_id != Some(i.id)
                     && f.user.as_ref().is_none_or(|u| u == "default")
-                    && f.type_normal.unwrap_or(true)
+                    && f.kind.is_none_or(|k| c.kind() == k)
                     && f.max_age_secs
                         .is_none_or(|m| now.saturating_sub(i.created_ms) / 1000 > m)
             };

@@ -3,6 +3,7 @@
 //! tasks and timers run.
 
 pub mod aof;
+pub mod backlog;
 pub mod blocking;
 pub mod clients;
 pub mod cmdstats;
@@ -18,6 +19,7 @@ pub mod misconf;
 pub mod notify;
 pub mod pause;
 pub mod pubsub;
+pub mod replicas;
 pub mod shard;
 pub mod sleep;
 pub mod slowlog;

@@ -138,20 +138,16 @@ impl Registry {
 /// Queues `push` for client `c` under `limit`: false when it is gone or over the
 /// limit (then it is disconnected).
 pub fn send(c: &ClientHandle, push: Pushed, limit: &OutputLimit) -> bool {
+    send_as(c, push, limit, "pubsub")
+}
+
+/// `send` for a client of output-limit class `class` (for the log).
+pub(crate) fn send_as(c: &ClientHandle, push: Pushed, limit: &OutputLimit, class: &str) -> bool {
     if c.killed.get() {
         return false;
     }
     let waiting = c.push_bytes.get() + push.size();
-    if over_limit(c, waiting as u64, limit) {
-        crate::base::log::warning(&format!(
-            "closing client id={}: {waiting} bytes of output waiting, over \
-             client-output-buffer-limit pubsub {} {} {}",
-            c.info.borrow().id,
-            limit.hard,
-            limit.soft,
-            limit.soft_secs
-        ));
-        c.kill();
+    if !within_limit(c, waiting, limit, class) {
         return false;
     }
     let sent = c
@@ -163,6 +159,29 @@ pub fn send(c: &ClientHandle, push: Pushed, limit: &OutputLimit) -> bool {
         c.push_bytes.set(waiting);
     }
     sent
+}
+
+/// Whether `waiting` bytes of output for `c` are within `limit`; when not, the client
+/// is disconnected (and the log says so, naming the class).
+pub(crate) fn within_limit(
+    c: &ClientHandle,
+    waiting: usize,
+    limit: &OutputLimit,
+    class: &str,
+) -> bool {
+    if !over_limit(c, waiting as u64, limit) {
+        return true;
+    }
+    crate::base::log::warning(&format!(
+        "closing client id={}: {waiting} bytes of output waiting, over \
+         client-output-buffer-limit {class} {} {} {}",
+        c.info.borrow().id,
+        limit.hard,
+        limit.soft,
+        limit.soft_secs
+    ));
+    c.kill();
+    false
 }
 
 /// Over the hard limit, or over the soft one for longer than its seconds (0: no limit).

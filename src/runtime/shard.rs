@@ -315,9 +315,12 @@ impl Shard {
     }
 
     /// Posts what waits in the outboxes.
-    pub fn flush_mail(&self) {
+    pub fn flush_mail(self: &Rc<Self>) {
         // Writes are in the log before the replies and answers that follow them leave.
         self.aof.borrow_mut().flush();
+        if crate::runtime::backlog::take_fed() {
+            crate::runtime::replicas::wake(self);
+        }
         let bell = self.bell.borrow().clone();
         let sent = self.mail.flush(bell.as_deref());
         if sent > 0 {

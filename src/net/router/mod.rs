@@ -388,6 +388,12 @@ impl<'a> Batch<'a> {
                 self.reply(CmdError::OutOfMemory.into());
                 return Flow::Continue;
             }
+            // SAVE, SHUTDOWN, PSYNC ...: refused there, and the transaction aborts.
+            if spec.has(flags::NO_MULTI) {
+                self.refuse_in_multi();
+                self.reply(CmdError::other("ERR Command not allowed inside a transaction").into());
+                return Flow::Continue;
+            }
             if let Some(m) = self.client.multi.borrow_mut().as_mut() {
                 m.queued.push((spec, args));
             }

@@ -1,0 +1,250 @@
+//! The primary's side of replication, in Redis 7's protocol: REPLCONF, PSYNC and SYNC
+//! (full resync: `+FULLRESYNC <replid> <offset>`, the snapshot as an RDB payload, then
+//! the stream; partial resync: `+CONTINUE <replid>` and the stream from the backlog),
+//! WAIT, ROLE and INFO's replication fields.
+//!
+//! The stream is the append-only file's (`runtime/backlog.rs`): one ordered stream
+//! for the whole process however many shards wrote it, with cross-shard transactions
+//! and scripts as MULTI/EXEC blocks, so a redis-server replica applies it as it would
+//! its own primary's. A full sync's snapshot and the stream's start are one instant
+//! (every shard held, see `save::snapshot_for_replica`).
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use shards::args::{eq_ic, parse_i64};
+use shards::{CmdError, Reply};
+
+use crate::runtime::backlog;
+use crate::runtime::clients::{ClientHandle, ReplyMode};
+use crate::runtime::replicas::{self, Replica, State};
+use crate::runtime::shard::Shard;
+
+/// This primary's replication id (INFO `master_replid`).
+pub fn replid() -> &'static str {
+    crate::commands::info::process_id(1)
+}
+
+/// REPLCONF listening-port | ip-address | capa | ack | getack | rdb-only ...
+pub fn replconf(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    if args.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let id = client.info.borrow().id;
+    for pair in args[1..].chunks(2) {
+        let (opt, value) = (&pair[0], &pair[1]);
+        if eq_ic(opt, "ack") {
+            // The replica's acknowledgement gets no reply.
+            let offset = parse_i64(value)?.max(0) as u64;
+            replicas::ack(shard.id, id, offset);
+            client.info.borrow_mut().reply = ReplyMode::Skip;
+            return Ok(Reply::Ok);
+        } else if eq_ic(opt, "getack") {
+            // Only a replica answers it; a primary has nothing to say.
+            client.info.borrow_mut().reply = ReplyMode::Skip;
+            return Ok(Reply::Ok);
+        } else if eq_ic(opt, "listening-port") {
+            let port = parse_i64(value)?;
+            client.repl_port.set(u16::try_from(port).unwrap_or(0));
+        } else if eq_ic(opt, "rdb-only") {
+            client.repl_rdb_only.set(parse_i64(value)? == 1);
+        } else if eq_ic(opt, "ip-address") || eq_ic(opt, "capa") || eq_ic(opt, "rdb-filter-only") {
+            // Accepted as Redis does; the stream is the same for every capability.
+        } else {
+            return Err(CmdError::other(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+    }
+    Ok(Reply::Ok)
+}
+
+/// PSYNC <replid> <offset>, or SYNC (`psync` false): the stream from the backlog when
+/// the replica's offset is still there, else a full resync. Everything goes out on the
+/// client's push queue, in order; the command's own reply is silent.
+pub async fn psync(
+    shard: &Rc<Shard>,
+    client: &Rc<ClientHandle>,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let is_psync = eq_ic(&args[0], "psync");
+    if replicas::is_replica(shard.id, client.info.borrow().id) {
+        return Ok(Reply::Ok);
+    }
+    client.ensure_push_queue();
+    client.replica.set(true);
+    client.info.borrow_mut().reply = ReplyMode::Skip;
+    let (ip, id) = {
+        let info = client.info.borrow();
+        let ip = info
+            .addr
+            .rsplit_once(':')
+            .map_or(info.addr.clone(), |(ip, _)| ip.to_string());
+        (ip, info.id)
+    };
+    let port = client.repl_port.get();
+    let limit = shard.settings.borrow().output_limits.replica;
+    if is_psync {
+        let asked = String::from_utf8_lossy(&args[1]).into_owned();
+        let from = parse_i64(&args[2]).unwrap_or(-1);
+        if asked == replid() && from > 0 && backlog::active() && backlog::holds(from as u64 - 1) {
+            let start = from as u64 - 1;
+            let mut r = Replica::new(shard.id, id, ip, port, start);
+            r.state = State::Online;
+            replicas::add(r);
+            let line = format!("+CONTINUE {}\r\n", replid());
+            replicas::send(client, Bytes::from(line), &limit);
+            replicas::count_sync(replicas::Sync::PartialOk);
+            crate::base::log::notice(&format!(
+                "Partial resynchronization request from {} accepted. Sending {} bytes of \
+                 backlog starting from offset {from}.",
+                client.info.borrow().addr,
+                backlog::offset() - start
+            ));
+            replicas::pump(shard);
+            return Ok(Reply::Ok);
+        }
+        if asked != "?" {
+            replicas::count_sync(replicas::Sync::PartialErr);
+        }
+    }
+    replicas::count_sync(replicas::Sync::Full);
+    crate::base::log::notice(&format!(
+        "Replica {ip}:{port} asks for synchronization; starting a full resync"
+    ));
+    let sh = shard.clone();
+    let snapshot = crate::commands::save::snapshot_for_replica(shard, move || {
+        let offset = backlog::activate();
+        // Registered at the snapshot's instant: the stream after it is kept for it.
+        replicas::add(Replica::new(sh.id, id, ip, port, offset));
+        offset
+    })
+    .await;
+    let (rdb, offset) = match snapshot {
+        Ok(x) => x,
+        Err(e) => {
+            crate::base::log::warning(&format!("Replication snapshot failed: {e}"));
+            replicas::forget(shard.id, id);
+            client.kill();
+            return Ok(Reply::Ok);
+        }
+    };
+    if is_psync {
+        let line = format!("+FULLRESYNC {} {offset}\r\n", replid());
+        replicas::send(client, Bytes::from(line), &replicas::UNLIMITED);
+    }
+    let mut payload = format!("${}\r\n", rdb.len()).into_bytes();
+    payload.extend_from_slice(&rdb);
+    // The snapshot itself is not held against the output limit (as in Redis).
+    replicas::send(client, Bytes::from(payload), &replicas::UNLIMITED);
+    crate::base::log::notice(&format!(
+        "Synchronization with replica {}:{} succeeded",
+        client.info.borrow().addr,
+        port
+    ));
+    if client.repl_rdb_only.get() {
+        replicas::forget(shard.id, id);
+    } else {
+        replicas::online(shard, client);
+    }
+    Ok(Reply::Ok)
+}
+
+/// WAIT numreplicas timeout: asks the replicas for their offsets (REPLCONF GETACK in
+/// the stream) and waits until `numreplicas` acknowledged every write so far, or the
+/// timeout (ms, 0: forever). The number that did.
+pub async fn wait(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let want = parse_i64(&args[1])?;
+    let timeout = parse_i64(&args[2])
+        .map_err(|_| CmdError::other("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::other("ERR timeout is negative"));
+    }
+    let target = backlog::offset();
+    let done = replicas::acked_at_least(target);
+    if want <= 0 || done as i64 >= want || replicas::count() == 0 {
+        return Ok(Reply::Int(done as i64));
+    }
+    backlog::feed(&getack());
+    replicas::wake(shard);
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    loop {
+        let done = replicas::acked_at_least(target);
+        if done as i64 >= want || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Reply::Int(done as i64));
+        }
+        crate::runtime::sleep::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `REPLCONF GETACK *` as stream bytes.
+fn getack() -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::base::resp::encode_command(&mut out, &[&b"REPLCONF"[..], b"GETACK", b"*"]);
+    out
+}
+
+/// PING in the stream every `repl-ping-replica-period` seconds (Redis's 10), so
+/// replicas see the link alive; run once a second by shard 0.
+pub fn ping_replicas(shard: &Rc<Shard>, tick: u64) {
+    if replicas::count() == 0 || !tick.is_multiple_of(10) {
+        return;
+    }
+    let mut out = Vec::new();
+    crate::base::resp::encode_command(&mut out, &[b"PING"]);
+    backlog::feed(&out);
+    replicas::wake(shard);
+}
+
+/// ROLE: `master`, the offset, and each replica's ip, port and acknowledged offset.
+pub fn role() -> Reply {
+    let replicas = replicas::list()
+        .into_iter()
+        .filter(|r| r.state == State::Online)
+        .map(|r| {
+            Reply::Array(vec![
+                Reply::Bulk(r.ip.into_bytes()),
+                Reply::Bulk(r.port.to_string().into_bytes()),
+                Reply::Bulk(r.acked.to_string().into_bytes()),
+            ])
+        })
+        .collect();
+    Reply::Array(vec![
+        Reply::Bulk(b"master".to_vec()),
+        Reply::Int(backlog::offset() as i64),
+        Reply::Array(replicas),
+    ])
+}
+
+/// INFO replication, Redis 7's fields for a primary.
+pub fn info_fields(out: &mut String) {
+    use std::fmt::Write;
+    let list = replicas::list();
+    let now = shards::clock::system_ms();
+    let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", list.len());
+    for (i, r) in list.iter().enumerate() {
+        let _ = write!(
+            out,
+            "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+            r.ip,
+            r.port,
+            r.state.name(),
+            r.acked,
+            now.saturating_sub(r.acked_ms) / 1000
+        );
+    }
+    let (active, size, first, held) = backlog::figures();
+    let _ = write!(
+        out,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\n\
+         master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n\
+         second_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{size}\r\n\
+         repl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{held}\r\n",
+        replid(),
+        backlog::offset(),
+        u8::from(active),
+        if active { first } else { 0 },
+    );
+}
