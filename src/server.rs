@@ -154,6 +154,8 @@ pub fn run(config: Config) -> Result<(), String> {
         (SlotMap::contiguous(n), None)
     };
     crate::commands::aof::set_replay(crate::net::replay::replay_boxed);
+    crate::commands::replication::set_link_starter(crate::net::replica_link::run_boxed);
+    crate::runtime::shard::on_stream_fed(crate::runtime::replicas::wake);
     let aof_plan = crate::commands::aof::plan_at_start(&config)?;
     let rdb = match &aof_plan {
         Some(plan) => plan.rdb_base(),
@@ -421,6 +423,19 @@ async fn shard_main(
     }
     if id == 0 {
         exec::spawn(crate::commands::save::persistence_loop(shard.clone()));
+        exec::spawn(crate::commands::replication::ping_loop(shard.clone()));
+        // `--replicaof host port` (two values, or one holding both).
+        let words: Vec<String> = config
+            .replicaof
+            .iter()
+            .flat_map(|w| w.split_whitespace().map(str::to_string))
+            .collect();
+        if let [host, port] = &words[..] {
+            match port.parse::<u16>() {
+                Ok(port) => crate::commands::replication::follow(&shard, host, port),
+                Err(_) => log::warning(&format!("replicaof: invalid port {port}")),
+            }
+        }
     }
     if let Some(fd) = metrics {
         // SAFETY: shard 0 alone takes ownership of the metrics port's fd bound in `run`.

@@ -1,9 +1,12 @@
-//! corecache as a primary with Debian's redis-server as its replica: a full sync of
-//! every type (with any number of shards), the stream of writes after it (cross-shard
-//! transactions, scripts, TTLs, broadcast writes, streams) applied identically, WAIT,
-//! a dropped link resumed with a partial resync, a restarted replica synced again in
-//! full, and writes racing the full sync. Every check compares every key of both
-//! servers. Skipped (with a note) where redis-server is not installed.
+//! Replication both ways with Debian's redis-server, and between corecaches. corecache
+//! as a primary with redis-server as its replica: a full sync of every type (with any
+//! number of shards), the stream of writes after it (cross-shard transactions, scripts,
+//! TTLs, broadcast writes, streams) applied identically, WAIT, a dropped link resumed
+//! with a partial resync, a restarted replica synced again in full, and writes racing
+//! the full sync. corecache as a replica of redis-server (full sync, stream, partial
+//! resync, READONLY, REPLICAOF NO ONE) and of another corecache with other shard
+//! counts. Every check compares every key of both servers. The tests with redis-server
+//! are skipped (with a note) where it is not installed.
 
 mod common;
 
@@ -248,4 +251,103 @@ fn wait_counts_the_replicas_that_acknowledged() {
     let n: i64 = q(&mut c, &["WAIT", "2", "200"]);
     assert_eq!(n, 1);
     assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+/// corecache (`--replicaof` or REPLICAOF) following `primary_port`; waits for its link.
+fn corecache_replica(shards: usize, primary_port: u16) -> Server {
+    let s = Server::start(shards);
+    let mut c = s.conn();
+    let _: () = q(
+        &mut c,
+        &["REPLICAOF", "127.0.0.1", &primary_port.to_string()],
+    );
+    wait_link_up(&mut c);
+    s
+}
+
+#[test]
+fn corecache_replicates_a_redis_server_primary() {
+    let test = "corecache_replicates_a_redis_server_primary";
+    let dir = scratch_dir("repl-upstream");
+    let Some(p) = RedisServer::start(test, &["--dir", dir.to_str().unwrap()]) else {
+        return;
+    };
+    let mut pc = p.conn();
+    fill(&mut pc);
+    let s = corecache_replica(2, p.port);
+    let mut c = s.conn();
+    assert_same(
+        &content(&mut c, 16),
+        &content(&mut pc, 16),
+        "after the full sync",
+    );
+    mixed_writes(&mut pc);
+    wait_one(&mut pc);
+    assert_same(
+        &content(&mut c, 16),
+        &content(&mut pc, 16),
+        "after the stream",
+    );
+    // Read-only, and what it says about itself.
+    let e: redis::RedisResult<()> = redis::cmd("SET").arg("x").arg("1").query(&mut c);
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("read only replica"), "{e}");
+    let role: redis::Value = q(&mut c, &["ROLE"]);
+    let redis::Value::Array(parts) = role else {
+        panic!("{role:?}")
+    };
+    assert_eq!(parts[0], redis::Value::BulkString(b"slave".to_vec()));
+    assert_eq!(parts[2], redis::Value::Int(p.port as i64));
+    assert_eq!(parts[3], redis::Value::BulkString(b"connected".to_vec()));
+    let mine: i64 = info_field(&mut c, "replication", "slave_repl_offset");
+    let theirs: i64 = info_field(&mut pc, "replication", "master_repl_offset");
+    assert_eq!(mine, theirs);
+
+    // The primary drops the link: it resumes with a partial resync.
+    let _: i64 = q(&mut pc, &["CLIENT", "KILL", "TYPE", "replica"]);
+    let _: () = q(&mut pc, &["SET", "during-drop", "1"]);
+    std::thread::sleep(Duration::from_millis(100));
+    wait_link_up(&mut c);
+    wait_one(&mut pc);
+    assert_same(
+        &content(&mut c, 16),
+        &content(&mut pc, 16),
+        "after the partial resync",
+    );
+    let partial: u64 = info_field(&mut pc, "stats", "sync_partial_ok");
+    assert_eq!(partial, 1);
+
+    // Promoted: it keeps the data and takes writes.
+    let _: () = q(&mut c, &["REPLICAOF", "NO", "ONE"]);
+    let _: () = q(&mut c, &["SET", "mine-now", "1"]);
+    let role: redis::Value = q(&mut c, &["ROLE"]);
+    let redis::Value::Array(parts) = role else {
+        panic!("{role:?}")
+    };
+    assert_eq!(parts[0], redis::Value::BulkString(b"master".to_vec()));
+    let v: String = q(&mut c, &["GET", "during-drop"]);
+    assert_eq!(v, "1");
+}
+
+#[test]
+fn corecache_replicates_corecache_with_any_shard_counts() {
+    for (primary, replica) in [(2, 4), (4, 1)] {
+        let p = Server::start(primary);
+        let mut pc = p.conn();
+        fill(&mut pc);
+        let s = corecache_replica(replica, p.port);
+        let mut c = s.conn();
+        mixed_writes(&mut pc);
+        wait_one(&mut pc);
+        assert_same(
+            &content(&mut c, 16),
+            &content(&mut pc, 16),
+            &format!("{primary} shards to {replica}"),
+        );
+        // Errors as Redis words them.
+        let e: redis::RedisResult<()> = redis::cmd("REPLICAOF").arg("host").arg("x").query(&mut c);
+        assert!(e.unwrap_err().to_string().contains("Invalid master port"));
+        let r: String = q(&mut c, &["REPLICAOF", "127.0.0.1", &p.port.to_string()]);
+        assert_eq!(r, "OK Already connected to specified master");
+    }
 }

@@ -79,6 +79,15 @@ pub struct Config {
     #[arg(long, default_value = "")]
     pub requirepass: String,
 
+    /// Password this server gives its primary when it replicates one (AUTH).
+    #[arg(long, default_value = "")]
+    pub masterauth: String,
+
+    /// Start as a replica of `HOST PORT` (as REPLICAOF at start-up): two values, or
+    /// one with both (a configuration file's `replicaof host port`).
+    #[arg(long, alias = "slaveof", num_args = 1..=2, value_names = ["HOST", "PORT"])]
+    pub replicaof: Vec<String>,
+
     /// Largest bulk string a client may send (bytes, or with Redis's units: 512mb).
     #[arg(long, default_value = "512mb", value_parser = parse_memory_usize_arg)]
     pub proto_max_bulk_len: usize,
@@ -409,6 +418,7 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub requirepass: String,
+    pub masterauth: String,
     pub maxclients: usize,
     pub loglevel: String,
     pub proto_max_bulk_len: usize,
@@ -472,6 +482,7 @@ impl Settings {
     pub fn from_config(c: &Config) -> Self {
         Settings {
             requirepass: c.requirepass.clone(),
+            masterauth: c.masterauth.clone(),
             maxclients: c.maxclients,
             loglevel: c.loglevel.clone(),
             proto_max_bulk_len: c.proto_max_bulk_len,

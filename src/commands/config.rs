@@ -152,6 +152,7 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     let num = || value.parse::<u64>().unwrap_or(0);
     match name {
         "requirepass" => s.requirepass = value.to_string(),
+        "masterauth" => s.masterauth = value.to_string(),
         "maxclients" => s.maxclients = num() as usize,
         "loglevel" => s.loglevel = value.to_ascii_lowercase(),
         "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,

@@ -420,17 +420,6 @@ fn write_section(out: &mut String, section: &str, shard: &Shard, reports: &[Shar
     };
 }
 
-/// A random 40-hex id for this process (`run_id`, `master_replid`).
-pub(crate) fn process_id(which: usize) -> &'static str {
-    static IDS: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    &IDS.get_or_init(|| {
-        [
-            crate::commands::cluster::topology::random_id(),
-            crate::commands::cluster::topology::random_id(),
-        ]
-    })[which]
-}
-
 fn total_system_memory() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     meminfo
@@ -460,7 +449,7 @@ fn write_more(
             out,
             "run_id:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nprocess_supervised:no\r\n\
              redis_git_sha1:00000000\r\nredis_git_dirty:0\r\nmonotonic_clock:POSIX clock_gettime\r\n",
-            process_id(0),
+            crate::base::ids::process_id(0),
             shard.settings.borrow().hz,
             now_s & ((1 << 24) - 1),
         ),

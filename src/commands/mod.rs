@@ -132,6 +132,7 @@ pub async fn run(
         ServerCmd::Psync => replication::psync(shard, client, &args).await,
         ServerCmd::Wait => replication::wait(shard, &args).await,
         ServerCmd::Role => Ok(replication::role()),
+        ServerCmd::ReplicaOf => replication::replicaof(shard, client, &args),
     };
     (reply.unwrap_or_else(Reply::Error), After::Continue)
 }

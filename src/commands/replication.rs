@@ -1,4 +1,6 @@
-//! The primary's side of replication, in Redis 7's protocol: REPLCONF, PSYNC and SYNC
+//! Replication commands. A replica's side: REPLICAOF / SLAVEOF (the link itself is
+//! `net/replica_link.rs`, its state `runtime/upstream.rs`), and ROLE and INFO as a
+//! replica. The primary's side, in Redis 7's protocol: REPLCONF, PSYNC and SYNC
 //! (full resync: `+FULLRESYNC <replid> <offset>`, the snapshot as an RDB payload, then
 //! the stream; partial resync: `+CONTINUE <replid>` and the stream from the backlog),
 //! WAIT, ROLE and INFO's replication fields.
@@ -9,7 +11,10 @@
 //! its own primary's. A full sync's snapshot and the stream's start are one instant
 //! (every shard held, see `save::snapshot_for_replica`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,10 +25,68 @@ use crate::runtime::backlog;
 use crate::runtime::clients::{ClientHandle, ReplyMode};
 use crate::runtime::replicas::{self, Replica, State};
 use crate::runtime::shard::Shard;
+use crate::runtime::upstream;
+
+/// Starts a replica's link (`net::replica_link::run`, given by the server at start-up:
+/// the network layer is above this one).
+pub type LinkStarter = fn(Rc<Shard>, u64) -> Pin<Box<dyn Future<Output = ()>>>;
+
+static LINK: OnceLock<LinkStarter> = OnceLock::new();
+
+pub fn set_link_starter(f: LinkStarter) {
+    let _ = LINK.set(f);
+}
+
+/// REPLICAOF host port | NO ONE (and SLAVEOF).
+pub fn replicaof(
+    shard: &Rc<Shard>,
+    client: &ClientHandle,
+    args: &[Bytes],
+) -> Result<Reply, CmdError> {
+    if crate::commands::cluster::enabled() {
+        return Err(CmdError::other(
+            "ERR REPLICAOF not allowed in cluster mode.",
+        ));
+    }
+    if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
+        if let Some(up) = upstream::stop() {
+            crate::base::log::notice(&format!(
+                "MASTER MODE enabled (user request from '{}'; was a replica of {}:{})",
+                client.info.borrow().addr,
+                up.host,
+                up.port
+            ));
+        }
+        return Ok(Reply::Ok);
+    }
+    let port = parse_i64(&args[2])
+        .ok()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| CmdError::other("ERR Invalid master port"))?;
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    if upstream::get().is_some_and(|u| u.host == host && u.port == port) {
+        return Ok(Reply::status("OK Already connected to specified master"));
+    }
+    follow(shard, &host, port);
+    crate::base::log::notice(&format!(
+        "REPLICAOF {host}:{port} enabled (user request from '{}')",
+        client.info.borrow().addr
+    ));
+    Ok(Reply::Ok)
+}
+
+/// Becomes a replica of `host:port` (REPLICAOF, `--replicaof`): the link starts on this
+/// shard.
+pub fn follow(shard: &Rc<Shard>, host: &str, port: u16) {
+    let generation = upstream::follow(host, port);
+    if let Some(start) = LINK.get() {
+        crate::runtime::exec::spawn(start(shard.clone(), generation));
+    }
+}
 
 /// This primary's replication id (INFO `master_replid`).
 pub fn replid() -> &'static str {
-    crate::commands::info::process_id(1)
+    crate::base::ids::process_id(1)
 }
 
 /// REPLCONF listening-port | ip-address | capa | ack | getack | rdb-only ...
@@ -186,20 +249,32 @@ fn getack() -> Vec<u8> {
     out
 }
 
-/// PING in the stream every `repl-ping-replica-period` seconds (Redis's 10), so
-/// replicas see the link alive; run once a second by shard 0.
-pub fn ping_replicas(shard: &Rc<Shard>, tick: u64) {
-    if replicas::count() == 0 || !tick.is_multiple_of(10) {
-        return;
+/// A PING in the stream every `repl-ping-replica-period` seconds (Redis's 10), so
+/// replicas see the link alive: a loop on shard 0.
+pub async fn ping_loop(shard: Rc<Shard>) {
+    loop {
+        crate::runtime::sleep::sleep(Duration::from_secs(10)).await;
+        if replicas::count() > 0 {
+            let mut out = Vec::new();
+            crate::base::resp::encode_command(&mut out, &[b"PING"]);
+            backlog::feed(&out);
+            replicas::wake(&shard);
+        }
     }
-    let mut out = Vec::new();
-    crate::base::resp::encode_command(&mut out, &[b"PING"]);
-    backlog::feed(&out);
-    replicas::wake(shard);
 }
 
-/// ROLE: `master`, the offset, and each replica's ip, port and acknowledged offset.
+/// ROLE: `master`, the offset, and each replica's ip, port and acknowledged offset; or
+/// `slave`, the primary's host and port, the link's state and the offset.
 pub fn role() -> Reply {
+    if let Some(up) = upstream::get() {
+        return Reply::Array(vec![
+            Reply::Bulk(b"slave".to_vec()),
+            Reply::Bulk(up.host.into_bytes()),
+            Reply::Int(i64::from(up.port)),
+            Reply::Bulk(up.link.name().as_bytes().to_vec()),
+            Reply::Int(up.offset),
+        ]);
+    }
     let replicas = replicas::list()
         .into_iter()
         .filter(|r| r.state == State::Online)
@@ -223,7 +298,43 @@ pub fn info_fields(out: &mut String) {
     use std::fmt::Write;
     let list = replicas::list();
     let now = shards::clock::system_ms();
-    let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", list.len());
+    let up = upstream::get();
+    match &up {
+        None => {
+            let _ = write!(out, "role:master\r\n");
+        }
+        Some(u) => {
+            let up_now = u.link == upstream::Link::Connected;
+            let _ = write!(
+                out,
+                "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n\
+                 master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\n",
+                u.host,
+                u.port,
+                if up_now { "up" } else { "down" },
+                if up_now {
+                    (now.saturating_sub(u.last_io_ms) / 1000) as i64
+                } else {
+                    -1
+                },
+                u8::from(u.link == upstream::Link::Sync),
+            );
+            if !up_now {
+                let _ = write!(
+                    out,
+                    "master_link_down_since_seconds:{}\r\n",
+                    now.saturating_sub(u.last_io_ms) / 1000
+                );
+            }
+            let _ = write!(
+                out,
+                "slave_read_repl_offset:{0}\r\nslave_repl_offset:{0}\r\nslave_priority:100\r\n\
+                 slave_read_only:1\r\nreplica_announced:1\r\n",
+                u.offset.max(0)
+            );
+        }
+    }
+    let _ = write!(out, "connected_slaves:{}\r\n", list.len());
     for (i, r) in list.iter().enumerate() {
         let _ = write!(
             out,
@@ -242,8 +353,12 @@ pub fn info_fields(out: &mut String) {
          master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n\
          second_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{size}\r\n\
          repl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{held}\r\n",
-        replid(),
-        backlog::offset(),
+        // A replica shows its primary's id and how far into its stream it is.
+        up.as_ref()
+            .filter(|u| u.replid != "?")
+            .map_or(replid().to_string(), |u| u.replid.clone()),
+        up.as_ref()
+            .map_or(backlog::offset() as i64, |u| u.offset.max(0)),
         u8::from(active),
         if active { first } else { 0 },
     );

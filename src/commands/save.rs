@@ -376,7 +376,6 @@ pub fn install_signal_handlers() {
 /// is reached, and one that BGSAVE SCHEDULE asked for.
 pub async fn persistence_loop(shard: Rc<Shard>) {
     let mut last_check = Instant::now();
-    let mut ticks = 0u64;
     loop {
         crate::runtime::sleep::sleep(std::time::Duration::from_millis(100)).await;
         if SHUTDOWN_ASKED.load(Ordering::SeqCst) {
@@ -394,8 +393,6 @@ pub async fn persistence_loop(shard: Rc<Shard>) {
         }
         last_check = Instant::now();
         crate::commands::aof::tick(&shard).await;
-        ticks += 1;
-        crate::commands::replication::ping_replicas(&shard, ticks);
         let points = save_points(&shard.settings.borrow().save);
         let (busy, scheduled) = {
             let st = state();

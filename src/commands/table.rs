@@ -43,6 +43,8 @@ pub enum ServerCmd {
     Psync,
     Wait,
     Role,
+    /// REPLICAOF and SLAVEOF.
+    ReplicaOf,
     Shutdown,
     Debug,
     Command,
@@ -112,6 +114,8 @@ pub static SERVER_ROWS: &[ServerRow] = &[
     row("sync", Psync, false, false),
     row("wait", Wait, false, false),
     row("role", Role, false, false),
+    row("replicaof", ReplicaOf, false, false),
+    row("slaveof", ReplicaOf, false, false),
     row("hello", Hello, true, false),
     row("select", Select, true, false),
     row("auth", Auth, true, false),

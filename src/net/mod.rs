@@ -5,5 +5,6 @@ pub mod listener;
 pub mod measure;
 pub mod metrics_http;
 pub mod replay;
+pub mod replica_link;
 pub mod router;
 pub mod transport;

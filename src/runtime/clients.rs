@@ -200,6 +200,9 @@ pub struct ClientHandle {
     pub over_soft_since: Cell<Option<std::time::Instant>>,
     /// Runs MONITOR.
     pub monitor: Cell<bool>,
+    /// The link to this server's primary (the stream's commands): writes allowed on a
+    /// read-only replica.
+    pub master_link: Cell<bool>,
     /// A replica of this server: it asked for the replication stream.
     pub replica: Cell<bool>,
     /// REPLCONF listening-port: the port a replica says it listens on.
@@ -311,7 +314,9 @@ impl ClientHandle {
     /// Its CLIENT LIST line.
     /// Its type: a replica once it asked for the stream, Pub/Sub while subscribed.
     pub fn kind(&self) -> ClientKind {
-        if self.replica.get() {
+        if self.master_link.get() {
+            ClientKind::Master
+        } else if self.replica.get() {
             ClientKind::Replica
         } else if self.subs.borrow().any() {
             ClientKind::PubSub
@@ -490,6 +495,7 @@ impl ClientRegistry {
             push_bytes: Cell::new(0),
             over_soft_since: Cell::new(None),
             monitor: Cell::new(false),
+            master_link: Cell::new(false),
             replica: Cell::new(false),
             repl_port: Cell::new(0),
             repl_rdb_only: Cell::new(false),

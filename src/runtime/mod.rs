@@ -24,5 +24,6 @@ pub mod shard;
 pub mod sleep;
 pub mod slowlog;
 pub mod tracking;
+pub mod upstream;
 pub mod watch;
 pub mod work;

@@ -103,6 +103,14 @@ pub struct Shard {
     pub notify: Cell<u32>,
 }
 
+/// What runs after a shard fed the replication stream: `replicas::wake`, given by the
+/// server at start-up (the replicas' feeding sits above the shard).
+static STREAM_FED: std::sync::OnceLock<fn(&Rc<Shard>)> = std::sync::OnceLock::new();
+
+pub fn on_stream_fed(f: fn(&Rc<Shard>)) {
+    let _ = STREAM_FED.set(f);
+}
+
 impl Shard {
     pub fn new(
         id: ShardId,
@@ -314,12 +322,15 @@ impl Shard {
         exec::spawn(async move { me.flush_mail() });
     }
 
-    /// Posts what waits in the outboxes.
+    /// Posts what waits in the outboxes (after telling the replicas, when this shard
+    /// fed the replication stream).
     pub fn flush_mail(self: &Rc<Self>) {
         // Writes are in the log before the replies and answers that follow them leave.
         self.aof.borrow_mut().flush();
         if crate::runtime::backlog::take_fed() {
-            crate::runtime::replicas::wake(self);
+            if let Some(wake) = STREAM_FED.get() {
+                wake(self);
+            }
         }
         let bell = self.bell.borrow().clone();
         let sent = self.mail.flush(bell.as_deref());

@@ -18,12 +18,13 @@
 //! talking to the others.
 
 use std::fmt::Write as _;
-use std::io::Read;
 
 use shards::slot::SLOTS;
 use shards::{ShardId, Slot};
 
 use super::{Node, State, UNASSIGNED};
+use crate::base::ids::hex_words;
+pub use crate::base::ids::random_id;
 
 /// One process of a topology file.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,33 +112,6 @@ pub fn derived_id(salt: &str, addr: &str) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     hex_words(&mut h)
-}
-
-/// 40 random hex digits.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 8];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    let mut seed = u64::from_le_bytes(bytes);
-    if !ok {
-        seed = shards::clock::system_ms() ^ ((std::process::id() as u64) << 32);
-    }
-    hex_words(&mut seed)
-}
-
-/// Five 32-bit words of a splitmix64 sequence from `state`, as 40 hex digits.
-fn hex_words(state: &mut u64) -> String {
-    let mut out = String::with_capacity(40);
-    for _ in 0..5 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let _ = write!(out, "{:08x}", z as u32);
-    }
-    out
 }
 
 /// Node ids of this process's shards as kept in the nodes file: `(node id, shard id)`

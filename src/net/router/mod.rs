@@ -379,6 +379,17 @@ impl<'a> Batch<'a> {
                 }
             }
         }
+        // A replica refuses writes but its primary's (`replica-read-only`).
+        if spec.has(flags::WRITE)
+            && crate::runtime::upstream::is_replica()
+            && !self.client.master_link.get()
+        {
+            self.refuse_in_multi();
+            self.reply(
+                CmdError::other("READONLY You can't write against a read only replica.").into(),
+            );
+            return Flow::Continue;
+        }
         let now_in_multi = server_row(spec).is_some_and(|r| r.now_in_multi);
         if !now_in_multi && self.client.multi.borrow().is_some() {
             // Queueing takes memory too: over maxmemory, Redis refuses every command

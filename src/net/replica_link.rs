@@ -1,0 +1,297 @@
+//! The link of a replica to its primary (REPLICAOF host port), Redis 7's replica side:
+//! connect, PING, REPLCONF listening-port and capa psync2, then PSYNC with the primary's
+//! replication id and offset when this server has them (a partial resync, `+CONTINUE`)
+//! or `PSYNC ? -1` (`+FULLRESYNC <replid> <offset>`, then the snapshot as an RDB payload,
+//! which replaces every database). Then the stream: its commands run through the router
+//! as a client's would (a client without a socket, flagged as the primary's link so the
+//! read-only rule lets it write), as the append-only file's replay runs them; REPLCONF
+//! GETACK is answered with the offset, and REPLCONF ACK goes out every second. A link
+//! that breaks or stays silent for `repl-timeout` (60 s) reconnects after a second and
+//! asks for a partial resync.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use crate::base::log;
+use crate::base::resp;
+use crate::net::router::{Batch, Flow};
+use crate::runtime::clients::ClientHandle;
+use crate::runtime::shard::Shard;
+use crate::runtime::upstream::{self, Link};
+
+/// How long the primary may stay silent (Redis's `repl-timeout`).
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Between acknowledgements, and between connection attempts.
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Runs the link of `generation` until a later REPLICAOF replaces it.
+pub async fn run(shard: Rc<Shard>, generation: u64) {
+    while upstream::current(generation) {
+        let Some(up) = upstream::get() else {
+            return;
+        };
+        upstream::update(generation, |u| u.link = Link::Connecting);
+        match session(&shard, generation, &up.host, up.port).await {
+            Ok(()) => {}
+            Err(e) => log::warning(&format!("Replication link to {}:{}: {e}", up.host, up.port)),
+        }
+        upstream::update(generation, |u| u.link = Link::Connect);
+        if upstream::current(generation) {
+            crate::runtime::sleep::sleep(SECOND).await;
+        }
+    }
+}
+
+/// `run` boxed, as `commands::replication` starts it.
+pub fn run_boxed(
+    shard: Rc<Shard>,
+    generation: u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    Box::pin(run(shard, generation))
+}
+
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let mut out = Vec::new();
+        resp::encode_command(&mut out, args);
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        self.stream.flush().await.map_err(|e| format!("write: {e}"))
+    }
+
+    /// Reads more bytes; Ok(false) when the read timed out.
+    async fn fill(&mut self) -> Result<bool, String> {
+        let mut chunk = vec![0u8; 64 << 10];
+        match self.stream.read(&mut chunk).await {
+            Ok(0) => Err("the primary closed the connection".into()),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(format!("read: {e}")),
+        }
+    }
+
+    /// The next line (without CRLF), skipping the bare newlines a primary sends while
+    /// it prepares a snapshot.
+    async fn line(&mut self, deadline: Instant) -> Result<String, String> {
+        loop {
+            while self.buf.first() == Some(&b'\n') {
+                let _ = self.buf.split_to(1);
+            }
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = self.buf.split_to(end + 2);
+                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+            }
+            if Instant::now() > deadline {
+                return Err("timeout waiting for the primary".into());
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// A command and its one-line reply.
+    async fn ask(&mut self, args: &[&[u8]]) -> Result<String, String> {
+        self.send(args).await?;
+        self.line(Instant::now() + TIMEOUT).await
+    }
+}
+
+async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> Result<(), String> {
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("cannot resolve {host}"))?;
+    log::notice(&format!("Connecting to MASTER {host}:{port}"));
+    let stream = TcpStream::connect_timeout(addr, Duration::from_secs(10))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(SECOND));
+    let mut conn = Conn {
+        stream,
+        buf: BytesMut::new(),
+    };
+    log::notice("MASTER <-> REPLICA sync started");
+    let pong = conn.ask(&[b"PING"]).await?;
+    if pong.starts_with('-') && !pong.starts_with("-NOAUTH") {
+        return Err(format!("the primary answered PING with {pong}"));
+    }
+    let masterauth = shard.settings.borrow().masterauth.clone();
+    if !masterauth.is_empty() {
+        let r = conn.ask(&[b"AUTH", masterauth.as_bytes()]).await?;
+        if r.starts_with('-') {
+            return Err(format!("unable to AUTH to the primary: {r}"));
+        }
+    }
+    let me = crate::base::config::public_port().to_string();
+    conn.ask(&[b"REPLCONF", b"listening-port", me.as_bytes()])
+        .await?;
+    conn.ask(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    let (replid, offset) = upstream::get()
+        .map(|u| (u.replid, u.offset))
+        .unwrap_or(("?".into(), -1));
+    let from = if replid == "?" { -1 } else { offset + 1 };
+    let reply = conn
+        .ask(&[b"PSYNC", replid.as_bytes(), from.to_string().as_bytes()])
+        .await?;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
+        let mut parts = rest.split(' ');
+        let id = parts.next().unwrap_or("?").to_string();
+        let at: i64 = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+        log::notice(&format!("Full resync from master: {id}:{at}"));
+        upstream::update(generation, |u| u.link = Link::Sync);
+        let rdb = snapshot(&mut conn).await?;
+        log::notice(&format!(
+            "MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
+            rdb.len()
+        ));
+        let now = shard.ks.borrow().now();
+        crate::commands::save::replace_with_file(shard, &rdb, now, true).await?;
+        upstream::update(generation, |u| {
+            u.replid = id;
+            u.offset = at;
+        });
+        log::notice("MASTER <-> REPLICA sync: Finished with success");
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        let id = rest.trim();
+        if !id.is_empty() {
+            let id = id.to_string();
+            upstream::update(generation, |u| u.replid = id);
+        }
+        log::notice("Successful partial resynchronization with master.");
+    } else {
+        return Err(format!("the primary answered PSYNC with {reply}"));
+    }
+    upstream::update(generation, |u| {
+        u.link = Link::Connected;
+        u.last_io_ms = shards::clock::system_ms();
+    });
+    follow_stream(shard, generation, &mut conn).await
+}
+
+/// The snapshot after +FULLRESYNC: `$<len>\r\n` and that many bytes.
+async fn snapshot(conn: &mut Conn) -> Result<Vec<u8>, String> {
+    let header = conn.line(Instant::now() + TIMEOUT).await?;
+    let len: usize = header
+        .strip_prefix('$')
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| format!("bad snapshot header {header:?}"))?;
+    let mut last = Instant::now();
+    while conn.buf.len() < len {
+        if conn.fill().await? {
+            last = Instant::now();
+        } else if last.elapsed() > TIMEOUT {
+            return Err("timeout receiving the snapshot".into());
+        }
+    }
+    Ok(conn.buf.split_to(len).to_vec())
+}
+
+/// Applies the stream until the link breaks or a later REPLICAOF replaces it.
+async fn follow_stream(shard: &Rc<Shard>, generation: u64, conn: &mut Conn) -> Result<(), String> {
+    let now = shard.ks.borrow().now();
+    let client = shard.clients.borrow_mut().register(-1, None, None, now);
+    client.info.borrow_mut().authenticated = true;
+    client.master_link.set(true);
+    let out = apply(shard, generation, conn, &client).await;
+    shard
+        .clients
+        .borrow_mut()
+        .unregister(client.info.borrow().id);
+    out
+}
+
+async fn apply(
+    shard: &Rc<Shard>,
+    generation: u64,
+    conn: &mut Conn,
+    client: &Rc<ClientHandle>,
+) -> Result<(), String> {
+    let limits = resp::Limits {
+        // Whatever the primary accepted (its own limit was checked there).
+        proto_max_bulk_len: i64::MAX as usize,
+        authenticated: true,
+    };
+    let mut last_io = Instant::now();
+    let mut last_ack = Instant::now();
+    let mut offset = upstream::get().map_or(0, |u| u.offset);
+    while upstream::current(generation) {
+        if last_ack.elapsed() >= SECOND {
+            let o = offset.to_string();
+            conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
+            last_ack = Instant::now();
+        }
+        // What is buffered first (the stream may have come with the snapshot).
+        let (cmds, err) = resp::take_commands(&mut conn.buf, limits);
+        if let Some(e) = err {
+            return Err(format!("protocol error from the primary: {}", e.message()));
+        }
+        if cmds.is_empty() {
+            if conn.fill().await? {
+                last_io = Instant::now();
+            } else if last_io.elapsed() > TIMEOUT {
+                return Err("timeout: no data from the primary".into());
+            }
+            continue;
+        }
+        let mut batch: Vec<Vec<Bytes>> = Vec::new();
+        for cmd in cmds {
+            let len = encoded_len(&cmd) as i64;
+            let getack = cmd.len() >= 2
+                && cmd[0].eq_ignore_ascii_case(b"replconf")
+                && cmd[1].eq_ignore_ascii_case(b"getack");
+            if getack {
+                // What came before it is applied first; the ack leaves its own bytes out.
+                run_batch(shard, client, std::mem::take(&mut batch)).await;
+                let o = offset.to_string();
+                conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
+                last_ack = Instant::now();
+            } else if !cmd[0].eq_ignore_ascii_case(b"ping") {
+                batch.push(cmd);
+            }
+            offset += len;
+        }
+        run_batch(shard, client, batch).await;
+        upstream::update(generation, |u| {
+            u.offset = offset;
+            u.last_io_ms = shards::clock::system_ms();
+        });
+    }
+    Ok(())
+}
+
+/// Runs commands of the stream as the link's client.
+async fn run_batch(shard: &Rc<Shard>, client: &Rc<ClientHandle>, mut batch: Vec<Vec<Bytes>>) {
+    while !batch.is_empty() {
+        let mut out = Vec::new();
+        match Batch::new(shard, client).run(batch, &mut out).await {
+            Flow::Pause(more) if !more.is_empty() => batch = more,
+            Flow::Block(b) if !b.rest.is_empty() => batch = b.rest,
+            _ => break,
+        }
+    }
+}
+
+/// The bytes of a command as a primary sends it (`*N` and `$len` framing).
+fn encoded_len(cmd: &[Bytes]) -> usize {
+    let digits = |n: usize| n.to_string().len();
+    let mut n = 1 + digits(cmd.len()) + 2;
+    for a in cmd {
+        n += 1 + digits(a.len()) + 2 + a.len() + 2;
+    }
+    n
+}

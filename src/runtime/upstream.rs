@@ -1,0 +1,108 @@
+//! This server's primary, when it is a replica (REPLICAOF host port): where the
+//! primary is, the link's state, the primary's replication id and how far into its
+//! stream this server is (the offset a partial resync resumes from). Process-wide:
+//! the link runs on one shard (`net/replica_link.rs`), INFO, ROLE and the read-only
+//! check read it from every shard.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// The link's state, in ROLE's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Waiting to (re)connect.
+    Connect,
+    /// Connected, in the handshake.
+    Connecting,
+    /// Receiving the snapshot.
+    Sync,
+    /// The stream flows.
+    Connected,
+}
+
+impl Link {
+    pub fn name(self) -> &'static str {
+        match self {
+            Link::Connect => "connect",
+            Link::Connecting => "connecting",
+            Link::Sync => "sync",
+            Link::Connected => "connected",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+    pub link: Link,
+    /// The primary's replication id ("?" before the first sync).
+    pub replid: String,
+    /// Stream bytes applied (`slave_repl_offset`); -1 before the first sync.
+    pub offset: i64,
+    /// When the link last received something (ms).
+    pub last_io_ms: u64,
+    /// Which REPLICAOF this is: a link whose generation is past stops.
+    pub generation: u64,
+}
+
+static UPSTREAM: Mutex<Option<Upstream>> = Mutex::new(None);
+/// Whether this server is a replica: the write path's one check.
+static REPLICA: AtomicBool = AtomicBool::new(false);
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+fn upstream() -> MutexGuard<'static, Option<Upstream>> {
+    UPSTREAM.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[inline]
+pub fn is_replica() -> bool {
+    REPLICA.load(Ordering::Relaxed)
+}
+
+/// The primary, if any.
+pub fn get() -> Option<Upstream> {
+    upstream().clone()
+}
+
+/// REPLICAOF host port: a new primary; returns the link's generation.
+pub fn follow(host: &str, port: u16) -> u64 {
+    let generation = GENERATION.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut up = upstream();
+    // A partial resync may resume from the previous primary's stream only with it.
+    let (replid, offset) = match up.as_ref() {
+        Some(u) if u.host == host && u.port == port => (u.replid.clone(), u.offset),
+        _ => ("?".to_string(), -1),
+    };
+    *up = Some(Upstream {
+        host: host.to_string(),
+        port,
+        link: Link::Connect,
+        replid,
+        offset,
+        last_io_ms: shards::clock::system_ms(),
+        generation,
+    });
+    REPLICA.store(true, Ordering::SeqCst);
+    generation
+}
+
+/// REPLICAOF NO ONE: this server is a primary again (the link stops).
+pub fn stop() -> Option<Upstream> {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    REPLICA.store(false, Ordering::SeqCst);
+    upstream().take()
+}
+
+/// Whether the link of `generation` should go on.
+pub fn current(generation: u64) -> bool {
+    GENERATION.load(Ordering::SeqCst) == generation && is_replica()
+}
+
+/// Updates the primary's record if `generation` is still current.
+pub fn update(generation: u64, f: impl FnOnce(&mut Upstream)) {
+    let mut up = upstream();
+    if let Some(u) = up.as_mut().filter(|u| u.generation == generation) {
+        f(u);
+    }
+}
