@@ -1,0 +1,89 @@
+//! Failover with Debian's redis-sentinel: a corecache primary with two corecache
+//! replicas; the primary is killed; Sentinel promotes a replica (SLAVEOF NO ONE in
+//! MULTI, CONFIG REWRITE refused without a file, CLIENT KILL TYPE normal) and points the
+//! other at it; clients asking Sentinel find the new primary, which holds every write
+//! acknowledged with WAIT, and the other replica follows it. Bounded: it gives up after
+//! 30 s. Skipped (with a note) where redis-sentinel is not installed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::dataset::{assert_same, content, fill};
+use common::redis_server::RedisSentinel;
+use common::{info_field, q, scratch_dir, Server};
+
+fn replica_of(port: u16) -> Server {
+    Server::start_with(2, &["--replicaof", "127.0.0.1", &port.to_string()])
+}
+
+fn primary_by_sentinel(s: &mut redis::Connection) -> u16 {
+    let addr: Vec<String> = q(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cc"]);
+    addr[1].parse().unwrap()
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
+    let primary = Server::start(2);
+    let mut pc = primary.conn();
+    fill(&mut pc);
+    let replicas = [replica_of(primary.port), replica_of(primary.port)];
+    let dir = scratch_dir("sentinel");
+    let test = "sentinel_promotes_a_corecache_replica";
+    let Some(sentinel) = RedisSentinel::start(test, &dir, "cc", primary.port, 1000) else {
+        return;
+    };
+    let mut sc = sentinel.conn();
+    // Sentinel finds both replicas through the primary's INFO.
+    wait_until("sentinel sees two replicas", || {
+        let r: Vec<redis::Value> = q(&mut sc, &["SENTINEL", "REPLICAS", "cc"]);
+        r.len() == 2
+    });
+    for i in 0..200 {
+        let _: () = q(&mut pc, &["SET", &format!("acked:{i}"), &i.to_string()]);
+    }
+    let n: i64 = q(&mut pc, &["WAIT", "2", "5000"]);
+    assert_eq!(n, 2);
+    let want = content(&mut pc, 16);
+    let old = primary.port;
+    drop(pc);
+    drop(primary);
+
+    wait_until("sentinel names a new primary", || {
+        primary_by_sentinel(&mut sc) != old
+    });
+    let new = primary_by_sentinel(&mut sc);
+    let (promoted, other) = if replicas[0].port == new {
+        (&replicas[0], &replicas[1])
+    } else {
+        (&replicas[1], &replicas[0])
+    };
+    assert_eq!(promoted.port, new);
+    let mut nc = promoted.conn();
+    let role: Vec<redis::Value> = q(&mut nc, &["ROLE"]);
+    assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
+    assert_same(&content(&mut nc, 16), &want, "the promoted replica");
+    // The other replica follows the new primary and gets its writes.
+    let mut oc = other.conn();
+    wait_until("the other replica follows the new primary", || {
+        let port: u16 = info_field(&mut oc, "replication", "master_port");
+        let up: String = info_field(&mut oc, "replication", "master_link_status");
+        port == new && up == "up"
+    });
+    let _: () = q(&mut nc, &["SET", "after-failover", "1"]);
+    let n: i64 = q(&mut nc, &["WAIT", "1", "5000"]);
+    assert_eq!(n, 1);
+    assert_same(
+        &content(&mut oc, 16),
+        &content(&mut nc, 16),
+        "the other replica",
+    );
+}
