@@ -404,6 +404,11 @@ async fn shard_main(
     let settings = Settings::from_config(&config);
     crate::runtime::latency::set_threshold_ms(config.latency_monitor_threshold);
     crate::runtime::backlog::set_size(config.repl_backlog_size);
+    crate::runtime::replicas::set_min_replicas(
+        config.min_replicas_to_write,
+        config.min_replicas_max_lag,
+    );
+    crate::runtime::upstream::set_serve_stale(config.replica_serve_stale_data == "yes");
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);
@@ -591,7 +596,9 @@ async fn expiry_loop(shard: Rc<Shard>) {
         shard.ks.borrow_mut().rehash(1000);
         // Every shard's measure stays current for the others (and the peak).
         shard.ks.borrow().budget.publish();
-        if !shard.settings.borrow().active_expire {
+        // A replica leaves expiry to its primary, whose DELs come in the stream (as
+        // Redis's replicas do).
+        if !shard.settings.borrow().active_expire || crate::runtime::upstream::is_replica() {
             continue;
         }
         let start = Instant::now();

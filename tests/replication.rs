@@ -351,3 +351,69 @@ fn corecache_replicates_corecache_with_any_shard_counts() {
         assert_eq!(r, "OK Already connected to specified master");
     }
 }
+
+#[test]
+fn min_replicas_to_write_and_stale_data_refuse_as_redis() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    let _: () = q(&mut pc, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    let _: () = q(&mut pc, &["CONFIG", "SET", "min-replicas-max-lag", "2"]);
+    let e: redis::RedisResult<()> = redis::cmd("SET").arg("k").arg("v").query(&mut pc);
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("Not enough good replicas to write"), "{e}");
+    // Reads still work.
+    let v: Option<String> = q(&mut pc, &["GET", "k"]);
+    assert_eq!(v, None);
+    let r = corecache_replica(2, p.port);
+    // Counted within a second (as Redis counts its good replicas).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut pc)
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "writes still refused with a replica"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(r);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut pc)
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "writes still taken without a replica"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _: () = q(&mut pc, &["CONFIG", "SET", "min-replicas-to-write", "0"]);
+    let _: () = q(&mut pc, &["SET", "k", "v"]);
+
+    // A replica whose primary is gone answers MASTERDOWN with stale data refused.
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _: () = q(&mut c, &["REPLICAOF", "127.0.0.1", &dead.to_string()]);
+    let v: Option<String> = q(&mut c, &["GET", "k"]);
+    assert_eq!(v, None, "stale data served by default");
+    let _: () = q(&mut c, &["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+    let e: redis::RedisResult<Option<String>> = redis::cmd("GET").arg("k").query(&mut c);
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.contains("Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+        "{e}"
+    );
+    let status = link_status(&mut c);
+    assert_eq!(status, "down");
+}

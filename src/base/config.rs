@@ -111,6 +111,18 @@ pub struct Config {
     #[arg(long, default_value = "1mb", value_parser = parse_memory_usize_arg)]
     pub repl_backlog_size: usize,
 
+    /// A primary refuses writes (-NOREPLICAS) with fewer than this many replicas that
+    /// acknowledged within `--min-replicas-max-lag` seconds (0: never).
+    #[arg(long, alias = "min-slaves-to-write", default_value_t = 0)]
+    pub min_replicas_to_write: u64,
+
+    #[arg(long, alias = "min-slaves-max-lag", default_value_t = 10)]
+    pub min_replicas_max_lag: u64,
+
+    /// Whether a replica whose link is down still answers (else -MASTERDOWN).
+    #[arg(long, alias = "slave-serve-stale-data", default_value = "yes", value_parser = ["yes", "no"])]
+    pub replica_serve_stale_data: String,
+
     /// An engine setting as CONFIG SET takes it, `NAME=VALUE`: the collections'
     /// encoding thresholds (`hash-max-listpack-entries=256`), `list-compress-depth=1`,
     /// the stream node sizes, the LFU factors. Repeatable; a configuration file's lines

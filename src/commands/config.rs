@@ -60,7 +60,13 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             )),
             Err(_) => Err(fail("argument couldn't be parsed into an integer")),
         },
-        "maxclients" | "timeout" | "hz" | "busy-reply-threshold" | "lua-time-limit" => {
+        "maxclients"
+        | "timeout"
+        | "hz"
+        | "busy-reply-threshold"
+        | "lua-time-limit"
+        | "min-replicas-to-write"
+        | "min-replicas-max-lag" => {
             let v = value
                 .parse::<i64>()
                 .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
@@ -114,6 +120,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         | "aof-use-rdb-preamble"
         | "latency-tracking"
         | "dynamic-hz"
+        | "replica-serve-stale-data"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
@@ -158,6 +165,18 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,
         // Process-wide (one backlog); below 16 KiB it is 16 KiB, as in Redis.
         "repl-backlog-size" => crate::runtime::backlog::set_size(mem() as usize),
+        // Process-wide, like the backlog.
+        "min-replicas-to-write" => {
+            let (_, lag) = crate::runtime::replicas::min_replicas();
+            crate::runtime::replicas::set_min_replicas(num(), lag)
+        }
+        "min-replicas-max-lag" => {
+            let (min, _) = crate::runtime::replicas::min_replicas();
+            crate::runtime::replicas::set_min_replicas(min, num())
+        }
+        "replica-serve-stale-data" => {
+            crate::runtime::upstream::set_serve_stale(value.eq_ignore_ascii_case("yes"))
+        }
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),
         "hz" => s.hz = num().clamp(1, 500),

@@ -13,7 +13,6 @@ pub(super) const PARAMS: &[&str] = &[
     "databases",
     "maxclients",
     "requirepass",
-    "masterauth",
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "timeout",
@@ -47,6 +46,10 @@ pub(super) const PARAMS: &[&str] = &[
     "latency-tracking-info-percentiles",
     "latency-monitor-threshold",
     "repl-backlog-size",
+    "min-replicas-to-write",
+    "min-replicas-max-lag",
+    "replica-serve-stale-data",
+    "masterauth",
 ];
 
 /// A parameter's value now, as CONFIG GET shows it.
@@ -131,6 +134,12 @@ pub(super) fn render(
         "latency-monitor-threshold" => "0".into(),
         "repl-backlog-size" if live => crate::runtime::backlog::size().to_string(),
         "repl-backlog-size" => crate::runtime::backlog::DEFAULT_SIZE.to_string(),
+        "min-replicas-to-write" if live => crate::runtime::replicas::min_replicas().0.to_string(),
+        "min-replicas-to-write" => "0".into(),
+        "min-replicas-max-lag" if live => crate::runtime::replicas::min_replicas().1.to_string(),
+        "min-replicas-max-lag" => "10".into(),
+        "replica-serve-stale-data" if live => yes_no(crate::runtime::upstream::serve_stale()),
+        "replica-serve-stale-data" => "yes".into(),
         _ => String::new(),
     }
 }

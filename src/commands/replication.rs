@@ -249,12 +249,16 @@ fn getack() -> Vec<u8> {
     out
 }
 
-/// A PING in the stream every `repl-ping-replica-period` seconds (Redis's 10), so
-/// replicas see the link alive: a loop on shard 0.
+/// Once a second on shard 0: the good replicas counted (`min-replicas-to-write`), and
+/// every `repl-ping-replica-period` seconds (Redis's 10) a PING in the stream, so
+/// replicas see the link alive.
 pub async fn ping_loop(shard: Rc<Shard>) {
+    let mut tick = 0u64;
     loop {
-        crate::runtime::sleep::sleep(Duration::from_secs(10)).await;
-        if replicas::count() > 0 {
+        crate::runtime::sleep::sleep(Duration::from_secs(1)).await;
+        replicas::refresh_good();
+        tick += 1;
+        if replicas::count() > 0 && tick.is_multiple_of(10) {
             let mut out = Vec::new();
             crate::base::resp::encode_command(&mut out, &[b"PING"]);
             backlog::feed(&out);

@@ -31,6 +31,44 @@ pub const UNLIMITED: OutputLimit = OutputLimit {
     soft_secs: 0,
 };
 
+/// `min-replicas-to-write` and `min-replicas-max-lag` (seconds), and how many replicas
+/// were good (online, acknowledged within the lag) at the last refresh.
+static MIN_TO_WRITE: AtomicU64 = AtomicU64::new(0);
+static MAX_LAG: AtomicU64 = AtomicU64::new(10);
+static GOOD: AtomicU64 = AtomicU64::new(0);
+
+pub fn set_min_replicas(to_write: u64, max_lag: u64) {
+    MIN_TO_WRITE.store(to_write, Ordering::Relaxed);
+    MAX_LAG.store(max_lag, Ordering::Relaxed);
+    refresh_good();
+}
+
+pub fn min_replicas() -> (u64, u64) {
+    (
+        MIN_TO_WRITE.load(Ordering::Relaxed),
+        MAX_LAG.load(Ordering::Relaxed),
+    )
+}
+
+/// Counts the good replicas (once a second, as Redis does).
+pub fn refresh_good() {
+    let lag_ms = MAX_LAG.load(Ordering::Relaxed) * 1000;
+    let now = shards::clock::system_ms();
+    let good = replicas()
+        .iter()
+        .filter(|r| r.state == State::Online && now.saturating_sub(r.acked_ms) <= lag_ms)
+        .count();
+    GOOD.store(good as u64, Ordering::Relaxed);
+}
+
+/// Whether writes are refused for want of good replicas (Redis's -NOREPLICAS): the
+/// write path's one check.
+#[inline]
+pub fn too_few_for_writes() -> bool {
+    let min = MIN_TO_WRITE.load(Ordering::Relaxed);
+    min > 0 && MAX_LAG.load(Ordering::Relaxed) > 0 && GOOD.load(Ordering::Relaxed) < min
+}
+
 /// Full syncs, accepted partial syncs, refused partial syncs (INFO `sync_full`,
 /// `sync_partial_ok`, `sync_partial_err`).
 static SYNCS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];

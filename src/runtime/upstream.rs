@@ -50,6 +50,25 @@ static UPSTREAM: Mutex<Option<Upstream>> = Mutex::new(None);
 /// Whether this server is a replica: the write path's one check.
 static REPLICA: AtomicBool = AtomicBool::new(false);
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the link is up (the stream flows).
+static LINK_UP: AtomicBool = AtomicBool::new(false);
+/// `replica-serve-stale-data`: a replica whose link is down still answers.
+static SERVE_STALE: AtomicBool = AtomicBool::new(true);
+
+pub fn set_serve_stale(on: bool) {
+    SERVE_STALE.store(on, Ordering::Relaxed);
+}
+
+pub fn serve_stale() -> bool {
+    SERVE_STALE.load(Ordering::Relaxed)
+}
+
+/// Whether a replica refuses commands now: its link is down and
+/// `replica-serve-stale-data` is off (Redis's -MASTERDOWN).
+#[inline]
+pub fn refuses_stale() -> bool {
+    is_replica() && !LINK_UP.load(Ordering::Relaxed) && !SERVE_STALE.load(Ordering::Relaxed)
+}
 
 fn upstream() -> MutexGuard<'static, Option<Upstream>> {
     UPSTREAM.lock().unwrap_or_else(|e| e.into_inner())
@@ -84,6 +103,7 @@ pub fn follow(host: &str, port: u16) -> u64 {
         generation,
     });
     REPLICA.store(true, Ordering::SeqCst);
+    LINK_UP.store(false, Ordering::Relaxed);
     generation
 }
 
@@ -91,6 +111,7 @@ pub fn follow(host: &str, port: u16) -> u64 {
 pub fn stop() -> Option<Upstream> {
     GENERATION.fetch_add(1, Ordering::SeqCst);
     REPLICA.store(false, Ordering::SeqCst);
+    LINK_UP.store(false, Ordering::Relaxed);
     upstream().take()
 }
 
@@ -104,5 +125,6 @@ pub fn update(generation: u64, f: impl FnOnce(&mut Upstream)) {
     let mut up = upstream();
     if let Some(u) = up.as_mut().filter(|u| u.generation == generation) {
         f(u);
+        LINK_UP.store(u.link == Link::Connected, Ordering::Relaxed);
     }
 }

@@ -273,6 +273,29 @@ impl<'a> Batch<'a> {
         owners
     }
 
+    /// Replication's refusals, as Redis words them: a replica's link down with
+    /// `replica-serve-stale-data no`, a client's write on a replica, a write on a
+    /// primary short of `min-replicas-to-write` good replicas.
+    fn replication_refusal(&self, spec: &CommandSpec) -> Option<&'static str> {
+        use crate::runtime::{replicas, upstream};
+        if upstream::refuses_stale() && !spec.has(flags::STALE) {
+            return Some(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            );
+        }
+        if !spec.has(flags::WRITE) {
+            return None;
+        }
+        if upstream::is_replica() {
+            (!self.client.master_link.get())
+                .then_some("READONLY You can't write against a read only replica.")
+        } else if replicas::too_few_for_writes() {
+            Some("NOREPLICAS Not enough good replicas to write.")
+        } else {
+            None
+        }
+    }
+
     /// The protocol of the next reply and whether CLIENT REPLY suppresses it.
     fn reply_mode(&self) -> (u8, bool) {
         let mut info = self.client.info.borrow_mut();
@@ -379,15 +402,9 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        // A replica refuses writes but its primary's (`replica-read-only`).
-        if spec.has(flags::WRITE)
-            && crate::runtime::upstream::is_replica()
-            && !self.client.master_link.get()
-        {
+        if let Some(e) = self.replication_refusal(spec) {
             self.refuse_in_multi();
-            self.reply(
-                CmdError::other("READONLY You can't write against a read only replica.").into(),
-            );
+            self.reply(CmdError::other(e).into());
             return Flow::Continue;
         }
         let now_in_multi = server_row(spec).is_some_and(|r| r.now_in_multi);
