@@ -233,12 +233,17 @@ pub async fn wait(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> 
     backlog::feed(&getack());
     replicas::wake(shard);
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    // Acknowledgements land on the replicas' shards: looked at after 50 µs, then at
+    // doubling intervals up to 2 ms (an acknowledgement on loopback takes a few
+    // hundred µs; a long WAIT costs a check every 2 ms).
+    let mut pause = Duration::from_micros(50);
     loop {
         let done = replicas::acked_at_least(target);
         if done as i64 >= want || deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Reply::Int(done as i64));
         }
-        crate::runtime::sleep::sleep(Duration::from_millis(5)).await;
+        crate::runtime::sleep::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
 
