@@ -417,3 +417,86 @@ fn min_replicas_to_write_and_stale_data_refuse_as_redis() {
     let status = link_status(&mut c);
     assert_eq!(status, "down");
 }
+
+/// A replica keeps its primary's stream verbatim: a replica of the replica gets it
+/// (chained replication), and when the replica is promoted its former peers resume
+/// from it with a partial resync (its second replication id is the old primary's).
+#[test]
+fn promoted_replicas_resume_their_peers_partially_and_chains_carry_the_stream() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    fill(&mut pc);
+    let a = corecache_replica(2, p.port);
+    let b = corecache_replica(4, p.port);
+    let mut ac = a.conn();
+    let mut bc = b.conn();
+    mixed_writes(&mut pc);
+    let n: i64 = q(&mut pc, &["WAIT", "2", "10000"]);
+    assert_eq!(n, 2);
+    let want = content(&mut pc, 16);
+    let old_id: String = info_field(&mut pc, "replication", "master_replid");
+    let old_offset: i64 = info_field(&mut pc, "replication", "master_repl_offset");
+    let a_offset: i64 = info_field(&mut ac, "replication", "master_repl_offset");
+    assert_eq!(
+        a_offset, old_offset,
+        "a replica's offsets are its primary's"
+    );
+    drop(pc);
+    drop(p);
+
+    // A takes over; B follows it and resumes where it was.
+    let _: () = q(&mut ac, &["REPLICAOF", "NO", "ONE"]);
+    let id2: String = info_field(&mut ac, "replication", "master_replid2");
+    assert_eq!(id2, old_id);
+    let second: i64 = info_field(&mut ac, "replication", "second_repl_offset");
+    assert_eq!(second, old_offset + 1);
+    let _: () = q(&mut bc, &["REPLICAOF", "127.0.0.1", &a.port.to_string()]);
+    wait_link_up(&mut bc);
+    let partial: u64 = info_field(&mut ac, "stats", "sync_partial_ok");
+    let full: u64 = info_field(&mut ac, "stats", "sync_full");
+    assert_eq!((partial, full), (1, 0), "B resumed partially");
+    let _: () = q(&mut ac, &["SET", "after-promotion", "1"]);
+    wait_one(&mut ac);
+    assert_same(
+        &content(&mut bc, 16),
+        &content(&mut ac, 16),
+        "B after the promotion",
+    );
+    let mut want = want;
+    want.extend(
+        content(&mut ac, 1)
+            .into_iter()
+            .filter(|(k, _)| k.1 == "after-promotion"),
+    );
+    assert_same(&content(&mut ac, 16), &want, "A kept everything");
+
+    // A chain: redis-server replicates B, a replica itself, and gets A's stream.
+    let dir = scratch_dir("repl-chain");
+    let test = "promoted_replicas_resume_their_peers_partially";
+    let Some(r) = replica_of(&b, &dir, test) else {
+        return;
+    };
+    let mut rc = r.conn();
+    let _: () = q(&mut ac, &["SET", "down-the-chain", "1"]);
+    wait_one(&mut ac);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v: Option<String> = q(&mut rc, &["GET", "down-the-chain"]);
+        if v.is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chain's end never got the write"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_same(
+        &content(&mut rc, 16),
+        &content(&mut ac, 16),
+        "the end of the chain",
+    );
+    let top: i64 = info_field(&mut ac, "replication", "master_repl_offset");
+    let end: i64 = info_field(&mut rc, "replication", "master_repl_offset");
+    assert_eq!(top, end, "one stream, one offset down the chain");
+}

@@ -2,7 +2,8 @@
 //! replicas; the primary is killed; Sentinel promotes a replica (SLAVEOF NO ONE in
 //! MULTI, CONFIG REWRITE refused without a file, CLIENT KILL TYPE normal) and points the
 //! other at it; clients asking Sentinel find the new primary, which holds every write
-//! acknowledged with WAIT, and the other replica follows it. Bounded: it gives up after
+//! acknowledged with WAIT, and the other replica follows it, resuming with a partial
+//! resync. Bounded: it gives up after
 //! 30 s. Skipped (with a note) where redis-sentinel is not installed.
 
 mod common;
@@ -78,6 +79,10 @@ fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
         let up: String = info_field(&mut oc, "replication", "master_link_status");
         port == new && up == "up"
     });
+    // It resumed from the promoted replica where it was (no full sync).
+    let partial: u64 = info_field(&mut nc, "stats", "sync_partial_ok");
+    let full: u64 = info_field(&mut nc, "stats", "sync_full");
+    assert_eq!((partial, full), (1, 0));
     let _: () = q(&mut nc, &["SET", "after-failover", "1"]);
     let n: i64 = q(&mut nc, &["WAIT", "1", "5000"]);
     assert_eq!(n, 1);

@@ -50,6 +50,9 @@ pub fn replicaof(
     }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
         if let Some(up) = upstream::stop() {
+            // A new id from here; the primary's stays valid up to here for its other
+            // replicas (they resume from this server partially).
+            backlog::shift_replid();
             crate::base::log::notice(&format!(
                 "MASTER MODE enabled (user request from '{}'; was a replica of {}:{})",
                 client.info.borrow().addr,
@@ -82,11 +85,6 @@ pub fn follow(shard: &Rc<Shard>, host: &str, port: u16) {
     if let Some(start) = LINK.get() {
         crate::runtime::exec::spawn(start(shard.clone(), generation));
     }
-}
-
-/// This primary's replication id (INFO `master_replid`).
-pub fn replid() -> &'static str {
-    crate::base::ids::process_id(1)
 }
 
 /// REPLCONF listening-port | ip-address | capa | ack | getack | rdb-only ...
@@ -152,12 +150,12 @@ pub async fn psync(
     if is_psync {
         let asked = String::from_utf8_lossy(&args[1]).into_owned();
         let from = parse_i64(&args[2]).unwrap_or(-1);
-        if asked == replid() && from > 0 && backlog::active() && backlog::holds(from as u64 - 1) {
+        if from > 0 && backlog::may_resume(&asked, from as u64 - 1) {
             let start = from as u64 - 1;
             let mut r = Replica::new(shard.id, id, ip, port, start);
             r.state = State::Online;
             replicas::add(r);
-            let line = format!("+CONTINUE {}\r\n", replid());
+            let line = format!("+CONTINUE {}\r\n", backlog::replid());
             replicas::send(client, Bytes::from(line), &limit);
             replicas::count_sync(replicas::Sync::PartialOk);
             crate::base::log::notice(&format!(
@@ -195,7 +193,7 @@ pub async fn psync(
         }
     };
     if is_psync {
-        let line = format!("+FULLRESYNC {} {offset}\r\n", replid());
+        let line = format!("+FULLRESYNC {} {offset}\r\n", backlog::replid());
         replicas::send(client, Bytes::from(line), &replicas::UNLIMITED);
     }
     let mut payload = format!("${}\r\n", rdb.len()).into_bytes();
@@ -356,18 +354,18 @@ pub fn info_fields(out: &mut String) {
         );
     }
     let (active, size, first, held) = backlog::figures();
+    // A replica's ids and offset are its primary's stream's (its backlog holds it).
+    let ids = backlog::ids();
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\n\
-         master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n\
-         second_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{size}\r\n\
-         repl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{held}\r\n",
-        // A replica shows its primary's id and how far into its stream it is.
-        up.as_ref()
-            .filter(|u| u.replid != "?")
-            .map_or(replid().to_string(), |u| u.replid.clone()),
-        up.as_ref()
-            .map_or(backlog::offset() as i64, |u| u.offset.max(0)),
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+         master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\n\
+         repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{}\r\n\
+         repl_backlog_histlen:{held}\r\n",
+        ids.replid,
+        ids.replid2,
+        backlog::offset(),
+        ids.second_offset,
         u8::from(active),
         if active { first } else { 0 },
     );

@@ -19,6 +19,7 @@ use glommio::net::TcpStream;
 use crate::base::log;
 use crate::base::resp;
 use crate::net::router::{Batch, Flow};
+use crate::runtime::backlog;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
 use crate::runtime::upstream::{self, Link};
@@ -141,10 +142,13 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
     conn.ask(&[b"REPLCONF", b"listening-port", me.as_bytes()])
         .await?;
     conn.ask(&[b"REPLCONF", b"capa", b"psync2"]).await?;
-    let (replid, offset) = upstream::get()
-        .map(|u| (u.replid, u.offset))
-        .unwrap_or(("?".into(), -1));
-    let from = if replid == "?" { -1 } else { offset + 1 };
+    // Its own stream's id and offset (a replica's are its primary's; a former primary
+    // offers its own, which the new primary may know as its second id).
+    let (replid, from) = if backlog::active() {
+        (backlog::replid(), backlog::offset() as i64 + 1)
+    } else {
+        ("?".to_string(), -1)
+    };
     let reply = conn
         .ask(&[b"PSYNC", replid.as_bytes(), from.to_string().as_bytes()])
         .await?;
@@ -161,6 +165,8 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
         ));
         let now = shard.ks.borrow().now();
         crate::commands::save::replace_with_file(shard, &rdb, now, true).await?;
+        backlog::reset_to(at.max(0) as u64);
+        backlog::adopt_replid(&id, false);
         upstream::update(generation, |u| {
             u.replid = id;
             u.offset = at;
@@ -169,6 +175,9 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
         if !id.is_empty() {
+            // A primary with a new id (after a failover): ours stays valid as the
+            // second one up to here, for our own replicas.
+            backlog::adopt_replid(id, true);
             let id = id.to_string();
             upstream::update(generation, |u| u.replid = id);
         }
@@ -228,10 +237,9 @@ async fn apply(
     };
     let mut last_io = Instant::now();
     let mut last_ack = Instant::now();
-    let mut offset = upstream::get().map_or(0, |u| u.offset);
     while upstream::current(generation) {
         if last_ack.elapsed() >= SECOND {
-            let o = offset.to_string();
+            let o = backlog::offset().to_string();
             conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
             last_ack = Instant::now();
         }
@@ -248,24 +256,32 @@ async fn apply(
             }
             continue;
         }
+        // Every byte of the stream goes into this server's backlog verbatim once
+        // applied (the offsets stay the primary's; replicas of this one get it as is).
         let mut batch: Vec<Vec<Bytes>> = Vec::new();
+        let mut raw: Vec<u8> = Vec::new();
         for cmd in cmds {
-            let len = encoded_len(&cmd) as i64;
             let getack = cmd.len() >= 2
                 && cmd[0].eq_ignore_ascii_case(b"replconf")
                 && cmd[1].eq_ignore_ascii_case(b"getack");
             if getack {
                 // What came before it is applied first; the ack leaves its own bytes out.
                 run_batch(shard, client, std::mem::take(&mut batch)).await;
-                let o = offset.to_string();
+                backlog::feed(&std::mem::take(&mut raw));
+                let o = backlog::offset().to_string();
                 conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
                 last_ack = Instant::now();
-            } else if !cmd[0].eq_ignore_ascii_case(b"ping") {
-                batch.push(cmd);
+                resp::encode_command(&mut raw, &cmd);
+            } else {
+                resp::encode_command(&mut raw, &cmd);
+                if !cmd[0].eq_ignore_ascii_case(b"ping") {
+                    batch.push(cmd);
+                }
             }
-            offset += len;
         }
         run_batch(shard, client, batch).await;
+        backlog::feed(&raw);
+        let offset = backlog::offset() as i64;
         upstream::update(generation, |u| {
             u.offset = offset;
             u.last_io_ms = shards::clock::system_ms();
@@ -284,14 +300,4 @@ async fn run_batch(shard: &Rc<Shard>, client: &Rc<ClientHandle>, mut batch: Vec<
             _ => break,
         }
     }
-}
-
-/// The bytes of a command as a primary sends it (`*N` and `$len` framing).
-fn encoded_len(cmd: &[Bytes]) -> usize {
-    let digits = |n: usize| n.to_string().len();
-    let mut n = 1 + digits(cmd.len()) + 2;
-    for a in cmd {
-        n += 1 + digits(a.len()) + 2 + a.len() + 2;
-    }
-    n
 }

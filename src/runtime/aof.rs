@@ -255,8 +255,9 @@ static SYNCING: AtomicBool = AtomicBool::new(false);
 /// Appends `bytes` to the current file.
 fn append(bytes: &[u8]) {
     let cur = current();
-    // Under the file's lock: the stream has the file's order.
-    if backlog::active() {
+    // Under the file's lock: the stream has the file's order. A replica's stream is
+    // its primary's, fed verbatim by its link (`net/replica_link.rs`).
+    if backlog::active() && !crate::runtime::upstream::is_replica() {
         backlog::feed(bytes);
     }
     let Some(f) = cur.as_ref() else {

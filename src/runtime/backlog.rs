@@ -6,8 +6,16 @@
 //! bytes since its replication id began; a replica reads the stream by offset, and one
 //! whose offset is still in the backlog may resume there (PSYNC's +CONTINUE).
 //!
-//! Synchronous and socket-free: the replication commands (`commands/replication.rs`)
-//! and the replicas' feeding (`runtime/replicas.rs`) read it.
+//! The stream has an id (`master_replid`, random per process) and, after a replica was
+//! promoted, a second one (`master_replid2`): the id of the primary it followed, valid
+//! up to `second_repl_offset`, so the former primary's other replicas may resume from
+//! the promoted one. A replica's backlog holds its primary's stream verbatim (under its
+//! primary's id and offsets), so replicas of a replica, and a replica promoted, carry it
+//! on as Redis's do.
+//!
+//! Synchronous and socket-free: the replication commands (`commands/replication.rs`),
+//! a replica's link (`net/replica_link.rs`) and the replicas' feeding
+//! (`runtime/replicas.rs`) read it.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -23,6 +31,79 @@ struct Backlog {
     size: usize,
     /// The offset of the stream's end (`master_repl_offset`).
     end: u64,
+}
+
+/// The stream's ids: its own, and the one before a promotion with the offset up to
+/// which that one still holds (-1: none).
+#[derive(Debug, Clone)]
+pub struct Ids {
+    pub replid: String,
+    pub replid2: String,
+    pub second_offset: i64,
+}
+
+const NO_ID: &str = "0000000000000000000000000000000000000000";
+
+static IDS: Mutex<Option<Ids>> = Mutex::new(None);
+
+fn ids_lock() -> MutexGuard<'static, Option<Ids>> {
+    IDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The stream's ids now.
+pub fn ids() -> Ids {
+    ids_lock()
+        .get_or_insert_with(|| Ids {
+            replid: crate::base::ids::process_id(1).to_string(),
+            replid2: NO_ID.to_string(),
+            second_offset: -1,
+        })
+        .clone()
+}
+
+pub fn replid() -> String {
+    ids().replid
+}
+
+/// A replica takes its primary's id (after a full sync); with `keep_old`, the id it
+/// had stays valid as the second one up to the offset now (a primary that changed its
+/// id, e.g. after a failover, told so with +CONTINUE).
+pub fn adopt_replid(id: &str, keep_old: bool) {
+    let mut cur = ids();
+    if cur.replid == id {
+        return;
+    }
+    if keep_old {
+        cur.replid2 = std::mem::replace(&mut cur.replid, id.to_string());
+        cur.second_offset = offset() as i64 + 1;
+    } else {
+        cur.replid = id.to_string();
+        cur.replid2 = NO_ID.to_string();
+        cur.second_offset = -1;
+    }
+    *ids_lock() = Some(cur);
+}
+
+/// A replica promoted: a new id for the stream from here, the old one still valid up
+/// to here (so its former primary's replicas resume partially).
+pub fn shift_replid() {
+    adopt_replid(&crate::base::ids::random_id(), true);
+}
+
+/// Whether a replica asking for `id` from `offset` (the next byte it needs, 0-based)
+/// may resume: the id is this stream's, or its previous one up to where it held.
+pub fn may_resume(id: &str, offset: u64) -> bool {
+    let cur = ids();
+    let known = id == cur.replid || (id == cur.replid2 && (offset as i64) < cur.second_offset);
+    known && active() && holds(offset)
+}
+
+/// A replica's full sync: the stream restarts at its primary's `offset`, empty.
+pub fn reset_to(offset: u64) {
+    let mut b = backlog();
+    b.bytes.clear();
+    b.end = offset;
+    ACTIVE.store(true, Ordering::SeqCst);
 }
 
 static BACKLOG: Mutex<Backlog> = Mutex::new(Backlog {
