@@ -500,3 +500,55 @@ fn promoted_replicas_resume_their_peers_partially_and_chains_carry_the_stream() 
     let end: i64 = info_field(&mut rc, "replication", "master_repl_offset");
     assert_eq!(top, end, "one stream, one offset down the chain");
 }
+
+/// A replica serving a full sync to its own replica while its primary's stream flows:
+/// the snapshot is cut between batches of that stream, so nothing is applied twice or
+/// lost down the chain (INCRs would show either).
+#[test]
+fn a_replica_serves_a_full_sync_while_its_stream_flows() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    let a = corecache_replica(2, p.port);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let mut w = p.conn();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) && n < 300_000 {
+                let mut pipe = redis::pipe();
+                for i in 0..50 {
+                    pipe.cmd("INCR").arg(format!("c:{}", (n + i) % 31)).ignore();
+                }
+                let _: () = pipe.query(&mut w).unwrap();
+                n += 50;
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let dir = scratch_dir("repl-chain-race");
+    let replica = replica_of(
+        &a,
+        &dir,
+        "a_replica_serves_a_full_sync_while_its_stream_flows",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let Some(r) = replica else {
+        return;
+    };
+    wait_one(&mut pc);
+    let top: i64 = info_field(&mut pc, "replication", "master_repl_offset");
+    let mut rc = r.conn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field::<i64>(&mut rc, "replication", "master_repl_offset") < top {
+        assert!(Instant::now() < deadline, "the chain's end never caught up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_same(
+        &content(&mut rc, 16),
+        &content(&mut pc, 16),
+        "the end of the chain",
+    );
+}

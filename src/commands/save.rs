@@ -149,7 +149,10 @@ pub async fn snapshot_for_replica<R>(
     while !begin() {
         crate::runtime::sleep::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // On a replica, between two batches of its primary's stream.
+    let gate = crate::runtime::upstream::stream_gate().await;
     let (dirties, cut) = crate::commands::snapshot::start_snapshot_and(shard, at_cut).await;
+    drop(gate);
     let path = file_path(shard).with_file_name(format!(
         "temp-repl-{}-{}.rdb",
         std::process::id(),

@@ -257,7 +257,9 @@ async fn apply(
             continue;
         }
         // Every byte of the stream goes into this server's backlog verbatim once
-        // applied (the offsets stay the primary's; replicas of this one get it as is).
+        // applied (the offsets stay the primary's; replicas of this one get it as is),
+        // and no snapshot cuts in between (`upstream::stream_gate`).
+        let gate = upstream::stream_gate().await;
         let mut batch: Vec<Vec<Bytes>> = Vec::new();
         let mut raw: Vec<u8> = Vec::new();
         for cmd in cmds {
@@ -281,6 +283,7 @@ async fn apply(
         }
         run_batch(shard, client, batch).await;
         backlog::feed(&raw);
+        drop(gate);
         let offset = backlog::offset() as i64;
         upstream::update(generation, |u| {
             u.offset = offset;

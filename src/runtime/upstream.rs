@@ -128,3 +128,31 @@ pub fn update(generation: u64, f: impl FnOnce(&mut Upstream)) {
         LINK_UP.store(u.link == Link::Connected, Ordering::Relaxed);
     }
 }
+
+/// Keeps a replica's applying of its primary's stream and the snapshots it serves its
+/// own replicas apart: the link holds it while it applies a read's commands and feeds
+/// them to the backlog, a snapshot while it cuts, so a cut falls between batches and
+/// its offset matches its data. Uncontended on a primary (one flag set per snapshot).
+static STREAM_GATE: AtomicBool = AtomicBool::new(false);
+
+/// Held while alive.
+pub struct StreamGate(());
+
+impl Drop for StreamGate {
+    fn drop(&mut self) {
+        STREAM_GATE.store(false, Ordering::Release);
+    }
+}
+
+/// Waits for the gate (the other side holds it for a batch or a cut: briefly).
+pub async fn stream_gate() -> StreamGate {
+    let mut pause = std::time::Duration::from_micros(20);
+    while STREAM_GATE
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        crate::runtime::sleep::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(1));
+    }
+    StreamGate(())
+}
