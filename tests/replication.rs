@@ -552,3 +552,136 @@ fn a_replica_serves_a_full_sync_while_its_stream_flows() {
         "the end of the chain",
     );
 }
+
+/// FAILOVER: the primary pauses writes, waits for a replica to catch up, and hands
+/// over; the old primary follows the new one (partially resynced); errors as Redis's.
+#[test]
+fn failover_hands_the_primary_role_to_a_caught_up_replica() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    let e: redis::RedisResult<()> = redis::cmd("FAILOVER").query(&mut pc);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("FAILOVER requires connected replicas."));
+    let e: redis::RedisResult<()> = redis::cmd("FAILOVER").arg("ABORT").query(&mut pc);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("No failover in progress."));
+    fill(&mut pc);
+    let r = corecache_replica(2, p.port);
+    let mut rc = r.conn();
+    let e: redis::RedisResult<()> = redis::cmd("FAILOVER")
+        .arg("TO")
+        .arg("127.0.0.1")
+        .arg(1)
+        .query(&mut pc);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("FAILOVER target HOST and PORT is not a replica."));
+    let e: redis::RedisResult<()> = redis::cmd("FAILOVER").arg("FORCE").query(&mut pc);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("requires both a timeout"));
+    let e: redis::RedisResult<()> = redis::cmd("FAILOVER").query(&mut rc);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("not valid when server is a replica"));
+    mixed_writes(&mut pc);
+    let want = content(&mut pc, 16);
+    let _: () = q(
+        &mut pc,
+        &[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &r.port.to_string(),
+            "TIMEOUT",
+            "10000",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let role: Vec<redis::Value> = q(&mut rc, &["ROLE"]);
+        if role[0] == redis::Value::BulkString(b"master".to_vec()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica never took over");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_link_up(&mut pc);
+    let state: String = info_field(&mut pc, "replication", "master_failover_state");
+    assert_eq!(state, "no-failover");
+    let port: u16 = info_field(&mut pc, "replication", "master_port");
+    assert_eq!(port, r.port);
+    assert_same(&content(&mut rc, 16), &want, "the new primary");
+    let partial: u64 = info_field(&mut rc, "stats", "sync_partial_ok");
+    assert_eq!(partial, 1, "the old primary resumed partially");
+    // The new primary takes writes and the old one follows.
+    let _: () = q(&mut rc, &["SET", "after-failover", "1"]);
+    wait_one(&mut rc);
+    assert_same(
+        &content(&mut pc, 16),
+        &content(&mut rc, 16),
+        "the old primary",
+    );
+    let e: redis::RedisResult<()> = redis::cmd("SET").arg("x").arg("1").query(&mut pc);
+    assert!(e.unwrap_err().to_string().contains("read only replica"));
+}
+
+/// FAILOVER both ways with redis-server: corecache hands over to a redis-server
+/// replica, and redis-server hands back to corecache (PSYNC FAILOVER each way).
+#[test]
+fn failover_goes_both_ways_with_redis_server() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    fill(&mut pc);
+    let dir = scratch_dir("repl-failover");
+    let Some(r) = replica_of(&p, &dir, "failover_goes_both_ways_with_redis_server") else {
+        return;
+    };
+    let mut rc = r.conn();
+    let role_of = |c: &mut redis::Connection| -> Vec<u8> {
+        let role: Vec<redis::Value> = q(c, &["ROLE"]);
+        match &role[0] {
+            redis::Value::BulkString(b) => b.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let wait_for = |c: &mut redis::Connection, want: &[u8]| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while role_of(c) != want {
+            assert!(
+                Instant::now() < deadline,
+                "never became {}",
+                String::from_utf8_lossy(want)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let _: () = q(&mut pc, &["FAILOVER"]);
+    wait_for(&mut rc, b"master");
+    wait_link_up(&mut pc);
+    let _: () = q(&mut rc, &["SET", "on-redis", "1"]);
+    let n: i64 = q(&mut rc, &["WAIT", "1", "10000"]);
+    assert_eq!(n, 1);
+    assert_same(
+        &content(&mut pc, 16),
+        &content(&mut rc, 16),
+        "corecache following redis",
+    );
+    let _: () = q(&mut rc, &["FAILOVER"]);
+    wait_for(&mut pc, b"master");
+    wait_link_up(&mut rc);
+    let _: () = q(&mut pc, &["SET", "on-corecache", "1"]);
+    wait_one(&mut pc);
+    assert_same(
+        &content(&mut rc, 16),
+        &content(&mut pc, 16),
+        "redis following corecache",
+    );
+}

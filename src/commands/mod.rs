@@ -9,6 +9,7 @@ mod config_rewrite;
 mod config_values;
 mod connection;
 mod debug;
+pub mod failover;
 pub(crate) mod info;
 mod keyspace;
 mod latency;
@@ -133,6 +134,7 @@ pub async fn run(
         ServerCmd::Wait => replication::wait(shard, &args).await,
         ServerCmd::Role => Ok(replication::role()),
         ServerCmd::ReplicaOf => replication::replicaof(shard, client, &args),
+        ServerCmd::Failover => failover::failover(shard, &args).await,
     };
     (reply.unwrap_or_else(Reply::Error), After::Continue)
 }

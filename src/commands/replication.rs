@@ -48,6 +48,11 @@ pub fn replicaof(
             "ERR REPLICAOF not allowed in cluster mode.",
         ));
     }
+    if crate::commands::failover::running() {
+        return Err(CmdError::other(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
         if let Some(up) = upstream::stop() {
             // A new id from here; the primary's stays valid up to here for its other
@@ -133,6 +138,30 @@ pub async fn psync(
     let is_psync = eq_ic(&args[0], "psync");
     if replicas::is_replica(shard.id, client.info.borrow().id) {
         return Ok(Reply::Ok);
+    }
+    // PSYNC <replid> <offset> FAILOVER: our primary hands over (FAILOVER on it).
+    if is_psync && args.len() > 3 && eq_ic(&args[3], "failover") {
+        if !upstream::is_replica() {
+            return Err(CmdError::other(
+                "ERR PSYNC FAILOVER can't be sent to a master.",
+            ));
+        }
+        if args[1] != backlog::replid().as_bytes() {
+            return Err(CmdError::other(
+                "ERR PSYNC FAILOVER replid must match my replid.",
+            ));
+        }
+        upstream::stop();
+        backlog::shift_replid();
+        crate::base::log::notice(&format!(
+            "MASTER MODE enabled (failover request from '{}')",
+            client.info.borrow().addr
+        ));
+    }
+    if crate::commands::failover::running() {
+        return Err(CmdError::other(
+            "NOMASTERLINK Can't SYNC while failing over",
+        ));
     }
     client.ensure_push_queue();
     client.replica.set(true);
@@ -358,10 +387,11 @@ pub fn info_fields(out: &mut String) {
     let ids = backlog::ids();
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
          master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\n\
          repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{}\r\n\
          repl_backlog_histlen:{held}\r\n",
+        crate::commands::failover::state_name(),
         ids.replid,
         ids.replid2,
         backlog::offset(),

@@ -45,6 +45,7 @@ pub enum ServerCmd {
     Role,
     /// REPLICAOF and SLAVEOF.
     ReplicaOf,
+    Failover,
     Shutdown,
     Debug,
     Command,
@@ -116,6 +117,7 @@ pub static SERVER_ROWS: &[ServerRow] = &[
     row("role", Role, false, false),
     row("replicaof", ReplicaOf, false, false),
     row("slaveof", ReplicaOf, false, false),
+    row("failover", Failover, false, false),
     row("hello", Hello, true, false),
     row("select", Select, true, false),
     row("auth", Auth, true, false),

@@ -38,7 +38,12 @@ pub async fn run(shard: Rc<Shard>, generation: u64) {
         upstream::update(generation, |u| u.link = Link::Connecting);
         match session(&shard, generation, &up.host, up.port).await {
             Ok(()) => {}
-            Err(e) => log::warning(&format!("Replication link to {}:{}: {e}", up.host, up.port)),
+            Err(e) => {
+                log::warning(&format!("Replication link to {}:{}: {e}", up.host, up.port));
+                // A failover whose target cannot be reached ends: this server stays
+                // the primary.
+                crate::commands::failover::finished(false, &e);
+            }
         }
         upstream::update(generation, |u| u.link = Link::Connect);
         if upstream::current(generation) {
@@ -149,9 +154,29 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
     } else {
         ("?".to_string(), -1)
     };
-    let reply = conn
-        .ask(&[b"PSYNC", replid.as_bytes(), from.to_string().as_bytes()])
-        .await?;
+    let from = from.to_string();
+    let mut psync: Vec<&[u8]> = vec![b"PSYNC", replid.as_bytes(), from.as_bytes()];
+    // A primary failing over to this one asks it to take over.
+    let failover = crate::commands::failover::in_progress();
+    if failover {
+        psync.push(b"FAILOVER");
+    }
+    let reply = match conn.ask(&psync).await {
+        Ok(r) => r,
+        Err(e) => {
+            if failover {
+                crate::commands::failover::finished(false, "Write error to failover target");
+            }
+            return Err(e);
+        }
+    };
+    if failover {
+        let ok = reply.starts_with("+CONTINUE") || reply.starts_with("+FULLRESYNC");
+        crate::commands::failover::finished(ok, "Failover target rejected psync request");
+        if !ok {
+            return Err(format!("the failover target answered {reply}"));
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut parts = rest.split(' ');
         let id = parts.next().unwrap_or("?").to_string();

@@ -322,6 +322,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("wait", 3, NOSCRIPT, NOKEYS, &["@slow", "@connection"], "generic", Server, None, "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."),
     row!("replicaof", 3, ADMIN | NOSCRIPT | STALE, NOKEYS, ADMIN_SLOW, "server", Server, None, "Configures a server as replica of another, or promotes it to a master."),
     row!("slaveof", 3, ADMIN | NOSCRIPT | STALE, NOKEYS, ADMIN_SLOW, "server", Server, None, "Sets a Redis server as a replica of another, or promotes it to being a master."),
+    row!("failover", -1, ADMIN | NOSCRIPT | STALE, NOKEYS, ADMIN_SLOW, "server", Server, None, "Starts a coordinated failover from a server to one of its replicas."),
     row!("role", 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, &["@admin", "@fast", "@dangerous"], "server", Server, None, "Returns the replication role."),
     row!("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Handshakes with the Redis server."),
     row!("select", 2, LOADING | STALE | FAST, NOKEYS, CONN, "connection", Server, None, "Changes the selected database."),
