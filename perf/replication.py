@@ -94,7 +94,8 @@ class RedisPrimary(bench.RedisServer):
         self.wait_ping()
 
 
-def measure(primary: bench.Server, work: Path, args: argparse.Namespace) -> dict:
+def measure_stream(primary: bench.Server, work: Path, args: argparse.Namespace) -> dict:
+    """Throughput with 0, 1 and 2 replicas, and SET + WAIT latency."""
     out: dict = {"throughput": {}, "wait_ms": {}}
     replicas: list[Replica] = []
     primary.start()
@@ -107,18 +108,27 @@ def measure(primary: bench.Server, work: Path, args: argparse.Namespace) -> dict
             replicas.append(r)
             out["throughput"][str(n)] = set_throughput(primary.port, args.requests)
             out["wait_ms"][str(n)] = wait_latency(primary.port, n, args.waits)
+    finally:
         for r in replicas:
             r.stop()
-        replicas.clear()
-        with bench.RespClient(primary.port) as client:
-            client.call("FLUSHALL")
+        primary.stop()
+    bench.log(f"{primary.name}: {out}")
+    return out
+
+
+def measure_full_sync(primary: bench.Server, work: Path, args: argparse.Namespace) -> dict:
+    """Seconds until a new replica of a primary holding the keys has its link up."""
+    out: dict = {}
+    replicas: list[Replica] = []
+    primary.start()
+    try:
         bench.load_strings(primary.port, bench.MEMORY_KEY_FMT, args.keys,
                            b"v" * bench.MEMORY_VALUE_SIZE)
         r = Replica(work / primary.name, primary.port, 3)
+        replicas.append(r)
         r.start()
         out["full_sync_s"] = round(r.wait_synced(), 3)
         out["replica_keys"] = r.dbsize()
-        replicas.append(r)
     finally:
         for r in replicas:
             r.stop()
@@ -138,8 +148,14 @@ def main() -> int:
     bench.ensure_redis_tools()
     binary = args.corecache_bin or bench.build_corecache()
     work = Path(tempfile.mkdtemp(prefix="corecache-replication-"))
-    redis = measure(RedisPrimary(work), work, args)
-    core = measure(bench.CorecacheServer(work, binary, args.threads), work, args)
+    # Both primaries' streams first, then both full syncs (a full sync leaves files
+    # and page cache work behind that would weigh on what follows it).
+    redis_primary = RedisPrimary(work)
+    core_primary = bench.CorecacheServer(work, binary, args.threads)
+    redis = measure_stream(redis_primary, work, args)
+    core = measure_stream(core_primary, work, args)
+    redis.update(measure_full_sync(redis_primary, work, args))
+    core.update(measure_full_sync(core_primary, work, args))
     command = "python3 perf/replication.py " + " ".join(sys.argv[1:])
     rows = []
     for n in ("0", "1", "2"):

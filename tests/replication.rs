@@ -685,3 +685,31 @@ fn failover_goes_both_ways_with_redis_server() {
         "redis following corecache",
     );
 }
+
+/// A snapshot far larger than the 4 MiB the sender lets wait in the connection's queue
+/// streams through (paced by the socket) and arrives whole.
+#[test]
+fn a_large_snapshot_streams_to_the_replica() {
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    let value = "v".repeat(20_000);
+    for chunk in 0..30 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET")
+                .arg(format!("big:{chunk}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = pipe.query(&mut pc).unwrap();
+    }
+    let dir = scratch_dir("repl-large");
+    let Some(r) = replica_of(&p, &dir, "a_large_snapshot_streams_to_the_replica") else {
+        return;
+    };
+    let mut rc = r.conn();
+    let n: i64 = q(&mut rc, &["DBSIZE"]);
+    assert_eq!(n, 3000);
+    let v: String = q(&mut rc, &["GET", "big:29:99"]);
+    assert_eq!(v, value);
+}

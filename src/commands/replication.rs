@@ -204,6 +204,29 @@ pub async fn psync(
     crate::base::log::notice(&format!(
         "Replica {ip}:{port} asks for synchronization; starting a full resync"
     ));
+    // On a task of its own: the connection must go on sending while the snapshot
+    // streams through its queue.
+    crate::runtime::exec::spawn(full_sync(
+        shard.clone(),
+        client.clone(),
+        (ip, port),
+        is_psync,
+    ));
+    Ok(Reply::Ok)
+}
+
+/// A full sync: the snapshot at one instant (the replica registered there, so the
+/// stream after it is kept for it), `+FULLRESYNC` (for PSYNC), the payload, then the
+/// stream.
+async fn full_sync(
+    shard: Rc<Shard>,
+    client: Rc<ClientHandle>,
+    (ip, port): (String, u16),
+    is_psync: bool,
+) {
+    let shard = &shard;
+    let client = &client;
+    let id = client.info.borrow().id;
     let sh = shard.clone();
     let snapshot = crate::commands::save::snapshot_for_replica(shard, move || {
         let offset = backlog::activate();
@@ -212,23 +235,34 @@ pub async fn psync(
         offset
     })
     .await;
-    let (rdb, offset) = match snapshot {
+    let (pieces, checksum, offset) = match snapshot {
         Ok(x) => x,
         Err(e) => {
             crate::base::log::warning(&format!("Replication snapshot failed: {e}"));
             replicas::forget(shard.id, id);
             client.kill();
-            return Ok(Reply::Ok);
+            return;
         }
     };
     if is_psync {
         let line = format!("+FULLRESYNC {} {offset}\r\n", backlog::replid());
         replicas::send(client, Bytes::from(line), &replicas::UNLIMITED);
     }
-    let mut payload = format!("${}\r\n", rdb.len()).into_bytes();
-    payload.extend_from_slice(&rdb);
-    // The snapshot itself is not held against the output limit (as in Redis).
-    replicas::send(client, Bytes::from(payload), &replicas::UNLIMITED);
+    // Straight to the socket, paced by what the connection sent (no file, never whole
+    // in memory); not held against the output limit (as in Redis).
+    let sent = crate::commands::snapshot::stream_payload(
+        pieces,
+        checksum,
+        || client.push_bytes.get(),
+        |chunk| replicas::send(client, Bytes::from(chunk), &replicas::UNLIMITED),
+    )
+    .await;
+    if let Err(e) = sent {
+        crate::base::log::warning(&format!("Replication snapshot not sent: {e}"));
+        replicas::forget(shard.id, id);
+        client.kill();
+        return;
+    }
     crate::base::log::notice(&format!(
         "Synchronization with replica {}:{} succeeded",
         client.info.borrow().addr,
@@ -239,7 +273,6 @@ pub async fn psync(
     } else {
         replicas::online(shard, client);
     }
-    Ok(Reply::Ok)
 }
 
 /// WAIT numreplicas timeout: asks the replicas for their offsets (REPLCONF GETACK in

@@ -138,14 +138,15 @@ fn begin() -> bool {
     true
 }
 
-/// A snapshot for a replica's full sync, as RDB bytes, and what `at_cut` returned at
-/// its instant (the stream offset). It takes the snapshot slot as a BGSAVE does (INFO
-/// shows it in progress), waiting for a save or rewrite that runs to end first. The
-/// file goes through a temporary file in `dir` (`repl-diskless-sync` would skip it).
+/// A snapshot for a replica's full sync, as the pieces of an RDB payload (see
+/// `snapshot::stream_payload`) with whether it carries a checksum, and what `at_cut`
+/// returned at its instant (the stream offset). It takes the snapshot slot as a BGSAVE
+/// does (INFO shows it in progress), waiting for a save or rewrite that runs to end
+/// first; the slot is free again once the pieces are ready.
 pub async fn snapshot_for_replica<R>(
     shard: &Rc<Shard>,
     at_cut: impl FnOnce() -> R,
-) -> std::io::Result<(Vec<u8>, R)> {
+) -> std::io::Result<(Vec<crate::commands::snapshot::Piece>, bool, R)> {
     while !begin() {
         crate::runtime::sleep::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -153,26 +154,14 @@ pub async fn snapshot_for_replica<R>(
     let gate = crate::runtime::upstream::stream_gate().await;
     let (dirties, cut) = crate::commands::snapshot::start_snapshot_and(shard, at_cut).await;
     drop(gate);
-    let path = file_path(shard).with_file_name(format!(
-        "temp-repl-{}-{}.rdb",
-        std::process::id(),
-        shard.id
-    ));
-    let dir = path
+    let dir = file_path(shard)
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     let checksum = shard.settings.borrow().rdbchecksum;
-    let out = async {
-        let (pieces, _) = finish_snapshot(shard, &dir, dirties, false).await?;
-        write_file(path.clone(), pieces, checksum).await?;
-        let bytes = std::fs::read(&path);
-        let _ = std::fs::remove_file(&path);
-        bytes
-    }
-    .await;
+    let out = finish_snapshot(shard, &dir, dirties, false).await;
     state().current_started = None;
-    out.map(|bytes| (bytes, cut))
+    out.map(|(pieces, _)| (pieces, checksum, cut))
 }
 
 /// Claims the snapshot slot for an AOF rewrite; false when a save or a rewrite runs.

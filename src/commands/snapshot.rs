@@ -138,6 +138,17 @@ fn spill_thread(dir: PathBuf, shard_id: usize, dbs: usize) -> std::io::Result<Sp
     Ok(Spill { tx, done })
 }
 
+/// The shards' temporary files among `pieces` (removed once written out).
+fn part_files(pieces: &[Piece]) -> Vec<PathBuf> {
+    pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::File(f) => Some(f.clone()),
+            Piece::Bytes(_) => None,
+        })
+        .collect()
+}
+
 fn remove_parts<'a>(paths: impl Iterator<Item = &'a PathBuf>) {
     for p in paths {
         let _ = std::fs::remove_file(p);
@@ -296,13 +307,7 @@ pub async fn write_file(path: PathBuf, pieces: Vec<Piece>, checksum: bool) -> st
     std::thread::Builder::new()
         .name("rdb-writer".into())
         .spawn(move || {
-            let files: Vec<PathBuf> = pieces
-                .iter()
-                .filter_map(|p| match p {
-                    Piece::File(f) => Some(f.clone()),
-                    Piece::Bytes(_) => None,
-                })
-                .collect();
+            let files = part_files(&pieces);
             let out = assemble(&path, pieces, checksum);
             remove_parts(files.iter());
             let _ = tx.send(out);
@@ -351,4 +356,68 @@ fn assemble(path: &Path, pieces: Vec<Piece>, checksum: bool) -> std::io::Result<
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// Streams the pieces of a snapshot as an RDB payload (`$<len>\r\n` and the bytes,
+/// footer and checksum included) through `send`, in 1 MiB chunks, each once `queued()`
+/// (the bytes still waiting to leave) is under 4 MiB: the payload is never in memory
+/// whole and needs no file of its own (the shards' spill files are read and removed).
+/// Stops with an error when `send` refuses (the connection went away).
+pub async fn stream_payload(
+    pieces: Vec<Piece>,
+    checksum: bool,
+    queued: impl Fn() -> usize,
+    mut send: impl FnMut(Vec<u8>) -> bool,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    const CHUNK: usize = 1 << 20;
+    const HIGH: usize = 4 << 20;
+    let files = part_files(&pieces);
+    let out = async {
+        let mut len = 9u64; // the footer: EOF and the checksum
+        for p in &pieces {
+            len += match p {
+                Piece::Bytes(b) => b.len() as u64,
+                Piece::File(f) => std::fs::metadata(f)?.len(),
+            };
+        }
+        let gone = || std::io::Error::other("the replica went away");
+        let mut crc = 0u64;
+        let mut chunk = format!("${len}\r\n").into_bytes();
+        for p in pieces {
+            let mut reader: Box<dyn Read> = match p {
+                Piece::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+                Piece::File(f) => Box::new(std::fs::File::open(f)?),
+            };
+            loop {
+                let start = chunk.len();
+                chunk.resize(CHUNK, 0);
+                let n = reader.read(&mut chunk[start..])?;
+                chunk.truncate(start + n);
+                if checksum {
+                    crc = crc64(crc, &chunk[start..]);
+                }
+                if n == 0 {
+                    break;
+                }
+                if chunk.len() >= CHUNK {
+                    while queued() > HIGH {
+                        crate::runtime::sleep::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                    if !send(std::mem::take(&mut chunk)) {
+                        return Err(gone());
+                    }
+                }
+            }
+        }
+        file::write_footer(&mut chunk, crc, checksum);
+        if send(chunk) {
+            Ok(())
+        } else {
+            Err(gone())
+        }
+    }
+    .await;
+    remove_parts(files.iter());
+    out
 }
