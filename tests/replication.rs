@@ -713,3 +713,31 @@ fn a_large_snapshot_streams_to_the_replica() {
     let v: String = q(&mut rc, &["GET", "big:29:99"]);
     assert_eq!(v, value);
 }
+
+/// A primary with a password: the replica gives `masterauth`; without it the link
+/// stays down.
+#[test]
+fn masterauth_lets_a_replica_into_a_primary_with_a_password() {
+    let dir = scratch_dir("repl-auth");
+    let test = "masterauth_lets_a_replica_into_a_primary_with_a_password";
+    let Some(p) = RedisServer::start(
+        test,
+        &["--dir", dir.to_str().unwrap(), "--requirepass", "sesame"],
+    ) else {
+        return;
+    };
+    let mut pc = redis::Client::open(format!("redis://:sesame@127.0.0.1:{}/", p.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = q(&mut pc, &["SET", "guarded", "1"]);
+    let s = Server::start(2);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["REPLICAOF", "127.0.0.1", &p.port.to_string()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(link_status(&mut c), "down", "no password, no link");
+    let _: () = q(&mut c, &["CONFIG", "SET", "masterauth", "sesame"]);
+    wait_link_up(&mut c);
+    let v: String = q(&mut c, &["GET", "guarded"]);
+    assert_eq!(v, "1");
+}

@@ -192,10 +192,7 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
         crate::commands::save::replace_with_file(shard, &rdb, now, true).await?;
         backlog::reset_to(at.max(0) as u64);
         backlog::adopt_replid(&id, false);
-        upstream::update(generation, |u| {
-            u.replid = id;
-            u.offset = at;
-        });
+        upstream::update(generation, |u| u.offset = at);
         log::notice("MASTER <-> REPLICA sync: Finished with success");
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
@@ -203,8 +200,6 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
             // A primary with a new id (after a failover): ours stays valid as the
             // second one up to here, for our own replicas.
             backlog::adopt_replid(id, true);
-            let id = id.to_string();
-            upstream::update(generation, |u| u.replid = id);
         }
         log::notice("Successful partial resynchronization with master.");
     } else {

@@ -1,6 +1,6 @@
 //! This server's primary, when it is a replica (REPLICAOF host port): where the
-//! primary is, the link's state, the primary's replication id and how far into its
-//! stream this server is (the offset a partial resync resumes from). Process-wide:
+//! primary is, the link's state and how far into its stream this server is (the
+//! replication id and the stream itself are the backlog's). Process-wide:
 //! the link runs on one shard (`net/replica_link.rs`), INFO, ROLE and the read-only
 //! check read it from every shard.
 
@@ -36,8 +36,6 @@ pub struct Upstream {
     pub host: String,
     pub port: u16,
     pub link: Link,
-    /// The primary's replication id ("?" before the first sync).
-    pub replid: String,
     /// Stream bytes applied (`slave_repl_offset`); -1 before the first sync.
     pub offset: i64,
     /// When the link last received something (ms).
@@ -88,16 +86,16 @@ pub fn get() -> Option<Upstream> {
 pub fn follow(host: &str, port: u16) -> u64 {
     let generation = GENERATION.fetch_add(1, Ordering::SeqCst) + 1;
     let mut up = upstream();
-    // A partial resync may resume from the previous primary's stream only with it.
-    let (replid, offset) = match up.as_ref() {
-        Some(u) if u.host == host && u.port == port => (u.replid.clone(), u.offset),
-        _ => ("?".to_string(), -1),
+    // The offset applied is shown until the new link says otherwise (PSYNC itself
+    // offers the backlog's id and offset, see `backlog`).
+    let offset = match up.as_ref() {
+        Some(u) if u.host == host && u.port == port => u.offset,
+        _ => -1,
     };
     *up = Some(Upstream {
         host: host.to_string(),
         port,
         link: Link::Connect,
-        replid,
         offset,
         last_io_ms: shards::clock::system_ms(),
         generation,
