@@ -6,96 +6,19 @@
 //! The pause ends when the target answered (the failover is done) or on a failure,
 //! a timeout (unless FORCE) or FAILOVER ABORT (the server stays the primary).
 //!
-//! The replica's side of `PSYNC ... FAILOVER` is in `replication.rs`.
+//! The replica's side of `PSYNC ... FAILOVER` is in `replication.rs`; the failover's
+//! state in `runtime/handover.rs`.
 
 use std::rc::Rc;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use shards::args::{eq_ic, parse_i64};
 use shards::{CmdError, Reply};
 
+use crate::runtime::handover::{self, Phase};
 use crate::runtime::shard::Shard;
-use crate::runtime::{backlog, pause, replicas, upstream};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    None,
-    /// Writes paused, waiting for a replica to acknowledge everything.
-    WaitForSync,
-    /// Following the target, whose PSYNC FAILOVER answer is awaited.
-    InProgress,
-}
-
-struct Failover {
-    phase: Phase,
-    target: Option<(String, u16)>,
-    deadline: Option<Instant>,
-    force: bool,
-}
-
-static STATE: Mutex<Failover> = Mutex::new(Failover {
-    phase: Phase::None,
-    target: None,
-    deadline: None,
-    force: false,
-});
-
-fn state() -> MutexGuard<'static, Failover> {
-    STATE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// INFO's `master_failover_state`.
-pub fn state_name() -> &'static str {
-    match state().phase {
-        Phase::None => "no-failover",
-        Phase::WaitForSync => "waiting-for-sync",
-        Phase::InProgress => "failover-in-progress",
-    }
-}
-
-/// Whether a failover runs (replicas may not sync meanwhile).
-pub fn running() -> bool {
-    state().phase != Phase::None
-}
-
-/// Whether the link being set up should ask its primary to take over.
-pub fn in_progress() -> bool {
-    state().phase == Phase::InProgress
-}
-
-fn clear(st: &mut Failover) {
-    st.phase = Phase::None;
-    st.target = None;
-    st.deadline = None;
-    st.force = false;
-    pause::unpause();
-}
-
-/// The failover's end, from the link: the target took over (`ok`), or refused.
-pub fn finished(ok: bool, why: &str) {
-    let mut st = state();
-    if st.phase != Phase::InProgress {
-        return;
-    }
-    if ok {
-        crate::base::log::notice("Failover target accepted: this server is a replica now");
-    } else {
-        crate::base::log::notice(&format!("FAILOVER aborted: {why}"));
-        upstream::stop();
-    }
-    clear(&mut st);
-}
-
-fn abort(why: &str) {
-    let mut st = state();
-    if st.phase == Phase::InProgress {
-        upstream::stop();
-    }
-    crate::base::log::notice(&format!("FAILOVER aborted: {why}"));
-    clear(&mut st);
-}
+use crate::runtime::{backlog, replicas, upstream};
 
 pub async fn failover(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     if crate::commands::cluster::enabled() {
@@ -104,10 +27,10 @@ pub async fn failover(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
         ));
     }
     if args.len() == 2 && eq_ic(&args[1], "abort") {
-        if !running() {
+        if !handover::running() {
             return Err(CmdError::other("ERR No failover in progress."));
         }
-        abort("Failover manually aborted");
+        handover::abort("Failover manually aborted");
         return Ok(Reply::Ok);
     }
     let (mut timeout, mut force, mut target) = (0i64, false, None);
@@ -132,7 +55,7 @@ pub async fn failover(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
             return Err(CmdError::Syntax);
         }
     }
-    if running() {
+    if handover::running() {
         return Err(CmdError::other("ERR FAILOVER already in progress."));
     }
     if upstream::is_replica() {
@@ -172,14 +95,8 @@ pub async fn failover(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
             None
         }
     };
-    {
-        let mut st = state();
-        st.phase = Phase::WaitForSync;
-        st.target = target;
-        st.deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
-        st.force = force;
-    }
-    pause::pause(pause::WRITE, u64::MAX / 4);
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    handover::begin(target, deadline, force);
     crate::runtime::exec::spawn(watch(shard.clone()));
     Ok(Reply::Ok)
 }
@@ -188,10 +105,7 @@ pub async fn failover(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdErr
 /// with FORCE) this server follows it with PSYNC FAILOVER.
 async fn watch(shard: Rc<Shard>) {
     loop {
-        let (phase, target, deadline, force) = {
-            let st = state();
-            (st.phase, st.target.clone(), st.deadline, st.force)
-        };
+        let (phase, target, deadline, force) = handover::current();
         if phase != Phase::WaitForSync {
             return;
         }
@@ -207,13 +121,13 @@ async fn watch(shard: Rc<Shard>) {
             (Some(r), _) => Some((r.ip, r.port)),
             (None, true) if force => target.clone(),
             (None, true) => {
-                abort("Replica never caught up before timeout");
+                handover::abort("Replica never caught up before timeout");
                 return;
             }
             (None, false) => None,
         };
         if let Some((host, port)) = chosen {
-            state().phase = Phase::InProgress;
+            handover::set_in_progress();
             crate::base::log::notice(&format!("Failover to {host}:{port}: becoming its replica"));
             crate::commands::replication::follow(&shard, &host, port);
             return;

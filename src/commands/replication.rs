@@ -48,7 +48,7 @@ pub fn replicaof(
             "ERR REPLICAOF not allowed in cluster mode.",
         ));
     }
-    if crate::commands::failover::running() {
+    if crate::runtime::handover::running() {
         return Err(CmdError::other(
             "ERR REPLICAOF not allowed while failing over.",
         ));
@@ -158,7 +158,7 @@ pub async fn psync(
             client.info.borrow().addr
         ));
     }
-    if crate::commands::failover::running() {
+    if crate::runtime::handover::running() {
         return Err(CmdError::other(
             "NOMASTERLINK Can't SYNC while failing over",
         ));
@@ -424,7 +424,7 @@ pub fn info_fields(out: &mut String) {
          master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\n\
          repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{}\r\n\
          repl_backlog_histlen:{held}\r\n",
-        crate::commands::failover::state_name(),
+        crate::runtime::handover::state_name(),
         ids.replid,
         ids.replid2,
         backlog::offset(),

@@ -42,7 +42,7 @@ pub async fn run(shard: Rc<Shard>, generation: u64) {
                 log::warning(&format!("Replication link to {}:{}: {e}", up.host, up.port));
                 // A failover whose target cannot be reached ends: this server stays
                 // the primary.
-                crate::commands::failover::finished(false, &e);
+                crate::runtime::handover::finished(false, &e);
             }
         }
         upstream::update(generation, |u| u.link = Link::Connect);
@@ -157,7 +157,7 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
     let from = from.to_string();
     let mut psync: Vec<&[u8]> = vec![b"PSYNC", replid.as_bytes(), from.as_bytes()];
     // A primary failing over to this one asks it to take over.
-    let failover = crate::commands::failover::in_progress();
+    let failover = crate::runtime::handover::in_progress();
     if failover {
         psync.push(b"FAILOVER");
     }
@@ -165,14 +165,14 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
         Ok(r) => r,
         Err(e) => {
             if failover {
-                crate::commands::failover::finished(false, "Write error to failover target");
+                crate::runtime::handover::finished(false, "Write error to failover target");
             }
             return Err(e);
         }
     };
     if failover {
         let ok = reply.starts_with("+CONTINUE") || reply.starts_with("+FULLRESYNC");
-        crate::commands::failover::finished(ok, "Failover target rejected psync request");
+        crate::runtime::handover::finished(ok, "Failover target rejected psync request");
         if !ok {
             return Err(format!("the failover target answered {reply}"));
         }

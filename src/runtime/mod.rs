@@ -10,6 +10,7 @@ pub mod cmdstats;
 pub mod driver;
 pub mod exec;
 pub mod gate;
+pub mod handover;
 pub mod instant;
 pub mod invalidate;
 pub mod latency;
