@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::dataset::{assert_same, content, fill, mixed_writes};
 use common::redis_server::RedisServer;
-use common::{info_field, q, scratch_dir, Scratch, Server};
+use common::{eventually, info_field, q, scratch_dir, Scratch, Server};
 
 /// redis-server replicating `primary`, its data in `dir`; None without redis-server.
 fn replica_of(primary: &Server, dir: &Scratch, test: &str) -> Option<RedisServer> {
@@ -45,13 +45,17 @@ fn link_status(c: &mut redis::Connection) -> String {
 }
 
 fn wait_link_up(c: &mut redis::Connection) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while link_status(c) != "up" {
-        assert!(
-            Instant::now() < deadline,
-            "the replica's link never came up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    eventually("the replica's link to come up", 20, || {
+        link_status(c) == "up"
+    });
+}
+
+/// ROLE's first element: `master` or `slave`.
+fn role_of(c: &mut redis::Connection) -> String {
+    let role: Vec<redis::Value> = q(c, &["ROLE"]);
+    match &role[0] {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -320,11 +324,7 @@ fn corecache_replicates_a_redis_server_primary() {
     // Promoted: it keeps the data and takes writes.
     let _: () = q(&mut c, &["REPLICAOF", "NO", "ONE"]);
     let _: () = q(&mut c, &["SET", "mine-now", "1"]);
-    let role: redis::Value = q(&mut c, &["ROLE"]);
-    let redis::Value::Array(parts) = role else {
-        panic!("{role:?}")
-    };
-    assert_eq!(parts[0], redis::Value::BulkString(b"master".to_vec()));
+    assert_eq!(role_of(&mut c), "master");
     let v: String = q(&mut c, &["GET", "during-drop"]);
     assert_eq!(v, "1");
 }
@@ -366,33 +366,16 @@ fn min_replicas_to_write_and_stale_data_refuse_as_redis() {
     assert_eq!(v, None);
     let r = corecache_replica(2, p.port);
     // Counted within a second (as Redis counts its good replicas).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut pc)
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "writes still refused with a replica"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut set = || {
+        redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query::<()>(&mut pc)
+            .is_ok()
+    };
+    eventually("writes taken with a replica", 5, &mut set);
     drop(r);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut pc)
-        .is_ok()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "writes still taken without a replica"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("writes refused without a replica", 10, || !set());
     let _: () = q(&mut pc, &["CONFIG", "SET", "min-replicas-to-write", "0"]);
     let _: () = q(&mut pc, &["SET", "k", "v"]);
 
@@ -479,18 +462,9 @@ fn promoted_replicas_resume_their_peers_partially_and_chains_carry_the_stream() 
     let mut rc = r.conn();
     let _: () = q(&mut ac, &["SET", "down-the-chain", "1"]);
     wait_one(&mut ac);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v: Option<String> = q(&mut rc, &["GET", "down-the-chain"]);
-        if v.is_some() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the chain's end never got the write"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the chain's end to get the write", 10, || {
+        q::<Option<String>>(&mut rc, &["GET", "down-the-chain"]).is_some()
+    });
     assert_same(
         &content(&mut rc, 16),
         &content(&mut ac, 16),
@@ -541,11 +515,9 @@ fn a_replica_serves_a_full_sync_while_its_stream_flows() {
     wait_one(&mut pc);
     let top: i64 = info_field(&mut pc, "replication", "master_repl_offset");
     let mut rc = r.conn();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while info_field::<i64>(&mut rc, "replication", "master_repl_offset") < top {
-        assert!(Instant::now() < deadline, "the chain's end never caught up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the chain's end to catch up", 10, || {
+        info_field::<i64>(&mut rc, "replication", "master_repl_offset") >= top
+    });
     assert_same(
         &content(&mut rc, 16),
         &content(&mut pc, 16),
@@ -604,15 +576,9 @@ fn failover_hands_the_primary_role_to_a_caught_up_replica() {
             "10000",
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let role: Vec<redis::Value> = q(&mut rc, &["ROLE"]);
-        if role[0] == redis::Value::BulkString(b"master".to_vec()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the replica never took over");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the replica to take over", 15, || {
+        role_of(&mut rc) == "master"
+    });
     wait_link_up(&mut pc);
     let state: String = info_field(&mut pc, "replication", "master_failover_state");
     assert_eq!(state, "no-failover");
@@ -645,26 +611,11 @@ fn failover_goes_both_ways_with_redis_server() {
         return;
     };
     let mut rc = r.conn();
-    let role_of = |c: &mut redis::Connection| -> Vec<u8> {
-        let role: Vec<redis::Value> = q(c, &["ROLE"]);
-        match &role[0] {
-            redis::Value::BulkString(b) => b.clone(),
-            other => panic!("{other:?}"),
-        }
-    };
-    let wait_for = |c: &mut redis::Connection, want: &[u8]| {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while role_of(c) != want {
-            assert!(
-                Instant::now() < deadline,
-                "never became {}",
-                String::from_utf8_lossy(want)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    let wait_for = |c: &mut redis::Connection, want: &str| {
+        eventually(&format!("the role {want}"), 15, || role_of(c) == want);
     };
     let _: () = q(&mut pc, &["FAILOVER"]);
-    wait_for(&mut rc, b"master");
+    wait_for(&mut rc, "master");
     wait_link_up(&mut pc);
     let _: () = q(&mut rc, &["SET", "on-redis", "1"]);
     let n: i64 = q(&mut rc, &["WAIT", "1", "10000"]);
@@ -675,7 +626,7 @@ fn failover_goes_both_ways_with_redis_server() {
         "corecache following redis",
     );
     let _: () = q(&mut rc, &["FAILOVER"]);
-    wait_for(&mut pc, b"master");
+    wait_for(&mut pc, "master");
     wait_link_up(&mut rc);
     let _: () = q(&mut pc, &["SET", "on-corecache", "1"]);
     wait_one(&mut pc);

@@ -8,11 +8,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::dataset::{assert_same, content, fill};
 use common::redis_server::RedisSentinel;
-use common::{info_field, q, scratch_dir, Server};
+use common::{eventually, info_field, q, scratch_dir, Server};
 
 fn replica_of(port: u16) -> Server {
     Server::start_with(2, &["--replicaof", "127.0.0.1", &port.to_string()])
@@ -21,14 +19,6 @@ fn replica_of(port: u16) -> Server {
 fn primary_by_sentinel(s: &mut redis::Connection) -> u16 {
     let addr: Vec<String> = q(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cc"]);
     addr[1].parse().unwrap()
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ok() {
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -44,7 +34,7 @@ fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
     };
     let mut sc = sentinel.conn();
     // Sentinel finds both replicas through the primary's INFO.
-    wait_until("sentinel sees two replicas", || {
+    eventually("sentinel to see two replicas", 30, || {
         let r: Vec<redis::Value> = q(&mut sc, &["SENTINEL", "REPLICAS", "cc"]);
         r.len() == 2
     });
@@ -58,7 +48,7 @@ fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
     drop(pc);
     drop(primary);
 
-    wait_until("sentinel names a new primary", || {
+    eventually("sentinel to name a new primary", 30, || {
         primary_by_sentinel(&mut sc) != old
     });
     let new = primary_by_sentinel(&mut sc);
@@ -74,7 +64,7 @@ fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
     assert_same(&content(&mut nc, 16), &want, "the promoted replica");
     // The other replica follows the new primary and gets its writes.
     let mut oc = other.conn();
-    wait_until("the other replica follows the new primary", || {
+    eventually("the other replica to follow the new primary", 30, || {
         let port: u16 = info_field(&mut oc, "replication", "master_port");
         let up: String = info_field(&mut oc, "replication", "master_link_status");
         port == new && up == "up"

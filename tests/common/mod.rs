@@ -334,6 +334,19 @@ pub fn slot_of(key: &[u8]) -> u16 {
 }
 
 /// Waits until INFO reports `n` blocked clients (bounded).
+/// Waits until `ok()` holds, checking every 20 ms; fails the test with `what` after
+/// `secs` seconds.
+pub fn eventually(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
