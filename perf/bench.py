@@ -408,12 +408,17 @@ class Server:
 class RedisServer(Server):
     name = "redis"
 
+    def __init__(self, workdir: Path, extra: tuple[str, ...] = ()) -> None:
+        super().__init__(workdir)
+        # More flags for it (a --dir, --replicaof ...).
+        self.extra = list(extra)
+
     def start(self) -> None:
         self.port = free_port()
         cmd = [
             "redis-server", "--port", str(self.port), "--bind", HOST,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--logfile", str(self.log_path),
+            "--logfile", str(self.log_path), *self.extra,
         ]
         self.version = command_output(["redis-server", "--version"]) or ""
         log(f"starting {shlex.join(cmd)}")

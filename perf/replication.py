@@ -15,8 +15,6 @@ writes it to a temporary file first. Writes the raw results
 to perf/results/replication-<UTC>.json."""
 
 import argparse
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,25 +28,14 @@ class Replica(bench.RedisServer):
     """A redis-server replica of `primary_port`, with its own directory."""
 
     def __init__(self, workdir: Path, primary_port: int, index: int) -> None:
-        super().__init__(workdir / f"replica{index}")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.primary_port = primary_port
+        own = workdir / f"replica{index}"
+        own.mkdir(parents=True, exist_ok=True)
+        super().__init__(own, ("--dir", str(own), "--replicaof", bench.HOST, str(primary_port)))
         self.name = f"replica{index}"
 
-    def start(self) -> None:
-        self.port = bench.free_port()
-        cmd = ["redis-server", "--port", str(self.port), "--bind", bench.HOST,
-               "--save", "", "--appendonly", "no", "--daemonize", "no",
-               "--dir", str(self.workdir), "--logfile", str(self.log_path),
-               "--replicaof", bench.HOST, str(self.primary_port)]
-        bench.log(f"starting {shlex.join(cmd)}")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ping()
-
-    def wait_synced(self, timeout: float = 600.0) -> float:
-        """Seconds until the link is up (the snapshot loaded)."""
-        t0 = time.monotonic()
+    def wait_synced(self, t0: float | None = None, timeout: float = 600.0) -> float:
+        """Seconds from `t0` (default: now) until the link is up (the snapshot loaded)."""
+        t0 = time.monotonic() if t0 is None else t0
         while True:
             with bench.RespClient(self.port) as client:
                 if client.info("replication").get("master_link_status") == "up":
@@ -79,19 +66,10 @@ def wait_latency(port: int, replicas: int, count: int) -> tuple[float, float]:
     return (round(times[len(times) // 2], 3), round(times[int(len(times) * 0.99)], 3))
 
 
-class RedisPrimary(bench.RedisServer):
+def redis_primary_of(work: Path) -> bench.RedisServer:
     """redis-server as the primary, with no wait before a full sync (Redis 7 waits 5 s
     by default, `repl-diskless-sync-delay`, for more replicas to share the transfer)."""
-
-    def start(self) -> None:
-        self.port = bench.free_port()
-        cmd = ["redis-server", "--port", str(self.port), "--bind", bench.HOST,
-               "--save", "", "--appendonly", "no", "--daemonize", "no",
-               "--repl-diskless-sync-delay", "0", "--logfile", str(self.log_path)]
-        bench.log(f"starting {shlex.join(cmd)}")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ping()
+    return bench.RedisServer(work, ("--repl-diskless-sync-delay", "0"))
 
 
 def measure_stream(primary: bench.Server, work: Path, args: argparse.Namespace) -> dict:
@@ -126,8 +104,10 @@ def measure_full_sync(primary: bench.Server, work: Path, args: argparse.Namespac
                            b"v" * bench.MEMORY_VALUE_SIZE)
         r = Replica(work / primary.name, primary.port, 3)
         replicas.append(r)
+        # From the replica's start: a small sync may be over once it answers PING.
+        t0 = time.monotonic()
         r.start()
-        out["full_sync_s"] = round(r.wait_synced(), 3)
+        out["full_sync_s"] = round(r.wait_synced(t0), 3)
         out["replica_keys"] = r.dbsize()
     finally:
         for r in replicas:
@@ -150,7 +130,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="corecache-replication-"))
     # Both primaries' streams first, then both full syncs (a full sync leaves files
     # and page cache work behind that would weigh on what follows it).
-    redis_primary = RedisPrimary(work)
+    redis_primary = redis_primary_of(work)
     core_primary = bench.CorecacheServer(work, binary, args.threads)
     redis = measure_stream(redis_primary, work, args)
     core = measure_stream(core_primary, work, args)

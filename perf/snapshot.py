@@ -11,8 +11,6 @@ for redis-server, of its forked child, summed and sampled every 10 ms: shared pa
 count once. Writes the raw results to perf/results/snapshot-<UTC>.json."""
 
 import argparse
-import shlex
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,19 +41,6 @@ def children(pid: int) -> list[int]:
 
 def tree_pss(pid: int) -> int:
     return pss_bytes(pid) + sum(pss_bytes(c) for c in children(pid))
-
-
-class RedisWithDir(bench.RedisServer):
-    def start(self) -> None:
-        self.port = bench.free_port()
-        cmd = ["redis-server", "--port", str(self.port), "--bind", bench.HOST,
-               "--save", "", "--appendonly", "no", "--daemonize", "no",
-               "--dir", str(self.workdir), "--dbfilename", "redis.rdb",
-               "--logfile", str(self.log_path)]
-        bench.log(f"starting {shlex.join(cmd)}")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ping()
 
 
 def writer(port: int, keys: int, stop: threading.Event, counter: list[int]) -> None:
@@ -134,7 +119,8 @@ def main() -> int:
     bench.ensure_redis_tools()
     binary = args.corecache_bin or bench.build_corecache()
     work = Path(tempfile.mkdtemp(prefix="corecache-snapshot-"))
-    redis = measure(RedisWithDir(work), args.keys)
+    redis_server = bench.RedisServer(work, ("--dir", str(work), "--dbfilename", "redis.rdb"))
+    redis = measure(redis_server, args.keys)
     core = measure(bench.CorecacheServer(work, binary, args.threads), args.keys)
     command = "python3 perf/snapshot.py " + " ".join(sys.argv[1:])
     rows = [
