@@ -281,14 +281,16 @@ async fn wait_blocked(
     io: &mut Io,
     b: &Blocked,
 ) -> Option<Reply> {
+    // The waiter (INFO's blocked_clients) and the unblocker (CLIENT LIST's `b` flag)
+    // appear together, before the registration's first await.
     let (who, mut events) = shard.new_waiter();
+    let (unblock_tx, mut unblocked) = futures_channel::oneshot::channel::<bool>();
+    *client.unblocker.borrow_mut() = Some(unblock_tx);
     let owners = register(shard, who, b).await;
     let deadline = b
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     let touch = !client.info.borrow().no_touch;
-    let (unblock_tx, mut unblocked) = futures_channel::oneshot::channel::<bool>();
-    *client.unblocker.borrow_mut() = Some(unblock_tx);
     let result = loop {
         let timer = async {
             match deadline {
