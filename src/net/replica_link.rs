@@ -12,15 +12,14 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use bytes::Bytes;
 
 use crate::base::log;
 use crate::base::resp;
 use crate::net::router::{Batch, Flow};
 use crate::runtime::backlog;
 use crate::runtime::clients::ClientHandle;
+use crate::runtime::peer::Peer;
 use crate::runtime::shard::Shard;
 use crate::runtime::upstream::{self, Link};
 
@@ -60,77 +59,9 @@ pub fn run_boxed(
     Box::pin(run(shard, generation))
 }
 
-struct Conn {
-    stream: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
-        let mut out = Vec::new();
-        resp::encode_command(&mut out, args);
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        self.stream.flush().await.map_err(|e| format!("write: {e}"))
-    }
-
-    /// Reads more bytes; Ok(false) when the read timed out.
-    async fn fill(&mut self) -> Result<bool, String> {
-        let mut chunk = vec![0u8; 64 << 10];
-        match self.stream.read(&mut chunk).await {
-            Ok(0) => Err("the primary closed the connection".into()),
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(true)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(false),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) => Err(format!("read: {e}")),
-        }
-    }
-
-    /// The next line (without CRLF), skipping the bare newlines a primary sends while
-    /// it prepares a snapshot.
-    async fn line(&mut self, deadline: Instant) -> Result<String, String> {
-        loop {
-            while self.buf.first() == Some(&b'\n') {
-                let _ = self.buf.split_to(1);
-            }
-            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = self.buf.split_to(end + 2);
-                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
-            }
-            if Instant::now() > deadline {
-                return Err("timeout waiting for the primary".into());
-            }
-            self.fill().await?;
-        }
-    }
-
-    /// A command and its one-line reply.
-    async fn ask(&mut self, args: &[&[u8]]) -> Result<String, String> {
-        self.send(args).await?;
-        self.line(Instant::now() + TIMEOUT).await
-    }
-}
-
 async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> Result<(), String> {
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("cannot resolve {host}"))?;
     log::notice(&format!("Connecting to MASTER {host}:{port}"));
-    let stream = TcpStream::connect_timeout(addr, Duration::from_secs(10))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(SECOND));
-    let mut conn = Conn {
-        stream,
-        buf: BytesMut::new(),
-    };
+    let mut conn = Peer::connect(host, port, Duration::from_secs(10), SECOND, TIMEOUT).await?;
     log::notice("MASTER <-> REPLICA sync started");
     let pong = conn.ask(&[b"PING"]).await?;
     if pong.starts_with('-') && !pong.starts_with("-NOAUTH") {
@@ -213,25 +144,17 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
 }
 
 /// The snapshot after +FULLRESYNC: `$<len>\r\n` and that many bytes.
-async fn snapshot(conn: &mut Conn) -> Result<Vec<u8>, String> {
+async fn snapshot(conn: &mut Peer) -> Result<Vec<u8>, String> {
     let header = conn.line(Instant::now() + TIMEOUT).await?;
     let len: usize = header
         .strip_prefix('$')
         .and_then(|l| l.parse().ok())
         .ok_or_else(|| format!("bad snapshot header {header:?}"))?;
-    let mut last = Instant::now();
-    while conn.buf.len() < len {
-        if conn.fill().await? {
-            last = Instant::now();
-        } else if last.elapsed() > TIMEOUT {
-            return Err("timeout receiving the snapshot".into());
-        }
-    }
-    Ok(conn.buf.split_to(len).to_vec())
+    conn.payload(len, TIMEOUT).await
 }
 
 /// Applies the stream until the link breaks or a later REPLICAOF replaces it.
-async fn follow_stream(shard: &Rc<Shard>, generation: u64, conn: &mut Conn) -> Result<(), String> {
+async fn follow_stream(shard: &Rc<Shard>, generation: u64, conn: &mut Peer) -> Result<(), String> {
     let now = shard.ks.borrow().now();
     let client = shard.clients.borrow_mut().register(-1, None, None, now);
     client.info.borrow_mut().authenticated = true;
@@ -247,7 +170,7 @@ async fn follow_stream(shard: &Rc<Shard>, generation: u64, conn: &mut Conn) -> R
 async fn apply(
     shard: &Rc<Shard>,
     generation: u64,
-    conn: &mut Conn,
+    conn: &mut Peer,
     client: &Rc<ClientHandle>,
 ) -> Result<(), String> {
     let limits = resp::Limits {
@@ -258,17 +181,20 @@ async fn apply(
     let mut last_io = Instant::now();
     let mut last_ack = Instant::now();
     while upstream::current(generation) {
-        if last_ack.elapsed() >= SECOND {
-            let o = backlog::offset().to_string();
-            conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
-            last_ack = Instant::now();
-        }
         // What is buffered first (the stream may have come with the snapshot).
         let (cmds, err) = resp::take_commands(&mut conn.buf, limits);
         if let Some(e) = err {
             return Err(format!("protocol error from the primary: {}", e.message()));
         }
         if cmds.is_empty() {
+            // Everything received is applied: the acknowledgement is current. (Sent
+            // before applying what just arrived, it would always lag a primary that
+            // PINGs every second, as a failing-over redis-server does.)
+            if last_ack.elapsed() >= SECOND {
+                let o = backlog::offset().to_string();
+                conn.send(&[b"REPLCONF", b"ACK", o.as_bytes()]).await?;
+                last_ack = Instant::now();
+            }
             if conn.fill().await? {
                 last_io = Instant::now();
             } else if last_io.elapsed() > TIMEOUT {

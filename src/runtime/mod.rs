@@ -19,6 +19,7 @@ pub mod memory;
 pub mod misconf;
 pub mod notify;
 pub mod pause;
+pub mod peer;
 pub mod pubsub;
 pub mod replicas;
 pub mod shard;
