@@ -409,6 +409,7 @@ async fn shard_main(
         config.min_replicas_max_lag,
     );
     crate::runtime::upstream::set_serve_stale(config.replica_serve_stale_data == "yes");
+    crate::runtime::upstream::set_read_only(config.replica_read_only == "yes");
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);

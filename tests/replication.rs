@@ -399,6 +399,29 @@ fn min_replicas_to_write_and_stale_data_refuse_as_redis() {
     );
     let status = link_status(&mut c);
     assert_eq!(status, "down");
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+    );
+    // A replica without its stream passes none on, as Redis's.
+    let mut raw = s.raw();
+    raw.roundtrip(
+        &common::resp(&[b"PSYNC", b"?", b"-1"]),
+        b"-NOMASTERLINK Can't SYNC while not connected with my master\r\n",
+    );
+
+    // replica-read-only no: clients may write on the replica.
+    let e: redis::RedisResult<()> = redis::cmd("SET").arg("k").arg("v").query(&mut c);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("You can't write against a read only replica."));
+    let _: () = q(&mut c, &["CONFIG", "SET", "replica-read-only", "no"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "replica-read-only"]);
+    assert_eq!(got, ["replica-read-only", "no"]);
+    let _: () = q(&mut c, &["SET", "k", "local"]);
+    let v: String = q(&mut c, &["GET", "k"]);
+    assert_eq!(v, "local");
 }
 
 /// A replica keeps its primary's stream verbatim: a replica of the replica gets it

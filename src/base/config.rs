@@ -119,6 +119,11 @@ pub struct Config {
     #[arg(long, alias = "min-slaves-max-lag", default_value_t = 10)]
     pub min_replicas_max_lag: u64,
 
+    /// Whether a replica refuses clients' writes (-READONLY); `no` lets them write
+    /// locally (not passed on to its own replicas, as in Redis).
+    #[arg(long, alias = "slave-read-only", default_value = "yes", value_parser = ["yes", "no"])]
+    pub replica_read_only: String,
+
     /// Whether a replica whose link is down still answers (else -MASTERDOWN).
     #[arg(long, alias = "slave-serve-stale-data", default_value = "yes", value_parser = ["yes", "no"])]
     pub replica_serve_stale_data: String,

@@ -121,6 +121,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         | "latency-tracking"
         | "dynamic-hz"
         | "replica-serve-stale-data"
+        | "replica-read-only"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
@@ -176,6 +177,9 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         }
         "replica-serve-stale-data" => {
             crate::runtime::upstream::set_serve_stale(value.eq_ignore_ascii_case("yes"))
+        }
+        "replica-read-only" => {
+            crate::runtime::upstream::set_read_only(value.eq_ignore_ascii_case("yes"))
         }
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),

@@ -49,6 +49,7 @@ pub(super) const PARAMS: &[&str] = &[
     "min-replicas-to-write",
     "min-replicas-max-lag",
     "replica-serve-stale-data",
+    "replica-read-only",
     "masterauth",
 ];
 
@@ -140,6 +141,8 @@ pub(super) fn render(
         "min-replicas-max-lag" => "10".into(),
         "replica-serve-stale-data" if live => yes_no(crate::runtime::upstream::serve_stale()),
         "replica-serve-stale-data" => "yes".into(),
+        "replica-read-only" if live => yes_no(crate::runtime::upstream::read_only()),
+        "replica-read-only" => "yes".into(),
         _ => String::new(),
     }
 }

@@ -163,6 +163,12 @@ pub async fn psync(
             "NOMASTERLINK Can't SYNC while failing over",
         ));
     }
+    // A replica passes on only a stream it is receiving.
+    if upstream::get().is_some_and(|u| u.link != upstream::Link::Connected) {
+        return Err(CmdError::other(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
+    }
     client.ensure_push_queue();
     client.replica.set(true);
     client.info.borrow_mut().reply = ReplyMode::Skip;

@@ -53,6 +53,17 @@ static LINK_UP: AtomicBool = AtomicBool::new(false);
 /// `replica-serve-stale-data`: a replica whose link is down still answers.
 static SERVE_STALE: AtomicBool = AtomicBool::new(true);
 
+/// `replica-read-only`: clients' writes on a replica are refused.
+static READ_ONLY: AtomicBool = AtomicBool::new(true);
+
+pub fn set_read_only(on: bool) {
+    READ_ONLY.store(on, Ordering::Relaxed);
+}
+
+pub fn read_only() -> bool {
+    READ_ONLY.load(Ordering::Relaxed)
+}
+
 pub fn set_serve_stale(on: bool) {
     SERVE_STALE.store(on, Ordering::Relaxed);
 }

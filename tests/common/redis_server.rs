@@ -25,7 +25,12 @@ impl RedisServer {
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                 .args(["--save", "", "--appendonly", "no"])
                 .args(extra)
-                .stdout(Stdio::null())
+                // CC_SERVER_LOG shows redis-server's log as well as corecache's.
+                .stdout(if std::env::var_os("CC_SERVER_LOG").is_some() {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                })
                 .stderr(Stdio::null())
                 .spawn();
             let mut child = match spawned {

@@ -287,7 +287,7 @@ impl<'a> Batch<'a> {
             return None;
         }
         if upstream::is_replica() {
-            (!self.client.master_link.get())
+            (!self.client.master_link.get() && upstream::read_only())
                 .then_some("READONLY You can't write against a read only replica.")
         } else if replicas::too_few_for_writes() {
             Some("NOREPLICAS Not enough good replicas to write.")
