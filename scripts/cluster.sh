@@ -2,7 +2,9 @@
 # Cluster-mode checks with unchanged cluster clients: one corecache process with 4
 # shards (4 cluster nodes) driven by redis-cli -c, redis-py's RedisCluster (from PyPI),
 # `redis-cli --cluster check` and `redis-benchmark --cluster`; INFO must show that no
-# command crossed cores. Every server is started on loopback and stopped by its PID.
+# command crossed cores; then several processes from a topology file (resharding,
+# replica processes and CLUSTER FAILOVER). Every server is started on loopback and
+# stopped by its PID.
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -104,5 +106,17 @@ if echo "$check" | grep -q '\[WARNING\]\|\[ERR\]'; then echo "$check"; fail "ope
 echo "$check" | grep -q 'All 16384 slots covered' || fail "coverage after resharding"
 echo "reshard: ok"; passed=$((passed + 1))
 for f in "$CLUSTER_DIR"/*.pid; do kill -0 "$(cat "$f")" || fail "a cluster process died"; done
+deploy/local-cluster.sh stop
+
+echo "== replica processes: two primaries x 2 shards, each with a replica process"
+deploy/local-cluster.sh start 2 2 "$first" 1
+n0=$((first + 1))
+check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check (replicas)"; }
+[ "$(echo "$check" | grep -c '1 additional replica(s)')" = 4 ] || { echo "$check"; fail "four masters with a replica each expected"; }
+if echo "$check" | grep -q '\[WARNING\]\|\[ERR\]'; then echo "$check"; fail "cluster check warnings (replicas)"; fi
+timeout 120 "$PY" scripts/cluster_replicas.py "$first" "$((first + 50))"
+check=$(redis-cli --cluster check "127.0.0.1:$n0" 2>&1) || { echo "$check"; fail "cluster check after failover"; }
+echo "$check" | grep -q 'All 16384 slots covered' || { echo "$check"; fail "coverage after failover"; }
+echo "replicas, READONLY reads and CLUSTER FAILOVER with redis-py: ok"; passed=$((passed + 1))
 
 echo "cluster: $passed passed, 0 failed"

@@ -436,6 +436,10 @@ async fn shard_main(
             .iter()
             .flat_map(|w| w.split_whitespace().map(str::to_string))
             .collect();
+        if cluster::enabled() {
+            // A replica process of the cluster's topology starts its link.
+            cluster::sync_upstream(&shard);
+        }
         if let [host, port] = &words[..] {
             match port.parse::<u16>() {
                 Ok(port) => crate::commands::replication::follow(&shard, host, port),

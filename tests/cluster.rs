@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{cmd, err, info_field, q, resp, slot_of, Server};
+use common::{cmd, err, free_ports, info_field, q, resp, slot_of, Server};
 use redis::cluster::ClusterClient;
 
 /// A nodes file in the temp dir, removed when the test ends.
@@ -595,27 +595,6 @@ fn standalone_mode_refuses_cluster_commands_as_redis_does() {
     );
 }
 
-/// A run of `n` consecutive free loopback ports.
-fn free_ports(n: u16) -> u16 {
-    let seed = std::process::id() as u64 ^ shards_clock_ms();
-    for i in 0..200u64 {
-        // Below the ephemeral range (32768+), where other tests' free ports come from.
-        let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16;
-        let all_free = (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no {n} free consecutive ports");
-}
-
-fn shards_clock_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 /// A node as one process sees it: id, port, slot ranges.
 type NodeView = (String, u16, Vec<(u16, u16)>);
 
@@ -635,26 +614,12 @@ fn three_processes_form_one_cluster_from_a_topology_file() {
     let dir = common::scratch_dir("cluster3");
     let procs: Vec<Server> = (0..3u16)
         .map(|i| {
-            let port = (base + 3 * i).to_string();
-            Server::start_exact(&[
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--threads",
-                "2",
-                "--no-pin",
-                "--save",
-                "",
-                "--dir",
-                dir.to_str().unwrap(),
-                "--cluster-mode",
-                "yes",
-                "--cluster-config",
+            common::cluster_process(
+                base + 3 * i,
                 topo.path(),
-                "--cluster-config-file",
                 files[i as usize].path(),
-            ])
+                dir.to_str().unwrap(),
+            )
         })
         .collect();
     // Every process sees the same six nodes, named alike.

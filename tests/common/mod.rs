@@ -333,7 +333,6 @@ pub fn slot_of(key: &[u8]) -> u16 {
     crc % 16384
 }
 
-/// Waits until INFO reports `n` blocked clients (bounded).
 /// Waits until `ok()` holds, checking every 20 ms; fails the test with `what` after
 /// `secs` seconds.
 pub fn eventually(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
@@ -347,6 +346,7 @@ pub fn eventually(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until INFO reports `n` blocked clients (bounded).
 pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
@@ -374,4 +374,50 @@ where
         .trim()
         .parse()
         .unwrap_or_else(|e| panic!("INFO {section} {field}: {e:?}"))
+}
+
+/// A run of `n` consecutive free loopback ports.
+pub fn free_ports(n: u16) -> u16 {
+    let seed = std::process::id() as u64 ^ wall_ms();
+    for i in 0..200u64 {
+        // Below the ephemeral range (32768+), where other tests' free ports come from.
+        let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16;
+        let all_free = (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no {n} free consecutive ports");
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Starts one 2-shard process of a multi-process cluster (`--cluster-config`), on
+/// `port`, keeping its node ids in `nodes_file` and its data in `dir`.
+pub fn cluster_process(port: u16, topology: &str, nodes_file: &str, dir: &str) -> Server {
+    let port = port.to_string();
+    Server::start_exact(&[
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--threads",
+        "2",
+        "--no-pin",
+        "--save",
+        "",
+        "--dir",
+        dir,
+        "--cluster-mode",
+        "yes",
+        "--cluster-config",
+        topology,
+        "--cluster-config-file",
+        nodes_file,
+    ])
 }

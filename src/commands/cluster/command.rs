@@ -2,7 +2,6 @@
 //! Without cluster mode they answer as a Redis built without cluster support would
 //! be configured: arity and subcommand errors first, then "cluster support disabled".
 
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -10,8 +9,8 @@ use shards::args::{eq_ic, parse_i64};
 use shards::slot::SLOTS;
 use shards::{key_slot, CmdError, Reply, Slot};
 
-use super::redirect::node_ip;
-use super::{enabled, on_request, with, Request, Response, State, Update};
+use super::views::{info_text, nodes_text, replicas_reply, shards_reply, slots_reply};
+use super::{enabled, on_request, roles, update, with, Request, Response, Update};
 use crate::commands::ServerCmd;
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
@@ -39,6 +38,7 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("myid", 2),
     ("myshardid", 2),
     ("nodes", 2),
+    ("process-role", -4),
     ("replicas", 3),
     ("replicate", 3),
     ("reset", -2),
@@ -76,9 +76,17 @@ const HELP: &[&str] = &[
     "    Return the node id.",
     "MYSHARDID",
     "    Return the node's shard id.",
+    "FAILOVER [FORCE|TAKEOVER]",
+    "    Promote current replica node (its whole process) to being a master.",
     "NODES",
     "    Return cluster configuration seen by node. Output format:",
     "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "PROCESS-ROLE <ip:port> (PRIMARY <epoch>|REPLICAOF <ip:port>)",
+    "    corecache: tell this process that another process changed roles.",
+    "REPLICAS <node-id>",
+    "    Return <node-id> replicas.",
+    "REPLICATE <node-id>",
+    "    Configure current node (its whole process) as replica of <node-id>.",
     "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
     "    Set slot state.",
     "SHARDS",
@@ -136,7 +144,7 @@ pub async fn cluster(
         )),
         "info" => Ok(Reply::Verbatim(with(info_text))),
         "myid" => Ok(with(|st| Reply::bulk(&st.nodes[st.me].id))),
-        "myshardid" => Ok(with(|st| Reply::bulk(&st.nodes[st.me].shard_id))),
+        "myshardid" => Ok(with(|st| Reply::bulk(st.shard_id_of(st.me)))),
         "nodes" => Ok(Reply::Verbatim(with(|st| nodes_text(client, st)))),
         "slots" => Ok(with(|st| slots_reply(client, st))),
         "shards" => Ok(with(|st| shards_reply(client, st))),
@@ -212,19 +220,24 @@ pub async fn cluster(
             Ok(Reply::Ok)
         }
         "saveconfig" => Ok(Reply::Ok),
-        "count-failure-reports" | "replicas" | "slaves" => {
-            if with(|st| st.node_by_id(&args[2])).is_none() {
+        "count-failure-reports" | "replicas" | "slaves" => with(|st| {
+            let Some(n) = st.node_by_id(&args[2]) else {
                 return Err(other(format!(
                     "ERR Unknown node {}",
                     String::from_utf8_lossy(&args[2])
                 )));
-            }
-            Ok(if name == "count-failure-reports" {
-                Reply::Int(0)
+            };
+            if name == "count-failure-reports" {
+                Ok(Reply::Int(0))
+            } else if st.nodes[n].master.is_some() {
+                Err(other("ERR The specified node is not a master"))
             } else {
-                Reply::Array(Vec::new())
-            })
-        }
+                Ok(replicas_reply(client, st, n))
+            }
+        }),
+        "replicate" => roles::replicate(shard, &args[2]).await,
+        "failover" => roles::failover(shard, &args[2..]).await,
+        "process-role" => roles::process_role(shard, &args[2..]).await,
         "flushslots" => {
             let slots = with(|st| {
                 (0..SLOTS as Slot)
@@ -239,7 +252,8 @@ pub async fn cluster(
         }
         _ => Err(other(format!(
             "ERR CLUSTER {} is not supported: corecache has no cluster bus; give the \
-             topology with --cluster-config and move slots with CLUSTER SETSLOT",
+             topology with --cluster-config, move slots with CLUSTER SETSLOT and add replicas \
+             with CLUSTER REPLICATE",
             name.to_ascii_uppercase()
         ))),
     }
@@ -252,16 +266,6 @@ fn parse_slot(a: &[u8]) -> Result<Slot, CmdError> {
         .filter(|s| (0..SLOTS as i64).contains(s))
         .map(|s| s as Slot)
         .ok_or_else(|| other("ERR Invalid or out of range slot"))
-}
-
-/// Applies a change on every shard of this process; answers once all have it.
-async fn update(shard: &Rc<Shard>, u: Update) {
-    shard
-        .run_everywhere(|| {
-            let u = u.clone();
-            move |s: &Rc<Shard>| on_request(s, Request::Update(u))
-        })
-        .await;
 }
 
 /// Runs a slot request on the shard holding that slot's keys for this connection: the
@@ -363,118 +367,4 @@ async fn setslot(shard: &Rc<Shard>, args: &[Bytes]) -> Result<Reply, CmdError> {
     };
     update(shard, u).await;
     Ok(Reply::Ok)
-}
-
-fn info_text(st: &State) -> String {
-    let assigned = st.owner.iter().filter(|&&o| o != super::UNASSIGNED).count();
-    let size = (0..st.nodes.len())
-        .filter(|&n| st.owner.iter().any(|&o| o as usize == n))
-        .count();
-    let state = if assigned == SLOTS { "ok" } else { "fail" };
-    format!(
-        "cluster_state:{state}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{assigned}\r\n\
-         cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{}\r\n\
-         cluster_size:{size}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n\
-         cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
-         total_cluster_links_buffer_limit_exceeded:0\r\n",
-        st.nodes.len(),
-        st.current_epoch,
-        st.nodes[st.me].epoch,
-    )
-}
-
-fn nodes_text(client: &ClientHandle, st: &State) -> String {
-    let now = shards::clock::system_ms();
-    let mut out = String::new();
-    for (i, n) in st.nodes.iter().enumerate() {
-        let me = i == st.me;
-        let _ = write!(
-            out,
-            "{} {}:{}@{} {} - 0 {} {} connected",
-            n.id,
-            node_ip(client, &n.ip),
-            n.port,
-            n.cport(),
-            if me { "myself,master" } else { "master" },
-            if me { 0 } else { now },
-            n.epoch,
-        );
-        for (a, b) in st.ranges_of(i) {
-            if a == b {
-                let _ = write!(out, " {a}");
-            } else {
-                let _ = write!(out, " {a}-{b}");
-            }
-        }
-        if me {
-            for (&(node, slot), &to) in &st.migrating {
-                if node == i {
-                    let _ = write!(out, " [{slot}->-{}]", st.nodes[to].id);
-                }
-            }
-            for (&(node, slot), &from) in &st.importing {
-                if node == i {
-                    let _ = write!(out, " [{slot}-<-{}]", st.nodes[from].id);
-                }
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn slots_reply(client: &ClientHandle, st: &State) -> Reply {
-    let mut ranges: Vec<(Slot, Slot, usize)> = (0..st.nodes.len())
-        .flat_map(|n| st.ranges_of(n).into_iter().map(move |(a, b)| (a, b, n)))
-        .collect();
-    ranges.sort_unstable();
-    Reply::Array(
-        ranges
-            .into_iter()
-            .map(|(a, b, n)| {
-                let node = &st.nodes[n];
-                Reply::Array(vec![
-                    Reply::Int(a as i64),
-                    Reply::Int(b as i64),
-                    Reply::Array(vec![
-                        Reply::bulk(node_ip(client, &node.ip)),
-                        Reply::Int(node.port as i64),
-                        Reply::bulk(&node.id),
-                        Reply::Map(Vec::new()),
-                    ]),
-                ])
-            })
-            .collect(),
-    )
-}
-
-fn shards_reply(client: &ClientHandle, st: &State) -> Reply {
-    let s = |v: &str| Reply::bulk(v);
-    Reply::Array(
-        st.nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let slots = st
-                    .ranges_of(i)
-                    .into_iter()
-                    .flat_map(|(a, b)| [Reply::Int(a as i64), Reply::Int(b as i64)])
-                    .collect();
-                let ip = node_ip(client, &n.ip);
-                let node = Reply::Map(vec![
-                    (s("id"), s(&n.id)),
-                    (s("port"), Reply::Int(n.port as i64)),
-                    (s("ip"), s(&ip)),
-                    (s("endpoint"), s(&ip)),
-                    (s("role"), s("master")),
-                    (s("replication-offset"), Reply::Int(0)),
-                    (s("health"), s("online")),
-                ]);
-                Reply::Map(vec![
-                    (s("slots"), Reply::Array(slots)),
-                    (s("nodes"), Reply::Array(vec![node])),
-                ])
-            })
-            .collect(),
-    )
 }

@@ -11,11 +11,16 @@
 //! Several processes form one cluster from a topology file (`topology`); there is no
 //! gossip between processes: an orchestrator (or `redis-cli --cluster`) tells every
 //! node what changes, as it does with Redis.
+//!
+//! Replicas are whole processes (`roles`): a process that replicates another has the
+//! same number of shards, and its node `i` is a replica of the other's node `i`.
 
 mod command;
 mod redirect;
+mod roles;
 mod slot_index;
 pub mod topology;
+mod views;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +34,7 @@ use crate::runtime::shard::Shard;
 
 pub use command::{cluster, connection_flag};
 pub use redirect::{check, Verdict};
+pub use roles::sync_upstream;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -42,11 +48,18 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
+/// A process of the cluster: where its public port is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    pub ip: String,
+    pub port: u16,
+}
+
 /// A cluster node: one shard of this or another process.
 #[derive(Debug, Clone)]
 pub struct Node {
     pub id: String,
-    /// Every node is the only master of its own shard (in Redis's sense).
+    /// The node's own shard id (a replica shows its master's, as Redis 7.2 does).
     pub shard_id: String,
     /// Announced IP; empty: the address the client reached us at.
     pub ip: String,
@@ -54,6 +67,10 @@ pub struct Node {
     /// The shard of this process that is this node.
     pub local: Option<ShardId>,
     pub epoch: u64,
+    /// The process (index into `State::processes`) this node is a shard of.
+    pub process: usize,
+    /// The master node this node replicates; `None` for a master.
+    pub master: Option<usize>,
 }
 
 impl Node {
@@ -75,6 +92,8 @@ pub const UNASSIGNED: u16 = u16::MAX;
 #[derive(Debug, Clone)]
 pub struct State {
     pub nodes: Vec<Node>,
+    /// Every process of the cluster (this one alone without a topology file).
+    pub processes: Vec<Process>,
     /// Owner node (index into `nodes`) of every slot, or `UNASSIGNED`.
     pub owner: Vec<u16>,
     /// (node, slot) -> the node the slot is migrating to (nodes of this process).
@@ -102,6 +121,32 @@ impl State {
         self.nodes.iter().position(|n| n.id.as_bytes() == id)
     }
 
+    /// The nodes of process `p`, in shard order.
+    pub fn nodes_of(&self, p: usize) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].process == p)
+            .collect()
+    }
+
+    /// The replicas of node `m`.
+    pub fn replicas_of(&self, m: usize) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].master == Some(m))
+            .collect()
+    }
+
+    /// The process this process replicates, if it is a replica.
+    pub fn my_primary(&self) -> Option<usize> {
+        let m = self.nodes[self.me].master?;
+        Some(self.nodes[m].process)
+    }
+
+    /// The shard id a node shows: its master's for a replica.
+    pub fn shard_id_of(&self, n: usize) -> &str {
+        let shown = self.nodes[n].master.unwrap_or(n);
+        &self.nodes[shown].shard_id
+    }
+
     /// The slot ranges a node owns, as inclusive pairs.
     pub fn ranges_of(&self, node: usize) -> Vec<(Slot, Slot)> {
         let mut out: Vec<(Slot, Slot)> = Vec::new();
@@ -124,6 +169,44 @@ impl State {
             && (moving(&self.migrating) || moving(&self.importing))
     }
 
+    /// Process `process`'s node `i` replicates process `primary`'s node `i`. Returns the
+    /// slots whose keys now live on this process's replica nodes.
+    fn follow(&mut self, process: usize, primary: usize) -> Vec<Slot> {
+        let theirs = self.nodes_of(primary);
+        for (a, &b) in self.nodes_of(process).into_iter().zip(&theirs) {
+            self.nodes[a].master = Some(b);
+        }
+        (0..self.owner.len())
+            .filter(|&s| self.owner[s] != UNASSIGNED && theirs.contains(&(self.owner[s] as usize)))
+            .map(|s| s as Slot)
+            .collect()
+    }
+
+    /// Process `process`'s replica nodes take over their masters' slots; the old masters
+    /// and their other replicas follow them. Returns the slots that changed owner.
+    fn promote(&mut self, process: usize, epoch: u64) -> Vec<Slot> {
+        let mut touched = Vec::new();
+        for a in self.nodes_of(process) {
+            let Some(old) = self.nodes[a].master else {
+                continue;
+            };
+            for (s, o) in self.owner.iter_mut().enumerate() {
+                if *o as usize == old {
+                    *o = a as u16;
+                    touched.push(s as Slot);
+                }
+            }
+            for r in self.replicas_of(old) {
+                self.nodes[r].master = Some(a);
+            }
+            self.nodes[a].master = None;
+            self.nodes[a].epoch = epoch;
+            self.nodes[old].master = Some(a);
+        }
+        self.current_epoch = self.current_epoch.max(epoch);
+        touched
+    }
+
     /// The shard of this process that serves `slot` for the shard whose node is `me`:
     /// a slot its node imports is served by itself; else the local owner, else a local
     /// node importing it. `None`: the slot lives in another process.
@@ -134,6 +217,14 @@ impl State {
         if let Some(o) = self.owner_of(slot) {
             if let Some(shard) = self.nodes[o].local {
                 return Some(shard);
+            }
+            // A replica process keeps the slot's keys on the node replicating its owner.
+            if let Some(r) = self
+                .replicas_of(o)
+                .into_iter()
+                .find_map(|r| self.nodes[r].local)
+            {
+                return Some(r);
             }
         }
         self.importing
@@ -168,6 +259,17 @@ pub enum Update {
     },
     Epoch {
         node: usize,
+        epoch: u64,
+    },
+    /// Process `process`'s node `i` becomes a replica of process `primary`'s node `i`.
+    Follow {
+        process: usize,
+        primary: usize,
+    },
+    /// Process `process`'s nodes take over the slots of the masters they replicate,
+    /// with config epoch `epoch`; those masters and their other replicas follow them.
+    Promote {
+        process: usize,
         epoch: u64,
     },
 }
@@ -268,9 +370,30 @@ pub fn on_request(shard: &Rc<Shard>, req: Request) -> Response {
     }
 }
 
+/// Applies a change on every shard of this process; answers once all have it.
+pub(super) async fn update(shard: &Rc<Shard>, u: Update) {
+    shard
+        .run_everywhere(|| {
+            let u = u.clone();
+            move |s: &Rc<Shard>| on_request(s, Request::Update(u))
+        })
+        .await;
+}
+
+enum Kind {
+    Assign,
+    Role,
+    Other,
+}
+
 /// Applies a change to this shard's view and its slot -> shard table.
 fn apply(shard: &Shard, u: Update) {
-    let assigned = matches!(u, Update::Assign { .. });
+    let kind = match u {
+        Update::Assign { .. } => Kind::Assign,
+        Update::Follow { .. } | Update::Promote { .. } => Kind::Role,
+        _ => Kind::Other,
+    };
+    let assigned = !matches!(kind, Kind::Other);
     let touched: Vec<Slot> = with_mut(|st| match u {
         Update::Assign { slots, node } => {
             for &s in &slots {
@@ -298,9 +421,15 @@ fn apply(shard: &Shard, u: Update) {
             st.current_epoch = st.current_epoch.max(epoch);
             Vec::new()
         }
+        Update::Follow { process, primary } => st.follow(process, primary),
+        Update::Promote { process, epoch } => st.promote(process, epoch),
     });
     with(|st| {
-        for s in touched {
+        // A replica process keeps its keys where its stream put them: a slot its
+        // primary moves between cores stays on the core that has its keys (reads are
+        // forwarded there).
+        let keep = matches!(kind, Kind::Assign) && st.nodes[st.me].master.is_some();
+        for s in touched.into_iter().filter(|_| !keep) {
             if let Some(to) = st.route_for(s) {
                 shard.slots.set_owner(s, to);
             }

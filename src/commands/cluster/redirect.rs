@@ -99,7 +99,7 @@ pub fn check(
         if conn.node_port {
             on_node(shard, client, st, spec, args, slot, nkeys, asking)
         } else {
-            on_public(client, st, slot)
+            on_public(client, st, spec, slot)
         }
     });
     match verdict {
@@ -149,15 +149,39 @@ fn db_rules(spec: &CommandSpec, args: &[Bytes]) -> Verdict {
     Verdict::Pass
 }
 
-/// A command on the public port: this process's slots are served here.
-fn on_public(client: &ClientHandle, st: &State, slot: Slot) -> Verdict {
+/// A command on the public port: this process's slots are served here (and, by a
+/// replica process, reads of its primary's slots after READONLY).
+fn on_public(client: &ClientHandle, st: &State, spec: &CommandSpec, slot: Slot) -> Verdict {
     let Some(owner) = st.owner_of(slot) else {
         return err("CLUSTERDOWN Hash slot not served".into());
     };
     if st.nodes[owner].local.is_some() && !st.in_migration(slot) {
         return Verdict::Pass;
     }
+    let replicated_here = st
+        .replicas_of(owner)
+        .iter()
+        .any(|&r| st.nodes[r].local.is_some());
+    if replicated_here && reads_on_replica(client, spec) {
+        return Verdict::Pass;
+    }
     err(format!("MOVED {slot} {}", addr(client, st, owner)))
+}
+
+/// Whether a replica serves this command itself: the connection sent READONLY and the
+/// command (every queued command, for EXEC) writes nothing.
+fn reads_on_replica(client: &ClientHandle, spec: &CommandSpec) -> bool {
+    if !client.cluster.get().readonly {
+        return false;
+    }
+    if server_cmd(spec) == Some(ServerCmd::Exec) {
+        return client
+            .multi
+            .borrow()
+            .as_ref()
+            .is_some_and(|m| m.queued.iter().all(|(q, _)| !q.has(flags::WRITE)));
+    }
+    !spec.has(flags::WRITE)
 }
 
 /// A command on a node port: served only if the node owns the slot, with Redis's
@@ -196,6 +220,9 @@ fn on_node(
             (0, _) => err(format!("ASK {slot} {}", addr(client, st, to))),
             _ => err("TRYAGAIN Multiple keys request during rehashing of slot".into()),
         };
+    }
+    if st.nodes[me].master == Some(owner) && reads_on_replica(client, spec) {
+        return Verdict::Pass;
     }
     if asking && st.importing.contains_key(&(me, slot)) {
         if nkeys > 1 {

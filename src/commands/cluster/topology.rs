@@ -9,20 +9,23 @@
 //! 127.0.0.1:7000    2       0-5460
 //! 127.0.0.1:7100    2       5461-10922
 //! 127.0.0.1:7200    2       10923-16383   nodes=7201
+//! 127.0.0.1:7300    2       replicaof=127.0.0.1:7000
 //! ```
 //!
 //! Every process reads the same file. A process splits its slots (in the order given)
 //! into as many contiguous runs as it has shards; shard `i` is a node on port
 //! `first node port + i` (default: the process port + 1). Node ids of a topology are
 //! derived from the node's address, so every process names every node alike without
-//! talking to the others.
+//! talking to the others. A `replicaof=` line is a replica process: no slots of its
+//! own, the same number of shards as the process it names, its node `i` a replica of
+//! that process's node `i`.
 
 use std::fmt::Write as _;
 
 use shards::slot::SLOTS;
 use shards::{ShardId, Slot};
 
-use super::{Node, State, UNASSIGNED};
+use super::{Node, Process, State, UNASSIGNED};
 use crate::base::ids::hex_words;
 pub use crate::base::ids::random_id;
 
@@ -34,12 +37,16 @@ pub struct ProcessSpec {
     pub shards: usize,
     pub slots: Vec<Slot>,
     pub node_base: u16,
+    /// The process (index into the file's lines) this one replicates.
+    pub replicaof: Option<usize>,
 }
 
 /// Parses a topology file's text.
 pub fn parse_topology(text: &str) -> Result<Vec<ProcessSpec>, String> {
     let mut out: Vec<ProcessSpec> = Vec::new();
     let mut seen = vec![false; SLOTS];
+    // (process, the `ip:port` it names, line number)
+    let mut replicaof: Vec<(usize, String, usize)> = Vec::new();
     for (no, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -62,6 +69,10 @@ pub fn parse_topology(text: &str) -> Result<Vec<ProcessSpec>, String> {
         for w in words {
             if let Some(base) = w.strip_prefix("nodes=") {
                 node_base = base.parse().map_err(|_| bad("bad nodes= port"))?;
+                continue;
+            }
+            if let Some(primary) = w.strip_prefix("replicaof=") {
+                replicaof.push((out.len(), primary.to_string(), no + 1));
                 continue;
             }
             let (a, b) = match w.split_once('-') {
@@ -89,10 +100,37 @@ pub fn parse_topology(text: &str) -> Result<Vec<ProcessSpec>, String> {
             shards,
             slots,
             node_base,
+            replicaof: None,
         });
     }
     if out.is_empty() {
         return Err("topology file lists no process".into());
+    }
+    for (p, primary, no) in replicaof {
+        let bad = |what: &str| format!("topology line {no}: {what}");
+        let found = out
+            .iter()
+            .position(|q| format!("{}:{}", q.ip, q.port) == primary)
+            .ok_or_else(|| bad(&format!("replicaof={primary} names no process of the file")))?;
+        if found == p || out[p].shards != out[found].shards {
+            return Err(bad(
+                "a replica process needs another process with as many shards",
+            ));
+        }
+        if !out[p].slots.is_empty() {
+            return Err(bad("a replica process has no slots of its own"));
+        }
+        out[p].replicaof = Some(found);
+    }
+    for p in &out {
+        if let Some(q) = p.replicaof {
+            if out[q].replicaof.is_some() {
+                return Err(format!(
+                    "topology: {}:{} replicates a replica; name its primary instead",
+                    p.ip, p.port
+                ));
+            }
+        }
     }
     Ok(out)
 }
@@ -169,19 +207,32 @@ fn nodes_file_text(nodes: &[Node], owner: &[u16], topology: &str) -> String {
             out.push('\n');
         }
     }
+    for n in nodes {
+        if let Some(m) = n.master {
+            let _ = writeln!(out, "replica {} {}", n.id, nodes[m].id);
+        }
+    }
     out
 }
 
-/// The slot map a nodes file saved, if it was saved for the same topology and names
-/// only known nodes.
-fn saved_owner(text: &str, topology: &str, nodes: &[Node]) -> Option<Vec<u16>> {
+/// The slot map and the replicas' masters a nodes file saved, if it was saved for the
+/// same topology and names only known nodes.
+type Saved = (Vec<u16>, Vec<Option<usize>>);
+
+fn saved_map(text: &str, topology: &str, nodes: &[Node]) -> Option<Saved> {
     let mut owner = vec![UNASSIGNED; SLOTS];
+    let mut masters = vec![None; nodes.len()];
     let mut tagged = false;
     let mut any = false;
+    let find = |id: &str| nodes.iter().position(|n| n.id == id);
     for line in text.lines() {
         let mut w = line.split_whitespace();
         match w.next() {
             Some("topology") => tagged = w.next().unwrap_or("") == topology,
+            Some("replica") => {
+                let node = find(w.next()?)?;
+                masters[node] = Some(find(w.next()?)?);
+            }
             Some("slots") => {
                 let id = w.next()?;
                 let node = nodes.iter().position(|n| n.id == id)? as u16;
@@ -198,7 +249,7 @@ fn saved_owner(text: &str, topology: &str, nodes: &[Node]) -> Option<Vec<u16>> {
             _ => {}
         }
     }
-    (tagged && any).then_some(owner)
+    (tagged && any).then_some((owner, masters))
 }
 
 /// A short tag of a topology file's text.
@@ -229,8 +280,8 @@ pub struct Inputs<'a> {
 pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
     let nshards = inp.node_ports.len();
     let mut owner = vec![UNASSIGNED; SLOTS];
-    let mut local_owner = vec![0usize; SLOTS];
     let mut nodes = Vec::new();
+    let mut processes = Vec::new();
     match inp.topology {
         None => {
             let kept = std::fs::read_to_string(inp.nodes_file)
@@ -249,13 +300,17 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
                     port,
                     local: Some(shard),
                     epoch: shard as u64 + 1,
+                    process: 0,
+                    master: None,
                 });
             }
             for (s, o) in owner.iter_mut().enumerate() {
-                let shard = s * nshards / SLOTS;
-                *o = shard as u16;
-                local_owner[s] = shard;
+                *o = (s * nshards / SLOTS) as u16;
             }
+            processes.push(Process {
+                ip: inp.announce_ip.to_string(),
+                port: inp.public_port,
+            });
         }
         Some(text) => {
             let procs = parse_topology(text)?;
@@ -277,16 +332,15 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
                     ));
                 }
             }
+            let mut first = Vec::new();
             for (pi, p) in procs.iter().enumerate() {
+                first.push(nodes.len());
                 for (i, run) in split_slots(&p.slots, p.shards).into_iter().enumerate() {
                     let port = p.node_base + i as u16;
                     let addr = format!("{}:{port}", p.ip);
                     let idx = nodes.len() as u16;
                     for &s in run {
                         owner[s as usize] = idx;
-                        if pi == mine {
-                            local_owner[s as usize] = i;
-                        }
                     }
                     nodes.push(Node {
                         id: derived_id("node", &addr),
@@ -295,7 +349,21 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
                         port,
                         local: (pi == mine).then_some(i),
                         epoch: idx as u64 + 1,
+                        process: pi,
+                        master: None,
                     });
+                }
+                processes.push(Process {
+                    ip: p.ip.clone(),
+                    port: p.port,
+                });
+            }
+            for (pi, p) in procs.iter().enumerate() {
+                if let Some(q) = p.replicaof {
+                    for i in 0..p.shards {
+                        nodes[first[pi] + i].master = Some(first[q] + i);
+                        nodes[first[pi] + i].epoch = nodes[first[q] + i].epoch;
+                    }
                 }
             }
         }
@@ -307,22 +375,22 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
         None => format!("single-{nshards}"),
     };
     if let Ok(text) = std::fs::read_to_string(inp.nodes_file) {
-        if let Some(saved) = saved_owner(&text, &tag, &nodes) {
+        if let Some((saved, masters)) = saved_map(&text, &tag, &nodes) {
             owner = saved;
-            for (s, &o) in owner.iter().enumerate() {
-                if let Some(shard) = nodes.get(o as usize).and_then(|n| n.local) {
-                    local_owner[s] = shard;
-                }
+            for (n, m) in nodes.iter_mut().zip(masters) {
+                n.master = m;
             }
         }
     }
     let current_epoch = nodes.iter().map(|n| n.epoch).max().unwrap_or(0);
+    let me = nodes.iter().position(|n| n.local == Some(0)).unwrap_or(0);
     let state = State {
         nodes,
+        processes,
         owner,
         migrating: Default::default(),
         importing: Default::default(),
-        me: 0,
+        me,
         current_epoch,
         nodes_file: inp.nodes_file.to_string(),
         topology_tag: tag,
@@ -333,6 +401,11 @@ pub fn build(inp: &Inputs) -> Result<(State, Vec<ShardId>), String> {
             inp.nodes_file
         ));
     }
+    // Where each slot's keys live in this process (a replica process: on the node
+    // replicating the slot's owner).
+    let local_owner = (0..SLOTS)
+        .map(|s| state.route_for(s as Slot).unwrap_or(0))
+        .collect();
     Ok((state, local_owner))
 }
 
@@ -384,6 +457,51 @@ mod tests {
     }
 
     #[test]
+    fn replica_lines_name_a_primary_with_as_many_shards() {
+        let t = "127.0.0.1:7000 2 0-16383\n127.0.0.1:7100 2 replicaof=127.0.0.1:7000\n";
+        let p = parse_topology(t).unwrap();
+        assert_eq!((p[0].replicaof, p[1].replicaof), (None, Some(0)));
+        assert!(p[1].slots.is_empty());
+        let three = "127.0.0.1:7000 2 0-16383\n127.0.0.1:7100 3 replicaof=127.0.0.1:7000\n";
+        assert!(parse_topology(three)
+            .unwrap_err()
+            .contains("as many shards"));
+        let unknown = "127.0.0.1:7000 2 0-16383\n127.0.0.1:7100 2 replicaof=127.0.0.1:9\n";
+        assert!(parse_topology(unknown)
+            .unwrap_err()
+            .contains("names no process"));
+        let with_slots =
+            "127.0.0.1:7000 2 0-100\n127.0.0.1:7100 2 101-200 replicaof=127.0.0.1:7000\n";
+        assert!(parse_topology(with_slots).unwrap_err().contains("no slots"));
+        let chain = format!("{t}127.0.0.1:7200 2 replicaof=127.0.0.1:7100\n");
+        assert!(parse_topology(&chain)
+            .unwrap_err()
+            .contains("replicates a replica"));
+    }
+
+    #[test]
+    fn roles_survive_in_the_nodes_file() {
+        let node = |port: u16, master| Node {
+            id: derived_id("node", &format!("127.0.0.1:{port}")),
+            shard_id: random_id(),
+            ip: "127.0.0.1".into(),
+            port,
+            local: None,
+            epoch: 1,
+            process: 0,
+            master,
+        };
+        let nodes = vec![node(7001, None), node(7101, Some(0))];
+        let mut owner = vec![UNASSIGNED; SLOTS];
+        owner[0] = 0;
+        let text = nodes_file_text(&nodes, &owner, "t");
+        assert_eq!(
+            saved_map(&text, "t", &nodes),
+            Some((owner, vec![None, Some(0)]))
+        );
+    }
+
+    #[test]
     fn slots_split_into_contiguous_runs() {
         let slots: Vec<Slot> = (0..10).collect();
         let runs = split_slots(&slots, 3);
@@ -409,16 +527,18 @@ mod tests {
             port: 7001,
             local: Some(0),
             epoch: 1,
+            process: 0,
+            master: None,
         };
         let mut owner = vec![UNASSIGNED; SLOTS];
         owner[5..=9].iter_mut().for_each(|o| *o = 0);
         owner[100] = 0;
         let text = nodes_file_text(std::slice::from_ref(&n), &owner, "tag");
         assert_eq!(
-            saved_owner(&text, "tag", std::slice::from_ref(&n)),
-            Some(owner)
+            saved_map(&text, "tag", std::slice::from_ref(&n)),
+            Some((owner, vec![None]))
         );
-        assert_eq!(saved_owner(&text, "other", std::slice::from_ref(&n)), None);
+        assert_eq!(saved_map(&text, "other", std::slice::from_ref(&n)), None);
         let parsed = parse_nodes_file(&text);
         assert_eq!(parsed, vec![(0, n.id, n.shard_id)]);
     }

@@ -380,7 +380,9 @@ impl<'a> Batch<'a> {
         if pause::maybe_paused() {
             self.wait_while_paused(spec).await;
         }
-        if crate::commands::cluster::enabled() {
+        // The primary's stream is applied whatever this replica's slots (Redis's
+        // replicas obey their master alike).
+        if crate::commands::cluster::enabled() && !self.client.master_link.get() {
             match crate::commands::cluster::check(self.shard, self.client, spec, &args) {
                 crate::commands::cluster::Verdict::Pass => {}
                 crate::commands::cluster::Verdict::Refuse(r) => {
