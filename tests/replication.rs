@@ -422,6 +422,12 @@ fn min_replicas_to_write_and_stale_data_refuse_as_redis() {
     let _: () = q(&mut c, &["SET", "k", "local"]);
     let v: String = q(&mut c, &["GET", "k"]);
     assert_eq!(v, "local");
+    // Full syncs are always diskless: `yes` is the only value.
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "repl-diskless-sync"]);
+    assert_eq!(got, ["repl-diskless-sync", "yes"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "repl-diskless-sync", "yes"]);
+    let e = common::err(&mut c, &["CONFIG", "SET", "repl-diskless-sync", "no"]);
+    assert!(e.contains("always streams"), "{e}");
 }
 
 /// A replica keeps its primary's stream verbatim: a replica of the replica gets it

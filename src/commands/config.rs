@@ -127,6 +127,10 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             Err(fail("argument must be 'yes' or 'no'"))
         }
         "appendfsync" => one_of(&["always", "everysec", "no"]),
+        // A full sync always streams the snapshot to the socket (Redis's diskless sync).
+        "repl-diskless-sync" if lower != "yes" => Err(fail(
+            "corecache always streams a full sync's snapshot to the replica (no disk-based sync)",
+        )),
         "notify-keyspace-events" if shards::notify::parse_flags(value).is_none() => Err(fail(
             "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
         )),
@@ -161,6 +165,7 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     match name {
         "requirepass" => s.requirepass = value.to_string(),
         "masterauth" => s.masterauth = value.to_string(),
+        "repl-diskless-sync" => {}
         "maxclients" => s.maxclients = num() as usize,
         "loglevel" => s.loglevel = value.to_ascii_lowercase(),
         "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,

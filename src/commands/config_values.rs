@@ -50,6 +50,7 @@ pub(super) const PARAMS: &[&str] = &[
     "min-replicas-max-lag",
     "replica-serve-stale-data",
     "replica-read-only",
+    "repl-diskless-sync",
     "masterauth",
 ];
 
@@ -91,6 +92,7 @@ pub(super) fn render(
         "maxclients" => s.maxclients.to_string(),
         "requirepass" => s.requirepass.clone(),
         "masterauth" => s.masterauth.clone(),
+        "repl-diskless-sync" => "yes".into(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string(),
         "client-query-buffer-limit" => s.client_query_buffer_limit.to_string(),
         "timeout" => s.timeout.to_string(),
