@@ -145,6 +145,7 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::base::config::set_public_addr(&config.bind, port);
     log::set_level(&config.loglevel);
     let metrics_fd = bind_metrics(&config)?;
+    setup_acl(&config)?;
 
     let started_ms = shards::clock::system_ms();
     let (slots, cluster_start) = if config.cluster_enabled() {
@@ -273,6 +274,38 @@ fn bind_metrics(config: &Config) -> Result<Option<RawFd>, String> {
     addr.set_port(port);
     log::notice(&format!("metrics on {addr} (GET /metrics)"));
     Ok(Some(fd))
+}
+
+/// The users at start-up: `requirepass` as the default user's password, then the
+/// ACL file or the `user` directives.
+fn setup_acl(config: &Config) -> Result<(), String> {
+    use crate::runtime::acl;
+    acl::set_pubsub_all_default(config.acl_pubsub_default == "allchannels");
+    acl::set_log_max(config.acllog_max_len);
+    acl::set_requirepass(&config.requirepass);
+    if let Some(path) = &config.aclfile {
+        if !config.users.is_empty() {
+            return Err(
+                "corecache: configuring users in the config file and in an ACL file \
+                        (aclfile) at once is not supported (as in Redis)"
+                    .into(),
+            );
+        }
+        acl::set_file(path);
+        if std::path::Path::new(path).exists() {
+            crate::commands::acl::load_file(path).map_err(|e| format!("corecache: {e}"))?;
+        }
+    }
+    for line in &config.users {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let rules: Vec<bytes::Bytes> = words
+            .map(|w| bytes::Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
+        crate::commands::acl::setuser(name.as_bytes(), &rules)
+            .map_err(|e| format!("corecache: user {name}: {}", e.message()))?;
+    }
+    Ok(())
 }
 
 /// What every shard needs to start as a cluster node.

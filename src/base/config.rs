@@ -79,6 +79,23 @@ pub struct Config {
     #[arg(long, default_value = "")]
     pub requirepass: String,
 
+    /// An ACL user as Redis's `user` directive gives it: `NAME RULES...` in one value
+    /// (`--user "alice on >pw ~app:* +@read"`). Repeatable; not with `--aclfile`.
+    #[arg(long = "user", value_name = "NAME RULES")]
+    pub users: Vec<String>,
+
+    /// The ACL file: the users at start-up, ACL LOAD and ACL SAVE.
+    #[arg(long)]
+    pub aclfile: Option<String>,
+
+    /// ACL LOG's length.
+    #[arg(long, default_value_t = 128)]
+    pub acllog_max_len: u64,
+
+    /// The channels a new ACL user starts with.
+    #[arg(long, default_value = "resetchannels", value_parser = ["resetchannels", "allchannels"])]
+    pub acl_pubsub_default: String,
+
     /// Password this server gives its primary when it replicates one (AUTH).
     #[arg(long, default_value = "")]
     pub masterauth: String,

@@ -317,8 +317,7 @@ async fn kill(shard: &Rc<Shard>, client: &ClientHandle, args: &[Bytes]) -> Resul
         } else if eq_ic(k, "LADDR") {
             f.laddr = Some(text);
         } else if eq_ic(k, "USER") {
-            // Until ACLs exist, `default` is the only user.
-            if text != "default" {
+            if crate::runtime::acl::get(&text).is_none() {
                 return Err(CmdError::other(format!("ERR No such user '{text}'")));
             }
             f.user = Some(text);

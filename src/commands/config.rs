@@ -18,6 +18,7 @@ const IMMUTABLE: &[&str] = &[
     "io-threads",
     "appendfilename",
     "appenddirname",
+    "aclfile",
 ];
 
 /// Settable only with `enable-protected-configs` (Redis 7).
@@ -53,7 +54,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         }
     };
     match name {
-        "tracking-table-max-keys" => match value.parse::<i64>() {
+        "tracking-table-max-keys" | "acllog-max-len" => match value.parse::<i64>() {
             Ok(v) if v >= 0 => Ok(()),
             Ok(_) => Err(fail(
                 "argument must be between 0 and 9223372036854775807 inclusive",
@@ -127,6 +128,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             Err(fail("argument must be 'yes' or 'no'"))
         }
         "appendfsync" => one_of(&["always", "everysec", "no"]),
+        "acl-pubsub-default" => one_of(&["resetchannels", "allchannels"]),
         // A full sync always streams the snapshot to the socket (Redis's diskless sync).
         "repl-diskless-sync" if lower != "yes" => Err(fail(
             "corecache always streams a full sync's snapshot to the replica (no disk-based sync)",
@@ -163,9 +165,16 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     let mem = || parse_memory(value).unwrap_or(0);
     let num = || value.parse::<u64>().unwrap_or(0);
     match name {
-        "requirepass" => s.requirepass = value.to_string(),
+        "requirepass" => {
+            s.requirepass = value.to_string();
+            crate::runtime::acl::set_requirepass(value);
+        }
         "masterauth" => s.masterauth = value.to_string(),
         "repl-diskless-sync" => {}
+        "acllog-max-len" => crate::runtime::acl::set_log_max(num()),
+        "acl-pubsub-default" => {
+            crate::runtime::acl::set_pubsub_all_default(value.eq_ignore_ascii_case("allchannels"))
+        }
         "maxclients" => s.maxclients = num() as usize,
         "loglevel" => s.loglevel = value.to_ascii_lowercase(),
         "proto-max-bulk-len" => s.proto_max_bulk_len = mem() as usize,

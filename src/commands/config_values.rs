@@ -52,6 +52,9 @@ pub(super) const PARAMS: &[&str] = &[
     "replica-read-only",
     "repl-diskless-sync",
     "masterauth",
+    "aclfile",
+    "acllog-max-len",
+    "acl-pubsub-default",
 ];
 
 /// A parameter's value now, as CONFIG GET shows it.
@@ -93,6 +96,14 @@ pub(super) fn render(
         "requirepass" => s.requirepass.clone(),
         "masterauth" => s.masterauth.clone(),
         "repl-diskless-sync" => "yes".into(),
+        "aclfile" if live => crate::runtime::acl::file().unwrap_or_default(),
+        "aclfile" => String::new(),
+        "acllog-max-len" if live => crate::runtime::acl::log_max().to_string(),
+        "acllog-max-len" => "128".into(),
+        "acl-pubsub-default" if live && crate::runtime::acl::pubsub_all_default() => {
+            "allchannels".into()
+        }
+        "acl-pubsub-default" => "resetchannels".into(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string(),
         "client-query-buffer-limit" => s.client_query_buffer_limit.to_string(),
         "timeout" => s.timeout.to_string(),

@@ -31,32 +31,21 @@ pub fn select(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Re
     Ok(Reply::Ok)
 }
 
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-
-/// Checks a username/password pair against `requirepass` (only user `default` exists).
-fn check_password(shard: &Shard, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
-    let required = shard.settings.borrow().requirepass.clone();
-    if user == b"default" && (required.is_empty() || required.as_bytes() == pass) {
-        Ok(())
-    } else {
-        Err(CmdError::other(WRONGPASS))
-    }
-}
-
 pub fn auth(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let _ = shard;
     let (user, pass): (&[u8], &[u8]) = match args.len() {
         2 => (b"default", &args[1]),
         3 => (&args[1], &args[2]),
         _ => return Err(CmdError::Syntax),
     };
-    if args.len() == 2 && shard.settings.borrow().requirepass.is_empty() {
+    let default_nopass = crate::runtime::acl::get("default").is_some_and(|d| d.nopass);
+    if args.len() == 2 && default_nopass {
         return Err(CmdError::other(
             "ERR AUTH <password> called without any password configured for the default \
              user. Are you sure your configuration is correct?",
         ));
     }
-    check_password(shard, user, pass)?;
-    client.info.borrow_mut().authenticated = true;
+    crate::commands::acl::login(client, user, pass)?;
     Ok(Reply::Ok)
 }
 
@@ -78,7 +67,7 @@ pub fn hello(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Rep
     while i < args.len() {
         let more = args.len() - i - 1;
         if eq_ic(&args[i], "AUTH") && more >= 2 {
-            check_password(shard, &args[i + 1], &args[i + 2])?;
+            crate::commands::acl::login(client, &args[i + 1], &args[i + 2])?;
             authed = true;
             i += 3;
         } else if eq_ic(&args[i], "SETNAME") && more >= 1 {
@@ -96,7 +85,8 @@ pub fn hello(shard: &Shard, client: &ClientHandle, args: &[Bytes]) -> Result<Rep
     if authed {
         info.authenticated = true;
     }
-    if !info.authenticated && !shard.settings.borrow().requirepass.is_empty() {
+    let _ = shard;
+    if !info.authenticated && !crate::runtime::acl::default_open() {
         return Err(CmdError::other(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
              HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
@@ -136,7 +126,14 @@ pub fn reset(shard: &Shard, client: &ClientHandle) -> Reply {
     info.no_evict = false;
     info.no_touch = false;
     info.reply = ReplyMode::On;
-    info.authenticated = shard.settings.borrow().requirepass.is_empty();
+    let _ = shard;
+    info.authenticated = crate::runtime::acl::default_open();
+    drop(info);
+    if let Some(d) = crate::runtime::acl::get("default") {
+        let open = crate::runtime::acl::default_open();
+        client.login(d);
+        client.info.borrow_mut().authenticated = open;
+    }
     Reply::Status("RESET".into())
 }
 

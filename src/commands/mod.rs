@@ -1,5 +1,6 @@
 //! Commands the server answers itself, one family per file; this file dispatches them.
 
+pub mod acl;
 pub mod aof;
 mod client;
 pub mod cluster;
@@ -45,6 +46,29 @@ pub use connection::time;
 /// Version reported to clients (HELLO, INFO): the Redis version whose behaviour we follow.
 pub const REDIS_VERSION: &str = "7.2.4";
 
+/// A container command's subcommand (`args[1]`) looked up in its table of names and
+/// Redis arities (counting the command and the subcommand), with Redis's errors for an
+/// unknown one and a wrong count.
+pub(crate) fn subcommand(
+    cmd: &str,
+    table: &[(&'static str, i32)],
+    args: &[bytes::Bytes],
+) -> Result<&'static str, shards::CmdError> {
+    let raw = String::from_utf8_lossy(&args[1]).into_owned();
+    let lower = raw.to_ascii_lowercase();
+    let Some(&(name, arity)) = table.iter().find(|(n, _)| *n == lower) else {
+        return Err(shards::CmdError::UnknownSubcommand {
+            sub: raw,
+            cmd: cmd.into(),
+        });
+    };
+    let argc = args.len() as i32;
+    if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
+        return Err(shards::CmdError::WrongArity(format!("{cmd}|{name}")));
+    }
+    Ok(name)
+}
+
 /// What the connection does after a server command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
@@ -85,6 +109,7 @@ pub async fn run(
             Ok(connection::reset(shard, client))
         }
         ServerCmd::Client => client::run(shard, client, &args).await,
+        ServerCmd::Acl => acl::run(shard, client, &args).await,
         ServerCmd::Info => info::run(shard, client, &args).await,
         ServerCmd::Slowlog => slowlog::run(shard, &args).await,
         ServerCmd::Latency => latency::run(shard, &args).await,

@@ -86,9 +86,7 @@ pub fn engine_figures() -> EngineFigures {
 
 /// Runs `f` on this shard's engine.
 fn with_engine<R>(shard: &Shard, f: impl FnOnce(&mut Engine) -> R) -> R {
-    if let Ok(s) = shard.settings.try_borrow() {
-        busy::note_password(!s.requirepass.is_empty());
-    }
+    busy::note_password(!crate::runtime::acl::default_open());
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let e = slot.get_or_insert_with(|| {

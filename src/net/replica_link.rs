@@ -159,6 +159,7 @@ async fn follow_stream(shard: &Rc<Shard>, generation: u64, conn: &mut Peer) -> R
     let client = shard.clients.borrow_mut().register(-1, None, None, now);
     client.info.borrow_mut().authenticated = true;
     client.master_link.set(true);
+    client.trusted.set(true);
     let out = apply(shard, generation, conn, &client).await;
     shard
         .clients

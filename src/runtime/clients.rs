@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use shards::ShardId;
 
 use bytes::Bytes;
 use shards::cmd::CommandSpec;
+
+use crate::runtime::acl::{self, User};
 
 /// A client between MULTI and EXEC.
 #[derive(Default)]
@@ -118,7 +121,7 @@ impl ClientInfo {
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} \
              ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=16384 \
-             rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} \
+             rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} \
              lib-name={} lib-ver={}",
             self.id,
             self.addr,
@@ -150,6 +153,7 @@ impl ClientInfo {
             } else {
                 &self.last_cmd
             },
+            st.user,
             st.redir,
             self.resp,
             self.lib_name,
@@ -176,6 +180,8 @@ pub struct LineState {
     pub redir: i64,
     /// Pushed bytes (Pub/Sub messages, invalidations) not yet sent.
     pub omem: usize,
+    /// The ACL user it is logged in as.
+    pub user: String,
 }
 
 /// A connected client as its shard sees it.
@@ -203,6 +209,9 @@ pub struct ClientHandle {
     /// The link to this server's primary (the stream's commands): writes allowed on a
     /// read-only replica.
     pub master_link: Cell<bool>,
+    /// A client the server obeys without ACL checks: the primary's link, the append-only
+    /// file's replay.
+    pub trusted: Cell<bool>,
     /// A replica of this server: it asked for the replication stream.
     pub replica: Cell<bool>,
     /// REPLCONF listening-port: the port a replica says it listens on.
@@ -217,6 +226,9 @@ pub struct ClientHandle {
     /// The arguments a batch keeps for the slow log, reused from batch to batch
     /// (`net/measure.rs`).
     pub slow_args: RefCell<Vec<bytes::Bytes>>,
+    /// The ACL user it is logged in as, as the users' table was at `user_gen`.
+    pub user: RefCell<Arc<User>>,
+    pub user_gen: Cell<u64>,
 }
 
 /// A pushed message, encoded once for all its receivers in both protocols.
@@ -359,8 +371,34 @@ impl ClientHandle {
             tracking: tracking.0,
             redir: tracking.1,
             omem: self.push_bytes.get(),
+            user: self.user.borrow().name.clone(),
         };
         self.info.borrow().line(now_ms, &st)
+    }
+
+    /// Logs the client in as `user`.
+    pub fn login(&self, user: Arc<User>) {
+        *self.user.borrow_mut() = user;
+        self.user_gen.set(acl::generation());
+        self.info.borrow_mut().authenticated = true;
+    }
+
+    /// Re-reads its user after an ACL change; `false` when the user was deleted.
+    #[inline]
+    pub fn refresh_user(&self) -> bool {
+        let g = acl::generation();
+        if self.user_gen.get() == g {
+            return true;
+        }
+        let found = acl::get(&self.user.borrow().name);
+        match found {
+            Some(u) => {
+                *self.user.borrow_mut() = u;
+                self.user_gen.set(g);
+                true
+            }
+            None => false,
+        }
     }
 
     /// CLIENT UNBLOCK: ends the client's blocking wait; whether it was waiting.
@@ -482,7 +520,8 @@ impl ClientRegistry {
                 lib_ver: String::new(),
                 no_evict: false,
                 no_touch: false,
-                authenticated: false,
+                // Logged in as `default` when that user needs no password (as Redis).
+                authenticated: acl::default_open(),
                 reply: ReplyMode::On,
                 qbuf: 0,
                 qbuf_cap: 0,
@@ -496,12 +535,17 @@ impl ClientRegistry {
             over_soft_since: Cell::new(None),
             monitor: Cell::new(false),
             master_link: Cell::new(false),
+            trusted: Cell::new(false),
             replica: Cell::new(false),
             repl_port: Cell::new(0),
             repl_rdb_only: Cell::new(false),
             tracking: RefCell::new(Default::default()),
             unblocker: RefCell::new(None),
             slow_args: RefCell::new(Vec::new()),
+            user: RefCell::new(
+                acl::get("default").unwrap_or_else(|| Arc::new(User::default_user())),
+            ),
+            user_gen: Cell::new(acl::generation()),
             multi: RefCell::new(None),
             watch: RefCell::new(WatchState::default()),
             cluster: Cell::new(Default::default()),
@@ -522,6 +566,11 @@ impl ClientRegistry {
             .filter(|(_, c)| c.tracking.borrow().on)
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// Every client of this shard.
+    pub fn all(&self) -> Vec<Rc<ClientHandle>> {
+        self.clients.values().cloned().collect()
     }
 
     pub fn unregister(&mut self, id: u64) {
@@ -553,7 +602,7 @@ impl ClientRegistry {
                     && f.addr.as_ref().is_none_or(|a| *a == i.addr)
                     && f.laddr.as_ref().is_none_or(|a| *a == i.laddr)
                     && f.skip_id != Some(i.id)
-                    && f.user.as_ref().is_none_or(|u| u == "default")
+                    && f.user.as_ref().is_none_or(|u| *u == c.user.borrow().name)
                     && f.kind.is_none_or(|k| c.kind() == k)
                     && f.max_age_secs
                         .is_none_or(|m| now.saturating_sub(i.created_ms) / 1000 > m)

@@ -2,6 +2,7 @@
 //! holds and key locks, blocked clients, watched keys, connected clients, and how its
 //! tasks and timers run.
 
+pub mod acl;
 pub mod aof;
 pub mod backlog;
 pub mod blocking;

@@ -378,7 +378,10 @@ where
 
 /// A run of `n` consecutive free loopback ports.
 pub fn free_ports(n: u16) -> u16 {
-    let seed = std::process::id() as u64 ^ wall_ms();
+    // Tests of one binary run at once: each call starts from its own place.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u64 ^ wall_ms()).wrapping_add(call * 104_729);
     for i in 0..200u64 {
         // Below the ephemeral range (32768+), where other tests' free ports come from.
         let base = 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16;

@@ -327,6 +327,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Handshakes with the Redis server."),
     row!("select", 2, LOADING | STALE | FAST, NOKEYS, CONN, "connection", Server, None, "Changes the selected database."),
     row!("auth", -2, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, NOKEYS, CONN, "connection", Server, None, "Authenticates the connection."),
+    row!("acl", -2, NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, &["@slow"], "server", Server, None, "A container for Access List Control commands."),
     row!("client", -2, NOSCRIPT | LOADING | STALE | CONTAINER, NOKEYS, SLOW_CONN, "connection", Server, None, "A container for client connection commands."),
     row!("info", -1, LOADING | STALE, NOKEYS, &["@slow", "@dangerous"], "server", Server, None, "Returns information and statistics about the server."),
     row!("lolwut", -1, READONLY | FAST, NOKEYS, &["@read", "@fast"], "server", Server, None, "Displays computer art and the Redis version"),

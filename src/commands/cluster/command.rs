@@ -123,18 +123,7 @@ pub async fn cluster(
     client: &ClientHandle,
     args: &[Bytes],
 ) -> Result<Reply, CmdError> {
-    let sub_raw = String::from_utf8_lossy(&args[1]).into_owned();
-    let sub = sub_raw.to_ascii_lowercase();
-    let Some(&(name, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
-        return Err(CmdError::UnknownSubcommand {
-            sub: sub_raw,
-            cmd: "cluster".into(),
-        });
-    };
-    let argc = args.len() as i32;
-    if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Err(CmdError::WrongArity(format!("cluster|{name}")));
-    }
+    let name = crate::commands::subcommand("cluster", SUBCOMMANDS, args)?;
     if !enabled() {
         return Err(other(DISABLED));
     }

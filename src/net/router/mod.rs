@@ -363,6 +363,13 @@ impl<'a> Batch<'a> {
             self.reply(CmdError::other("NOAUTH Authentication required.").into());
             return Flow::Continue;
         }
+        if !spec.has(flags::NO_AUTH) {
+            if let Some(e) = self.acl_refusal(spec, &args) {
+                self.refuse_in_multi();
+                self.reply(e.into());
+                return Flow::Continue;
+            }
+        }
         self.track = self.client.track_command(spec);
         crate::commands::monitor::feed(self.shard, self.client, spec, &args);
         if let Err(e) = crate::commands::pubsub::allowed_when_subscribed(self.client, spec) {
@@ -516,7 +523,33 @@ impl<'a> Batch<'a> {
 
     fn authenticated(&self) -> bool {
         let info = self.client.info.borrow();
-        info.authenticated || self.shard.settings.borrow().requirepass.is_empty()
+        info.authenticated || crate::runtime::acl::default_open()
+    }
+
+    /// The client's user may run this command (Redis's NOPERM otherwise, logged in ACL
+    /// LOG). A client whose user was deleted is closed.
+    fn acl_refusal(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<CmdError> {
+        if self.client.trusted.get() {
+            return None;
+        }
+        if !self.client.refresh_user() {
+            self.client.kill();
+            return Some(CmdError::other(
+                "ERR the user of this connection was deleted",
+            ));
+        }
+        let user = self.client.user.borrow();
+        if user.open {
+            return None;
+        }
+        let denied = crate::runtime::acl::check::check(&user, spec, args).err()?;
+        drop(user);
+        let context = if self.client.multi.borrow().is_some() {
+            "multi"
+        } else {
+            "toplevel"
+        };
+        Some(crate::commands::acl::denied(self.client, &denied, context))
     }
 
     fn db_touch(&self) -> (usize, bool) {
