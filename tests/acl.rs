@@ -216,3 +216,49 @@ fn the_acl_file_loads_at_start_and_with_acl_load_and_is_saved() {
     assert_eq!(v, None);
     assert!(err(&mut c, &["GET", "x"]).starts_with("NOPERM"));
 }
+
+#[test]
+fn a_scripts_commands_are_checked_against_its_callers_user() {
+    // 2 shards: the script runs on its keys' shard, maybe not the caller's.
+    let s = Server::start(2);
+    let mut admin = s.conn();
+    let _: () = q(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "s", "on", ">s", "~b*", "+eval", "+get", "+set", "+fcall",
+        ],
+    );
+    let mut c = as_user(&s, "s", "s");
+    let e = err(&mut c, &["EVAL", "return redis.call('get','a')", "0"]);
+    assert!(
+        e.starts_with("ERR The user executing the script can't access at least one of the keys"),
+        "{e}"
+    );
+    let r: String = q(&mut c, &["EVAL", "return redis.pcall('set','b1','1')", "0"]);
+    assert_eq!(r, "OK");
+    let e = err(&mut c, &["EVAL", "return redis.pcall('del','b1')", "0"]);
+    assert_eq!(
+        e,
+        "ERR The user executing the script can't run this command or subcommand"
+    );
+    let log: Vec<redis::Value> = q(&mut admin, &["ACL", "LOG", "1"]);
+    let text = format!("{log:?}");
+    assert!(
+        text.contains("\"lua\"") && text.contains("\"del\""),
+        "{text}"
+    );
+    // A function's commands too (its declared keys are the command's own).
+    let _: String = q(
+        &mut admin,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=l\nredis.register_function('f', function(k) return redis.call('set', k[1], 'x') end)\nredis.register_function('g', function() return redis.call('set', 'a9', 'x') end)",
+        ],
+    );
+    assert!(err(&mut c, &["FCALL", "f", "1", "a1"]).starts_with("NOPERM"));
+    let r: String = q(&mut c, &["FCALL", "f", "1", "b2"]);
+    assert_eq!(r, "OK");
+    let e = err(&mut c, &["FCALL", "g", "0"]);
+    assert!(e.contains("can't access at least one of the keys"), "{e}");
+}

@@ -322,6 +322,49 @@ pub fn denied(client: &ClientHandle, d: &Denied, context: &'static str) -> CmdEr
     other(d.message())
 }
 
+/// A script's caller, for checking the commands the script runs (Redis's context
+/// `lua` in ACL LOG).
+pub struct ScriptAcl {
+    user: Arc<User>,
+    client_info: String,
+}
+
+impl ScriptAcl {
+    /// `None` for a caller that may do everything (nothing to check).
+    pub fn of(client: &ClientHandle) -> Option<ScriptAcl> {
+        let user = client.user.borrow();
+        if user.open || client.trusted.get() {
+            return None;
+        }
+        Some(ScriptAcl {
+            user: user.clone(),
+            client_info: client.line(shards::clock::system_ms()),
+        })
+    }
+
+    /// The error a script's command gets when the caller may not run it.
+    pub fn refusal(&self, spec: &shards::cmd::CommandSpec, args: &[Bytes]) -> Option<Reply> {
+        let d = check(&self.user, spec, args).err()?;
+        let now = shards::clock::system_ms();
+        acl::log(LogEntry {
+            count: 1,
+            reason: d.reason(),
+            context: "lua",
+            object: d.object(),
+            username: self.user.name.clone(),
+            created_ms: now,
+            updated_ms: now,
+            client_info: self.client_info.clone(),
+        });
+        let what = match d {
+            Denied::Command(_) => "run this command or subcommand",
+            Denied::Key(_) => "access at least one of the keys mentioned in the command arguments",
+            Denied::Channel(_) => "publish to the channel mentioned in the command",
+        };
+        Some(other(format!("ERR The user executing the script can't {what}")).into())
+    }
+}
+
 /// AUTH / HELLO AUTH: logs the client in, or records the failure.
 pub fn login(client: &ClientHandle, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
     let name = String::from_utf8_lossy(user).into_owned();

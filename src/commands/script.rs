@@ -115,6 +115,9 @@ pub struct Job {
     /// The caller's CLIENT TRACKING: keys the script's read commands read are
     /// remembered for it, as Redis does.
     pub track: shards::ops::Track,
+    /// The caller's ACL user, when it may not do everything: the script's commands
+    /// are checked against it.
+    pub acl: Option<crate::commands::acl::ScriptAcl>,
 }
 
 /// Library and script changes applied on every shard.
@@ -196,6 +199,7 @@ fn run_job_here(shard: &Rc<Shard>, job: &Job) -> Outcome {
     let mark = shard.aof.borrow().mark();
     let mut host = ShardHost {
         shard,
+        acl: job.acl.as_ref(),
         track: job.track,
         db: job.db,
         nshards: shard.nshards,
@@ -378,6 +382,7 @@ fn script_command(
 /// A script running on the shard of its keys.
 struct ShardHost<'a> {
     shard: &'a Rc<Shard>,
+    acl: Option<&'a crate::commands::acl::ScriptAcl>,
     track: shards::ops::Track,
     db: usize,
     nshards: usize,
@@ -386,6 +391,9 @@ struct ShardHost<'a> {
 
 impl Host for ShardHost<'_> {
     fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
+        if let Some(refused) = self.acl.and_then(|a| a.refusal(spec, &args)) {
+            return refused;
+        }
         let dbs = self.shard.ks.borrow().db_count();
         let shard = self.shard;
         if spec.has(flags::WRITE) && self.nshards > 1 {
@@ -421,6 +429,7 @@ impl Host for ShardHost<'_> {
 /// A script running on copies of its keys gathered from several shards.
 struct ScratchHost<'a> {
     shard: &'a Rc<Shard>,
+    acl: Option<&'a crate::commands::acl::ScriptAcl>,
     ks: &'a mut Keyspace,
     keys: &'a [Bytes],
     home_db: usize,
@@ -430,6 +439,9 @@ struct ScratchHost<'a> {
 
 impl Host for ScratchHost<'_> {
     fn call(&mut self, spec: &'static CommandSpec, args: Vec<Bytes>) -> Reply {
+        if let Some(refused) = self.acl.and_then(|a| a.refusal(spec, &args)) {
+            return refused;
+        }
         if server_cmd(spec) == Some(ServerCmd::Select) {
             return CmdError::other(
                 "ERR SELECT is not supported in scripts whose keys span shards",
@@ -564,6 +576,7 @@ async fn prepare(
         db,
         opts,
         track: client.tracking.borrow().for_script(client.info.borrow().id),
+        acl: crate::commands::acl::ScriptAcl::of(client),
     })
 }
 
@@ -685,6 +698,7 @@ async fn gathered(
         let outcome = {
             let mut host = ScratchHost {
                 shard,
+                acl: job.acl.as_ref(),
                 ks: &mut copies.scratch,
                 keys: &copies.keys,
                 home_db: job.db,
