@@ -281,6 +281,7 @@ fn bind_metrics(config: &Config) -> Result<Option<RawFd>, String> {
 fn setup_acl(config: &Config) -> Result<(), String> {
     use crate::runtime::acl;
     acl::set_pubsub_all_default(config.acl_pubsub_default == "allchannels");
+    acl::set_protected_mode(config.protected_mode == "yes");
     acl::set_log_max(config.acllog_max_len);
     acl::set_requirepass(&config.requirepass);
     if let Some(path) = &config.aclfile {

@@ -262,3 +262,60 @@ fn a_scripts_commands_are_checked_against_its_callers_user() {
     let e = err(&mut c, &["FCALL", "g", "0"]);
     assert!(e.contains("can't access at least one of the keys"), "{e}");
 }
+
+/// This machine's address outside the loopback interface, if it has one (no packet
+/// is sent: a UDP socket's connect only picks the route).
+fn outside_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn protected_mode_turns_away_clients_from_outside_the_loopback_interface() {
+    let Some(ip) = outside_ip() else {
+        eprintln!("note: no address outside the loopback interface; nothing to check");
+        return;
+    };
+    let dir = scratch_dir("protected");
+    let s = Server::start_exact(&[
+        "--bind",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--threads",
+        "2",
+        "--no-pin",
+        "--save",
+        "",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    let outside = |cmd: &[&[u8]]| -> String {
+        let mut c = std::net::TcpStream::connect((ip, s.port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        std::io::Write::write_all(&mut c, &resp(cmd)).unwrap();
+        let mut out = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut c, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let denied = outside(&[b"PING"]);
+    assert!(
+        denied.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."),
+        "{denied}"
+    );
+    let mut local = s.conn();
+    let _: () = q(&mut local, &["CONFIG", "SET", "requirepass", "pw"]);
+    let mut r = Raw {
+        stream: std::net::TcpStream::connect((ip, s.port)).unwrap(),
+    };
+    r.roundtrip(&resp(&[b"PING"]), b"-NOAUTH Authentication required.\r\n");
+    let _: () = q(&mut local, &["CONFIG", "SET", "requirepass", ""]);
+    let _: () = q(&mut local, &["CONFIG", "SET", "protected-mode", "no"]);
+    let mut r = Raw {
+        stream: std::net::TcpStream::connect((ip, s.port)).unwrap(),
+    };
+    r.roundtrip(&resp(&[b"PING"]), b"+PONG\r\n");
+}

@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long = "user", value_name = "NAME RULES")]
     pub users: Vec<String>,
 
+    /// Turn away clients from outside the loopback interface while the default user
+    /// has no password (Redis's protected mode).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub protected_mode: String,
+
     /// The ACL file: the users at start-up, ACL LOAD and ACL SAVE.
     #[arg(long)]
     pub aclfile: Option<String>,

@@ -123,6 +123,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         | "dynamic-hz"
         | "replica-serve-stale-data"
         | "replica-read-only"
+        | "protected-mode"
             if lower != "yes" && lower != "no" =>
         {
             Err(fail("argument must be 'yes' or 'no'"))
@@ -172,6 +173,9 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         "masterauth" => s.masterauth = value.to_string(),
         "repl-diskless-sync" => {}
         "acllog-max-len" => crate::runtime::acl::set_log_max(num()),
+        "protected-mode" => {
+            crate::runtime::acl::set_protected_mode(value.eq_ignore_ascii_case("yes"))
+        }
         "acl-pubsub-default" => {
             crate::runtime::acl::set_pubsub_all_default(value.eq_ignore_ascii_case("allchannels"))
         }

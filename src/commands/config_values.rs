@@ -53,6 +53,7 @@ pub(super) const PARAMS: &[&str] = &[
     "repl-diskless-sync",
     "masterauth",
     "aclfile",
+    "protected-mode",
     "acllog-max-len",
     "acl-pubsub-default",
 ];
@@ -98,6 +99,8 @@ pub(super) fn render(
         "repl-diskless-sync" => "yes".into(),
         "aclfile" if live => crate::runtime::acl::file().unwrap_or_default(),
         "aclfile" => String::new(),
+        "protected-mode" if live => yes_no(crate::runtime::acl::protected_mode()),
+        "protected-mode" => "yes".into(),
         "acllog-max-len" if live => crate::runtime::acl::log_max().to_string(),
         "acllog-max-len" => "128".into(),
         "acl-pubsub-default" if live && crate::runtime::acl::pubsub_all_default() => {

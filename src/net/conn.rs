@@ -28,6 +28,28 @@ pub async fn reject(mut t: Transport) {
     t.close().await;
 }
 
+/// Protected mode's answer to a client from outside the loopback interface (Redis's
+/// text, its typo included: clients compare it), then the connection closes.
+pub async fn deny(mut t: Transport) {
+    let mut msg = b"-DENIED Redis is running in protected mode because protected mode is \
+        enabled and no password is set for the default user. In this mode connections are \
+        only accepted from the loopback interface. If you want to connect from external \
+        computers to Redis you may adopt one of the following solutions: 1) Just disable \
+        protected mode sending the command 'CONFIG SET protected-mode no' from the loopback \
+        interface by connecting to Redis from the same host the server is running, however \
+        MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG \
+        REWRITE to make this change permanent. 2) Alternatively you can just disable the \
+        protected mode by editing the Redis configuration file, and setting the protected \
+        mode option to 'no', and then restarting the server. 3) If you started the server \
+        manually just for testing, restart it with the '--protected-mode no' option. 4) Setup \
+        a an authentication password for the default user. NOTE: You only need to do one \
+        of the above things in order for the server to start accepting connections from the \
+        outside.\r\n"
+        .to_vec();
+    t.write(&mut msg).await;
+    t.close().await;
+}
+
 /// A connection's buffers.
 struct Io {
     t: Transport,

@@ -53,6 +53,11 @@ pub async fn accept_loop(
 
 /// Serves a new connection, or turns it away at `maxclients`.
 fn admit(shard: &Rc<Shard>, connections: &Arc<AtomicUsize>, t: Transport, node_port: bool) {
+    if crate::runtime::acl::refuses_peer(t.peer_addr()) {
+        shard.stats.borrow_mut().rejected_connections += 1;
+        exec::spawn(conn::deny(t));
+        return;
+    }
     let max = shard.settings.borrow().maxclients;
     if connections.fetch_add(1, Ordering::Relaxed) >= max {
         connections.fetch_sub(1, Ordering::Relaxed);

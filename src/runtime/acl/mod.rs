@@ -34,6 +34,34 @@ pub fn file() -> Option<String> {
     FILE.get().cloned()
 }
 
+/// Whether the default user has `nopass` (protected mode looks at it).
+static DEFAULT_NOPASS: AtomicBool = AtomicBool::new(true);
+/// `protected-mode`.
+static PROTECTED: AtomicBool = AtomicBool::new(true);
+
+pub fn set_protected_mode(on: bool) {
+    PROTECTED.store(on, Ordering::Relaxed);
+}
+
+pub fn protected_mode() -> bool {
+    PROTECTED.load(Ordering::Relaxed)
+}
+
+/// Protected mode turns away a connection from `peer` (Redis's rule: protected mode
+/// on, no password for the default user, and a peer not on the loopback interface).
+pub fn refuses_peer(peer: Option<std::net::SocketAddr>) -> bool {
+    if !PROTECTED.load(Ordering::Relaxed) || !DEFAULT_NOPASS.load(Ordering::Relaxed) {
+        return false;
+    }
+    let loopback = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    };
+    peer.is_some_and(|p| !loopback(p.ip()))
+}
+
 /// `acl-pubsub-default`: new users start with `allchannels` (else `resetchannels`).
 static PUBSUB_ALL: AtomicBool = AtomicBool::new(false);
 
@@ -90,6 +118,8 @@ pub fn change<R, E>(f: impl FnOnce(&mut Table) -> Result<R, E>) -> Result<R, E> 
     let mut copy: Table = w.as_deref().unwrap_or(&current).clone();
     let out = f(&mut copy)?;
     let open = copy.get("default").is_some_and(|d| d.enabled && d.nopass);
+    let nopass = copy.get("default").is_some_and(|d| d.nopass);
+    DEFAULT_NOPASS.store(nopass, Ordering::Relaxed);
     *w = Some(Arc::new(copy));
     DEFAULT_OPEN.store(open, Ordering::Relaxed);
     GENERATION.fetch_add(1, Ordering::AcqRel);
