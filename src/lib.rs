@@ -6,6 +6,8 @@
 //! `server` (start-up) wires them together. ARCHITECTURE.md traces a few commands
 //! through them.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod base;
 pub mod commands;
 pub mod coord;

@@ -1,5 +1,7 @@
 //! corecache: a Redis-compatible, thread-per-core in-memory cache on io_uring.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 use clap::Parser;
 use corecache::base::config;
 use corecache::server;

@@ -267,45 +267,74 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize, keys: &ReplyKeys) -> Reply 
 /// `redis.call`). Only for a state without a memory cap: nothing here may raise (no
 /// allocation can fail, and every key is a constant string). False when the stack
 /// cannot grow (nothing usable is pushed then).
+///
+/// # Safety
+///
+/// `state` must be a valid Lua state, running on this thread, without a memory cap:
+/// the pushes here must not raise, since the caller's frames hold Rust values with
+/// destructors (allocation failure aborts the process instead, in mlua's allocator).
 pub(crate) unsafe fn push_reply_resp2(state: *mut ffi::lua_State, r: &Reply) -> bool {
-    if ffi::lua_checkstack(state, 4) == 0 {
+    // SAFETY: a valid state (our caller's contract); `lua_checkstack` does not raise
+    // without a memory cap.
+    if unsafe { ffi::lua_checkstack(state, 4) } == 0 {
         return false;
     }
-    match r {
-        Reply::Ok => push_single(state, c"ok", b"OK"),
-        Reply::Status(s) => push_single(state, c"ok", s.as_bytes()),
-        Reply::Int(i) => ffi::lua_pushnumber(state, *i as f64),
-        Reply::Bulk(b) => push_bytes(state, b),
-        Reply::Nil | Reply::NilArray => ffi::lua_pushboolean(state, 0),
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Frames(items) => {
-            return push_seq(state, items.len(), items.iter())
+    // SAFETY: the stack has room for the four values checked above; each arm pushes
+    // one value (`push_single` needs three slots at once, `push_seq` one for its
+    // table plus what each nested call checks for itself). The pushed strings are
+    // copied from live slices and NUL-terminated literals. With no memory cap
+    // (our caller's contract) none of these pushes raises.
+    unsafe {
+        match r {
+            Reply::Ok => push_single(state, c"ok", b"OK"),
+            Reply::Status(s) => push_single(state, c"ok", s.as_bytes()),
+            Reply::Int(i) => ffi::lua_pushnumber(state, *i as f64),
+            Reply::Bulk(b) => push_bytes(state, b),
+            Reply::Nil | Reply::NilArray => ffi::lua_pushboolean(state, 0),
+            Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Frames(items) => {
+                return push_seq(state, items.len(), items.iter())
+            }
+            Reply::KeyedArrays(pairs) => return push_reply_resp2(state, &keyed_as_array(pairs)),
+            Reply::Map(pairs) | Reply::Pairs(pairs) => {
+                return push_seq(
+                    state,
+                    pairs.len() * 2,
+                    pairs.iter().flat_map(|(k, v)| [k, v]),
+                )
+            }
+            Reply::Double(d) => push_bytes(state, shards::args::format_double(*d).as_bytes()),
+            Reply::DoubleText(s) | Reply::Verbatim(s) => push_bytes(state, s.as_bytes()),
+            Reply::Bool(b) => ffi::lua_pushnumber(state, if *b { 1.0 } else { 0.0 }),
+            Reply::Error(e) => push_single(state, c"err", e.to_string().as_bytes()),
         }
-        Reply::KeyedArrays(pairs) => return push_reply_resp2(state, &keyed_as_array(pairs)),
-        Reply::Map(pairs) | Reply::Pairs(pairs) => {
-            return push_seq(
-                state,
-                pairs.len() * 2,
-                pairs.iter().flat_map(|(k, v)| [k, v]),
-            )
-        }
-        Reply::Double(d) => push_bytes(state, shards::args::format_double(*d).as_bytes()),
-        Reply::DoubleText(s) | Reply::Verbatim(s) => push_bytes(state, s.as_bytes()),
-        Reply::Bool(b) => ffi::lua_pushnumber(state, if *b { 1.0 } else { 0.0 }),
-        Reply::Error(e) => push_single(state, c"err", e.to_string().as_bytes()),
     }
     true
 }
 
 unsafe fn push_bytes(state: *mut ffi::lua_State, b: &[u8]) {
-    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+    // SAFETY: callers pass a valid state with a free slot; the string is copied from
+    // `b.len()` readable bytes.
+    unsafe { ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len()) };
 }
 
 /// `{[key] = value}`.
+///
+/// # Safety
+///
+/// `state` must be a valid Lua state, running on this thread, with three free stack
+/// slots. With a memory cap the pushes may raise a memory error, which longjmps over
+/// the caller's frames: a caller holding Rust values with destructors must run in a
+/// state without a memory cap.
 pub(crate) unsafe fn push_single(state: *mut ffi::lua_State, key: &CStr, value: &[u8]) {
-    ffi::lua_createtable(state, 0, 1);
-    ffi::lua_pushstring(state, key.as_ptr());
-    push_bytes(state, value);
-    ffi::lua_rawset(state, -3);
+    // SAFETY: the caller guarantees the state and the three slots used here (table,
+    // key, value; `lua_rawset` pops the last two into the table at -3). `key` is a
+    // valid NUL-terminated string and `value` a live slice, both copied by Lua.
+    unsafe {
+        ffi::lua_createtable(state, 0, 1);
+        ffi::lua_pushstring(state, key.as_ptr());
+        push_bytes(state, value);
+        ffi::lua_rawset(state, -3);
+    }
 }
 
 unsafe fn push_seq<'a>(
@@ -313,13 +342,20 @@ unsafe fn push_seq<'a>(
     len: usize,
     items: impl Iterator<Item = &'a Reply>,
 ) -> bool {
-    ffi::lua_createtable(state, len.min(1 << 20) as c_int, 0);
-    for (i, it) in items.enumerate() {
-        if !push_reply_resp2(state, it) {
-            ffi::lua_pop(state, 1);
-            return false;
+    // SAFETY: only called from `push_reply_resp2`, under its contract (valid state,
+    // no memory cap) and after its `lua_checkstack`, so the table fits; each nested
+    // `push_reply_resp2` checks room for its own values and pushes exactly one value
+    // on success (popped into the table at -2 by `lua_rawseti_`), nothing on failure
+    // (then the table is popped too).
+    unsafe {
+        ffi::lua_createtable(state, len.min(1 << 20) as c_int, 0);
+        for (i, it) in items.enumerate() {
+            if !push_reply_resp2(state, it) {
+                ffi::lua_pop(state, 1);
+                return false;
+            }
+            ffi::lua_rawseti_(state, -2, i as c_int + 1);
         }
-        ffi::lua_rawseti_(state, -2, i as c_int + 1);
     }
     true
 }
@@ -348,6 +384,13 @@ const K_VERBATIM: c_int = 6;
 /// state without a memory cap (nothing here allocates in Lua, so nothing raises).
 /// The field names sit at `keys..keys + 8`. `None` for what it leaves to
 /// [`lua_to_reply`]: RESP3 map, set and verbatim tables (read through mlua's `pairs`).
+///
+/// # Safety
+///
+/// `state` must be a valid Lua state, running on this thread, without a memory cap
+/// (so that nothing here raises over the Rust values being built); `idx` must be a
+/// valid absolute index; when the value there is a table, `keys..keys + 8` must hold
+/// the strings of [`REPLY_KEY_NAMES`] in order.
 pub(crate) unsafe fn stack_to_reply(
     state: *mut ffi::lua_State,
     idx: c_int,
@@ -355,43 +398,63 @@ pub(crate) unsafe fn stack_to_reply(
     keys: c_int,
     depth: usize,
 ) -> Option<Reply> {
-    Some(match ffi::lua_type(state, idx) {
-        ffi::LUA_TSTRING => Reply::Bulk(stack_bytes(state, idx).to_vec()),
-        ffi::LUA_TBOOLEAN => {
-            let b = ffi::lua_toboolean(state, idx) != 0;
-            if resp == 3 {
-                Reply::Bool(b)
-            } else if b {
-                Reply::Int(1)
-            } else {
-                Reply::Nil
+    // SAFETY: `idx` is a valid index of a valid state (our caller's contract).
+    // `stack_bytes` is only reached for a string; `lua_checkstack` guarantees the
+    // three slots `stack_table_to_reply` uses at once, and that one gets a table at an
+    // absolute index with the names at `keys`. Without a memory cap nothing raises.
+    unsafe {
+        Some(match ffi::lua_type(state, idx) {
+            ffi::LUA_TSTRING => Reply::Bulk(stack_bytes(state, idx).to_vec()),
+            ffi::LUA_TBOOLEAN => {
+                let b = ffi::lua_toboolean(state, idx) != 0;
+                if resp == 3 {
+                    Reply::Bool(b)
+                } else if b {
+                    Reply::Int(1)
+                } else {
+                    Reply::Nil
+                }
             }
-        }
-        ffi::LUA_TNUMBER => Reply::Int(c_cast_i64(ffi::lua_tonumber(state, idx))),
-        ffi::LUA_TTABLE => {
-            if depth >= MAX_DEPTH {
-                return Some(Reply::Error(CmdError::other("ERR reached lua stack limit")));
+            ffi::LUA_TNUMBER => Reply::Int(c_cast_i64(ffi::lua_tonumber(state, idx))),
+            ffi::LUA_TTABLE => {
+                if depth >= MAX_DEPTH {
+                    return Some(Reply::Error(CmdError::other("ERR reached lua stack limit")));
+                }
+                if ffi::lua_checkstack(state, 3) == 0 {
+                    return None;
+                }
+                return stack_table_to_reply(state, idx, resp, keys, depth + 1);
             }
-            if ffi::lua_checkstack(state, 3) == 0 {
-                return None;
-            }
-            return stack_table_to_reply(state, idx, resp, keys, depth + 1);
-        }
-        _ => Reply::Nil,
-    })
+            _ => Reply::Nil,
+        })
+    }
 }
 
+/// The bytes of the string at `idx`; callers check the value is a string (on a number
+/// `lua_tolstring` would convert it in place, on other types return null) and use the
+/// slice before that value leaves the stack.
 unsafe fn stack_bytes<'a>(state: *mut ffi::lua_State, idx: c_int) -> &'a [u8] {
-    let mut len = 0usize;
-    let p = ffi::lua_tolstring(state, idx, &mut len);
-    std::slice::from_raw_parts(p.cast::<u8>(), len)
+    // SAFETY: for a string at a valid `idx` (the callers' contract) `lua_tolstring`
+    // allocates nothing and returns a non-null pointer to its `len` bytes, owned by
+    // the Lua string, which stays alive while it is on the stack; callers copy the
+    // bytes before popping it.
+    unsafe {
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(state, idx, &mut len);
+        std::slice::from_raw_parts(p.cast::<u8>(), len)
+    }
 }
 
 /// Pushes `t[keys[k]]` (raw) and returns its type.
 unsafe fn raw_field(state: *mut ffi::lua_State, t: c_int, keys: c_int, k: c_int) -> c_int {
-    ffi::lua_pushvalue(state, keys + k);
-    ffi::lua_rawget(state, t);
-    ffi::lua_type(state, -1)
+    // SAFETY: callers pass a table at the absolute index `t`, the names at `keys..`
+    // (`k` < 8) and one free slot: the key pushed is replaced by the value
+    // `lua_rawget` finds, which neither allocates nor calls metamethods.
+    unsafe {
+        ffi::lua_pushvalue(state, keys + k);
+        ffi::lua_rawget(state, t);
+        ffi::lua_type(state, -1)
+    }
 }
 
 unsafe fn stack_table_to_reply(
@@ -401,48 +464,64 @@ unsafe fn stack_table_to_reply(
     keys: c_int,
     depth: usize,
 ) -> Option<Reply> {
-    let top = ffi::lua_gettop(state);
-    // The special fields are string keys: a small table without one (the usual
-    // array reply) skips their seven lookups.
-    let reply = if !small_without_string_keys(state, t) {
-        special_reply(state, t, keys)?
-    } else {
-        None
-    };
-    ffi::lua_settop(state, top);
-    if reply.is_some() {
-        return reply;
-    }
-    let mut items = Vec::new();
-    for i in 1.. {
-        ffi::lua_rawgeti_(state, t, i);
-        if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
-            ffi::lua_settop(state, top);
-            break;
-        }
-        let item = stack_to_reply(state, top + 1, resp, keys, depth);
+    // SAFETY: only called from `stack_to_reply`, under its contract (a valid state
+    // without a memory cap, so nothing raises; the names at `keys`), with a table at
+    // the absolute index `t` and three free slots (its `lua_checkstack`): the scan in
+    // `small_without_string_keys` uses two, `special_reply` and `lua_rawgeti_` one,
+    // and each goes back to `top`. `lua_rawgeti_` neither allocates nor calls
+    // metamethods; `top + 1` is the absolute index of the element it pushed, handed
+    // to `stack_to_reply` with the same state and names.
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        // The special fields are string keys: a small table without one (the usual
+        // array reply) skips their seven lookups.
+        let reply = if !small_without_string_keys(state, t) {
+            special_reply(state, t, keys)?
+        } else {
+            None
+        };
         ffi::lua_settop(state, top);
-        items.push(item?);
+        if reply.is_some() {
+            return reply;
+        }
+        let mut items = Vec::new();
+        for i in 1.. {
+            ffi::lua_rawgeti_(state, t, i);
+            if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
+                ffi::lua_settop(state, top);
+                break;
+            }
+            let item = stack_to_reply(state, top + 1, resp, keys, depth);
+            ffi::lua_settop(state, top);
+            items.push(item?);
+        }
+        Some(Reply::Array(items))
     }
-    Some(Reply::Array(items))
 }
 
 /// Whether table `t` has at most 8 entries, none with a string key.
 unsafe fn small_without_string_keys(state: *mut ffi::lua_State, t: c_int) -> bool {
-    let top = ffi::lua_gettop(state);
-    let mut seen = 0;
-    let mut small = true;
-    ffi::lua_pushnil(state);
-    while ffi::lua_next(state, t) != 0 {
-        seen += 1;
-        if seen > 8 || ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
-            small = false;
-            break;
+    // SAFETY: the caller (`stack_table_to_reply`) passes a table at the absolute index
+    // `t` and two free slots: the nil, then the key and value `lua_next` pushes in its
+    // place. The table is not changed during the traversal, so each key handed back
+    // to `lua_next` is one it gave (it cannot raise "invalid key"); nothing here
+    // allocates. The stack goes back to `top`.
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        let mut seen = 0;
+        let mut small = true;
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, t) != 0 {
+            seen += 1;
+            if seen > 8 || ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
+                small = false;
+                break;
+            }
+            ffi::lua_settop(state, -2);
         }
-        ffi::lua_settop(state, -2);
+        ffi::lua_settop(state, top);
+        small
     }
-    ffi::lua_settop(state, top);
-    small
 }
 
 /// The reply a table's special field makes (`Some(None)`: none; `None`: one left to
@@ -452,40 +531,47 @@ unsafe fn special_reply(
     t: c_int,
     keys: c_int,
 ) -> Option<Option<Reply>> {
-    let top = ffi::lua_gettop(state);
-    let reply = 'special: {
-        if raw_field(state, t, keys, K_ERR) == ffi::LUA_TSTRING {
-            break 'special Some(Reply::Error(CmdError::other(one_line(stack_bytes(
-                state, -1,
-            )))));
-        }
-        ffi::lua_settop(state, top);
-        if raw_field(state, t, keys, K_OK) == ffi::LUA_TSTRING {
-            let line = one_line(stack_bytes(state, -1));
-            break 'special Some(if line == "OK" {
-                Reply::Ok
-            } else {
-                Reply::Status(line)
-            });
-        }
-        ffi::lua_settop(state, top);
-        if raw_field(state, t, keys, K_DOUBLE) == ffi::LUA_TNUMBER {
-            break 'special Some(Reply::Double(ffi::lua_tonumber(state, -1)));
-        }
-        ffi::lua_settop(state, top);
-        if raw_field(state, t, keys, K_BIG_NUMBER) == ffi::LUA_TSTRING {
-            break 'special Some(Reply::Bulk(stack_bytes(state, -1).to_vec()));
-        }
-        ffi::lua_settop(state, top);
-        for k in [K_MAP, K_SET, K_VERBATIM] {
-            if raw_field(state, t, keys, k) == ffi::LUA_TTABLE {
-                ffi::lua_settop(state, top);
-                return None;
+    // SAFETY: only called from `stack_table_to_reply`, under its contract: a valid
+    // state without a memory cap, a table at the absolute index `t`, the names at
+    // `keys..keys + 8` and a free slot for the one value `raw_field` pushes, popped
+    // back to `top` after each lookup. `stack_bytes` is only called on a value just
+    // checked to be a string, and its bytes are copied before the value is popped.
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        let reply = 'special: {
+            if raw_field(state, t, keys, K_ERR) == ffi::LUA_TSTRING {
+                break 'special Some(Reply::Error(CmdError::other(one_line(stack_bytes(
+                    state, -1,
+                )))));
             }
             ffi::lua_settop(state, top);
-        }
-        None
-    };
-    ffi::lua_settop(state, top);
-    Some(reply)
+            if raw_field(state, t, keys, K_OK) == ffi::LUA_TSTRING {
+                let line = one_line(stack_bytes(state, -1));
+                break 'special Some(if line == "OK" {
+                    Reply::Ok
+                } else {
+                    Reply::Status(line)
+                });
+            }
+            ffi::lua_settop(state, top);
+            if raw_field(state, t, keys, K_DOUBLE) == ffi::LUA_TNUMBER {
+                break 'special Some(Reply::Double(ffi::lua_tonumber(state, -1)));
+            }
+            ffi::lua_settop(state, top);
+            if raw_field(state, t, keys, K_BIG_NUMBER) == ffi::LUA_TSTRING {
+                break 'special Some(Reply::Bulk(stack_bytes(state, -1).to_vec()));
+            }
+            ffi::lua_settop(state, top);
+            for k in [K_MAP, K_SET, K_VERBATIM] {
+                if raw_field(state, t, keys, k) == ffi::LUA_TTABLE {
+                    ffi::lua_settop(state, top);
+                    return None;
+                }
+                ffi::lua_settop(state, top);
+            }
+            None
+        };
+        ffi::lua_settop(state, top);
+        Some(reply)
+    }
 }

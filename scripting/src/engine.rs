@@ -313,6 +313,12 @@ pub(crate) fn command_fn(
     })?;
     let slow: Function = wrap.call(raw)?;
     let rt_ptr = LightUserData(Rc::as_ptr(rt) as *mut c_void);
+    // SAFETY: `exec_raw` pushes the three values and runs the closure in a protected
+    // call (the closure owns nothing to drop). `lua_pushcclosure` pops exactly those
+    // three as the upvalues `fast_command` reads (1: the `RunCtx` pointer, 2: `pcall`,
+    // 3: `slow`) and leaves the one closure `exec_raw` returns. The pointer stays valid
+    // as long as the closure can run: `slow` (upvalue 3) owns, through `raw`, a clone
+    // of the `Rc` it points into.
     unsafe {
         lua.exec_raw((rt_ptr, pcall, slow), |state| {
             ffi::lua_pushcclosure(state, fast_command, 3);
@@ -331,35 +337,63 @@ enum Exit {
 /// Upvalues: 1 the `RunCtx` (light userdata, kept alive by 3), 2 whether this is
 /// `pcall`, 3 the mlua-callback version of the same function.
 unsafe extern "C-unwind" fn fast_command(state: *mut ffi::lua_State) -> c_int {
-    let rt = &*(ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)) as *const RunCtx);
+    // SAFETY: Lua calls this only as the closure `command_fn` makes, passing its own
+    // running state; upvalue 1 is a light userdata pointing at the `RunCtx`, kept
+    // alive by upvalue 3 (see `command_fn`), and the closure only runs on the thread
+    // that owns the state. The reference is shared and `RunCtx` is only changed
+    // through `Cell`s and `RefCell`s.
+    let rt = unsafe { &*(ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)) as *const RunCtx) };
     if !rt.fast_calls.get() || rt.resp.get() != 2 {
-        let n = ffi::lua_gettop(state);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(3));
-        ffi::lua_insert(state, 1);
-        ffi::lua_call(state, n, ffi::LUA_MULTRET);
-        return ffi::lua_gettop(state);
+        // SAFETY: a C function starts with LUA_MINSTACK free slots, so pushing
+        // upvalue 3 (the mlua callback) fits, and inserting it at 1 puts it below the
+        // `n` arguments as `lua_call` expects. `lua_call` may raise through this frame,
+        // which holds nothing with a destructor.
+        unsafe {
+            let n = ffi::lua_gettop(state);
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(3));
+            ffi::lua_insert(state, 1);
+            ffi::lua_call(state, n, ffi::LUA_MULTRET);
+            return ffi::lua_gettop(state);
+        }
     }
-    let pcall = ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) != 0;
+    // SAFETY: upvalue 2 exists (see `command_fn`); reading it pushes nothing.
+    let pcall = unsafe { ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) } != 0;
     // No Rust value with a destructor lives in this frame past this point: raising
     // unwinds it with longjmp.
     let exit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        fast_command_body(state, rt, pcall)
+        // SAFETY: `state` is the running state of a `command_fn` closure, in a C frame
+        // of its own, and `rt` is its live `RunCtx`, as `fast_command_body` requires.
+        unsafe { fast_command_body(state, rt, pcall) }
     }))
     .unwrap_or_else(|_| {
-        ffi::lua_settop(state, 0);
-        ffi::lua_pushstring(state, c"ERR the command panicked".as_ptr());
+        // SAFETY: emptying the frame's stack and pushing one constant C string (a
+        // valid NUL-terminated literal) needs one slot of the LUA_MINSTACK this C
+        // function got; with no memory cap (the only case this path runs in) the
+        // push cannot raise.
+        unsafe {
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushstring(state, c"ERR the command panicked".as_ptr());
+        }
         Exit::Raise
     });
     match exit {
         Exit::Return => 1,
-        Exit::Raise => ffi::lua_error(state),
+        // SAFETY: the error value is on top of the stack; `lua_error` longjmps out of
+        // this frame, where nothing with a destructor is left (`exit` is plain data).
+        Exit::Raise => unsafe { ffi::lua_error(state) },
     }
 }
 
 unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool) -> Exit {
     let raise_text = |text: &str| {
-        ffi::lua_settop(state, 0);
-        ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+        // SAFETY: `state` is the running state of `fast_command`'s C frame (our
+        // caller's contract); after emptying it, one string fits in its LUA_MINSTACK
+        // slots, copied from a live `&str`. No memory cap (checked by
+        // `fast_command`), so the push cannot raise.
+        unsafe {
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+        }
         Exit::Raise
     };
     if let Some(a) = rt.abort.borrow().as_ref() {
@@ -368,22 +402,29 @@ unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool
     let Some(current) = rt.current.get() else {
         return raise_text(NOT_IN_RUN);
     };
-    // SAFETY: as in `command`.
-    let active = current.cast::<RefCell<Active<'_>>>().as_ref();
+    // SAFETY: as in `command`: only `RunCtx::enter` (in `run`) sets `current`, to a
+    // `RefCell<Active>` that outlives the guard which puts the previous value back.
+    let active = unsafe { current.cast::<RefCell<Active<'_>>>().as_ref() };
     let outcome = {
         let Ok(mut guard) = active.try_borrow_mut() else {
             return raise_text(REENTERED);
         };
         let Active { ctx, host } = &mut *guard;
-        match stack_args(state) {
+        // SAFETY: `state` is the running state of `fast_command`'s frame, whose stack
+        // holds only the call's arguments.
+        match unsafe { stack_args(state) } {
             Ok(argv) => ctx.check_and_run(&mut **host, argv),
             Err(e) => Err(e),
         }
     };
-    ffi::lua_settop(state, 0);
+    // SAFETY: emptying the running frame's stack (this function ends by leaving at
+    // most the one value it returns or raises there).
+    unsafe { ffi::lua_settop(state, 0) };
     match outcome {
         Ok(reply) => {
-            if !crate::convert::push_reply_resp2(state, &reply) {
+            // SAFETY: `state` is a valid state in a running C frame without a memory
+            // cap (`fast_command` checked `fast_calls`), as `push_reply_resp2` needs.
+            if !unsafe { crate::convert::push_reply_resp2(state, &reply) } {
                 return raise_text("ERR reply too deeply nested for the Lua stack");
             }
             if reply.is_error() && !pcall {
@@ -394,7 +435,10 @@ unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool
         }
         Err(CallError::Script(text)) => {
             let msg = crate::vm::normalize_error(&text);
-            crate::convert::push_single(state, c"err", msg.as_bytes());
+            // SAFETY: the stack was emptied above, so the three slots `push_single`
+            // uses fit in the frame's LUA_MINSTACK; no memory cap, so nothing raises
+            // while `msg` is alive.
+            unsafe { crate::convert::push_single(state, c"err", msg.as_bytes()) };
             if pcall {
                 Exit::Return
             } else {
@@ -411,22 +455,30 @@ unsafe fn fast_command_body(state: *mut ffi::lua_State, rt: &RunCtx, pcall: bool
 
 /// The call's arguments as command arguments (strings, numbers as `%.17g`).
 unsafe fn stack_args(state: *mut ffi::lua_State) -> Result<Vec<Bytes>, CallError> {
-    let n = ffi::lua_gettop(state);
+    // SAFETY: the caller passes a valid state whose stack holds the call's arguments.
+    let n = unsafe { ffi::lua_gettop(state) };
     if n == 0 {
         return Err(no_args());
     }
     let mut argv = Vec::with_capacity(n as usize);
     for i in 1..=n {
-        let b = match ffi::lua_type(state, i) {
-            ffi::LUA_TSTRING => {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(state, i, &mut len);
-                Bytes::copy_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), len))
+        // SAFETY: `i` is in 1..=top, a valid index; none of these calls allocate or
+        // raise (`lua_tolstring` is only used on strings, where it converts nothing),
+        // so `argv` is never skipped by a longjmp. For a string `lua_tolstring`
+        // returns a non-null pointer to its `len` bytes, owned by the string, which
+        // stays on the stack while they are copied.
+        let b = unsafe {
+            match ffi::lua_type(state, i) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(state, i, &mut len);
+                    Bytes::copy_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                }
+                ffi::LUA_TNUMBER => {
+                    Bytes::from(shards::args::format_double(ffi::lua_tonumber(state, i)))
+                }
+                _ => return Err(bad_arg()),
             }
-            ffi::LUA_TNUMBER => {
-                Bytes::from(shards::args::format_double(ffi::lua_tonumber(state, i)))
-            }
-            _ => return Err(bad_arg()),
         };
         argv.push(b);
     }

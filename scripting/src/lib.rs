@@ -62,6 +62,8 @@
 //! `register_function`, `log` and the constants) visible to their top-level code, for
 //! at most 500 ms.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 mod control;
 mod convert;
 mod engine;

@@ -147,25 +147,46 @@ pub(crate) struct Vm {
 /// these keep the caller's frame on tail calls, so errors point at the user's line as
 /// Redis's C helpers do.
 unsafe extern "C-unwind" fn checked_call(state: *mut ffi::lua_State) -> c_int {
-    let n = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    finish_checked(state, n)
+    // SAFETY: Lua calls this only as the closure `wrap_c` makes, passing its own
+    // running state, with upvalue 1 the function to call. A C function starts with
+    // LUA_MINSTACK free slots, so the one value pushed fits, and index 1 exists once it
+    // is pushed. `finish_checked` then gets what it needs: the function at index 1 and
+    // the `n` arguments above it, in a `wrap_c` closure's frame.
+    unsafe {
+        let n = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        finish_checked(state, n)
+    }
 }
 
 unsafe fn finish_checked(state: *mut ffi::lua_State, nargs: c_int) -> c_int {
-    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
-    let nres = ffi::lua_gettop(state);
-    if nres >= 2 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(2)) != 0 {
-        ffi::lua_pushvalue(state, 2);
-        ffi::lua_error(state);
+    // SAFETY: the only caller, `checked_call`, passes the running state of a `wrap_c`
+    // closure (upvalue 2: the sentinel table) with the function at index 1 and `nargs`
+    // arguments above it, as `lua_call` expects. `lua_call` and `lua_error` may raise
+    // (longjmp out of this frame): no Rust value with a destructor lives here. The
+    // results land from index 1, so indices 1 and 2 exist when `nres >= 2`, and the
+    // copy pushed before raising fits: the results were moved down over the called
+    // function's slot, into stack space Lua had already grown for the call.
+    unsafe {
+        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        let nres = ffi::lua_gettop(state);
+        if nres >= 2 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(2)) != 0 {
+            ffi::lua_pushvalue(state, 2);
+            ffi::lua_error(state);
+        }
+        nres
     }
-    nres
 }
 
 /// Wraps a raw Rust function (which returns the sentinel and an error value to raise)
 /// into the C closure scripts call.
 pub(crate) fn wrap_c(lua: &Lua, raw: Function, raise: &Table) -> mlua::Result<Function> {
+    // SAFETY: `exec_raw` pushes `raw` and the sentinel table and runs the closure in a
+    // protected call (a memory error in `lua_pushcclosure` becomes `Err`; the closure
+    // owns nothing to drop). `lua_pushcclosure` pops exactly those two values as the
+    // upvalues `checked_call` reads (1: the function, 2: the sentinel) and leaves the
+    // one closure that `exec_raw` returns as the `Function`.
     unsafe {
         lua.exec_raw((raw, raise.clone()), |state| {
             ffi::lua_pushcclosure(state, checked_call, 2);
@@ -247,6 +268,10 @@ impl Vm {
     fn build(control: Arc<ScriptControl>, functions: bool, log: LogSink) -> mlua::Result<Self> {
         // The debug library is loaded for the error handler only; user code never sees it.
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS | StdLib::DEBUG;
+        // SAFETY: the unsafe part of `unsafe_new_with` is the `debug` library (no
+        // `package`, so no C modules can be loaded). Only the prelude keeps references
+        // to it (`debug.getinfo` for the error handler, `debug.getmetatable`); user code
+        // runs with the protected globals installed below, which do not include it.
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
         let rt = Rc::new(RunCtx {
             control,
@@ -411,6 +436,13 @@ impl Vm {
             2
         };
         let handler = self.handler.clone();
+        // SAFETY: `exec_raw` pushes the four values at 1..4 of a fresh C frame (with
+        // LUA_MINSTACK free slots) and runs the closure in a protected call; the closure
+        // captures only `nargs`, so nothing is skipped if Lua raises. `base` is 1: the
+        // handler; the function sits at `base + 1` with `nargs` arguments above it
+        // (`keys`, `args` are dropped from the stack when both are nil), as `lua_pcall`
+        // expects. `lua_pcall` catches errors and leaves one value at `base + 1`; the
+        // boolean pushed then moved into `base` leaves (status, value) for `exec_raw`.
         unsafe {
             self.lua
                 .exec_raw::<(bool, Value)>((handler, f.clone(), keys, args), |state| {
@@ -442,9 +474,21 @@ impl Vm {
         let rt = &*self.rt;
         let mut reply = None;
         let out = &mut reply;
-        // Only borrowed data is captured, and nothing that can raise runs while the
-        // reply is being built: an error raised inside (out of memory) may skip this
-        // closure's frame.
+        // SAFETY: only borrowed data is captured, and nothing that can raise runs while
+        // the reply is being built: an error raised inside (out of memory, from
+        // `push_array` or `lua_rawset` in a state with a memory cap) may skip this
+        // closure's frame, and `exec_raw`'s protected call turns it into `Err`.
+        // `exec_raw` pushes the five values at 1..5 of a fresh C frame (LUA_MINSTACK
+        // free slots); before `lua_checkstack(12)` the closure keeps at most three more
+        // (a name, a table and a string in `push_array`; a table, a key and a value in
+        // the scan), and after it eight names and at most what `stack_to_reply` checks
+        // for itself. Index 5 holds the function, its `nargs` arguments above it and the
+        // handler at 4, as `lua_pcall` expects; `backing` (1) is a table for
+        // `lua_rawset`, and `proxies` (2) holds only tables (the prelude's list, out of
+        // user code's reach), so `lua_next` always gets a table, unchanged during the
+        // scan. `stack_to_reply` gets an absolute index and, when the value is a table,
+        // the names at 6..13 in `REPLY_KEY_NAMES` order, and it runs only without a
+        // memory cap (`fast`), where it cannot raise.
         let (ok, value, dirty) = unsafe {
             self.lua.exec_raw::<(bool, Value, bool)>(
                 (&self.backing, &self.proxies, &self.names, &self.handler, f),
@@ -556,10 +600,16 @@ const KEYS_NAME: c_int = crate::convert::REPLY_KEY_NAMES.len() as c_int + 1;
 /// Pushes a new table holding `items` as strings at 1..n. Raises only on memory
 /// errors (nothing to drop here).
 unsafe fn push_array(state: *mut ffi::lua_State, items: &[Bytes]) {
-    ffi::lua_createtable(state, items.len() as c_int, 0);
-    for (i, it) in items.iter().enumerate() {
-        ffi::lua_pushlstring(state, it.as_ptr().cast(), it.len());
-        ffi::lua_rawseti_(state, -2, i as c_int + 1);
+    // SAFETY: the caller (`Vm::run_script`) passes a valid state in a protected call
+    // with room for two more values: the table and one string at a time, which
+    // `lua_rawseti_` pops into the table at -2. `lua_pushlstring` copies `it.len()`
+    // bytes from a live slice. A raise (memory error) skips no destructor here.
+    unsafe {
+        ffi::lua_createtable(state, items.len() as c_int, 0);
+        for (i, it) in items.iter().enumerate() {
+            ffi::lua_pushlstring(state, it.as_ptr().cast(), it.len());
+            ffi::lua_rawseti_(state, -2, i as c_int + 1);
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! command table and its handlers. Synchronous and socket-free: the server feeds it
 //! parsed commands and encodes its typed replies.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod alloc;
 pub mod aof;
 pub mod args;

@@ -22,7 +22,9 @@ impl<F: Future> Future for Counted<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         POLLS.with(|p| p.set(p.get() + 1));
-        // SAFETY: the inner future is never moved out of the pinned wrapper.
+        // SAFETY: structural pinning of field 0: the inner future is never moved out of
+        // the pinned wrapper, `Counted` has no `Drop` impl, and it is `Unpin` only when
+        // `F` is (the auto impl).
         unsafe { self.map_unchecked_mut(|c| &mut c.0) }.poll(cx)
     }
 }

@@ -147,7 +147,10 @@ impl Shard {
 /// Gives this thread's freed pages back to the system (MEMORY PURGE; an idle shard),
 /// and the pages of the shard's empty receive buffers.
 pub fn purge_freed() {
-    // SAFETY: mi_collect only walks the calling thread's own heap.
+    // SAFETY: mi_collect takes no pointers and may be called from any thread at any
+    // time: it collects the calling thread's own heap and, under mimalloc's own
+    // synchronisation, abandoned segments and arenas; it only returns memory no live
+    // allocation uses.
     unsafe { libmimalloc_sys::mi_collect(true) }
     if let Some(driver) = crate::runtime::driver::current() {
         driver.release_idle_buffers();

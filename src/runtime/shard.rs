@@ -801,7 +801,8 @@ pub fn thread_cpu_us() -> (u64, u64) {
 
 /// CPU time (user, system) in microseconds of `who` (RUSAGE_THREAD, _SELF, _CHILDREN).
 pub fn rusage_us(who: libc::c_int) -> (u64, u64) {
-    // SAFETY: getrusage fills the struct.
+    // SAFETY: `rusage` is plain integers, so all-zero is a valid value; getrusage
+    // only writes into the struct it is given.
     unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
         if libc::getrusage(who, &mut ru) != 0 {

@@ -79,9 +79,13 @@ fn empty_buckets<V, M: Copy>(n: usize) -> Vec<Link<V, M>> {
         return Vec::new();
     }
     let layout = std::alloc::Layout::array::<Link<V, M>>(n).expect("bucket array size");
-    // SAFETY: `Option<Box<_>>` is guaranteed to use the null pointer for `None`, so
-    // zeroed memory is `n` valid empty buckets; the allocation has the layout `Vec`
-    // expects for capacity `n`, and a null result is handled.
+    // SAFETY: a bucket is `Option<NodeBox>`, and `NodeBox` is a `NonNull` plus a
+    // zero-sized marker, so rustc stores `None` in the `NonNull`'s niche as the null
+    // pointer: zeroed memory is `n` valid empty buckets. (This relies on rustc's
+    // layout of a struct that is not `#[repr(transparent)]`; the documented guarantee
+    // covers `Option<NonNull<_>>` and transparent wrappers of it.) The allocation comes
+    // from the global allocator with `Layout::array::<Link>(n)`, the layout `Vec`
+    // expects for capacity `n`; `n` is non-zero and a null result is handled.
     unsafe {
         let p = std::alloc::alloc_zeroed(layout) as *mut Link<V, M>;
         if p.is_null() {

@@ -38,14 +38,19 @@ const MARK: u16 = 0x4000;
 const LONG: u16 = 0x3fff;
 
 /// Owns one node block (like a `Box`, with a size that depends on the key).
+/// Transparent over its pointer, so `None` of `Option<NodeBox>` is all zeros (the
+/// dict builds empty bucket arrays from zeroed memory).
+#[repr(transparent)]
 pub struct NodeBox<V, M: Copy> {
     ptr: NonNull<Head<V, M>>,
     _owns: PhantomData<(V, M)>,
 }
 
-// SAFETY: a node owns its value and its chain exactly as `Box<(V, Link<V>)>` would.
+// SAFETY: a node owns its value, its meta word and its chain exactly as
+// `Box<(V, M, Link<V, M>)>` would, and holds no shared or thread-bound state.
 unsafe impl<V: Send, M: Copy + Send> Send for NodeBox<V, M> {}
-// SAFETY: shared access only hands out shared references.
+// SAFETY: shared access only hands out shared references (`&V`, `&Link`, the key's
+// bytes) or copies of `M`; every mutation goes through `&mut self`.
 unsafe impl<V: Sync, M: Copy + Sync> Sync for NodeBox<V, M> {}
 
 /// Where the key's bytes start: after `klen`, and after the long length if present.
@@ -234,7 +239,9 @@ impl<V, M: Copy> NodeBox<V, M> {
     #[inline]
     fn ext_ptr(&self) -> *mut u64 {
         let (n, long) = self.key_len_and_long();
-        // SAFETY: stays inside the block when the extension is present (callers check).
+        // SAFETY: `key_offset + n` is at most the block's size (see `layout`), so the
+        // pointer stays inside the allocation or one past its end; callers read or
+        // write through it only when the extension's 8 bytes are there.
         unsafe { self.base().add(key_offset::<V, M>(long) + n) as *mut u64 }
     }
 

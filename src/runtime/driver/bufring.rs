@@ -45,13 +45,22 @@ impl BufRing {
     pub fn new(ring: &IoUring, group: u16, count: u16, size: usize) -> std::io::Result<BufRing> {
         assert!(count.is_power_of_two());
         let page = 4096;
+        // Whole pages per buffer: giving pages back (`release_pages`) then never
+        // reaches past the buffers, and the allocation is never empty.
+        assert!(
+            size > 0 && size.is_multiple_of(page),
+            "receive buffers are whole pages"
+        );
         let ring_layout = Layout::from_size_align(
             (count as usize * std::mem::size_of::<BufRingEntry>()).max(page),
             page,
         )
         .expect("layout");
         let bufs_layout = Layout::from_size_align(size * count as usize, page).expect("layout");
-        // SAFETY: both layouts have non-zero sizes.
+        // SAFETY: `alloc_zeroed` needs non-zero sizes: the ring's layout is at least a
+        // page; the buffers' is `size * count` bytes with `count` >= 1 (a power of
+        // two), non-zero since `size` is (asserted above). Null results are checked
+        // below.
         let (entries, bufs) = unsafe { (alloc_zeroed(ring_layout), alloc_zeroed(bufs_layout)) };
         assert!(!entries.is_null() && !bufs.is_null(), "out of memory");
         let mut me = BufRing {
@@ -65,8 +74,10 @@ impl BufRing {
             tail: 0,
             dirty: false,
         };
-        // SAFETY: the ring memory stays allocated until `drop`, which unregisters first
-        // (the io_uring is dropped with the driver, after this).
+        // SAFETY: the ring memory (page-aligned, `count` entries, as the kernel
+        // requires) and the buffers its entries point to stay allocated until
+        // `BufRing::drop`; `Driver::drop` unregisters the group before its fields (the
+        // ring, then this) are dropped, and if `new` fails here nothing was registered.
         unsafe {
             ring.submitter()
                 .register_buf_ring_with_flags(me.ring as u64, count, group, 0)?;
@@ -103,8 +114,11 @@ impl BufRing {
         if len == 0 {
             return;
         }
-        // SAFETY: the range lies inside our page-aligned allocation; MADV_DONTNEED on
-        // private anonymous memory only drops contents, which no one needs here.
+        // SAFETY: the range starts at our page-aligned allocation and covers the
+        // circulating buffers; the kernel rounds `len` up to whole pages, which stay
+        // inside the allocation since `size` is a multiple of the page (asserted in
+        // `new`). MADV_DONTNEED on private anonymous memory only
+        // drops contents, which no one needs here (no buffer holds unread bytes).
         unsafe {
             libc::madvise(self.bufs.cast(), len, libc::MADV_DONTNEED);
         }
