@@ -37,22 +37,6 @@ fn shard_pairs(n: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// A tiny deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn mset_then_mget_of_1000_keys_returns_values_in_argument_order() {
     for n in SHARD_COUNTS {

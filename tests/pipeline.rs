@@ -9,22 +9,6 @@ use std::time::Duration;
 use common::*;
 use redis::Value;
 
-/// A tiny deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// The first key `prefix:i` owned by `shard` of an `n`-shard server.
 fn key_on(n: usize, shard: usize, prefix: &str) -> String {
     (0..100_000)

@@ -96,7 +96,8 @@ fn parse_len(line: &[u8]) -> Option<i64> {
         if !c.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + (c - b'0') as i64;
+        // 19 digits can pass i64::MAX: that is a bad length, as Redis's string2ll says.
+        v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
     }
     Some(if neg { -v } else { v })
 }

@@ -1,0 +1,1 @@
+return cjson.decode(ARGV[1])

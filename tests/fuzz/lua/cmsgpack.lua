@@ -1,0 +1,1 @@
+return cmsgpack.unpack(ARGV[1])

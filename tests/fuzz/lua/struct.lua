@@ -1,0 +1,1 @@
+return {struct.unpack(ARGV[1], ARGV[2])}
