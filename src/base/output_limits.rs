@@ -79,19 +79,6 @@ impl OutputLimits {
     }
 }
 
-/// The classes corecache enforces: pubsub. Limits on the others must stay Redis's
-/// defaults until they are enforced too (accepting them would promise what is not done).
-pub fn only_enforced(l: &OutputLimits) -> Result<(), String> {
-    let d = OutputLimits::default();
-    if l.normal != d.normal {
-        return Err(
-            "only the pubsub and replica classes of client-output-buffer-limit are enforced so far"
-                .into(),
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

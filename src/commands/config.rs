@@ -137,12 +137,10 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         "notify-keyspace-events" if shards::notify::parse_flags(value).is_none() => Err(fail(
             "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
         )),
-        "client-output-buffer-limit" => {
-            let limits = crate::base::output_limits::OutputLimits::default()
-                .updated(value)
-                .ok_or_else(|| fail("Invalid argument"))?;
-            crate::base::output_limits::only_enforced(&limits).map_err(|e| fail(&e))
-        }
+        "client-output-buffer-limit" => crate::base::output_limits::OutputLimits::default()
+            .updated(value)
+            .map(|_| ())
+            .ok_or_else(|| fail("Invalid argument")),
         "auto-aof-rewrite-percentage"
             if value.parse::<u32>().map_or(true, |v| v > i32::MAX as u32) =>
         {

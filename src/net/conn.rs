@@ -57,6 +57,9 @@ struct Io {
     out: Vec<u8>,
     /// Input arrived that has not been parsed yet (read while blocked).
     fresh: bool,
+    /// Since when its unsent replies are over `client-output-buffer-limit normal`'s
+    /// soft limit.
+    over_soft_since: Option<Instant>,
 }
 
 /// A buffer left larger than this once its bytes are handled is given back (a big
@@ -81,7 +84,7 @@ impl Io {
         n
     }
 
-    async fn flush(&mut self, shard: &Shard) -> bool {
+    async fn flush(&mut self, shard: &Shard, client: &ClientHandle) -> bool {
         if self.out.is_empty() {
             return true;
         }
@@ -90,7 +93,47 @@ impl Io {
             // The replies' writes are in the log first (with `always`, on disk).
             shard.aof.borrow_mut().flush();
         }
-        self.t.write(&mut self.out).await
+        let limit = shard.settings.borrow().output_limits.normal;
+        if (limit.hard == 0 && limit.soft == 0)
+            || client.kind() != crate::runtime::clients::ClientKind::Normal
+        {
+            return self.t.write(&mut self.out).await;
+        }
+        // `client-output-buffer-limit normal`: replies piling up for a client that does
+        // not read them close it, at once past the hard limit, or after staying over
+        // the soft one for its seconds.
+        let queued = (self.t.pending() + self.out.len()) as u64;
+        let over_limit = || {
+            crate::base::log::warning(&format!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output \
+                 buffer limits.",
+                client.info.borrow().id,
+                client.info.borrow().addr
+            ));
+            false
+        };
+        if limit.hard > 0 && queued > limit.hard {
+            return over_limit();
+        }
+        if limit.soft == 0 || queued <= limit.soft {
+            self.over_soft_since = None;
+            return self.t.write(&mut self.out).await;
+        }
+        let since = *self.over_soft_since.get_or_insert_with(Instant::now);
+        let left = Duration::from_secs(limit.soft_secs).saturating_sub(since.elapsed());
+        if left.is_zero() {
+            return over_limit();
+        }
+        let expired = async {
+            crate::runtime::sleep::sleep(left).await;
+            None
+        };
+        let written =
+            futures_lite::future::or(async { Some(self.t.write(&mut self.out).await) }, expired);
+        match written.await {
+            Some(ok) => ok,
+            None => over_limit(),
+        }
     }
 }
 
@@ -113,6 +156,7 @@ pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
         input: BytesMut::with_capacity(READ_CHUNK),
         out: Vec::with_capacity(READ_CHUNK),
         fresh: false,
+        over_soft_since: None,
     };
     run(&shard, &client, &mut io).await;
     crate::commands::pubsub::forget(&shard, &client);
@@ -183,7 +227,7 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
             match Batch::new(shard, client).run(cmds, &mut io.out).await {
                 Flow::Continue => break,
                 Flow::Pause(rest) => {
-                    if !io.flush(shard).await {
+                    if !io.flush(shard, client).await {
                         return;
                     }
                     cmds = rest;
@@ -193,7 +237,7 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
                     break;
                 }
                 Flow::Block(blocked) => {
-                    if !io.flush(shard).await {
+                    if !io.flush(shard, client).await {
                         return;
                     }
                     let Some(reply) = wait_blocked(shard, client, io, &blocked).await else {
@@ -222,7 +266,7 @@ async fn run(shard: &Rc<Shard>, client: &Rc<ClientHandle>, io: &mut Io) {
             info.qbuf = io.input.len();
             info.qbuf_cap = io.input.capacity();
         }
-        if !io.flush(shard).await || close || client.killed.get() {
+        if !io.flush(shard, client).await || close || client.killed.get() {
             return;
         }
     }
@@ -268,7 +312,7 @@ async fn read_or_push(
                         .set(client.push_bytes.get().saturating_sub(push.size()));
                     next = rx.try_recv().ok();
                 }
-                if !io.flush(shard).await || client.killed.get() {
+                if !io.flush(shard, client).await || client.killed.get() {
                     return None;
                 }
             }

@@ -98,6 +98,15 @@ impl Transport {
         }
     }
 
+    /// Reply bytes handed over and not sent yet (the driver's queue; glommio's stream
+    /// sends before `write` returns).
+    pub fn pending(&self) -> usize {
+        match self {
+            Transport::Uring(s) => s.unsent(),
+            Transport::Stream { .. } => 0,
+        }
+    }
+
     /// Closes the connection after what was written.
     pub async fn close(self) {
         match self {

@@ -131,6 +131,11 @@ impl Socket {
         self.state.fd
     }
 
+    /// Output not yet acknowledged by the kernel.
+    pub fn unsent(&self) -> usize {
+        self.state.unsent()
+    }
+
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.state.peer
     }
