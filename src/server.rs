@@ -128,8 +128,9 @@ fn bind_node_listener(addr: SocketAddr) -> std::io::Result<(RawFd, u16)> {
     Ok((sk.into_raw_fd(), port))
 }
 
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(mut config: Config) -> Result<(), String> {
     check_memlock()?;
+    config.maxclients = adjust_open_files(config.maxclients);
     if config.disable_thp == "yes" {
         disable_thp();
     }
@@ -274,6 +275,41 @@ fn bind_metrics(config: &Config) -> Result<Option<RawFd>, String> {
     addr.set_port(port);
     log::notice(&format!("metrics on {addr} (GET /metrics)"));
     Ok(Some(fd))
+}
+
+/// Raises the open-files limit to what `maxclients` needs (plus 32 for the server's
+/// own files, as Redis reserves); when the system allows less, `maxclients` shrinks to
+/// fit, with Redis's warning. Returns the `maxclients` in force.
+fn adjust_open_files(maxclients: usize) -> usize {
+    const RESERVED: u64 = 32;
+    let want = maxclients as u64 + RESERVED;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit the call fills.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || lim.rlim_cur >= want {
+        return maxclients;
+    }
+    let target = want.min(lim.rlim_max);
+    let raised = libc::rlimit {
+        rlim_cur: target,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: `raised` is a valid rlimit within the hard limit just read.
+    let ok = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0;
+    let now = if ok { target } else { lim.rlim_cur };
+    if now >= want {
+        return maxclients;
+    }
+    let fits = now.saturating_sub(RESERVED).max(1) as usize;
+    log::warning(&format!(
+        "You requested maxclients of {maxclients} requiring at least {want} max file \
+         descriptors. Current maximum open files is {now}. maxclients has been reduced to \
+         {fits} to compensate for low ulimit. If you need higher maxclients increase \
+         'ulimit -n'."
+    ));
+    fits
 }
 
 /// The users at start-up: `requirepass` as the default user's password, then the
@@ -444,6 +480,7 @@ async fn shard_main(
     );
     crate::runtime::upstream::set_serve_stale(config.replica_serve_stale_data == "yes");
     crate::runtime::upstream::set_read_only(config.replica_read_only == "yes");
+    crate::runtime::upstream::set_repl_timeout(config.repl_timeout);
     let mail = Mailbox::new(id, post.clone());
     let shard = Rc::new(Shard::new(id, cpu, slots, ks, settings, mail, started_ms));
     shard.set_notify(shard.settings.borrow().notify_keyspace_events);

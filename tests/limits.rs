@@ -112,3 +112,61 @@ fn the_soft_limit_closes_a_client_over_it_for_its_seconds() {
         "normal 0 1048576 1 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
     );
 }
+
+#[test]
+fn maxclients_shrinks_to_the_open_files_limit_it_cannot_raise() {
+    let dir = common::scratch_dir("nofile");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 200 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_corecache"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--threads",
+        "1",
+        "--no-pin",
+        "--save",
+        "",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    let s = Server::start_command(cmd);
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxclients"]);
+    // 200 files, 32 kept for the server's own.
+    assert_eq!(got, ["maxclients", "168"]);
+}
+
+#[test]
+fn tcp_keepalive_and_repl_timeout_are_settings() {
+    let s = Server::start(1);
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "tcp-keepalive"]);
+    assert_eq!(got, ["tcp-keepalive", "300"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "repl-timeout"]);
+    assert_eq!(got, ["repl-timeout", "60"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "repl-timeout", "5"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "repl-timeout"]);
+    assert_eq!(got, ["repl-timeout", "5"]);
+    // The server's side of an idle client connection probes it (ss shows the timer).
+    let _: () = q(&mut c, &["PING"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let ss = std::process::Command::new("ss")
+        .args([
+            "-tno",
+            "state",
+            "established",
+            &format!("( sport = :{} )", s.port),
+        ])
+        .output();
+    if let Ok(out) = ss {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("keepalive"), "{text}");
+    }
+    let _: () = q(&mut c, &["CONFIG", "SET", "tcp-keepalive", "0"]);
+    let mut fresh = s.conn();
+    let _: () = q(&mut fresh, &["PING"]);
+}

@@ -71,6 +71,14 @@ pub struct Config {
     #[arg(long, default_value_t = 10000)]
     pub maxclients: usize,
 
+    /// Seconds between TCP keepalive probes on clients' connections (0: off).
+    #[arg(long, default_value_t = 300)]
+    pub tcp_keepalive: u64,
+
+    /// Seconds a replica's primary may stay silent before the link is dropped.
+    #[arg(long, default_value_t = 60)]
+    pub repl_timeout: u64,
+
     /// Log verbosity: debug, verbose, notice or warning.
     #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning"])]
     pub loglevel: String,
@@ -462,6 +470,8 @@ pub struct Settings {
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub timeout: u64,
+    /// `tcp-keepalive` seconds for new connections (0: off).
+    pub tcp_keepalive: u64,
     pub hz: u64,
     pub dynamic_hz: bool,
     pub maxmemory: u64,
@@ -526,6 +536,7 @@ impl Settings {
             proto_max_bulk_len: c.proto_max_bulk_len,
             client_query_buffer_limit: c.client_query_buffer_limit,
             timeout: c.timeout,
+            tcp_keepalive: c.tcp_keepalive,
             hz: c.hz,
             dynamic_hz: c.dynamic_hz == "yes",
             maxmemory: c.maxmemory,

@@ -63,6 +63,8 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
         },
         "maxclients"
         | "timeout"
+        | "tcp-keepalive"
+        | "repl-timeout"
         | "hz"
         | "busy-reply-threshold"
         | "lua-time-limit"
@@ -199,6 +201,8 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
         }
         "client-query-buffer-limit" => s.client_query_buffer_limit = mem() as usize,
         "timeout" => s.timeout = num(),
+        "tcp-keepalive" => s.tcp_keepalive = num(),
+        "repl-timeout" => crate::runtime::upstream::set_repl_timeout(num()),
         "hz" => s.hz = num().clamp(1, 500),
         "dynamic-hz" => s.dynamic_hz = value.eq_ignore_ascii_case("yes"),
         "tracking-table-max-keys" => s.tracking_table_max_keys = num(),

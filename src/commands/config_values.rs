@@ -54,6 +54,8 @@ pub(super) const PARAMS: &[&str] = &[
     "masterauth",
     "aclfile",
     "protected-mode",
+    "tcp-keepalive",
+    "repl-timeout",
     "acllog-max-len",
     "acl-pubsub-default",
 ];
@@ -101,6 +103,11 @@ pub(super) fn render(
         "aclfile" => String::new(),
         "protected-mode" if live => yes_no(crate::runtime::acl::protected_mode()),
         "protected-mode" => "yes".into(),
+        "tcp-keepalive" => s.tcp_keepalive.to_string(),
+        "repl-timeout" if live => crate::runtime::upstream::repl_timeout()
+            .as_secs()
+            .to_string(),
+        "repl-timeout" => "60".into(),
         "acllog-max-len" if live => crate::runtime::acl::log_max().to_string(),
         "acllog-max-len" => "128".into(),
         "acl-pubsub-default" if live && crate::runtime::acl::pubsub_all_default() => {

@@ -50,6 +50,32 @@ pub async fn deny(mut t: Transport) {
     t.close().await;
 }
 
+/// `tcp-keepalive`: probes after `secs` idle seconds, then every third of that, three
+/// times (as Redis sets its clients' sockets).
+fn keepalive(fd: std::os::fd::RawFd, secs: u64) {
+    if secs == 0 || fd < 0 {
+        return;
+    }
+    let set = |level: libc::c_int, name: libc::c_int, value: libc::c_int| {
+        // SAFETY: `fd` is this connection's open socket and `value` a live c_int whose
+        // size is passed with it; a failure only leaves the option unset.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    };
+    let idle = secs.min(i32::MAX as u64) as libc::c_int;
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (idle / 3).max(1));
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
+}
+
 /// A connection's buffers.
 struct Io {
     t: Transport,
@@ -139,6 +165,7 @@ impl Io {
 
 /// Serves one client. `node_port`: accepted on the shard's cluster node port.
 pub async fn serve(shard: Rc<Shard>, t: Transport, node_port: bool) {
+    keepalive(t.fd(), shard.settings.borrow().tcp_keepalive);
     let now = shards::clock::system_ms();
     let client = shard
         .clients

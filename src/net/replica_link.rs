@@ -23,8 +23,6 @@ use crate::runtime::peer::Peer;
 use crate::runtime::shard::Shard;
 use crate::runtime::upstream::{self, Link};
 
-/// How long the primary may stay silent (Redis's `repl-timeout`).
-const TIMEOUT: Duration = Duration::from_secs(60);
 /// Between acknowledgements, and between connection attempts.
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -61,7 +59,14 @@ pub fn run_boxed(
 
 async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> Result<(), String> {
     log::notice(&format!("Connecting to MASTER {host}:{port}"));
-    let mut conn = Peer::connect(host, port, Duration::from_secs(10), SECOND, TIMEOUT).await?;
+    let mut conn = Peer::connect(
+        host,
+        port,
+        Duration::from_secs(10),
+        SECOND,
+        upstream::repl_timeout(),
+    )
+    .await?;
     log::notice("MASTER <-> REPLICA sync started");
     let pong = conn.ask(&[b"PING"]).await?;
     if pong.starts_with('-') && !pong.starts_with("-NOAUTH") {
@@ -145,12 +150,12 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
 
 /// The snapshot after +FULLRESYNC: `$<len>\r\n` and that many bytes.
 async fn snapshot(conn: &mut Peer) -> Result<Vec<u8>, String> {
-    let header = conn.line(Instant::now() + TIMEOUT).await?;
+    let header = conn.line(Instant::now() + upstream::repl_timeout()).await?;
     let len: usize = header
         .strip_prefix('$')
         .and_then(|l| l.parse().ok())
         .ok_or_else(|| format!("bad snapshot header {header:?}"))?;
-    conn.payload(len, TIMEOUT).await
+    conn.payload(len, upstream::repl_timeout()).await
 }
 
 /// Applies the stream until the link breaks or a later REPLICAOF replaces it.
@@ -198,7 +203,7 @@ async fn apply(
             }
             if conn.fill().await? {
                 last_io = Instant::now();
-            } else if last_io.elapsed() > TIMEOUT {
+            } else if last_io.elapsed() > upstream::repl_timeout() {
                 return Err("timeout: no data from the primary".into());
             }
             continue;

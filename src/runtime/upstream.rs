@@ -53,6 +53,17 @@ static LINK_UP: AtomicBool = AtomicBool::new(false);
 /// `replica-serve-stale-data`: a replica whose link is down still answers.
 static SERVE_STALE: AtomicBool = AtomicBool::new(true);
 
+/// `repl-timeout` in seconds.
+static REPL_TIMEOUT: AtomicU64 = AtomicU64::new(60);
+
+pub fn set_repl_timeout(secs: u64) {
+    REPL_TIMEOUT.store(secs.max(1), Ordering::Relaxed);
+}
+
+pub fn repl_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(REPL_TIMEOUT.load(Ordering::Relaxed))
+}
+
 /// `replica-read-only`: clients' writes on a replica are refused.
 static READ_ONLY: AtomicBool = AtomicBool::new(true);
 

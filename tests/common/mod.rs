@@ -45,8 +45,15 @@ impl Server {
 
     /// Starts corecache with exactly these arguments.
     pub fn start_exact(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corecache"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_corecache"));
+        cmd.args(args);
+        Server::start_command(cmd)
+    }
+
+    /// Starts corecache as `cmd` says (e.g. through a shell that lowers a limit
+    /// first, ending in `exec corecache ...`); waits for its ready line.
+    pub fn start_command(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -173,7 +173,12 @@ impl Driver {
             .setup_cqsize(cfg.entries * 2)
             .build(cfg.entries)?;
         let handle = RingHandle::register(ring.as_raw_fd());
-        ring.submitter().register_files_sparse(cfg.fixed_files)?;
+        // The registered file table counts against RLIMIT_NOFILE: with a low limit
+        // fewer connections get a fixed slot (the others use their plain fd).
+        let fixed_files = cfg.fixed_files.min((open_files_limit() / 2) as u32);
+        if fixed_files > 0 {
+            ring.submitter().register_files_sparse(fixed_files)?;
+        }
         let bufs = BufRing::new(&ring, BUF_GROUP, cfg.buffers, cfg.buffer_size)?;
         let driver = Rc::new(Driver {
             ring: RefCell::new(ring),
@@ -182,7 +187,7 @@ impl Driver {
             socks: RefCell::new(Vec::new()),
             gens: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
-            fixed_files: cfg.fixed_files,
+            fixed_files,
             listeners: RefCell::new(Vec::new()),
             to_send: RefCell::new(Vec::new()),
             to_arm: RefCell::new(Vec::new()),
@@ -784,5 +789,19 @@ impl std::os::fd::AsFd for BorrowedFd {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         // SAFETY: the fd stays open for the duration of the lookup.
         unsafe { std::os::fd::BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+/// The soft limit on open files (RLIMIT_NOFILE).
+fn open_files_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit the call fills.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
     }
 }
