@@ -146,6 +146,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     crate::base::config::set_public_addr(&config.bind, port);
     log::set_level(&config.loglevel);
     let metrics_fd = bind_metrics(&config)?;
+    let tls_listeners = setup_tls(&config, addr, n)?;
     setup_acl(&config)?;
 
     let started_ms = shards::clock::system_ms();
@@ -179,6 +180,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
         } else {
             Placement::Fixed(cpu)
         };
+        let tls_listeners = tls_listeners.clone();
         let (cfg, post, fds, slots, conns, cl, usage) = (
             config.clone(),
             post.clone(),
@@ -206,6 +208,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
                     libraries,
                     replay,
                     metrics,
+                    tls: tls_listeners.as_ref().map(|(c, fds)| (c.clone(), fds[i])),
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -310,6 +313,36 @@ fn adjust_open_files(maxclients: usize) -> usize {
          'ulimit -n'."
     ));
     fits
+}
+
+/// With `--tls-port`: the TLS configuration from the certificate files and one
+/// listener per shard on that port.
+type TlsListeners = Option<(Arc<rustls::ServerConfig>, Arc<Vec<RawFd>>)>;
+
+fn setup_tls(config: &Config, addr: SocketAddr, n: usize) -> Result<TlsListeners, String> {
+    if config.tls_port == 0 {
+        return Ok(None);
+    }
+    let need = |v: &Option<String>, name: &str| {
+        v.clone()
+            .ok_or_else(|| format!("corecache: --tls-port needs --{name}"))
+    };
+    let (cert, key) = (
+        need(&config.tls_cert_file, "tls-cert-file")?,
+        need(&config.tls_key_file, "tls-key-file")?,
+    );
+    let tls = crate::net::tls::server_config(&crate::net::tls::TlsFiles {
+        cert: &cert,
+        key: &key,
+        ca: config.tls_ca_cert_file.as_deref(),
+        auth_clients: &config.tls_auth_clients,
+    })
+    .map_err(|e| format!("corecache: {e}"))?;
+    let mut at = addr;
+    at.set_port(config.tls_port);
+    let (fds, _) =
+        bind_listeners(at, n).map_err(|e| format!("corecache: cannot listen on {at}: {e}"))?;
+    Ok(Some((tls, Arc::new(fds))))
 }
 
 /// The users at start-up: `requirepass` as the default user's password, then the
@@ -433,6 +466,8 @@ struct Shared {
     replay: Option<crate::commands::aof::Plan>,
     /// Shard 0: the metrics port's listener, when `--metrics-port` is set.
     metrics: Option<RawFd>,
+    /// The TLS port's configuration and this shard's listener, with `--tls-port`.
+    tls: Option<(Arc<rustls::ServerConfig>, RawFd)>,
 }
 
 async fn shard_main(
@@ -453,6 +488,7 @@ async fn shard_main(
         libraries,
         replay,
         metrics,
+        tls,
     } = shared;
     // Before any message from a peer can ask about it.
     if let Some(c) = &cluster_start {
@@ -581,6 +617,10 @@ async fn shard_main(
             if let Some(nfd) = node_fd {
                 listener::listen_on_driver(&d, shard.clone(), nfd, connections.clone(), true);
             }
+            if let Some((tls_config, tfd)) = tls {
+                let c = connections.clone();
+                listener::listen_tls_on_driver(&d, shard.clone(), tfd, tls_config, c);
+            }
             listener::listen_on_driver(&d, shard, fd, connections, false);
         });
         driver.run().await;
@@ -589,6 +629,17 @@ async fn shard_main(
     crate::commands::memory::note_startup(&shard);
     exec::spawn(read_inbox(shard.clone(), post));
     wait_loaded().await;
+    if let Some((tls_config, fd)) = tls {
+        // SAFETY: this shard alone takes ownership of its TLS listener's fd (one per
+        // shard, bound in `run`).
+        let listener = unsafe { TcpListener::from_raw_fd(fd) };
+        exec::spawn(listener::accept_tls(
+            shard.clone(),
+            listener,
+            tls_config,
+            connections.clone(),
+        ));
+    }
     if let Some(fd) = node_fd {
         // SAFETY: each shard takes ownership of its own node port's fd bound in `run`.
         let node = unsafe { TcpListener::from_raw_fd(fd) };

@@ -97,6 +97,26 @@ pub struct Config {
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub protected_mode: String,
 
+    /// A port for TLS clients (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub tls_port: u16,
+
+    /// The server's certificate (PEM, with its chain) for `--tls-port`.
+    #[arg(long)]
+    pub tls_cert_file: Option<String>,
+
+    /// The server's private key (PEM).
+    #[arg(long)]
+    pub tls_key_file: Option<String>,
+
+    /// CA certificates (PEM) that clients' certificates must chain to.
+    #[arg(long)]
+    pub tls_ca_cert_file: Option<String>,
+
+    /// Whether TLS clients must present a certificate: yes, no or optional.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no", "optional"])]
+    pub tls_auth_clients: String,
+
     /// The ACL file: the users at start-up, ACL LOAD and ACL SAVE.
     #[arg(long)]
     pub aclfile: Option<String>,

@@ -33,6 +33,24 @@ pub fn listen_on_driver(
     );
 }
 
+/// Accepts TLS clients on `fd` (the TLS port) through the shard's network driver.
+pub fn listen_tls_on_driver(
+    driver: &Driver,
+    shard: Rc<Shard>,
+    fd: RawFd,
+    config: Arc<rustls::ServerConfig>,
+    connections: Arc<AtomicUsize>,
+) {
+    driver.listen(
+        fd,
+        Rc::new(move |sock| {
+            if let Some(t) = Transport::tls(Transport::Uring(sock), config.clone()) {
+                admit(&shard, &connections, t, false);
+            }
+        }),
+    );
+}
+
 /// Accepts on a glommio listener for as long as the shard runs.
 pub async fn accept_loop(
     shard: Rc<Shard>,
@@ -45,6 +63,29 @@ pub async fn accept_loop(
             Ok(stream) => admit(&shard, &connections, Transport::stream(stream), node_port),
             Err(e) => {
                 log::warning(&format!("accept failed: {e}"));
+                sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Accepts TLS clients on a glommio listener of the TLS port for as long as the
+/// shard runs.
+pub async fn accept_tls(
+    shard: Rc<Shard>,
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    connections: Arc<AtomicUsize>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                if let Some(t) = Transport::tls(Transport::stream(stream), config.clone()) {
+                    admit(&shard, &connections, t, false);
+                }
+            }
+            Err(e) => {
+                log::warning(&format!("accept failed on the TLS port: {e}"));
                 sleep(Duration::from_millis(10)).await;
             }
         }

@@ -7,4 +7,5 @@ pub mod metrics_http;
 pub mod replay;
 pub mod replica_link;
 pub mod router;
+pub mod tls;
 pub mod transport;

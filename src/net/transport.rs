@@ -19,10 +19,96 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub enum Transport {
     Uring(Socket),
-    Stream { stream: TcpStream, chunk: Vec<u8> },
+    Stream {
+        stream: TcpStream,
+        chunk: Vec<u8>,
+    },
+    /// A TLS session (rustls) over glommio's stream (`tls-port`).
+    Tls(Box<TlsStream>),
+}
+
+/// A TLS client: a rustls session over the connection's plain transport (the
+/// driver's socket or glommio's stream).
+pub struct TlsStream {
+    inner: Transport,
+    session: rustls::ServerConnection,
+    /// Decrypted bytes on their way to the read buffer.
+    chunk: Vec<u8>,
+    /// TLS records read from the connection, not yet given to the session.
+    raw: BytesMut,
+}
+
+impl TlsStream {
+    /// Sends every TLS record the session has ready; false when the peer is gone.
+    async fn send_records(&mut self) -> bool {
+        let mut wire = Vec::new();
+        while self.session.wants_write() {
+            if self.session.write_tls(&mut wire).is_err() {
+                return false;
+            }
+        }
+        wire.is_empty() || Box::pin(self.inner.write(&mut wire)).await
+    }
+
+    /// Moves decrypted bytes into `buf`; `false` at the end of the stream.
+    fn take_plaintext(&mut self, buf: &mut BytesMut) -> bool {
+        use std::io::Read;
+        loop {
+            match self.session.reader().read(&mut self.chunk) {
+                Ok(0) => return false,
+                Ok(n) => buf.extend_from_slice(&self.chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Waits for application data (the handshake runs on the way); how many bytes it
+    /// appended, 0 when the peer is gone or the session failed.
+    async fn read(&mut self, buf: &mut BytesMut) -> usize {
+        let start = buf.len();
+        loop {
+            let open = self.take_plaintext(buf);
+            if buf.len() > start || !open {
+                return buf.len() - start;
+            }
+            if Box::pin(self.inner.read(&mut self.raw)).await == 0 {
+                return 0;
+            }
+            let mut failed = false;
+            while !self.raw.is_empty() && !failed {
+                let mut rd: &[u8] = &self.raw;
+                failed = self.session.read_tls(&mut rd).is_err();
+                let used = self.raw.len() - rd.len();
+                let _ = self.raw.split_to(used);
+                failed = failed || self.session.process_new_packets().is_err();
+                // Decrypted bytes make room for the rest of the records.
+                failed = !self.take_plaintext(buf) || failed;
+            }
+            // Handshake messages, or the alert of a failed session, go out now.
+            if !Box::pin(self.send_records()).await || failed {
+                return buf.len() - start;
+            }
+        }
+    }
 }
 
 impl Transport {
+    /// A connection on the TLS port over its plain transport, before its handshake
+    /// (which runs with the first read).
+    pub fn tls(
+        inner: Transport,
+        config: std::sync::Arc<rustls::ServerConfig>,
+    ) -> Option<Transport> {
+        let session = rustls::ServerConnection::new(config).ok()?;
+        Some(Transport::Tls(Box::new(TlsStream {
+            inner,
+            session,
+            chunk: vec![0u8; READ_CHUNK],
+            raw: BytesMut::with_capacity(READ_CHUNK),
+        })))
+    }
+
     pub fn stream(stream: TcpStream) -> Transport {
         let _ = stream.set_nodelay(true);
         Transport::Stream {
@@ -34,13 +120,18 @@ impl Transport {
     /// Whether `write` sends at once (glommio's stream) rather than leaving the bytes
     /// for the driver's next loop (which logs the shard's writes first).
     pub fn sends_at_once(&self) -> bool {
-        matches!(self, Transport::Stream { .. })
+        match self {
+            Transport::Uring(_) => false,
+            Transport::Stream { .. } => true,
+            Transport::Tls(t) => t.inner.sends_at_once(),
+        }
     }
 
     pub fn fd(&self) -> RawFd {
         match self {
             Transport::Uring(s) => s.fd(),
             Transport::Stream { stream, .. } => stream.as_raw_fd(),
+            Transport::Tls(t) => t.inner.fd(),
         }
     }
 
@@ -48,6 +139,7 @@ impl Transport {
         match self {
             Transport::Uring(s) => s.peer_addr(),
             Transport::Stream { stream, .. } => stream.peer_addr().ok(),
+            Transport::Tls(t) => t.inner.peer_addr(),
         }
     }
 
@@ -55,6 +147,7 @@ impl Transport {
         match self {
             Transport::Uring(s) => s.local_addr(),
             Transport::Stream { stream, .. } => stream.local_addr().ok(),
+            Transport::Tls(t) => t.inner.local_addr(),
         }
     }
 
@@ -78,6 +171,7 @@ impl Transport {
                 }
                 Err(_) => 0,
             },
+            Transport::Tls(t) => t.read(buf).await,
         }
     }
 
@@ -95,6 +189,12 @@ impl Transport {
                 out.clear();
                 ok
             }
+            Transport::Tls(t) => {
+                use std::io::Write;
+                let ok = t.session.writer().write_all(out).is_ok();
+                out.clear();
+                ok && Box::pin(t.send_records()).await
+            }
         }
     }
 
@@ -104,6 +204,7 @@ impl Transport {
         match self {
             Transport::Uring(s) => s.unsent(),
             Transport::Stream { .. } => 0,
+            Transport::Tls(t) => t.inner.pending(),
         }
     }
 
@@ -113,6 +214,11 @@ impl Transport {
             Transport::Uring(s) => s.close(),
             Transport::Stream { mut stream, .. } => {
                 let _ = stream.close().await;
+            }
+            Transport::Tls(mut t) => {
+                t.session.send_close_notify();
+                let _ = t.send_records().await;
+                Box::pin(t.inner.close()).await;
             }
         }
     }

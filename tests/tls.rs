@@ -1,0 +1,151 @@
+//! TLS on `--tls-port` with redis-cli --tls: client certificates required, optional or
+//! not asked for; the plain port serves the same data; a bad certificate file stops the
+//! start with a message naming it. Certificates are made with openssl for each run.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{free_ports, q, scratch_dir, Server};
+
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`.
+fn make_certs(dir: &Path) -> bool {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    let run = |line: String| openssl(dir, &line.split_whitespace().collect::<Vec<_>>());
+    let ca = "req -x509 -new -nodes -newkey rsa:2048 -keyout ca.key -out ca.crt -days 2 \
+              -subj /CN=corecache-test-ca";
+    run(ca.to_string())
+        && [("server", "localhost"), ("client", "client")]
+            .iter()
+            .all(|(who, cn)| {
+                run(format!(
+                "req -new -nodes -newkey rsa:2048 -keyout {who}.key -out {who}.csr -subj /CN={cn}"
+            )) && run(format!(
+                    "x509 -req -in {who}.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                 -out {who}.crt -days 2 -extfile {who}.ext"
+                ))
+            })
+}
+
+/// redis-cli over TLS; `client_cert`: present the client certificate.
+fn tls_cli(dir: &Path, port: u16, client_cert: bool, args: &[&str]) -> Option<String> {
+    let mut c = Command::new("redis-cli");
+    c.current_dir(dir)
+        .args(["--tls", "--cacert", "ca.crt", "-p", &port.to_string()]);
+    if client_cert {
+        c.args(["--cert", "client.crt", "--key", "client.key"]);
+    }
+    let out = c.args(args).output().ok()?;
+    Some(
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            + String::from_utf8_lossy(&out.stderr).trim(),
+    )
+}
+
+fn tools_present() -> bool {
+    let have = |t: &str| Command::new(t).arg("--version").output().is_ok();
+    let ok = have("openssl") && have("redis-cli");
+    if !ok {
+        eprintln!("note: openssl or redis-cli is not installed; TLS checks nothing");
+    }
+    ok
+}
+
+fn start_tls(dir: &Path, port: u16, auth: &str) -> Server {
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let port = port.to_string();
+    Server::start_with(
+        2,
+        &[
+            "--tls-port",
+            &port,
+            "--tls-cert-file",
+            &p("server.crt"),
+            "--tls-key-file",
+            &p("server.key"),
+            "--tls-ca-cert-file",
+            &p("ca.crt"),
+            "--tls-auth-clients",
+            auth,
+        ],
+    )
+}
+
+#[test]
+fn redis_cli_talks_tls_with_and_without_client_certificates() {
+    if !tools_present() {
+        return;
+    }
+    let dir = scratch_dir("tls");
+    assert!(
+        make_certs(&dir),
+        "openssl could not make the test certificates"
+    );
+    let port = free_ports(1);
+    let s = start_tls(&dir, port, "yes");
+    assert_eq!(
+        tls_cli(&dir, port, true, &["SET", "k", "over-tls"]).unwrap(),
+        "OK"
+    );
+    assert_eq!(
+        tls_cli(&dir, port, true, &["GET", "k"]).unwrap(),
+        "over-tls"
+    );
+    // The plain port serves the same keyspace.
+    let v: String = q(&mut s.conn(), &["GET", "k"]);
+    assert_eq!(v, "over-tls");
+    // A big value crosses many TLS records both ways.
+    let big = "x".repeat(100_000);
+    assert_eq!(
+        tls_cli(&dir, port, true, &["SET", "big", &big]).unwrap(),
+        "OK"
+    );
+    let got = tls_cli(&dir, port, true, &["STRLEN", "big"]).unwrap();
+    assert_eq!(got, "100000");
+    // Without a client certificate the handshake fails.
+    let refused = tls_cli(&dir, port, false, &["PING"]).unwrap();
+    assert_ne!(refused, "PONG");
+    drop(s);
+
+    let port = free_ports(1);
+    let s = start_tls(&dir, port, "optional");
+    assert_eq!(tls_cli(&dir, port, false, &["PING"]).unwrap(), "PONG");
+    assert_eq!(tls_cli(&dir, port, true, &["PING"]).unwrap(), "PONG");
+    drop(s);
+}
+
+#[test]
+fn a_bad_certificate_file_stops_the_start_naming_it() {
+    let dir = scratch_dir("tls-bad");
+    let bad = dir.join("none.crt");
+    let out = common::start_must_fail(&[
+        "--tls-port",
+        "1",
+        "--tls-cert-file",
+        bad.to_str().unwrap(),
+        "--tls-key-file",
+        bad.to_str().unwrap(),
+        "--tls-auth-clients",
+        "no",
+    ]);
+    assert!(
+        out.contains("tls-cert-file") && out.contains("none.crt"),
+        "{out}"
+    );
+    let out = common::start_must_fail(&["--tls-port", "1"]);
+    assert!(out.contains("--tls-cert-file"), "{out}");
+}
