@@ -721,3 +721,39 @@ fn masterauth_lets_a_replica_into_a_primary_with_a_password() {
     let v: String = q(&mut c, &["GET", "guarded"]);
     assert_eq!(v, "1");
 }
+
+/// A replica that acknowledges nothing for `repl-timeout` is disconnected, as Redis
+/// does; one that acknowledges stays.
+#[test]
+fn a_silent_replica_is_dropped_after_repl_timeout() {
+    use std::io::{Read, Write};
+    let p = Server::start(2);
+    let mut pc = p.conn();
+    let _: () = q(&mut pc, &["SET", "k", "v"]);
+    let _: () = q(&mut pc, &["CONFIG", "SET", "repl-timeout", "2"]);
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    silent
+        .write_all(&common::resp(&[b"REPLCONF", b"listening-port", b"1"]))
+        .unwrap();
+    silent
+        .write_all(&common::resp(&[b"PSYNC", b"?", b"-1"]))
+        .unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = vec![0u8; 1 << 16];
+    let closed = loop {
+        match silent.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "a replica silent for repl-timeout was kept");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    eventually("the replica is gone from INFO", 5, || {
+        info_field::<u64>(&mut pc, "replication", "connected_slaves") == 0
+    });
+}

@@ -320,6 +320,32 @@ fn getack() -> Vec<u8> {
     out
 }
 
+/// Replicas online that acknowledged nothing for `repl-timeout` are disconnected, as
+/// Redis does (their home shard closes them).
+async fn drop_silent_replicas(shard: &Rc<Shard>) {
+    let limit = upstream::repl_timeout().as_millis() as u64;
+    let now = shards::clock::system_ms();
+    let silent: Vec<replicas::Replica> = replicas::list()
+        .into_iter()
+        .filter(|r| r.state == State::Online && now.saturating_sub(r.acked_ms) > limit)
+        .collect();
+    for r in silent {
+        crate::base::log::warning(&format!(
+            "Disconnecting timedout replica (streaming sync): {}:{}",
+            r.ip, r.port
+        ));
+        replicas::forget(r.home, r.client);
+        let id = r.client;
+        shard
+            .run_on(r.home, move |s: &Rc<Shard>| {
+                if let Some(c) = s.clients.borrow().get(id) {
+                    c.kill();
+                }
+            })
+            .await;
+    }
+}
+
 /// Once a second on shard 0: the good replicas counted (`min-replicas-to-write`), and
 /// every `repl-ping-replica-period` seconds (Redis's 10) a PING in the stream, so
 /// replicas see the link alive.
@@ -328,6 +354,7 @@ pub async fn ping_loop(shard: Rc<Shard>) {
     loop {
         crate::runtime::sleep::sleep(Duration::from_secs(1)).await;
         replicas::refresh_good();
+        drop_silent_replicas(&shard).await;
         tick += 1;
         if replicas::count() > 0 && tick.is_multiple_of(10) {
             let mut out = Vec::new();
