@@ -62,13 +62,19 @@ fn sentinel_promotes_a_corecache_replica_and_loses_no_acknowledged_write() {
     let role: Vec<redis::Value> = q(&mut nc, &["ROLE"]);
     assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
     assert_same(&content(&mut nc, 16), &want, "the promoted replica");
-    // The other replica follows the new primary and gets its writes.
-    let mut oc = other.conn();
+    // The other replica follows the new primary and gets its writes. Sentinel's
+    // reconfiguration ends with CLIENT KILL TYPE normal there (as with redis-server),
+    // so each look takes a fresh connection and a closed one means "not yet".
     eventually("the other replica to follow the new primary", 30, || {
-        let port: u16 = info_field(&mut oc, "replication", "master_port");
-        let up: String = info_field(&mut oc, "replication", "master_link_status");
-        port == new && up == "up"
+        let info: redis::RedisResult<String> = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut other.conn());
+        info.is_ok_and(|text| {
+            text.contains(&format!("master_port:{new}\r\n"))
+                && text.contains("master_link_status:up\r\n")
+        })
     });
+    let mut oc = other.conn();
     // It resumed from the promoted replica where it was (no full sync).
     let partial: u64 = info_field(&mut nc, "stats", "sync_partial_ok");
     let full: u64 = info_field(&mut nc, "stats", "sync_full");
