@@ -306,19 +306,26 @@ fn dryrun(user: &Bytes, cmd: &[Bytes]) -> Result<Reply, CmdError> {
     })
 }
 
+/// ACL LOG's context of a client's command: inside MULTI or not.
+pub fn context(client: &ClientHandle) -> &'static str {
+    if client.multi.borrow().is_some() {
+        "multi"
+    } else {
+        "toplevel"
+    }
+}
+
 /// Records a refused command in ACL LOG and answers with its NOPERM error.
 pub fn denied(client: &ClientHandle, d: &Denied, context: &'static str) -> CmdError {
-    let now = shards::clock::system_ms();
-    acl::log(LogEntry {
-        count: 1,
-        reason: d.reason(),
+    let username = client.user.borrow().name.clone();
+    let info = client.line(shards::clock::system_ms());
+    acl::log(LogEntry::now(
+        d.reason(),
         context,
-        object: d.object(),
-        username: client.user.borrow().name.clone(),
-        created_ms: now,
-        updated_ms: now,
-        client_info: client.line(now),
-    });
+        d.object(),
+        username,
+        info,
+    ));
     other(d.message())
 }
 
@@ -345,17 +352,8 @@ impl ScriptAcl {
     /// The error a script's command gets when the caller may not run it.
     pub fn refusal(&self, spec: &shards::cmd::CommandSpec, args: &[Bytes]) -> Option<Reply> {
         let d = check(&self.user, spec, args).err()?;
-        let now = shards::clock::system_ms();
-        acl::log(LogEntry {
-            count: 1,
-            reason: d.reason(),
-            context: "lua",
-            object: d.object(),
-            username: self.user.name.clone(),
-            created_ms: now,
-            updated_ms: now,
-            client_info: self.client_info.clone(),
-        });
+        let (user, info) = (self.user.name.clone(), self.client_info.clone());
+        acl::log(LogEntry::now(d.reason(), "lua", d.object(), user, info));
         let what = match d {
             Denied::Command(_) => "run this command or subcommand",
             Denied::Key(_) => "access at least one of the keys mentioned in the command arguments",
@@ -374,21 +372,14 @@ pub fn login(client: &ClientHandle, user: &[u8], pass: &[u8]) -> Result<(), CmdE
             Ok(())
         }
         _ => {
-            let now = shards::clock::system_ms();
-            acl::log(LogEntry {
-                count: 1,
-                reason: "auth",
-                context: if client.multi.borrow().is_some() {
-                    "multi"
-                } else {
-                    "toplevel"
-                },
-                object: "AUTH".into(),
-                username: name,
-                created_ms: now,
-                updated_ms: now,
-                client_info: client.line(now),
-            });
+            let info = client.line(shards::clock::system_ms());
+            acl::log(LogEntry::now(
+                "auth",
+                context(client),
+                "AUTH".into(),
+                name,
+                info,
+            ));
             Err(other(
                 "WRONGPASS invalid username-password pair or user is disabled.",
             ))

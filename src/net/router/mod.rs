@@ -544,11 +544,7 @@ impl<'a> Batch<'a> {
         }
         let denied = crate::runtime::acl::check::check(&user, spec, args).err()?;
         drop(user);
-        let context = if self.client.multi.borrow().is_some() {
-            "multi"
-        } else {
-            "toplevel"
-        };
+        let context = crate::commands::acl::context(self.client);
         Some(crate::commands::acl::denied(self.client, &denied, context))
     }
 

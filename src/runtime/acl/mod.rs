@@ -162,6 +162,29 @@ pub struct LogEntry {
     pub client_info: String,
 }
 
+impl LogEntry {
+    /// A denial happening now.
+    pub fn now(
+        reason: &'static str,
+        context: &'static str,
+        object: String,
+        username: String,
+        client_info: String,
+    ) -> LogEntry {
+        let now = shards::clock::system_ms();
+        LogEntry {
+            count: 1,
+            reason,
+            context,
+            object,
+            username,
+            created_ms: now,
+            updated_ms: now,
+            client_info,
+        }
+    }
+}
+
 static LOG: Mutex<VecDeque<LogEntry>> = Mutex::new(VecDeque::new());
 static LOG_MAX: AtomicU64 = AtomicU64::new(128);
 
