@@ -5,8 +5,16 @@
 //! *epoch* counts holds and transaction steps, so an optimistic multi-shard read can
 //! tell afterwards whether a transaction came by (see `coord::atomic`).
 //!
+//! Waiting is first come, first served: remote work, this shard's own work and this
+//! shard's clients' commands that found the gate closed wait in one queue, and a
+//! transaction that is not yet involved here queues behind whatever waits (so a stream
+//! of holds cannot keep a waiting client out for ever). A client's command does not run
+//! inside the queue: when it comes first and may pass, it is *granted* a turn, and
+//! nothing new enters until the client has used it (see `Turn`).
+//!
 //! Plain synchronous code: the shard wraps it in a `RefCell` and decides what runs.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 
@@ -19,7 +27,8 @@ pub struct Gate<D> {
     held_by: Option<TxnId>,
     locks: HashMap<(usize, Bytes), TxnId>,
     deferred: VecDeque<D>,
-    parked: Vec<Waker>,
+    /// Turns granted and not used yet: nothing new enters meanwhile.
+    grants: usize,
     epoch: u64,
 }
 
@@ -29,7 +38,7 @@ impl<D> Default for Gate<D> {
             held_by: None,
             locks: HashMap::new(),
             deferred: VecDeque::new(),
-            parked: Vec::new(),
+            grants: 0,
             epoch: 0,
         }
     }
@@ -136,10 +145,6 @@ impl<D> Gate<D> {
         self.deferred.push_back(d);
     }
 
-    pub fn has_deferred(&self) -> bool {
-        !self.deferred.is_empty()
-    }
-
     /// The oldest waiting work.
     pub fn first_deferred(&self) -> Option<&D> {
         self.deferred.front()
@@ -149,14 +154,76 @@ impl<D> Gate<D> {
         self.deferred.pop_front()
     }
 
-    /// A local task waits for a release.
-    pub fn park(&mut self, waker: Waker) {
-        self.parked.push(waker);
+    /// Whether new work must queue behind what waits (or behind a granted turn not
+    /// used yet), whatever the holds and locks.
+    pub fn queue_first(&self) -> bool {
+        self.grants > 0 || !self.deferred.is_empty()
     }
 
-    /// The parked tasks, to wake after a release.
-    pub fn take_parked(&mut self) -> Vec<Waker> {
-        std::mem::take(&mut self.parked)
+    /// Whether a granted turn has not been used yet (nothing new may pass meanwhile).
+    pub fn granted(&self) -> bool {
+        self.grants > 0
+    }
+
+    /// Grants the turn at the head of the queue (already taken off it).
+    pub fn grant(&mut self, turn: &Turn) {
+        if turn.state.get() == TurnState::Waiting {
+            turn.state.set(TurnState::Granted);
+            self.grants += 1;
+            if let Some(w) = turn.waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+
+    /// A granted turn was used (or given up); whether none is left outstanding.
+    pub fn used(&mut self, turn: &Turn) -> bool {
+        if turn.state.replace(TurnState::Over) == TurnState::Granted {
+            self.grants -= 1;
+        }
+        self.grants == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnState {
+    /// In the queue.
+    Waiting,
+    /// First in the queue and free to pass: the client runs its command at its next
+    /// poll, before anything new enters the gate.
+    Granted,
+    /// Used, or given up (the client went away).
+    Over,
+}
+
+/// A client's place in the queue for a command that found the gate closed: the command
+/// (to tell when it may pass), its state, and the task to wake.
+pub struct Turn {
+    pub spec: &'static CommandSpec,
+    pub db: usize,
+    pub args: Vec<Bytes>,
+    state: Cell<TurnState>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Turn {
+    pub fn new(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Turn {
+        Turn {
+            spec,
+            db,
+            args,
+            state: Cell::new(TurnState::Waiting),
+            waker: RefCell::new(None),
+        }
+    }
+
+    pub fn state(&self) -> TurnState {
+        self.state.get()
+    }
+
+    /// The task to wake when the turn is granted.
+    pub fn wait_with(&self, waker: &Waker) {
+        *self.waker.borrow_mut() = Some(waker.clone());
     }
 }
 
@@ -235,7 +302,7 @@ mod tests {
     #[test]
     fn deferred_work_leaves_in_arrival_order() {
         let mut g: Gate<u32> = Gate::default();
-        assert!(!g.has_deferred());
+        assert!(!g.queue_first());
         for i in 1..=3 {
             g.defer(i);
         }
@@ -245,11 +312,33 @@ mod tests {
     }
 
     #[test]
-    fn parked_tasks_are_handed_back_once() {
-        let mut g: Gate<()> = Gate::default();
-        g.park(std::task::Waker::noop().clone());
-        g.park(std::task::Waker::noop().clone());
-        assert_eq!(g.take_parked().len(), 2);
-        assert!(g.take_parked().is_empty());
+    fn new_work_queues_behind_waiting_work_and_granted_turns() {
+        let mut g: Gate<u32> = Gate::default();
+        assert!(!g.queue_first());
+        g.defer(1);
+        assert!(g.queue_first());
+        g.take_first_deferred();
+        let (spec, args) = cmd(&["get", "a"]);
+        let (one, two) = (Turn::new(spec, 0, args.clone()), Turn::new(spec, 0, args));
+        g.grant(&one);
+        g.grant(&two);
+        g.grant(&two);
+        assert_eq!(one.state(), TurnState::Granted);
+        assert!(g.queue_first(), "granted turns not used yet");
+        assert!(!g.used(&one));
+        assert!(g.used(&two), "the last outstanding turn was used");
+        assert!(!g.queue_first());
+        assert!(g.used(&two), "using a turn twice counts once");
+    }
+
+    #[test]
+    fn a_turn_given_up_before_its_grant_is_never_granted() {
+        let mut g: Gate<u32> = Gate::default();
+        let (spec, args) = cmd(&["get", "a"]);
+        let t = Turn::new(spec, 0, args);
+        assert!(g.used(&t));
+        g.grant(&t);
+        assert_eq!(t.state(), TurnState::Over);
+        assert!(!g.queue_first());
     }
 }

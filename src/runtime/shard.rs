@@ -18,7 +18,7 @@ use crate::runtime::aof::{self, ShardLog};
 use crate::runtime::blocking::{found_nothing, BlockEvent, BlockRegistry};
 use crate::runtime::clients::ClientRegistry;
 use crate::runtime::exec;
-use crate::runtime::gate::Gate;
+use crate::runtime::gate::{Gate, Turn, TurnState};
 use crate::runtime::mailbox::{Doorbell, Mailbox, Msg, Postbox};
 use crate::runtime::watch::WatchRegistry;
 use crate::runtime::work::{Answer, Work, WorkDone};
@@ -52,8 +52,15 @@ pub struct ServerStats {
     pub deferred_work: u64,
 }
 
-/// Remote work waiting at the gate: who sent it, its ticket, the work.
-type Deferred = (ShardId, u64, Work);
+/// What waits at the gate, first come first served.
+enum Deferred {
+    /// A peer's work: who sent it, its ticket, the work.
+    Remote(ShardId, u64, Work),
+    /// This shard's own work (`call`, `send_or_run`), answered through the channel.
+    Local(oneshot::Sender<WorkDone>, Work),
+    /// A client's command (`wait_turn`).
+    Turn(Rc<Turn>),
+}
 
 /// The mailboxes between shards carry work and answers.
 pub type ShardPostbox = Postbox<Work, WorkDone>;
@@ -169,14 +176,7 @@ impl Shard {
     /// Sends `work` to shard `to` (running it inline when `to` is this shard) and
     /// waits for the answer.
     pub async fn call(self: &Rc<Self>, to: ShardId, work: Work) -> WorkDone {
-        if to == self.id {
-            if !self.can_run(&work) {
-                self.stats.borrow_mut().lock_waits += 1;
-                self.wait_until(|| self.can_run(&work)).await;
-            }
-            return self.run_work(work);
-        }
-        self.send(to, work).await.expect("shard answered")
+        self.send_or_run(to, work).await
     }
 
     /// Like `call`, but the work is queued (or, locally, done) before this returns, so
@@ -186,26 +186,38 @@ impl Shard {
         to: ShardId,
         work: Work,
     ) -> impl Future<Output = WorkDone> + use<> {
-        let ready = to == self.id && self.can_run(&work);
-        let pending = if ready {
-            Ok(Ok(self.run_work(work)))
-        } else if to == self.id {
-            self.stats.borrow_mut().lock_waits += 1;
-            Ok(Err(work))
-        } else {
+        let pending = if to != self.id {
             Err(self.send(to, work))
+        } else if self.admits(&work, false) {
+            Ok(self.run_work(work))
+        } else {
+            self.stats.borrow_mut().lock_waits += 1;
+            let (tx, rx) = oneshot::channel();
+            self.gate.borrow_mut().defer(Deferred::Local(tx, work));
+            Err(rx)
         };
-        let me = self.clone();
         async move {
             match pending {
-                Ok(Ok(done)) => done,
-                Ok(Err(work)) => {
-                    me.wait_until(|| me.can_run(&work)).await;
-                    me.run_work(work)
-                }
+                Ok(done) => done,
                 Err(rx) => rx.await.expect("shard answered"),
             }
         }
+    }
+
+    /// Whether `work` may run now rather than queue at the gate: releases always do, a
+    /// transaction already involved here passes when the gate lets it, new transactional
+    /// work (and a peer's ordinary work, which keeps its sender's order) only when
+    /// nothing waits before it.
+    fn admits(&self, work: &Work, remote: bool) -> bool {
+        if let Work::Release(_) = work {
+            return true;
+        }
+        let txn = work.txn();
+        let involved = txn.is_some_and(|t| self.gate.borrow().involves(t));
+        if !involved && (remote || txn.is_some()) && self.gate.borrow().queue_first() {
+            return false;
+        }
+        self.can_run(work)
     }
 
     /// Runs `f` on shard `to` (inline here when it may run now) and returns its result.
@@ -268,17 +280,45 @@ impl Shard {
         !gate.passes(None) || gate.cmd_conflicts(spec, db, args, None)
     }
 
-    /// Waits until `ready()` holds; re-checked whenever a hold or lock is released.
-    pub async fn wait_until(&self, ready: impl Fn() -> bool) {
+    /// A client's command that must wait (`must_wait`) queues for its turn; when this
+    /// returns, the command may run at once (before the task next waits: nothing new
+    /// enters the gate until then).
+    pub async fn wait_turn(
+        self: &Rc<Self>,
+        spec: &'static shards::CommandSpec,
+        db: usize,
+        args: &[Bytes],
+    ) {
+        // Checked again: the gate may have opened while the caller sent its queue.
+        if !self.must_wait(spec, db, args) {
+            return;
+        }
+        let turn = Rc::new(Turn::new(spec, db, args.to_vec()));
+        self.gate.borrow_mut().defer(Deferred::Turn(turn.clone()));
+        let place = Place {
+            shard: self.clone(),
+            turn,
+        };
         std::future::poll_fn(|cx| {
-            if ready() {
+            if place.turn.state() == TurnState::Granted {
                 std::task::Poll::Ready(())
             } else {
-                self.gate.borrow_mut().park(cx.waker().clone());
+                place.turn.wait_with(cx.waker());
                 std::task::Poll::Pending
             }
         })
-        .await
+        .await;
+    }
+
+    /// A turn is over (used, or its client went away): once no granted turn is left,
+    /// the queue moves on, from a task of its own so that the client whose turn it was
+    /// runs its command first.
+    fn turn_over(self: &Rc<Self>, turn: &Turn) {
+        let was = turn.state();
+        if self.gate.borrow_mut().used(turn) && was != TurnState::Over {
+            let me = self.clone();
+            exec::spawn(async move { me.release_deferred() });
+        }
     }
 
     /// A new transaction id for a client of this shard.
@@ -691,14 +731,13 @@ impl Shard {
                 let mut done = Vec::with_capacity(items.len());
                 for (ticket, work) in items {
                     // While held, only the holder's work runs; the rest waits, in order.
-                    let txn = work.txn();
-                    let wait = !self.can_run(&work)
-                        || (txn.is_none() && self.gate.borrow().has_deferred());
-                    if wait {
-                        self.stats.borrow_mut().deferred_work += 1;
-                        self.gate.borrow_mut().defer((from, ticket, work));
-                    } else {
+                    if self.admits(&work, true) {
                         done.push((ticket, self.run_work(work)));
+                    } else {
+                        self.stats.borrow_mut().deferred_work += 1;
+                        self.gate
+                            .borrow_mut()
+                            .defer(Deferred::Remote(from, ticket, work));
                     }
                 }
                 if !done.is_empty() {
@@ -709,27 +748,43 @@ impl Shard {
         }
     }
 
-    /// Runs work deferred while this shard was held, in arrival order, until a `Hold`
-    /// among it holds the shard again; wakes local tasks waiting at the gate.
+    /// Lets what waits at the gate go, in arrival order, as long as the first may pass
+    /// now (a Hold or LockRun among it may take the shard or keys again: the rest keeps
+    /// waiting). Work runs here; a client's turn is granted, and the queue stops until
+    /// the granted turns are used (`turn_over`), unless more turns follow.
     fn release_deferred(self: &Rc<Self>) {
-        for w in self.gate.borrow_mut().take_parked() {
-            w.wake();
-        }
-        // In arrival order, as long as the first waiting piece may run now (a deferred
-        // Hold or LockRun may take the shard or keys again: the rest keeps waiting).
         loop {
-            let runnable = match self.gate.borrow().first_deferred() {
-                Some((_, _, work)) => self.can_run(work),
-                None => return,
+            let go = {
+                let gate = self.gate.borrow();
+                match gate.first_deferred() {
+                    None => return,
+                    Some(Deferred::Turn(t)) => {
+                        t.state() != TurnState::Waiting || !self.must_wait(t.spec, t.db, &t.args)
+                    }
+                    Some(Deferred::Remote(_, _, work) | Deferred::Local(_, work)) => {
+                        !gate.granted() && self.can_run(work)
+                    }
+                }
             };
-            if !runnable {
+            if !go {
                 return;
             }
-            let Some((from, ticket, work)) = self.gate.borrow_mut().take_first_deferred() else {
+            let Some(first) = self.gate.borrow_mut().take_first_deferred() else {
                 return;
             };
-            let done = self.run_work(work);
-            self.answer(from, vec![(ticket, done)]);
+            match first {
+                Deferred::Turn(t) => self.gate.borrow_mut().grant(&t),
+                Deferred::Remote(from, ticket, work) => {
+                    let done = self.run_work(work);
+                    self.answer(from, vec![(ticket, done)]);
+                }
+                // Work whose task went away is not done (a hold nobody would release).
+                Deferred::Local(tx, work) => {
+                    if !tx.is_canceled() {
+                        let _ = tx.send(self.run_work(work));
+                    }
+                }
+            }
         }
     }
 
@@ -738,6 +793,19 @@ impl Shard {
         if self.mail.answer(from, done) {
             self.schedule_flush();
         }
+    }
+}
+
+/// A client's place in the gate's queue; leaving it (the turn used, or the client
+/// gone) lets the queue go on.
+struct Place {
+    shard: Rc<Shard>,
+    turn: Rc<Turn>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.shard.turn_over(&self.turn);
     }
 }
 

@@ -96,8 +96,7 @@ impl Batch<'_> {
         if self.shard.must_wait(spec, db, args) {
             self.shard.stats.borrow_mut().lock_waits += 1;
             self.flush().await;
-            let shard = self.shard;
-            shard.wait_until(|| !shard.must_wait(spec, db, args)).await;
+            self.shard.wait_turn(spec, db, args).await;
         }
     }
 
