@@ -29,9 +29,26 @@ impl<F: Future> Future for Counted<F> {
     }
 }
 
-/// Spawns a detached task on this shard.
+/// Spawns a detached task on this shard. glommio polls it at once, inside this call,
+/// until it first waits.
 pub fn spawn(fut: impl Future<Output = ()> + 'static) {
     glommio::spawn_local(Counted(fut)).detach();
+}
+
+/// Lets the tasks runnable now run first (note that glommio runs a task it spawns at
+/// once, inside `spawn`, until the task first waits).
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// How many times spawned tasks were polled on this thread.

@@ -317,7 +317,12 @@ impl Shard {
         let was = turn.state();
         if self.gate.borrow_mut().used(turn) && was != TurnState::Over {
             let me = self.clone();
-            exec::spawn(async move { me.release_deferred() });
+            // glommio runs a new task at once until it first waits: wait once, so the
+            // client runs its command before the queue moves.
+            exec::spawn(async move {
+                exec::yield_once().await;
+                me.release_deferred()
+            });
         }
     }
 
