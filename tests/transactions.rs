@@ -496,3 +496,61 @@ fn keyless_writes_touch_only_watched_keys_that_exist() {
         let _: () = q(&mut b, &["FLUSHALL"]);
     }
 }
+
+/// A multi-shard read runs again under holds only when a transaction wrote one of its
+/// keys while it ran: writers of other keys, however busy, never send it round again.
+#[test]
+fn multi_shard_reads_are_not_retried_for_writes_to_other_keys() {
+    let s = Server::start(4);
+    let spread = keys_on_every_shard(4);
+    // Two key sets over every shard (hash tags keep each key on its shard).
+    let written: Vec<String> = spread.iter().map(|k| format!("w:{{{k}}}")).collect();
+    let read: Vec<String> = spread.iter().map(|k| format!("r:{{{k}}}")).collect();
+    let mut c = s.conn();
+    for k in &read {
+        let _: () = q(&mut c, &["SET", k, "steady"]);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..2 {
+        let (url, keys, stop) = (s.url(), written.clone(), stop.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let mut mset = redis::cmd("MSET");
+                for k in &keys {
+                    mset.arg(k).arg(format!("{w}-{n}"));
+                }
+                let _: () = mset.query(&mut c).unwrap();
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let (url, keys, stop, reads) = (s.url(), read.clone(), stop.clone(), reads.clone());
+        workers.push(thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut mget = redis::cmd("MGET");
+            for k in &keys {
+                mget.arg(k);
+            }
+            while !stop.load(Ordering::Relaxed) {
+                let got: Vec<String> = mget.query(&mut c).unwrap();
+                assert!(got.iter().all(|v| v == "steady"), "{got:?}");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("worker panicked");
+    }
+    assert!(reads.load(Ordering::Relaxed) > 0);
+    let retries: u64 = info_field(&mut c, "stats", "optimistic_read_retries");
+    assert_eq!(retries, 0, "reads retried for writes to other keys");
+    // A read whose key a transaction writes meanwhile is still checked: the pair test
+    // in `concurrent_cross_shard_transfers_never_show_a_half_applied_transaction`.
+}

@@ -31,9 +31,17 @@ pub enum ShardOp {
         entry: Entry,
         replace: bool,
     },
-    /// The server answers this one itself: how many cross-shard holds the shard has
-    /// seen (optimistic multi-shard reads compare it before and after).
+    /// The server answers this one itself: how many cross-shard holds and
+    /// transaction steps the shard has seen (an optimistic multi-shard read notes it
+    /// with its part).
     Epoch,
+    /// The server answers this one too: 1 if a transaction may have written one of
+    /// `keys` of `db` on this shard since epoch `since`, else 0.
+    WrittenSince {
+        since: u64,
+        db: usize,
+        keys: Vec<Bytes>,
+    },
 }
 
 pub enum OpOutput {
@@ -105,7 +113,7 @@ pub fn run_op(ks: &mut Keyspace, op: ShardOp) -> OpOutput {
             })
         }
         ShardOp::TakeEntry { db, key } => OpOutput::Entry(ks.remove(db, &key)),
-        ShardOp::Epoch => OpOutput::Reply(Reply::Nil),
+        ShardOp::Epoch | ShardOp::WrittenSince { .. } => OpOutput::Reply(Reply::Nil),
         ShardOp::GetEntry { db, key } => OpOutput::Entry(ks.lookup(db, &key).map(|e| e.to_entry())),
         ShardOp::PutEntry {
             db,

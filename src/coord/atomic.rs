@@ -13,13 +13,13 @@
 //! each other when they conflict and are both taken in ascending shard order.
 //!
 //! Every hold, and every transaction step on a shard, also bumps the shard's *hold
-//! epoch*. A multi-key read spread over shards
-//! (MGET, EXISTS) does not hold anything: it reads each shard's epoch together with its
-//! part, and checks afterwards that no shard was held since. A transaction can only have
-//! been half visible to that read if it held one of the read's shards after the read
-//! passed there (see `net::router::Batch::settle`), so an unchanged epoch everywhere proves
-//! the read saw every transaction entirely or not at all; otherwise it runs again under
-//! holds.
+//! epoch*, and the gate remembers which keys each of the latest ones wrote. A multi-key
+//! read spread over shards (MGET, EXISTS) does not hold anything: it reads each shard's
+//! epoch together with its part, and asks afterwards whether a hold or step since then
+//! wrote one of its keys there. A transaction can only have been half visible to that
+//! read if it wrote one of the read's keys on a shard after the read passed there (see
+//! `net::router::Batch::settle`), so a "no" everywhere proves the read saw every
+//! transaction entirely or not at all; otherwise it runs again under holds.
 
 use std::future::Future;
 use std::rc::Rc;

@@ -81,7 +81,7 @@ impl Logged {
                 db: *db,
                 cmd: propagate::restore_entry(key, entry),
             }),
-            ShardOp::GetEntry { .. } | ShardOp::Epoch => None,
+            ShardOp::GetEntry { .. } | ShardOp::Epoch | ShardOp::WrittenSince { .. } => None,
         }
     }
 

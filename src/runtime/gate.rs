@@ -30,7 +30,24 @@ pub struct Gate<D> {
     /// Turns granted and not used yet: nothing new enters meanwhile.
     grants: usize,
     epoch: u64,
+    /// What the latest holds and transaction steps wrote (or may have written), for
+    /// optimistic readers; entries at or below `floor` are forgotten.
+    recent: VecDeque<Written>,
+    floor: u64,
 }
+
+/// The keys one hold or transaction step wrote here (`None`: any key).
+struct Written {
+    epoch: u64,
+    txn: TxnId,
+    keys: Option<Vec<(usize, Bytes)>>,
+}
+
+/// How many holds and steps the gate remembers the writes of: a read whose parts and
+/// check are further apart than that runs again under holds.
+const RECENT_STEPS: usize = 4096;
+/// A step that wrote more keys than this is remembered as having written any key.
+const KEYS_PER_STEP: usize = 1024;
 
 impl<D> Default for Gate<D> {
     fn default() -> Self {
@@ -40,6 +57,8 @@ impl<D> Default for Gate<D> {
             deferred: VecDeque::new(),
             grants: 0,
             epoch: 0,
+            recent: VecDeque::new(),
+            floor: 0,
         }
     }
 }
@@ -75,15 +94,62 @@ impl<D> Gate<D> {
     /// Holds the shard for `txn`.
     pub fn hold(&mut self, txn: TxnId) {
         self.held_by = Some(txn);
-        self.epoch += 1;
+        self.count(txn);
     }
 
     /// A step of `txn` runs here: unless `txn` holds the shard (its hold counted
     /// already), it counts like a hold for optimistic readers.
     pub fn step(&mut self, txn: TxnId) {
         if self.held_by != Some(txn) {
-            self.epoch += 1;
+            self.count(txn);
         }
+    }
+
+    /// A new epoch, for `txn`'s hold or step; nothing written yet.
+    fn count(&mut self, txn: TxnId) {
+        self.epoch += 1;
+        self.recent.push_back(Written {
+            epoch: self.epoch,
+            txn,
+            keys: Some(Vec::new()),
+        });
+        if self.recent.len() > RECENT_STEPS {
+            if let Some(old) = self.recent.pop_front() {
+                self.floor = old.epoch;
+            }
+        }
+    }
+
+    /// `txn`'s current hold or step writes `keys` of `db` (`None`: it may write any).
+    pub fn writes(&mut self, txn: TxnId, keys: Option<(usize, Vec<Bytes>)>) {
+        if self.recent.back().is_none_or(|w| w.txn != txn) {
+            self.count(txn);
+        }
+        let Some(last) = self.recent.back_mut() else {
+            return;
+        };
+        match (keys, &mut last.keys) {
+            (Some((db, keys)), Some(known)) if known.len() + keys.len() <= KEYS_PER_STEP => {
+                known.extend(keys.into_iter().map(|k| (db, k)));
+            }
+            _ => last.keys = None,
+        }
+    }
+
+    /// Whether a hold or step after epoch `since` wrote (or may have written) one of
+    /// `keys` of `db`.
+    pub fn written_since(&self, since: u64, db: usize, keys: &[Bytes]) -> bool {
+        if since < self.floor {
+            return true;
+        }
+        self.recent
+            .iter()
+            .rev()
+            .take_while(|w| w.epoch > since)
+            .any(|w| match &w.keys {
+                None => true,
+                Some(known) => known.iter().any(|(d, k)| *d == db && keys.contains(k)),
+            })
     }
 
     /// Locks `keys` of `db` for `txn` until its release.
@@ -267,6 +333,55 @@ mod tests {
         g.release(txn(1));
         g.release(txn(2));
         assert_eq!(g.epoch(), 2, "releases do not count");
+    }
+
+    #[test]
+    fn readers_see_which_keys_were_written_since_their_epoch() {
+        let mut g: Gate<()> = Gate::default();
+        let start = g.epoch();
+        g.step(txn(1));
+        g.writes(txn(1), Some((0, vec![b("a"), b("b")])));
+        let after_one = g.epoch();
+        assert!(g.written_since(start, 0, &[b("b")]));
+        assert!(!g.written_since(start, 0, &[b("c")]), "another key");
+        assert!(!g.written_since(start, 1, &[b("a")]), "another db");
+        assert!(
+            !g.written_since(after_one, 0, &[b("a")]),
+            "before the reader's epoch"
+        );
+        g.hold(txn(2));
+        assert!(
+            !g.written_since(after_one, 0, &[b("a")]),
+            "a hold that wrote nothing"
+        );
+        g.writes(txn(2), None);
+        assert!(
+            g.written_since(after_one, 0, &[b("z")]),
+            "it may have written anything"
+        );
+        g.release(txn(2));
+        g.step(txn(3));
+        g.writes(
+            txn(3),
+            Some((0, (0..=KEYS_PER_STEP).map(|i| b(&i.to_string())).collect())),
+        );
+        assert!(
+            g.written_since(g.epoch() - 1, 0, &[b("zz")]),
+            "too many keys: any key"
+        );
+    }
+
+    #[test]
+    fn readers_older_than_what_the_gate_remembers_must_retry() {
+        let mut g: Gate<()> = Gate::default();
+        for i in 0..RECENT_STEPS as u64 + 10 {
+            g.step(txn(i));
+        }
+        assert!(
+            g.written_since(5, 0, &[b("a")]),
+            "forgotten steps count as writes"
+        );
+        assert!(!g.written_since(g.epoch() - 5, 0, &[b("a")]));
     }
 
     #[test]

@@ -448,6 +448,8 @@ impl Shard {
             Work::Admin(job) => WorkDone::Answer(job(self)),
             Work::Keyed(None, job) => WorkDone::Answer(self.as_one_unit(|| job(self))),
             Work::Keyed(Some(txn), job) => {
+                // A script may write any key.
+                self.gate.borrow_mut().writes(txn, None);
                 let before = {
                     let mut log = self.aof.borrow_mut();
                     log.append_pending();
@@ -464,8 +466,16 @@ impl Shard {
     fn txn_step(self: &Rc<Self>, txn: TxnId, ops: Vec<ShardOp>, lock: bool) -> WorkDone {
         {
             let mut gate = self.gate.borrow_mut();
-            // Optimistic readers must see that a transaction came by (see `atomic`).
+            // Optimistic readers must see that a transaction came by, and what it
+            // wrote (see `atomic`).
             gate.step(txn);
+            for op in &ops {
+                match txn_writes(op) {
+                    Writes::Nothing => {}
+                    Writes::Keys(db, keys) => gate.writes(txn, Some((db, keys))),
+                    Writes::Anything => gate.writes(txn, None),
+                }
+            }
             if lock {
                 for (db, keys) in ops.iter().filter_map(op_keys) {
                     gate.lock(txn, db, keys);
@@ -543,6 +553,10 @@ impl Shard {
         match &op {
             ShardOp::Epoch => {
                 return OpOutput::Reply(Reply::Int(self.gate.borrow().epoch() as i64));
+            }
+            ShardOp::WrittenSince { since, db, keys } => {
+                let written = self.gate.borrow().written_since(*since, *db, keys);
+                return OpOutput::Reply(Reply::Int(written as i64));
             }
             ShardOp::Cmd { spec, .. } => {
                 if let Err(e) = self.make_room(Some(spec)) {
@@ -835,7 +849,7 @@ fn op_conflicts(gate: &Gate<Deferred>, op: &ShardOp, txn: Option<TxnId>) -> bool
         ShardOp::PutEntry { db, key, .. }
         | ShardOp::TakeEntry { db, key }
         | ShardOp::GetEntry { db, key } => gate.locked_by_other(*db, key, txn),
-        ShardOp::Epoch => false,
+        ShardOp::Epoch | ShardOp::WrittenSince { .. } => false,
     }
 }
 
@@ -849,7 +863,28 @@ fn op_keys(op: &ShardOp) -> Option<(usize, Vec<Bytes>)> {
         ShardOp::PutEntry { db, key, .. }
         | ShardOp::TakeEntry { db, key }
         | ShardOp::GetEntry { db, key } => Some((*db, vec![key.clone()])),
-        ShardOp::Epoch => None,
+        ShardOp::Epoch | ShardOp::WrittenSince { .. } => None,
+    }
+}
+
+/// What a transaction's op may write, as optimistic readers see it.
+enum Writes {
+    Nothing,
+    Keys(usize, Vec<Bytes>),
+    /// Keyless writes (FLUSHALL, SWAPDB), and writes that may reach another database.
+    Anything,
+}
+
+fn txn_writes(op: &ShardOp) -> Writes {
+    if let ShardOp::Cmd { spec, .. } = op {
+        if matches!(spec.name, "move" | "copy") {
+            return Writes::Anything;
+        }
+    }
+    match written_keys(op) {
+        None => Writes::Nothing,
+        Some((_, keys)) if keys.is_empty() => Writes::Anything,
+        Some((db, keys)) => Writes::Keys(db, keys),
     }
 }
 

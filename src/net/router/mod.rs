@@ -103,8 +103,8 @@ struct ReadCheck {
     args: Vec<Bytes>,
     db: usize,
     touch: bool,
-    /// Each involved shard's hold epoch, read with the part.
-    epochs: Vec<(ShardId, Part)>,
+    /// Each involved shard's hold epoch, read with the part, and the part's keys.
+    epochs: Vec<(ShardId, Part, Vec<Bytes>)>,
 }
 
 /// A write split over several shards, waiting to run with the ones after it.
@@ -644,9 +644,13 @@ impl<'a> Batch<'a> {
         let mut parts = Vec::with_capacity(groups.len());
         let mut epochs = Vec::with_capacity(groups.len());
         for (owner, positions, part_args) in groups {
+            let keys = spec
+                .key_positions(&part_args)
+                .map(|p| part_args[p].clone())
+                .collect();
             let op = self.op(spec, part_args);
             parts.push((self.place(owner, op), positions));
-            epochs.push((owner, self.place(owner, ShardOp::Epoch)));
+            epochs.push((owner, self.place(owner, ShardOp::Epoch), keys));
         }
         self.checks.push(ReadCheck {
             pending: self.pending.len(),

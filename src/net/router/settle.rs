@@ -6,9 +6,10 @@ use super::*;
 
 impl Batch<'_> {
     /// Sends what is queued, then validates the optimistic reads of the batch so far:
-    /// each shard's hold epoch is read again; if one changed since a read passed there,
-    /// that read and every read after it run again, in order, under holds. Called before
-    /// any command that is not such a read, so replies stay in the client's order.
+    /// each shard tells whether a hold or transaction step since the read passed there
+    /// wrote (or may have written) one of the read's keys; if one did, that read and
+    /// every read after it run again, in order, under holds. Called before any command
+    /// that is not such a read, so replies stay in the client's order.
     pub(super) async fn settle(&mut self) {
         if self.publishes > 0 {
             self.publishes = 0;
@@ -28,38 +29,45 @@ impl Batch<'_> {
             return;
         }
         let checks = std::mem::take(&mut self.checks);
-        let mut first_epochs = Vec::with_capacity(checks.len());
+        // One question per read part, one message per shard.
+        let mut asks: Vec<Vec<ShardOp>> = (0..self.shard.nshards).map(|_| Vec::new()).collect();
+        let mut asked = Vec::with_capacity(checks.len());
         for c in &checks {
-            let mut seen = Vec::with_capacity(c.epochs.len());
-            for (s, part) in &c.epochs {
-                let r = match part {
+            let mut mine = Vec::with_capacity(c.epochs.len());
+            for (s, part, keys) in &c.epochs {
+                let since = match part {
                     Part::Local(r) => r.clone(),
                     Part::Remote(s, i) => self.take_answer(*s, *i),
                 };
-                seen.push((*s, r));
+                let Reply::Int(since) = since else {
+                    mine.push(None);
+                    continue;
+                };
+                asks[*s].push(ShardOp::WrittenSince {
+                    since: since as u64,
+                    db: c.db,
+                    keys: keys.clone(),
+                });
+                mine.push(Some((*s, asks[*s].len() - 1)));
             }
-            first_epochs.push(seen);
+            asked.push(mine);
         }
-        let mut involved: Vec<ShardId> = checks
-            .iter()
-            .flat_map(|c| c.epochs.iter().map(|e| e.0))
+        let waiting: Vec<_> = asks
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ops)| !ops.is_empty())
+            .map(|(s, ops)| (s, self.shard.send_or_run(s, Work::Ops(ops))))
             .collect();
-        involved.sort_unstable();
-        involved.dedup();
-        let waiting: Vec<_> = involved
-            .iter()
-            .map(|&s| {
-                let work = Work::Ops(vec![ShardOp::Epoch]);
-                (s, self.shard.send_or_run(s, work))
-            })
-            .collect();
-        let mut now = vec![Reply::Nil; self.shard.nshards];
+        let mut answers: Vec<Vec<Reply>> = vec![Vec::new(); self.shard.nshards];
         for (s, w) in waiting {
-            now[s] = w.await.into_reply();
+            if let WorkDone::Ops(outs) = w.await {
+                answers[s] = outs.into_iter().map(|o| o.into_reply()).collect();
+            }
         }
-        let stale = first_epochs
-            .iter()
-            .position(|seen| seen.iter().any(|(s, e)| *e != now[*s]));
+        let clean = |q: &Option<(ShardId, usize)>| {
+            q.is_some_and(|(s, i)| matches!(answers[s].get(i), Some(Reply::Int(0))))
+        };
+        let stale = asked.iter().position(|mine| !mine.iter().all(clean));
         let Some(first) = stale else {
             return;
         };
