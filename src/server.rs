@@ -208,7 +208,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
                     libraries,
                     replay,
                     metrics,
-                    tls: tls_listeners.as_ref().map(|(c, fds)| (c.clone(), fds[i])),
+                    tls: tls_listeners.as_ref().map(|fds| fds[i]),
                 };
                 shard_main(i, cfg, cpu, shared, slots, started_ms, cl).await;
             })
@@ -315,34 +315,31 @@ fn adjust_open_files(maxclients: usize) -> usize {
     fits
 }
 
-/// With `--tls-port`: the TLS configuration from the certificate files and one
-/// listener per shard on that port.
-type TlsListeners = Option<(Arc<rustls::ServerConfig>, Arc<Vec<RawFd>>)>;
+/// The TLS settings from the certificate files (`net::tls`), and with `--tls-port`
+/// one listener per shard on that port.
+type TlsListeners = Option<Arc<Vec<RawFd>>>;
 
 fn setup_tls(config: &Config, addr: SocketAddr, n: usize) -> Result<TlsListeners, String> {
+    let file = |v: &Option<String>| v.clone().unwrap_or_default();
+    crate::net::tls::configure(crate::net::tls::Settings {
+        port: config.tls_port,
+        cert: file(&config.tls_cert_file),
+        key: file(&config.tls_key_file),
+        ca: file(&config.tls_ca_cert_file),
+        auth_clients: config.tls_auth_clients.clone(),
+        client_cert: file(&config.tls_client_cert_file),
+        client_key: file(&config.tls_client_key_file),
+        replication: config.tls_replication == "yes",
+    })
+    .map_err(|e| format!("corecache: {e}"))?;
     if config.tls_port == 0 {
         return Ok(None);
     }
-    let need = |v: &Option<String>, name: &str| {
-        v.clone()
-            .ok_or_else(|| format!("corecache: --tls-port needs --{name}"))
-    };
-    let (cert, key) = (
-        need(&config.tls_cert_file, "tls-cert-file")?,
-        need(&config.tls_key_file, "tls-key-file")?,
-    );
-    let tls = crate::net::tls::server_config(&crate::net::tls::TlsFiles {
-        cert: &cert,
-        key: &key,
-        ca: config.tls_ca_cert_file.as_deref(),
-        auth_clients: &config.tls_auth_clients,
-    })
-    .map_err(|e| format!("corecache: {e}"))?;
     let mut at = addr;
     at.set_port(config.tls_port);
     let (fds, _) =
         bind_listeners(at, n).map_err(|e| format!("corecache: cannot listen on {at}: {e}"))?;
-    Ok(Some((tls, Arc::new(fds))))
+    Ok(Some(Arc::new(fds)))
 }
 
 /// The users at start-up: `requirepass` as the default user's password, then the
@@ -466,8 +463,8 @@ struct Shared {
     replay: Option<crate::commands::aof::Plan>,
     /// Shard 0: the metrics port's listener, when `--metrics-port` is set.
     metrics: Option<RawFd>,
-    /// The TLS port's configuration and this shard's listener, with `--tls-port`.
-    tls: Option<(Arc<rustls::ServerConfig>, RawFd)>,
+    /// This shard's listener of the TLS port, with `--tls-port`.
+    tls: Option<RawFd>,
 }
 
 async fn shard_main(
@@ -617,9 +614,9 @@ async fn shard_main(
             if let Some(nfd) = node_fd {
                 listener::listen_on_driver(&d, shard.clone(), nfd, connections.clone(), true);
             }
-            if let Some((tls_config, tfd)) = tls {
+            if let Some(tfd) = tls {
                 let c = connections.clone();
-                listener::listen_tls_on_driver(&d, shard.clone(), tfd, tls_config, c);
+                listener::listen_tls_on_driver(&d, shard.clone(), tfd, c);
             }
             listener::listen_on_driver(&d, shard, fd, connections, false);
         });
@@ -629,14 +626,13 @@ async fn shard_main(
     crate::commands::memory::note_startup(&shard);
     exec::spawn(read_inbox(shard.clone(), post));
     wait_loaded().await;
-    if let Some((tls_config, fd)) = tls {
+    if let Some(fd) = tls {
         // SAFETY: this shard alone takes ownership of its TLS listener's fd (one per
         // shard, bound in `run`).
         let listener = unsafe { TcpListener::from_raw_fd(fd) };
         exec::spawn(listener::accept_tls(
             shard.clone(),
             listener,
-            tls_config,
             connections.clone(),
         ));
     }

@@ -1,13 +1,16 @@
 //! TLS on `--tls-port` with redis-cli --tls: client certificates required, optional or
 //! not asked for; the plain port serves the same data; a bad certificate file stops the
-//! start with a message naming it. Certificates are made with openssl for each run.
+//! start with a message naming it; CONFIG GET/SET of the tls-* settings; replication
+//! over TLS both ways with redis-server (`tls-replication`). Certificates are made with
+//! openssl for each run.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{free_ports, q, scratch_dir, Server};
+use common::redis_server::RedisServer;
+use common::{eventually, free_ports, q, scratch_dir, Server};
 
 fn openssl(dir: &Path, args: &[&str]) -> bool {
     Command::new("openssl")
@@ -148,4 +151,152 @@ fn a_bad_certificate_file_stops_the_start_naming_it() {
     );
     let out = common::start_must_fail(&["--tls-port", "1"]);
     assert!(out.contains("--tls-cert-file"), "{out}");
+}
+
+#[test]
+fn tls_settings_show_in_config_and_new_connections_take_a_changed_one() {
+    if !tools_present() {
+        return;
+    }
+    let dir = scratch_dir("tls-config");
+    assert!(
+        make_certs(&dir),
+        "openssl could not make the test certificates"
+    );
+    let port = free_ports(1);
+    let s = start_tls(&dir, port, "yes");
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "tls-*"]);
+    let value = |name: &str| {
+        let i = got
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{name} in {got:?}"));
+        got[i + 1].clone()
+    };
+    assert_eq!(value("tls-port"), port.to_string());
+    assert!(value("tls-cert-file").ends_with("server.crt"));
+    assert_eq!(value("tls-auth-clients"), "yes");
+    assert_eq!(value("tls-replication"), "no");
+    assert_eq!(value("tls-cluster"), "no");
+    // A file that is not there is refused, and what was in force stays.
+    let e: redis::RedisResult<()> = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("tls-cert-file")
+        .arg(dir.join("none.crt").to_str().unwrap())
+        .query(&mut c);
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("Unable to update TLS configuration"), "{e}");
+    assert_eq!(tls_cli(&dir, port, true, &["PING"]).unwrap(), "PONG");
+    let e: redis::RedisResult<()> = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("tls-port")
+        .arg("1")
+        .query(&mut c);
+    assert!(e.unwrap_err().to_string().contains("immutable"));
+    // Client certificates become optional for the connections that come next.
+    assert_ne!(tls_cli(&dir, port, false, &["PING"]).unwrap(), "PONG");
+    let _: () = q(&mut c, &["CONFIG", "SET", "tls-auth-clients", "optional"]);
+    assert_eq!(tls_cli(&dir, port, false, &["PING"]).unwrap(), "PONG");
+    // tls-replication needs the CA, which is set: taken.
+    let _: () = q(&mut c, &["CONFIG", "SET", "tls-replication", "yes"]);
+    let on: Vec<String> = q(&mut c, &["CONFIG", "GET", "tls-replication"]);
+    assert_eq!(on[1], "yes");
+}
+
+/// A replica reaches its primary over TLS, both ways with redis-server: redis-server
+/// replicating a corecache primary through its TLS port, and corecache replicating a
+/// redis-server primary through redis-server's TLS port.
+#[test]
+fn replication_runs_over_tls_both_ways_with_redis_server() {
+    if !tools_present() {
+        return;
+    }
+    let dir = scratch_dir("tls-repl");
+    assert!(
+        make_certs(&dir),
+        "openssl could not make the test certificates"
+    );
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let tls_client_args = |cert: &str, key: &str| {
+        vec![
+            "--tls-replication".to_string(),
+            "yes".into(),
+            "--tls-cert-file".into(),
+            p(cert),
+            "--tls-key-file".into(),
+            p(key),
+            "--tls-ca-cert-file".into(),
+            p("ca.crt"),
+        ]
+    };
+
+    // redis-server follows corecache's TLS port.
+    let port = free_ports(1);
+    let primary = start_tls(&dir, port, "yes");
+    let mut pc = primary.conn();
+    let _: () = q(&mut pc, &["SET", "before", "sync"]);
+    let mut args = tls_client_args("client.crt", "client.key");
+    args.extend([
+        "--replicaof".to_string(),
+        "127.0.0.1".into(),
+        port.to_string(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(replica) = RedisServer::start("replication over TLS", &args) else {
+        return;
+    };
+    let mut rc = replica.conn();
+    let got = |c: &mut redis::Connection, k: &str| {
+        redis::cmd("GET")
+            .arg(k)
+            .query::<Option<String>>(c)
+            .ok()
+            .flatten()
+    };
+    eventually("redis-server synced over TLS", 20, || {
+        got(&mut rc, "before").as_deref() == Some("sync")
+    });
+    let _: () = q(&mut pc, &["SET", "after", "stream"]);
+    eventually("the stream reached redis-server over TLS", 20, || {
+        got(&mut rc, "after").as_deref() == Some("stream")
+    });
+    drop(replica);
+
+    // corecache follows redis-server's TLS port.
+    let tls_port = free_ports(1);
+    let tls_port_s = tls_port.to_string();
+    let Some(rp) = RedisServer::start(
+        "replication over TLS",
+        &[
+            "--tls-port",
+            &tls_port_s,
+            "--tls-cert-file",
+            &p("server.crt"),
+            "--tls-key-file",
+            &p("server.key"),
+            "--tls-ca-cert-file",
+            &p("ca.crt"),
+            "--tls-auth-clients",
+            "yes",
+        ],
+    ) else {
+        return;
+    };
+    let mut rpc = rp.conn();
+    let _: () = q(&mut rpc, &["SET", "from", "redis"]);
+    let args = tls_client_args("client.crt", "client.key");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let replica = Server::start_with(2, &args);
+    let mut cc = replica.conn();
+    let _: () = q(&mut cc, &["REPLICAOF", "127.0.0.1", &tls_port_s]);
+    eventually("corecache synced over TLS", 20, || {
+        got(&mut cc, "from").as_deref() == Some("redis")
+    });
+    let _: () = q(&mut rpc, &["SET", "more", "writes"]);
+    eventually("the stream reached corecache over TLS", 20, || {
+        got(&mut cc, "more").as_deref() == Some("writes")
+    });
+    let info: String = q(&mut cc, &["INFO", "replication"]);
+    assert!(info.contains("master_link_status:up"), "{info}");
 }

@@ -117,6 +117,19 @@ pub struct Config {
     #[arg(long, default_value = "yes", value_parser = ["yes", "no", "optional"])]
     pub tls_auth_clients: String,
 
+    /// The certificate a replica presents to its primary (default: tls-cert-file).
+    #[arg(long)]
+    pub tls_client_cert_file: Option<String>,
+
+    /// The key of tls-client-cert-file (default: tls-key-file).
+    #[arg(long)]
+    pub tls_client_key_file: Option<String>,
+
+    /// Whether a replica connects to its primary over TLS (the primary's address is
+    /// then its TLS port).
+    #[arg(long, default_value = "no", value_parser = ["yes", "no"])]
+    pub tls_replication: String,
+
     /// The ACL file: the users at start-up, ACL LOAD and ACL SAVE.
     #[arg(long)]
     pub aclfile: Option<String>,

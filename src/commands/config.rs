@@ -19,6 +19,7 @@ const IMMUTABLE: &[&str] = &[
     "appendfilename",
     "appenddirname",
     "aclfile",
+    "tls-port",
 ];
 
 /// Settable only with `enable-protected-configs` (Redis 7).
@@ -40,6 +41,11 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
     if EngineConfig::knows(name) {
         return EngineConfig::default()
             .set(name, value)
+            .map_err(|why| fail(&why));
+    }
+    if name.starts_with("tls-") {
+        return crate::net::tls::with_changed(name, value)
+            .map(|_| ())
             .map_err(|why| fail(&why));
     }
     let lower = value.to_ascii_lowercase();
@@ -166,6 +172,12 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     let mem = || parse_memory(value).unwrap_or(0);
     let num = || value.parse::<u64>().unwrap_or(0);
     match name {
+        // Process-wide; checked by `validate`.
+        _ if name.starts_with("tls-") => {
+            if let Ok(tls) = crate::net::tls::with_changed(name, value) {
+                let _ = crate::net::tls::configure(tls);
+            }
+        }
         "requirepass" => {
             s.requirepass = value.to_string();
             crate::runtime::acl::set_requirepass(value);

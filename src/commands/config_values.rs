@@ -58,6 +58,15 @@ pub(super) const PARAMS: &[&str] = &[
     "repl-timeout",
     "acllog-max-len",
     "acl-pubsub-default",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-auth-clients",
+    "tls-client-cert-file",
+    "tls-client-key-file",
+    "tls-replication",
+    "tls-cluster",
 ];
 
 /// A parameter's value now, as CONFIG GET shows it.
@@ -84,6 +93,14 @@ pub(super) fn render(
 ) -> String {
     if let Some(v) = engine.get(name) {
         return v;
+    }
+    if name.starts_with("tls-") {
+        let tls = if live {
+            crate::net::tls::settings()
+        } else {
+            Default::default()
+        };
+        return crate::net::tls::render(&tls, name).unwrap_or_default();
     }
     match name {
         "bind" if live => crate::base::config::bind_addr(),

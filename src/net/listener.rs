@@ -33,18 +33,20 @@ pub fn listen_on_driver(
     );
 }
 
-/// Accepts TLS clients on `fd` (the TLS port) through the shard's network driver.
+/// Accepts TLS clients on `fd` (the TLS port) through the shard's network driver; each
+/// new connection takes the TLS configuration in force (`tls::server`).
 pub fn listen_tls_on_driver(
     driver: &Driver,
     shard: Rc<Shard>,
     fd: RawFd,
-    config: Arc<rustls::ServerConfig>,
     connections: Arc<AtomicUsize>,
 ) {
     driver.listen(
         fd,
         Rc::new(move |sock| {
-            if let Some(t) = Transport::tls(Transport::Uring(sock), config.clone()) {
+            let t = crate::net::tls::server()
+                .and_then(|config| Transport::tls(Transport::Uring(sock), config));
+            if let Some(t) = t {
                 admit(&shard, &connections, t, false);
             }
         }),
@@ -71,16 +73,13 @@ pub async fn accept_loop(
 
 /// Accepts TLS clients on a glommio listener of the TLS port for as long as the
 /// shard runs.
-pub async fn accept_tls(
-    shard: Rc<Shard>,
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    connections: Arc<AtomicUsize>,
-) {
+pub async fn accept_tls(shard: Rc<Shard>, listener: TcpListener, connections: Arc<AtomicUsize>) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                if let Some(t) = Transport::tls(Transport::stream(stream), config.clone()) {
+                let t = crate::net::tls::server()
+                    .and_then(|config| Transport::tls(Transport::stream(stream), config));
+                if let Some(t) = t {
                     admit(&shard, &connections, t, false);
                 }
             }

@@ -1,7 +1,10 @@
 //! A connection this server opens to another server, speaking RESP as a client: a
 //! replica's link to its primary, a cluster process telling its peers of a role
-//! change. Commands out, reply lines (and bulk payloads) in, with timeouts.
+//! change. Commands out, reply lines (and bulk payloads) in, with timeouts; over TLS
+//! when given a client configuration (`tls-replication`).
 
+use std::io::{Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -12,19 +15,23 @@ use crate::base::resp;
 
 pub struct Peer {
     stream: TcpStream,
+    /// The TLS session over `stream`, if any.
+    tls: Option<Box<rustls::ClientConnection>>,
     pub buf: BytesMut,
     /// How long `ask` waits for a reply line.
     reply_timeout: Duration,
 }
 
 impl Peer {
-    /// Connects to `host:port`; a read waits at most `poll` (then `fill` says so).
+    /// Connects to `host:port` (over TLS with `tls`); a read waits at most `poll`
+    /// (then `fill` says so).
     pub async fn connect(
         host: &str,
         port: u16,
         connect_timeout: Duration,
         poll: Duration,
         reply_timeout: Duration,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Peer, String> {
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
             .ok()
@@ -35,16 +42,68 @@ impl Peer {
             .map_err(|e| format!("connect: {e}"))?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_read_timeout(Some(poll));
-        Ok(Peer {
+        let mut peer = Peer {
             stream,
+            tls: None,
             buf: BytesMut::new(),
             reply_timeout,
-        })
+        };
+        if let Some(config) = tls {
+            let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| format!("TLS: bad server name {host}: {e}"))?;
+            let session =
+                rustls::ClientConnection::new(config, name).map_err(|e| format!("TLS: {e}"))?;
+            peer.tls = Some(Box::new(session));
+            peer.handshake(Instant::now() + connect_timeout).await?;
+        }
+        Ok(peer)
+    }
+
+    /// Completes the TLS handshake by `deadline`.
+    async fn handshake(&mut self, deadline: Instant) -> Result<(), String> {
+        while self.tls.as_ref().is_some_and(|t| t.is_handshaking()) {
+            self.flush_tls().await?;
+            if !self.tls.as_ref().is_some_and(|t| t.is_handshaking()) {
+                break;
+            }
+            if !self.fill().await? && Instant::now() > deadline {
+                return Err("TLS: handshake timed out".into());
+            }
+        }
+        self.flush_tls().await
+    }
+
+    /// Writes what the TLS session has to send.
+    async fn flush_tls(&mut self) -> Result<(), String> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        let mut wire = Vec::new();
+        while tls.wants_write() {
+            tls.write_tls(&mut wire).map_err(|e| format!("TLS: {e}"))?;
+        }
+        if !wire.is_empty() {
+            self.stream
+                .write_all(&wire)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+            self.stream
+                .flush()
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+        }
+        Ok(())
     }
 
     pub async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
         let mut out = Vec::new();
         resp::encode_command(&mut out, args);
+        if let Some(tls) = self.tls.as_mut() {
+            tls.writer()
+                .write_all(&out)
+                .map_err(|e| format!("TLS: {e}"))?;
+            return self.flush_tls().await;
+        }
         self.stream
             .write_all(&out)
             .await
@@ -55,16 +114,35 @@ impl Peer {
     /// Reads more bytes; Ok(false) when the read timed out.
     pub async fn fill(&mut self) -> Result<bool, String> {
         let mut chunk = vec![0u8; 64 << 10];
-        match self.stream.read(&mut chunk).await {
-            Ok(0) => Err("the peer closed the connection".into()),
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(true)
+        let n = match self.stream.read(&mut chunk).await {
+            Ok(0) => return Err("the peer closed the connection".into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(format!("read: {e}")),
+        };
+        let Some(tls) = self.tls.as_mut() else {
+            self.buf.extend_from_slice(&chunk[..n]);
+            return Ok(true);
+        };
+        let mut wire = &chunk[..n];
+        while !wire.is_empty() {
+            tls.read_tls(&mut wire).map_err(|e| format!("TLS: {e}"))?;
+            let state = tls.process_new_packets().map_err(|e| format!("TLS: {e}"))?;
+            let mut plain = vec![0u8; state.plaintext_bytes_to_read()];
+            if !plain.is_empty() {
+                tls.reader()
+                    .read_exact(&mut plain)
+                    .map_err(|e| format!("TLS: {e}"))?;
+                self.buf.extend_from_slice(&plain);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(false),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) => Err(format!("read: {e}")),
+            if state.peer_has_closed() {
+                return Err("the peer closed the connection".into());
+            }
         }
+        // Handshake or session messages the TLS session answers.
+        self.flush_tls().await?;
+        Ok(true)
     }
 
     /// The next line (without CRLF), skipping the bare newlines a primary sends while

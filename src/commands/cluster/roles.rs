@@ -233,7 +233,7 @@ async fn coordinate(shard: &Rc<Shard>, primary: usize) -> Result<Peer, String> {
 /// A client connection to another process (with `masterauth` when set).
 async fn connect(shard: &Rc<Shard>, ip: &str, port: u16) -> Result<Peer, String> {
     let second = Duration::from_secs(1);
-    let mut peer = Peer::connect(ip, port, 2 * second, second, 2 * second).await?;
+    let mut peer = Peer::connect(ip, port, 2 * second, second, 2 * second, None).await?;
     let auth = shard.settings.borrow().masterauth.clone();
     if !auth.is_empty() {
         peer.ask(&[b"AUTH", auth.as_bytes()]).await?;
