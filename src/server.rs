@@ -321,7 +321,7 @@ type TlsListeners = Option<Arc<Vec<RawFd>>>;
 
 fn setup_tls(config: &Config, addr: SocketAddr, n: usize) -> Result<TlsListeners, String> {
     let file = |v: &Option<String>| v.clone().unwrap_or_default();
-    crate::net::tls::configure(crate::net::tls::Settings {
+    crate::runtime::tls::configure(crate::runtime::tls::Settings {
         port: config.tls_port,
         cert: file(&config.tls_cert_file),
         key: file(&config.tls_key_file),
@@ -330,6 +330,7 @@ fn setup_tls(config: &Config, addr: SocketAddr, n: usize) -> Result<TlsListeners
         client_cert: file(&config.tls_client_cert_file),
         client_key: file(&config.tls_client_key_file),
         replication: config.tls_replication == "yes",
+        cluster: config.tls_cluster == "yes",
     })
     .map_err(|e| format!("corecache: {e}"))?;
     if config.tls_port == 0 {

@@ -300,3 +300,63 @@ fn replication_runs_over_tls_both_ways_with_redis_server() {
     let info: String = q(&mut cc, &["INFO", "replication"]);
     assert!(info.contains("master_link_status:up"), "{info}");
 }
+
+/// With `tls-cluster yes` the node ports speak TLS: `redis-cli --tls -c` follows MOVED
+/// between them; a plain client gets no answer there; the public port stays plain.
+#[test]
+fn tls_cluster_puts_the_node_ports_under_tls() {
+    if !tools_present() {
+        return;
+    }
+    let dir = scratch_dir("tls-cluster");
+    assert!(
+        make_certs(&dir),
+        "openssl could not make the test certificates"
+    );
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let nodes_file = dir.join("nodes.conf");
+    let s = Server::start_with(
+        2,
+        &[
+            "--cluster-mode",
+            "yes",
+            "--cluster-config-file",
+            nodes_file.to_str().unwrap(),
+            "--tls-cluster",
+            "yes",
+            "--tls-cert-file",
+            &p("server.crt"),
+            "--tls-key-file",
+            &p("server.key"),
+            "--tls-ca-cert-file",
+            &p("ca.crt"),
+        ],
+    );
+    let mut c = s.conn();
+    let text: String = q(&mut c, &["CLUSTER", "NODES"]);
+    let ports: Vec<u16> = text
+        .lines()
+        .map(|l| {
+            let addr = l.split(' ').nth(1).unwrap().split('@').next().unwrap();
+            addr.rsplit(':').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{text}");
+    let on: Vec<String> = q(&mut c, &["CONFIG", "GET", "tls-cluster"]);
+    assert_eq!(on[1], "yes");
+    for i in 0..20 {
+        let key = format!("key:{i}");
+        let set = tls_cli(&dir, ports[0], true, &["-c", "SET", &key, &format!("v{i}")]).unwrap();
+        assert_eq!(set, "OK", "SET {key} through the TLS node ports");
+    }
+    for i in 0..20 {
+        let v: String = q(&mut c, &["GET", &format!("key:{i}")]);
+        assert_eq!(v, format!("v{i}"));
+    }
+    // A plain client on a node port: the TLS session never starts, no reply.
+    let plain = Command::new("redis-cli")
+        .args(["-p", &ports[1].to_string(), "PING"])
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout).trim(), "PONG");
+}

@@ -130,6 +130,11 @@ pub struct Config {
     #[arg(long, default_value = "no", value_parser = ["yes", "no"])]
     pub tls_replication: String,
 
+    /// Whether the cluster node ports, and the links between cluster processes, speak
+    /// TLS (with the TLS port's certificate and CA).
+    #[arg(long, default_value = "no", value_parser = ["yes", "no"])]
+    pub tls_cluster: String,
+
     /// The ACL file: the users at start-up, ACL LOAD and ACL SAVE.
     #[arg(long)]
     pub aclfile: Option<String>,

@@ -44,7 +44,7 @@ fn validate(name: &str, value: &str, protected_ok: bool) -> Result<(), CmdError>
             .map_err(|why| fail(&why));
     }
     if name.starts_with("tls-") {
-        return crate::net::tls::with_changed(name, value)
+        return crate::runtime::tls::with_changed(name, value)
             .map(|_| ())
             .map_err(|why| fail(&why));
     }
@@ -174,8 +174,8 @@ fn apply_setting(s: &mut Settings, name: &str, value: &str) {
     match name {
         // Process-wide; checked by `validate`.
         _ if name.starts_with("tls-") => {
-            if let Ok(tls) = crate::net::tls::with_changed(name, value) {
-                let _ = crate::net::tls::configure(tls);
+            if let Ok(tls) = crate::runtime::tls::with_changed(name, value) {
+                let _ = crate::runtime::tls::configure(tls);
             }
         }
         "requirepass" => {

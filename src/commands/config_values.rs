@@ -96,11 +96,11 @@ pub(super) fn render(
     }
     if name.starts_with("tls-") {
         let tls = if live {
-            crate::net::tls::settings()
+            crate::runtime::tls::settings()
         } else {
             Default::default()
         };
-        return crate::net::tls::render(&tls, name).unwrap_or_default();
+        return crate::runtime::tls::render(&tls, name).unwrap_or_default();
     }
     match name {
         "bind" if live => crate::base::config::bind_addr(),

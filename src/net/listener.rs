@@ -29,8 +29,21 @@ pub fn listen_on_driver(
 ) {
     driver.listen(
         fd,
-        Rc::new(move |sock| admit(&shard, &connections, Transport::Uring(sock), node_port)),
+        Rc::new(move |sock| {
+            if let Some(t) = node_tls(Transport::Uring(sock), node_port) {
+                admit(&shard, &connections, t, node_port)
+            }
+        }),
     );
+}
+
+/// A node port's connection under TLS with `tls-cluster yes` (`None`: the session could
+/// not be made); any other connection as it is.
+fn node_tls(t: Transport, node_port: bool) -> Option<Transport> {
+    match crate::runtime::tls::cluster_server() {
+        Some(config) if node_port => Transport::tls(t, config),
+        _ => Some(t),
+    }
 }
 
 /// Accepts TLS clients on `fd` (the TLS port) through the shard's network driver; each
@@ -44,7 +57,7 @@ pub fn listen_tls_on_driver(
     driver.listen(
         fd,
         Rc::new(move |sock| {
-            let t = crate::net::tls::server()
+            let t = crate::runtime::tls::server()
                 .and_then(|config| Transport::tls(Transport::Uring(sock), config));
             if let Some(t) = t {
                 admit(&shard, &connections, t, false);
@@ -62,7 +75,11 @@ pub async fn accept_loop(
 ) {
     loop {
         match listener.accept().await {
-            Ok(stream) => admit(&shard, &connections, Transport::stream(stream), node_port),
+            Ok(stream) => {
+                if let Some(t) = node_tls(Transport::stream(stream), node_port) {
+                    admit(&shard, &connections, t, node_port)
+                }
+            }
             Err(e) => {
                 log::warning(&format!("accept failed: {e}"));
                 sleep(Duration::from_millis(10)).await;
@@ -77,7 +94,7 @@ pub async fn accept_tls(shard: Rc<Shard>, listener: TcpListener, connections: Ar
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                let t = crate::net::tls::server()
+                let t = crate::runtime::tls::server()
                     .and_then(|config| Transport::tls(Transport::stream(stream), config));
                 if let Some(t) = t {
                     admit(&shard, &connections, t, false);

@@ -7,5 +7,4 @@ pub mod metrics_http;
 pub mod replay;
 pub mod replica_link;
 pub mod router;
-pub mod tls;
 pub mod transport;

@@ -65,7 +65,7 @@ async fn session(shard: &Rc<Shard>, generation: u64, host: &str, port: u16) -> R
         Duration::from_secs(10),
         SECOND,
         upstream::repl_timeout(),
-        crate::net::tls::replication_client(),
+        crate::runtime::tls::replication_client(),
     )
     .await?;
     log::notice("MASTER <-> REPLICA sync started");

@@ -26,6 +26,7 @@ pub mod replicas;
 pub mod shard;
 pub mod sleep;
 pub mod slowlog;
+pub mod tls;
 pub mod tracking;
 pub mod upstream;
 pub mod watch;

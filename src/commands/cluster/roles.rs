@@ -204,8 +204,7 @@ async fn take_over(shard: Rc<Shard>, force: bool) {
 /// Pauses the primary's writes and waits until this replica applied its whole stream;
 /// returns the connection that holds the pause.
 async fn coordinate(shard: &Rc<Shard>, primary: usize) -> Result<Peer, String> {
-    let (ip, port) = with(|st| (st.processes[primary].ip.clone(), st.processes[primary].port));
-    let mut peer = connect(shard, &ip, port).await?;
+    let mut peer = connect(shard, primary).await?;
     let ms = FAILOVER_TIMEOUT.as_millis().to_string();
     let r = peer
         .ask(&[b"CLIENT", b"PAUSE", ms.as_bytes(), b"WRITE"])
@@ -230,10 +229,24 @@ async fn coordinate(shard: &Rc<Shard>, primary: usize) -> Result<Peer, String> {
     Ok(peer)
 }
 
-/// A client connection to another process (with `masterauth` when set).
-async fn connect(shard: &Rc<Shard>, ip: &str, port: u16) -> Result<Peer, String> {
+/// A client connection to process `p` (with `masterauth` when set): its public port,
+/// or with `tls-cluster yes` its first node port over TLS.
+async fn connect(shard: &Rc<Shard>, p: usize) -> Result<Peer, String> {
     let second = Duration::from_secs(1);
-    let mut peer = Peer::connect(ip, port, 2 * second, second, 2 * second, None).await?;
+    let tls = crate::runtime::tls::cluster_client();
+    let (ip, port) = with(|st| {
+        let public = (st.processes[p].ip.clone(), st.processes[p].port);
+        let node = st
+            .nodes
+            .iter()
+            .filter(|n| n.process == p)
+            .min_by_key(|n| n.port);
+        match node {
+            Some(n) if tls.is_some() => (public.0, n.port),
+            _ => public,
+        }
+    });
+    let mut peer = Peer::connect(&ip, port, 2 * second, second, 2 * second, tls).await?;
     let auth = shard.settings.borrow().masterauth.clone();
     if !auth.is_empty() {
         peer.ask(&[b"AUTH", auth.as_bytes()]).await?;
@@ -248,13 +261,13 @@ async fn tell_all(shard: &Rc<Shard>, words: Vec<String>) {
         let mine = st.nodes[st.me].process;
         (0..st.processes.len())
             .filter(|&p| p != mine)
-            .map(|p| (st.processes[p].ip.clone(), st.processes[p].port))
+            .map(|p| (p, st.processes[p].ip.clone(), st.processes[p].port))
             .collect::<Vec<_>>()
     });
-    for (ip, port) in targets {
+    for (p, ip, port) in targets {
         let mut cmd: Vec<&[u8]> = vec![b"CLUSTER", b"PROCESS-ROLE"];
         cmd.extend(words.iter().map(|w| w.as_bytes()));
-        let told = match connect(shard, &ip, port).await {
+        let told = match connect(shard, p).await {
             Ok(mut peer) => peer.ask(&cmd).await,
             Err(e) => Err(e),
         };

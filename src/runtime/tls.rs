@@ -1,13 +1,14 @@
 //! TLS (rustls) on `tls-port`: the server's certificate and key, optionally a CA whose
 //! certificates clients must (`tls-auth-clients yes`, Redis's default when a CA is
 //! given) or may (`optional`) present. Each shard accepts on its own SO_REUSEPORT
-//! listener of the TLS port; a TLS connection is a glommio stream with a rustls
-//! session over it (`transport.rs`), the rest of its life as any client's.
+//! listener of the TLS port; a TLS connection is the connection's transport with a
+//! rustls session over it (`net/transport.rs`), the rest of its life as any client's.
 //!
 //! With `tls-replication yes` a replica reaches its primary over TLS (`runtime::peer`),
 //! presenting `tls-client-cert-file` (or `tls-cert-file`) and checking the primary's
-//! chain against `tls-ca-cert-file`. CONFIG SET of the files takes effect for new
-//! connections; the port is fixed at start-up.
+//! chain against `tls-ca-cert-file`. With `tls-cluster yes` the cluster node ports speak
+//! TLS, and so do the links between cluster processes (to a node port). CONFIG SET of
+//! these takes effect for new connections; the port is fixed at start-up.
 
 use std::sync::Arc;
 
@@ -97,6 +98,8 @@ pub struct Settings {
     pub client_key: String,
     /// Whether a replica connects to its primary over TLS.
     pub replication: bool,
+    /// Whether cluster node ports, and the links between cluster processes, are TLS.
+    pub cluster: bool,
 }
 
 impl Default for Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             client_cert: String::new(),
             client_key: String::new(),
             replication: false,
+            cluster: false,
         }
     }
 }
@@ -126,12 +130,17 @@ static STATE: std::sync::RwLock<Option<State>> = std::sync::RwLock::new(None);
 /// Builds what `s` asks for: the TLS port's configuration (with a port) and the
 /// replica link's (with `tls-replication yes`).
 fn build(s: &Settings) -> Result<State, String> {
-    let server = if s.port == 0 {
+    let server = if s.port == 0 && !s.cluster {
         None
     } else {
         let need = |v: &str, name: &str| {
             if v.is_empty() {
-                Err(format!("--tls-port needs --{name}"))
+                let what = if s.port == 0 {
+                    "tls-cluster"
+                } else {
+                    "--tls-port"
+                };
+                Err(format!("{what} needs --{name}"))
             } else {
                 Ok(())
             }
@@ -145,7 +154,7 @@ fn build(s: &Settings) -> Result<State, String> {
             auth_clients: &s.auth_clients,
         })?)
     };
-    let client = if s.replication {
+    let client = if s.replication || s.cluster {
         Some(client_config(s)?)
     } else {
         None
@@ -180,27 +189,23 @@ pub fn server() -> Option<Arc<ServerConfig>> {
 
 /// The replica link's configuration, with `tls-replication yes`.
 pub fn replication_client() -> Option<Arc<ClientConfig>> {
-    with_state(|s| s.client.clone()).flatten()
+    with_state(|s| s.settings.replication.then(|| s.client.clone()).flatten()).flatten()
+}
+
+/// The node ports' configuration, with `tls-cluster yes`.
+pub fn cluster_server() -> Option<Arc<ServerConfig>> {
+    with_state(|s| s.settings.cluster.then(|| s.server.clone()).flatten()).flatten()
+}
+
+/// The configuration of links to other cluster processes, with `tls-cluster yes`.
+pub fn cluster_client() -> Option<Arc<ClientConfig>> {
+    with_state(|s| s.settings.cluster.then(|| s.client.clone()).flatten()).flatten()
 }
 
 /// The settings in force.
 pub fn settings() -> Settings {
     with_state(|s| s.settings.clone()).unwrap_or_default()
 }
-
-/// The parameters CONFIG GET shows (`tls-cluster` is always no: cluster links are
-/// plain).
-pub const PARAMS: &[&str] = &[
-    "tls-port",
-    "tls-cert-file",
-    "tls-key-file",
-    "tls-ca-cert-file",
-    "tls-auth-clients",
-    "tls-client-cert-file",
-    "tls-client-key-file",
-    "tls-replication",
-    "tls-cluster",
-];
 
 /// A parameter's value in `s`, as CONFIG GET shows it.
 pub fn render(s: &Settings, name: &str) -> Option<String> {
@@ -214,7 +219,7 @@ pub fn render(s: &Settings, name: &str) -> Option<String> {
         "tls-client-cert-file" => s.client_cert.clone(),
         "tls-client-key-file" => s.client_key.clone(),
         "tls-replication" => yes_no(s.replication),
-        "tls-cluster" => "no".into(),
+        "tls-cluster" => yes_no(s.cluster),
         _ => return None,
     })
 }
@@ -240,10 +245,7 @@ pub fn with_changed(name: &str, value: &str) -> Result<Settings, String> {
             _ => return Err("argument(s) must be one of the following: no, yes, optional".into()),
         },
         "tls-replication" => s.replication = yes_no()?,
-        "tls-cluster" if yes_no()? => {
-            return Err("corecache's cluster links are plain TCP (tls-cluster is always no)".into())
-        }
-        "tls-cluster" => {}
+        "tls-cluster" => s.cluster = yes_no()?,
         _ => return Err("unknown TLS parameter".into()),
     }
     if let Err(why) = build(&s) {
