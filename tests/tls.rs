@@ -68,6 +68,20 @@ fn tools_present() -> bool {
     ok
 }
 
+/// A scratch directory with the test certificates; `None` (the test checks nothing)
+/// without openssl or redis-cli.
+fn certificates(tag: &str) -> Option<common::Scratch> {
+    if !tools_present() {
+        return None;
+    }
+    let dir = scratch_dir(tag);
+    assert!(
+        make_certs(&dir),
+        "openssl could not make the test certificates"
+    );
+    Some(dir)
+}
+
 fn start_tls(dir: &Path, port: u16, auth: &str) -> Server {
     let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     let port = port.to_string();
@@ -90,14 +104,9 @@ fn start_tls(dir: &Path, port: u16, auth: &str) -> Server {
 
 #[test]
 fn redis_cli_talks_tls_with_and_without_client_certificates() {
-    if !tools_present() {
+    let Some(dir) = certificates("tls") else {
         return;
-    }
-    let dir = scratch_dir("tls");
-    assert!(
-        make_certs(&dir),
-        "openssl could not make the test certificates"
-    );
+    };
     let port = free_ports(1);
     let s = start_tls(&dir, port, "yes");
     assert_eq!(
@@ -155,14 +164,9 @@ fn a_bad_certificate_file_stops_the_start_naming_it() {
 
 #[test]
 fn tls_settings_show_in_config_and_new_connections_take_a_changed_one() {
-    if !tools_present() {
+    let Some(dir) = certificates("tls-config") else {
         return;
-    }
-    let dir = scratch_dir("tls-config");
-    assert!(
-        make_certs(&dir),
-        "openssl could not make the test certificates"
-    );
+    };
     let port = free_ports(1);
     let s = start_tls(&dir, port, "yes");
     let mut c = s.conn();
@@ -209,14 +213,9 @@ fn tls_settings_show_in_config_and_new_connections_take_a_changed_one() {
 /// redis-server primary through redis-server's TLS port.
 #[test]
 fn replication_runs_over_tls_both_ways_with_redis_server() {
-    if !tools_present() {
+    let Some(dir) = certificates("tls-repl") else {
         return;
-    }
-    let dir = scratch_dir("tls-repl");
-    assert!(
-        make_certs(&dir),
-        "openssl could not make the test certificates"
-    );
+    };
     let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     let tls_client_args = |cert: &str, key: &str| {
         vec![
@@ -305,14 +304,9 @@ fn replication_runs_over_tls_both_ways_with_redis_server() {
 /// between them; a plain client gets no answer there; the public port stays plain.
 #[test]
 fn tls_cluster_puts_the_node_ports_under_tls() {
-    if !tools_present() {
+    let Some(dir) = certificates("tls-cluster") else {
         return;
-    }
-    let dir = scratch_dir("tls-cluster");
-    assert!(
-        make_certs(&dir),
-        "openssl could not make the test certificates"
-    );
+    };
     let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     let nodes_file = dir.join("nodes.conf");
     let s = Server::start_with(
