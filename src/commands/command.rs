@@ -68,8 +68,8 @@ fn key_specs(c: &CommandSpec) -> Vec<Reply> {
     ])]
 }
 
-/// A key's flags in key specifications and COMMAND GETKEYSANDFLAGS: `RW` for a write
-/// command's keys, `RO` otherwise (the table does not tell Redis's finer flags).
+/// A key's flags in COMMAND INFO's key specifications: `RW` for a write command's
+/// keys, `RO` otherwise (COMMAND GETKEYSANDFLAGS shows Redis's own, `key_specs`).
 fn key_flags(c: &CommandSpec) -> Vec<Reply> {
     let f = if c.has(flags::WRITE) { "RW" } else { "RO" };
     vec![Reply::Status(f.into())]
@@ -157,12 +157,19 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
                 "ERR Invalid number of arguments specified for command",
             ));
         }
-        let keys: Vec<Reply> = spec
-            .key_positions(target)
-            .map(|p| {
+        let positions: Vec<usize> = spec.key_positions(target).collect();
+        let uses = shards::cmd::key_specs::key_flags(spec, target, &positions);
+        let keys: Vec<Reply> = positions
+            .into_iter()
+            .zip(uses)
+            .map(|(p, used)| {
                 let key = Reply::Bulk(target[p].to_vec());
                 if with_flags {
-                    Reply::Array(vec![key, Reply::Set(key_flags(spec))])
+                    let named = used
+                        .split(',')
+                        .map(|f| Reply::Status(f.to_string()))
+                        .collect();
+                    Reply::Array(vec![key, Reply::Set(named)])
                 } else {
                     key
                 }

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
+pub mod key_specs;
 pub mod keys;
 pub mod lists;
 pub mod memory;

@@ -97,13 +97,17 @@ fn allows<A: AsRef<[u8]>>(sel: &Selector, spec: &CommandSpec, args: &[A]) -> Res
         return Err(Denied::Command(name));
     }
     if !sel.all_keys {
-        let write = spec.has(flags::WRITE);
-        for pos in spec.key_positions(args) {
+        // Each key as the command uses it (Redis's key specifications): read access for
+        // a key it reads, write access for one it changes.
+        let positions: Vec<usize> = spec.key_positions(args).collect();
+        let uses = shards::cmd::key_specs::key_flags(spec, args, &positions);
+        for (pos, used) in positions.into_iter().zip(uses) {
             let key = args[pos].as_ref();
+            let (read, write) = shards::cmd::key_specs::needs(used);
             let ok = sel
                 .keys
                 .iter()
-                .any(|k| (if write { k.write } else { k.read }) && glob_match(&k.pattern, key));
+                .any(|k| (!read || k.read) && (!write || k.write) && glob_match(&k.pattern, key));
             if !ok {
                 return Err(Denied::Key(key.to_vec()));
             }
