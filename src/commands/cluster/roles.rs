@@ -47,15 +47,7 @@ pub fn sync_upstream(shard: &Rc<Shard>) {
     });
     let current = upstream::get().map(|u| (u.host, u.port));
     match want {
-        None => {
-            if let Some((host, port)) = current {
-                upstream::stop();
-                backlog::shift_replid();
-                log::notice(&format!(
-                    "MASTER MODE enabled (cluster failover; was a replica of {host}:{port})"
-                ));
-            }
-        }
+        None => stop_replicating(),
         Some(addr) if current.as_ref() != Some(&addr) => {
             log::notice(&format!(
                 "Cluster: replicating the process at {}:{}",
@@ -64,6 +56,18 @@ pub fn sync_upstream(shard: &Rc<Shard>) {
             crate::commands::replication::follow(shard, &addr.0, addr.1);
         }
         Some(_) => {}
+    }
+}
+
+/// Ends this process's replication link, if any: it takes writes from now on.
+fn stop_replicating() {
+    if let Some(u) = upstream::get() {
+        upstream::stop();
+        backlog::shift_replid();
+        log::notice(&format!(
+            "MASTER MODE enabled (cluster failover; was a replica of {}:{})",
+            u.host, u.port
+        ));
     }
 }
 
@@ -181,6 +185,9 @@ async fn take_over(shard: Rc<Shard>, force: bool) {
         }
     }
     let (mine, epoch) = with(|st| (st.nodes[st.me].process, st.current_epoch + 1));
+    // A replica no more before any shard shows the slots as ours: a client that sees
+    // them there may write at once.
+    stop_replicating();
     update(
         &shard,
         Update::Promote {
