@@ -869,12 +869,16 @@ fn command_list_filters_and_getkeysandflags() {
     assert_eq!(
         keys,
         [
-            ("src".into(), vec!["RW".into()]),
-            ("dst".into(), vec!["RW".into()])
-        ]
+            (
+                "src".into(),
+                vec!["RW".into(), "access".into(), "delete".into()]
+            ),
+            ("dst".into(), vec!["RW".into(), "insert".into()])
+        ],
+        "Redis's key-spec flags, key by key"
     );
     let keys: Vec<(String, Vec<String>)> = q(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "GET", "k"]);
-    assert_eq!(keys, [("k".into(), vec!["RO".into()])]);
+    assert_eq!(keys, [("k".into(), vec!["RO".into(), "access".into()])]);
 }
 
 /// CLIENT LIST shows a client's transaction (flags x, multi, watch), a blocked client

@@ -205,10 +205,14 @@ async fn deluser(shard: &Rc<Shard>, names: &[Bytes]) -> Result<Reply, CmdError> 
             .run_everywhere(|| {
                 let gone = gone.clone();
                 move |s: &Rc<Shard>| {
-                    for c in s.clients.borrow().all() {
-                        if gone.contains(&c.user.borrow().name) {
-                            c.kill();
-                        }
+                    // Killed and dropped from the list at once (CLIENT LIST right
+                    // after no longer shows them), as CLIENT KILL USER does.
+                    let mut clients = s.clients.borrow_mut();
+                    for name in gone.iter() {
+                        clients.kill(&crate::runtime::clients::KillFilter {
+                            user: Some(name.clone()),
+                            ..Default::default()
+                        });
                     }
                 }
             })
