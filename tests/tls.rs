@@ -240,6 +240,10 @@ fn replication_runs_over_tls_both_ways_with_redis_server() {
         "--replicaof".to_string(),
         "127.0.0.1".into(),
         port.to_string(),
+        // The synced snapshot goes to the scratch directory, not the working
+        // directory (where a later redis-server would load it).
+        "--dir".into(),
+        dir.to_str().unwrap().to_string(),
     ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let Some(replica) = RedisServer::start("replication over TLS", &args) else {
@@ -278,6 +282,8 @@ fn replication_runs_over_tls_both_ways_with_redis_server() {
             &p("ca.crt"),
             "--tls-auth-clients",
             "yes",
+            "--dir",
+            dir.to_str().unwrap(),
         ],
     ) else {
         return;
