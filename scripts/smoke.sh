@@ -48,6 +48,8 @@ echo "$bench"
 [ "$(echo "$bench" | grep -c 'requests per second')" = 4 ] || { echo "FAIL: redis-benchmark"; exit 1; }
 
 python3 tests/compat/compare.py --reference "$ref_port" --tested "$port" tests/compat/*.txt
+# Random differential replay: 2 seeds x 3000 commands over every data family.
+python3 tests/compat/compare.py --reference "$ref_port" --tested "$port" --random 3000 --seed 1,2
 python3 scripts/stream_rdb_check.py --redis-port "$ref_port" --corecache-port "$port"
 
 kill -0 "${pids[0]}" || { echo "FAIL: corecache died"; exit 1; }

@@ -488,27 +488,60 @@ fn read_field(b: &[u8], f: &Field) -> i64 {
     }
 }
 
-/// Fits `v` into the field's range per the overflow policy; None for FAIL.
-fn fit(v: i128, f: &Field) -> Option<i128> {
-    let (min, max) = if f.signed {
-        (-(1i128 << (f.bits - 1)), (1i128 << (f.bits - 1)) - 1)
+/// The value a signed field gets from `value + incr` (SET checks `value` with `incr` 0)
+/// under the overflow policy; None when OVERFLOW FAIL refuses it. The headroom left above
+/// and below `value` is computed in wrapping i64 arithmetic, as redis-server 7.0 does: so
+/// a SET of a value within `max` of i64::MIN counts as an overflow upwards (SAT writes the
+/// field's maximum, not its minimum). Clients see that, so corecache does the same.
+fn signed_fit(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Option<i64> {
+    let max = if bits == 64 {
+        i64::MAX
     } else {
-        (0, (1i128 << f.bits) - 1)
+        (1i64 << (bits - 1)) - 1
     };
-    if (min..=max).contains(&v) {
-        return Some(v);
+    let min = -max - 1;
+    let room_up = max.wrapping_sub(value);
+    let room_down = min.wrapping_sub(value);
+    let up =
+        value > max || (bits != 64 && incr > room_up) || (value >= 0 && incr > 0 && incr > room_up);
+    let down = value < min
+        || (bits != 64 && incr < room_down)
+        || (value < 0 && incr < 0 && incr < room_down);
+    if !up && !down {
+        return Some(value.wrapping_add(incr));
     }
-    match f.overflow {
+    match overflow {
         Overflow::Fail => None,
-        Overflow::Sat => Some(if v > max { max } else { min }),
+        Overflow::Sat => Some(if up { max } else { min }),
         Overflow::Wrap => {
-            let shift = 128 - f.bits;
-            Some(if f.signed {
-                (v << shift) >> shift
-            } else {
-                v & max
-            })
+            let mut v = (value as u64).wrapping_add(incr as u64);
+            if bits < 64 {
+                let high = u64::MAX << bits;
+                if v & (1u64 << (bits - 1)) != 0 {
+                    v |= high;
+                } else {
+                    v &= !high;
+                }
+            }
+            Some(v as i64)
         }
+    }
+}
+
+/// `signed_fit` for an unsigned field (`bits` at most 63).
+fn unsigned_fit(value: u64, incr: i64, bits: u32, overflow: Overflow) -> Option<u64> {
+    let max = (1u64 << bits) - 1;
+    let room_up = max.wrapping_sub(value) as i64;
+    let room_down = (value as i64).wrapping_neg();
+    let up = value > max || (incr > 0 && incr > room_up);
+    let down = !up && incr < 0 && incr < room_down;
+    if !up && !down {
+        return Some(value.wrapping_add(incr as u64));
+    }
+    match overflow {
+        Overflow::Fail => None,
+        Overflow::Sat => Some(if up { max } else { 0 }),
+        Overflow::Wrap => Some(value.wrapping_add(incr as u64) & max),
     }
 }
 
@@ -516,18 +549,23 @@ fn fit(v: i128, f: &Field) -> Option<i128> {
 /// for GET and SET, the new one for INCRBY, nil when OVERFLOW FAIL refused it.
 fn apply_field(buf: &mut [u8], f: &Field) -> Reply {
     let old = read_field(buf, f);
-    let (target, reply_new) = match f.op {
+    let (value, incr) = match f.op {
         FieldOp::Get => return Reply::Int(old),
-        // An unsigned SET takes the value as C's uint64 cast would (negative -> huge).
-        FieldOp::Set(v) if !f.signed => (v as u64 as i128, false),
-        FieldOp::Set(v) => (v as i128, false),
-        FieldOp::IncrBy(incr) => (old as i128 + incr as i128, true),
+        FieldOp::Set(v) => (v, 0),
+        FieldOp::IncrBy(incr) => (old, incr),
     };
-    match fit(target, f) {
+    // An unsigned SET takes the value as C's uint64 cast would (negative -> huge).
+    let new = if f.signed {
+        signed_fit(value, incr, f.bits, f.overflow)
+    } else {
+        unsigned_fit(value as u64, incr, f.bits, f.overflow).map(|v| v as i64)
+    };
+    match new {
         None => Reply::Nil,
         Some(new) => {
             set_bits(buf, f.offset, f.bits, new as u64);
-            Reply::Int(if reply_new { new as i64 } else { old })
+            let incrby = matches!(f.op, FieldOp::IncrBy(_));
+            Reply::Int(if incrby { new } else { old })
         }
     }
 }

@@ -27,7 +27,7 @@ fn field(name: &str, value: Reply) -> (Reply, Reply) {
 }
 
 fn lag_reply(s: &Stream, g: &Group) -> Reply {
-    s.lag(g).map_or(Reply::Nil, |l| Reply::Int(l as i64))
+    s.lag(g).map_or(Reply::Nil, Reply::Int)
 }
 
 fn entries_read_reply(g: &Group) -> Reply {

@@ -404,6 +404,39 @@ fn bitfield_unaligned_fields() {
     assert_eq!(env.get("e").unwrap(), b"\x05\x04");
 }
 
+/// redis-server 7.0 computes the room left above a signed field's value in wrapping
+/// int64 arithmetic, so SET of a value within the field's maximum of i64::MIN counts as
+/// an overflow upwards: SAT writes the maximum (found by the random compat replay).
+#[test]
+fn bitfield_set_near_i64_min_saturates_like_redis() {
+    let mut env = Env::new();
+    assert_eq!(
+        env.run(
+            bitfield,
+            "BITFIELD q OVERFLOW SAT SET i1 0 -9223372036854775808 \
+             SET i8 8 -9223372036854775800 SET i8 16 -9223372036854775680 SET i8 24 -200 \
+             OVERFLOW FAIL SET i8 32 -9223372036854775808 \
+             OVERFLOW WRAP SET i8 32 -9223372036854775807 SET i64 40 -9223372036854775808 \
+             OVERFLOW SAT INCRBY i64 40 -1 SET u8 104 -1"
+        ),
+        ints(&[
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            None,
+            Some(0),
+            Some(0),
+            Some(i64::MIN),
+            Some(0)
+        ])
+    );
+    assert_eq!(
+        env.get("q").unwrap(),
+        b"\x00\x7f\x80\x80\x01\x80\x00\x00\x00\x00\x00\x00\x00\xff"
+    );
+}
+
 #[test]
 fn bitfield_incrby_overflow_policies() {
     let mut env = Env::new();

@@ -310,6 +310,39 @@ fn negative_zero_survives_only_in_skiplist_sets() {
     assert_eq!(s.call(zadd, &["zadd", "z", "ch", "0", "a"]), Reply::Int(0));
 }
 
+/// ZRANGESTORE's destination is a skiplist from the start when the result is past
+/// zset-max-listpack-entries, else a listpack until a long member comes: a -0 copied
+/// while it is a listpack becomes 0, others keep the sign, as in redis-server 7.0 (found
+/// by the random compat replay).
+#[test]
+fn zrangestore_keeps_negative_zero_only_in_a_skiplist_destination() {
+    let sign = |e: &mut Env, key: &str, member: &str| match e.call(zscore, &["zscore", key, member])
+    {
+        Reply::Double(d) if d == 0.0 => d.is_sign_negative(),
+        r => panic!("{r:?}"),
+    };
+    let mut e = Env::small(2, 64);
+    e.call(zadd, &["zadd", "z", "1", "a", "2", "b", "3", "c"]);
+    e.call(zincrby, &["zincrby", "z", "-0", "y"]);
+    e.call(zincrby, &["zincrby", "z", "-0", "z"]);
+    assert!(sign(&mut e, "z", "y") && sign(&mut e, "z", "z"));
+    assert_eq!(
+        e.call(zrangestore, &["zrangestore", "d", "z", "0", "-1"]),
+        Reply::Int(5)
+    );
+    assert!(sign(&mut e, "d", "y") && sign(&mut e, "d", "z"));
+    e.call(zrangestore, &["zrangestore", "d", "z", "0", "1"]);
+    assert!(!sign(&mut e, "d", "y") && !sign(&mut e, "d", "z"));
+    // A long member converts the listpack when it comes.
+    let mut e = Env::small(128, 3);
+    e.call(zadd, &["zadd", "z", "1", "long-member"]);
+    e.call(zincrby, &["zincrby", "z", "-0", "y"]);
+    e.call(zrangestore, &["zrangestore", "d", "z", "0", "-1", "rev"]);
+    assert!(sign(&mut e, "d", "y"));
+    e.call(zrangestore, &["zrangestore", "d", "z", "0", "-1"]);
+    assert!(!sign(&mut e, "d", "y"));
+}
+
 // Reads and ranges ---------------------------------------------------------------
 
 #[test]

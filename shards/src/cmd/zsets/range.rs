@@ -246,10 +246,33 @@ fn zrange_generic(
     let items = zs.iter_range(start, end, rev);
     match store {
         Some(dst) => {
-            let elems: Vec<Elem> = items.map(|(m, s)| Elem::new(m, s)).collect();
+            let mut elems: Vec<Elem> = items.map(|(m, s)| Elem::new(m, s)).collect();
+            listpack_prefix_zeros(&mut elems, &ctx.ks.config);
             Ok(Reply::Int(store_result(ctx, dst, elems) as i64))
         }
         None => Ok(members_reply(items, withscores)),
+    }
+}
+
+/// ZRANGESTORE's destination: redis-server 7.0 creates it for the result's size (a
+/// skiplist when that is past `zset-max-listpack-entries`, else a listpack) and adds the
+/// elements one by one in range order; a listpack turns into a skiplist before the first
+/// member longer than `zset-max-listpack-value`. A negative zero added while it is still
+/// a listpack comes back as 0 (see the `zset` module), so the elements before that point
+/// lose the sign; later ones keep it.
+fn listpack_prefix_zeros(elems: &mut [Elem], config: &crate::config::EngineConfig) {
+    let converted_at = if elems.len() > config.zset_max_listpack_entries {
+        0
+    } else {
+        elems
+            .iter()
+            .position(|e| e.member.len() > config.zset_max_listpack_value)
+            .unwrap_or(elems.len())
+    };
+    for e in &mut elems[..converted_at] {
+        if e.score == 0.0 {
+            e.score = 0.0;
+        }
     }
 }
 

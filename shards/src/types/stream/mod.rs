@@ -665,18 +665,20 @@ impl Stream {
         None
     }
 
-    /// A consumer group's lag (entries not yet delivered), when it can be known.
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// A consumer group's lag (entries not yet delivered), when it can be known. Like
+    /// Redis 7.0 it is a plain difference: a group whose `entries-read` was set above the
+    /// stream's `entries-added` (XGROUP CREATE/SETID ... ENTRIESREAD) has a negative lag.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let diff = |read: u64| (self.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = g.entries_read {
             if !self.range_has_tombstones(g.last_id, StreamId::MAX) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(diff(read));
             }
         }
-        self.entries_read_at(g.last_id)
-            .map(|read| self.entries_added.saturating_sub(read))
+        self.entries_read_at(g.last_id).map(diff)
     }
 
     /// Every node's live entries in order, for serialisers: (id, pairs).

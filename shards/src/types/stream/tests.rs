@@ -127,6 +127,18 @@ fn entries_read_estimates() {
     assert!(!s.range_has_tombstones(id(4, 0), StreamId::MAX));
 }
 
+/// Redis 7.0 computes a group's lag as a plain difference: a group whose entries-read
+/// was set past the stream's entries-added (XGROUP CREATE ... ENTRIESREAD 10) lags by a
+/// negative number; it is not clamped to 0.
+#[test]
+fn lag_may_be_negative() {
+    let s = filled(7, NodeLimits::default());
+    assert_eq!(s.lag(&Group::new(id(3, 0), Some(10))), Some(-3));
+    assert_eq!(s.lag(&Group::new(id(3, 0), Some(2))), Some(5));
+    assert_eq!(s.lag(&Group::new(id(7, 0), None)), Some(0));
+    assert_eq!(Stream::new().lag(&Group::new(id(3, 0), Some(10))), Some(0));
+}
+
 /// An entry's owned field/value pairs.
 type OwnedPairs = Vec<(Vec<u8>, Vec<u8>)>;
 
