@@ -62,11 +62,14 @@ def spec_line(name, spec):
     return "%s %s %s %s" % (name, flags, begin, find)
 
 
-def main():
-    port = int(sys.argv[1])
+def commands(port):
+    """Every command as redis-server on `port` describes it (COMMAND's reply)."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(b"*1\r\n$7\r\nCOMMAND\r\n")
-    f = sock.makefile("rb")
+    return read_reply(sock.makefile("rb"))
+
+
+def main():
     lines = []
 
     def walk(cmd):
@@ -76,11 +79,12 @@ def main():
         for sub in cmd[9] or []:
             walk(sub)
 
-    for cmd in read_reply(f):
+    for cmd in commands(int(sys.argv[1])):
         walk(cmd)
     print("# Key specifications of Redis 7's commands (scripts/gen_key_specs.py).")
     for line in sorted(lines, key=lambda l: l.split(" ")[0]):
         print(line)
 
 
-main()
+if __name__ == "__main__":
+    main()

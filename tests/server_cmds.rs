@@ -851,9 +851,21 @@ fn command_list_filters_and_getkeysandflags() {
     assert_eq!(z, ["zunion", "zunionstore"]);
     let none: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "MODULE", "x"]);
     assert!(none.is_empty());
+    // COMMAND LIST names subcommands too (as Redis 7 does); COUNT counts commands.
     let all: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
     let count: usize = q(&mut c, &["COMMAND", "COUNT"]);
-    assert_eq!(all.len(), count);
+    let (subs, commands): (Vec<&String>, Vec<&String>) = all.iter().partition(|n| n.contains('|'));
+    assert_eq!(commands.len(), count);
+    assert!(subs.iter().any(|s| *s == "config|get") && subs.iter().any(|s| *s == "xinfo|stream"));
+    let admin: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "admin"]);
+    assert!(
+        admin.contains(&"config|set".to_string()) && !admin.contains(&"config|help".to_string())
+    );
+    let configs: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"],
+    );
+    assert_eq!(configs.len(), 6, "{configs:?}");
     let keys: Vec<(String, Vec<String>)> = q(
         &mut c,
         &[

@@ -551,7 +551,7 @@ impl CallCtx<'_> {
                 "Unknown Redis command called from script".into(),
             ));
         };
-        if !cmd.arity_ok(argv.len()) {
+        if shards::cmd::subcommands::arity_error(cmd, &argv).is_some() {
             return Err(CallError::Script(
                 "Wrong number of args calling Redis command from script".into(),
             ));

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use shards::args::{eq_ic, parse_i64};
-use shards::cmd::{lookup, COMMANDS};
+use shards::cmd::{lookup, subcommands};
 use shards::{CmdError, Reply};
 
 use crate::runtime::acl::check::{check, Denied};
-use crate::runtime::acl::rules::{category_rows, hex, merge_selector_args, User, CATEGORIES};
+use crate::runtime::acl::rules::{category_ids, hex, merge_selector_args, User, CATEGORIES};
 use crate::runtime::acl::{self, LogEntry};
 use crate::runtime::clients::ClientHandle;
 use crate::runtime::shard::Shard;
@@ -226,11 +226,10 @@ fn cat(category: Option<&Bytes>) -> Result<Reply, CmdError> {
         return Ok(Reply::Array(CATEGORIES.iter().map(Reply::bulk).collect()));
     };
     let name = String::from_utf8_lossy(c).into_owned();
-    let rows =
-        category_rows(&name).ok_or_else(|| other(format!("ERR Unknown category '{name}'")))?;
+    let ids = category_ids(&name).ok_or_else(|| other(format!("ERR Unknown category '{name}'")))?;
     Ok(Reply::Array(
-        rows.into_iter()
-            .map(|r| Reply::bulk(COMMANDS[r].name))
+        ids.into_iter()
+            .map(|id| Reply::bulk(subcommands::name(id)))
             .collect(),
     ))
 }
@@ -301,8 +300,8 @@ fn dryrun(user: &Bytes, cmd: &[Bytes]) -> Result<Reply, CmdError> {
             String::from_utf8_lossy(&cmd[0])
         ))
     })?;
-    if !spec.arity_ok(cmd.len()) {
-        return Err(CmdError::WrongArity(spec.name.into()));
+    if let Some(name) = subcommands::arity_error(spec, cmd) {
+        return Err(CmdError::WrongArity(name.into()));
     }
     Ok(match check(&u, spec, cmd) {
         Ok(()) => Reply::Ok,

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use shards::args::eq_ic;
-use shards::cmd::{flags, CommandSpec, COMMANDS};
+use shards::cmd::{flags, subcommands, CommandSpec, COMMANDS};
 use shards::{CmdError, Reply};
 
 fn info_of(c: &CommandSpec) -> Reply {
@@ -77,7 +77,7 @@ fn key_flags(c: &CommandSpec) -> Vec<Reply> {
 
 /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
 fn list(opts: &[Bytes]) -> Result<Reply, CmdError> {
-    let keep: Box<dyn Fn(&CommandSpec) -> bool> = match opts {
+    let keep: Box<dyn Fn(usize) -> bool> = match opts {
         [] => Box::new(|_| true),
         [by, kind, arg] if eq_ic(by, "FILTERBY") => {
             if eq_ic(kind, "MODULE") {
@@ -85,21 +85,23 @@ fn list(opts: &[Bytes]) -> Result<Reply, CmdError> {
                 Box::new(|_| false)
             } else if eq_ic(kind, "ACLCAT") {
                 let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
-                Box::new(move |c| c.acl.contains(&cat.as_str()))
+                Box::new(move |id| subcommands::in_category(id, &cat))
             } else if eq_ic(kind, "PATTERN") {
                 let pattern = arg.to_ascii_lowercase();
-                Box::new(move |c| shards::glob::glob_match(&pattern, c.name.as_bytes()))
+                Box::new(move |id| {
+                    shards::glob::glob_match(&pattern, subcommands::name(id).as_bytes())
+                })
             } else {
                 return Err(CmdError::Syntax);
             }
         }
         _ => return Err(CmdError::Syntax),
     };
+    // Commands and their subcommands, as Redis lists them.
     Ok(Reply::Array(
-        COMMANDS
-            .iter()
-            .filter(|c| keep(c))
-            .map(|c| Reply::bulk(c.name))
+        subcommands::walk()
+            .filter(|&id| keep(id))
+            .map(|id| Reply::bulk(subcommands::name(id)))
             .collect(),
     ))
 }
@@ -152,7 +154,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         let target = &args[2..];
         let spec = shards::lookup(&target[0])
             .ok_or_else(|| CmdError::other("ERR Invalid command specified"))?;
-        if !spec.arity_ok(target.len()) {
+        if subcommands::arity_error(spec, target).is_some() {
             return Err(CmdError::other(
                 "ERR Invalid number of arguments specified for command",
             ));

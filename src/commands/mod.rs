@@ -18,6 +18,7 @@ mod lolwut;
 pub mod memory;
 pub mod metrics;
 pub mod migrate;
+mod module;
 pub mod monitor;
 pub mod pubsub;
 pub mod replication;
@@ -117,6 +118,7 @@ pub async fn run(
         ServerCmd::Memory => memory::run(shard, client, spec, args).await,
         ServerCmd::Config => config::run(shard, &args).await,
         ServerCmd::Command => command::run(&args),
+        ServerCmd::Module => module::run(&args),
         ServerCmd::Time => Ok(connection::time()),
         ServerCmd::LastSave => Ok(save::lastsave()),
         ServerCmd::Save => save::save(shard).await,

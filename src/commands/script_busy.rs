@@ -121,7 +121,7 @@ pub(super) fn serve_while_busy() {
     };
     driver.serve_while_busy(limits, !PASSWORD_REQUIRED.get(), &mut |args: &[Bytes]| {
         let spec = shards::cmd::lookup(&args[0])?;
-        if !spec.arity_ok(args.len()) {
+        if shards::cmd::subcommands::arity_error(spec, args).is_some() {
             return None;
         }
         let reply = if allowed_while_busy(spec, args) {

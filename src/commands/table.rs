@@ -70,6 +70,7 @@ pub enum ServerCmd {
     Fcall,
     Script,
     Function,
+    Module,
 }
 
 /// How a connection treats a server command.
@@ -128,6 +129,7 @@ pub static SERVER_ROWS: &[ServerRow] = &[
     row("memory", Memory, false, false),
     row("slowlog", Slowlog, false, false),
     row("latency", Latency, false, false),
+    row("module", Module, true, false),
     row("lolwut", Lolwut, true, false),
     row("config", Config, false, false),
     row("time", Time, true, false),

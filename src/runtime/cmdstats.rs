@@ -84,18 +84,12 @@ pub enum Outcome {
     },
 }
 
-/// A subcommand name longer than this counts under its command alone (clients choose
-/// the names).
-const MAX_SUB_LEN: usize = 32;
-
-/// A container command's subcommand as stats show it (`config|get`), when `args[1]`
-/// looks like one.
+/// A container command's subcommand as stats show it (`get` of `config|get`), when
+/// `args[1]` names one of its subcommands.
 pub fn sub_name(spec: &CommandSpec, args: &[bytes::Bytes]) -> Option<String> {
-    let arg = args
-        .get(1)
-        .filter(|_| spec.has(shards::cmd::flags::CONTAINER))?;
-    (arg.len() <= MAX_SUB_LEN && arg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
-        .then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
+    let id = shards::cmd::subcommands::called(spec, args)?;
+    let (_, sub) = shards::cmd::subcommands::name(id).split_once('|')?;
+    Some(sub.to_string())
 }
 
 #[derive(Default)]

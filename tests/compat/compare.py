@@ -25,7 +25,8 @@ import sys
 VOLATILE = {"RANDOMKEY", "TIME", "INFO", "CLIENT", "OBJECT", "DEBUG", "CONFIG", "HELLO", "LASTSAVE"}
 # Random picks: only the reply's type and size are fixed.
 RANDOM = {"SPOP", "SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER", "SCAN", "SSCAN", "HSCAN", "ZSCAN"}
-ORDERLESS = {"KEYS", "SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "FUNCTION LIST"}
+ORDERLESS = {"KEYS", "SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "FUNCTION LIST",
+             "ACL CAT", "COMMAND LIST"}
 PAIRS_ORDERLESS = {"HGETALL"}
 # Fields of XINFO replies whose values are times in ms (idle, or a Unix time).
 TIMED_FIELDS = {b"idle", b"seen-time", b"active-time", b"inactive"}
@@ -177,9 +178,10 @@ def main():
             total += 1
             name = words[0].upper()
             a, b = ref.run(words), test.run(words)
-            # FUNCTION LIST lists libraries in hash order.
-            if name == "FUNCTION" and len(words) > 1 and words[1].upper() == "LIST":
-                name = "FUNCTION LIST"
+            # Lists in hash order: FUNCTION LIST's libraries, ACL CAT's and COMMAND
+            # LIST's commands.
+            if len(words) > 1 and f"{name} {words[1].upper()}" in ORDERLESS:
+                name = f"{name} {words[1].upper()}"
             if comparable(name, timeless(words, a)) != comparable(name, timeless(words, b)):
                 failures += 1
                 print(f"{path}:{lineno}: {text}\n  redis:     {a!r}\n  corecache: {b!r}")

@@ -141,18 +141,10 @@ pub fn key_flags<A: AsRef<[u8]>>(
     args: &[A],
     positions: &[usize],
 ) -> Vec<&'static str> {
-    let sub;
-    let mut name = spec.name;
-    if spec.has(flags::CONTAINER) {
-        if let Some(s) = args.get(1) {
-            sub = format!(
-                "{}|{}",
-                spec.name,
-                String::from_utf8_lossy(s.as_ref()).to_ascii_lowercase()
-            );
-            name = &sub;
-        }
-    }
+    let name = match super::subcommands::called(spec, args) {
+        Some(id) => super::subcommands::name(id),
+        None => spec.name,
+    };
     let coarse = if spec.has(flags::WRITE) {
         "RW,access,update"
     } else {

@@ -16,6 +16,7 @@ pub mod sets;
 pub mod sort;
 pub mod streams;
 pub mod strings;
+pub mod subcommands;
 mod table;
 #[cfg(test)]
 pub(crate) mod test_env;
@@ -123,8 +124,6 @@ pub mod flags {
     pub const MOVABLEKEYS: u32 = 1 << 12;
     /// Accepted from a client that sent ASKING for a slot being imported (cluster mode).
     pub const ASKING: u32 = 1 << 13;
-    /// Has subcommands (CLIENT LIST shows `name|sub`). Not shown by COMMAND INFO.
-    pub const CONTAINER: u32 = 1 << 14;
     /// A blocking command whose timeout is its first argument (BLMPOP, BZMPOP), not its
     /// last. Not shown by COMMAND INFO.
     pub const TIMEOUT_FIRST: u32 = 1 << 15;

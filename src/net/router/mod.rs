@@ -346,16 +346,15 @@ impl<'a> Batch<'a> {
         {
             let mut info = self.client.info.borrow_mut();
             info.last_cmd.clear();
-            info.last_cmd.push_str(spec.name);
-            if spec.has(flags::CONTAINER) && args.len() > 1 {
-                info.last_cmd.push('|');
-                info.last_cmd
-                    .push_str(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
-            }
+            let name = match shards::cmd::subcommands::called(spec, &args) {
+                Some(id) => shards::cmd::subcommands::name(id),
+                None => spec.name,
+            };
+            info.last_cmd.push_str(name);
         }
-        if !spec.arity_ok(args.len()) {
+        if let Some(name) = shards::cmd::subcommands::arity_error(spec, &args) {
             self.refuse_in_multi();
-            self.reply(CmdError::WrongArity(spec.name.into()).into());
+            self.reply(CmdError::WrongArity(name.into()).into());
             return Flow::Continue;
         }
         if !spec.has(flags::NO_AUTH) && !self.authenticated() {

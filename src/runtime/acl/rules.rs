@@ -8,7 +8,7 @@
 //! Pub/Sub channels it allows.
 
 use sha2::{Digest, Sha256};
-use shards::cmd::{index_of, lookup, COMMANDS};
+use shards::cmd::{subcommands, COMMANDS};
 
 /// Redis 7's ACL categories, in ACL CAT's order.
 pub const CATEGORIES: &[&str] = &[
@@ -45,6 +45,7 @@ pub enum RuleError {
     NoSuchPassword,
     BadHash,
     Unbalanced(String),
+    SubcommandFirstArg,
 }
 
 impl RuleError {
@@ -66,6 +67,9 @@ impl RuleError {
             RuleError::BadHash => "The password hash must be exactly 64 characters and contain \
                 only lowercase hexadecimal characters"
                 .into(),
+            RuleError::SubcommandFirstArg => {
+                "Allowing first-arg of a subcommand is not supported".into()
+            }
             RuleError::Unbalanced(at) => {
                 format!("Unmatched parenthesis in acl selector starting at '{at}'.")
             }
@@ -84,12 +88,13 @@ pub struct KeyPattern {
 /// Which commands, keys and channels one selector allows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selector {
-    /// One flag per row of `COMMANDS`.
+    /// One flag per command id (rows of `COMMANDS`, then subcommands).
     pub allowed: Vec<bool>,
     /// Set by `+@all`: commands added later would be allowed too.
     pub all_commands: bool,
-    /// First-argument rules, in order: (row, lower-case argument, allowed).
-    pub first_args: Vec<(usize, Vec<u8>, bool)>,
+    /// First arguments allowed of a command that is otherwise not (`+select|0`), in
+    /// order: (row, lower-case argument). Containers take subcommands instead.
+    pub first_args: Vec<(usize, Vec<u8>)>,
     pub all_keys: bool,
     pub keys: Vec<KeyPattern>,
     pub all_channels: bool,
@@ -100,7 +105,7 @@ impl Selector {
     /// Nothing allowed.
     pub fn empty() -> Selector {
         Selector {
-            allowed: vec![false; COMMANDS.len()],
+            allowed: vec![false; subcommands::id_count()],
             all_commands: false,
             first_args: Vec::new(),
             all_keys: false,
@@ -192,7 +197,8 @@ impl Selector {
         Ok(())
     }
 
-    /// `+name`, `-name`, `+@category`, `-@category`, `+name|first-arg` (lower case).
+    /// `+name`, `-name`, `+@category`, `-@category`, `+name|sub`, `-name|sub` and
+    /// `+name|first-arg` (lower case), as Redis 7.0 reads them.
     fn command_rule(&mut self, what: &[u8], allow: bool) -> Result<(), RuleError> {
         if let Some(cat) = what.strip_prefix(b"@") {
             if cat == b"all" {
@@ -202,78 +208,120 @@ impl Selector {
                 return Ok(());
             }
             let cat = std::str::from_utf8(cat).map_err(|_| RuleError::Unknown)?;
-            let rows = category_rows(cat).ok_or(RuleError::Unknown)?;
-            for row in rows {
-                self.allowed[row] = allow;
-                self.first_args.retain(|(r, _, _)| *r != row);
-            }
+            return self.category(cat, allow);
+        }
+        let Some(bar) = what.iter().rposition(|&b| b == b'|') else {
+            let id = subcommands::lookup_id(what).ok_or(RuleError::Unknown)?;
+            self.change(id, allow);
+            return Ok(());
+        };
+        if !allow {
+            // Only a real subcommand can be taken away.
+            let id = subcommands::lookup_id(what).ok_or(RuleError::Unknown)?;
+            self.change(id, false);
             return Ok(());
         }
-        if let Some(bar) = what.iter().position(|&b| b == b'|') {
-            let (name, arg) = (&what[..bar], &what[bar + 1..]);
-            if arg.is_empty() || arg.contains(&b'|') {
-                return Err(RuleError::Syntax);
-            }
-            let spec = lookup(name).ok_or(RuleError::Unknown)?;
-            let row = index_of(spec);
-            self.first_args.retain(|(r, a, _)| !(*r == row && a == arg));
-            if self.allowed[row] != allow {
-                self.first_args.push((row, arg.to_vec(), allow));
-            }
-            return Ok(());
+        let (name, arg) = (&what[..bar], &what[bar + 1..]);
+        let base = subcommands::lookup_id(name).ok_or(RuleError::Unknown)?;
+        if base >= COMMANDS.len() {
+            return Err(RuleError::SubcommandFirstArg);
         }
-        let spec = lookup(what).ok_or(RuleError::Unknown)?;
-        let row = index_of(spec);
-        self.allowed[row] = allow;
-        self.first_args.retain(|(r, _, _)| *r != row);
+        if arg.is_empty() {
+            return Err(RuleError::Syntax);
+        }
+        if subcommands::has_subcommands(base) {
+            let id = subcommands::id_of(base, arg).ok_or(RuleError::Unknown)?;
+            self.change(id, true);
+        } else if !self.first_args.iter().any(|(r, a)| *r == base && a == arg) {
+            self.first_args.push((base, arg.to_vec()));
+        }
         Ok(())
     }
 
-    /// Whether the command of row `row` (with its first argument) is allowed.
-    pub fn allows_command(&self, row: usize, first_arg: Option<&[u8]>) -> bool {
-        if let Some(arg) = first_arg {
-            if let Some((_, _, ok)) = self
-                .first_args
-                .iter()
-                .find(|(r, a, _)| *r == row && a.eq_ignore_ascii_case(arg))
-            {
-                return *ok;
+    /// Allows or refuses one command id; a container's subcommands go with it.
+    fn change(&mut self, id: usize, allow: bool) {
+        self.allowed[id] = allow;
+        if id < COMMANDS.len() {
+            self.first_args.retain(|(r, _)| *r != id);
+            for sub in subcommands::ids_of(id) {
+                self.allowed[sub] = allow;
             }
         }
-        self.allowed[row]
     }
 
-    /// The command rules as Redis 7.0 describes them: `+@all` or `-@all`, the
-    /// categories that match whole, then single commands and first-argument rules.
+    /// `+@cat` / `-@cat`: every command and subcommand in the category.
+    fn category(&mut self, cat: &str, allow: bool) -> Result<(), RuleError> {
+        for id in category_ids(cat).ok_or(RuleError::Unknown)? {
+            self.change(id, allow);
+        }
+        Ok(())
+    }
+
+    /// Whether the command of row `row` is allowed, called with `args` (the whole
+    /// command: a container's subcommand or a first-argument rule may decide).
+    pub fn allows_command<A: AsRef<[u8]>>(&self, row: usize, args: &[A]) -> bool {
+        let spec = &COMMANDS[row];
+        if let Some(id) = subcommands::called(spec, args) {
+            return self.allowed[id];
+        }
+        self.allowed[row]
+            || args.get(1).is_some_and(|arg| {
+                let arg = arg.as_ref();
+                self.first_args
+                    .iter()
+                    .any(|(r, a)| *r == row && a.eq_ignore_ascii_case(arg))
+            })
+    }
+
+    /// The command rules as Redis 7.0 describes them: `+@all` or `-@all`, then, one
+    /// at a time, the category that best fits what is left to say (more of its commands
+    /// agree than differ, fewest differences), then single commands and subcommands,
+    /// then first-argument rules. They read back as the same selector.
     pub fn describe_commands(&self) -> String {
-        let mut out = vec![if self.all_commands { "+@all" } else { "-@all" }.to_string()];
-        let mut fake = vec![self.all_commands; COMMANDS.len()];
-        for cat in CATEGORIES {
-            let rows = category_rows(cat).unwrap_or_default();
-            if rows.is_empty() {
-                continue;
+        let additive = !self.all_commands;
+        let mut out = vec![if additive { "-@all" } else { "+@all" }.to_string()];
+        let mut fake = Selector::empty();
+        fake.command_rule(b"@all", !additive).ok();
+        let mut temp = Selector::empty();
+        temp.allowed = self.allowed.clone();
+        let mut applied = [false; CATEGORIES.len()];
+        loop {
+            let mut best = None;
+            let (mut min_diff, mut max_same) = (usize::MAX, 0);
+            for (j, cat) in CATEGORIES.iter().enumerate() {
+                if applied[j] {
+                    continue;
+                }
+                let ids = category_ids(cat).unwrap_or_default();
+                let on = ids.iter().filter(|&&id| temp.allowed[id]).count();
+                let off = ids.len() - on;
+                let (diff, same) = if additive { (off, on) } else { (on, off) };
+                if same > diff && (diff < min_diff || (diff == min_diff && same > max_same)) {
+                    best = Some(j);
+                    min_diff = diff;
+                    max_same = same;
+                }
             }
-            let want = !self.all_commands;
-            let whole = rows.iter().all(|&r| self.allowed[r] == want);
-            let already = rows.iter().all(|&r| fake[r] == want);
-            if whole && !already {
-                out.push(format!("{}@{cat}", if want { '+' } else { '-' }));
-                rows.iter().for_each(|&r| fake[r] = want);
-            }
+            let Some(j) = best else { break };
+            let cat = CATEGORIES[j];
+            fake.category(cat, additive).ok();
+            temp.category(cat, !additive).ok();
+            out.push(format!("{}@{cat}", if additive { '+' } else { '-' }));
+            applied[j] = true;
         }
         for (row, spec) in COMMANDS.iter().enumerate() {
-            if self.allowed[row] != fake[row] {
-                let sign = if self.allowed[row] { '+' } else { '-' };
-                out.push(format!("{sign}{}", spec.name));
+            for id in std::iter::once(row).chain(subcommands::ids_of(row)) {
+                if self.allowed[id] != fake.allowed[id] {
+                    let sign = if self.allowed[id] { '+' } else { '-' };
+                    out.push(format!("{sign}{}", subcommands::name(id)));
+                    fake.change(id, self.allowed[id]);
+                }
             }
-        }
-        for (row, arg, ok) in &self.first_args {
-            let sign = if *ok { '+' } else { '-' };
-            out.push(format!(
-                "{sign}{}|{}",
-                COMMANDS[*row].name,
-                String::from_utf8_lossy(arg)
-            ));
+            if !self.allowed[row] {
+                for (_, arg) in self.first_args.iter().filter(|(r, _)| *r == row) {
+                    out.push(format!("+{}|{}", spec.name, String::from_utf8_lossy(arg)));
+                }
+            }
         }
         out.join(" ")
     }
@@ -328,19 +376,17 @@ impl Selector {
     }
 }
 
-/// The rows of the command table in a category (`None`: no such category).
-pub fn category_rows(cat: &str) -> Option<Vec<usize>> {
+/// The command ids (commands and subcommands) in a category, in Redis's walk order
+/// (`None`: no such category).
+pub fn category_ids(cat: &str) -> Option<Vec<usize>> {
     let cat = cat.to_ascii_lowercase();
     if !CATEGORIES.contains(&cat.as_str()) {
         return None;
     }
     let tag = format!("@{cat}");
     Some(
-        COMMANDS
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.acl.contains(&tag.as_str()))
-            .map(|(i, _)| i)
+        subcommands::walk()
+            .filter(|&id| subcommands::in_category(id, &tag))
             .collect(),
     )
 }
@@ -420,11 +466,7 @@ impl User {
     /// Whether the user may do anything at all (the fast path skips every check).
     pub fn unrestricted(&self) -> bool {
         let r = &self.root;
-        r.all_commands
-            && r.all_keys
-            && r.all_channels
-            && r.allowed.iter().all(|&a| a)
-            && r.first_args.iter().all(|(_, _, ok)| *ok)
+        r.all_commands && r.all_keys && r.all_channels && r.allowed.iter().all(|&a| a)
     }
 
     /// Whether `pass` logs in as this user.

@@ -1,0 +1,213 @@
+//! The subcommands of container commands (CONFIG GET, CLIENT KILL, XINFO STREAM ...),
+//! from `subcommands.txt` (written by `scripts/gen_subcommands.py` from redis-server
+//! 7's COMMAND: facts about Redis's commands), for the containers this server has.
+//!
+//! ACL rules, ACL CAT and COMMAND LIST treat a subcommand as a command of its own, as
+//! Redis 7 does: each has its own ACL categories (CONFIG SET is `@admin`, CONFIG HELP
+//! is not). A *command id* numbers both: ids `0..COMMANDS.len()` are the rows of the
+//! command table, the ids after them the subcommands, grouped by container.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use super::{lookup, CommandSpec, COMMANDS};
+
+/// One subcommand.
+pub struct SubSpec {
+    /// `container|subcommand`, lower case.
+    pub name: &'static str,
+    /// The container's row in the command table.
+    pub parent: usize,
+    pub arity: i32,
+    /// ACL categories (`@admin` ...).
+    pub acl: Vec<String>,
+}
+
+impl SubSpec {
+    /// The part after the `|`.
+    pub fn short_name(&self) -> &'static str {
+        self.name.split_once('|').map_or(self.name, |(_, s)| s)
+    }
+}
+
+struct Table {
+    subs: Vec<SubSpec>,
+    /// Per row of the command table, the range of `subs` that are its subcommands.
+    ranges: Vec<Range<usize>>,
+}
+
+/// Subcommands corecache has beyond Redis 7.0's table, in its format: Redis 7.2's
+/// CLIENT SETINFO, CLIENT NO-TOUCH and CLUSTER MYSHARDID, and corecache's own CLUSTER
+/// PROCESS-ROLE (how a process tells the others of a role change; an admin command).
+const BEYOND: &str = "\
+client|no-touch 3 noscript,loading,stale slow,connection
+client|setinfo -4 noscript,loading,stale slow,connection
+cluster|myshardid 2 loading,stale slow
+cluster|process-role -4 admin,noscript,stale admin,slow,dangerous
+";
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let mut subs = Vec::new();
+    for line in include_str!("subcommands.txt")
+        .lines()
+        .chain(BEYOND.lines())
+    {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let w: Vec<&'static str> = line.split(' ').collect();
+        let [name, arity, _flags, cats] = w[..] else {
+            continue;
+        };
+        let Some((container, _)) = name.split_once('|') else {
+            continue;
+        };
+        let Some(spec) = lookup(container.as_bytes()) else {
+            continue;
+        };
+        subs.push(SubSpec {
+            name,
+            parent: super::index_of(spec),
+            arity: arity.parse().unwrap_or(-2),
+            acl: cats
+                .split(',')
+                .filter(|c| *c != "-")
+                .map(|c| format!("@{c}"))
+                .collect(),
+        });
+    }
+    // Grouped by container in the table's row order, each container's subcommands by
+    // name ...
+    subs.sort_by_key(|s| s.parent);
+    // ... the extra ones among theirs, by name.
+    for r in subs.chunk_by_mut(|a, b| a.parent == b.parent) {
+        r.sort_by_key(|s| s.name);
+    }
+    let mut ranges = vec![0..0; COMMANDS.len()];
+    let mut start = 0;
+    while start < subs.len() {
+        let parent = subs[start].parent;
+        let end = start
+            + subs[start..]
+                .iter()
+                .take_while(|s| s.parent == parent)
+                .count();
+        ranges[parent] = start..end;
+        start = end;
+    }
+    Table { subs, ranges }
+});
+
+/// Every subcommand, grouped by container (index `i` is command id
+/// `COMMANDS.len() + i`).
+pub fn all() -> &'static [SubSpec] {
+    &TABLE.subs
+}
+
+/// How many command ids there are (rows and subcommands).
+pub fn id_count() -> usize {
+    COMMANDS.len() + TABLE.subs.len()
+}
+
+/// The command ids of the subcommands of row `row` (empty when it has none).
+pub fn ids_of(row: usize) -> Range<usize> {
+    let r = &TABLE.ranges[row];
+    COMMANDS.len() + r.start..COMMANDS.len() + r.end
+}
+
+/// Whether row `row` is a container with subcommands.
+pub fn has_subcommands(row: usize) -> bool {
+    !TABLE.ranges[row].is_empty()
+}
+
+/// The subcommand `arg` (any case) of row `row`, as a command id.
+pub fn id_of(row: usize, arg: &[u8]) -> Option<usize> {
+    let range = ids_of(row);
+    TABLE.subs[TABLE.ranges[row].clone()]
+        .iter()
+        .position(|s| s.short_name().as_bytes().eq_ignore_ascii_case(arg))
+        .map(|i| range.start + i)
+}
+
+/// The subcommand a call of `spec` names (`args[1]` of a container), as a command id.
+pub fn called<A: AsRef<[u8]>>(spec: &CommandSpec, args: &[A]) -> Option<usize> {
+    let row = super::index_of(spec);
+    if !has_subcommands(row) {
+        return None;
+    }
+    id_of(row, args.get(1)?.as_ref())
+}
+
+/// The name under which a call with `args` has the wrong number of arguments, if it
+/// has: the command's, or that of the subcommand it names (Redis checks both before
+/// anything else).
+pub fn arity_error<A: AsRef<[u8]>>(spec: &CommandSpec, args: &[A]) -> Option<&'static str> {
+    if !spec.arity_ok(args.len()) {
+        return Some(spec.name);
+    }
+    let sub = &TABLE.subs[called(spec, args)? - COMMANDS.len()];
+    let argc = args.len();
+    let ok = if sub.arity >= 0 {
+        argc == sub.arity as usize
+    } else {
+        argc >= sub.arity.unsigned_abs() as usize
+    };
+    (!ok).then_some(sub.name)
+}
+
+/// A command id from a full name: `get`, or `config|get` for a subcommand.
+pub fn lookup_id(name: &[u8]) -> Option<usize> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup(name).map(super::index_of),
+        Some(bar) => id_of(super::index_of(lookup(&name[..bar])?), &name[bar + 1..]),
+    }
+}
+
+/// The full name of a command id (`get`, `config|get`).
+pub fn name(id: usize) -> &'static str {
+    match id.checked_sub(COMMANDS.len()) {
+        None => COMMANDS[id].name,
+        Some(i) => TABLE.subs[i].name,
+    }
+}
+
+/// Whether command id `id` is in ACL category `tag` (`@admin`).
+pub fn in_category(id: usize, tag: &str) -> bool {
+    match id.checked_sub(COMMANDS.len()) {
+        None => COMMANDS[id].acl.contains(&tag),
+        Some(i) => TABLE.subs[i].acl.iter().any(|c| c == tag),
+    }
+}
+
+/// Every command id as Redis walks its table: each command, then its subcommands.
+pub fn walk() -> impl Iterator<Item = usize> {
+    (0..COMMANDS.len()).flat_map(|row| std::iter::once(row).chain(ids_of(row)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_have_their_subcommands() {
+        let config = lookup_id(b"config").unwrap();
+        assert!(has_subcommands(config));
+        let set = lookup_id(b"CONFIG|SET").unwrap();
+        assert_eq!(name(set), "config|set");
+        assert_eq!(id_of(config, b"Set"), Some(set));
+        assert!(ids_of(config).contains(&set));
+        assert!(in_category(set, "@admin") && !in_category(set, "@read"));
+        let help = lookup_id(b"config|help").unwrap();
+        assert!(!in_category(help, "@admin"));
+        assert_eq!(lookup_id(b"config|nosuch"), None);
+        assert_eq!(lookup_id(b"get|x"), None);
+        let get = lookup_id(b"get").unwrap();
+        assert!(!has_subcommands(get) && ids_of(get).is_empty());
+        assert_eq!(walk().count(), id_count());
+        let spec = lookup(b"config").unwrap();
+        assert_eq!(arity_error(spec, &["config"]), Some("config"));
+        assert_eq!(arity_error(spec, &["config", "get"]), Some("config|get"));
+        assert_eq!(arity_error(spec, &["config", "get", "x"]), None);
+        assert_eq!(arity_error(spec, &["config", "nosuch"]), None);
+    }
+}
