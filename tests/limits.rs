@@ -1,8 +1,8 @@
 //! Limits on what one client may cost: `client-output-buffer-limit normal` (hard and
 //! soft with seconds) closes a client that does not read the replies it asked for,
-//! while other clients go on and the server's memory stays bounded. (A client whose
-//! unsent replies pass 1 MiB is not read from until they drain, so its backlog stays
-//! near that: a hard limit above it is never reached, the soft limit's clock is.)
+//! while other clients go on and the server's memory stays bounded. (Without a limit, a
+//! client whose unsent replies pass 1 MiB is not read from until they drain; with one,
+//! its replies may pile up to the limit, as in Redis.)
 
 mod common;
 
@@ -20,6 +20,19 @@ fn big_list(c: &mut redis::Connection) {
         }
         let _: i64 = r.query(c).unwrap();
     }
+}
+
+/// `CONFIG SET client-output-buffer-limit "normal <limits>"`.
+fn set_normal_limit(c: &mut redis::Connection, limits: &str) {
+    let _: () = q(
+        c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            &format!("normal {limits}"),
+        ],
+    );
 }
 
 /// Sends `n` LRANGEs of the big list without reading; returns whether the server
@@ -60,15 +73,7 @@ fn the_hard_limit_closes_a_client_that_does_not_read() {
         20,
         Duration::from_millis(300)
     ));
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 512kb 0 0",
-        ],
-    );
+    set_normal_limit(&mut c, "512kb 0 0");
     let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "client-output-buffer-limit"]);
     assert!(got[1].starts_with("normal 524288 0 0"), "{got:?}");
     let before: u64 = info_field(&mut c, "memory", "used_memory");
@@ -85,19 +90,32 @@ fn the_hard_limit_closes_a_client_that_does_not_read() {
 }
 
 #[test]
+fn a_hard_limit_above_a_mebibyte_is_reached() {
+    let s = Server::start(2);
+    let mut c = s.conn();
+    big_list(&mut c);
+    set_normal_limit(&mut c, "8mb 0 0");
+    let before: u64 = info_field(&mut c, "memory", "used_memory");
+    assert!(closed_while_not_reading(
+        s.port,
+        200,
+        Duration::from_millis(1500)
+    ));
+    let after: u64 = info_field(&mut c, "memory", "used_memory");
+    assert!(after < before + (16 << 20), "{before} -> {after}");
+    // A client that reads what it asked for is not closed by it.
+    for _ in 0..20 {
+        let n: Vec<String> = q(&mut c, &["LRANGE", "big", "0", "-1"]);
+        assert_eq!(n.len(), 10_000);
+    }
+}
+
+#[test]
 fn the_soft_limit_closes_a_client_over_it_for_its_seconds() {
     let s = Server::start(2);
     let mut c = s.conn();
     big_list(&mut c);
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 0 1mb 1",
-        ],
-    );
+    set_normal_limit(&mut c, "0 1mb 1");
     let start = Instant::now();
     assert!(closed_while_not_reading(
         s.port,

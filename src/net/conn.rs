@@ -13,7 +13,7 @@ use crate::base::resp::{self, Limits};
 use crate::coord::cross::attempt;
 use crate::coord::spread::single_owner;
 use crate::net::router::{Batch, Blocked, Flow};
-use crate::net::transport::Transport;
+use crate::net::transport::{Transport, OUTPUT_HIGH};
 use crate::runtime::blocking::{found_nothing, BlockEvent, Waiter, WaiterId};
 use crate::runtime::clients::{ClientHandle, PushReceiver, Pushed};
 use crate::runtime::shard::Shard;
@@ -127,8 +127,15 @@ impl Io {
         }
         // `client-output-buffer-limit normal`: replies piling up for a client that does
         // not read them close it, at once past the hard limit, or after staying over
-        // the soft one for its seconds.
+        // the soft one for its seconds. Until then the client is served as Redis serves
+        // it (its replies may pile up past the 1 MiB at which an unlimited client
+        // waits), so a limit above that is reached.
         let queued = (self.t.pending() + self.out.len()) as u64;
+        let high = match (limit.hard, limit.soft) {
+            (0, soft) => soft,
+            (hard, _) => hard,
+        };
+        let high = (high as usize).saturating_add(1).max(OUTPUT_HIGH);
         let over_limit = || {
             crate::base::log::warning(&format!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output \
@@ -143,7 +150,7 @@ impl Io {
         }
         if limit.soft == 0 || queued <= limit.soft {
             self.over_soft_since = None;
-            return self.t.write(&mut self.out).await;
+            return self.t.write_up_to(&mut self.out, high).await;
         }
         let since = *self.over_soft_since.get_or_insert_with(Instant::now);
         let left = Duration::from_secs(limit.soft_secs).saturating_sub(since.elapsed());
@@ -154,8 +161,10 @@ impl Io {
             crate::runtime::sleep::sleep(left).await;
             None
         };
-        let written =
-            futures_lite::future::or(async { Some(self.t.write(&mut self.out).await) }, expired);
+        let written = futures_lite::future::or(
+            async { Some(self.t.write_up_to(&mut self.out, high).await) },
+            expired,
+        );
         match written.await {
             Some(ok) => ok,
             None => over_limit(),

@@ -12,8 +12,9 @@ use glommio::net::TcpStream;
 use crate::runtime::driver::Socket;
 
 /// Replies waiting to be sent beyond this make the connection wait before it reads
-/// more commands (a client that does not read its replies stops being served).
-const OUTPUT_HIGH: usize = 1 << 20;
+/// more commands (a client that does not read its replies stops being served), unless
+/// the caller allows more (`write_up_to`: an output limit that closes it first).
+pub const OUTPUT_HIGH: usize = 1 << 20;
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -40,14 +41,15 @@ pub struct TlsStream {
 
 impl TlsStream {
     /// Sends every TLS record the session has ready; false when the peer is gone.
-    async fn send_records(&mut self) -> bool {
+    /// (Waiting while more than `high` bytes are unsent, as `Transport::write_up_to`.)
+    async fn send_records(&mut self, high: usize) -> bool {
         let mut wire = Vec::new();
         while self.session.wants_write() {
             if self.session.write_tls(&mut wire).is_err() {
                 return false;
             }
         }
-        wire.is_empty() || Box::pin(self.inner.write(&mut wire)).await
+        wire.is_empty() || Box::pin(self.inner.write_up_to(&mut wire, high)).await
     }
 
     /// Moves decrypted bytes into `buf`; `false` at the end of the stream.
@@ -86,7 +88,7 @@ impl TlsStream {
                 failed = !self.take_plaintext(buf) || failed;
             }
             // Handshake messages, or the alert of a failed session, go out now.
-            if !Box::pin(self.send_records()).await || failed {
+            if !Box::pin(self.send_records(OUTPUT_HIGH)).await || failed {
                 return buf.len() - start;
             }
         }
@@ -179,10 +181,16 @@ impl Transport {
     /// bytes leave with its next submission and this waits only while too much output
     /// piles up.
     pub async fn write(&mut self, out: &mut Vec<u8>) -> bool {
+        self.write_up_to(out, OUTPUT_HIGH).await
+    }
+
+    /// `write`, waiting only while more than `high` bytes are unsent (on the driver,
+    /// TLS on it too; glommio's stream sends everything before returning).
+    pub async fn write_up_to(&mut self, out: &mut Vec<u8>, high: usize) -> bool {
         match self {
             Transport::Uring(s) => {
                 s.write(out);
-                s.drained(OUTPUT_HIGH).await
+                s.drained(high).await
             }
             Transport::Stream { stream, .. } => {
                 let ok = stream.write_all(out).await.is_ok();
@@ -193,7 +201,7 @@ impl Transport {
                 use std::io::Write;
                 let ok = t.session.writer().write_all(out).is_ok();
                 out.clear();
-                ok && Box::pin(t.send_records()).await
+                ok && Box::pin(t.send_records(high)).await
             }
         }
     }
@@ -217,7 +225,7 @@ impl Transport {
             }
             Transport::Tls(mut t) => {
                 t.session.send_close_notify();
-                let _ = t.send_records().await;
+                let _ = t.send_records(OUTPUT_HIGH).await;
                 Box::pin(t.inner.close()).await;
             }
         }
