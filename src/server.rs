@@ -609,6 +609,7 @@ async fn shard_main(
             awaiting_answers: Some(Box::new(move || asker.mailbox().awaiting_answers())),
         });
         crate::commands::memory::note_startup(&shard);
+        crate::runtime::driver::watchdog::spawn(driver.clone(), id);
         let (d, fd) = (driver.clone(), fds[id]);
         exec::spawn(async move {
             wait_loaded().await;

@@ -17,6 +17,7 @@ mod busy;
 mod enter;
 mod socket;
 mod timers;
+pub mod watchdog;
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -153,6 +154,7 @@ pub struct Driver {
     last_mail: Cell<Instant>,
     stopped: Cell<bool>,
     stats: Cell<DriverStats>,
+    watch: watchdog::Watch,
 }
 
 thread_local! {
@@ -201,6 +203,7 @@ impl Driver {
             last_mail: Cell::new(Instant::now()),
             stopped: Cell::new(false),
             stats: Cell::new(DriverStats::default()),
+            watch: watchdog::Watch::default(),
         });
         CURRENT.with(|c| *c.borrow_mut() = Some(driver.clone()));
         Ok(driver)
@@ -273,6 +276,8 @@ impl Driver {
     /// future or in a task spawned with `glommio::spawn_local`, never with
     /// `exec::spawn`: it counts the polls of the other tasks to know when they are done.
     pub async fn run(self: Rc<Self>) {
+        use watchdog::Phase;
+        self.watch.remember_waker().await;
         while !self.stopped.get() {
             self.count(|s| s.loops += 1);
             self.reap();
@@ -282,7 +287,9 @@ impl Driver {
             // peers that arrive meanwhile wake more tasks).
             loop {
                 let before = exec::polls();
+                self.watch.phase.set(Phase::Yielded);
                 futures_lite::future::yield_now().await;
+                self.watch.resumed();
                 if exec::polls() == before && !self.read_inbox() {
                     break;
                 }
@@ -291,7 +298,9 @@ impl Driver {
                 // Some task waits for glommio's own I/O: let glommio's loop run.
                 self.submit_all();
                 self.enter(false, None);
+                self.watch.phase.set(Phase::GlommioSleep);
                 exec::glommio_sleep(Duration::from_micros(200)).await;
+                self.watch.resumed();
                 continue;
             }
             self.submit_all();
