@@ -734,9 +734,11 @@ async fn expiry_loop(shard: Rc<Shard>) {
             drop(ks);
             shard.publish_expired();
             // Go on while expired keys are dense among the TTL keys met, or while too
-            // few TTL keys were met to tell (they may be sparse in the table).
-            let dense = cycle.expired * 4 >= cycle.sampled;
-            let unsure = cycle.sampled < 20;
+            // few TTL keys were met to tell (they may be sparse in the table), unless
+            // the whole table was just walked (a few TTL keys among a few keys: going
+            // round again would spin the tick's millisecond for nothing).
+            let dense = cycle.sampled > 0 && cycle.expired * 4 >= cycle.sampled;
+            let unsure = cycle.sampled < 20 && !cycle.covered;
             if cycle.looked == 0 || !(dense || unsure) || start.elapsed() > Duration::from_millis(1)
             {
                 break;

@@ -124,6 +124,9 @@ pub struct ExpireCycle {
     /// Keys with a TTL among them.
     pub sampled: usize,
     pub expired: usize,
+    /// Every table holding TTL keys was walked to the end of a pass (a cycle right
+    /// after would only go over the same keys again).
+    pub covered: bool,
 }
 
 /// Keys that expired: (database, key).
@@ -616,12 +619,19 @@ impl Keyspace {
     pub fn active_expire_cycle(&mut self, budget: usize) -> ExpireCycle {
         const SAMPLE: usize = 20;
         let now = self.expiry_now();
-        let mut total = ExpireCycle::default();
+        let mut total = ExpireCycle {
+            covered: true,
+            ..ExpireCycle::default()
+        };
         self.stats.expire_cycles += 1;
         for db in 0..self.dbs.len() {
             let mut met = 0;
             loop {
-                if total.looked >= budget || self.dbs[db].volatile == 0 {
+                if self.dbs[db].volatile == 0 {
+                    break;
+                }
+                if total.looked >= budget {
+                    total.covered = false;
                     break;
                 }
                 let d = &mut self.dbs[db];
@@ -651,7 +661,11 @@ impl Keyspace {
                 total.looked += looked;
                 total.sampled += sampled;
                 total.expired += dead.len();
-                if wrapped || (met >= SAMPLE && dead.len() * 10 <= sampled) {
+                if wrapped {
+                    break;
+                }
+                if met >= SAMPLE && dead.len() * 10 <= sampled {
+                    total.covered = false;
                     break;
                 }
             }
@@ -759,6 +773,25 @@ mod tests {
         }
         assert_eq!(ks.len(1), 500);
         assert_eq!(ks.stats.expired_keys, 500);
+    }
+
+    #[test]
+    fn an_expiry_cycle_says_when_it_walked_the_whole_table() {
+        let (clock, _now) = Clock::manual(1_000);
+        let mut ks = Keyspace::new(1, clock);
+        // A few keys, one with a distant TTL: one cycle covers them all.
+        for i in 0..10 {
+            let ttl = if i == 0 { 1_000_000 } else { 0 };
+            ks.set(0, format!("k{i}").as_bytes(), s("v"), ttl);
+        }
+        let c = ks.active_expire_cycle(200);
+        assert!(c.covered && c.sampled == 1 && c.expired == 0, "{c:?}");
+        // Many keys with TTLs: a cycle stops on its sample, not covering the table.
+        for i in 0..1000 {
+            ks.set(0, format!("t{i}").as_bytes(), s("v"), 1_000_000);
+        }
+        let c = ks.active_expire_cycle(200);
+        assert!(!c.covered && c.sampled >= 20, "{c:?}");
     }
 
     #[test]
