@@ -4,7 +4,8 @@
 //! Python parser (prometheus_client), which must read the same samples; lock waits
 //! counted while multi-shard writes meet reads; HTTP answers for other paths, methods
 //! and bad heads; the port set from a configuration file. INFO keeps the fields
-//! redis_exporter reads.
+//! redis_exporter reads. The Grafana dashboard in deploy/ queries only metrics the
+//! endpoint has.
 
 mod common;
 
@@ -464,6 +465,29 @@ fn metrics_report_the_commands_sent() {
         m.one("corecache_errors_total", &[("code", r#"Q"B\S"#)]),
         1.0
     );
+
+    // Every metric the Grafana dashboard in deploy/ queries is one this endpoint has.
+    let dashboard = include_str!("../deploy/grafana-dashboard.json");
+    let mut queried: Vec<&str> = dashboard
+        .match_indices("corecache_")
+        .map(|(at, _)| {
+            let rest = &dashboard[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect();
+    queried.sort();
+    queried.dedup();
+    assert!(queried.len() >= 20, "{queried:?}");
+    for name in queried {
+        let family = name.strip_suffix("_bucket").unwrap_or(name);
+        assert!(
+            m.types.contains_key(family),
+            "the dashboard queries {name}, which /metrics does not have"
+        );
+    }
 
     // Counters only grow; the scrape's own visits are no client's commands.
     let _: () = q(&mut c, &["SET", "after", "1"]);

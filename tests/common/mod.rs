@@ -16,6 +16,9 @@ pub struct Server {
     pub port: u16,
     /// The directory `start_with` made for it, removed with it.
     own_dir: Option<Scratch>,
+    /// Lines of the server's network-driver watchdog seen in its log: a shard whose
+    /// driver stopped being scheduled. Any fails the test when the server is dropped.
+    stalls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Server {
@@ -78,9 +81,14 @@ impl Server {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
+        let stalls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = stalls.clone();
         std::thread::spawn(move || {
             for l in lines.map_while(Result::ok) {
-                if std::env::var_os("CC_SERVER_LOG").is_some() {
+                if l.contains("network driver has not run") {
+                    eprintln!("[server] {l}");
+                    seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                } else if std::env::var_os("CC_SERVER_LOG").is_some() {
                     eprintln!("[server] {l}");
                 }
             }
@@ -89,6 +97,7 @@ impl Server {
             child,
             port,
             own_dir: None,
+            stalls,
         }
     }
 
@@ -133,6 +142,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let stalls = self.stalls.load(std::sync::atomic::Ordering::Relaxed);
+        if stalls > 0 && !std::thread::panicking() {
+            panic!("the server's network-driver watchdog fired {stalls} time(s): see its log");
+        }
     }
 }
 
