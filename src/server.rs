@@ -521,7 +521,7 @@ async fn shard_main(
     shard.set_tracking_limit(shard.settings.borrow().tracking_table_max_keys);
     shard.set_maxmemory(config.maxmemory);
 
-    for failed in crate::commands::script::load_libraries(&shard, &libraries) {
+    for failed in crate::commands::script_admin::load_libraries(&shard, &libraries) {
         if id == 0 {
             log::warning(&format!(
                 "a function library from the RDB file failed: {failed}"

@@ -39,7 +39,7 @@ pub struct ShardReport {
     pub instant: [f64; 3],
     /// The scripting engine here: cached scripts, libraries, functions, and the bytes
     /// of its EVAL and functions Lua states (zeros before its first use).
-    pub scripting: crate::commands::script::EngineFigures,
+    pub scripting: crate::commands::script_engine::EngineFigures,
     /// The largest query buffer of this shard's clients.
     pub max_qbuf: usize,
 }
@@ -72,7 +72,7 @@ impl ShardReport {
             tracking_clients: shard.clients.borrow().tracking_ids().len(),
             tracking: shard.tracking.borrow().counts(),
             instant: shard.instant.borrow().rates(),
-            scripting: crate::commands::script::engine_figures(),
+            scripting: crate::commands::script_engine::engine_figures(),
             max_qbuf: shard.clients.borrow().max_qbuf(),
             slots: if crate::commands::cluster::enabled() {
                 crate::commands::cluster::with(|st| st.ranges_of(st.me))

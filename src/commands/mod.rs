@@ -24,7 +24,9 @@ pub mod pubsub;
 pub mod replication;
 pub mod save;
 pub mod script;
+pub mod script_admin;
 mod script_busy;
+pub mod script_engine;
 mod slowlog;
 pub mod snapshot;
 pub mod table;
@@ -144,8 +146,8 @@ pub async fn run(
         ServerCmd::Eval { .. } | ServerCmd::Fcall => {
             Ok(script::eval(shard, client, spec, cmd, args, None).await)
         }
-        ServerCmd::Script => Ok(script::script(shard, args).await),
-        ServerCmd::Function => Ok(script::function(shard, args).await),
+        ServerCmd::Script => Ok(script_admin::script(shard, args).await),
+        ServerCmd::Function => Ok(script_admin::function(shard, args).await),
         ServerCmd::Subscribe
         | ServerCmd::Unsubscribe
         | ServerCmd::PSubscribe

@@ -271,7 +271,7 @@ pub async fn finish_snapshot(
             ("aof-base", u8::from(aof_base).to_string()),
         ],
     );
-    for code in crate::commands::script::library_codes(shard) {
+    for code in crate::commands::script_admin::library_codes(shard) {
         file::write_function(&mut header, &code);
     }
     let mut pieces = vec![Piece::Bytes(header)];
