@@ -3,10 +3,11 @@
 commands (CONFIG GET, CLIENT KILL ...) as a running redis-server 7 reports them
 (COMMAND), one line per subcommand:
 
-    container|subcommand ARITY FLAGS CATEGORIES
+    container|subcommand ARITY FLAGS CATEGORIES FIRST LAST STEP
 
 FLAGS: Redis's command flags joined by commas (`-` for none); CATEGORIES: its ACL
-categories without the `@`, joined by commas.
+categories without the `@`, joined by commas; FIRST LAST STEP: its key positions in
+COMMAND INFO's legacy form.
 
     gen_subcommands.py PORT > shards/src/cmd/subcommands.txt
 
@@ -29,7 +30,8 @@ def main():
     lines = []
     for cmd in commands(int(sys.argv[1])):
         for sub in cmd[9] or []:
-            lines.append("%s %d %s %s" % (sub[0].decode(), sub[1], words(sub[2]), words(sub[6])))
+            lines.append("%s %d %s %s %d %d %d" % (
+                sub[0].decode(), sub[1], words(sub[2]), words(sub[6]), sub[3], sub[4], sub[5]))
     print("# Subcommands of Redis 7's container commands (scripts/gen_subcommands.py).")
     for line in sorted(lines):
         print(line)

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use shards::args::eq_ic;
+use shards::cmd::key_specs::{self, Begin, Find};
 use shards::cmd::{flags, subcommands, CommandSpec, COMMANDS};
 use shards::{CmdError, Reply};
 
@@ -11,6 +12,11 @@ fn info_of(c: &CommandSpec) -> Reply {
         .filter(|(bit, _)| c.has(*bit))
         .map(|(_, name)| Reply::Status(name.to_string()))
         .collect();
+    let specs = match key_specs::specs_of(c.name) {
+        Some(specs) => specs.iter().map(key_spec).collect(),
+        None => key_specs(c),
+    };
+    let row = shards::cmd::index_of(c);
     Reply::Array(vec![
         Reply::bulk(c.name),
         Reply::Int(c.arity as i64),
@@ -20,12 +26,88 @@ fn info_of(c: &CommandSpec) -> Reply {
         Reply::Int(c.step as i64),
         Reply::Set(c.acl.iter().map(|a| Reply::Status(a.to_string())).collect()),
         Reply::Array(Vec::new()),
-        Reply::Array(key_specs(c)),
+        Reply::Array(specs),
+        Reply::Array(subcommands::ids_of(row).map(info_of_id).collect()),
+    ])
+}
+
+/// COMMAND INFO's entry of a command id (a command, or a subcommand as Redis shows it
+/// under its container).
+fn info_of_id(id: usize) -> Reply {
+    let Some(sub) = subcommands::sub(id) else {
+        return info_of(&COMMANDS[id]);
+    };
+    let names = |list: &[&str]| Reply::Set(list.iter().map(|f| Reply::status(*f)).collect());
+    let acl: Vec<&str> = sub.acl.iter().map(String::as_str).collect();
+    let specs = key_specs::specs_of(sub.name).unwrap_or_default();
+    Reply::Array(vec![
+        Reply::bulk(sub.name),
+        Reply::Int(sub.arity as i64),
+        names(&sub.flags),
+        Reply::Int(sub.keys.0 as i64),
+        Reply::Int(sub.keys.1 as i64),
+        Reply::Int(sub.keys.2 as i64),
+        names(&acl),
+        Reply::Array(Vec::new()),
+        Reply::Array(specs.iter().map(key_spec).collect()),
         Reply::Array(Vec::new()),
     ])
 }
 
-/// Redis 7 key specifications derived from the key columns.
+/// One of Redis's key specifications (`key_specs.txt`) as COMMAND INFO shows it.
+fn key_spec(spec: &key_specs::Spec) -> Reply {
+    let s = |v: &str| Reply::bulk(v);
+    let int = |v: i64| Reply::Int(v);
+    let (begin, begin_spec) = match spec.begin {
+        Begin::Index(i) => ("index", vec![(s("index"), int(i as i64))]),
+        Begin::Keyword(word, from) => (
+            "keyword",
+            vec![(s("keyword"), s(word)), (s("startfrom"), int(from))],
+        ),
+        Begin::Unknown => ("unknown", Vec::new()),
+    };
+    let (find, find_spec) = match spec.find {
+        Find::Range { last, step, limit } => (
+            "range",
+            vec![
+                (s("lastkey"), int(last)),
+                (s("keystep"), int(step as i64)),
+                (s("limit"), int(limit)),
+            ],
+        ),
+        Find::KeyNum { idx, first, step } => (
+            "keynum",
+            vec![
+                (s("keynumidx"), int(idx as i64)),
+                (s("firstkey"), int(first as i64)),
+                (s("keystep"), int(step as i64)),
+            ],
+        ),
+        Find::Unknown => ("unknown", Vec::new()),
+    };
+    Reply::Map(vec![
+        (
+            s("flags"),
+            Reply::Set(spec.flags.split(',').map(Reply::status).collect()),
+        ),
+        (
+            s("begin_search"),
+            Reply::Map(vec![
+                (s("type"), s(begin)),
+                (s("spec"), Reply::Map(begin_spec)),
+            ]),
+        ),
+        (
+            s("find_keys"),
+            Reply::Map(vec![
+                (s("type"), s(find)),
+                (s("spec"), Reply::Map(find_spec)),
+            ]),
+        ),
+    ])
+}
+
+/// Key specifications derived from the key columns (a command Redis does not have).
 fn key_specs(c: &CommandSpec) -> Vec<Reply> {
     if c.first_key <= 0 {
         return Vec::new();
@@ -137,7 +219,7 @@ pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
         return Ok(Reply::Array(
             args[2..]
                 .iter()
-                .map(|n| shards::lookup(n).map_or(Reply::NilArray, info_of))
+                .map(|n| subcommands::lookup_id(n).map_or(Reply::Nil, info_of_id))
                 .collect(),
         ));
     }

@@ -15,19 +15,19 @@ use crate::cmd::CommandSpec;
 
 /// One key specification: its flags (comma-separated, Redis's names) and how to find
 /// its keys.
-struct Spec {
-    flags: &'static str,
-    begin: Begin,
-    find: Find,
+pub struct Spec {
+    pub flags: &'static str,
+    pub begin: Begin,
+    pub find: Find,
 }
 
-enum Begin {
+pub enum Begin {
     Index(usize),
     Keyword(&'static str, i64),
     Unknown,
 }
 
-enum Find {
+pub enum Find {
     Range {
         last: i64,
         step: usize,
@@ -132,6 +132,12 @@ impl Spec {
         }
         (first..=last as usize).step_by(step).collect()
     }
+}
+
+/// The key specifications of a command (`get`) or subcommand (`object|encoding`) that
+/// Redis 7 has.
+pub fn specs_of(name: &str) -> Option<&'static [Spec]> {
+    SPECS.get(name).map(Vec::as_slice)
 }
 
 /// The key-spec flags (Redis's names) of the key at each of `positions` of a call of

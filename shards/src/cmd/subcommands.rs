@@ -19,8 +19,12 @@ pub struct SubSpec {
     /// The container's row in the command table.
     pub parent: usize,
     pub arity: i32,
+    /// Command flags, as COMMAND INFO names them.
+    pub flags: Vec<&'static str>,
     /// ACL categories (`@admin` ...).
     pub acl: Vec<String>,
+    /// Key positions in COMMAND INFO's legacy form: first, last, step.
+    pub keys: (i32, i32, i32),
 }
 
 impl SubSpec {
@@ -40,10 +44,10 @@ struct Table {
 /// CLIENT SETINFO, CLIENT NO-TOUCH and CLUSTER MYSHARDID, and corecache's own CLUSTER
 /// PROCESS-ROLE (how a process tells the others of a role change; an admin command).
 const BEYOND: &str = "\
-client|no-touch 3 noscript,loading,stale slow,connection
-client|setinfo -4 noscript,loading,stale slow,connection
-cluster|myshardid 2 loading,stale slow
-cluster|process-role -4 admin,noscript,stale admin,slow,dangerous
+client|no-touch 3 noscript,loading,stale slow,connection 0 0 0
+client|setinfo -4 noscript,loading,stale slow,connection 0 0 0
+cluster|myshardid 2 loading,stale slow 0 0 0
+cluster|process-role -4 admin,noscript,stale admin,slow,dangerous 0 0 0
 ";
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
@@ -56,9 +60,11 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
             continue;
         }
         let w: Vec<&'static str> = line.split(' ').collect();
-        let [name, arity, _flags, cats] = w[..] else {
+        let [name, arity, flags, cats, first, last, step] = w[..] else {
             continue;
         };
+        let words = |list: &'static str| list.split(',').filter(|c| *c != "-");
+        let num = |n: &str| n.parse::<i32>().unwrap_or(0);
         let Some((container, _)) = name.split_once('|') else {
             continue;
         };
@@ -69,11 +75,9 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
             name,
             parent: super::index_of(spec),
             arity: arity.parse().unwrap_or(-2),
-            acl: cats
-                .split(',')
-                .filter(|c| *c != "-")
-                .map(|c| format!("@{c}"))
-                .collect(),
+            flags: words(flags).collect(),
+            acl: words(cats).map(|c| format!("@{c}")).collect(),
+            keys: (num(first), num(last), num(step)),
         });
     }
     // Grouped by container in the table's row order, each container's subcommands by
@@ -161,6 +165,11 @@ pub fn lookup_id(name: &[u8]) -> Option<usize> {
         None => lookup(name).map(super::index_of),
         Some(bar) => id_of(super::index_of(lookup(&name[..bar])?), &name[bar + 1..]),
     }
+}
+
+/// The subcommand of command id `id` (`None` for a row of the command table).
+pub fn sub(id: usize) -> Option<&'static SubSpec> {
+    TABLE.subs.get(id.checked_sub(COMMANDS.len())?)
 }
 
 /// The full name of a command id (`get`, `config|get`).
