@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes shards/src/cmd/subcommands.txt: the subcommands of Redis 7's container
-commands (CONFIG GET, CLIENT KILL ...) as a running redis-server 7 reports them
-(COMMAND), one line per subcommand:
+"""Writes shards/src/cmd/subcommands.txt: Redis 7's container commands (CONFIG, CLIENT
+...) and their subcommands (CONFIG GET, CLIENT KILL ...) as a running redis-server 7
+reports them (COMMAND), one line per container and per subcommand:
 
+    container ARITY FLAGS CATEGORIES FIRST LAST STEP
     container|subcommand ARITY FLAGS CATEGORIES FIRST LAST STEP
 
 FLAGS: Redis's command flags joined by commas (`-` for none); CATEGORIES: its ACL
@@ -26,15 +27,21 @@ def words(items):
     return ",".join(x.decode().lstrip("@") for x in items) or "-"
 
 
+def describe(cmd):
+    return "%s %d %s %s %d %d %d" % (
+        cmd[0].decode(), cmd[1], words(cmd[2]), words(cmd[6]), cmd[3], cmd[4], cmd[5])
+
+
 def main():
     lines = []
     for cmd in commands(int(sys.argv[1])):
+        if cmd[9]:
+            lines.append(describe(cmd))
         for sub in cmd[9] or []:
-            lines.append("%s %d %s %s %d %d %d" % (
-                sub[0].decode(), sub[1], words(sub[2]), words(sub[6]), sub[3], sub[4], sub[5]))
-    print("# Subcommands of Redis 7's container commands (scripts/gen_subcommands.py).")
-    for line in sorted(lines):
-        print(line)
+            lines.append(describe(sub))
+    print("# Redis 7's container commands and their subcommands (scripts/gen_subcommands.py).")
+    for text in sorted(lines):
+        print(text)
 
 
 main()

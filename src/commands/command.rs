@@ -1,5 +1,6 @@
 //! COMMAND and its subcommands, generated from the command table.
 
+use crate::runtime::acl::rules::CATEGORIES;
 use bytes::Bytes;
 use shards::args::eq_ic;
 use shards::cmd::key_specs::{self, Begin, Find};
@@ -7,6 +8,13 @@ use shards::cmd::{flags, subcommands, CommandSpec, COMMANDS};
 use shards::{CmdError, Reply};
 
 fn info_of(c: &CommandSpec) -> Reply {
+    let row = shards::cmd::index_of(c);
+    let subs = Reply::Array(subcommands::ids_of(row).map(info_of_id).collect());
+    // One of Redis's containers: as Redis shows it (our row's flags and key columns
+    // are for routing its subcommands).
+    if let Some(facts) = subcommands::container(row) {
+        return sub_info(facts, subs);
+    }
     let flag_names = flags::NAMES
         .iter()
         .filter(|(bit, _)| c.has(*bit))
@@ -16,7 +24,6 @@ fn info_of(c: &CommandSpec) -> Reply {
         Some(specs) => specs.iter().map(key_spec).collect(),
         None => key_specs(c),
     };
-    let row = shards::cmd::index_of(c);
     Reply::Array(vec![
         Reply::bulk(c.name),
         Reply::Int(c.arity as i64),
@@ -24,19 +31,46 @@ fn info_of(c: &CommandSpec) -> Reply {
         Reply::Int(c.first_key as i64),
         Reply::Int(c.last_key as i64),
         Reply::Int(c.step as i64),
-        Reply::Set(c.acl.iter().map(|a| Reply::Status(a.to_string())).collect()),
-        Reply::Array(Vec::new()),
+        categories(c.acl.iter().copied()),
+        tips(c.name),
         Reply::Array(specs),
-        Reply::Array(subcommands::ids_of(row).map(info_of_id).collect()),
+        subs,
     ])
+}
+
+/// ACL categories in Redis's order (ACL CAT's).
+fn categories<'a>(tags: impl Iterator<Item = &'a str>) -> Reply {
+    let order = |tag: &str| {
+        CATEGORIES
+            .iter()
+            .position(|c| tag.strip_prefix('@') == Some(*c))
+    };
+    let mut tags: Vec<&str> = tags.collect();
+    tags.sort_by_key(|t| order(t));
+    Reply::Set(tags.into_iter().map(Reply::status).collect())
+}
+
+/// COMMAND INFO's tips of a command or subcommand.
+fn tips(name: &str) -> Reply {
+    Reply::Array(
+        shards::cmd::tips::of(name)
+            .iter()
+            .map(|t| Reply::bulk(*t))
+            .collect(),
+    )
 }
 
 /// COMMAND INFO's entry of a command id (a command, or a subcommand as Redis shows it
 /// under its container).
 fn info_of_id(id: usize) -> Reply {
-    let Some(sub) = subcommands::sub(id) else {
-        return info_of(&COMMANDS[id]);
-    };
+    match subcommands::sub(id) {
+        Some(sub) => sub_info(sub, Reply::Array(Vec::new())),
+        None => info_of(&COMMANDS[id]),
+    }
+}
+
+/// COMMAND INFO's entry from Redis's facts of a subcommand or container.
+fn sub_info(sub: &subcommands::SubSpec, subs: Reply) -> Reply {
     let names = |list: &[&str]| Reply::Set(list.iter().map(|f| Reply::status(*f)).collect());
     let acl: Vec<&str> = sub.acl.iter().map(String::as_str).collect();
     let specs = key_specs::specs_of(sub.name).unwrap_or_default();
@@ -48,9 +82,9 @@ fn info_of_id(id: usize) -> Reply {
         Reply::Int(sub.keys.1 as i64),
         Reply::Int(sub.keys.2 as i64),
         names(&acl),
-        Reply::Array(Vec::new()),
+        tips(sub.name),
         Reply::Array(specs.iter().map(key_spec).collect()),
-        Reply::Array(Vec::new()),
+        subs,
     ])
 }
 

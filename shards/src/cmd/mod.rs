@@ -20,6 +20,7 @@ pub mod subcommands;
 mod table;
 #[cfg(test)]
 pub(crate) mod test_env;
+pub mod tips;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -134,22 +135,22 @@ pub mod flags {
     /// mode. Not shown by COMMAND INFO.
     pub const DB_OPTION: u32 = 1 << 17;
 
-    /// Flag names as COMMAND INFO reports them.
+    /// Flag names as COMMAND INFO reports them, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (ALLOW_BUSY, "allow_busy"),
         (NO_MULTI, "no_multi"),
-        (BLOCKING, "blocking"),
         (MOVABLEKEYS, "movablekeys"),
-        (ASKING, "asking"),
+        (ALLOW_BUSY, "allow_busy"),
     ];
 }
 

@@ -1,6 +1,7 @@
-//! The subcommands of container commands (CONFIG GET, CLIENT KILL, XINFO STREAM ...),
-//! from `subcommands.txt` (written by `scripts/gen_subcommands.py` from redis-server
-//! 7's COMMAND: facts about Redis's commands), for the containers this server has.
+//! The subcommands of container commands (CONFIG GET, CLIENT KILL, XINFO STREAM ...)
+//! and the containers' own facts, from `subcommands.txt` (written by
+//! `scripts/gen_subcommands.py` from redis-server 7's COMMAND: facts about Redis's
+//! commands), for the containers this server has.
 //!
 //! ACL rules, ACL CAT and COMMAND LIST treat a subcommand as a command of its own, as
 //! Redis 7 does: each has its own ACL categories (CONFIG SET is `@admin`, CONFIG HELP
@@ -12,9 +13,9 @@ use std::sync::LazyLock;
 
 use super::{lookup, CommandSpec, COMMANDS};
 
-/// One subcommand.
+/// One subcommand (or a container's own facts).
 pub struct SubSpec {
-    /// `container|subcommand`, lower case.
+    /// `container|subcommand` (or `container`), lower case.
     pub name: &'static str,
     /// The container's row in the command table.
     pub parent: usize,
@@ -36,6 +37,9 @@ impl SubSpec {
 
 struct Table {
     subs: Vec<SubSpec>,
+    /// Per row of the command table, the container's own facts (Redis's COMMAND INFO
+    /// of the container itself).
+    containers: Vec<Option<SubSpec>>,
     /// Per row of the command table, the range of `subs` that are its subcommands.
     ranges: Vec<Range<usize>>,
 }
@@ -52,6 +56,7 @@ cluster|process-role -4 admin,noscript,stale admin,slow,dangerous 0 0 0
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut subs = Vec::new();
+    let mut containers: Vec<Option<SubSpec>> = (0..COMMANDS.len()).map(|_| None).collect();
     for line in include_str!("subcommands.txt")
         .lines()
         .chain(BEYOND.lines())
@@ -65,20 +70,24 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         };
         let words = |list: &'static str| list.split(',').filter(|c| *c != "-");
         let num = |n: &str| n.parse::<i32>().unwrap_or(0);
-        let Some((container, _)) = name.split_once('|') else {
-            continue;
-        };
+        let container = name.split_once('|').map_or(name, |(c, _)| c);
         let Some(spec) = lookup(container.as_bytes()) else {
             continue;
         };
-        subs.push(SubSpec {
+        let facts = SubSpec {
             name,
             parent: super::index_of(spec),
             arity: arity.parse().unwrap_or(-2),
             flags: words(flags).collect(),
             acl: words(cats).map(|c| format!("@{c}")).collect(),
             keys: (num(first), num(last), num(step)),
-        });
+        };
+        if name.contains('|') {
+            subs.push(facts);
+        } else {
+            let row = facts.parent;
+            containers[row] = Some(facts);
+        }
     }
     // Grouped by container in the table's row order, each container's subcommands by
     // name ...
@@ -99,7 +108,11 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         ranges[parent] = start..end;
         start = end;
     }
-    Table { subs, ranges }
+    Table {
+        subs,
+        containers,
+        ranges,
+    }
 });
 
 /// Every subcommand, grouped by container (index `i` is command id
@@ -165,6 +178,11 @@ pub fn lookup_id(name: &[u8]) -> Option<usize> {
         None => lookup(name).map(super::index_of),
         Some(bar) => id_of(super::index_of(lookup(&name[..bar])?), &name[bar + 1..]),
     }
+}
+
+/// Row `row`'s own facts as Redis shows them, when it is one of Redis's containers.
+pub fn container(row: usize) -> Option<&'static SubSpec> {
+    TABLE.containers[row].as_ref()
 }
 
 /// The subcommand of command id `id` (`None` for a row of the command table).
