@@ -21,20 +21,19 @@ const NOT_ALLOWED: &str = "ERR MODULE command not allowed. If the enable-module-
     is set to \"local\", you can run it from a local connection, otherwise you need to set \
     this option in the configuration file, and then restart the server.";
 
-const SUBCOMMANDS: &[(&str, i32)] = &[
-    ("list", 2),
-    ("load", -3),
-    ("loadex", -3),
-    ("unload", 3),
-    ("help", 2),
-];
-
+/// (The argument counts of MODULE's subcommands are checked before it runs, from the
+/// subcommand table.)
 pub fn run(args: &[Bytes]) -> Result<Reply, CmdError> {
-    match super::subcommand("module", SUBCOMMANDS, args)? {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
         "list" => Ok(Reply::Array(Vec::new())),
         "help" => Ok(Reply::Array(
             HELP.iter().map(|l| Reply::status(*l)).collect(),
         )),
-        _ => Err(CmdError::other(NOT_ALLOWED)),
+        "load" | "loadex" | "unload" => Err(CmdError::other(NOT_ALLOWED)),
+        _ => Err(CmdError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(&args[1]).into_owned(),
+            cmd: "module".into(),
+        }),
     }
 }

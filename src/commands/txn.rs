@@ -89,7 +89,7 @@ pub async fn unwatch(shard: &Rc<Shard>, client: &ClientHandle) -> Reply {
 /// commandstats, as in Redis (its own time is not measured apart).
 pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
     use crate::runtime::cmdstats::{sub_name, Outcome};
-    let queued: Vec<(&'static CommandSpec, Option<String>)> = match &*client.multi.borrow() {
+    let queued: Vec<(&'static CommandSpec, Option<&'static str>)> = match &*client.multi.borrow() {
         Some(m) => m.queued.iter().map(|(s, a)| (*s, sub_name(s, a))).collect(),
         None => Vec::new(),
     };
@@ -98,7 +98,7 @@ pub async fn exec(shard: &Rc<Shard>, client: &Rc<ClientHandle>) -> Reply {
         let mut stats = shard.cmdstats.borrow_mut();
         for ((spec, sub), r) in queued.iter().zip(replies) {
             let failed = r.is_error();
-            stats.record(spec, sub.as_deref(), Outcome::InExec { failed });
+            stats.record(spec, *sub, Outcome::InExec { failed });
         }
     }
     reply

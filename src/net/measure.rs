@@ -22,8 +22,8 @@ pub struct Timing {
     start: Instant,
     took: Option<Duration>,
     rejected: bool,
-    /// A container's subcommand (rare: boxed).
-    sub: Option<Box<str>>,
+    /// A container's subcommand (`config|get`).
+    sub: Option<&'static str>,
     /// Where its arguments are in the batch's arena, when the slow log may need them.
     args: Option<(u32, u32)>,
 }
@@ -57,9 +57,16 @@ impl Measure {
     }
 
     /// A command starts at `now` (`None`: unknown, not measured).
-    pub fn begin(&mut self, spec: Option<&'static CommandSpec>, args: &[Bytes], now: Instant) {
+    /// `sub`: the subcommand it names (`subcommands::called`).
+    pub fn begin(
+        &mut self,
+        spec: Option<&'static CommandSpec>,
+        sub: Option<usize>,
+        args: &[Bytes],
+        now: Instant,
+    ) {
         self.current = spec.map(|spec| {
-            let sub = crate::runtime::cmdstats::sub_name(spec, args).map(String::into_boxed_str);
+            let sub = sub.map(shards::cmd::subcommands::name);
             // The slow log needs the arguments after the command ran: they are kept
             // (shared, not copied) whenever it is on.
             let keep_args = self.slow_us >= 0;
@@ -138,7 +145,7 @@ impl<'a> Recorder<'a> {
         let Some(t) = timing else {
             return;
         };
-        let sub = t.sub.as_deref();
+        let sub = t.sub;
         if t.rejected {
             self.stats.record(t.spec, sub, Outcome::Rejected);
             return;

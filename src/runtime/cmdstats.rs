@@ -17,9 +17,6 @@ const HIST_MIN_NS: u64 = 1024;
 const HIST_MAX_NS: u64 = 1_000_000_000_000;
 const HIST_DIGITS: u8 = 2;
 
-/// The most distinct subcommand names kept per shard.
-const MAX_SUBCOMMANDS: usize = 256;
-
 /// Redis stops counting new error codes past this many (and says so in its log).
 const MAX_ERROR_CODES: usize = 128;
 
@@ -84,12 +81,10 @@ pub enum Outcome {
     },
 }
 
-/// A container command's subcommand as stats show it (`get` of `config|get`), when
-/// `args[1]` names one of its subcommands.
-pub fn sub_name(spec: &CommandSpec, args: &[bytes::Bytes]) -> Option<String> {
-    let id = shards::cmd::subcommands::called(spec, args)?;
-    let (_, sub) = shards::cmd::subcommands::name(id).split_once('|')?;
-    Some(sub.to_string())
+/// A container command's subcommand as stats show it (`config|get`), when `args[1]`
+/// names one of its subcommands.
+pub fn sub_name(spec: &CommandSpec, args: &[bytes::Bytes]) -> Option<&'static str> {
+    shards::cmd::subcommands::called(spec, args).map(shards::cmd::subcommands::name)
 }
 
 #[derive(Default)]
@@ -97,7 +92,7 @@ pub struct CommandStats {
     /// By row of the command table.
     rows: Vec<CommandStat>,
     /// Subcommands, by `name|sub`.
-    subs: HashMap<String, CommandStat>,
+    subs: HashMap<&'static str, CommandStat>,
     errors: BTreeMap<String, u64>,
     /// `latency-tracking`.
     pub latency: bool,
@@ -111,14 +106,15 @@ impl CommandStats {
         }
     }
 
-    /// Records a command (`sub`: its subcommand, lower-case, for a container).
-    pub fn record(&mut self, spec: &'static CommandSpec, sub: Option<&str>, outcome: Outcome) {
+    /// Records a command (`sub`: its subcommand's full name, `sub_name`).
+    pub fn record(
+        &mut self,
+        spec: &'static CommandSpec,
+        sub: Option<&'static str>,
+        outcome: Outcome,
+    ) {
         let latency = self.latency;
-        let key = sub.map(|sub| format!("{}|{sub}", spec.name));
-        // Clients choose subcommand names: past a bound, new ones count under the
-        // command alone.
-        let key = key.filter(|k| self.subs.len() < MAX_SUBCOMMANDS || self.subs.contains_key(k));
-        let stat = match key {
+        let stat = match sub {
             Some(key) => self.subs.entry(key).or_default(),
             None => {
                 let i = index_of(spec);
@@ -175,7 +171,7 @@ impl CommandStats {
             .subs
             .iter()
             .filter(|(_, s)| s.is_used())
-            .map(|(k, s)| (k.clone(), strip(s)))
+            .map(|(k, s)| (k.to_string(), strip(s)))
             .collect();
         subs.sort_by(|a, b| a.0.cmp(&b.0));
         commands.extend(subs);

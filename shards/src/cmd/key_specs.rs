@@ -147,10 +147,7 @@ pub fn key_flags<A: AsRef<[u8]>>(
     args: &[A],
     positions: &[usize],
 ) -> Vec<&'static str> {
-    let name = match super::subcommands::called(spec, args) {
-        Some(id) => super::subcommands::name(id),
-        None => spec.name,
-    };
+    let name = super::subcommands::full_name(spec, args);
     let coarse = if spec.has(flags::WRITE) {
         "RW,access,update"
     } else {

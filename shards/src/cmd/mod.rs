@@ -192,14 +192,20 @@ pub struct CommandSpec {
     pub keys: KeyScheme,
 }
 
+/// Whether `argc` arguments (including the name) satisfy a Redis arity: exactly that
+/// many, or at least `-arity` when negative.
+pub fn arity_fits(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= arity.unsigned_abs() as usize
+    }
+}
+
 impl CommandSpec {
     /// Whether `argc` (including the name) satisfies the arity.
     pub fn arity_ok(&self, argc: usize) -> bool {
-        if self.arity >= 0 {
-            argc == self.arity as usize
-        } else {
-            argc >= (-self.arity) as usize
-        }
+        arity_fits(self.arity, argc)
     }
 
     pub fn has(&self, flag: u32) -> bool {

@@ -30,7 +30,7 @@ pub struct SubSpec {
 
 impl SubSpec {
     /// The part after the `|`.
-    pub fn short_name(&self) -> &'static str {
+    fn short_name(&self) -> &'static str {
         self.name.split_once('|').map_or(self.name, |(_, s)| s)
     }
 }
@@ -90,23 +90,13 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         }
     }
     // Grouped by container in the table's row order, each container's subcommands by
-    // name ...
-    subs.sort_by_key(|s| s.parent);
-    // ... the extra ones among theirs, by name.
-    for r in subs.chunk_by_mut(|a, b| a.parent == b.parent) {
-        r.sort_by_key(|s| s.name);
-    }
+    // name (the extra ones among Redis's).
+    subs.sort_by_key(|s| (s.parent, s.name));
     let mut ranges = vec![0..0; COMMANDS.len()];
     let mut start = 0;
-    while start < subs.len() {
-        let parent = subs[start].parent;
-        let end = start
-            + subs[start..]
-                .iter()
-                .take_while(|s| s.parent == parent)
-                .count();
-        ranges[parent] = start..end;
-        start = end;
+    for group in subs.chunk_by(|a, b| a.parent == b.parent) {
+        ranges[group[0].parent] = start..start + group.len();
+        start += group.len();
     }
     Table {
         subs,
@@ -114,12 +104,6 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         ranges,
     }
 });
-
-/// Every subcommand, grouped by container (index `i` is command id
-/// `COMMANDS.len() + i`).
-pub fn all() -> &'static [SubSpec] {
-    &TABLE.subs
-}
 
 /// How many command ids there are (rows and subcommands).
 pub fn id_count() -> usize {
@@ -155,21 +139,30 @@ pub fn called<A: AsRef<[u8]>>(spec: &CommandSpec, args: &[A]) -> Option<usize> {
     id_of(row, args.get(1)?.as_ref())
 }
 
+/// The full name of what a call of `spec` with `args` runs: `config|get` for a known
+/// subcommand, else the command's name.
+pub fn full_name<A: AsRef<[u8]>>(spec: &CommandSpec, args: &[A]) -> &'static str {
+    called(spec, args).map_or(spec.name, name)
+}
+
 /// The name under which a call with `args` has the wrong number of arguments, if it
 /// has: the command's, or that of the subcommand it names (Redis checks both before
 /// anything else).
 pub fn arity_error<A: AsRef<[u8]>>(spec: &CommandSpec, args: &[A]) -> Option<&'static str> {
-    if !spec.arity_ok(args.len()) {
+    arity_error_of(spec, called(spec, args), args.len())
+}
+
+/// `arity_error` for a caller that already looked up the subcommand (`called`).
+pub fn arity_error_of(
+    spec: &CommandSpec,
+    sub_id: Option<usize>,
+    argc: usize,
+) -> Option<&'static str> {
+    if !spec.arity_ok(argc) {
         return Some(spec.name);
     }
-    let sub = &TABLE.subs[called(spec, args)? - COMMANDS.len()];
-    let argc = args.len();
-    let ok = if sub.arity >= 0 {
-        argc == sub.arity as usize
-    } else {
-        argc >= sub.arity.unsigned_abs() as usize
-    };
-    (!ok).then_some(sub.name)
+    let sub = sub(sub_id?)?;
+    (!super::arity_fits(sub.arity, argc)).then_some(sub.name)
 }
 
 /// A command id from a full name: `get`, or `config|get` for a subcommand.

@@ -10,7 +10,7 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use shards::cmd::{flags, CommandSpec, KeyScheme, Merge, Route};
+use shards::cmd::{flags, subcommands, CommandSpec, KeyScheme, Merge, Route};
 use shards::ops::ShardOp;
 use shards::{CmdError, Reply, ShardId};
 
@@ -201,8 +201,11 @@ impl<'a> Batch<'a> {
             }
             let now = self.end_inline(from);
             from = self.pending.len();
-            self.measure.begin(spec, &args, now);
-            match self.dispatch(args, spec).await {
+            // The subcommand it names, looked up once for the stats, CLIENT LIST and
+            // the argument count.
+            let sub = spec.and_then(|spec| subcommands::called(spec, &args));
+            self.measure.begin(spec, sub, &args, now);
+            match self.dispatch(args, spec, sub).await {
                 Flow::Continue | Flow::Pause(_) => {}
                 Flow::Close => {
                     flow = Flow::Close;
@@ -330,7 +333,12 @@ impl<'a> Batch<'a> {
         self.push(Slot::Done(r));
     }
 
-    async fn dispatch(&mut self, args: Vec<Bytes>, spec: Option<&'static CommandSpec>) -> Flow {
+    async fn dispatch(
+        &mut self,
+        args: Vec<Bytes>,
+        spec: Option<&'static CommandSpec>,
+        sub: Option<usize>,
+    ) -> Flow {
         let spec = match spec {
             Some(spec) => spec,
             None => {
@@ -346,13 +354,10 @@ impl<'a> Batch<'a> {
         {
             let mut info = self.client.info.borrow_mut();
             info.last_cmd.clear();
-            let name = match shards::cmd::subcommands::called(spec, &args) {
-                Some(id) => shards::cmd::subcommands::name(id),
-                None => spec.name,
-            };
-            info.last_cmd.push_str(name);
+            info.last_cmd
+                .push_str(sub.map_or(spec.name, subcommands::name));
         }
-        if let Some(name) = shards::cmd::subcommands::arity_error(spec, &args) {
+        if let Some(name) = subcommands::arity_error_of(spec, sub, args.len()) {
             self.refuse_in_multi();
             self.reply(CmdError::WrongArity(name.into()).into());
             return Flow::Continue;

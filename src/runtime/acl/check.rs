@@ -82,10 +82,7 @@ pub fn check<A: AsRef<[u8]>>(user: &User, spec: &CommandSpec, args: &[A]) -> Res
 
 fn allows<A: AsRef<[u8]>>(sel: &Selector, spec: &CommandSpec, args: &[A]) -> Result<(), Denied> {
     if !sel.allows_command(index_of(spec), args) {
-        let name = match subcommands::called(spec, args) {
-            Some(id) => subcommands::name(id),
-            None => spec.name,
-        };
+        let name = subcommands::full_name(spec, args);
         return Err(Denied::Command(name.to_string()));
     }
     if !sel.all_keys {

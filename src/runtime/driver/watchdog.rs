@@ -17,9 +17,10 @@ use crate::base::log;
 use crate::runtime::exec;
 
 /// Where the driver task waits (for the watchdog's report).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Running (between its waits).
+    #[default]
     Running,
     /// Yielded to let the other tasks run.
     Yielded,
@@ -28,21 +29,12 @@ pub enum Phase {
 }
 
 /// What the driver keeps for its watchdog.
+#[derive(Default)]
 pub struct Watch {
     pub phase: Cell<Phase>,
     /// Times the driver task went on after a wait.
     beats: Cell<u64>,
     waker: std::cell::RefCell<Option<Waker>>,
-}
-
-impl Default for Watch {
-    fn default() -> Watch {
-        Watch {
-            phase: Cell::new(Phase::Running),
-            beats: Cell::new(0),
-            waker: std::cell::RefCell::new(None),
-        }
-    }
 }
 
 impl Watch {
